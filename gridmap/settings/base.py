@@ -1,0 +1,159 @@
+"""Settings shared by every environment.
+
+The database comes from ``DATABASE_URL`` (``postgis://user:pass@host:port/name``); when it is
+unset, the project-local cluster started by ``scripts/localdb.sh`` is used.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-not-secret-change-me")
+DEBUG = False
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "leaflet",
+    "grids",
+    "households",
+    "incidents",
+    "accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gridmap.urls"
+WSGI_APPLICATION = "gridmap.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "gridmap" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _local_database_url() -> str:
+    """URL of the project-local cluster (scripts/localdb.sh), if it has been initialised."""
+    script = BASE_DIR / "scripts" / "localdb.sh"
+    if not (BASE_DIR / "var" / "pg" / "password").exists():
+        return ""
+    return subprocess.run(
+        ["bash", str(script), "url"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or _local_database_url()
+if not DATABASE_URL:
+    raise RuntimeError(
+        "No database configured: set DATABASE_URL=postgis://... or run 'make run' once "
+        "to create the project-local PostGIS cluster."
+    )
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+# --- Internationalisation: zh-hans by default, English complete -------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "gridmap" / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = BASE_DIR / "var" / "media"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/map/"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Spatial ------------------------------------------------------------------------------
+# Every geometry column is stored in this SRID (WGS84 lon/lat; CGCS2000, EPSG:4490, is within
+# centimetres of it). Inputs in other systems are transformed on the way in.
+GRIDMAP_SRID = 4326
+# A metric CRS for areas and buffers in the region (CGCS2000 / 3-degree Gauss-Kruger CM 108E).
+GRIDMAP_METRIC_SRID = 4545
+
+# Basemap: a tile URL template, or "" for none (the map still draws every layer).
+# Tianditu needs a key: https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=YOUR_KEY
+GRIDMAP_BASEMAP_URL = os.environ.get(
+    "GRIDMAP_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+GRIDMAP_BASEMAP_ATTRIBUTION = os.environ.get(
+    "GRIDMAP_BASEMAP_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+)
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (21.95, 108.62),
+    "DEFAULT_ZOOM": 10,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 19,
+    "SRID": 4326,
+    "TILES": [(_("Basemap"), GRIDMAP_BASEMAP_URL, {"attribution": GRIDMAP_BASEMAP_ATTRIBUTION})]
+    if GRIDMAP_BASEMAP_URL
+    else [],
+    "RESET_VIEW": False,
+}
+
+# --- API ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "gridmap.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gridmap API",
+    "DESCRIPTION": "Grids, places and people of party-building-led grassroots governance.",
+    "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -1,0 +1,164 @@
+"""Households, party members, central households and ten-household units.
+
+A household's grid is derived from its location (``households.services.households_assign_grids``),
+never typed in. Personal fields (ID number, phone) are shown only to roles that need them
+(``accounts.selectors.can_see_personal_data``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from grids.models import Building, Grid, Village
+
+SRID = settings.GRIDMAP_SRID
+
+
+class Tag(models.TextChoices):
+    LEFT_BEHIND_ELDERLY = "left_behind_elderly", _("left-behind elderly")
+    LEFT_BEHIND_CHILD = "left_behind_child", _("left-behind child")
+    LOW_INCOME = "low_income", _("low-income (dibao)")
+    SPECIAL_HARDSHIP = "special_hardship", _("special hardship")
+    DISABILITY = "disability", _("person with disability")
+    MILITARY_FAMILY = "military_family", _("military or veteran family")
+
+
+class TenHouseholdUnit(models.Model):
+    """Ten-household unit (十户联防): about ten neighbouring households with a head household."""
+
+    name = models.CharField(_("name"), max_length=100)
+    grid = models.ForeignKey(
+        Grid, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="ten_household_units", verbose_name=_("grid"),
+        help_text=_("Derived from the head household's location."),
+    )
+    head_household = models.OneToOneField(
+        "Household", on_delete=models.PROTECT, related_name="headed_unit",
+        verbose_name=_("head household"),
+    )
+    central_household = models.ForeignKey(
+        "CentralHousehold", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="units", verbose_name=_("central household"),
+    )
+    geom = models.PolygonField(
+        _("area"), srid=SRID, null=True, blank=True,
+        help_text=_("Drawn around the member households; recomputed when members change."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ten-household unit")
+        verbose_name_plural = _("ten-household units")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(geom__isnull=True) | Q(geom__isvalid=True), name="unit_geom_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Household(models.Model):
+    """A dwelling unit (户) at an address."""
+
+    address = models.CharField(_("address"), max_length=200)
+    location = models.PointField(_("location"), srid=SRID)
+    building = models.ForeignKey(
+        Building, on_delete=models.SET_NULL, null=True, blank=True, related_name="households",
+        verbose_name=_("building"),
+    )
+    grid = models.ForeignKey(
+        Grid, on_delete=models.SET_NULL, null=True, blank=True, related_name="households",
+        verbose_name=_("grid"), help_text=_("Derived from the location."),
+    )
+    size = models.PositiveSmallIntegerField(_("members"), default=1)
+    tags = ArrayField(
+        models.CharField(max_length=30, choices=Tag.choices), default=list, blank=True,
+        verbose_name=_("tags"),
+    )
+    head_name = models.CharField(_("head of household"), max_length=50)
+    # Personal data: only roles in accounts.PERSONAL_DATA_ROLES see these.
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    ten_household_unit = models.ForeignKey(
+        TenHouseholdUnit, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="members", verbose_name=_("ten-household unit"),
+    )
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=1, size__lte=30), name="household_size_range"),
+            models.CheckConstraint(
+                condition=Q(tags__contained_by=[t.value for t in Tag]), name="household_tags_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(id_number="") | Q(id_number__regex=r"^\d{17}[\dX]$"),
+                name="household_id_number_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class PartyBranch(models.Model):
+    """Party branch (支部) of a village or community."""
+
+    name = models.CharField(_("name"), max_length=100)
+    village = models.ForeignKey(
+        Village, on_delete=models.PROTECT, related_name="party_branches", verbose_name=_("village")
+    )
+
+    class Meta:
+        verbose_name = _("party branch")
+        verbose_name_plural = _("party branches")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyMember(models.Model):
+    name = models.CharField(_("name"), max_length=50)
+    branch = models.ForeignKey(
+        PartyBranch, on_delete=models.PROTECT, related_name="members", verbose_name=_("branch")
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="party_members",
+        verbose_name=_("household"),
+    )
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("party member")
+        verbose_name_plural = _("party members")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CentralHousehold(models.Model):
+    """Party-member central household (党员中心户): a party member's household serving neighbours."""
+
+    household = models.OneToOneField(
+        Household, on_delete=models.PROTECT, related_name="central_household",
+        verbose_name=_("household"),
+    )
+    party_member = models.ForeignKey(
+        PartyMember, on_delete=models.PROTECT, related_name="central_households",
+        verbose_name=_("party member"),
+    )
+    designated_on = models.DateField(_("designated on"))
+
+    class Meta:
+        verbose_name = _("central household")
+        verbose_name_plural = _("central households")
+
+    def __str__(self) -> str:
+        return f"{self.party_member} · {self.household}"
