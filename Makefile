@@ -1,0 +1,81 @@
+# gridmap: two commands, `make run` and `make test`, on a fresh Debian 12 machine.
+# DATABASE_URL=postgis://... points both at an existing PostGIS server instead of the local one.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin gettext \
+	chromium fonts-wqy-microhei
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SCALE ?= small
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: help run test bench stop system venv db migrate messages demo users setup lint
+
+help:
+	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT)"
+	@echo "make test   set up everything missing and run the whole test suite"
+	@echo "make bench  run the benchmark scenarios against the demo"
+	@echo "make stop   stop the project-local PostGIS cluster"
+
+# --- system packages (apt), only what is missing ------------------------------------------
+system: var/.system-ok
+var/.system-ok: Makefile
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
+	@mkdir -p var && touch $@
+
+# --- Python environment ---------------------------------------------------------------------
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml var/.system-ok
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+# --- database: the project-local cluster unless DATABASE_URL is set -------------------------
+db: var/.system-ok
+	@if [ -z "$$DATABASE_URL" ]; then scripts/localdb.sh start; else echo "Using DATABASE_URL"; fi
+
+messages: venv
+	@$(PY) manage.py compilemessages -v 0 --ignore='.venv/*'
+
+migrate: db venv
+	$(PY) manage.py migrate --no-input -v 0
+
+demo: migrate
+	$(PY) manage.py load_demo --scale $(SCALE) --if-empty
+
+users: demo
+	$(PY) manage.py create_demo_users
+
+setup: migrate messages
+
+run: setup demo users
+	$(PY) manage.py collectstatic --no-input -v 0
+	@echo "Serving http://$(HOST):$(PORT)/map/  (Ctrl-C to stop; 'make stop' stops the database)"
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup demo
+	$(PY) bench/run.py
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+stop:
+	@scripts/localdb.sh stop

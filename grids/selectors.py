@@ -1,0 +1,112 @@
+"""Reads of places, grids and roles. Spatial work happens in PostGIS."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.gis.geos import Point
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from .models import (
+    Boundary,
+    CatchmentAssignment,
+    Generation,
+    Grid,
+    Role,
+    RoleAssignment,
+    Station,
+)
+
+
+# Points on a shared edge
+# -----------------------
+# A point exactly on (or, for routing, near) the edge between two grids is covered by both.
+# The tie-break is deterministic and documented: the grid with the smallest code wins. Codes
+# are stable across generations, so the same point resolves to the same grid tomorrow.
+EDGE_TIE_BREAK = ("code",)
+
+
+def grid_at_point(
+    point: Point,
+    *,
+    generation: int | Generation | None = None,
+    scope: Q | None = None,
+) -> Grid | None:
+    """The grid covering ``point`` (in the current generation unless told), or None."""
+    qs = (
+        Grid.objects.at_generation(generation)
+        .filter(geom__covers=point)
+        .select_related("village__town__district")
+        .order_by(*EDGE_TIE_BREAK)
+    )
+    if scope is not None:
+        qs = qs.filter(scope)
+    return qs.first()
+
+
+def holders(
+    *, role: Role, on: dt.date | None = None, **place: object
+) -> QuerySet[RoleAssignment]:
+    """Active assignments of ``role`` on a place (``grid=...``, ``village=...``, ...)."""
+    return (
+        RoleAssignment.objects.active(on)
+        .filter(role=role, **place)
+        .select_related("worker")
+        .order_by("period")
+    )
+
+
+def active_roles_prefetch(on: dt.date | None = None) -> Prefetch:
+    """Prefetch of a grid's active role assignments into ``grid.active_roles``."""
+    return Prefetch(
+        "role_assignments",
+        queryset=RoleAssignment.objects.active(on).select_related("worker").order_by("role"),
+        to_attr="active_roles",
+    )
+
+
+def with_household_figures(qs: QuerySet, households_path: str = "households") -> QuerySet:
+    """Annotate ``household_count`` and ``population`` from the households under each row.
+
+    ``households_path`` is the relation from the row to its households: ``households`` for a
+    grid, ``grids__households`` for a village, ``villages__grids__households`` for a town.
+    """
+    return qs.annotate(
+        household_count=Count(households_path),
+        population=Coalesce(Sum(f"{households_path}__size"), 0),
+    )
+
+
+def grid_household_figures(grid: Grid) -> dict[str, int]:
+    agg = grid.households.aggregate(household_count=Count("id"), population=Sum("size"))
+    return {"household_count": agg["household_count"], "population": agg["population"] or 0}
+
+
+def catchment(station: Station, on: dt.date | None = None) -> QuerySet[CatchmentAssignment]:
+    return (
+        CatchmentAssignment.objects.active(on)
+        .filter(station=station)
+        .select_related("village")
+        .order_by("village__code")
+    )
+
+
+def station_of_village(village_code: str, on: dt.date | None = None) -> Station | None:
+    assignment = (
+        CatchmentAssignment.objects.active(on)
+        .filter(village__code=village_code)
+        .select_related("station")
+        .first()
+    )
+    return assignment.station if assignment else None
+
+
+def boundary_lineage(boundary: Boundary) -> dict[str, str]:
+    """Codes of a boundary and its ancestors, keyed by level."""
+    out: dict[str, str] = {}
+    node: Boundary | None = boundary
+    while node is not None:
+        out[type(node).__name__.lower()] = node.code
+        node = node.parent
+    return out
