@@ -1,0 +1,33 @@
+"""Shared fixtures.
+
+Tests run against a real PostGIS test database. Rules every test keeps:
+- never assume the database is empty: the small demo (Qinzhou codes 4507...) may be loaded
+  by the session fixture ``demo``; factories use codes under 99xxxx and tiny polygons near
+  lon 100, lat 0, far from the demo;
+- tests that need the demo take the ``demo`` fixture; it is loaded once per test database.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+DEMO_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def demo(django_db_setup, django_db_blocker):
+    """The small demo county, committed to the test database once (reused with --reuse-db)."""
+    from grids.models import District
+
+    with django_db_blocker.unblock():
+        if not District.objects.current().filter(code__startswith="4507").exists():
+            call_command("load_demo", scale="small", seed=DEMO_SEED, verbosity=0)
+        yield
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
