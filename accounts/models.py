@@ -50,12 +50,15 @@ LEVEL_CODE_REGEX = {
 
 class Account(models.Model):
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="account",
         verbose_name=_("login"),
     )
     role = models.CharField(_("role"), max_length=20, choices=AccountRole.choices)
     codes = ArrayField(
-        models.CharField(max_length=15), verbose_name=_("jurisdiction"),
+        models.CharField(max_length=15),
+        verbose_name=_("jurisdiction"),
         help_text=_("Codes of the grids, village, station, town, district or city."),
     )
 
@@ -63,9 +66,7 @@ class Account(models.Model):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(codes__len__gte=1), name="account_has_jurisdiction"
-            ),
+            models.CheckConstraint(condition=Q(codes__len__gte=1), name="account_has_jurisdiction"),
             models.CheckConstraint(
                 condition=Q(role__in=[r.value for r in AccountRole]), name="account_role_known"
             ),

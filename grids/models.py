@@ -76,18 +76,18 @@ class BoundaryQuerySet(models.QuerySet):
 
 def boundary_constraints(model: str, code_regex: str) -> list:
     return [
-        models.CheckConstraint(
-            condition=Q(code__regex=code_regex), name=f"{model}_code_format"
-        ),
+        models.CheckConstraint(condition=Q(code__regex=code_regex), name=f"{model}_code_format"),
         models.CheckConstraint(condition=Q(geom__isvalid=True), name=f"{model}_geom_valid"),
         models.CheckConstraint(
-            condition=Q(generation_high__isnull=True)
-            | Q(generation_high__gte=F("generation_low")),
+            condition=Q(generation_high__isnull=True) | Q(generation_high__gte=F("generation_low")),
             name=f"{model}_generation_order",
         ),
         ExclusionConstraint(
             name=f"{model}_code_unique_per_generation",
-            expressions=[("code", RangeOperators.EQUAL), (GenerationRange(), RangeOperators.OVERLAPS)],
+            expressions=[
+                ("code", RangeOperators.EQUAL),
+                (GenerationRange(), RangeOperators.OVERLAPS),
+            ],
         ),
     ]
 
@@ -145,7 +145,11 @@ class District(Boundary):
     """County-level district or county (区 / 县), 6-digit GB/T 2260 code."""
 
     city = models.ForeignKey(
-        City, on_delete=models.PROTECT, null=True, blank=True, related_name="districts",
+        City,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="districts",
         verbose_name=_("city"),
     )
     parent_field = "city"
@@ -183,9 +187,7 @@ class Village(Boundary):
         VILLAGE = "village", _("village")
         COMMUNITY = "community", _("community")
 
-    kind = models.CharField(
-        _("kind"), max_length=10, choices=Kind.choices, default=Kind.VILLAGE
-    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.VILLAGE)
     town = models.ForeignKey(
         Town, on_delete=models.PROTECT, related_name="villages", verbose_name=_("town")
     )
@@ -231,8 +233,13 @@ class Building(models.Model):
     name = models.CharField(_("name"), max_length=100)
     footprint = models.PolygonField(_("footprint"), srid=SRID)
     grid = models.ForeignKey(
-        Grid, on_delete=models.SET_NULL, null=True, blank=True, related_name="buildings",
-        verbose_name=_("grid"), help_text=_("Derived from the footprint's location."),
+        Grid,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="buildings",
+        verbose_name=_("grid"),
+        help_text=_("Derived from the footprint's location."),
     )
     floors = models.PositiveSmallIntegerField(_("floors"), default=1)
 
@@ -240,7 +247,9 @@ class Building(models.Model):
         verbose_name = _("building")
         verbose_name_plural = _("buildings")
         constraints = [
-            models.CheckConstraint(condition=Q(footprint__isvalid=True), name="building_geom_valid"),
+            models.CheckConstraint(
+                condition=Q(footprint__isvalid=True), name="building_geom_valid"
+            ),
             models.CheckConstraint(condition=Q(floors__gte=1), name="building_floors_positive"),
         ]
 
@@ -254,7 +263,11 @@ class ServiceCentre(models.Model):
     name = models.CharField(_("name"), max_length=100)
     location = models.PointField(_("location"), srid=SRID)
     village = models.ForeignKey(
-        Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="service_centres",
+        Village,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="service_centres",
         verbose_name=_("village"),
     )
 
@@ -305,14 +318,20 @@ class CatchmentAssignment(models.Model):
     """Village -> station for a period: a station's catchment is its active assignments."""
 
     village = models.ForeignKey(
-        Village, on_delete=models.PROTECT, related_name="catchment_assignments",
+        Village,
+        on_delete=models.PROTECT,
+        related_name="catchment_assignments",
         verbose_name=_("village"),
     )
     station = models.ForeignKey(
-        Station, on_delete=models.PROTECT, related_name="catchment_assignments",
+        Station,
+        on_delete=models.PROTECT,
+        related_name="catchment_assignments",
         verbose_name=_("station"),
     )
-    period = DateRangeField(_("period"), help_text=_("From (inclusive) to (exclusive; empty = open)."))
+    period = DateRangeField(
+        _("period"), help_text=_("From (inclusive) to (exclusive; empty = open).")
+    )
 
     objects = DatedQuerySet.as_manager()
 
@@ -322,7 +341,10 @@ class CatchmentAssignment(models.Model):
         constraints = [
             ExclusionConstraint(
                 name="catchment_one_station_per_village",
-                expressions=[("village", RangeOperators.EQUAL), ("period", RangeOperators.OVERLAPS)],
+                expressions=[
+                    ("village", RangeOperators.EQUAL),
+                    ("period", RangeOperators.OVERLAPS),
+                ],
             ),
             models.CheckConstraint(
                 condition=Q(period__startswith__isnull=False), name="catchment_period_has_start"
@@ -339,8 +361,12 @@ class Worker(models.Model):
     name = models.CharField(_("name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="worker", verbose_name=_("login"),
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="worker",
+        verbose_name=_("login"),
     )
     is_party_member = models.BooleanField(_("party member"), default=False)
 
@@ -396,22 +422,40 @@ class RoleAssignment(models.Model):
     )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     grid = models.ForeignKey(
-        Grid, on_delete=models.PROTECT, null=True, blank=True, related_name="role_assignments",
+        Grid,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
         verbose_name=_("grid"),
     )
     village = models.ForeignKey(
-        Village, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="role_assignments", verbose_name=_("village"),
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name=_("village"),
     )
     station = models.ForeignKey(
-        Station, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="role_assignments", verbose_name=_("station"),
+        Station,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
+        verbose_name=_("station"),
     )
     town = models.ForeignKey(
-        Town, on_delete=models.PROTECT, null=True, blank=True, related_name="role_assignments",
+        Town,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="role_assignments",
         verbose_name=_("town"),
     )
-    period = DateRangeField(_("period"), help_text=_("From (inclusive) to (exclusive; empty = open)."))
+    period = DateRangeField(
+        _("period"), help_text=_("From (inclusive) to (exclusive; empty = open).")
+    )
 
     objects = DatedQuerySet.as_manager()
 

@@ -18,7 +18,6 @@ from .models import (
     Station,
 )
 
-
 # Points on a shared edge
 # -----------------------
 # A point exactly on (or, for routing, near) the edge between two grids is covered by both.
@@ -45,9 +44,7 @@ def grid_at_point(
     return qs.first()
 
 
-def holders(
-    *, role: Role, on: dt.date | None = None, **place: object
-) -> QuerySet[RoleAssignment]:
+def holders(*, role: Role, on: dt.date | None = None, **place: object) -> QuerySet[RoleAssignment]:
     """Active assignments of ``role`` on a place (``grid=...``, ``village=...``, ...)."""
     return (
         RoleAssignment.objects.active(on)

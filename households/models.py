@@ -32,20 +32,33 @@ class TenHouseholdUnit(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     grid = models.ForeignKey(
-        Grid, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="ten_household_units", verbose_name=_("grid"),
+        Grid,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ten_household_units",
+        verbose_name=_("grid"),
         help_text=_("Derived from the head household's location."),
     )
     head_household = models.OneToOneField(
-        "Household", on_delete=models.PROTECT, related_name="headed_unit",
+        "Household",
+        on_delete=models.PROTECT,
+        related_name="headed_unit",
         verbose_name=_("head household"),
     )
     central_household = models.ForeignKey(
-        "CentralHousehold", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="units", verbose_name=_("central household"),
+        "CentralHousehold",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="units",
+        verbose_name=_("central household"),
     )
     geom = models.PolygonField(
-        _("area"), srid=SRID, null=True, blank=True,
+        _("area"),
+        srid=SRID,
+        null=True,
+        blank=True,
         help_text=_("Drawn around the member households; recomputed when members change."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -69,16 +82,27 @@ class Household(models.Model):
     address = models.CharField(_("address"), max_length=200)
     location = models.PointField(_("location"), srid=SRID)
     building = models.ForeignKey(
-        Building, on_delete=models.SET_NULL, null=True, blank=True, related_name="households",
+        Building,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="households",
         verbose_name=_("building"),
     )
     grid = models.ForeignKey(
-        Grid, on_delete=models.SET_NULL, null=True, blank=True, related_name="households",
-        verbose_name=_("grid"), help_text=_("Derived from the location."),
+        Grid,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="households",
+        verbose_name=_("grid"),
+        help_text=_("Derived from the location."),
     )
     size = models.PositiveSmallIntegerField(_("members"), default=1)
     tags = ArrayField(
-        models.CharField(max_length=30, choices=Tag.choices), default=list, blank=True,
+        models.CharField(max_length=30, choices=Tag.choices),
+        default=list,
+        blank=True,
         verbose_name=_("tags"),
     )
     head_name = models.CharField(_("head of household"), max_length=50)
@@ -86,15 +110,21 @@ class Household(models.Model):
     id_number = models.CharField(_("ID number"), max_length=18, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     ten_household_unit = models.ForeignKey(
-        TenHouseholdUnit, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="members", verbose_name=_("ten-household unit"),
+        TenHouseholdUnit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("ten-household unit"),
     )
 
     class Meta:
         verbose_name = _("household")
         verbose_name_plural = _("households")
         constraints = [
-            models.CheckConstraint(condition=Q(size__gte=1, size__lte=30), name="household_size_range"),
+            models.CheckConstraint(
+                condition=Q(size__gte=1, size__lte=30), name="household_size_range"
+            ),
             models.CheckConstraint(
                 condition=Q(tags__contained_by=[t.value for t in Tag]), name="household_tags_known"
             ),
@@ -130,7 +160,9 @@ class PartyMember(models.Model):
         PartyBranch, on_delete=models.PROTECT, related_name="members", verbose_name=_("branch")
     )
     household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, related_name="party_members",
+        Household,
+        on_delete=models.PROTECT,
+        related_name="party_members",
         verbose_name=_("household"),
     )
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
@@ -144,14 +176,18 @@ class PartyMember(models.Model):
 
 
 class CentralHousehold(models.Model):
-    """Party-member central household (党员中心户): a party member's household serving neighbours."""
+    """Party-member central household (党员中心户) serving its neighbours."""
 
     household = models.OneToOneField(
-        Household, on_delete=models.PROTECT, related_name="central_household",
+        Household,
+        on_delete=models.PROTECT,
+        related_name="central_household",
         verbose_name=_("household"),
     )
     party_member = models.ForeignKey(
-        PartyMember, on_delete=models.PROTECT, related_name="central_households",
+        PartyMember,
+        on_delete=models.PROTECT,
+        related_name="central_households",
         verbose_name=_("party member"),
     )
     designated_on = models.DateField(_("designated on"))

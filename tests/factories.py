@@ -105,8 +105,16 @@ class BuildingFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Building {n}")
     footprint = factory.LazyFunction(
-        lambda: Polygon(((100.01, 0.01), (100.0101, 0.01), (100.0101, 0.0101), (100.01, 0.0101),
-                         (100.01, 0.01)), srid=4326)
+        lambda: Polygon(
+            (
+                (100.01, 0.01),
+                (100.0101, 0.01),
+                (100.0101, 0.0101),
+                (100.01, 0.0101),
+                (100.01, 0.01),
+            ),
+            srid=4326,
+        )
     )
 
 
@@ -162,7 +170,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pass")
+    password = factory.django.Password("pass")
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

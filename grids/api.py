@@ -1,0 +1,292 @@
+"""Read API for places and grids. Views parse input, call a selector, hand off to a serializer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.contrib.gis.geos import Point, Polygon
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.db import DatabaseError, connection
+from django.db.models import Count, F, JSONField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import boundary_scope_q, scope_q
+
+from . import selectors
+from .models import (
+    BOUNDARY_MODELS,
+    CODE_LENGTHS,
+    Building,
+    CatchmentAssignment,
+    Generation,
+    Grid,
+    Role,
+    Station,
+)
+
+MAX_BUILDINGS = 5000
+
+
+# --- messages (tests reuse them) -----------------------------------------------------------
+def msg_no_grid(lon: float, lat: float) -> str:
+    return _("No grid covers this point (lon %(lon)s, lat %(lat)s).") % {"lon": lon, "lat": lat}
+
+
+MSG_UNKNOWN_SRID = "Unknown spatial reference system: %(srid)s."
+MSG_LON_LAT_RANGE = "Longitude must be between -180 and 180 and latitude between -90 and 90."
+MSG_UNKNOWN_GENERATION = "There is no boundary generation %(generation)s."
+MSG_UNKNOWN_LEVEL = "Unknown layer %(level)s; choose one of: %(levels)s."
+MSG_BAD_BBOX = (
+    "bbox must be four numbers: min longitude, min latitude, max longitude, max latitude."
+)
+MSG_BBOX_REQUIRED = "Buildings are only listed for a bbox (zoom in on the map)."
+
+
+def _generation_param(request: Request) -> int | None:
+    raw = request.query_params.get("generation")
+    if raw in (None, ""):
+        return None
+    try:
+        gid = int(raw)
+    except ValueError:
+        raise ValidationError({"generation": [_("Generation must be a whole number.")]}) from None
+    if not Generation.objects.filter(pk=gid).exists():
+        raise ValidationError({"generation": [_(MSG_UNKNOWN_GENERATION) % {"generation": gid}]})
+    return gid
+
+
+def _bbox_param(request: Request) -> Polygon | None:
+    raw = request.query_params.get("bbox")
+    if not raw:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise ValidationError({"bbox": [_(MSG_BAD_BBOX)]}) from None
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise ValidationError({"bbox": [_(MSG_BAD_BBOX)]})
+    return Polygon.from_bbox((x0, y0, x1, y1))
+
+
+# --- point lookup ---------------------------------------------------------------------------
+class PointQuerySerializer(serializers.Serializer):
+    lon = serializers.FloatField(help_text="x (longitude in EPSG:4326, or easting in `srid`)")
+    lat = serializers.FloatField(help_text="y (latitude in EPSG:4326, or northing in `srid`)")
+    srid = serializers.IntegerField(required=False, default=4326)
+
+    def validate_srid(self, srid: int) -> int:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", [srid])
+            if cur.fetchone() is None:
+                raise serializers.ValidationError(_(MSG_UNKNOWN_SRID) % {"srid": srid})
+        return srid
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["srid"] == 4326 and not (
+            -180 <= attrs["lon"] <= 180 and -90 <= attrs["lat"] <= 90
+        ):
+            raise serializers.ValidationError(_(MSG_LON_LAT_RANGE))
+        return attrs
+
+
+def _person(assignment: Any) -> dict[str, str] | None:
+    if assignment is None:
+        return None
+    return {"name": assignment.worker.name, "phone": assignment.worker.phone}
+
+
+def grid_summary(grid: Grid) -> dict[str, Any]:
+    """The grid's identity, lineage, figures and one-leader-two-members, as the API shows it.
+
+    Expects ``grid.active_roles`` (``selectors.active_roles_prefetch``) and
+    ``household_count`` / ``population`` annotations.
+    """
+    by_role = {}
+    for a in grid.active_roles:
+        by_role.setdefault(a.role, a)
+    village = grid.village
+    town = village.town
+    district = town.district
+    return {
+        "code": grid.code,
+        "name": grid.name,
+        "generation": grid.generation_low_id,
+        "current": grid.is_current,
+        "village": {"code": village.code, "name": village.name},
+        "town": {"code": town.code, "name": town.name},
+        "district": {"code": district.code, "name": district.name},
+        "household_count": grid.household_count,
+        "population": grid.population,
+        "leader": _person(by_role.get(Role.GRID_LEADER)),
+        "member": _person(by_role.get(Role.GRID_MEMBER)),
+        "guide": _person(by_role.get(Role.PARTY_GUIDE)),
+    }
+
+
+def _grids_for_display(user: Any) -> QuerySet[Grid]:
+    qs = selectors.with_household_figures(
+        Grid.objects.select_related("village__town__district").prefetch_related(
+            selectors.active_roles_prefetch()
+        )
+    )
+    scope = scope_q(user)
+    return qs.filter(scope) if scope is not None else qs
+
+
+class GridAtPointApi(APIView):
+    """The grid covering a point, with its village, town and district and its active
+    grid leader and party-building guide. A point on a shared edge resolves to the grid
+    with the smallest code."""
+
+    @extend_schema(
+        parameters=[
+            PointQuerySerializer,
+            OpenApiParameter("generation", OpenApiTypes.INT, description="boundary generation"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        params = PointQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        lon, lat, srid = (params.validated_data[k] for k in ("lon", "lat", "srid"))
+        generation = _generation_param(request)
+        point = Point(lon, lat, srid=srid)
+        try:
+            grid = selectors.grid_at_point(
+                point, generation=generation, scope=scope_q(request.user)
+            )
+        except DatabaseError:
+            raise ValidationError({"srid": [_(MSG_UNKNOWN_SRID) % {"srid": srid}]}) from None
+        if grid is None:
+            raise NotFound(msg_no_grid(lon, lat))
+        grid = _grids_for_display(request.user).get(pk=grid.pk)
+        return Response(grid_summary(grid))
+
+
+class GridDetailApi(APIView):
+    """One grid (current generation unless ``generation`` is given) as a GeoJSON Feature."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("generation", OpenApiTypes.INT)],
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        generation = _generation_param(request)
+        grid = (
+            _grids_for_display(request.user)
+            .filter(code=code)
+            .filter(pk__in=Grid.objects.at_generation(generation).values("pk"))
+            .annotate(geojson=AsGeoJSON("geom", precision=7))
+            .first()
+        )
+        if grid is None:
+            raise NotFound(_("There is no grid %(code)s in your jurisdiction.") % {"code": code})
+        return Response(
+            {
+                "type": "Feature",
+                "id": grid.code,
+                "geometry": json.loads(grid.geojson),
+                "properties": grid_summary(grid),
+            }
+        )
+
+
+# --- map layers -----------------------------------------------------------------------------
+LAYER_LEVELS = ("city", "district", "town", "village", "grid", "building", "station")
+
+
+def _feature_collection(qs: QuerySet, geom: str, properties: dict[str, Any], fid: Any) -> dict:
+    """A GeoJSON FeatureCollection built in the database (ST_AsGeoJSON + jsonb_agg)."""
+    feature = JSONObject(
+        type=Value("Feature"),
+        id=fid,
+        geometry=Cast(AsGeoJSON(geom, precision=6), JSONField()),
+        properties=JSONObject(**properties),
+    )
+    features = qs.aggregate(features=JSONBAgg(feature, default=Value("[]", JSONField())))
+    return {"type": "FeatureCollection", "features": features["features"] or []}
+
+
+class LayerApi(APIView):
+    """Map layers as GeoJSON FeatureCollections, limited to the user's jurisdiction."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bbox", OpenApiTypes.STR, description="minlon,minlat,maxlon,maxlat"),
+            OpenApiParameter("generation", OpenApiTypes.INT),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, level: str) -> Response:
+        if level not in LAYER_LEVELS:
+            raise NotFound(
+                _(MSG_UNKNOWN_LEVEL) % {"level": level, "levels": ", ".join(LAYER_LEVELS)}
+            )
+        bbox = _bbox_param(request)
+        generation = _generation_param(request)
+        user = request.user
+        if level == "building":
+            return self._buildings(user, bbox)
+        if level == "station":
+            return self._stations(user, bbox)
+        model = BOUNDARY_MODELS[level]
+        qs = model.objects.at_generation(generation)
+        scope = boundary_scope_q(user, CODE_LENGTHS[level])
+        if scope is not None:
+            qs = qs.filter(scope)
+        if bbox is not None:
+            qs = qs.filter(geom__bboverlaps=bbox)
+        props: dict[str, Any] = {"code": F("code"), "name": F("name"), "level": Value(level)}
+        if level in ("town", "village"):
+            props["kind"] = F("kind")
+        if level == "grid":
+            props["village_code"] = F("village__code")
+        return Response(_feature_collection(qs, "geom", props, F("code")))
+
+    def _buildings(self, user: Any, bbox: Polygon | None) -> Response:
+        if bbox is None:
+            raise ValidationError({"bbox": [_(MSG_BBOX_REQUIRED)]})
+        qs = Building.objects.filter(footprint__bboverlaps=bbox)
+        scope = scope_q(user, "grid__code")
+        if scope is not None:
+            qs = qs.filter(scope)
+        ids = list(qs.order_by("id").values_list("id", flat=True)[: MAX_BUILDINGS + 1])
+        truncated = len(ids) > MAX_BUILDINGS
+        qs = Building.objects.filter(id__in=ids[:MAX_BUILDINGS])
+        props = {"id": F("id"), "name": F("name"), "grid_code": F("grid__code")}
+        body = _feature_collection(qs, "footprint", props, F("id"))
+        body["truncated"] = truncated
+        return Response(body)
+
+    def _stations(self, user: Any, bbox: Polygon | None) -> Response:
+        village_count = (
+            CatchmentAssignment.objects.active()
+            .filter(station=OuterRef("pk"))
+            .values("station")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        qs = Station.objects.all()
+        scope = boundary_scope_q(user, 9, "town__code")
+        if scope is not None:
+            qs = qs.filter(scope)
+        if bbox is not None:
+            qs = qs.filter(location__intersects=bbox)
+        props = {
+            "code": F("code"),
+            "name": F("name"),
+            "town_code": F("town__code"),
+            "village_count": Coalesce(Subquery(village_count), 0),
+            "level": Value("station"),
+        }
+        return Response(_feature_collection(qs, "location", props, F("code")))
