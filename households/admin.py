@@ -1,0 +1,68 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from leaflet.admin import LeafletGeoAdmin
+
+from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
+from accounts.selectors import can_see_personal_data
+
+from .models import CentralHousehold, Household, PartyBranch, PartyMember, TenHouseholdUnit
+
+PERSONAL_FIELDS = ("id_number", "phone")
+
+
+@admin.register(Household)
+class HouseholdAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
+    jurisdiction_code_path = "grid__code"
+    list_display = ["address", "head_name", "size", "grid", "tags"]
+    list_filter = [town_filter("grid__code")]
+    search_fields = ["address", "head_name", "grid__code"]
+    readonly_fields = ["grid"]
+    raw_id_fields = ["building", "ten_household_unit"]
+    list_select_related = ["grid"]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        if can_see_personal_data(request.user):
+            return super().get_exclude(request, obj)
+        return PERSONAL_FIELDS
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        fields = list(super().get_search_fields(request))
+        if can_see_personal_data(request.user):
+            fields += ["id_number", "phone"]
+        return fields
+
+
+@admin.register(TenHouseholdUnit)
+class TenHouseholdUnitAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
+    jurisdiction_code_path = "grid__code"
+    list_display = ["name", "grid", "head_household", "central_household"]
+    list_filter = [town_filter("grid__code")]
+    search_fields = ["name", "grid__code"]
+    raw_id_fields = ["head_household", "central_household"]
+    readonly_fields = ["grid"]
+
+
+@admin.register(PartyBranch)
+class PartyBranchAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = "village__code"
+    list_display = ["name", "village"]
+    search_fields = ["name", "village__code"]
+    autocomplete_fields = ["village"]
+
+
+@admin.register(PartyMember)
+class PartyMemberAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = "household__grid__code"
+    list_display = ["name", "branch", "household"]
+    search_fields = ["name"]
+    raw_id_fields = ["household"]
+    autocomplete_fields = ["branch"]
+
+
+@admin.register(CentralHousehold)
+class CentralHouseholdAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = "household__grid__code"
+    list_display = ["party_member", "household", "designated_on"]
+    raw_id_fields = ["household", "party_member"]
