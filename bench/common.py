@@ -1,0 +1,44 @@
+"""Timing helpers shared by scenarios."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Timing:
+    label: str
+    samples: list[float]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        return statistics.quantiles(self.samples, n=20)[18] * 1000
+
+
+def time_each(label: str, fn: Callable[[object], object], inputs: list, warmup: int = 20) -> Timing:
+    for item in inputs[:warmup]:
+        fn(item)
+    samples = []
+    for item in inputs:
+        t0 = time.perf_counter()
+        fn(item)
+        samples.append(time.perf_counter() - t0)
+    return Timing(label, samples)
+
+
+def report(title: str, ours: Timing, baseline: Timing, note: str = "") -> None:
+    ratio = ours.median_ms / baseline.median_ms
+    print(f"\n== {title}")
+    if note:
+        print(f"   {note}")
+    for t in (ours, baseline):
+        stats = f"median {t.median_ms:8.3f} ms   p95 {t.p95_ms:8.3f} ms   n={len(t.samples)}"
+        print(f"   {t.label:<44} {stats}")
+    print(f"   ratio ours/baseline (median): {ratio:.2f}x")
