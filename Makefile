@@ -14,7 +14,7 @@ PORT ?= 8000
 SCALE ?= small
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help run test bench stop system venv db migrate messages demo users setup lint
+.PHONY: help run test bench stop system venv db migrate messages translations demo users setup lint
 
 help:
 	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT)"
@@ -49,7 +49,13 @@ db: var/.system-ok
 	@if [ -z "$$DATABASE_URL" ]; then scripts/localdb.sh start; else echo "Using DATABASE_URL"; fi
 
 messages: venv
-	@$(PY) manage.py compilemessages -v 0 --ignore='.venv/*'
+	@$(PY) manage.py compilemessages -v 0 --ignore='.venv/*' --ignore='var/*'
+
+# Refresh the zh-hans catalogues from the source (then translate the new entries).
+I18N_IGNORE := --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='docs/*'
+translations: venv
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete $(I18N_IGNORE)
+	$(PY) manage.py makemessages -l zh_Hans -d djangojs --no-obsolete $(I18N_IGNORE)
 
 migrate: db venv
 	$(PY) manage.py migrate --no-input -v 0
