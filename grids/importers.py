@@ -1,0 +1,654 @@
+"""Boundary import: one level of boundaries from a GeoJSON, Shapefile or GeoPackage file.
+
+The ``import_boundaries`` management command is a thin CLI over ``import_boundaries`` here
+(as in mysociety/mapit). The whole import runs in one transaction; a dry run (the default) takes
+exactly the same path, database checks included, and rolls back at the end, so nothing is
+written, not even a Generation row.
+
+What an import does, in order:
+1. read the file (pyogrio) and bring it to ``settings.GRIDMAP_SRID``: from ``--crs`` (any
+   pyproj CRS, or ``gcj02`` / ``bd09`` lon/lat, converted with grids.coords), else the file's
+   own CRS (GeoJSON without a ``crs`` member is EPSG:4326 by spec; a Shapefile needs its .prj);
+2. check every feature: code format, level (codes of another level are skipped and reported),
+   name, kind, polygonal geometry (invalid polygons are repaired with ``make_valid`` and
+   listed with the reason), parent (from ``parent_code_field`` or the code prefix). Any
+   error refuses the whole file;
+3. compare each feature with the current row of its code, in PostGIS: same geometry (equal
+   after snapping to 1e-9 degrees, or a symmetric difference under 0.01 m²) and same
+   name / parent / kind is unchanged; otherwise the row is superseded in the import's
+   generation (grids.services.boundary_supersede); new codes are created;
+4. check in PostGIS that each boundary lies in its parent; one sticking out by more than
+   1 m² and 0.1% of its area is listed (not refused).
+Current rows of the level that the file does not mention (under the same parents) are left
+alone and listed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
+from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+
+from .coords import OBFUSCATED_TO_WGS84
+from .models import BOUNDARY_MODELS, CODE_LENGTHS, Boundary, Generation, Town, Village
+from .services import boundary_create, boundary_supersede
+
+SRID: int = settings.GRIDMAP_SRID
+
+LEVELS = list(BOUNDARY_MODELS)
+PARENT_LEVEL: dict[str, str | None] = {
+    "city": None,
+    "district": "city",
+    "town": "district",
+    "village": "town",
+    "grid": "village",
+}
+# Kinds by level, with the Chinese words found in official lists.
+KIND_WORDS: dict[str, dict[str, str]] = {
+    "town": {"镇": Town.Kind.TOWN, "乡": Town.Kind.TOWNSHIP, "街道": Town.Kind.STREET},
+    "village": {"村": Village.Kind.VILLAGE, "社区": Village.Kind.COMMUNITY},
+}
+
+# Equality and containment tolerances (see the module docstring).
+SNAP_DEGREES = 1e-9
+SAME_AREA_M2 = 0.01
+OUTSIDE_MIN_M2 = 1.0
+OUTSIDE_MIN_SHARE = 0.001
+
+# --- Messages (the tests reuse them) --------------------------------------------------------
+UNKNOWN_LEVEL = "Unknown level {level!r}: expected one of {levels}."
+FILE_NOT_FOUND = "File not found: {path}"
+UNREADABLE = "Cannot read {path} as GeoJSON, Shapefile or GeoPackage: {error}"
+UNKNOWN_CRS = (
+    "Unknown coordinate reference system {crs!r}: give an EPSG code (EPSG:4326), "
+    "another CRS pyproj knows, gcj02 or bd09."
+)
+NO_CRS = (
+    "{path} does not say its coordinate reference system (a Shapefile needs its .prj file): "
+    "pass --crs, e.g. --crs EPSG:4326, --crs EPSG:4545 or --crs gcj02."
+)
+OBFUSCATED_NEEDS_LONLAT = (
+    "--crs {crs} means longitude/latitude coordinates, but {path} is in {file_crs}."
+)
+MISSING_FIELD = "Field {field!r} ({option}) is not in {path}; the file has: {fields}."
+KIND_NOT_APPLICABLE = "A {level} has no kind; --kind-field is for towns and villages."
+GENERATION_NOT_FOUND = "Generation {generation} does not exist."
+NOTHING_AT_LEVEL = (
+    "No feature in {path} has a {level} code ({length} digits); codes found: {codes}."
+)
+REFUSED = "{path}: {count} feature(s) refused, nothing was written:"
+BAD_CODE = "feature {number}: code {code!r} is not a GB/T 2260 or statistical code"
+DUPLICATE_CODE = "{code}: appears {count} times in the file"
+MISSING_NAME = "{code}: field {field!r} is empty"
+UNKNOWN_KIND = "{code}: kind {kind!r} is not one of {kinds}"
+EMPTY_GEOMETRY = "{code}: no geometry"
+NOT_POLYGONAL = "{code}: a {geom_type}, not a polygon"
+NOTHING_LEFT = "{code}: nothing polygonal is left after repairing ({reason})"
+MISSING_PARENT = "{code}: parent {parent_level} {parent_code} is not a current {parent_level}"
+WRITE_FAILED = "{path}: the database refused the import, nothing was written: {error}"
+OTHER_LEVEL = "a {other} code, not a {level} code"
+
+
+class BoundaryImportError(Exception):
+    """Bad input: nothing was written. ``report`` is the partial report, when there is one."""
+
+    def __init__(self, message: str, report: ImportReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class Repair:
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    code: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outside:
+    code: str
+    parent_code: str
+    area_m2: float
+    share: float
+
+
+@dataclass
+class ImportReport:
+    level: str
+    path: str
+    crs: str
+    commit: bool
+    generation: int | None = None
+    created: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    repaired: list[Repair] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    outside_parent: list[Outside] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    # Current rows of the level, under the parents of the file's features, that the file
+    # does not mention (left alone).
+    not_in_file: list[str] = field(default_factory=list)
+    # What changed, by code: some of "name", "parent", "kind", "geometry".
+    changes: dict[str, list[str]] = field(default_factory=dict)
+
+    def lines(self, limit: int = 20) -> list[str]:
+        def codes(items: list[str]) -> str:
+            more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+            return ", ".join(items[:limit]) + more
+
+        mode = "Import" if self.commit else "Dry run of the import"
+        out = [f"{mode} of {self.level} boundaries from {self.path} (CRS {self.crs})."]
+        out.append(
+            f"Created: {len(self.created)}" + (f": {codes(self.created)}" if self.created else "")
+        )
+        changed = [f"{c} ({', '.join(self.changes.get(c, []))})" for c in self.changed]
+        out.append(f"Changed: {len(changed)}" + (f": {codes(changed)}" if changed else ""))
+        out.append(f"Unchanged: {len(self.unchanged)}")
+        out.append(f"Repaired: {len(self.repaired)}")
+        out += [f"  {r.code}: {r.reason}" for r in self.repaired]
+        out.append(f"Skipped: {len(self.skipped)}")
+        out += [f"  {s.code} {s.name}: {s.reason}" for s in self.skipped]
+        out.append(f"Outside their parent: {len(self.outside_parent)}")
+        out += [
+            f"  {o.code}: {o.area_m2:,.1f} m² ({o.share:.2%}) outside its "
+            f"{PARENT_LEVEL[self.level]} {o.parent_code}"
+            for o in self.outside_parent
+        ]
+        out.append(
+            f"Not in the file, left alone: {len(self.not_in_file)}"
+            + (f": {codes(self.not_in_file)}" if self.not_in_file else "")
+        )
+        if self.commit and self.generation is None:
+            out.append("Nothing to write: no generation was added.")
+        elif self.commit:
+            out.append(f"Committed as generation {self.generation}.")
+        else:
+            out.append("Dry run: nothing was written. Run again with --commit to write.")
+        return out
+
+
+@dataclass
+class _Feature:
+    number: int
+    code: str
+    name: str
+    parent_code: str | None
+    kind: str | None
+    geom: MultiPolygon
+
+
+def normalise_code(value: Any) -> str | None:
+    """A code from a file as a string: 450702, 450702.0 and " 450702 " give "450702"."""
+    if value is None or isinstance(value, bool | np.bool_):
+        return None if value is None else str(value)
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if pd.isna(value):
+        return None
+    text = str(value).strip()
+    match = re.fullmatch(r"([0-9]+)\.0*", text)
+    return (match.group(1) if match else text) or None
+
+
+def code_level(code: str) -> str | None:
+    """The level a code belongs to ("province" for xx0000), or None for a malformed code."""
+    if not re.fullmatch(r"[0-9]+", code):
+        return None
+    if len(code) == 6:
+        if code.endswith("0000"):
+            return "province"
+        return "city" if code.endswith("00") else "district"
+    return {9: "town", 12: "village", 15: "grid"}.get(len(code))
+
+
+def derived_parent_code(level: str, code: str) -> str | None:
+    """The parent's code read from the code's prefix (a district's city: code[:4] + "00")."""
+    parent = PARENT_LEVEL[level]
+    if parent is None:
+        return None
+    if parent == "city":
+        return code[:4] + "00"
+    return code[: CODE_LENGTHS[parent]]
+
+
+def import_boundaries(
+    *,
+    level: str,
+    path: str | Path,
+    crs: str | None = None,
+    code_field: str = "code",
+    name_field: str = "name",
+    parent_code_field: str | None = None,
+    kind_field: str | None = None,
+    generation: int | None = None,
+    commit: bool = False,
+    out: TextIO | None = None,
+) -> ImportReport:
+    """Import the ``level`` boundaries of ``path``; see the module docstring.
+
+    Raises BoundaryImportError (nothing written) on bad input.
+    """
+    if level not in BOUNDARY_MODELS:
+        raise BoundaryImportError(UNKNOWN_LEVEL.format(level=level, levels=", ".join(LEVELS)))
+    if kind_field and level not in KIND_WORDS:
+        raise BoundaryImportError(KIND_NOT_APPLICABLE.format(level=level))
+    path = Path(path)
+    frame = _read(path)
+    options = {
+        "--code-field": code_field,
+        "--name-field": name_field,
+        "--parent-code-field": parent_code_field,
+        "--kind-field": kind_field,
+    }
+    for option, name in options.items():
+        if name and name not in frame.columns:
+            fields = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+            raise BoundaryImportError(
+                MISSING_FIELD.format(field=name, option=option, path=path, fields=fields or "none")
+            )
+    geoms, crs_label = _to_srid(frame, crs=crs, path=path)
+
+    report = ImportReport(level=level, path=str(path), crs=crs_label, commit=commit)
+    features = _features(
+        frame,
+        geoms,
+        level=level,
+        path=path,
+        report=report,
+        code_field=code_field,
+        name_field=name_field,
+        parent_code_field=parent_code_field,
+        kind_field=kind_field,
+    )
+    try:
+        with transaction.atomic():
+            ids = _write(
+                features,
+                level=level,
+                generation=generation,
+                parent_optional=level == "district" and not parent_code_field,
+                path=path,
+                report=report,
+            )
+            if report.errors:
+                raise BoundaryImportError(_refused(path, report), report)
+            _check_containment(level, ids, report)
+            if not commit:
+                transaction.set_rollback(True)
+    except (ValidationError, ValueError, DatabaseError) as exc:
+        raise BoundaryImportError(WRITE_FAILED.format(path=path, error=exc), report) from exc
+    if not commit and generation is None:
+        report.generation = None  # the generation was rolled back with everything else
+    if out is not None:
+        out.write("\n".join(report.lines()) + "\n")
+    return report
+
+
+def _refused(path: Path, report: ImportReport) -> str:
+    header = REFUSED.format(path=path, count=len(report.errors))
+    return "\n".join([header, *(f"  {e}" for e in report.errors)])
+
+
+# --- Reading --------------------------------------------------------------------------------
+def _read(path: Path) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise BoundaryImportError(FILE_NOT_FOUND.format(path=path))
+    try:
+        return gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        raise BoundaryImportError(UNREADABLE.format(path=path, error=exc)) from exc
+
+
+def _to_srid(frame: gpd.GeoDataFrame, *, crs: str | None, path: Path) -> tuple[np.ndarray, str]:
+    """The file's geometries in GRIDMAP_SRID (2D), and a label of the source CRS."""
+    obfuscated = crs.strip().lower().replace("-", "").replace("_", "") if crs else None
+    if obfuscated in OBFUSCATED_TO_WGS84:
+        if frame.crs is not None and not frame.crs.is_geographic:
+            raise BoundaryImportError(
+                OBFUSCATED_NEEDS_LONLAT.format(crs=obfuscated, path=path, file_crs=frame.crs.name)
+            )
+        wgs84 = OBFUSCATED_TO_WGS84[obfuscated](frame.geometry.to_numpy())
+        series = gpd.GeoSeries(wgs84, crs="EPSG:4326")
+        label = obfuscated
+    elif crs:
+        try:
+            source = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError as exc:
+            raise BoundaryImportError(UNKNOWN_CRS.format(crs=crs)) from exc
+        series = frame.geometry.set_crs(source, allow_override=True)
+        label = source.to_string()
+    else:
+        if frame.crs is None:
+            raise BoundaryImportError(NO_CRS.format(path=path))
+        series = frame.geometry
+        label = frame.crs.to_string()
+    return shapely.force_2d(series.to_crs(epsg=SRID).to_numpy()), label
+
+
+# --- Checking features ----------------------------------------------------------------------
+def _features(
+    frame: gpd.GeoDataFrame,
+    geoms: np.ndarray,
+    *,
+    level: str,
+    path: Path,
+    report: ImportReport,
+    code_field: str,
+    name_field: str,
+    parent_code_field: str | None,
+    kind_field: str | None,
+) -> list[_Feature]:
+    features: list[_Feature] = []
+
+    def column(name: str | None) -> np.ndarray:
+        if not name:
+            return np.full(len(frame), None, dtype=object)
+        return frame[name].to_numpy(dtype=object)
+
+    names = (code_field, name_field, parent_code_field, kind_field)
+    rows = zip(*(column(name) for name in names), geoms, strict=True)
+    for number, (raw_code, raw_name, raw_parent, raw_kind, geom) in enumerate(rows, start=1):
+        code = normalise_code(raw_code)
+        found = code_level(code) if code else None
+        if found is None:
+            report.errors.append(BAD_CODE.format(number=number, code=code or ""))
+            continue
+        name = _text(raw_name)
+        if found != level:
+            reason = OTHER_LEVEL.format(other=found, level=level)
+            report.skipped.append(Skip(code=code, name=name, reason=reason))
+            continue
+        if not name:
+            report.errors.append(MISSING_NAME.format(code=code, field=name_field))
+            continue
+        parent_code = (
+            normalise_code(raw_parent) if parent_code_field else derived_parent_code(level, code)
+        )
+        errors = len(report.errors)
+        kind = _kind(raw_kind, level=level, code=code, report=report)
+        multi = _multipolygon(geom, code=code, report=report)
+        if multi is not None and len(report.errors) == errors:
+            features.append(_Feature(number, code, name, parent_code, kind, multi))
+
+    counts = pd.Series([f.code for f in features]).value_counts()
+    for code, count in counts[counts > 1].items():
+        report.errors.append(DUPLICATE_CODE.format(code=code, count=count))
+    if not features and not report.errors:
+        raise BoundaryImportError(
+            NOTHING_AT_LEVEL.format(
+                path=path,
+                level=level,
+                length=CODE_LENGTHS[level],
+                codes=", ".join(s.code for s in report.skipped[:10]) or "none",
+            )
+        )
+    return features
+
+
+def _text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _kind(value: Any, *, level: str, code: str, report: ImportReport) -> str | None:
+    """The kind choice; None when not given (or unknown, with an error in the report)."""
+    text = _text(value)
+    if not text:
+        return None
+    model = BOUNDARY_MODELS[level]
+    choices = {c.value: c.value for c in model.Kind} | {str(c.label): c.value for c in model.Kind}
+    choices |= {k: str(v) for k, v in KIND_WORDS[level].items()}
+    kind = choices.get(text) or choices.get(text.lower())
+    if kind is None:
+        report.errors.append(UNKNOWN_KIND.format(code=code, kind=text, kinds=", ".join(choices)))
+    return kind
+
+
+def _polygons(geom: shapely.Geometry) -> list[Polygon]:
+    if isinstance(geom, Polygon):
+        return [] if geom.is_empty else [geom]
+    if isinstance(geom, MultiPolygon | GeometryCollection):
+        return [p for part in geom.geoms for p in _polygons(part)]
+    return []
+
+
+def _multipolygon(
+    geom: shapely.Geometry | None, *, code: str, report: ImportReport
+) -> MultiPolygon | None:
+    """The feature as a valid MultiPolygon (repairing and listing it when needed), or None."""
+    if geom is None or geom.is_empty:
+        report.errors.append(EMPTY_GEOMETRY.format(code=code))
+        return None
+    if not isinstance(geom, Polygon | MultiPolygon):
+        report.errors.append(NOT_POLYGONAL.format(code=code, geom_type=geom.geom_type))
+        return None
+    multi = MultiPolygon(_polygons(geom))
+    if multi.is_valid:
+        return multi
+    reason = shapely.is_valid_reason(multi)
+    parts = _polygons(shapely.make_valid(multi))
+    multi = MultiPolygon(parts)
+    if not multi.is_valid:  # polygons of a collection may overlap: dissolve them
+        multi = MultiPolygon(_polygons(shapely.union_all(parts)))
+    if multi.is_empty:
+        report.errors.append(NOTHING_LEFT.format(code=code, reason=reason))
+        return None
+    report.repaired.append(Repair(code=code, reason=reason))
+    return multi
+
+
+# --- Writing --------------------------------------------------------------------------------
+# One statement compares every incoming geometry with the current row of its code. The CASE
+# fixes the order of the tests: ST_Equals only sees valid geometries (snapping can, rarely,
+# make one invalid), and the costlier symmetric difference runs only when needed.
+_SAME_GEOMETRY_SQL = """
+SELECT b.id
+  FROM unnest(%(ids)s::bigint[], %(wkbs)s::bytea[]) AS incoming(id, wkb)
+  JOIN {table} b ON b.id = incoming.id
+  CROSS JOIN LATERAL (SELECT ST_GeomFromWKB(incoming.wkb, %(srid)s) AS geom) n
+  CROSS JOIN LATERAL (SELECT ST_SnapToGrid(b.geom, %(snap)s) AS old,
+                             ST_SnapToGrid(n.geom, %(snap)s) AS new) s
+ WHERE CASE WHEN NOT (ST_IsValid(s.old) AND ST_IsValid(s.new))
+                 THEN ST_Area(ST_SymDifference(b.geom, n.geom)::geography) < %(area)s
+            WHEN ST_Equals(s.old, s.new) THEN TRUE
+            ELSE ST_Area(ST_SymDifference(b.geom, n.geom)::geography) < %(area)s END
+"""
+
+# Boundaries sticking out of their parent by more than the tolerance, with the area outside.
+_OUTSIDE_PARENT_SQL = """
+SELECT code, parent_code, outside, outside / NULLIF(area, 0)
+  FROM (SELECT c.code, p.code AS parent_code,
+               ST_Area(ST_Difference(c.geom, p.geom)::geography) AS outside,
+               ST_Area(c.geom::geography) AS area
+          FROM {table} c JOIN {parent_table} p ON p.id = c.{parent_column}
+         WHERE c.id = ANY(%(ids)s) AND NOT ST_Covers(p.geom, c.geom)) AS t
+ WHERE outside > GREATEST(%(min_area)s, %(min_share)s * area)
+ ORDER BY code
+"""
+
+
+def _write(
+    features: list[_Feature],
+    *,
+    level: str,
+    generation: int | None,
+    parent_optional: bool,
+    path: Path,
+    report: ImportReport,
+) -> list[int]:
+    """Create or supersede the rows of ``features``; the ids of the rows now current."""
+    model = BOUNDARY_MODELS[level]
+    parents = _parents(features, level=level, optional=parent_optional, report=report)
+    if report.errors:
+        return []
+
+    target = None
+    if generation is not None:
+        target = Generation.objects.filter(pk=generation).first()
+        if target is None:
+            raise BoundaryImportError(GENERATION_NOT_FOUND.format(generation=generation))
+        report.generation = target.pk
+
+    def target_generation() -> Generation:
+        # Created on first use: an import that changes nothing adds no generation.
+        nonlocal target
+        if target is None:
+            description = f"{level} boundaries from {path.name}"[:200]
+            target = Generation.objects.create(description=description)
+            report.generation = target.pk
+        return target
+
+    current = {
+        row.code: row for row in model.objects.current().filter(code__in=[f.code for f in features])
+    }
+    same_geometry = _same_geometry(
+        model, [(current[f.code].pk, f.geom) for f in features if f.code in current]
+    )
+    ids: list[int] = []
+    for feature in sorted(features, key=lambda f: f.code):
+        geom = GEOSGeometry(memoryview(shapely.to_wkb(feature.geom)), srid=SRID)
+        parent = parents.get(feature.parent_code) if feature.parent_code else None
+        fields: dict[str, Any] = {"name": feature.name, "geom": geom}
+        if model.parent_field:
+            fields[model.parent_field] = parent
+        if feature.kind:
+            fields["kind"] = feature.kind
+        row = current.get(feature.code)
+        if row is None:
+            row = boundary_create(
+                model=model, generation=target_generation(), code=feature.code, **fields
+            )
+            report.created.append(feature.code)
+        else:
+            changes = _changes(row, fields, same_geometry=row.pk in same_geometry)
+            if changes:
+                row = boundary_supersede(
+                    row, generation=target_generation(), **{k: fields[k] for k in changes}
+                )
+                report.changed.append(feature.code)
+                report.changes[feature.code] = [
+                    "geometry" if k == "geom" else "parent" if k == model.parent_field else k
+                    for k in changes
+                ]
+            else:
+                report.unchanged.append(feature.code)
+        ids.append(row.pk)
+
+    report.not_in_file = _not_in_file(model, features, parents)
+    return ids
+
+
+def _parents(
+    features: list[_Feature], *, level: str, optional: bool, report: ImportReport
+) -> dict[str, Boundary]:
+    parent_level = PARENT_LEVEL[level]
+    if parent_level is None:
+        return {}
+    wanted = {f.parent_code for f in features if f.parent_code}
+    parents = {
+        p.code: p for p in BOUNDARY_MODELS[parent_level].objects.current().filter(code__in=wanted)
+    }
+    for feature in features:
+        if feature.parent_code in parents:
+            continue
+        if optional:
+            feature.parent_code = None  # a district whose city is not loaded
+        else:
+            report.errors.append(
+                MISSING_PARENT.format(
+                    code=feature.code, parent_level=parent_level, parent_code=feature.parent_code
+                )
+            )
+    return parents
+
+
+def _not_in_file(
+    model: type[Boundary], features: list[_Feature], parents: dict[str, Boundary]
+) -> list[str]:
+    """Current rows of the level missing from the file, under the parents the file covers."""
+    rows = model.objects.current().exclude(code__in=[f.code for f in features])
+    if model.parent_field:
+        used = {f.parent_code for f in features}
+        scope = Q(**{f"{model.parent_field}__in": [parents[c].pk for c in used if c]})
+        if None in used:
+            scope |= Q(**{f"{model.parent_field}__isnull": True})
+        rows = rows.filter(scope)
+    return list(rows.order_by("code").values_list("code", flat=True))
+
+
+def _changes(row: Boundary, fields: dict[str, Any], *, same_geometry: bool) -> list[str]:
+    changes = []
+    for name, value in fields.items():
+        if name == "geom":
+            if not same_geometry:
+                changes.append(name)
+        elif name == row.parent_field:
+            if getattr(row, f"{name}_id") != (value.pk if value is not None else None):
+                changes.append(name)
+        elif getattr(row, name) != value:
+            changes.append(name)
+    return changes
+
+
+def _same_geometry(model: type[Boundary], pairs: list[tuple[int, MultiPolygon]]) -> set[int]:
+    """Ids of the rows whose stored geometry equals the incoming one (see the SQL)."""
+    if not pairs:
+        return set()
+    sql = _SAME_GEOMETRY_SQL.format(table=connection.ops.quote_name(model._meta.db_table))
+    params = {
+        "ids": [pk for pk, _ in pairs],
+        "wkbs": [shapely.to_wkb(geom) for _, geom in pairs],
+        "srid": SRID,
+        "snap": SNAP_DEGREES,
+        "area": SAME_AREA_M2,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _check_containment(level: str, ids: list[int], report: ImportReport) -> None:
+    model = BOUNDARY_MODELS[level]
+    if model.parent_field is None or not ids:
+        return
+    parent_model = BOUNDARY_MODELS[PARENT_LEVEL[level]]
+    quote = connection.ops.quote_name
+    sql = _OUTSIDE_PARENT_SQL.format(
+        table=quote(model._meta.db_table),
+        parent_table=quote(parent_model._meta.db_table),
+        parent_column=quote(model._meta.get_field(model.parent_field).column),
+    )
+    params = {"ids": ids, "min_area": OUTSIDE_MIN_M2, "min_share": OUTSIDE_MIN_SHARE}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        report.outside_parent = [
+            Outside(code=code, parent_code=parent_code, area_m2=outside, share=share)
+            for code, parent_code, outside, share in cursor.fetchall()
+        ]
