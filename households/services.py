@@ -52,13 +52,11 @@ def ten_household_units_refresh(*, ids: list[int] | None = None) -> int:
     sql = f"""
     UPDATE households_tenhouseholdunit u
        SET grid_id = head.grid_id,
-           geom = shape.geom
-      FROM households_household head,
-           LATERAL (
+           geom = (
              SELECT ST_Buffer(ST_ConvexHull(ST_Collect(m.location))::geography, 15, 4)::geometry
-                    AS geom
                FROM households_household m
-              WHERE m.ten_household_unit_id = u.id) shape
+              WHERE m.ten_household_unit_id = u.id)
+      FROM households_household head
      WHERE head.id = u.head_household_id AND {where}
     """
     with connection.cursor() as cur:

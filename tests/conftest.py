@@ -18,10 +18,10 @@ DEMO_SEED = 7
 @pytest.fixture(scope="session")
 def demo(django_db_setup, django_db_blocker):
     """The small demo county, committed to the test database once (reused with --reuse-db)."""
-    from grids.models import District
+    from grids.demo.loader import demo_loaded
 
     with django_db_blocker.unblock():
-        if not District.objects.current().filter(code__startswith="4507").exists():
+        if not demo_loaded():
             call_command("load_demo", scale="small", seed=DEMO_SEED, verbosity=0)
         yield
 

