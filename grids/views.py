@@ -1,0 +1,77 @@
+"""Pages. The map page is a shell: its layers come from the read API (grids.api)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+# Buildings are listed by bbox only, from this zoom level on (the API caps them at 5000).
+BUILDING_MIN_ZOOM = 15
+
+
+def map_strings() -> dict[str, str]:
+    """The map script's UI text in the active language (rendered with ``json_script``).
+
+    Placeholders use Django's ``%(name)s`` form; map.js interpolates them.
+    """
+    return {
+        "districts": _("Districts"),
+        "towns": _("Towns and streets"),
+        "villages": _("Villages and communities"),
+        "grids": _("Grids"),
+        "stations": _("Party-building stations"),
+        "buildings": _("Buildings"),
+        "legend": _("Legend"),
+        "loading": _("Loading…"),
+        "zoomForBuildings": _("Zoom in to see buildings"),
+        "buildingsTruncated": _("Showing the first %(count)s buildings; zoom in to see them all."),
+        "layerError": _("Could not load %(layer)s: %(detail)s"),
+        "gridError": _("Could not load this grid: %(detail)s"),
+        "networkError": _("The server did not answer. Check the connection and try again."),
+        "emptyJurisdiction": _("There are no places in your jurisdiction yet."),
+        "code": _("Code"),
+        "village": _("Village"),
+        "town": _("Town"),
+        "households": _("Households"),
+        "population": _("Population"),
+        "gridLeader": _("Grid leader"),
+        "gridMember": _("Grid member"),
+        "partyGuide": _("Party-building guide"),
+        "noGridLeader": _("No grid leader assigned"),
+        "noGridMember": _("No grid member assigned"),
+        "noPartyGuide": _("No party-building guide assigned"),
+        "call": _("Call %(name)s"),
+        "stationVillages": _("Villages covered: %(count)s"),
+        "building": _("Building"),
+        "grid": _("Grid"),
+        "selectedGrid": _("Selected grid"),
+        "fitAll": _("Show my whole jurisdiction"),
+    }
+
+
+def map_config() -> dict[str, Any]:
+    """Where map.js finds its data, and the zoom from which buildings load."""
+    return {
+        # "LEVEL" and "CODE" are placeholders map.js replaces.
+        "layerUrl": reverse("layer", kwargs={"level": "LEVEL"}),
+        "gridUrl": reverse("grid-detail", kwargs={"code": "CODE"}),
+        "buildingMinZoom": BUILDING_MIN_ZOOM,
+        "hasBasemap": bool(settings.LEAFLET_CONFIG.get("TILES")),
+    }
+
+
+class MapView(LoginRequiredMixin, TemplateView):
+    """The grid map: districts, towns, villages, grids, stations and buildings."""
+
+    template_name = "grids/map.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["map_strings"] = map_strings()
+        context["map_config"] = map_config()
+        return context
