@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point, Polygon
 from django.contrib.postgres.aggregates import JSONBAgg
@@ -85,6 +86,8 @@ class PointQuerySerializer(serializers.Serializer):
     srid = serializers.IntegerField(required=False, default=4326)
 
     def validate_srid(self, srid: int) -> int:
+        if srid == settings.GRIDMAP_SRID:
+            return srid
         with connection.cursor() as cur:
             cur.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", [srid])
             if cur.fetchone() is None:
@@ -135,9 +138,7 @@ def grid_summary(grid: Grid) -> dict[str, Any]:
 
 def _grids_for_display(user: Any) -> QuerySet[Grid]:
     qs = selectors.with_household_figures(
-        Grid.objects.select_related("village__town__district").prefetch_related(
-            selectors.active_roles_prefetch()
-        )
+        selectors.grids_with_lineage().prefetch_related(selectors.active_roles_prefetch())
     )
     scope = scope_q(user)
     return qs.filter(scope) if scope is not None else qs
@@ -163,13 +164,12 @@ class GridAtPointApi(APIView):
         point = Point(lon, lat, srid=srid)
         try:
             grid = selectors.grid_at_point(
-                point, generation=generation, scope=scope_q(request.user)
+                point, generation=generation, queryset=_grids_for_display(request.user)
             )
         except DatabaseError:
             raise ValidationError({"srid": [_(MSG_UNKNOWN_SRID) % {"srid": srid}]}) from None
         if grid is None:
             raise NotFound(msg_no_grid(lon, lat))
-        grid = _grids_for_display(request.user).get(pk=grid.pk)
         return Response(grid_summary(grid))
 
 

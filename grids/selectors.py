@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.gis.geos import Point
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from .models import (
@@ -26,22 +26,38 @@ from .models import (
 EDGE_TIE_BREAK = ("code",)
 
 
+# Geometry columns of a grid and its ancestors: deferred wherever only identity is needed
+# (a district outline has thousands of vertices).
+LINEAGE_GEOMETRIES = (
+    "geom",
+    "village__geom",
+    "village__town__geom",
+    "village__town__district__geom",
+)
+
+
+def grids_with_lineage() -> QuerySet[Grid]:
+    """Grids with their village, town and district in one query, geometries deferred."""
+    return Grid.objects.select_related("village__town__district").defer(*LINEAGE_GEOMETRIES)
+
+
 def grid_at_point(
     point: Point,
     *,
     generation: int | Generation | None = None,
     scope: Q | None = None,
+    queryset: QuerySet[Grid] | None = None,
 ) -> Grid | None:
-    """The grid covering ``point`` (in the current generation unless told), or None."""
-    qs = (
-        Grid.objects.at_generation(generation)
-        .filter(geom__covers=point)
-        .select_related("village__town__district")
-        .order_by(*EDGE_TIE_BREAK)
+    """The grid covering ``point`` (in the current generation unless told), or None.
+
+    ``queryset`` lets callers add annotations or prefetches to the same single query.
+    """
+    qs = (queryset if queryset is not None else grids_with_lineage()).filter(
+        pk__in=Grid.objects.at_generation(generation).filter(geom__covers=point).values("pk")
     )
     if scope is not None:
         qs = qs.filter(scope)
-    return qs.first()
+    return qs.order_by(*EDGE_TIE_BREAK).first()
 
 
 def holders(*, role: Role, on: dt.date | None = None, **place: object) -> QuerySet[RoleAssignment]:
@@ -63,15 +79,23 @@ def active_roles_prefetch(on: dt.date | None = None) -> Prefetch:
     )
 
 
-def with_household_figures(qs: QuerySet, households_path: str = "households") -> QuerySet:
+def with_household_figures(qs: QuerySet, household_link: str = "grid") -> QuerySet:
     """Annotate ``household_count`` and ``population`` from the households under each row.
 
-    ``households_path`` is the relation from the row to its households: ``households`` for a
-    grid, ``grids__households`` for a village, ``villages__grids__households`` for a town.
+    ``household_link`` is the path from a household to the row's model: ``grid`` for grids,
+    ``grid__village`` for villages, ``grid__village__town`` for towns. Correlated subqueries
+    (on the indexed household.grid_id) rather than a join + GROUP BY over geometry columns.
     """
+    from households.models import Household
+
+    per_row = (
+        Household.objects.filter(**{household_link: OuterRef("pk")})
+        .order_by()
+        .values(household_link)
+    )
     return qs.annotate(
-        household_count=Count(households_path),
-        population=Coalesce(Sum(f"{households_path}__size"), 0),
+        household_count=Coalesce(Subquery(per_row.annotate(n=Count("id")).values("n")), 0),
+        population=Coalesce(Subquery(per_row.annotate(p=Sum("size")).values("p")), 0),
     )
 
 

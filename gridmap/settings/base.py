@@ -132,7 +132,6 @@ LEAFLET_CONFIG = {
     "DEFAULT_ZOOM": 10,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
-    "SRID": 4326,
     "TILES": [(_("Basemap"), GRIDMAP_BASEMAP_URL, {"attribution": GRIDMAP_BASEMAP_ATTRIBUTION})]
     if GRIDMAP_BASEMAP_URL
     else [],
