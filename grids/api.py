@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, F, JSONField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, JSONObject
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -43,14 +44,16 @@ def msg_no_grid(lon: float, lat: float) -> str:
     return _("No grid covers this point (lon %(lon)s, lat %(lat)s).") % {"lon": lon, "lat": lat}
 
 
-MSG_UNKNOWN_SRID = "Unknown spatial reference system: %(srid)s."
-MSG_LON_LAT_RANGE = "Longitude must be between -180 and 180 and latitude between -90 and 90."
-MSG_UNKNOWN_GENERATION = "There is no boundary generation %(generation)s."
-MSG_UNKNOWN_LEVEL = "Unknown layer %(level)s; choose one of: %(levels)s."
-MSG_BAD_BBOX = (
+MSG_UNKNOWN_SRID = gettext_noop("Unknown spatial reference system: %(srid)s.")
+MSG_LON_LAT_RANGE = gettext_noop(
+    "Longitude must be between -180 and 180 and latitude between -90 and 90."
+)
+MSG_UNKNOWN_GENERATION = gettext_noop("There is no boundary generation %(generation)s.")
+MSG_UNKNOWN_LEVEL = gettext_noop("Unknown layer %(level)s; choose one of: %(levels)s.")
+MSG_BAD_BBOX = gettext_noop(
     "bbox must be four numbers: min longitude, min latitude, max longitude, max latitude."
 )
-MSG_BBOX_REQUIRED = "Buildings are only listed for a bbox (zoom in on the map)."
+MSG_BBOX_REQUIRED = gettext_noop("Buildings are only listed for a bbox (zoom in on the map).")
 
 
 def _generation_param(request: Request) -> int | None:

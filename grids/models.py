@@ -26,6 +26,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 SRID = settings.GRIDMAP_SRID
 
@@ -164,9 +165,9 @@ class Town(Boundary):
     """Town, township or street (镇 / 乡 / 街道), 9-digit code = district code + 3."""
 
     class Kind(models.TextChoices):
-        TOWN = "town", _("town")
-        TOWNSHIP = "township", _("township")
-        STREET = "street", _("street")
+        TOWN = "town", pgettext_lazy("kind of town", "town")
+        TOWNSHIP = "township", pgettext_lazy("kind of town", "township")
+        STREET = "street", pgettext_lazy("kind of town", "street")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TOWN)
     district = models.ForeignKey(
@@ -184,8 +185,8 @@ class Village(Boundary):
     """Administrative village or community (村 / 社区), 12-digit code = town code + 3."""
 
     class Kind(models.TextChoices):
-        VILLAGE = "village", _("village")
-        COMMUNITY = "community", _("community")
+        VILLAGE = "village", pgettext_lazy("kind of village", "village")
+        COMMUNITY = "community", pgettext_lazy("kind of village", "community")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.VILLAGE)
     town = models.ForeignKey(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.models import AccountRole
 from grids.api import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, msg_no_grid
@@ -104,7 +105,7 @@ def test_point_in_another_srid_is_transformed(admin_client, two_grids):
         ({"lat": 0.1}, "lon", None),
         ({"lon": "east", "lat": 0.1}, "lon", None),
         ({"lon": 200, "lat": 0.1}, "non_field_errors", MSG_LON_LAT_RANGE),
-        ({"lon": 100, "lat": 0.1, "srid": 999999}, "srid", MSG_UNKNOWN_SRID % {"srid": 999999}),
+        ({"lon": 100, "lat": 0.1, "srid": 999999}, "srid", (MSG_UNKNOWN_SRID, {"srid": 999999})),
         ({"lon": 100, "lat": 0.1, "generation": 10**9}, "generation", None),
     ],
 )
@@ -115,7 +116,18 @@ def test_bad_input_is_400_with_field_messages(admin_client, params, field, messa
     assert body["detail"]
     assert field in body["errors"]
     if message:
-        assert body["errors"][field] == [message]
+        # The default language is zh-hans; the constant is the English msgid.
+        template, args = message if isinstance(message, tuple) else (message, {})
+        assert body["errors"][field] == [gettext(template) % args if args else gettext(template)]
+
+
+def test_messages_follow_the_requested_language(admin_client, two_grids):
+    res = admin_client.get(URL, {"lon": 200, "lat": 0.1}, HTTP_ACCEPT_LANGUAGE="en")
+    assert res.json()["errors"]["non_field_errors"] == [MSG_LON_LAT_RANGE]
+    res = admin_client.get(URL, {"lon": 200, "lat": 0.1})
+    assert res.json()["errors"]["non_field_errors"] == [
+        "经度必须在 -180 到 180 之间，纬度必须在 -90 到 90 之间。"
+    ]
 
 
 def test_anonymous_is_refused(api_client, two_grids):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.gis.geos import Point, Polygon
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.models import AccountRole
 from grids.api import MSG_BBOX_REQUIRED
@@ -79,7 +80,7 @@ def test_buildings_need_a_bbox(api_client, place):
     api_client.force_authenticate(UserFactory(username="su", is_superuser=True))
     res = layer(api_client, "building")
     assert res.status_code == 400
-    assert res.json()["errors"]["bbox"] == [MSG_BBOX_REQUIRED]
+    assert res.json()["errors"]["bbox"] == [gettext(MSG_BBOX_REQUIRED)]
     b = BuildingFactory(footprint=Polygon.from_bbox((100.01, 0.01, 100.0102, 0.0102)), grid=g1)
     body = layer(api_client, "building", bbox="100.0,0.0,100.05,0.05").json()
     assert [f["id"] for f in body["features"]] == [b.id]
