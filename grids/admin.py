@@ -1,4 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
@@ -17,6 +22,7 @@ from .models import (
     Village,
     Worker,
 )
+from .selectors import with_household_figures
 
 
 @admin.register(Generation)
@@ -48,16 +54,35 @@ class TownAdmin(BoundaryAdmin):
     autocomplete_fields = ["district"]
 
 
+class HouseholdFiguresMixin:
+    """Household and population figures, derived from the households (never typed in)."""
+
+    household_link = "grid"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        return with_household_figures(qs, self.household_link)
+
+    @admin.display(description=_("households"), ordering="household_count")
+    def household_count(self, obj: Any) -> int:
+        return obj.household_count
+
+    @admin.display(description=_("population"), ordering="population")
+    def population(self, obj: Any) -> int:
+        return obj.population
+
+
 @admin.register(Village)
-class VillageAdmin(BoundaryAdmin):
-    list_display = [*BoundaryAdmin.list_display, "kind", "town"]
+class VillageAdmin(HouseholdFiguresMixin, BoundaryAdmin):
+    household_link = "grid__village"
+    list_display = [*BoundaryAdmin.list_display, "kind", "town", "household_count", "population"]
     list_filter = [town_filter("code"), "kind"]
     autocomplete_fields = ["town"]
 
 
 @admin.register(Grid)
-class GridAdmin(BoundaryAdmin):
-    list_display = [*BoundaryAdmin.list_display, "village"]
+class GridAdmin(HouseholdFiguresMixin, BoundaryAdmin):
+    list_display = [*BoundaryAdmin.list_display, "village", "household_count", "population"]
     list_filter = [town_filter("code")]
     autocomplete_fields = ["village"]
 
