@@ -31,3 +31,19 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def two_grids(db):
+    """Two grids of one village side by side, sharing the edge lon = 100.05 (west has the
+    smaller code)."""
+    from tests.factories import GridFactory, VillageFactory, rect
+
+    village = VillageFactory(geom=rect(100.0, 0.0, 100.1, 0.1))
+    west = GridFactory(
+        village=village, code=village.code + "001", geom=rect(100.0, 0.0, 100.05, 0.1)
+    )
+    east = GridFactory(
+        village=village, code=village.code + "002", geom=rect(100.05, 0.0, 100.1, 0.1)
+    )
+    return west, east

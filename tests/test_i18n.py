@@ -48,8 +48,12 @@ def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
         with override_settings(LOCALE_PATHS=[str(tmp_path)]):
             for domain in ("django", "djangojs"):
                 call_command(
-                    "makemessages", locale=["zh_Hans"], domain=domain, ignore_patterns=IGNORE,
-                    verbosity=0, no_obsolete=True,
+                    "makemessages",
+                    locale=["zh_Hans"],
+                    domain=domain,
+                    ignore_patterns=IGNORE,
+                    verbosity=0,
+                    no_obsolete=True,
                 )
     finally:
         os.chdir(cwd)

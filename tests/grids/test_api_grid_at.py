@@ -25,19 +25,6 @@ URL = reverse("grid-at")
 
 
 @pytest.fixture
-def two_grids():
-    """Two grids side by side sharing the edge lon = 100.05."""
-    village = VillageFactory(geom=rect(100.0, 0.0, 100.1, 0.1))
-    west = GridFactory(
-        village=village, code=village.code + "001", geom=rect(100.0, 0.0, 100.05, 0.1)
-    )
-    east = GridFactory(
-        village=village, code=village.code + "002", geom=rect(100.05, 0.0, 100.1, 0.1)
-    )
-    return west, east
-
-
-@pytest.fixture
 def admin_client(api_client):
     api_client.force_authenticate(UserFactory(username="root", is_superuser=True))
     return api_client

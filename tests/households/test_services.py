@@ -12,21 +12,9 @@ from households.services import (
     households_assign_grids,
     ten_household_units_refresh,
 )
-from tests.factories import BuildingFactory, GridFactory, HouseholdFactory, VillageFactory, rect
+from tests.factories import BuildingFactory, HouseholdFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def two_grids():
-    village = VillageFactory(geom=rect(100.0, 0.0, 100.1, 0.1))
-    west = GridFactory(
-        village=village, code=village.code + "001", geom=rect(100.0, 0.0, 100.05, 0.1)
-    )
-    east = GridFactory(
-        village=village, code=village.code + "002", geom=rect(100.05, 0.0, 100.1, 0.1)
-    )
-    return west, east
 
 
 def test_household_grid_is_derived_from_location_with_the_edge_rule(two_grids):
