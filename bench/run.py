@@ -22,6 +22,10 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # Measure the production configuration: no per-query debug logging.
+    settings.DEBUG = False
     from bench import scenarios
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
