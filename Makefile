@@ -33,7 +33,12 @@ var/.system-ok: Makefile
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
+	@# Debian's own Python needs python3.11-venv for `-m venv`; other Pythons bring it.
+	@if ! command -v $(PYTHON) >/dev/null || ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
+	  echo "Installing python3.11 and python3.11-venv"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends python3.11 python3.11-venv; \
+	fi
 	@mkdir -p var && touch $@
 
 # --- Python environment ---------------------------------------------------------------------
