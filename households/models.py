@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Building, Grid, Village
@@ -62,6 +62,22 @@ class TenHouseholdUnit(models.Model):
         help_text=_("Drawn around the member households; recomputed when members change."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    # Saved-with-warning conditions (size outside 8-15, spanning two grids), as
+    # {"msgid": ..., "params": {...}} entries rendered in the reader's language.
+    warnings = models.JSONField(
+        _("warnings"),
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        blank=True,
+    )
 
     class Meta:
         verbose_name = _("ten-household unit")

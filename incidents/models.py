@@ -1,0 +1,296 @@
+"""Incidents, their categories, their routing result and the notifications they cause.
+
+Routing is recorded, never recomputed: an incident keeps the grid version it was routed to
+and a snapshot of each recipient (worker, role, name, phone) at the reported time. A later
+boundary change or handover does not rewrite it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from grids.models import Generation, Grid, Town, Village, Worker
+
+SRID = settings.GRIDMAP_SRID
+
+
+class Severity(models.TextChoices):
+    """Xiangzhou's red / yellow / blue method."""
+
+    BLUE = "blue", _("blue")
+    YELLOW = "yellow", _("yellow")
+    RED = "red", _("red")
+
+
+class Responder(models.TextChoices):
+    """Who a severity tier reaches; resolved to people by the router."""
+
+    GRID_LEADER = "grid_leader", _("grid leader")
+    PARTY_GUIDE = "party_guide", _("party-building guide")
+    CENTRAL_HOUSEHOLD = "central_household", _("central household")
+    MEDIATION_DIRECTOR = "mediation_director", _("village mediation director")
+    MEDIATION_TEAM = "mediation_team", _("village mediation team")
+    VILLAGE_SECRETARY = "village_secretary", _("village party secretary")
+    STATION_HEAD = "station_head", _("station head")
+    TOWN_DISPATCHER = "town_dispatcher", _("town platform dispatcher")
+
+
+class Level(models.TextChoices):
+    GRID = "grid", _("grid")
+    VILLAGE = "village", _("village")
+    TOWN = "town", _("town")
+    COUNTY = "county", _("county")
+
+
+class Category(models.Model):
+    """An incident category: data, not code (admins add more)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=50)
+    name_en = models.CharField(_("name (English)"), max_length=50)
+    default_severity = models.CharField(
+        _("default severity"), max_length=10, choices=Severity.choices, default=Severity.BLUE
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    ordering = models.PositiveSmallIntegerField(_("order"), default=100)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["ordering", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_zh if (get_language() or "zh-hans").startswith("zh") else self.name_en
+
+
+class CategoryResponder(models.Model):
+    """The responders a severity of a category adds (on top of the lower tiers for yellow)."""
+
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="responders", verbose_name=_("category")
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    responder = models.CharField(_("responder"), max_length=30, choices=Responder.choices)
+
+    class Meta:
+        verbose_name = _("category responder")
+        verbose_name_plural = _("category responders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "severity", "responder"], name="category_responder_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} · {self.severity} · {self.responder}"
+
+
+class Status(models.TextChoices):
+    """Case states; the closed-loop issue extends the workflow."""
+
+    REPORTED = "reported", _("reported")
+
+
+class Incident(models.Model):
+    """A problem raised at a place, with the routing result recorded at the reported time."""
+
+    location = models.PointField(_("location"), srid=SRID)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("category")
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    description = models.TextField(_("description"))
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reported_incidents",
+        verbose_name=_("reporter"),
+    )
+    reported_at = models.DateTimeField(_("reported at"), db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REPORTED
+    )
+    # Routing result (recorded once; never recomputed).
+    generation = models.ForeignKey(
+        Generation, on_delete=models.PROTECT, related_name="+", verbose_name=_("generation")
+    )
+    grid = models.ForeignKey(
+        Grid,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("grid"),
+    )
+    village = models.ForeignKey(
+        Village,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("village"),
+    )
+    town = models.ForeignKey(
+        Town,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("town"),
+    )
+    # The place code the incident belongs to (grid, else village, else town): the
+    # jurisdiction filter uses it (codes nest).
+    place_code = models.CharField(_("place code"), max_length=15, db_index=True)
+    responsible_level = models.CharField(
+        _("responsible level"), max_length=10, choices=Level.choices
+    )
+    # A list of {"msgid": ..., "params": {...}} rendered in the reader's language.
+    explanation = models.JSONField(_("routing explanation"), default=list)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-reported_at"]
+        indexes = [models.Index(fields=["category", "status", "reported_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category}"
+
+
+class IncidentReport(models.Model):
+    """One report by one person. The first creates the incident; duplicates attach to it."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="reports", verbose_name=_("incident")
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="incident_reports",
+        verbose_name=_("reporter"),
+    )
+    reported_at = models.DateTimeField(_("reported at"))
+    location = models.PointField(_("location"), srid=SRID)
+    description = models.TextField(_("description"), blank=True)
+    # Set by the phone for a report made offline, so a resend is recognised, not duplicated.
+    client_uuid = models.UUIDField(_("client id"), null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name = _("incident report")
+        verbose_name_plural = _("incident reports")
+        ordering = ["reported_at"]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} · {self.reporter}"
+
+
+def photo_path(instance: IncidentPhoto, filename: str) -> str:
+    return f"incidents/{instance.report.incident_id}/{uuid.uuid4().hex}-{filename[-40:]}"
+
+
+class IncidentPhoto(models.Model):
+    report = models.ForeignKey(
+        IncidentReport, on_delete=models.CASCADE, related_name="photos", verbose_name=_("report")
+    )
+    image = models.ImageField(_("photo"), upload_to=photo_path)
+    content_type = models.CharField(_("type"), max_length=30)
+    size = models.PositiveIntegerField(_("size in bytes"))
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+
+class RecipientKind(models.TextChoices):
+    ROUTED = "routed", _("routed to")
+    COPIED = "copied", _("copied")
+    WATCHING = "watching", _("watching")
+
+
+class IncidentRecipient(models.Model):
+    """A person an incident was routed, copied or shown to, as they were at the reported time.
+
+    ``responder`` is what the tier asked for (``grid_leader``); ``role`` is who actually got it
+    (``village_secretary`` when the grid had no leader: the vacancy fall-back).
+    """
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("incident")
+    )
+    worker = models.ForeignKey(
+        Worker,
+        on_delete=models.PROTECT,
+        related_name="incident_recipients",
+        verbose_name=_("worker"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=RecipientKind.choices)
+    responder = models.CharField(_("responder"), max_length=30, choices=Responder.choices)
+    role = models.CharField(_("role"), max_length=30)
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("incident recipient")
+        verbose_name_plural = _("incident recipients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "worker", "responder"], name="incident_recipient_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.responder})"
+
+
+class Notification(models.Model):
+    """An entry in a worker's in-app inbox."""
+
+    worker = models.ForeignKey(
+        Worker, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("worker")
+    )
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("incident"),
+    )
+    ten_household_unit = models.ForeignKey(
+        "households.TenHouseholdUnit",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("ten-household unit"),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=RecipientKind.choices)
+    # {"msgid": ..., "params": {...}}, rendered in the reader's language.
+    message = models.JSONField(_("message"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["worker", "created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker} · {self.kind}"
