@@ -23,5 +23,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),
+    path("api/", include("incidents.api_urls")),
+    path("api/", include("incidents.inbox_urls")),
     path("", include("grids.urls")),
+    path("", include("incidents.urls")),
 ]

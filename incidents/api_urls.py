@@ -1,0 +1,4 @@
+"""API routes of incidents (owned by the routing work)."""
+
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Pages of incidents: the field page (owned by the field-page work)."""
+
+
+urlpatterns: list = []
