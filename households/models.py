@@ -13,7 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 
-from grids.models import Building, Grid, Village
+from grids.models import Building, Grid, Village, Worker
 
 SRID = settings.GRIDMAP_SRID
 
@@ -182,6 +182,16 @@ class PartyMember(models.Model):
         verbose_name=_("household"),
     )
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
+    # The member as a person of the governance network, when they are one: a central
+    # household is notified of incidents through its party member's worker record.
+    worker = models.OneToOneField(
+        Worker,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="party_member",
+        verbose_name=_("worker"),
+    )
 
     class Meta:
         verbose_name = _("party member")
