@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.gis.db.models.functions import Distance
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from accounts.selectors import scope_q
+
+from .models import CentralHousehold, Household, TenHouseholdUnit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 # Both statements resolve a point on a shared grid edge with the tie-break of
 # grids.selectors.EDGE_TIE_BREAK (smallest code), so the SQL path and the ORM path agree.
@@ -62,3 +77,174 @@ def ten_household_units_refresh(*, ids: list[int] | None = None) -> int:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
+
+
+# --- ten-household units --------------------------------------------------------------------
+# A ten-household unit (十户联防) groups about ten neighbouring households under a head
+# household, usually linked to a party-member central household. Grid workers pick the
+# members on the map; the unit is routed like an incident to its grid's leader and
+# party-building guide, who get an inbox entry. Units outside the norm (fewer than 8 or more
+# than 15 households, households in two grids, a central household far from the members) are
+# saved all the same, with warnings the map and the API show.
+UNIT_SIZE_MIN, UNIT_SIZE_MAX = 8, 15
+# A central household farther than this from every member is flagged (it serves neighbours).
+CENTRAL_HOUSEHOLD_REACH_M = 300
+
+MSG_MEMBERS_REQUIRED = gettext_noop("Pick at least one member household.")
+MSG_UNKNOWN_HOUSEHOLDS = gettext_noop(
+    "These households do not exist or are outside your jurisdiction: %(ids)s."
+)
+MSG_ALREADY_IN_UNIT = gettext_noop(
+    "%(household)s already belongs to the ten-household unit %(unit)s."
+)
+MSG_UNKNOWN_CENTRAL_HOUSEHOLD = gettext_noop(
+    "There is no central household %(id)s in your jurisdiction."
+)
+WARN_UNIT_SIZE = gettext_noop("This unit has %(count)s households; a unit normally has 8 to 15.")
+WARN_UNIT_GRIDS = gettext_noop("The households of this unit lie in %(count)s grids: %(codes)s.")
+WARN_CENTRAL_HOUSEHOLD_FAR = gettext_noop(
+    "The central household %(household)s is %(distance)s m from the nearest member household; "
+    "a central household normally serves its neighbours."
+)
+
+
+def _household_label(household: Household) -> str:
+    return f"{household.address} ({household.head_name})"
+
+
+def _unit_warnings(*, members: list[Household]) -> list[dict[str, Any]]:
+    warnings: list[dict[str, Any]] = []
+    count = len(members)
+    if not UNIT_SIZE_MIN <= count <= UNIT_SIZE_MAX:
+        warnings.append({"msgid": WARN_UNIT_SIZE, "params": {"count": count}})
+    codes = sorted({m.grid.code for m in members if m.grid is not None})
+    if len(codes) > 1:
+        warnings.append(
+            {"msgid": WARN_UNIT_GRIDS, "params": {"count": len(codes), "codes": ", ".join(codes)}}
+        )
+    return warnings
+
+
+def _member_errors(
+    *, head_id: int, ids: list[int], members: list[Household]
+) -> dict[str, list[str]]:
+    """Unknown or foreign households, and households already in a unit, keyed by the field
+    they came from (the head household's own problem under ``head_household``)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(household_id: int, message: str) -> None:
+        errors.setdefault("head_household" if household_id == head_id else "members", []).append(
+            message
+        )
+
+    found = {m.pk for m in members}
+    missing = [i for i in ids if i not in found]
+    if head_id in missing:
+        add(head_id, _(MSG_UNKNOWN_HOUSEHOLDS) % {"ids": head_id})
+        missing.remove(head_id)
+    if missing:
+        add(missing[0], _(MSG_UNKNOWN_HOUSEHOLDS) % {"ids": ", ".join(map(str, missing))})
+    for m in members:
+        if m.ten_household_unit_id is not None or m.headed_unit_name is not None:
+            unit = m.unit_name or m.headed_unit_name or f"#{m.ten_household_unit_id}"
+            add(m.pk, _(MSG_ALREADY_IN_UNIT) % {"household": _household_label(m), "unit": unit})
+    return errors
+
+
+@transaction.atomic
+def ten_household_unit_create(
+    *,
+    actor: AbstractBaseUser,
+    name: str,
+    head_household: Household,
+    member_ids: list[int],
+    central_household: CentralHousehold | None = None,
+) -> TenHouseholdUnit:
+    """Create a unit from households the actor picked, route it and notify its recipients.
+
+    The head household is a member: it is added when the list lacks it. Members must lie in
+    the actor's jurisdiction and belong to no other unit (``ValidationError`` keyed by
+    ``members`` names them). The central household must be in the actor's jurisdiction; it
+    need not be a member, but one farther than ``CENTRAL_HOUSEHOLD_REACH_M`` from every member
+    is a warning. The unit's grid (from the head household) and its area come from
+    ``ten_household_units_refresh``. The routing result (``incidents.routing.route_unit`` at
+    the head household, now) is attached as ``unit.routing`` and the number of members as
+    ``unit.member_count``, for the caller to show.
+    """
+    from incidents.notifications import notify_unit
+    from incidents.routing import route_unit
+
+    if not member_ids:
+        raise ValidationError({"members": [_(MSG_MEMBERS_REQUIRED)]})
+    ids = list(dict.fromkeys([head_household.pk, *member_ids]))
+
+    # Lock the picked households: two workers cannot put one household in two units.
+    qs = (
+        Household.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("grid")
+        .annotate(unit_name=F("ten_household_unit__name"), headed_unit_name=F("headed_unit__name"))
+        .order_by("id")
+    )
+    scope = scope_q(actor, "grid__code")
+    if scope is not None:
+        qs = qs.filter(scope)
+    members = list(qs)
+    errors = _member_errors(head_id=head_household.pk, ids=ids, members=members)
+    if errors:
+        raise ValidationError(errors)
+
+    if central_household is not None:
+        central_qs = CentralHousehold.objects.filter(pk=central_household.pk)
+        central_scope = scope_q(actor, "household__grid__code")
+        if central_scope is not None:
+            central_qs = central_qs.filter(central_scope)
+        if not central_qs.exists():
+            raise ValidationError(
+                {
+                    "central_household": [
+                        _(MSG_UNKNOWN_CENTRAL_HOUSEHOLD) % {"id": central_household.pk}
+                    ]
+                }
+            )
+
+    head = next(m for m in members if m.pk == head_household.pk)
+    unit = TenHouseholdUnit(
+        name=name,
+        head_household=head,
+        central_household=central_household,
+        created_by=actor,
+    )
+    unit.full_clean(exclude=["grid", "geom", "warnings"])
+    unit.save()
+    Household.objects.filter(pk__in=ids).update(ten_household_unit=unit)
+    ten_household_units_refresh(ids=[unit.pk])
+
+    warnings = _unit_warnings(members=members)
+    if central_household is not None:
+        nearest = (
+            Household.objects.filter(ten_household_unit=unit)
+            .annotate(d=Distance("location", central_household.household.location))
+            .order_by("d")
+            .values_list("d", flat=True)
+            .first()
+        )
+        if nearest is not None and nearest.m > CENTRAL_HOUSEHOLD_REACH_M:
+            warnings.append(
+                {
+                    "msgid": WARN_CENTRAL_HOUSEHOLD_FAR,
+                    "params": {
+                        "household": _household_label(central_household.household),
+                        "distance": round(nearest.m),
+                    },
+                }
+            )
+    unit = TenHouseholdUnit.objects.select_related("grid").get(pk=unit.pk)
+    if warnings:
+        unit.warnings = warnings
+        unit.save(update_fields=["warnings"])
+
+    unit.member_count = len(ids)
+    unit.routing = route_unit(point=head.location, at=timezone.now())
+    notify_unit(unit, unit.routing.recipients, count=len(ids))
+    return unit

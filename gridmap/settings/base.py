@@ -161,3 +161,8 @@ SPECTACULAR_SETTINGS = {
 # references. Boundary files are read through pyogrio's own, newer GDAL, not Django's; Django's
 # GDAL only transforms coordinates between EPSG codes. Debian 12 offers no GDAL >= 3.9.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# --- Notifications ----------------------------------------------------------------------
+# Outbound channels (dotted paths to incidents.channels.Channel subclasses) that every new
+# inbox entry is handed to once its transaction commits. A failing channel is logged.
+GRIDMAP_NOTIFICATION_CHANNELS = ["incidents.channels.EmailChannel"]
