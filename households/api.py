@@ -142,14 +142,10 @@ def render_warnings(warnings: list[dict[str, Any]] | None) -> list[str]:
     return [render_message(w) for w in warnings or []]
 
 
-def _render_explanation(explanation: Any) -> list[str]:
-    if isinstance(explanation, str):
-        return [explanation]
-    return [render_message(e) if isinstance(e, dict) else str(e) for e in explanation or []]
-
-
 def unit_created_body(unit: TenHouseholdUnit) -> dict[str, Any]:
     """The response to a created unit: identity, grid, size, warnings, who it went to."""
+    from incidents.routing import render_explanation
+
     grid = unit.grid
     return {
         "id": unit.pk,
@@ -167,7 +163,7 @@ def unit_created_body(unit: TenHouseholdUnit) -> dict[str, Any]:
             }
             for r in unit.routing.recipients
         ],
-        "explanation": _render_explanation(unit.routing.explanation),
+        "explanation": render_explanation(unit.routing.explanation),
         "geometry": json.loads(unit.geom.geojson) if unit.geom is not None else None,
     }
 
@@ -216,6 +212,10 @@ class TenHouseholdUnitApi(APIView):
         body = _feature_collection(
             TenHouseholdUnit.objects.filter(id__in=ids[:MAX_UNITS]), "geom", props, F("id")
         )
+        if isinstance(body["features"], str):
+            # grids.api._feature_collection answers the JSON *string* "[]" for no rows (its
+            # default is a Value("[]", JSONField()), which encodes to a jsonb string).
+            body["features"] = json.loads(body["features"])
         for feature in body["features"]:
             feature["properties"]["warnings"] = render_warnings(feature["properties"]["warnings"])
         body["truncated"] = len(ids) > MAX_UNITS

@@ -172,7 +172,7 @@ def ten_household_unit_create(
     ``unit.member_count``, for the caller to show.
     """
     from incidents.notifications import notify_unit
-    from incidents.routing import route_unit
+    from incidents.routing import OutsideEveryDistrict, route_unit
 
     if not member_ids:
         raise ValidationError({"members": [_(MSG_MEMBERS_REQUIRED)]})
@@ -245,6 +245,9 @@ def ten_household_unit_create(
         unit.save(update_fields=["warnings"])
 
     unit.member_count = len(ids)
-    unit.routing = route_unit(point=head.location, at=timezone.now())
+    try:
+        unit.routing = route_unit(point=head.location, at=timezone.now())
+    except OutsideEveryDistrict as exc:  # only a superuser can pick such a household
+        raise ValidationError({"head_household": exc.message_dict["geometry"]}) from None
     notify_unit(unit, unit.routing.recipients, count=len(ids))
     return unit
