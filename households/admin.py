@@ -2,6 +2,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
@@ -37,11 +38,19 @@ class HouseholdAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
 @admin.register(TenHouseholdUnit)
 class TenHouseholdUnitAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     jurisdiction_code_path = "grid__code"
-    list_display = ["name", "grid", "head_household", "central_household"]
+    list_display = ["name", "grid", "head_household", "central_household", "warnings_text"]
     list_filter = [town_filter("grid__code")]
     search_fields = ["name", "grid__code"]
     raw_id_fields = ["head_household", "central_household"]
-    readonly_fields = ["grid"]
+    readonly_fields = ["grid", "warnings_text"]
+    exclude = ["warnings"]
+
+    @admin.display(description=_("warnings"))
+    def warnings_text(self, obj: TenHouseholdUnit) -> str:
+        """The saved-with-warning conditions, in the admin user's language."""
+        from incidents.notifications import render_message
+
+        return " ".join(render_message(w) for w in obj.warnings or []) or "-"
 
 
 @admin.register(PartyBranch)
