@@ -216,7 +216,7 @@ def _feature_collection(qs: QuerySet, geom: str, properties: dict[str, Any], fid
         geometry=Cast(AsGeoJSON(geom, precision=6), JSONField()),
         properties=JSONObject(**properties),
     )
-    features = qs.aggregate(features=JSONBAgg(feature, default=Value("[]", JSONField())))
+    features = qs.aggregate(features=JSONBAgg(feature, default=Value([], JSONField())))
     return {"type": "FeatureCollection", "features": features["features"] or []}
 
 

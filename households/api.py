@@ -212,10 +212,6 @@ class TenHouseholdUnitApi(APIView):
         body = _feature_collection(
             TenHouseholdUnit.objects.filter(id__in=ids[:MAX_UNITS]), "geom", props, F("id")
         )
-        if isinstance(body["features"], str):
-            # grids.api._feature_collection answers the JSON *string* "[]" for no rows (its
-            # default is a Value("[]", JSONField()), which encodes to a jsonb string).
-            body["features"] = json.loads(body["features"])
         for feature in body["features"]:
             feature["properties"]["warnings"] = render_warnings(feature["properties"]["warnings"])
         body["truncated"] = len(ids) > MAX_UNITS

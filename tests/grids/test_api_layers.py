@@ -115,3 +115,9 @@ def test_openapi_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_empty_layer_is_an_empty_list_of_features(api_client, place):
+    api_client.force_authenticate(UserFactory(username="su", is_superuser=True))
+    body = layer(api_client, "grid", bbox="-10,-10,-9,-9").json()
+    assert body == {"type": "FeatureCollection", "features": []}
