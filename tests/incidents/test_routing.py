@@ -87,10 +87,9 @@ def _holder(key: str, role: Role, **place: object) -> RoleAssignment:
     )
 
 
-@pytest.fixture
-def timeline(db) -> Generation:
+def world_generation() -> Generation:
     """A generation of its own, dated WORLD_AGE ago and newer than every other: existing
-    generations (the demo's, say) move further back, inside this test's transaction."""
+    generations (the demo's, say) move further back, inside the test's transaction."""
     Generation.objects.update(created_at=F("created_at") - dt.timedelta(days=3650))
     generation = GenerationFactory(description="test world")
     Generation.objects.filter(pk=generation.pk).update(created_at=timezone.now() - WORLD_AGE)
@@ -151,8 +150,8 @@ def build_world(generation: Generation) -> World:
 
 
 @pytest.fixture
-def world(timeline) -> World:
-    return build_world(timeline)
+def world(db) -> World:
+    return build_world(world_generation())
 
 
 @pytest.fixture

@@ -1,0 +1,97 @@
+"""Reads of incidents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.contrib.gis.db.models import PointField
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
+
+from accounts.selectors import scope_q
+
+from .models import Category, Incident, IncidentPhoto, IncidentRecipient, IncidentReport, Status
+
+DUPLICATE_METRES = 100.0
+DUPLICATE_DAYS = 7
+OPEN_STATUSES = (Status.REPORTED,)
+
+
+def reporter_count() -> Coalesce:
+    """The number of reports of an incident (the first and every attached duplicate)."""
+    per_incident = (
+        IncidentReport.objects.filter(incident=OuterRef("pk"))
+        .order_by()
+        .values("incident")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_incident, output_field=IntegerField()), 0)
+
+
+def incidents_visible_to(user: object) -> QuerySet[Incident]:
+    """Incidents in the user's jurisdiction (the place code they were routed to)."""
+    qs = Incident.objects.all()
+    scope = scope_q(user, "place_code")  # type: ignore[arg-type]
+    return qs if scope is None else qs.filter(scope)
+
+
+def incident_details(qs: QuerySet[Incident] | None = None) -> QuerySet[Incident]:
+    """Incidents with what their API representation needs, in four queries whatever the
+    number: the incident with its category and places (geometries deferred), its recipients,
+    its reports and their photos. Each incident carries ``reporter_count``."""
+    qs = qs if qs is not None else Incident.objects.all()
+    return (
+        qs.select_related("category", "grid", "village", "town")
+        .defer("grid__geom", "village__geom", "town__geom")
+        .annotate(reporter_count=reporter_count())
+        .prefetch_related(
+            Prefetch("recipients", queryset=IncidentRecipient.objects.order_by("id")),
+            Prefetch(
+                "reports",
+                queryset=IncidentReport.objects.order_by("reported_at", "id").prefetch_related(
+                    Prefetch("photos", queryset=IncidentPhoto.objects.order_by("id"))
+                ),
+            ),
+        )
+    )
+
+
+def my_work_q(user: object) -> Q:
+    """Incidents the user's worker is a recipient of (routed, copied or watching)."""
+    return Q(Exists(IncidentRecipient.objects.filter(incident=OuterRef("pk"), worker__user=user)))
+
+
+def _degrees_around(lat: float, metres: float) -> float:
+    """A radius in degrees that surely holds ``metres`` around latitude ``lat`` (an index
+    prefilter; the exact test is on geography)."""
+    return 1.5 * metres / (111_000.0 * max(math.cos(math.radians(lat)), 0.01))
+
+
+def duplicates_nearby(
+    *,
+    point: Point,
+    category: Category,
+    at: dt.datetime,
+    queryset: QuerySet[Incident] | None = None,
+) -> QuerySet[Incident]:
+    """Open incidents of ``category`` within 100 m of ``point`` reported in the 7 days before
+    ``at``, nearest first, with ``distance_m`` (on the spheroid) and ``reporter_count``."""
+    qs = queryset if queryset is not None else Incident.objects.all()
+    geography = Cast("location", PointField(srid=point.srid or 4326, geography=True))
+    return (
+        qs.filter(
+            category=category,
+            status__in=OPEN_STATUSES,
+            reported_at__gte=at - dt.timedelta(days=DUPLICATE_DAYS),
+            reported_at__lte=at,
+            location__dwithin=(point, _degrees_around(point.y, DUPLICATE_METRES)),
+        )
+        .annotate(distance=Distance(geography, point))
+        .filter(distance__lte=DUPLICATE_METRES)
+        .annotate(reporter_count=reporter_count())
+        .order_by("distance", "-reported_at", "id")
+    )

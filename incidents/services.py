@@ -1,0 +1,357 @@
+"""Writes to incidents: one user action, one transaction.
+
+``incident_create`` validates, routes (``incidents.routing``), records the routing result
+and notifies, all at once or not at all. Routing is recorded, never recomputed: there is
+deliberately no function here that routes an existing incident again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+from PIL import Image, UnidentifiedImageError
+
+from grids.models import Grid, Town, Village
+
+from . import notifications
+from .models import (
+    Category,
+    Incident,
+    IncidentPhoto,
+    IncidentRecipient,
+    IncidentReport,
+    Severity,
+    Status,
+)
+from .routing import route
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+MAX_PHOTOS = 3
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+# Pillow format -> the content type stored with the photo.
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_DESCRIPTION = 2000
+# How far in the future a phone's clock may be before its report time is refused.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+OPEN_STATUSES = (Status.REPORTED,)
+
+MSG_TOO_MANY_PHOTOS = gettext_noop("At most %(max)s photos per report.")
+MSG_PHOTO_TOO_BIG = gettext_noop("Photo %(name)s is larger than %(max_mb)s MB.")
+MSG_PHOTO_TYPE = gettext_noop("Photo %(name)s is not a JPEG, PNG or WebP image.")
+MSG_DESCRIPTION_REQUIRED = gettext_noop("Describe what happened.")
+MSG_DESCRIPTION_TOO_LONG = gettext_noop("Keep the description under %(max)s characters.")
+MSG_BAD_SEVERITY = gettext_noop("Severity must be red, yellow or blue.")
+MSG_CATEGORY_INACTIVE = gettext_noop("The category %(category)s is no longer in use.")
+MSG_REPORTED_IN_FUTURE = gettext_noop("The reported time is in the future.")
+MSG_ATTACH_CLOSED = gettext_noop(
+    "Incident %(id)s is no longer open; report a new incident instead."
+)
+
+
+def _error(field: str, msgid: str, **params: Any) -> ValidationError:
+    text = gettext(msgid)
+    return ValidationError({field: [text % params if params else text]})
+
+
+# --- validation -----------------------------------------------------------------------------
+def photo_content_type(photo: UploadedFile) -> str | None:
+    """The content type of an image file judged by its content (Pillow), or None when it is
+    not a JPEG, PNG or WebP image. The file is rewound."""
+    try:
+        photo.seek(0)
+        with Image.open(photo) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    finally:
+        photo.seek(0)
+    return PHOTO_FORMATS.get(kind or "")
+
+
+def _validate_photos(photos: Sequence[UploadedFile]) -> list[str]:
+    """The content type of each photo; raises ValidationError on the first bad one."""
+    if len(photos) > MAX_PHOTOS:
+        raise _error("photos", MSG_TOO_MANY_PHOTOS, max=MAX_PHOTOS)
+    types = []
+    for photo in photos:
+        name = photo.name or "?"
+        if photo.size is None or photo.size > MAX_PHOTO_BYTES:
+            raise _error("photos", MSG_PHOTO_TOO_BIG, name=name, max_mb=MAX_PHOTO_BYTES >> 20)
+        content_type = photo_content_type(photo)
+        if content_type is None:
+            raise _error("photos", MSG_PHOTO_TYPE, name=name)
+        types.append(content_type)
+    return types
+
+
+def _validate(
+    *,
+    category: Category,
+    severity: str | None,
+    description: str,
+    reported_at: dt.datetime,
+    now: dt.datetime,
+) -> tuple[str, str]:
+    """The severity (the category's default when None) and the cleaned description."""
+    errors: dict[str, list[str]] = {}
+    severity = severity or category.default_severity
+    if severity not in Severity.values:
+        errors["severity"] = [gettext(MSG_BAD_SEVERITY)]
+    if not category.is_active:
+        errors["category"] = [gettext(MSG_CATEGORY_INACTIVE) % {"category": category.code}]
+    description = (description or "").strip()
+    if not description:
+        errors["description"] = [gettext(MSG_DESCRIPTION_REQUIRED)]
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = [gettext(MSG_DESCRIPTION_TOO_LONG) % {"max": MAX_DESCRIPTION}]
+    if reported_at > now + CLOCK_SKEW:
+        errors["reported_at"] = [gettext(MSG_REPORTED_IN_FUTURE)]
+    if errors:
+        raise ValidationError(errors)
+    return severity, description
+
+
+# --- the service ----------------------------------------------------------------------------
+def incident_create(
+    *,
+    actor: AbstractBaseUser,
+    point: Point,
+    category: Category,
+    severity: str | None,
+    description: str,
+    reported_at: dt.datetime | None = None,
+    client_uuid: UUID | None = None,
+    photos: Sequence[UploadedFile] = (),
+    attach_to: Incident | None = None,
+) -> tuple[Incident, bool]:
+    """Report an incident; returns ``(incident, created)``.
+
+    - ``client_uuid`` already received: the incident of that report, ``created=False``,
+      nothing stored (a phone resending a queued report).
+    - ``attach_to``: the report is a duplicate of that open incident; a new report is added to
+      it (its reporter count rises) and nothing else changes.
+    - Otherwise the point is routed at ``reported_at`` (now when None) and the incident, its
+      first report, its recipients (a snapshot of name and phone) and the inbox entries are
+      stored in one transaction.
+
+    Raises ``ValidationError`` (a dict keyed by field) for bad input and
+    ``routing.OutsideEveryDistrict`` for a point in no district; nothing is stored then.
+    The returned incident carries ``reporter_count`` and its recipients and photos (as
+    ``selectors.incident_details`` loads them), so the caller renders it without queries.
+    """
+    if client_uuid is not None:
+        existing = _incident_of_report(client_uuid)
+        if existing is not None:
+            return existing, False
+    now = timezone.now()
+    reported_at = reported_at or now
+    severity, description = _validate(
+        category=category,
+        severity=severity,
+        description=description,
+        reported_at=reported_at,
+        now=now,
+    )
+    photo_types = _validate_photos(photos)
+    try:
+        with transaction.atomic():
+            if attach_to is not None:
+                incident = _attach(
+                    attach_to,
+                    actor=actor,
+                    point=point,
+                    description=description,
+                    reported_at=reported_at,
+                    client_uuid=client_uuid,
+                    photos=photos,
+                    photo_types=photo_types,
+                )
+            else:
+                incident = _create(
+                    actor=actor,
+                    point=point,
+                    category=category,
+                    severity=severity,
+                    description=description,
+                    reported_at=reported_at,
+                    client_uuid=client_uuid,
+                    photos=photos,
+                    photo_types=photo_types,
+                )
+    except IntegrityError:
+        # The same client_uuid arrived twice at once: the other request stored it.
+        existing = _incident_of_report(client_uuid) if client_uuid is not None else None
+        if existing is None:
+            raise
+        return existing, False
+    return incident, True
+
+
+def _incident_of_report(client_uuid: UUID) -> Incident | None:
+    from .selectors import incident_details
+
+    incident_id = (
+        IncidentReport.objects.filter(client_uuid=client_uuid)
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    if incident_id is None:
+        return None
+    return incident_details().get(pk=incident_id)
+
+
+def _create(
+    *,
+    actor: AbstractBaseUser,
+    point: Point,
+    category: Category,
+    severity: str,
+    description: str,
+    reported_at: dt.datetime,
+    client_uuid: UUID | None,
+    photos: Sequence[UploadedFile],
+    photo_types: list[str],
+) -> Incident:
+    routing = route(point=point, at=reported_at, category=category, severity=severity)
+    incident = Incident(
+        location=point,
+        category=category,
+        severity=severity,
+        description=description,
+        reporter=actor,
+        reported_at=reported_at,
+        generation_id=routing.generation,
+        # Unsaved stand-ins carrying what the routing read, so nothing is fetched again.
+        grid=Grid(pk=routing.grid.id, code=routing.grid.code, name=routing.grid.name)
+        if routing.grid
+        else None,
+        village=Village(pk=routing.village.id, code=routing.village.code, name=routing.village.name)
+        if routing.village
+        else None,
+        town=Town(pk=routing.town.id, code=routing.town.code, name=routing.town.name)
+        if routing.town
+        else None,
+        place_code=routing.place_code,
+        responsible_level=routing.responsible_level,
+        explanation=routing.explanation,
+    )
+    # Foreign keys come from the routing statement and the caller's objects: checking each
+    # would cost a query apiece on the hot path.
+    incident.full_clean(
+        exclude=["category", "reporter", "generation", "grid", "village", "town"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    incident.save()
+    report = _report(
+        incident,
+        actor=actor,
+        point=point,
+        description=description,
+        reported_at=reported_at,
+        client_uuid=client_uuid,
+        photos=photos,
+        photo_types=photo_types,
+    )
+    recipients = IncidentRecipient.objects.bulk_create(
+        [
+            IncidentRecipient(
+                incident=incident,
+                worker_id=person.worker_id,
+                kind=person.kind,
+                responder=person.responder,
+                role=person.role,
+                name=person.name,
+                phone=person.phone,
+            )
+            for person in routing.recipients
+        ]
+    )
+    _cache_related(incident, "recipients", recipients)
+    _cache_related(incident, "reports", [report])
+    incident.reporter_count = 1
+    notifications.notify_incident(incident)
+    return incident
+
+
+def _attach(
+    incident: Incident,
+    *,
+    actor: AbstractBaseUser,
+    point: Point,
+    description: str,
+    reported_at: dt.datetime,
+    client_uuid: UUID | None,
+    photos: Sequence[UploadedFile],
+    photo_types: list[str],
+) -> Incident:
+    # Lock the incident so a status change cannot slip between the check and the insert.
+    locked = Incident.objects.select_for_update().only("status").get(pk=incident.pk)
+    if locked.status not in OPEN_STATUSES:
+        raise _error("attach_to", MSG_ATTACH_CLOSED, id=incident.pk)
+    _report(
+        incident,
+        actor=actor,
+        point=point,
+        description=description,
+        reported_at=reported_at,
+        client_uuid=client_uuid,
+        photos=photos,
+        photo_types=photo_types,
+    )
+    from .selectors import incident_details
+
+    return incident_details().get(pk=incident.pk)
+
+
+def _report(
+    incident: Incident,
+    *,
+    actor: AbstractBaseUser,
+    point: Point,
+    description: str,
+    reported_at: dt.datetime,
+    client_uuid: UUID | None,
+    photos: Sequence[UploadedFile],
+    photo_types: list[str],
+) -> IncidentReport:
+    report = IncidentReport.objects.create(
+        incident=incident,
+        reporter=actor,
+        reported_at=reported_at,
+        location=point,
+        description=description,
+        client_uuid=client_uuid,
+    )
+    saved = IncidentPhoto.objects.bulk_create(
+        [
+            IncidentPhoto(report=report, image=photo, content_type=content_type, size=photo.size)
+            for photo, content_type in zip(photos, photo_types, strict=True)
+        ]
+    )
+    _cache_related(report, "photos", saved)
+    return report
+
+
+def _cache_related(instance: Any, name: str, objects: list[Any]) -> None:
+    """Fill ``instance.<name>.all()`` with ``objects`` as prefetch_related would, so the
+    caller (the API, ``notify_incident``) reads what was just written without a query."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    instance._prefetched_objects_cache = {
+        **getattr(instance, "_prefetched_objects_cache", {}),
+        name: queryset,
+    }
