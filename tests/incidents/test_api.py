@@ -9,6 +9,7 @@ import json
 import uuid
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.gis.geos import Point
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -506,3 +507,26 @@ def test_a_worker_can_report_and_is_the_reporter(api_client, world):
     res = post(api_client, feature())
     assert res.status_code == 201
     assert Incident.objects.get(pk=res.json()["id"]).reporter == account.user
+
+
+# --- admin --------------------------------------------------------------------------------------
+def test_admin_shows_incidents_with_their_routing_read_only_and_limited_to_the_jurisdiction(
+    client, root, reported, world
+):
+    client.force_login(UserFactory(username="admin", is_superuser=True, is_staff=True))
+    changelist = reverse("admin:incidents_incident_changelist")
+    assert client.get(changelist).status_code == 200
+    page = client.get(reverse("admin:incidents_incident_change", args=[reported["w_blue"]]))
+    assert page.status_code == 200
+    assert "W leader" in page.content.decode()
+    assert client.get(reverse("admin:incidents_incident_add")).status_code == 403
+    category = Category.objects.get(code="dispute")
+    category_page = reverse("admin:incidents_category_change", args=[category.pk])
+    assert client.get(category_page).status_code == 200
+
+    staff = UserFactory(username="v2-staff", is_staff=True)
+    AccountFactory(user=staff, role=AccountRole.VILLAGE_STAFF, codes=[world.v2.code])
+    staff.user_permissions.add(*Permission.objects.filter(codename="view_incident"))
+    client.force_login(staff)
+    listed = client.get(changelist).context["cl"].result_list
+    assert [i.pk for i in listed] == [reported["v2"]]
