@@ -233,46 +233,50 @@ WITH pt AS MATERIALIZED (
     JOIN grids_station s ON s.id = ca.station_id
    WHERE v.code = (SELECT code FROM village) AND ca.period @> %(day)s::date
    ORDER BY s.code LIMIT 1
-), holders AS (
-  SELECT g.code AS place, ra.role, w.id AS worker_id, w.name, w.phone, lower(ra.period) AS since
-    FROM grids_roleassignment ra
-    JOIN grids_grid g ON g.id = ra.grid_id JOIN grids_worker w ON w.id = ra.worker_id
+), assignments AS (
+  SELECT g.code AS place, ra.role, ra.worker_id, lower(ra.period) AS since
+    FROM grids_roleassignment ra JOIN grids_grid g ON g.id = ra.grid_id
    WHERE g.code IN (SELECT code FROM near) AND ra.period @> %(day)s::date
      AND ra.role IN ('grid_leader', 'party_guide')
   UNION ALL
-  SELECT v.code, ra.role, w.id, w.name, w.phone, lower(ra.period)
-    FROM grids_roleassignment ra
-    JOIN grids_village v ON v.id = ra.village_id JOIN grids_worker w ON w.id = ra.worker_id
+  SELECT v.code, ra.role, ra.worker_id, lower(ra.period)
+    FROM grids_roleassignment ra JOIN grids_village v ON v.id = ra.village_id
    WHERE v.code = (SELECT code FROM village) AND ra.period @> %(day)s::date
      AND ra.role IN ('village_secretary', 'mediation_director', 'mediation_team')
   UNION ALL
-  SELECT s.code, ra.role, w.id, w.name, w.phone, lower(ra.period)
-    FROM grids_roleassignment ra
-    JOIN station s ON s.id = ra.station_id JOIN grids_worker w ON w.id = ra.worker_id
+  SELECT s.code, ra.role, ra.worker_id, lower(ra.period)
+    FROM grids_roleassignment ra JOIN station s ON s.id = ra.station_id
    WHERE ra.period @> %(day)s::date AND ra.role = 'station_head'
   UNION ALL
-  SELECT t.code, ra.role, w.id, w.name, w.phone, lower(ra.period)
-    FROM grids_roleassignment ra
-    JOIN grids_town t ON t.id = ra.town_id JOIN grids_worker w ON w.id = ra.worker_id
+  SELECT t.code, ra.role, ra.worker_id, lower(ra.period)
+    FROM grids_roleassignment ra JOIN grids_town t ON t.id = ra.town_id
    WHERE t.code = (SELECT code FROM town) AND ra.period @> %(day)s::date
      AND ra.role = 'town_dispatcher'
+), holders AS MATERIALIZED (
+  SELECT a.place, a.role, w.id AS worker_id, w.name, w.phone, a.since
+    FROM assignments a JOIN grids_worker w ON w.id = a.worker_id
 ), unit_candidates AS (
   SELECT u.id FROM households_tenhouseholdunit u, pt WHERE ST_Covers(u.geom, pt.p)
   UNION
   SELECT u.id FROM households_tenhouseholdunit u
    WHERE u.grid_id IN (SELECT g.id FROM grids_grid g WHERE g.code = (SELECT code FROM grid))
+), nearest_unit AS MATERIALIZED (
+  SELECT u.id, u.name, u.central_household_id
+    FROM unit_candidates c JOIN households_tenhouseholdunit u ON u.id = c.id, pt
+   ORDER BY coalesce(ST_Covers(u.geom, pt.p), false) DESC,
+            ST_Distance(
+              ST_Scale(coalesce(u.geom, (SELECT h.location FROM households_household h
+                                          WHERE h.id = u.head_household_id)), %(kx)s, 1.0),
+              ST_Scale(pt.p, %(kx)s, 1.0)),
+            u.id
+   LIMIT 1
 ), unit AS (
   SELECT u.id, u.name, ch.id AS central_id, pm.name AS member_name,
          w.id AS worker_id, w.name AS worker_name, w.phone AS worker_phone
-    FROM unit_candidates c
-    JOIN households_tenhouseholdunit u ON u.id = c.id
-    JOIN households_household head ON head.id = u.head_household_id
+    FROM nearest_unit u
     LEFT JOIN households_centralhousehold ch ON ch.id = u.central_household_id
     LEFT JOIN households_partymember pm ON pm.id = ch.party_member_id
-    LEFT JOIN grids_worker w ON w.id = pm.worker_id, pt
-   ORDER BY coalesce(ST_Covers(u.geom, pt.p), false) DESC,
-            ST_Distance(coalesce(u.geom, head.location)::geography, pt.p::geography), u.id
-   LIMIT 1
+    LEFT JOIN grids_worker w ON w.id = pm.worker_id
 )
 SELECT jsonb_build_object(
   'generation', (SELECT id FROM gen),
@@ -313,6 +317,9 @@ def routing_params(
         "day": timezone.localdate(at) if timezone.is_aware(at) else at.date(),
         "deg": _edge_degrees(point.y),
         "metres": EDGE_METRES,
+        # Nearest unit: planar distance with longitude scaled by cos(latitude), exact to a
+        # fraction of a percent across a grid and far cheaper than geography.
+        "kx": math.cos(math.radians(point.y)),
         "category": category_id,
         "severity": severity,
     }
