@@ -335,6 +335,7 @@ class IncidentListApi(APIView):
             OpenApiParameter("page_size", OpenApiTypes.INT),
         ],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        operation_id="incidents_list",
     )
     def get(self, request: Request) -> Response:
         try:
@@ -388,6 +389,7 @@ class IncidentListApi(APIView):
     @extend_schema(
         request=OpenApiTypes.OBJECT,
         responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        operation_id="incidents_create",
     )
     def post(self, request: Request) -> Response:
         args = _report_input(request)
