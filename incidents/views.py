@@ -30,13 +30,10 @@ from django.views.generic import TemplateView
 from grids.models import Role
 
 from .models import Level, RecipientKind, Responder, Severity, Status
+from .services import MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, PHOTO_FORMATS
 
 # Households are listed by bbox only, from this zoom level on.
 HOUSEHOLD_MIN_ZOOM = 16
-# Photo limits (the API enforces the same; the page checks first to spare the upload).
-MAX_PHOTOS = 3
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"]
 # Ten-household unit size the API accepts without a warning.
 UNIT_MIN_HOUSEHOLDS = 8
 UNIT_MAX_HOUSEHOLDS = 15
@@ -69,17 +66,14 @@ def field_strings() -> dict[str, str]:
     """
     return {
         # tabs and status
-        "tabReport": _("Report"),
-        "tabUnit": _("Ten-household unit"),
         "tabWork": _("My work"),
         "online": _("Online"),
         "offline": _("Offline"),
-        "pendingCount": _("Waiting to be sent: %(count)s"),
+        "pendingCount": _("Unsent: %(count)s"),
         "loading": _("Loading…"),
         # placing the point
         "tapToPlace": _("Tap the map where it happened"),
         "tapToMove": _("Tap the map or drag the pin to move it"),
-        "locateMe": _("Locate me"),
         "locating": _("Finding your position…"),
         "locateDenied": _(
             "Location is blocked for this site. Allow it in the browser settings, "
@@ -95,13 +89,6 @@ def field_strings() -> dict[str, str]:
         "noGridHere": _("No grid covers this point; it goes to the village or town."),
         "gridUnknownOffline": _("The grid is found when the report is sent."),
         # the form
-        "newReport": _("New report"),
-        "category": _("Category"),
-        "severity": _("Severity"),
-        "description": _("What happened"),
-        "descriptionPlaceholder": _("Who, what, where; how many people are affected"),
-        "photos": _("Photos"),
-        "addPhotos": _("Take or add photos"),
         "photoHint": _("Up to %(count)s photos, JPEG, PNG or WebP, %(size)s MB each"),
         "removePhoto": _("Remove this photo"),
         "tooManyPhotos": _("At most %(count)s photos; the extra ones were left out."),
@@ -113,18 +100,12 @@ def field_strings() -> dict[str, str]:
         "submit": _("Submit report"),
         "submitNew": _("Submit as a new incident"),
         "sending": _("Sending…"),
-        "cancel": _("Cancel"),
         "categoriesError": _("Could not load the categories: %(detail)s"),
         "categoriesOffline": _("Categories are not on this phone yet. Open this page online once."),
         "sevBlueHint": _("Routine: grid leader, central household, mediation director"),
         "sevYellowHint": _("Adds the village mediation team"),
         "sevRedHint": _("Urgent: the town platform sends a special team"),
         # duplicates
-        "duplicatesTitle": _("Already reported nearby"),
-        "duplicatesIntro": _(
-            "Open incidents of this category within 100 m in the last 7 days. "
-            "If yours is one of them, attach your report to it."
-        ),
         "attach": _("Attach my report to this one"),
         "distance": _("%(metres)s m away"),
         "reporters": _("Reporters: %(count)s"),
@@ -135,13 +116,11 @@ def field_strings() -> dict[str, str]:
         "incidentNumber": _("Incident #%(id)s"),
         "noGrid": _("Not in any grid"),
         "responsibleLevel": _("Responsible level"),
-        "whoIsResponsible": _("Who handles it"),
         "call": _("Call %(name)s"),
         "noPhone": _("no phone number"),
         "inPlaceOf": _("standing in for the %(role)s"),
         "nobody": _("Nobody could be found for this place."),
         "reportAnother": _("Report another"),
-        "close": _("Close"),
         # the queue
         "queuedTitle": _("Saved on this phone"),
         "queued": _("Queued: will be sent when the network returns."),
@@ -159,11 +138,8 @@ def field_strings() -> dict[str, str]:
         "invalidFields": _("Please correct the form."),
         "view": _("View"),
         # my work
-        "routedToMe": _("Routed to me"),
-        "inbox": _("Inbox"),
         "all": _("All"),
         "markRead": _("Mark as read"),
-        "markAllRead": _("Mark all as read"),
         "unread": _("Unread"),
         "noIncidents": _("Nothing is routed to you at the moment."),
         "noMessages": _("No messages."),
@@ -171,23 +147,19 @@ def field_strings() -> dict[str, str]:
         "workOffline": _("You are offline: this list is shown when the network returns."),
         "workError": _("Could not load: %(detail)s"),
         # ten-household units
-        "unitTitle": _("New ten-household unit"),
-        "unitIntro": _(
-            "Tap households on the map to add or remove them, or draw a box around several."
-        ),
         "zoomForHouseholds": _("Zoom in to see households"),
-        "drawBox": _("Select by area"),
         "drawBoxHint": _("Drag a box over the households to add them"),
         "selectedCount": _("Households selected: %(count)s"),
+        "householdCount": _("Households: %(count)s"),
         "unitSizeHint": _("A unit has %(min)s to %(max)s households."),
-        "clearSelection": _("Clear"),
-        "unitName": _("Unit name"),
-        "unitNamePlaceholder": _("e.g. Lane 3 east"),
-        "head": _("Head"),
-        "central": _("Central"),
-        "headHousehold": _("Head household"),
+        "head": _("Head household"),
         "centralHousehold": _("Party-member central household"),
-        "alreadyInUnit": _("already in a unit"),
+        "chooseCentral": _("Choose the central household"),
+        "noCentralNearby": _("No central household in view: move the map to one"),
+        "member": _("member"),
+        "removeHousehold": _("Remove this household"),
+        "inUnitAlready": _("This household is already in a ten-household unit."),
+        "skippedInUnit": _("Left out, already in a unit: %(count)s"),
         "needHouseholds": _("Select the member households on the map."),
         "needHead": _("Choose the head household."),
         "needCentral": _("Choose the central household."),
@@ -241,7 +213,9 @@ def field_config(request: HttpRequest) -> dict[str, Any]:
         "householdMinZoom": HOUSEHOLD_MIN_ZOOM,
         "maxPhotos": MAX_PHOTOS,
         "maxPhotoBytes": MAX_PHOTO_BYTES,
-        "photoTypes": PHOTO_TYPES,
+        # The service's limits, checked on the phone first to spare a doomed upload.
+        "photoTypes": sorted(PHOTO_FORMATS.values()),
+        "maxDescription": MAX_DESCRIPTION,
         "unitMin": UNIT_MIN_HOUSEHOLDS,
         "unitMax": UNIT_MAX_HOUSEHOLDS,
         "retrySeconds": RETRY_SECONDS,

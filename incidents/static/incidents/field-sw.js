@@ -30,6 +30,24 @@ function usable(response) {
   return response && response.ok && !response.redirected && response.type === "basic";
 }
 
+/* The answers the form needs offline, fetched now with this browser's login. */
+function refillData() {
+  return caches.open(DATA_CACHE).then(function (cache) {
+    return Promise.all(
+      CONFIG.dataUrls.map(function (path) {
+        return fetch(path, { credentials: "same-origin", cache: "no-store" })
+          .then(function (response) {
+            if (usable(response)) return cache.put(path, response);
+            return undefined;
+          })
+          .catch(function () {
+            return undefined;
+          });
+      })
+    );
+  });
+}
+
 self.addEventListener("install", function (event) {
   event.waitUntil(
     caches.open(SHELL_CACHE).then(function (cache) {
@@ -48,7 +66,7 @@ self.addEventListener("install", function (event) {
             return undefined;
           });
       });
-    }).then(function () {
+    }).then(refillData).then(function () {
       return self.skipWaiting();
     })
   );
@@ -72,7 +90,8 @@ self.addEventListener("activate", function (event) {
   );
 });
 
-/* The page says who is logged in; another user's cached data is thrown away. */
+/* The page says who is logged in; another user's cached data is thrown away and fetched
+   again for the new one. */
 self.addEventListener("message", function (event) {
   const data = event.data || {};
   if (data.type !== "user") return;
@@ -81,11 +100,15 @@ self.addEventListener("message", function (event) {
       return cache.match(USER_KEY).then(function (stored) {
         return (stored ? stored.text() : Promise.resolve(null)).then(function (previous) {
           if (previous === data.user) return undefined;
-          return caches.delete(DATA_CACHE).then(function () {
-            return caches.open(DATA_CACHE).then(function (fresh) {
+          const cleared = previous === null ? Promise.resolve() : caches.delete(DATA_CACHE);
+          return cleared
+            .then(function () {
+              return caches.open(DATA_CACHE);
+            })
+            .then(function (fresh) {
               return fresh.put(USER_KEY, new Response(String(data.user)));
-            });
-          });
+            })
+            .then(refillData);
         });
       });
     })

@@ -670,10 +670,16 @@
   /* One POST of a queued record: {kind: "sent", status, body} | "network" | "auth" |
      "invalid" (error) | "server" (error). */
   async function postRecord(record) {
+    // A report sent late keeps the time the worker made it: routing uses the people on duty
+    // then. (Unless the server found the phone's clock ahead of its own: then it is "now".)
+    const feature = JSON.parse(JSON.stringify(record.feature));
+    if (Date.now() - record.created_at > LATE_MS && !record.serverTime) {
+      feature.properties.reported_at = new Date(record.created_at).toISOString();
+    }
     let init;
     if (record.photos && record.photos.length) {
       const data = new FormData();
-      data.append("feature", JSON.stringify(record.feature));
+      data.append("feature", JSON.stringify(feature));
       record.photos.forEach(function (photo) {
         data.append("photos", photo.blob, photo.name);
       });
@@ -682,7 +688,7 @@
       init = {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(record.feature),
+        body: JSON.stringify(feature),
       };
     }
     try {
@@ -695,6 +701,8 @@
       return { kind: "server", error: error };
     }
   }
+
+  const LATE_MS = 60 * 1000;
 
   /* Sending is one at a time, across tabs when the browser has Web Locks. */
   let chain = Promise.resolve();
@@ -714,7 +722,12 @@
     const record = await QUEUE.get(uuidValue);
     if (!record) return { kind: "gone" };
     record.attempts = (record.attempts || 0) + 1;
-    const outcome = await postRecord(record);
+    let outcome = await postRecord(record);
+    const errors = outcome.kind === "invalid" && outcome.error.body && outcome.error.body.errors;
+    if (errors && errors.reported_at && !record.serverTime) {
+      record.serverTime = true;
+      outcome = await postRecord(record);
+    }
     if (outcome.kind === "sent") {
       await QUEUE.remove(uuidValue);
       state.lastResults.unshift({ client_uuid: uuidValue, body: outcome.body });
@@ -844,6 +857,7 @@
     again.addEventListener("click", backToForm);
     panel.appendChild(again);
     showPanel("result");
+    mapHint("");
     panel.dataset.count = String(results.length);
     // The last one on the map.
     const last = results[results.length - 1];
@@ -883,6 +897,7 @@
     panel.appendChild(again);
     renderQueueList();
     showPanel("queue");
+    mapHint("");
   }
 
   function renderQueueList() {
@@ -1328,25 +1343,81 @@
     return style;
   }
 
-  function toggleHousehold(id, on) {
+  /* Tap or box: a household already in a unit cannot join another one (the API says so
+     too), so it is left out with a word why. Returns whether it is selected now. */
+  function toggleHousehold(id, on, quiet) {
     const entry = unit.households.get(id);
     const want = on === undefined ? !unit.selected.has(id) : on;
+    if (want && entry && entry.feature.properties.ten_household_unit && !unit.selected.has(id)) {
+      if (!quiet) toast(S.inUnitAlready, "warning");
+      return false;
+    }
     if (want && entry) unit.selected.set(id, entry.feature);
     if (!want) {
       unit.selected.delete(id);
       if (unit.head === id) unit.head = null;
-      if (unit.central === id) unit.central = null;
     }
     if (entry) {
       entry.layer.setStyle(householdStyle(id));
       const path = entry.layer.getElement();
       if (path) path.setAttribute("data-selected", want ? "true" : "false");
     }
+    return want;
   }
 
   function householdLabel(feature) {
     const p = feature.properties || {};
     return p.address || "#" + (feature.id || p.id);
+  }
+
+  function latLngOf(feature) {
+    const c = feature.geometry.coordinates;
+    return L.latLng(c[1], c[0]);
+  }
+
+  /* The central household: a party member's household (a CentralHousehold of the layer),
+     a member of the unit or not; the nearest to the selection comes first. */
+  function renderCentralChoices() {
+    const select = $("#fd-unit-central");
+    const centre = unit.selected.size
+      ? L.latLngBounds(Array.from(unit.selected.values()).map(latLngOf)).getCenter()
+      : state.map.getCenter();
+    const candidates = [];
+    const seen = new Set();
+    unit.selected.forEach(function (feature) {
+      candidates.push(feature);
+      seen.add(feature.properties.central_household);
+    });
+    unit.households.forEach(function (entry) {
+      if (!seen.has(entry.feature.properties.central_household)) candidates.push(entry.feature);
+    });
+    const options = candidates
+      .filter(function (feature) {
+        return feature.properties.central_household;
+      })
+      .map(function (feature) {
+        return { feature: feature, metres: Math.round(centre.distanceTo(latLngOf(feature))) };
+      })
+      .sort(function (a, b) {
+        return a.metres - b.metres;
+      })
+      .slice(0, 12);
+    if (unit.central === null && options.length && unit.selected.size) {
+      unit.central = options[0].feature.properties.central_household;
+    }
+    select.textContent = "";
+    const none = el("option", null, options.length ? S.chooseCentral : S.noCentralNearby);
+    none.value = "";
+    select.appendChild(none);
+    options.forEach(function (option) {
+      const p = option.feature.properties;
+      const parts = [householdLabel(option.feature), interpolate(S.distance, { metres: option.metres })];
+      if (unit.selected.has(option.feature.id !== undefined ? option.feature.id : p.id)) parts.push(S.member);
+      const node = el("option", null, parts.join(" · "));
+      node.value = String(p.central_household);
+      node.selected = unit.central === p.central_household;
+      select.appendChild(node);
+    });
   }
 
   function renderMembers() {
@@ -1355,6 +1426,7 @@
     $("[data-unit-count-text]", unitForm).textContent = interpolate(S.selectedCount, { count: count });
     $("[data-unit-size-hint]", unitForm).textContent = interpolate(S.unitSizeHint, { min: CONFIG.unitMin, max: CONFIG.unitMax });
     box.dataset.state = count === 0 ? "empty" : count < CONFIG.unitMin || count > CONFIG.unitMax ? "warn" : "ok";
+    if (unit.head === null && count) unit.head = unit.selected.keys().next().value;
     const list = $("[data-members]", unitForm);
     list.textContent = "";
     unit.selected.forEach(function (feature, id) {
@@ -1364,29 +1436,23 @@
       const name = el("div", "fd-member-name");
       name.appendChild(el("span", null, householdLabel(feature)));
       if (p.is_central_household) name.appendChild(el("span", "fd-tag fd-tag-central", S.centralHousehold));
-      if (p.ten_household_unit) name.appendChild(el("span", "fd-tag fd-tag-muted", S.alreadyInUnit));
       row.appendChild(name);
       const choices = el("div", "fd-member-roles");
-      [
-        ["head", S.head],
-        ["central", S.central],
-      ].forEach(function (pair) {
-        const option = el("label", "fd-toggle");
-        const input = el("input");
-        input.type = "radio";
-        input.name = "unit-" + pair[0];
-        input.value = id;
-        input.checked = unit[pair[0]] === id;
-        input.addEventListener("change", function () {
-          unit[pair[0]] = id;
-        });
-        option.appendChild(input);
-        option.appendChild(el("span", null, pair[1]));
-        choices.appendChild(option);
+      const option = el("label", "fd-toggle");
+      const input = el("input");
+      input.type = "radio";
+      input.name = "unit-head";
+      input.value = id;
+      input.checked = unit.head === id;
+      input.addEventListener("change", function () {
+        unit.head = id;
       });
+      option.appendChild(input);
+      option.appendChild(el("span", null, S.head));
+      choices.appendChild(option);
       const remove = el("button", "fd-member-remove", "×");
       remove.type = "button";
-      remove.setAttribute("aria-label", S.clearSelection);
+      remove.setAttribute("aria-label", S.removeHousehold);
       remove.addEventListener("click", function () {
         toggleHousehold(id, false);
         renderMembers();
@@ -1396,6 +1462,7 @@
       list.appendChild(row);
     });
     root.dataset.selected = String(count);
+    renderCentralChoices();
   }
 
   function unitsBbox() {
@@ -1421,7 +1488,11 @@
       const body = answer.body || {};
       unit.layer.clearLayers();
       unit.households.clear();
-      (body.features || []).forEach(function (feature) {
+      // Households that can still join a unit are drawn last, on top of the others.
+      const features = (body.features || []).slice().sort(function (a, b) {
+        return (b.properties.ten_household_unit ? 1 : 0) - (a.properties.ten_household_unit ? 1 : 0);
+      });
+      features.forEach(function (feature) {
         const id = feature.id !== undefined ? feature.id : feature.properties.id;
         const c = feature.geometry.coordinates;
         const layer = L.circleMarker([c[1], c[0]], Object.assign({ pane: "fd-households", bubblingMouseEvents: false }, HOUSEHOLD_STYLE.base));
@@ -1444,6 +1515,7 @@
         unit.layer.addLayer(layer);
       });
       root.dataset.households = String(unit.households.size);
+      renderCentralChoices();
       if (body.next) mapHint(interpolate(S.householdsTruncated, { count: unit.households.size }));
     } catch (error) {
       if (error.name === "AbortError") return;
@@ -1505,9 +1577,11 @@
       start = null;
       rectangle.remove();
       rectangle = null;
+      let skipped = 0;
       unit.households.forEach(function (entry, id) {
-        if (bounds.contains(entry.layer.getLatLng())) toggleHousehold(id, true);
+        if (bounds.contains(entry.layer.getLatLng()) && !toggleHousehold(id, true, true)) skipped += 1;
       });
+      if (skipped) toast(interpolate(S.skippedInUnit, { count: skipped }), "warning");
       renderMembers();
       setBoxMode(false);
     }
@@ -1519,10 +1593,8 @@
     clearErrors(unitForm);
     const problems = [];
     if (!unit.selected.size) problems.push(["members", S.needHouseholds]);
-    else {
-      if (unit.head === null) problems.push(["head_household", S.needHead]);
-      if (unit.central === null) problems.push(["central_household", S.needCentral]);
-    }
+    else if (unit.head === null) problems.push(["head_household", S.needHead]);
+    if (unit.central === null) problems.push(["central_household", S.needCentral]);
     if (!$("#fd-unit-name").value.trim()) problems.push(["name", S.needName]);
     problems.forEach(function (problem) {
       fieldError(unitForm, problem[0], problem[1]);
@@ -1549,6 +1621,9 @@
       showUnitResult(answer.body || {});
       unit.selected.clear();
       unit.head = unit.central = null;
+      unit.layer.eachLayer(function (layer) {
+        layer.setStyle(HOUSEHOLD_STYLE.base);
+      });
       $("#fd-unit-name").value = "";
       renderMembers();
       loadHouseholds();
@@ -1570,7 +1645,7 @@
     head.appendChild(el("h2", "fd-title", warnings.length ? S.unitWarnings : S.unitSaved));
     const households = result.households;
     const count = Array.isArray(households) ? households.length : households;
-    head.appendChild(el("p", "fd-where", [result.name, result.grid && (result.grid.name || result.grid.code || result.grid), count ? interpolate(S.selectedCount, { count: count }) : ""].filter(Boolean).join(" · ")));
+    head.appendChild(el("p", "fd-where", [result.name, result.grid && (result.grid.name || result.grid.code || result.grid), count ? interpolate(S.householdCount, { count: count }) : ""].filter(Boolean).join(" · ")));
     panel.appendChild(head);
     panel.dataset.unitId = result.id;
     if (warnings.length) {
@@ -1640,8 +1715,12 @@
       root.dataset.sw = "unsupported";
       return;
     }
-    navigator.serviceWorker
-      .register(CONFIG.serviceWorkerUrl, { scope: CONFIG.scope })
+    // Offline, the worker that served this page is already there; registering again would
+    // only fail to fetch the script.
+    const registered = navigator.onLine
+      ? navigator.serviceWorker.register(CONFIG.serviceWorkerUrl, { scope: CONFIG.scope })
+      : Promise.resolve();
+    registered
       .then(function () {
         return navigator.serviceWorker.ready;
       })
@@ -1691,7 +1770,7 @@
     unit.layer = L.layerGroup();
     unit.units = L.geoJSON(null, {
       interactive: false,
-      style: { color: "#7048e8", weight: 2, fillColor: "#d0bfff", fillOpacity: 0.25, dashArray: "4 3" },
+      style: { color: "#7048e8", weight: 1.5, opacity: 0.7, fillColor: "#d0bfff", fillOpacity: 0.08, dashArray: "4 3" },
     });
     queuedPins = L.layerGroup().addTo(map);
 
@@ -1739,6 +1818,7 @@
         Array.from(unit.selected.keys()).forEach(function (id) {
           toggleHousehold(id, false);
         });
+        unit.central = null;
         renderMembers();
       } else if (target.dataset.action === "read-all") readAll();
     });
@@ -1749,6 +1829,9 @@
     unitForm.addEventListener("submit", function (event) {
       event.preventDefault();
       saveUnit();
+    });
+    $("#fd-unit-central").addEventListener("change", function (event) {
+      unit.central = event.target.value ? Number(event.target.value) : null;
     });
     form.addEventListener("change", function (event) {
       const input = event.target;
