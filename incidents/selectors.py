@@ -52,7 +52,7 @@ def incident_details(qs: QuerySet[Incident] | None = None) -> QuerySet[Incident]
             Prefetch("recipients", queryset=IncidentRecipient.objects.order_by("id")),
             Prefetch(
                 "reports",
-                queryset=IncidentReport.objects.order_by("reported_at", "id").prefetch_related(
+                queryset=IncidentReport.objects.order_by("id").prefetch_related(
                     Prefetch("photos", queryset=IncidentPhoto.objects.order_by("id"))
                 ),
             ),

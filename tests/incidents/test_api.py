@@ -168,6 +168,19 @@ def test_attach_to_raises_the_reporter_count(root, world):
     assert Incident.objects.filter(pk=first["id"]).count() == 1
 
 
+def test_a_resent_attached_report_is_200_and_still_attached(root, world):
+    first = post(root, feature()).json()
+    key = str(uuid.uuid4())
+    attached = post(root, feature(attach_to=first["id"], client_uuid=key))
+    before = counts()
+    again = post(root, feature(attach_to=first["id"], client_uuid=key))
+
+    assert (attached.status_code, again.status_code) == (201, 200)
+    assert again.json()["attached"] is True
+    assert again.json()["reporter_count"] == 2
+    assert counts() == before
+
+
 def test_attach_to_an_incident_outside_the_jurisdiction_is_refused(api_client, root, world):
     east = post(root, feature(100.07)).json()
     worker = AccountFactory(role=AccountRole.GRID_WORKER, codes=[world.west.code]).user
