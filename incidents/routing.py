@@ -19,7 +19,8 @@ The rules
   the spheroid: ``ST_DWithin`` on ``geography``) of the point is a neighbour: its active grid
   leader is added as a ``watching`` recipient. So a point exactly on a shared edge goes to
   the smaller code and the other grid's leader watches; a point 10 m inside a grid near an
-  edge also gets the neighbour's leader watching; a point 30 m inside does not.
+  edge also gets the neighbour's leader watching; a point 30 m inside does not. (A point in
+  no grid but within 20 m of one gets that grid's leader watching too.)
 - **No grid.** In a village but in no grid: the village secretary and the head of the
   station whose catchment holds the village at that date are routed to.
   In a district but in no village: the dispatcher of the town covering the point, or, when
@@ -30,10 +31,14 @@ The rules
   household of the ten-household unit the point falls in (or the nearest unit of the grid)
   and the village mediation director; yellow adds the village mediation team; red goes to
   the town dispatcher. The party-building guide of the grid is copied on every incident in
-  the grid whatever the tier says (routed when the tier names the guide).
+  the grid whatever the tier says (routed when the tier names the guide). The central
+  household is that of the unit whose area covers the point, else of the unit of the grid
+  nearest to it; one whose party member is not a worker (``PartyMember.worker``) is named
+  in the explanation and skipped.
 - **Vacancies.** A role with no active holder falls to the next level up and the
   explanation says so: grid leader -> village secretary -> station head -> town dispatcher;
-  party-building guide -> station head -> town dispatcher.
+  party-building guide -> station head -> town dispatcher. A vacant village, station or
+  town role is named in the explanation (no fall-back).
 - **Time.** Holders are the role assignments active on the reported date (local time).
   Roles are matched on the *code* of the place, not on the boundary row, so an assignment
   that followed a superseded grid to its new row still counts for a time it was active.
