@@ -181,12 +181,37 @@ def load_demo(
         buildings_assign_grids(ids=bulk["buildings"])
         households_assign_grids(ids=bulk["households"])
         ten_household_units_refresh(ids=bulk["units"])
+        _central_household_workers(bulk["households"])
         clock.tick("derive")
         counts = demo_counts()
         clock.tick("count")
     analyse()
     clock.tick("analyse")
     return DemoResult(scale, seed, counts, clock.total, clock.steps)
+
+
+# A central household is reached through its party member's Worker record (blue incidents
+# go to the central household of the unit). One statement: worker ids are drawn from the
+# sequence up front so the new workers and the member links are written together.
+_CENTRAL_WORKERS_SQL = """
+WITH c AS (
+  SELECT pm.id AS member_id, pm.name, h.phone,
+         nextval(pg_get_serial_sequence('grids_worker', 'id')) AS worker_id
+    FROM households_centralhousehold ch
+    JOIN households_partymember pm ON pm.id = ch.party_member_id
+    JOIN households_household h ON h.id = ch.household_id
+   WHERE ch.household_id = ANY(%s) AND pm.worker_id IS NULL
+), w AS (
+  INSERT INTO grids_worker (id, name, phone, email, is_party_member)
+  SELECT worker_id, name, phone, '', TRUE FROM c
+)
+UPDATE households_partymember pm SET worker_id = c.worker_id FROM c WHERE pm.id = c.member_id
+"""
+
+
+def _central_household_workers(household_ids: list[int]) -> None:
+    with connection.cursor() as cur:
+        cur.execute(_CENTRAL_WORKERS_SQL, [household_ids])
 
 
 def _ensure_districts(codes: Iterable[str], out: TextIO) -> None:
@@ -587,11 +612,14 @@ _DELETE_SETS: list[tuple[str, type[models.Model], str]] = [
                                        "(SELECT id FROM _demo_station)"),
     ("centre", ServiceCentre, "SELECT id FROM {centre} WHERE village_id IN "
                               "(SELECT id FROM _demo_village)"),
-    # Workers whose every role was in the demo.
+    # Workers whose every role was in the demo, and the demo's central-household workers.
     ("worker", Worker, "SELECT DISTINCT worker_id AS id FROM {role} WHERE id IN "
                        "(SELECT id FROM _demo_role) AND worker_id NOT IN "
                        "(SELECT worker_id FROM {role} WHERE id NOT IN "
-                       "(SELECT id FROM _demo_role))"),
+                       "(SELECT id FROM _demo_role)) "
+                       "UNION SELECT worker_id FROM {member} WHERE id IN "
+                       "(SELECT id FROM _demo_member) AND worker_id IS NOT NULL "
+                       "AND worker_id NOT IN (SELECT worker_id FROM {role})"),
 ]  # fmt: skip
 _DELETE_ORDER = [
     "central", "member", "unit", "household", "building", "branch", "role", "catchment",

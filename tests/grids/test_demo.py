@@ -437,3 +437,12 @@ def test_demo_dates_are_in_the_past():
     from grids.demo.people import ENDED_ON, LAST_START
 
     assert dt.date.today() > max(LAST_START, ENDED_ON)
+
+
+def test_every_central_household_is_reachable_through_a_worker(demo):
+    """Blue incidents go to the unit's central household: its party member is a Worker."""
+    from households.models import CentralHousehold
+
+    central = CentralHousehold.objects.filter(household__grid__code__startswith="4507")
+    assert central.exists()
+    assert not central.filter(party_member__worker__isnull=True).exists()
