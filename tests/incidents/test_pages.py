@@ -117,7 +117,7 @@ def test_field_speaks_chinese_by_default_and_english_on_request(client, grid_wor
     page = parse(client.get(reverse("field")))
     strings = json.loads(page.json_scripts["field-strings"])
     assert strings == english
-    assert strings["tabReport"] == "Report"
+    assert strings["tabWork"] == "My work"
     assert strings["queued"] == "Queued: will be sent when the network returns."
     labels = json.loads(page.json_scripts["field-labels"])
     assert labels["role"]["grid_leader"] == "Grid leader"

@@ -293,7 +293,6 @@
 
     card.appendChild(el("div", "fd-result-place", placeLine(result)));
 
-    if (result.explanation) card.appendChild(el("p", "fd-explanation", result.explanation));
     if (result.reporter_count > 1) {
       card.appendChild(el("p", "fd-muted", interpolate(S.reporterCount, { count: result.reporter_count })));
     }
@@ -315,6 +314,8 @@
       group.appendChild(list);
       card.appendChild(group);
     });
+    // Who to call comes first; how the routing got there, after.
+    if (result.explanation) card.appendChild(el("p", "fd-explanation", result.explanation));
     if (result.responsible_level) {
       card.appendChild(
         el("p", "fd-muted fd-level", S.responsibleLevel + ": " + label("level", result.responsible_level))
@@ -1370,6 +1371,31 @@
     return p.address || "#" + (feature.id || p.id);
   }
 
+  /* Addresses without the part every selected one shares (district, town, community):
+     "钦南区胜利街道长安社区滨江路49号2单元402" -> "滨江路49号2单元402". */
+  function sharedPrefix(features) {
+    const addresses = features
+      .map(function (feature) {
+        return feature.properties.address || "";
+      })
+      .filter(Boolean);
+    if (!addresses.length) return "";
+    let prefix = addresses[0];
+    addresses.forEach(function (address) {
+      while (address.indexOf(prefix) !== 0) prefix = prefix.slice(0, -1);
+    });
+    const cut = Math.max(-1, ...["区", "县", "街道", "镇", "乡", "社区", "村"].map(function (word) {
+      const at = prefix.lastIndexOf(word);
+      return at === -1 ? -1 : at + word.length;
+    }));
+    return cut > 0 ? prefix.slice(0, cut) : "";
+  }
+
+  function shortAddress(feature, prefix) {
+    const full = householdLabel(feature);
+    return prefix && full.indexOf(prefix) === 0 && full.length > prefix.length ? full.slice(prefix.length) : full;
+  }
+
   function latLngOf(feature) {
     const c = feature.geometry.coordinates;
     return L.latLng(c[1], c[0]);
@@ -1429,12 +1455,16 @@
     if (unit.head === null && count) unit.head = unit.selected.keys().next().value;
     const list = $("[data-members]", unitForm);
     list.textContent = "";
+    const prefix = sharedPrefix(Array.from(unit.households.values()).map(function (entry) {
+      return entry.feature;
+    }).concat(Array.from(unit.selected.values())));
     unit.selected.forEach(function (feature, id) {
       const p = feature.properties || {};
       const row = el("li", "fd-member");
       row.dataset.householdId = id;
       const name = el("div", "fd-member-name");
-      name.appendChild(el("span", null, householdLabel(feature)));
+      name.title = householdLabel(feature);
+      name.appendChild(el("span", null, shortAddress(feature, prefix)));
       if (p.is_central_household) name.appendChild(el("span", "fd-tag fd-tag-central", S.centralHousehold));
       row.appendChild(name);
       const choices = el("div", "fd-member-roles");
