@@ -180,7 +180,13 @@ def click_map_at(page: Any, lon: float, lat: float) -> None:
 
 
 def fill_report(page: Any, category: str, description: str) -> None:
-    page.click(f'label.fd-chip:has(input[value="{category}"])')
+    """Pick the category (online, the page then looks for duplicates nearby: wait for them,
+    so that one press of the button submits) and describe."""
+    if page.get_attribute("#field", "data-online") == "true":
+        with page.expect_response(lambda r: "/api/incidents/duplicates/?" in r.url):
+            page.click(f'label.fd-chip:has(input[value="{category}"])')
+    else:
+        page.click(f'label.fd-chip:has(input[value="{category}"])')
     page.fill("#fd-description", description)
 
 
