@@ -812,6 +812,9 @@
       showApiErrors(form, outcome.error, "form", { geometry: "geometry", photos: "photos" });
       const shown = $all("[data-error]:not([hidden])", form)[0];
       if (shown) shown.scrollIntoView({ block: "center", behavior: "smooth" });
+    } else if (record.noQueue) {
+      // Nowhere to keep it (no IndexedDB): the form stays filled for another try.
+      fieldError(form, "form", outcome.kind === "auth" ? S.loginExpired : S.networkError);
     } else {
       resetReport();
       showQueue(outcome);
