@@ -111,7 +111,7 @@ def test_post_a_feature_returns_201_with_the_routing_result(root, world):
     incident = Incident.objects.get(pk=body["id"])
     # One sentence in the default language (zh-hans): role labels are Chinese.
     assert body["explanation"] == routing.render_explanation(incident.explanation)
-    assert "网格长 W leader" in body["explanation"]
+    assert "网格长W leader" in body["explanation"]
     assert body["photos"] == []
     assert incident.reporter.username == "root"
 

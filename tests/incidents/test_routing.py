@@ -539,8 +539,9 @@ def test_the_explanation_reads_as_one_sentence_in_the_readers_language(world, di
     )
     assert english.endswith("responsible level: village.")
     assert "yellow: the village mediation team is added" in english
-    assert "网格长 W leader" in chinese
-    assert chinese != english
+    assert chinese.startswith(f"位于网格 {world.west.code}（{world.west.name}）；网格长W leader；")
+    assert chinese.endswith("责任层级：村（社区）。")
+    assert "黄色预警：增派村调解队" in chinese
 
 
 def test_every_explanation_msgid_is_marked_for_translation():
