@@ -123,6 +123,8 @@ GRIDMAP_METRIC_SRID = 4545
 GRIDMAP_BASEMAP_URL = os.environ.get(
     "GRIDMAP_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 )
+# Absolute address of the site, for links in e-mails ("" = links are paths).
+GRIDMAP_SITE_URL = os.environ.get("GRIDMAP_SITE_URL", "")
 GRIDMAP_BASEMAP_ATTRIBUTION = os.environ.get(
     "GRIDMAP_BASEMAP_ATTRIBUTION", "&copy; OpenStreetMap contributors"
 )
