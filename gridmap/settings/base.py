@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "households",
     "incidents",
     "accounts",
+    "weekly",
+    "procrastinate.contrib.django",
 ]
 
 MIDDLEWARE = [
