@@ -170,3 +170,10 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 # Outbound channels (dotted paths to incidents.channels.Channel subclasses) that every new
 # inbox entry is handed to once its transaction commits. A failing channel is logged.
 GRIDMAP_NOTIFICATION_CHANNELS = ["incidents.channels.EmailChannel"]
+
+# --- Case time limits ---------------------------------------------------------------------
+# Working periods of a working day (local time, GRIDMAP_WORKING_TIME_ZONE); which days are
+# working days comes from chinese_calendar (holidays and make-up working weekends). Time
+# limits in working hours and working days run only inside these periods (incidents.deadlines).
+GRIDMAP_WORKING_HOURS = [("08:30", "12:00"), ("14:30", "17:30")]
+GRIDMAP_WORKING_TIME_ZONE = "Asia/Shanghai"

@@ -1,0 +1,265 @@
+"""Time limits on the Chinese working calendar, and the traffic light of an open case.
+
+The working clock
+-----------------
+- **Working days** are those ``chinese_calendar.is_workday`` says: weekdays that are not
+  public holidays, plus the make-up working weekends (调休) of the State Council's yearly
+  schedule (2025: Sunday 28 September and Saturday 11 October around the National Day
+  week). For a year the library has no schedule for yet, Monday to Friday are working days
+  except the holidays of fixed date (1 January, 1-2 May, 1-3 October; the lunar holidays
+  and the make-up days are unknown until published), logged once per year: upgrade
+  ``chinese-calendar`` when a new schedule is published.
+- **Working hours** are the periods of ``settings.GRIDMAP_WORKING_HOURS`` (default 08:30-12:00
+  and 14:30-17:30, 6.5 hours) of each working day, in local time
+  (``settings.GRIDMAP_WORKING_TIME_ZONE``, Asia/Shanghai).
+- The clock runs only inside working hours. ``add_working_time(start, n, unit)`` consumes
+  ``n`` working hours, or ``n`` times the length of a working day for working days. So
+  "2 working days" from a time inside working hours is the same clock time two working days
+  later, and from outside working hours (a holiday, the lunch break, the evening) the clock
+  starts at the next working period: "1 working day" from a holiday ends at the close of the
+  first working day after it. A time limit that ends exactly at the end of a period ends
+  there (17:30), not at the start of the next one.
+
+Deadlines of a case (kept by ``incidents.workflow``)
+-----------------------------------------------------
+- At creation, escalation and redispatch: ``acknowledge_due_at`` and ``resolve_due_at`` are
+  the time limits of the category and severity (``CategoryTimeLimit``; the seeded defaults
+  of ``DEFAULT_TIME_LIMITS`` when an admin left a category without one) from that moment:
+  the new owner gets the full limits.
+- A granted extension moves ``resolve_due_at``; nothing else moves a deadline (a return, a
+  reopen and a refused extension keep them).
+
+The traffic light (``traffic_light``)
+-------------------------------------
+On the acknowledge deadline while the case waits to be acknowledged (status ``reported``),
+otherwise on the resolve deadline, whose clock stops when the case is reported resolved.
+The light is the share of working time from the report to that deadline that has passed:
+green under 80 %, yellow from 80 % to the deadline, red after it. For a case that was never
+escalated, redispatched or extended this is exactly the share of its time limit; an extension
+lengthens it, and after an escalation the time already spent below counts too (a case that
+was escalated for being late does not look fresh). It reads only the incident's own fields:
+no query, so lists can light every row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from django.conf import settings
+
+from .models import OPEN_STATUSES, CategoryTimeLimit, Severity, Status, TimeUnit
+
+if TYPE_CHECKING:
+    from .models import Incident
+
+logger = logging.getLogger(__name__)
+
+GREEN = "green"
+YELLOW = "yellow"
+RED = "red"
+# The share of the time limit after which the light turns yellow.
+YELLOW_FROM = 0.8
+
+DEFAULT_WORKING_HOURS = [("08:30", "12:00"), ("14:30", "17:30")]
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+# Statutory holidays of fixed date, for a year chinese_calendar has no schedule for.
+FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}
+# A guard against a runaway loop (a misconfigured calendar with no working day at all).
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    acknowledge_amount: int
+    acknowledge_unit: str
+    resolve_amount: int
+    resolve_unit: str
+
+
+# The seeded limits (migration 0004), used for a category and severity without a row.
+DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
+    Severity.RED: TimeLimit(1, TimeUnit.WORKING_HOURS, 1, TimeUnit.WORKING_DAYS),
+    Severity.YELLOW: TimeLimit(4, TimeUnit.WORKING_HOURS, 3, TimeUnit.WORKING_DAYS),
+    Severity.BLUE: TimeLimit(1, TimeUnit.WORKING_DAYS, 7, TimeUnit.WORKING_DAYS),
+}
+
+
+# --- the calendar ---------------------------------------------------------------------------
+def time_zone() -> ZoneInfo:
+    return _zone(getattr(settings, "GRIDMAP_WORKING_TIME_ZONE", DEFAULT_TIME_ZONE))
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _parse_hhmm(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+@functools.lru_cache(maxsize=8)
+def _periods(spec: tuple[tuple[str, str], ...]) -> tuple[tuple[dt.time, dt.time], ...]:
+    periods = tuple((_parse_hhmm(a), _parse_hhmm(b)) for a, b in spec)
+    previous_end = dt.time(0, 0)
+    for start, end in periods:
+        if not (previous_end <= start < end):
+            raise ValueError(
+                "GRIDMAP_WORKING_HOURS must be increasing, non-overlapping periods within a day: "
+                f"{spec!r}"
+            )
+        previous_end = end
+    if not periods:
+        raise ValueError("GRIDMAP_WORKING_HOURS has no period.")
+    return periods
+
+
+def working_periods() -> tuple[tuple[dt.time, dt.time], ...]:
+    spec = getattr(settings, "GRIDMAP_WORKING_HOURS", DEFAULT_WORKING_HOURS)
+    return _periods(tuple((str(a), str(b)) for a, b in spec))
+
+
+def working_day_length() -> dt.timedelta:
+    """The working time of one working day (6.5 hours by default)."""
+    return sum(
+        (
+            dt.datetime.combine(dt.date.min, end) - dt.datetime.combine(dt.date.min, start)
+            for start, end in working_periods()
+        ),
+        dt.timedelta(0),
+    )
+
+
+_warned_years: set[int] = set()
+
+
+@functools.lru_cache(maxsize=4096)
+def is_working_day(day: dt.date) -> bool:
+    """A working day on the Chinese calendar; in a year it has no data for, Monday to Friday
+    except the fixed-date holidays."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            logger.warning(
+                "chinese_calendar has no holiday schedule for %s: counting Monday to Friday "
+                "except fixed-date holidays as working days. Upgrade chinese-calendar.",
+                day.year,
+            )
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
+
+
+def _day_periods(day: dt.date, zone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+    if not is_working_day(day):
+        return []
+    return [
+        (dt.datetime.combine(day, start, tzinfo=zone), dt.datetime.combine(day, end, tzinfo=zone))
+        for start, end in working_periods()
+    ]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("Working time needs aware datetimes.")
+    return value
+
+
+# --- the clock --------------------------------------------------------------------------------
+def add_working_time(start: dt.datetime, amount: int, unit: TimeUnit | str) -> dt.datetime:
+    """``start`` plus ``amount`` working hours or working days on the working calendar (an
+    aware datetime in the working time zone)."""
+    zone = time_zone()
+    local = _aware(start).astimezone(zone)
+    if amount < 0:
+        raise ValueError("A time limit cannot be negative.")
+    if unit == TimeUnit.WORKING_HOURS:
+        remaining = dt.timedelta(hours=amount)
+    elif unit == TimeUnit.WORKING_DAYS:
+        remaining = amount * working_day_length()
+    else:
+        raise ValueError(f"Unknown time unit {unit!r}.")
+    if not remaining:
+        return local
+    day = local.date()
+    for _ in range(MAX_DAYS):
+        for period_start, period_end in _day_periods(day, zone):
+            if period_end <= local:
+                continue
+            begin = max(period_start, local)
+            available = period_end - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+        day += dt.timedelta(days=1)
+    raise ValueError(f"No working time within {MAX_DAYS} days of {start}.")
+
+
+def working_time_between(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
+    """The working time from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
+    if b < a:
+        return -working_time_between(b, a)
+    zone = time_zone()
+    a, b = _aware(a).astimezone(zone), _aware(b).astimezone(zone)
+    total = dt.timedelta(0)
+    day = a.date()
+    while day <= b.date():
+        for period_start, period_end in _day_periods(day, zone):
+            begin, end = max(period_start, a), min(period_end, b)
+            if end > begin:
+                total += end - begin
+        day += dt.timedelta(days=1)
+    return total
+
+
+# --- time limits of a case --------------------------------------------------------------------
+def time_limit(category_id: int, severity: str) -> TimeLimit:
+    """The limits of a category and severity (one query), else the seeded defaults."""
+    row = (
+        CategoryTimeLimit.objects.filter(category_id=category_id, severity=severity)
+        .values_list("acknowledge_amount", "acknowledge_unit", "resolve_amount", "resolve_unit")
+        .first()
+    )
+    if row is None:
+        return DEFAULT_TIME_LIMITS.get(severity, DEFAULT_TIME_LIMITS[Severity.BLUE])
+    return TimeLimit(*row)
+
+
+def deadlines_from(start: dt.datetime, limit: TimeLimit) -> tuple[dt.datetime, dt.datetime]:
+    """``(acknowledge_due_at, resolve_due_at)`` of a case that is given to an owner at
+    ``start``."""
+    return (
+        add_working_time(start, limit.acknowledge_amount, limit.acknowledge_unit),
+        add_working_time(start, limit.resolve_amount, limit.resolve_unit),
+    )
+
+
+# --- the traffic light ------------------------------------------------------------------------
+def traffic_light(incident: Incident, now: dt.datetime) -> str | None:
+    """``"green"``, ``"yellow"``, ``"red"``, or None for a case that is not open or has no
+    deadline. See the module docstring; reads only the incident's fields."""
+    if incident.status not in OPEN_STATUSES:
+        return None
+    clock = now
+    if incident.status == Status.REPORTED and incident.acknowledge_due_at is not None:
+        due = incident.acknowledge_due_at
+    else:
+        due = incident.resolve_due_at
+        if incident.status in (Status.RESOLVED, Status.VERIFIED) and incident.resolved_at:
+            clock = incident.resolved_at
+    if due is None:
+        return None
+    if clock > due:
+        return RED
+    limit = working_time_between(incident.reported_at, due)
+    if limit <= dt.timedelta(0):
+        return YELLOW
+    spent = working_time_between(incident.reported_at, clock)
+    return GREEN if spent < YELLOW_FROM * limit else YELLOW

@@ -1,0 +1,272 @@
+"""incidents.deadlines: the working clock across real holidays, and the traffic light.
+
+Every expected time below was counted by hand on the published calendar, with the default
+working hours 08:30-12:00 and 14:30-17:30 (6.5 hours a working day), Asia/Shanghai:
+
+- 2025 National Day and Mid-Autumn: Wednesday 1 to Wednesday 8 October off; Sunday
+  28 September and Saturday 11 October are make-up working days (调休上班).
+- 2026 Spring Festival: Sunday 15 to Monday 23 February off; Saturday 14 February and
+  Saturday 28 February are make-up working days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from incidents import deadlines
+from incidents.deadlines import (
+    GREEN,
+    RED,
+    YELLOW,
+    add_working_time,
+    is_working_day,
+    traffic_light,
+    working_day_length,
+    working_time_between,
+)
+from incidents.models import Status, TimeUnit
+
+SH = ZoneInfo("Asia/Shanghai")
+HOURS = TimeUnit.WORKING_HOURS
+DAYS = TimeUnit.WORKING_DAYS
+
+
+def t(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=SH)
+
+
+# --- the calendar -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("day", "working"),
+    [
+        (dt.date(2025, 9, 26), True),  # Friday
+        (dt.date(2025, 9, 27), False),  # Saturday
+        (dt.date(2025, 9, 28), True),  # Sunday, make-up working day
+        (dt.date(2025, 9, 30), True),  # Tuesday
+        (dt.date(2025, 10, 1), False),  # National Day
+        (dt.date(2025, 10, 6), False),  # Monday, Mid-Autumn
+        (dt.date(2025, 10, 8), False),  # Wednesday, still off
+        (dt.date(2025, 10, 9), True),  # Thursday, back to work
+        (dt.date(2025, 10, 11), True),  # Saturday, make-up working day
+        (dt.date(2025, 10, 12), False),  # Sunday
+        (dt.date(2026, 2, 14), True),  # Saturday, make-up working day
+        (dt.date(2026, 2, 23), False),  # Monday, Spring Festival
+        (dt.date(2026, 2, 24), True),  # Tuesday, back to work
+    ],
+)
+def test_working_days_follow_the_published_calendar(day, working):
+    assert is_working_day(day) is working
+
+
+def test_a_year_without_a_schedule_falls_back_to_weekdays_and_fixed_holidays():
+    # chinese-calendar 1.11 has no 2027 schedule.
+    assert is_working_day(dt.date(2027, 1, 1)) is False  # New Year's Day (a Friday)
+    assert is_working_day(dt.date(2027, 1, 2)) is False  # Saturday
+    assert is_working_day(dt.date(2027, 1, 4)) is True  # Monday
+    assert is_working_day(dt.date(2027, 10, 1)) is False  # National Day
+
+
+def test_a_working_day_is_six_and_a_half_hours():
+    assert working_day_length() == dt.timedelta(hours=6, minutes=30)
+
+
+# --- adding working time ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("start", "amount", "unit", "due"),
+    [
+        # Tue 30 Sep 16:00 + 2 working days (13 h): 16:00-17:30 (1.5 h); 1-8 Oct off;
+        # Thu 9 Oct all day (6.5 h, 8 h); Fri 10 Oct 08:30-12:00 (3.5 h, 11.5 h) and
+        # 14:30-16:00 (1.5 h, 13 h).
+        (t(2025, 9, 30, 16), 2, DAYS, t(2025, 10, 10, 16)),
+        # Tue 30 Sep 17:00 + 1 working hour: 17:00-17:30, then Thu 9 Oct 08:30-09:00.
+        (t(2025, 9, 30, 17), 1, HOURS, t(2025, 10, 9, 9)),
+        # Fri 26 Sep 16:00 + 1 working day (6.5 h): 1.5 h on Friday; Saturday off; the
+        # make-up Sunday 28 Sep 08:30-12:00 (3.5 h, 5 h) and 14:30-16:00 (6.5 h).
+        (t(2025, 9, 26, 16), 1, DAYS, t(2025, 9, 28, 16)),
+        # Thu 9 Oct 16:00 + 2 working days: Fri 10 Oct 16:00 is one, the make-up Saturday
+        # 11 Oct 16:00 is two.
+        (t(2025, 10, 9, 16), 2, DAYS, t(2025, 10, 11, 16)),
+        # Reported on a holiday (Fri 3 Oct 10:00): the clock starts Thu 9 Oct 08:30, one
+        # working day ends at 17:30.
+        (t(2025, 10, 3, 10), 1, DAYS, t(2025, 10, 9, 17, 30)),
+        # Before the lunch break: 11:45-12:00 (15 min), then 14:30-15:15 (45 min).
+        (t(2025, 9, 30, 11, 45), 1, HOURS, t(2025, 9, 30, 15, 15)),
+        # In the lunch break: 14:30-17:30 is exactly 3 hours, so it ends at 17:30 that day,
+        # not at 08:30 on the next working day.
+        (t(2025, 9, 30, 12, 0), 3, HOURS, t(2025, 9, 30, 17, 30)),
+        # Mon 29 Sep 09:00 + 7 working days: Sep 30, Oct 9, 10, 11 (make-up), 13, 14, 15.
+        (t(2025, 9, 29, 9), 7, DAYS, t(2025, 10, 15, 9)),
+        # Fri 13 Feb 2026 16:00 + 1 working day: 1.5 h on Friday, the make-up Saturday
+        # 14 Feb 08:30-12:00 and 14:30-16:00.
+        (t(2026, 2, 13, 16), 1, DAYS, t(2026, 2, 14, 16)),
+        # Sat 14 Feb 2026 16:00 + 1 working day: 15-23 Feb off, Tue 24 Feb 16:00.
+        (t(2026, 2, 14, 16), 1, DAYS, t(2026, 2, 24, 16)),
+        # Thu 31 Dec 2026 16:00 + 1 working day, into 2027 (no schedule yet): 1.5 h on
+        # 31 Dec; 1 Jan (fixed holiday), 2-3 Jan (weekend); Mon 4 Jan 16:00.
+        (t(2026, 12, 31, 16), 1, DAYS, t(2027, 1, 4, 16)),
+        # Nothing to add: the start itself.
+        (t(2025, 10, 3, 10), 0, HOURS, t(2025, 10, 3, 10)),
+    ],
+)
+def test_add_working_time(start, amount, unit, due):
+    assert add_working_time(start, amount, unit) == due
+
+
+def test_add_working_time_takes_any_time_zone_and_answers_in_local_time():
+    utc = dt.datetime(2025, 9, 30, 8, 0, tzinfo=dt.UTC)  # 16:00 in Shanghai
+    due = add_working_time(utc, 2, DAYS)
+    assert due == t(2025, 10, 10, 16)
+    assert due.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_add_working_time_refuses_naive_times_and_negative_limits():
+    with pytest.raises(ValueError, match="aware"):
+        add_working_time(dt.datetime(2025, 9, 30, 16), 1, HOURS)
+    with pytest.raises(ValueError, match="negative"):
+        add_working_time(t(2025, 9, 30, 16), -1, HOURS)
+
+
+def test_working_hours_come_from_the_settings(settings):
+    settings.GRIDMAP_WORKING_HOURS = [("09:00", "17:00")]
+    assert working_day_length() == dt.timedelta(hours=8)
+    # Tue 30 Sep 16:00 + 2 working days (16 h): 1 h on Tuesday, Thu 9 Oct 8 h, Fri 10 Oct
+    # 09:00-16:00 (7 h).
+    assert add_working_time(t(2025, 9, 30, 16), 2, DAYS) == t(2025, 10, 10, 16)
+    assert add_working_time(t(2025, 9, 30, 12), 3, HOURS) == t(2025, 9, 30, 15)
+
+
+def test_overlapping_working_hours_are_refused(settings):
+    settings.GRIDMAP_WORKING_HOURS = [("08:30", "12:00"), ("11:00", "17:30")]
+    with pytest.raises(ValueError, match="non-overlapping"):
+        working_day_length()
+
+
+# --- working time between two times ---------------------------------------------------------------
+def test_working_time_between_skips_the_holiday_week():
+    # 16:00-17:30 on Tue 30 Sep, then 08:30-09:00 on Thu 9 Oct.
+    assert working_time_between(t(2025, 9, 30, 16), t(2025, 10, 9, 9)) == dt.timedelta(hours=2)
+    assert working_time_between(t(2025, 10, 9, 9), t(2025, 9, 30, 16)) == -dt.timedelta(hours=2)
+    assert working_time_between(t(2025, 10, 2, 9), t(2025, 10, 7, 18)) == dt.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("start", "amount", "unit"),
+    [
+        (t(2025, 9, 26, 16), 1, DAYS),
+        (t(2025, 9, 30, 11, 45), 5, HOURS),
+        (t(2025, 10, 3, 10), 3, DAYS),
+        (t(2026, 2, 13, 17, 29), 7, DAYS),
+    ],
+)
+def test_between_is_the_inverse_of_add(start, amount, unit):
+    due = add_working_time(start, amount, unit)
+    per_unit = dt.timedelta(hours=1) if unit == HOURS else working_day_length()
+    assert working_time_between(start, due) == amount * per_unit
+
+
+# --- the traffic light ------------------------------------------------------------------------
+def case(status: str = Status.REPORTED, **times: dt.datetime | None) -> SimpleNamespace:
+    fields = {
+        "reported_at": None,
+        "acknowledge_due_at": None,
+        "resolve_due_at": None,
+        "resolved_at": None,
+        **times,
+    }
+    return SimpleNamespace(status=status, **fields)
+
+
+# A blue case reported Mon 29 Sep 09:00: acknowledge within 1 working day, so by Tue 30 Sep
+# 09:00. 80 % of 6.5 h is 5 h 12 min: 09:00-12:00 (3 h) and 14:30-16:42 (2 h 12 min).
+BLUE = {
+    "reported_at": t(2025, 9, 29, 9),
+    "acknowledge_due_at": t(2025, 9, 30, 9),
+    "resolve_due_at": t(2025, 10, 15, 9),  # 7 working days
+}
+
+
+@pytest.mark.parametrize(
+    ("now", "light"),
+    [
+        (t(2025, 9, 29, 9), GREEN),
+        (t(2025, 9, 29, 16, 41), GREEN),
+        (t(2025, 9, 29, 16, 42), YELLOW),  # 80 % exactly
+        (t(2025, 9, 29, 23, 0), YELLOW),  # the evening does not count
+        (t(2025, 9, 30, 9, 0), YELLOW),  # due, not yet overdue
+        (t(2025, 9, 30, 9, 1), RED),
+    ],
+)
+def test_light_on_the_acknowledge_deadline_while_waiting(now, light):
+    assert traffic_light(case(**BLUE), now) == light
+
+
+def test_light_counts_only_working_time_across_the_holiday():
+    # A red case reported Tue 30 Sep 17:00, to acknowledge within 1 working hour: due Thu
+    # 9 Oct 09:00; half an hour was spent on Tuesday, the holiday week adds nothing.
+    red = case(reported_at=t(2025, 9, 30, 17), acknowledge_due_at=t(2025, 10, 9, 9))
+    assert traffic_light(red, t(2025, 10, 5, 12)) == GREEN  # 50 %
+    assert traffic_light(red, t(2025, 10, 9, 8, 47)) == GREEN  # 78 %
+    assert traffic_light(red, t(2025, 10, 9, 8, 48)) == YELLOW  # 80 %
+    assert traffic_light(red, t(2025, 10, 9, 9, 1)) == RED
+
+
+def test_light_moves_to_the_resolve_deadline_once_acknowledged():
+    acknowledged = case(Status.ACKNOWLEDGED, **BLUE)
+    # Past the acknowledge deadline, but it was acknowledged: 1 of 7 working days spent.
+    assert traffic_light(acknowledged, t(2025, 9, 30, 10)) == GREEN
+    # 80 % of 7 working days (45.5 h) is 36.4 h, reached Mon 13 Oct 15:24 (five working days
+    # to Mon 13 Oct 09:00, then 3 h 54 min).
+    assert traffic_light(acknowledged, t(2025, 10, 13, 15, 23)) == GREEN
+    assert traffic_light(acknowledged, t(2025, 10, 13, 15, 24)) == YELLOW
+    assert traffic_light(acknowledged, t(2025, 10, 15, 9, 1)) == RED
+    assert traffic_light(case(Status.IN_PROGRESS, **BLUE), t(2025, 10, 15, 10)) == RED
+    assert traffic_light(case(Status.RETURNED, **BLUE), t(2025, 10, 15, 10)) == RED
+
+
+def test_the_resolve_clock_stops_when_resolved():
+    on_time = case(Status.RESOLVED, resolved_at=t(2025, 10, 9, 10), **BLUE)
+    assert traffic_light(on_time, t(2025, 11, 30, 10)) == GREEN
+    late = case(Status.VERIFIED, resolved_at=t(2025, 10, 15, 11), **BLUE)
+    assert traffic_light(late, t(2025, 11, 30, 10)) == RED
+
+
+@pytest.mark.parametrize("status", [Status.CLOSED, Status.CANCELLED])
+def test_no_light_for_a_case_that_is_not_open(status):
+    assert traffic_light(case(status, **BLUE), t(2025, 9, 29, 10)) is None
+
+
+def test_no_light_without_deadlines():
+    assert traffic_light(case(reported_at=t(2025, 9, 29, 9)), t(2025, 9, 29, 10)) is None
+
+
+def test_an_extension_lengthens_the_limit():
+    acknowledged = case(Status.ACKNOWLEDGED, **BLUE)
+    # Due Fri 24 Oct 09:00 instead of Wed 15 Oct: 14 working days instead of 7; on Tue
+    # 14 Oct 09:00 six have passed (86 % of 7, 43 % of 14).
+    extended = case(Status.ACKNOWLEDGED, **{**BLUE, "resolve_due_at": t(2025, 10, 24, 9)})
+    now = t(2025, 10, 14, 9)
+    assert traffic_light(acknowledged, now) == YELLOW
+    assert traffic_light(extended, now) == GREEN
+
+
+# --- the limits of a category -----------------------------------------------------------------
+@pytest.mark.django_db
+def test_time_limit_reads_the_category_and_falls_back_to_the_defaults():
+    from incidents.models import Category, CategoryTimeLimit
+
+    dispute = Category.objects.get(code="dispute")
+    CategoryTimeLimit.objects.filter(category=dispute, severity="red").update(
+        acknowledge_amount=2, resolve_amount=4
+    )
+    limit = deadlines.time_limit(dispute.pk, "red")
+    assert (limit.acknowledge_amount, limit.acknowledge_unit) == (2, HOURS)
+    assert (limit.resolve_amount, limit.resolve_unit) == (4, DAYS)
+    CategoryTimeLimit.objects.filter(category=dispute).delete()
+    assert deadlines.time_limit(dispute.pk, "yellow") == deadlines.DEFAULT_TIME_LIMITS["yellow"]
+    ack, res = deadlines.deadlines_from(t(2025, 9, 30, 16), deadlines.time_limit(dispute.pk, "red"))
+    # Red defaults: 1 working hour (16:00-17:00) and 1 working day (Thu 9 Oct 16:00).
+    assert (ack, res) == (t(2025, 9, 30, 17), t(2025, 10, 9, 16))
