@@ -3,21 +3,32 @@
 Incidents are reported through the API or the field page, which route them; the admin
 shows them with their recorded routing and never changes it (routing is recorded, never
 recomputed), so an incident cannot be added here and its routing fields are read-only.
+
+The case state is read-only too: it changes only through ``incidents.workflow.case_act``,
+which the admin's actions call (acknowledge, start, report resolved, verify, close out), so
+the rule of who may do what holds here as everywhere and every change is in the history.
+The history (``CaseEvent``) is shown, never edited (the database refuses it anyway).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
 
 from .models import (
+    CaseAttachment,
+    CaseEvent,
     Category,
     CategoryResponder,
+    CategoryTimeLimit,
     Incident,
     IncidentPhoto,
     IncidentRecipient,
@@ -25,11 +36,20 @@ from .models import (
     Notification,
 )
 from .routing import render_explanation
+from .workflow import Action, ActionNotAllowed, CaseConflict, case_act
+
+MSG_ADMIN_DONE = gettext_noop("%(action)s: %(count)s cases.")
+MSG_ADMIN_REFUSED = gettext_noop("Case #%(id)s: %(reason)s")
 
 
 class CategoryResponderInline(admin.TabularInline):
     model = CategoryResponder
     extra = 1
+
+
+class CategoryTimeLimitInline(admin.TabularInline):
+    model = CategoryTimeLimit
+    extra = 0
 
 
 @admin.register(Category)
@@ -38,7 +58,7 @@ class CategoryAdmin(admin.ModelAdmin):
     list_editable = ["is_active", "ordering"]
     list_filter = ["is_active", "default_severity"]
     search_fields = ["code", "name_zh", "name_en"]
-    inlines = [CategoryResponderInline]
+    inlines = [CategoryResponderInline, CategoryTimeLimitInline]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -62,6 +82,74 @@ class IncidentReportInline(ReadOnlyInline):
     fields = ["reporter", "reported_at", "description", "client_uuid"]
 
 
+class CaseEventInline(ReadOnlyInline):
+    model = CaseEvent
+    fields = [
+        "seq",
+        "action",
+        "actor_name",
+        "at",
+        "from_status",
+        "to_status",
+        "from_level",
+        "to_level",
+        "note",
+        "data",
+    ]
+    ordering = ["seq"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+CASE_FIELDS = [
+    "owner_level",
+    "owner_code",
+    "version",
+    "acknowledge_due_at",
+    "resolve_due_at",
+    "acknowledged_at",
+    "resolved_at",
+    "closed_at",
+    "closed_on_time",
+    "extension_pending",
+    "extension_count",
+    "rework_count",
+    "escalation_count",
+    "satisfaction",
+]
+
+
+def _case_action(action: Action) -> Any:
+    """An admin action that takes ``action`` on each selected case through the workflow,
+    as the admin user (refusals and conflicts are reported per case, nothing is forced)."""
+
+    def act(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for pk, version in queryset.order_by("pk").values_list("pk", "version"):
+            try:
+                case_act(actor=request.user, incident_id=pk, action=action, version=version)
+            except (ActionNotAllowed, CaseConflict) as exc:
+                reason = exc.message
+            except ValidationError as exc:
+                reason = " ".join(exc.messages)
+            else:
+                done += 1
+                continue
+            modeladmin.message_user(
+                request,
+                gettext(MSG_ADMIN_REFUSED) % {"id": pk, "reason": reason},
+                messages.WARNING,
+            )
+        if done:
+            modeladmin.message_user(
+                request, gettext(MSG_ADMIN_DONE) % {"action": action.label, "count": done}
+            )
+
+    act.__name__ = f"case_{action.value}"
+    return admin.action(description=action.label)(act)
+
+
 ROUTING_FIELDS = [
     "generation",
     "grid",
@@ -82,10 +170,11 @@ class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
         "severity",
         "status",
         "place_code",
-        "responsible_level",
+        "owner_level",
+        "owner_code",
         "reported_at",
     ]
-    list_filter = [town_filter("place_code"), "status", "severity", "category", "responsible_level"]
+    list_filter = [town_filter("place_code"), "status", "owner_level", "severity", "category"]
     search_fields = ["=id", "place_code", "description"]
     date_hierarchy = "reported_at"
     list_select_related = ["category"]
@@ -96,9 +185,21 @@ class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
         "reporter",
         "reported_at",
         *ROUTING_FIELDS,
+        "status",
+        *CASE_FIELDS,
     ]
-    fields = ["status", "description", *readonly_fields]
-    inlines = [IncidentRecipientInline, IncidentReportInline]
+    fields = ["description", *readonly_fields]
+    inlines = [IncidentRecipientInline, IncidentReportInline, CaseEventInline]
+    actions = [
+        _case_action(a)
+        for a in (
+            Action.ACKNOWLEDGE,
+            Action.START,
+            Action.RESOLVE,
+            Action.VERIFY,
+            Action.CLOSE_OUT,
+        )
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -122,3 +223,40 @@ class NotificationAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     raw_id_fields = ["worker", "incident", "ten_household_unit"]
     list_select_related = ["worker"]
+
+
+@admin.register(CaseEvent)
+class CaseEventAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    """The case history, read-only: events are appended by the workflow only."""
+
+    jurisdiction_code_path = "incident__place_code"
+    list_display = ["incident", "seq", "action", "actor_name", "at", "from_status", "to_status"]
+    list_filter = ["action", "to_status"]
+    search_fields = ["=incident__id", "actor_name", "note"]
+    raw_id_fields = ["incident", "actor"]
+    list_select_related = ["incident"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CaseAttachment)
+class CaseAttachmentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = "event__incident__place_code"
+    list_display = ["id", "event", "content_type", "size"]
+    raw_id_fields = ["event"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,14 +1,20 @@
 """The incidents API: report (with routing), list as GeoJSON, detail, duplicates, categories.
 
+Each incident shows its case state too: ``status``, ``owner_level`` and ``owner_code``, the
+deadlines and the ``traffic_light`` (``incidents.deadlines``); the case itself, its history
+and its actions are in ``incidents.case_api``.
+
 Views parse and render; ``incidents.services`` writes and ``incidents.selectors`` reads.
 Every 4xx body is ``{"detail": <the first message>, "errors": {field: [messages]}}``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +43,7 @@ from rest_framework.views import APIView
 from grids.api import MSG_BAD_BBOX, MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, _bbox_param
 
 from . import selectors, services
+from .deadlines import traffic_light
 from .models import Category, Incident, Severity, Status
 from .routing import render_explanation
 
@@ -104,6 +111,11 @@ def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, 
         "town": _place(incident.town),
         "place_code": incident.place_code,
         "responsible_level": incident.responsible_level,
+        "owner_level": incident.owner_level,
+        "owner_code": incident.owner_code,
+        "acknowledge_due_at": _when(incident.acknowledge_due_at),
+        "resolve_due_at": _when(incident.resolve_due_at),
+        "traffic_light": traffic_light(incident, timezone.now()),
         "recipients": [
             {
                 "kind": r.kind,
@@ -117,6 +129,19 @@ def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, 
         "explanation": render_explanation(incident.explanation),
         "photos": [p.image.url for report in incident.reports.all() for p in report.photos.all()],
     }
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def _light_of(properties: dict[str, Any], now: dt.datetime) -> str | None:
+    """The traffic light of a list row from its own properties (no query)."""
+    fields = {
+        name: parse_datetime(properties[name]) if properties.get(name) else None
+        for name in ("reported_at", "acknowledge_due_at", "resolve_due_at", "resolved_at")
+    }
+    return traffic_light(SimpleNamespace(status=properties.get("status"), **fields), now)
 
 
 def _feature(incident: Incident, **kwargs: Any) -> dict[str, Any]:
@@ -306,6 +331,11 @@ def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
             grid_code=F("grid__code"),
             reporter_count=selectors.reporter_count(),
             responsible_level=F("responsible_level"),
+            owner_level=F("owner_level"),
+            owner_code=F("owner_code"),
+            acknowledge_due_at=F("acknowledge_due_at"),
+            resolve_due_at=F("resolve_due_at"),
+            resolved_at=F("resolved_at"),
         ),
     )
     agg = qs.aggregate(
@@ -314,7 +344,13 @@ def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
         )
     )
     features = agg["features"]
-    return json.loads(features) if isinstance(features, str) else (features or [])
+    features = json.loads(features) if isinstance(features, str) else (features or [])
+    now = timezone.now()
+    for feature in features:
+        properties = feature["properties"]
+        properties["traffic_light"] = _light_of(properties, now)
+        del properties["resolved_at"]
+    return features
 
 
 class IncidentListApi(APIView):

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from households.models import TenHouseholdUnit
 
     from .channels import Channel
-    from .models import Incident
+    from .models import CaseEvent, Incident
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,41 @@ MSG_NEW_UNIT = gettext_noop("New ten-household unit %(name)s in %(place)s: %(cou
 MSG_NEW_UNIT_WITH_WARNINGS = gettext_noop(
     "New ten-household unit %(name)s in %(place)s: %(count)s households, %(warnings)s warnings"
 )
+
+# The case workflow (incidents.workflow, incidents.tasks): what the people concerned are told.
+MSG_CASE_ESCALATED = gettext_noop("Case #%(id)s (%(category)s) was escalated to you: %(note)s")
+MSG_CASE_RETURNED = gettext_noop(
+    "Case #%(id)s (%(category)s) was returned to you as not theirs; send it to the right "
+    "place: %(note)s"
+)
+MSG_CASE_REDISPATCHED = gettext_noop("Case #%(id)s (%(category)s) was sent to you.")
+MSG_CASE_RESOLVED = gettext_noop("Case #%(id)s (%(category)s) is reported resolved: verify it.")
+MSG_CASE_EXTENSION_REQUESTED = gettext_noop(
+    "More time is asked for on case #%(id)s (%(category)s), until %(until)s."
+)
+MSG_CASE_EXTENSION_GRANTED = gettext_noop(
+    "More time was granted on case #%(id)s (%(category)s): it is now due %(due)s."
+)
+MSG_CASE_EXTENSION_REFUSED = gettext_noop(
+    "More time was refused on case #%(id)s (%(category)s): it is still due %(due)s."
+)
+MSG_CASE_REOPENED = gettext_noop("Case #%(id)s (%(category)s) was reopened: %(note)s")
+MSG_CASE_OVERDUE_AT_TOP = gettext_noop(
+    "Case #%(id)s (%(category)s) is overdue at the city level: %(kind)s was due %(due)s."
+)
+MSG_CASE_SUPERVISION = gettext_noop(
+    "Supervision no. %(number)s: case #%(id)s (%(category)s) has been open since %(since)s."
+)
+CASE_MESSAGES = {
+    "escalate": MSG_CASE_ESCALATED,
+    "return_case": MSG_CASE_RETURNED,
+    "redispatch": MSG_CASE_REDISPATCHED,
+    "resolve": MSG_CASE_RESOLVED,
+    "request_extension": MSG_CASE_EXTENSION_REQUESTED,
+    "grant_extension": MSG_CASE_EXTENSION_GRANTED,
+    "refuse_extension": MSG_CASE_EXTENSION_REFUSED,
+    "reopen": MSG_CASE_REOPENED,
+}
 
 # Strongest first: the kind a worker's single entry takes.
 KIND_STRENGTH = [RecipientKind.ROUTED, RecipientKind.COPIED, RecipientKind.WATCHING]
@@ -158,6 +193,83 @@ def notify_incident(incident: Incident) -> list[Notification]:
     """Create an inbox entry per recipient and hand them to the outbound channels (after
     commit). Expects the incident's recipients to be saved."""
     return _create(list(incident.recipients.all()), incident_message(incident), incident=incident)
+
+
+def _local_time(value: Any) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        value = parse_datetime(value)
+        if value is None:
+            return ""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _case_params(incident: Incident) -> dict[str, Any]:
+    category = incident.category
+    return {
+        "id": incident.pk,
+        "category": {"zh-hans": category.name_zh, "en": category.name_en},
+    }
+
+
+def _to_workers(
+    worker_ids: Iterable[int], message: dict[str, Any], incident: Incident
+) -> list[Notification]:
+    recipients = [_Routed(worker_id) for worker_id in sorted(set(worker_ids))]
+    return _create(recipients, message, incident=incident)
+
+
+class _Routed:
+    kind = RecipientKind.ROUTED
+
+    def __init__(self, worker_id: int) -> None:
+        self.worker_id = worker_id
+
+
+def notify_case(
+    incident: Incident, event: CaseEvent, worker_ids: Iterable[int]
+) -> list[Notification]:
+    """Tell the workers concerned about a case event (``incidents.workflow``): the new owners
+    of an escalated, returned or redispatched case, the supervisors of a resolved case or of
+    a request for more time, the handlers of a reopened case or of the answer to their
+    request. Inbox entries now, the channels after commit."""
+    msgid = CASE_MESSAGES.get(event.action)
+    if msgid is None:
+        return []
+    params = {
+        **_case_params(incident),
+        "note": event.note,
+        "until": _local_time(event.data.get("until")),
+        "due": _local_time(incident.resolve_due_at),
+    }
+    return _to_workers(worker_ids, {"msgid": msgid, "params": params}, incident)
+
+
+def notify_overdue_at_top(
+    incident: Incident, worker_ids: Iterable[int], *, kind: str, due_at: Any
+) -> list[Notification]:
+    """A city-level case past a deadline: nobody is above to escalate to; its owners hear."""
+    params = {
+        **_case_params(incident),
+        "kind": {"msgid": kind},
+        "due": _local_time(due_at),
+    }
+    return _to_workers(worker_ids, {"msgid": MSG_CASE_OVERDUE_AT_TOP, "params": params}, incident)
+
+
+def notify_supervision(
+    incident: Incident, worker_ids: Iterable[int], *, number: int
+) -> list[Notification]:
+    """督办: a case open for another 15 days; its owners hear."""
+    params = {
+        **_case_params(incident),
+        "number": number,
+        "since": _local_time(incident.reported_at),
+    }
+    return _to_workers(worker_ids, {"msgid": MSG_CASE_SUPERVISION, "params": params}, incident)
 
 
 def notify_unit(

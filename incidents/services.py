@@ -22,15 +22,15 @@ from PIL import Image, UnidentifiedImageError
 
 from grids.models import Grid, Town, Village
 
-from . import notifications
+from . import notifications, workflow
 from .models import (
+    OPEN_STATUSES,
     Category,
     Incident,
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
     Severity,
-    Status,
 )
 from .routing import route
 
@@ -44,7 +44,6 @@ PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_DESCRIPTION = 2000
 # How far in the future a phone's clock may be before its report time is refused.
 CLOCK_SKEW = dt.timedelta(minutes=5)
-OPEN_STATUSES = (Status.REPORTED,)
 
 MSG_TOO_MANY_PHOTOS = gettext_noop("At most %(max)s photos per report.")
 MSG_PHOTO_TOO_BIG = gettext_noop("Photo %(name)s is larger than %(max_mb)s MB.")
@@ -143,8 +142,9 @@ def incident_create(
     - ``attach_to``: the report is a duplicate of that open incident; a new report is added to
       it (its reporter count rises) and nothing else changes.
     - Otherwise the point is routed at ``reported_at`` (now when None) and the incident, its
-      first report, its recipients (a snapshot of name and phone) and the inbox entries are
-      stored in one transaction.
+      first report, its recipients (a snapshot of name and phone), the case's owner and
+      deadlines, the first history event (``report``) and the inbox entries are stored in
+      one transaction.
 
     Raises ``ValidationError`` (a dict keyed by field) for bad input and
     ``routing.OutsideEveryDistrict`` for a point in no district; nothing is stored then.
@@ -247,6 +247,9 @@ def _create(
         responsible_level=routing.responsible_level,
         explanation=routing.explanation,
     )
+    # The case: owned by the responsible level's place, with the deadlines of the category
+    # and severity from the reported time (incidents.workflow, incidents.deadlines).
+    workflow.open_case(incident)
     # Foreign keys come from the routing statement and the caller's objects: checking each
     # would cost a query apiece on the hot path.
     incident.full_clean(
@@ -255,6 +258,7 @@ def _create(
         validate_constraints=False,
     )
     incident.save()
+    workflow.record_report(incident, actor=actor)
     report = _report(
         incident,
         actor=actor,

@@ -302,8 +302,9 @@ def test_anonymous_cannot_report(api_client, world):
 
 
 def test_post_query_count_is_pinned(root, world, django_assert_max_num_queries):
-    # category, routing, incident, report, recipients, notifications, savepoints (2)
-    with django_assert_max_num_queries(8):
+    # category, routing, time limits, incident, first history event, report, recipients,
+    # notifications, savepoints (2)
+    with django_assert_max_num_queries(10):
         assert post(root, feature()).status_code == 201
 
 

@@ -1,0 +1,176 @@
+"""The case API: a case's state, the actions the user may take, its history; acting on it.
+
+- ``GET /api/incidents/<id>/case/``: the case (``case_body``).
+- ``POST /api/incidents/<id>/actions/``: JSON ``{"action", "version", "note", "data"}``, or
+  multipart with the same fields (``data`` as a JSON text) and up to five ``attachments``.
+  200 with the case as it now is; 403 ``{"detail"}`` when the user may not take the action
+  now; 409 ``{"detail", "case"}`` when the version is stale (someone else acted first:
+  nothing was applied); 400 ``{"detail", "errors": {field: [...]}}`` for bad input; 404 for
+  a case the user cannot see.
+
+The rules live in ``incidents.workflow``; this module parses and renders.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.fields import DateTimeField
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .api import MSG_UNKNOWN_INCIDENT, _django_errors, _invalid
+from .deadlines import traffic_light
+from .models import CaseAttachment, CaseEvent, Incident
+from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act, cases_visible_to
+
+MSG_ACTION_REQUIRED = gettext_noop("Choose an action.")
+MSG_VERSION_REQUIRED = gettext_noop(
+    "version must be the case's version number as you saw it (reload the case)."
+)
+MSG_BAD_DATA = gettext_noop("data must be a JSON object.")
+
+_DATETIME = DateTimeField()
+
+
+def _when(value: Any) -> str | None:
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def _attachment_url(incident_id: int, attachment: CaseAttachment) -> str:
+    """Through the case page's jurisdiction check when that route exists, else the file."""
+    try:
+        return reverse("case-attachment", kwargs={"pk": incident_id, "attachment": attachment.pk})
+    except NoReverseMatch:
+        return attachment.file.url
+
+
+def case_body(incident: Incident, user: Any) -> dict[str, Any]:
+    """The case as the API shows it (two queries: the history and its attachments)."""
+    now = timezone.now()
+    events = (
+        CaseEvent.objects.filter(incident=incident)
+        .order_by("seq")
+        .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
+    )
+    return {
+        "id": incident.pk,
+        "status": incident.status,
+        "owner_level": incident.owner_level,
+        "owner_code": incident.owner_code,
+        "version": incident.version,
+        "acknowledge_due_at": _when(incident.acknowledge_due_at),
+        "resolve_due_at": _when(incident.resolve_due_at),
+        "traffic_light": traffic_light(incident, now),
+        "allowed_actions": [a.value for a in allowed_actions(user=user, incident=incident, at=now)],
+        "history": [
+            {
+                "seq": e.seq,
+                "action": e.action,
+                "actor_name": e.actor_name,
+                "at": _when(e.at),
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "from_level": e.from_level,
+                "to_level": e.to_level,
+                "note": e.note,
+                "data": e.data,
+                "attachments": [_attachment_url(incident.pk, a) for a in e.attachments.all()],
+            }
+            for e in events
+        ],
+    }
+
+
+def _case(request: Request, pk: int) -> Incident:
+    incident = cases_visible_to(request.user).filter(pk=pk).first()
+    if incident is None:
+        raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
+    return incident
+
+
+def _action_input(request: Request) -> dict[str, Any]:
+    body = request.data
+    errors: dict[str, list[str]] = {}
+    action = body.get("action")
+    if not action or not isinstance(action, str):
+        errors["action"] = [_(MSG_ACTION_REQUIRED)]
+    version = body.get("version")
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int):
+        errors["version"] = [_(MSG_VERSION_REQUIRED)]
+    note = body.get("note") or ""
+    data = body.get("data")
+    if isinstance(data, str):
+        try:
+            data = json.loads(data) if data.strip() else {}
+        except ValueError:
+            data = None
+    if data is None and body.get("data") in (None, ""):
+        data = {}
+    if not isinstance(data, dict):
+        errors["data"] = [_(MSG_BAD_DATA)]
+    if errors:
+        raise _invalid(errors)
+    return {
+        "action": action,
+        "version": version,
+        "note": note if isinstance(note, str) else str(note),
+        "data": data,
+        "attachments": request.FILES.getlist("attachments") if request.FILES else [],
+    }
+
+
+class CaseApi(APIView):
+    """A case: state, owner, deadlines, traffic light, the actions the user may take now and
+    the history."""
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}, operation_id="case_get"
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(case_body(_case(request, pk), request.user))
+
+
+class CaseActionApi(APIView):
+    """Take an action on a case (see the module docstring for the answers)."""
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+            409: OpenApiTypes.OBJECT,
+        },
+        operation_id="case_act",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        incident = _case(request, pk)
+        args = _action_input(request)
+        try:
+            incident = case_act(actor=request.user, incident_id=incident.pk, **args)
+        except ActionNotAllowed as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+        except CaseConflict as exc:
+            return Response(
+                {"detail": exc.message, "case": case_body(exc.incident, request.user)},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except DjangoValidationError as exc:
+            raise _invalid(_django_errors(exc)) from None
+        return Response(case_body(incident, request.user))
