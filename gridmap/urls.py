@@ -25,6 +25,8 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("api/", include("incidents.api_urls")),
     path("api/", include("incidents.inbox_urls")),
+    path("api/", include("incidents.kpi_urls")),
     path("", include("grids.urls")),
     path("", include("incidents.urls")),
+    path("", include("weekly.urls")),
 ]

@@ -177,3 +177,13 @@ GRIDMAP_NOTIFICATION_CHANNELS = ["incidents.channels.EmailChannel"]
 # limits in working hours and working days run only inside these periods (incidents.deadlines).
 GRIDMAP_WORKING_HOURS = [("08:30", "12:00"), ("14:30", "17:30")]
 GRIDMAP_WORKING_TIME_ZONE = "Asia/Shanghai"
+
+# --- Dashboards and the weekly two-down-two-up ---------------------------------------------
+# KPIs (incidents.kpis): a child unit with fewer cases than this in the period is listed on
+# the dashboard and in GET /api/kpis/ but not ranked ("too few cases to judge").
+GRIDMAP_KPI_MIN_CASES = int(os.environ.get("GRIDMAP_KPI_MIN_CASES", "10"))
+# Weekly report deadlines (weekly.selectors) as (day of the week, 0 = Monday; local time):
+# a village report submitted after the first is late, a station summary after the second;
+# one not submitted is missing once its deadline has passed.
+GRIDMAP_WEEKLY_VILLAGE_REPORT_DUE = (4, "18:00")  # Friday 18:00
+GRIDMAP_WEEKLY_STATION_SUMMARY_DUE = (5, "12:00")  # Saturday 12:00

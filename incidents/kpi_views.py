@@ -1,0 +1,230 @@
+"""The dashboard page (``/dashboard/``): the KPIs of ``incidents.kpis`` as cards and charts.
+
+It calls the same request parser and selector as ``GET /api/kpis/``, so the page and the
+API show the same numbers. Routed from ``weekly.urls`` (the reporting pages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from accounts.models import ROLE_LEVELS, AccountRole
+from accounts.selectors import account_of, jurisdiction_prefixes
+from grids.models import City, District
+
+from . import kpis
+from .kpi_api import kpi_request
+from .kpis import Figures, KpiError, KpiResult
+
+# Levels a user may pick in the form (a person is reached from a link with a worker id).
+FORM_LEVELS = ["city", "district", "town", "station", "village", "grid", "person"]
+
+
+def default_unit(user: Any) -> tuple[str, str]:
+    """The unit a user's dashboard opens on: their own jurisdiction."""
+    account = account_of(user)
+    if account is not None and account.codes:
+        return ROLE_LEVELS[AccountRole(account.role)], account.codes[0]
+    city = City.objects.current().order_by("code").values_list("code", flat=True).first()
+    if city:
+        return "city", city
+    district = District.objects.current().order_by("code").values_list("code", flat=True).first()
+    return ("district", district) if district else ("city", "")
+
+
+def parent_unit(level: str, code: str) -> tuple[str, str] | None:
+    return {
+        "grid": ("village", code[:12]),
+        "village": ("town", code[:9]),
+        "station": ("town", code[:9]),
+        "town": ("district", code[:6]),
+        "district": ("city", code[:4] + "00"),
+    }.get(level)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def figure_cells(f: Figures) -> dict[str, str]:
+    """The figures as the page shows them (rates in per cent, hours with one decimal)."""
+    return {
+        "received": str(f.received),
+        "closure_rate": _pct(f.closure_rate),
+        "on_time_closure_rate": _pct(f.on_time_closure_rate),
+        "rework_rate": _pct(f.rework_rate),
+        "extension_rate": _pct(f.extension_rate),
+        "mean_hours_to_acknowledge": _num(f.mean_hours_to_acknowledge),
+        "mean_hours_to_resolve": _num(f.mean_hours_to_resolve),
+        "mean_satisfaction": _num(f.mean_satisfaction, 2),
+        "satisfied_share": _pct(f.satisfied_share),
+    }
+
+
+def cards(f: Figures) -> list[dict[str, str]]:
+    cells = figure_cells(f)
+    return [
+        {"key": "received", "label": _("Cases received"), "value": cells["received"],
+         "detail": _("reported in the period")},
+        {"key": "closure_rate", "label": _("Closure rate"), "value": cells["closure_rate"],
+         "detail": _("%(closed)s closed out") % {"closed": f.closed}},
+        {"key": "on_time_closure_rate", "label": _("On-time closure rate"),
+         "value": cells["on_time_closure_rate"],
+         "detail": _("%(n)s of the closed on time") % {"n": f.closed_on_time}},
+        {"key": "rework_rate", "label": _("Rework rate"), "value": cells["rework_rate"],
+         "detail": _("%(n)s reopened") % {"n": f.reworked}},
+        {"key": "extension_rate", "label": _("Extension rate"),
+         "value": cells["extension_rate"],
+         "detail": _("%(n)s with an extension") % {"n": f.extended}},
+        {"key": "mean_hours_to_acknowledge", "label": _("Mean time to acknowledge"),
+         "value": cells["mean_hours_to_acknowledge"],
+         "detail": _("hours, over %(n)s acknowledged") % {"n": f.acknowledged}},
+        {"key": "mean_hours_to_resolve", "label": _("Mean time to resolve"),
+         "value": cells["mean_hours_to_resolve"],
+         "detail": _("hours, over %(n)s resolved") % {"n": f.resolved}},
+        {"key": "mean_satisfaction", "label": _("Satisfaction"),
+         "value": cells["mean_satisfaction"],
+         "detail": _("of 5; %(share)s satisfied (4–5) of %(n)s rated")
+         % {"share": cells["satisfied_share"], "n": f.rated}},
+    ]  # fmt: skip
+
+
+def dashboard_strings() -> dict[str, str]:
+    """The chart script's text in the active language (rendered with ``json_script``)."""
+    return {
+        "closureRate": _("Closure rate"),
+        "onTimeClosureRate": _("On-time closure rate"),
+        "received": _("Received"),
+        "closed": _("Closed out (of the week's cases)"),
+        "weekOf": _("Week of %(date)s"),
+        "percent": _("%"),
+        "cases": _("Cases"),
+    }
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """KPI cards, closure per child unit (ranked, too-small units apart), cases per week."""
+
+    template_name = "incidents/dashboard.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        params = request.GET.copy()
+        if not params.get("level") and not params.get("code"):
+            params["level"], params["code"] = default_unit(request.user)
+        if "breakdown" not in params:
+            params["breakdown"] = "1"
+        params["weeks"] = "1"
+        context = self.get_context_data(params=params)
+        try:
+            result = kpi_request(params, request.user)
+        except KpiError as error:
+            context["error"] = error.message
+            return self.render_to_response(context, status=404 if error.not_found else 400)
+        context.update(self.result_context(result, params))
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        params = kwargs["params"]
+        context["form"] = {
+            "level": params.get("level", ""),
+            "code": params.get("code", ""),
+            "from": params.get("from", ""),
+            "to": params.get("to", ""),
+            "breakdown": params.get("breakdown", "1"),
+        }
+        context["levels"] = [(lv, kpis.LEVEL_LABELS[lv]) for lv in FORM_LEVELS]
+        context["dashboard_strings"] = dashboard_strings()
+        return context
+
+    def result_context(self, result: KpiResult, params: Any) -> dict[str, Any]:
+        period = {"from": result.start.isoformat(), "to": result.end.isoformat()}
+        url = reverse("dashboard")
+
+        def link(level: str, code: str, **extra: str) -> str:
+            return f"{url}?{urlencode({'level': level, 'code': code, **period, **extra})}"
+
+        ranked = [c for c in result.children if c.rankable]
+        ranked.sort(key=lambda c: (-(c.figures.closure_rate or 0), c.unit.code))
+        rows = [
+            {
+                "code": c.unit.code,
+                "name": c.unit.name,
+                "url": link(c.unit.level, c.unit.code),
+                "cells": figure_cells(c.figures),
+                "ranks": c.ranks or {},
+            }
+            for c in ranked
+        ]
+        too_few = [
+            {
+                "code": c.unit.code,
+                "name": c.unit.name,
+                "url": link(c.unit.level, c.unit.code),
+                "received": c.figures.received,
+            }
+            for c in result.children
+            if not c.rankable
+        ]
+        up = parent_unit(result.unit.level, result.unit.code)
+        allowed = jurisdiction_prefixes(self.request.user)
+        if up and allowed is not None and not any(up[1].startswith(a) for a in allowed):
+            up = None
+        chart = {
+            "children": [
+                {
+                    "name": c.unit.name,
+                    "closure_rate": c.figures.closure_rate,
+                    "on_time_closure_rate": c.figures.on_time_closure_rate,
+                }
+                for c in ranked
+            ],
+            "weeks": [
+                {"week": w.monday.isoformat(), "received": w.received, "closed": w.closed}
+                for w in result.weeks or []
+            ],
+        }
+        options = kpis.CHILD_LEVELS[result.unit.level]
+        return {
+            "result": result,
+            "unit_label": kpis.LEVEL_LABELS[result.unit.level],
+            "child_label": kpis.LEVEL_LABELS.get(result.child_level or "", ""),
+            "cards": cards(result.figures),
+            "rows": rows,
+            "too_few": too_few,
+            "breakdown_options": [
+                {
+                    "level": lv,
+                    "label": kpis.LEVEL_LABELS[lv],
+                    "url": link(result.unit.level, result.unit.code, breakdown=lv),
+                    "active": lv == result.child_level,
+                }
+                for lv in options
+            ]
+            if len(options) > 1
+            else [],
+            "up_url": link(*up) if up else "",
+            "up_label": kpis.LEVEL_LABELS[up[0]] if up else "",
+            "chart_data": chart,
+            "api_url": reverse("kpis")
+            + "?"
+            + urlencode(
+                {
+                    "level": result.unit.level,
+                    "code": result.unit.code,
+                    **period,
+                    "breakdown": result.child_level or "0",
+                }  # fmt: skip
+            ),
+        }

@@ -1,0 +1,594 @@
+"""Case KPIs (dashboards and ``GET /api/kpis/``): one SQL aggregate per request.
+
+The unit
+--------
+A unit is a place or a person. Its cases are those reported in ``[start, end)`` (dates at
+local midnight, ``settings.TIME_ZONE``) whose ``place_code`` lies in the unit:
+
+- grid, village, town, district, city: ``place_code LIKE '<code>%'`` (codes nest; a city
+  ``450700`` stands for its districts ``4507...``);
+- station: the villages of its *current* catchment (each ``place_code LIKE '<village>%'``);
+- person (code = the worker's id): the cases routed to that worker
+  (``IncidentRecipient`` of kind ``routed``), limited to the caller's jurisdiction.
+
+The figures
+-----------
+They are read from the case fields that ``incidents.workflow`` keeps in step with the
+history (``CaseEvent``), in the same transaction as each event:
+``acknowledged_at`` = the first ``acknowledge`` event, ``resolved_at`` = the last ``resolve``
+event, ``closed_at`` = the ``close_out`` event, ``closed_on_time`` = ``resolved_at`` not after
+the ``resolve_due_at`` in force at close-out, ``extension_count`` = ``grant_extension``
+events, ``rework_count`` = ``reopen`` events, ``satisfaction`` = the rating of the latest
+``callback``.
+
+=========================  ==========================================================
+``received``               cases reported in the period
+``closed``                 of those, closed out (``closed_at`` set)
+``closure_rate``           结案率 = closed / received
+``closed_on_time``         closed cases with ``closed_on_time``
+``on_time_closure_rate``   按期结案率 = closed_on_time / closed
+``reworked``               cases with ``rework_count > 0``
+``rework_rate``            返工率 = reworked / received
+``extended``               cases with ``extension_count > 0``
+``extension_rate``         延期率 = extended / received
+``acknowledged``           cases with ``acknowledged_at``
+``mean_hours_to_acknowledge``  mean(acknowledged_at − reported_at) over those, in hours
+``resolved``               cases with ``resolved_at``
+``mean_hours_to_resolve``  mean(resolved_at − reported_at) over those, in hours
+``rated``                  cases with a ``satisfaction`` rating
+``mean_satisfaction``      mean rating (1–5) over rated cases
+``satisfied``              rated cases with a rating of 4 or 5
+``satisfied_share``        satisfied / rated
+=========================  ==========================================================
+
+A rate or mean whose denominator is 0 is ``None`` (shown as "–"), never 0.
+
+Breakdown and ranking
+---------------------
+With a breakdown the same figures are given per child unit (city → districts, district →
+towns, town → villages or stations, station → villages, village → grids), and per week
+(Monday, local time) of the reported time: received and, of those, closed ("closed" of a
+week is a cohort figure, so the weeks add up to the period's figures). A child with fewer
+than ``settings.GRIDMAP_KPI_MIN_CASES`` received cases is ``rankable: False``: it is listed,
+but given no rank, because a rate over a handful of cases says nothing about the unit.
+Ranks are competition ranks ("1, 2, 2, 4") over the rankable children, for each rate.
+
+The statement
+-------------
+One ``SELECT`` over ``incidents_incident`` (with ``GROUPING SETS ((), (child), (week))``
+for a breakdown), filtered by ``place_code LIKE 'prefix%'`` written as the range
+``place_code ~>=~ 'prefix' AND place_code ~<~ 'prefiy'`` and by ``reported_at >= start AND
+reported_at < end``; means as exact sums divided in Python.
+Migration 0005 adds ``incident_kpi``: ``(place_code varchar_pattern_ops, reported_at)
+INCLUDE (the KPI columns)``, so the prefix becomes an index range (the database collation
+is not ``C``, so the plain ``incident_place_time`` index cannot serve ``LIKE``) and the
+aggregate is an index-only scan that never reads the wide incident rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from accounts.models import LEVEL_CODE_REGEX
+from accounts.selectors import jurisdiction_prefixes
+from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village, Worker
+
+from .models import Incident, IncidentRecipient, RecipientKind
+
+User = AbstractBaseUser | AnonymousUser
+
+LEVELS = ["grid", "village", "station", "town", "district", "city", "person"]
+LEVEL_LABELS = {
+    "grid": gettext_lazy("grid"),
+    "village": gettext_lazy("village"),
+    "station": gettext_lazy("station"),
+    "town": gettext_lazy("town"),
+    "district": gettext_lazy("district"),
+    "city": gettext_lazy("city"),
+    "person": gettext_lazy("person"),
+}
+# The child levels a breakdown may use; the first is the default.
+CHILD_LEVELS: dict[str, list[str]] = {
+    "city": ["district"],
+    "district": ["town"],
+    "town": ["village", "station"],
+    "station": ["village"],
+    "village": ["grid"],
+    "grid": [],
+    "person": [],
+}
+CODE_REGEX = {**LEVEL_CODE_REGEX, "person": r"^\d{1,12}$"}
+MAX_DAYS = 3 * 366
+
+# --- messages (tests reuse them) -----------------------------------------------------------
+MSG_UNKNOWN_LEVEL = gettext_noop("Unknown level %(level)s; choose one of: %(levels)s.")
+MSG_BAD_CODE = gettext_noop("%(code)s is not a valid %(level)s code.")
+MSG_NOT_FOUND = gettext_noop("There is no %(level)s %(code)s in your jurisdiction.")
+MSG_BAD_DATE = gettext_noop("%(value)s is not a date; write it as YYYY-MM-DD.")
+MSG_DATE_ORDER = gettext_noop("The period must end after it starts (to is excluded).")
+MSG_PERIOD_TOO_LONG = gettext_noop("The period may be at most %(days)s days long.")
+MSG_NO_BREAKDOWN = gettext_noop("A %(level)s has no smaller units to break down into.")
+MSG_BAD_BREAKDOWN = gettext_noop("A %(level)s breaks down into: %(levels)s.")
+
+
+class KpiError(Exception):
+    """Bad input to the KPI selectors: ``field`` names the parameter, ``message`` says why
+    (already translated), ``not_found`` tells a 404 from a 400."""
+
+    def __init__(self, field: str, message: str, *, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.not_found = not_found
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A place or person whose cases are counted: ``prefixes`` are place-code prefixes
+    (any of them); ``worker_id`` restricts to cases routed to that worker."""
+
+    level: str
+    code: str
+    name: str
+    prefixes: tuple[str, ...]
+    worker_id: int | None = None
+
+
+@dataclass
+class Figures:
+    received: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    reworked: int = 0
+    extended: int = 0
+    acknowledged: int = 0
+    mean_hours_to_acknowledge: float | None = None
+    resolved: int = 0
+    mean_hours_to_resolve: float | None = None
+    rated: int = 0
+    mean_satisfaction: float | None = None
+    satisfied: int = 0
+
+    @property
+    def closure_rate(self) -> float | None:
+        return _ratio(self.closed, self.received)
+
+    @property
+    def on_time_closure_rate(self) -> float | None:
+        return _ratio(self.closed_on_time, self.closed)
+
+    @property
+    def rework_rate(self) -> float | None:
+        return _ratio(self.reworked, self.received)
+
+    @property
+    def extension_rate(self) -> float | None:
+        return _ratio(self.extended, self.received)
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return _ratio(self.satisfied, self.rated)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "closed": self.closed,
+            "closure_rate": self.closure_rate,
+            "closed_on_time": self.closed_on_time,
+            "on_time_closure_rate": self.on_time_closure_rate,
+            "reworked": self.reworked,
+            "rework_rate": self.rework_rate,
+            "extended": self.extended,
+            "extension_rate": self.extension_rate,
+            "acknowledged": self.acknowledged,
+            "mean_hours_to_acknowledge": self.mean_hours_to_acknowledge,
+            "resolved": self.resolved,
+            "mean_hours_to_resolve": self.mean_hours_to_resolve,
+            "rated": self.rated,
+            "mean_satisfaction": self.mean_satisfaction,
+            "satisfied": self.satisfied,
+            "satisfied_share": self.satisfied_share,
+        }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+# The rates children are ranked by, and whether more is better.
+RANKED: dict[str, bool] = {
+    "closure_rate": True,
+    "on_time_closure_rate": True,
+    "rework_rate": False,
+    "extension_rate": False,
+    "mean_hours_to_acknowledge": False,
+    "mean_hours_to_resolve": False,
+    "mean_satisfaction": True,
+}
+
+
+@dataclass
+class Child:
+    unit: Unit
+    figures: Figures
+    rankable: bool
+    ranks: dict[str, int | None] | None = None
+
+
+@dataclass
+class Week:
+    monday: dt.date
+    received: int
+    closed: int
+
+
+@dataclass
+class KpiResult:
+    unit: Unit
+    start: dt.date
+    end: dt.date
+    figures: Figures
+    min_cases: int
+    child_level: str | None = None
+    children: list[Child] = field(default_factory=list)
+    weeks: list[Week] | None = None
+
+    @property
+    def rankable(self) -> bool:
+        return self.figures.received >= self.min_cases
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "level": self.unit.level,
+            "code": self.unit.code,
+            "name": self.unit.name,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "min_cases": self.min_cases,
+            "rankable": self.rankable,
+            "figures": self.figures.as_dict(),
+        }
+        if self.child_level is not None:
+            out["child_level"] = self.child_level
+            out["children"] = [
+                {
+                    "level": c.unit.level,
+                    "code": c.unit.code,
+                    "name": c.unit.name,
+                    "rankable": c.rankable,
+                    "ranks": c.ranks,
+                    "figures": c.figures.as_dict(),
+                }
+                for c in self.children
+            ]
+        if self.weeks is not None:
+            out["weeks"] = [
+                {"week": w.monday.isoformat(), "received": w.received, "closed": w.closed}
+                for w in self.weeks
+            ]
+        return out
+
+
+# --- input ----------------------------------------------------------------------------------
+def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[dt.date, dt.date]:
+    """``from`` and ``to`` (excluded) as dates; defaults: the 13 weeks up to today."""
+    end = _parse_date("to", raw_to) if raw_to else dt.date.today() + dt.timedelta(days=1)
+    start = _parse_date("from", raw_from) if raw_from else end - dt.timedelta(weeks=13)
+    if start >= end:
+        raise KpiError("to", _(MSG_DATE_ORDER))
+    if (end - start).days > MAX_DAYS:
+        raise KpiError("from", _(MSG_PERIOD_TOO_LONG) % {"days": MAX_DAYS})
+    return start, end
+
+
+def _parse_date(name: str, raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise KpiError(name, _(MSG_BAD_DATE) % {"value": raw[:40]}) from None
+
+
+def _inside(prefixes: Sequence[str], allowed: list[str] | None) -> bool:
+    if allowed is None:
+        return True
+    return bool(prefixes) and all(any(p.startswith(a) for a in allowed) for p in prefixes)
+
+
+def unit_resolve(*, level: str, code: str, user: User) -> Unit:
+    """The unit named by ``level`` and ``code`` if it lies in ``user``'s jurisdiction."""
+    if level not in LEVELS:
+        raise KpiError(
+            "level", _(MSG_UNKNOWN_LEVEL) % {"level": level[:20], "levels": ", ".join(LEVELS)}
+        )
+    if not re.match(CODE_REGEX[level], code or ""):
+        raise KpiError("code", _(MSG_BAD_CODE) % {"code": code[:20], "level": LEVEL_LABELS[level]})
+    allowed = jurisdiction_prefixes(user)
+    not_found = KpiError(
+        "code", _(MSG_NOT_FOUND) % {"level": LEVEL_LABELS[level], "code": code}, not_found=True
+    )
+    unit: Unit | None = None
+    if level == "person":
+        worker = Worker.objects.filter(pk=int(code)).only("name").first()
+        if worker is not None and allowed != []:
+            # Figures are limited to the caller's jurisdiction (see kpis()).
+            unit = Unit("person", code, worker.name, tuple(allowed or ("",)), worker.pk)
+    elif level == "station":
+        name = Station.objects.filter(code=code).values_list("name", flat=True).first()
+        if name is not None:
+            unit = Unit("station", code, name, tuple(station_villages(code)))
+    else:
+        model = {"grid": Grid, "village": Village, "town": Town, "district": District}.get(level)
+        row = (
+            (model or City).objects.current().filter(code=code).values_list("name", flat=True)
+        ).first()
+        if row is not None:
+            prefix = code[:4] if level == "city" else code
+            unit = Unit(level, code, row, (prefix,))
+    if unit is None or (
+        # A station without villages is judged by its town.
+        level != "person" and not _inside(unit.prefixes or (code[:9],), allowed)
+    ):
+        raise not_found
+    return unit
+
+
+def station_villages(station_code: str, on: dt.date | None = None) -> list[str]:
+    """Codes of the villages in a station's catchment on ``on`` (today)."""
+    return list(
+        CatchmentAssignment.objects.active(on)
+        .filter(station__code=station_code)
+        .order_by("village__code")
+        .values_list("village__code", flat=True)
+    )
+
+
+def child_units(unit: Unit, child_level: str) -> list[Unit]:
+    """The current child units of ``unit`` at ``child_level``, in code order."""
+    if child_level == "station":
+        rows = (
+            CatchmentAssignment.objects.active()
+            .filter(station__town__code=unit.code)
+            .order_by("station__code", "village__code")
+            .values_list("station__code", "station__name", "village__code")
+        )
+        stations: dict[str, tuple[str, list[str]]] = {}
+        for s_code, s_name, v_code in rows:
+            stations.setdefault(s_code, (s_name, []))[1].append(v_code)
+        return [Unit("station", c, n, tuple(v)) for c, (n, v) in stations.items()]
+    model = {"grid": Grid, "village": Village, "town": Town, "district": District}[child_level]
+    qs = model.objects.current()
+    if len(unit.prefixes) == 1:
+        qs = qs.filter(code__startswith=unit.prefixes[0])
+    else:
+        qs = qs.filter(code__in=list(unit.prefixes)) if child_level == "village" else qs.none()
+    return [
+        Unit(child_level, c, n, (c,)) for c, n in qs.order_by("code").values_list("code", "name")
+    ]
+
+
+# --- the statement --------------------------------------------------------------------------
+# Means are returned as exact sums (interval sums in microseconds, rating sums) and divided
+# by their counts in Python: cheaper per row than avg(date_part(...)) and exact.
+AGGREGATES = """
+  count(*) AS received,
+  count(i.closed_at) AS closed,
+  count(*) FILTER (WHERE i.closed_at IS NOT NULL AND i.closed_on_time) AS closed_on_time,
+  count(*) FILTER (WHERE i.rework_count > 0) AS reworked,
+  count(*) FILTER (WHERE i.extension_count > 0) AS extended,
+  count(i.acknowledged_at) AS acknowledged,
+  extract(epoch FROM sum(i.acknowledged_at - i.reported_at)) AS seconds_to_acknowledge,
+  count(i.resolved_at) AS resolved,
+  extract(epoch FROM sum(i.resolved_at - i.reported_at)) AS seconds_to_resolve,
+  count(i.satisfaction) AS rated,
+  sum(i.satisfaction) AS rating_sum,
+  count(*) FILTER (WHERE i.satisfaction >= 4) AS satisfied"""
+
+
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return (
+        dt.datetime.combine(start, dt.time(), tzinfo=tz),
+        dt.datetime.combine(end, dt.time(), tzinfo=tz),
+    )
+
+
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """``[lo, hi)`` holding exactly the codes that start with ``prefix`` (byte order, as the
+    pattern operators compare): ``4507`` -> ``[4507, 4508)``."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def kpi_where(unit: Unit, params: dict[str, Any]) -> str:
+    """The WHERE clause selecting ``unit``'s cases in ``[%(start)s, %(end)s)`` (adds its
+    parameters to ``params``).
+
+    A prefix is written as the range ``place_code ~>=~ lo AND place_code ~<~ hi``: exactly
+    ``LIKE 'prefix%'`` for these ASCII codes, and exactly the index condition the
+    ``varchar_pattern_ops`` index ``incident_kpi`` takes, so no row is re-checked against a
+    pattern (PostgreSQL turns a LIKE into this range plus a per-row LIKE filter)."""
+    ranges = []
+    for n, prefix in enumerate(unit.prefixes):
+        if not prefix:
+            ranges = ["TRUE"]
+            break
+        params[f"lo{n}"], params[f"hi{n}"] = prefix_range(prefix)
+        ranges.append(f"i.place_code ~>=~ %(lo{n})s AND i.place_code ~<~ %(hi{n})s")
+    if not ranges:
+        ranges = ["FALSE"]
+    where = f"({' OR '.join(ranges)}) AND i.reported_at >= %(start)s AND i.reported_at < %(end)s"
+    if unit.worker_id is not None:
+        params["worker"] = unit.worker_id
+        params["routed"] = RecipientKind.ROUTED.value
+        where += (
+            f" AND EXISTS (SELECT 1 FROM {IncidentRecipient._meta.db_table} r"
+            " WHERE r.incident_id = i.id AND r.worker_id = %(worker)s AND r.kind = %(routed)s)"
+        )
+    return where
+
+
+def kpi_sql(
+    unit: Unit, start: dt.date, end: dt.date, *, children: list[Unit] | None, weekly: bool
+) -> tuple[str, dict[str, Any]]:
+    """The one statement for ``unit``: the total and, if asked, per child and per week.
+
+    Columns: child, week, g (3 = the total, 1 = a child's row, 2 = a week's row), then the
+    figures in ``Figures`` order."""
+    lo, hi = _bounds(start, end)
+    params: dict[str, Any] = {"start": lo, "end": hi}
+    where = kpi_where(unit, params)
+    table = Incident._meta.db_table
+    if not children and not weekly:
+        return f"SELECT NULL, NULL, 3,{AGGREGATES}\nFROM {table} i\nWHERE {where}", params
+    child_expr, join = "NULL::text", ""
+    if children:
+        if all(c.prefixes == (c.code,) for c in children):
+            (length,) = {len(c.code) for c in children}
+            child_expr = f"left(i.place_code, {int(length)})"
+        else:
+            # Stations: each village of the catchments mapped to its station.
+            params["m_village"] = [p for c in children for p in c.prefixes]
+            params["m_child"] = [c.code for c in children for _ in c.prefixes]
+            join = (
+                " LEFT JOIN unnest(%(m_village)s::text[], %(m_child)s::text[])"
+                " AS m(village, child) ON m.village = left(i.place_code, 12)"
+            )
+            child_expr = "m.child"
+    week_expr = "NULL::date"
+    if weekly:
+        params["tz"] = settings.TIME_ZONE
+        week_expr = "date_trunc('week', i.reported_at AT TIME ZONE %(tz)s)::date"
+    sets = ["()"] + (["(child)"] if children else []) + (["(week)"] if weekly else [])
+    if children and weekly:
+        g = "GROUPING(child, week)"
+    elif children:
+        g = "GROUPING(child) * 2 + 1"
+    else:
+        g = "GROUPING(week) + 2"
+    sql = (
+        f"SELECT {'child' if children else 'NULL'}, {'week' if weekly else 'NULL'}, {g} AS g,"
+        f"{AGGREGATES}\n"
+        f"FROM (SELECT {child_expr} AS child, {week_expr} AS week, i.reported_at,"
+        " i.acknowledged_at, i.resolved_at, i.closed_at, i.closed_on_time, i.rework_count,"
+        f" i.extension_count, i.satisfaction\n      FROM {table} i{join}\n      WHERE {where}) i\n"
+        f"GROUP BY GROUPING SETS ({', '.join(sets)})"
+    )
+    return sql, params
+
+
+def _mean(total: Any, count: int, unit: float = 1.0) -> float | None:
+    return float(Decimal(total) / count / Decimal(unit)) if count else None
+
+
+def _figures(row: Sequence[Any]) -> Figures:
+    (rec, closed, on_time, rework, ext, ack, s_ack, res, s_res, rated, r_sum, satisfied) = row
+    return Figures(
+        received=rec,
+        closed=closed,
+        closed_on_time=on_time,
+        reworked=rework,
+        extended=ext,
+        acknowledged=ack,
+        mean_hours_to_acknowledge=_mean(s_ack, ack, 3600),
+        resolved=res,
+        mean_hours_to_resolve=_mean(s_res, res, 3600),
+        rated=rated,
+        mean_satisfaction=_mean(r_sum, rated),
+        satisfied=satisfied,
+    )
+
+
+def default_child_level(level: str) -> str | None:
+    options = CHILD_LEVELS[level]
+    return options[0] if options else None
+
+
+def check_child_level(level: str, child_level: str) -> str:
+    options = CHILD_LEVELS[level]
+    if not options:
+        raise KpiError("breakdown", _(MSG_NO_BREAKDOWN) % {"level": LEVEL_LABELS[level]})
+    if child_level not in options:
+        raise KpiError(
+            "breakdown",
+            _(MSG_BAD_BREAKDOWN) % {"level": LEVEL_LABELS[level], "levels": ", ".join(options)},
+        )
+    return child_level
+
+
+def kpis(
+    *,
+    unit: Unit,
+    start: dt.date,
+    end: dt.date,
+    child_level: str | None = None,
+    weekly: bool = False,
+) -> KpiResult:
+    """The figures of ``unit`` for ``[start, end)``; per child unit at ``child_level`` and
+    per week when asked. One aggregate statement (plus the list of child units)."""
+    children = child_units(unit, child_level) if child_level else None
+    sql, params = kpi_sql(unit, start, end, children=children, weekly=weekly)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    min_cases = settings.GRIDMAP_KPI_MIN_CASES
+    total = Figures()
+    by_child: dict[str, Figures] = {}
+    by_week: dict[dt.date, Figures] = {}
+    for child, week, g, *values in rows:
+        figures = _figures(values)
+        if g == 3:
+            total = figures
+        elif g == 1 and child is not None:  # grouped by child (week not grouped)
+            by_child[child] = figures
+        elif g == 2 and week is not None:
+            by_week[week] = figures
+    result = KpiResult(unit=unit, start=start, end=end, figures=total, min_cases=min_cases)
+    if children is not None:
+        result.child_level = child_level
+        for c in children:
+            figures = by_child.get(c.code, Figures())
+            result.children.append(Child(c, figures, figures.received >= min_cases))
+        _rank(result.children)
+    if weekly:
+        empty = Figures()
+        result.weeks = [
+            Week(m, by_week.get(m, empty).received, by_week.get(m, empty).closed)
+            for m in _mondays(start, end)
+        ]
+    return result
+
+
+def _mondays(start: dt.date, end: dt.date) -> list[dt.date]:
+    monday = start - dt.timedelta(days=start.weekday())
+    out = []
+    while monday < end:
+        out.append(monday)
+        monday += dt.timedelta(weeks=1)
+    return out
+
+
+def _rank(children: list[Child]) -> None:
+    """Competition ranks per rate over the rankable children; None for the others."""
+    rankable = [c for c in children if c.rankable]
+    for c in rankable:
+        c.ranks = {}
+    for key, higher_is_better in RANKED.items():
+        values = [
+            (getattr(c.figures, key), c) for c in rankable if getattr(c.figures, key) is not None
+        ]
+        ordered = sorted((v for v, _ in values), reverse=higher_is_better)
+        for value, child in values:
+            child.ranks[key] = ordered.index(value) + 1  # type: ignore[index]
+        for c in rankable:
+            c.ranks.setdefault(key, None)  # type: ignore[union-attr]
