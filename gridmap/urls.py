@@ -28,5 +28,6 @@ urlpatterns = [
     path("api/", include("incidents.kpi_urls")),
     path("", include("grids.urls")),
     path("", include("incidents.urls")),
+    path("", include("incidents.case_urls")),
     path("", include("weekly.urls")),
 ]

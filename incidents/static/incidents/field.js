@@ -268,6 +268,14 @@
     return row;
   }
 
+  /* A link to the case page (/cases/<id>/): its status, history and actions. */
+  function caseLink(id, className) {
+    const link = el("a", className, root.dataset.caseLabel);
+    link.href = root.dataset.caseUrl.replace(/\/0\/$/, "/" + encodeURIComponent(id) + "/");
+    link.dataset.caseLink = String(id);
+    return link;
+  }
+
   function placeLine(result) {
     if (result.grid) return result.grid.name + " · " + result.grid.code;
     const parts = [result.village && result.village.name, result.town && result.town.name].filter(Boolean);
@@ -320,6 +328,11 @@
       card.appendChild(
         el("p", "fd-muted fd-level", S.responsibleLevel + ": " + label("level", result.responsible_level))
       );
+    }
+    if (result.id && root.dataset.caseUrl) {
+      const open = caseLink(result.id, "fd-button fd-button-secondary");
+      open.style.marginTop = "10px";
+      card.appendChild(open);
     }
     return card;
   }
@@ -1124,6 +1137,14 @@
       openIncident(id);
     });
     item.appendChild(button);
+    if (id && root.dataset.caseUrl) {
+      const open = caseLink(id, "fd-link");
+      open.style.margin = "0 12px 6px";
+      open.style.alignSelf = "flex-start";
+      open.style.display = "inline-flex";
+      open.style.alignItems = "center";
+      item.appendChild(open);
+    }
     return item;
   }
 

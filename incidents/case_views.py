@@ -1,0 +1,683 @@
+"""Pages of the closed loop: the case page and the three lists.
+
+``/cases/<id>/`` shows a case (the routing result, its state, deadlines and owner, its
+history) with a form for each action the user may take *now*, as
+``incidents.workflow.allowed_actions`` says; a form posts back to the page, which calls
+``incidents.workflow.case_act``, the one place where the rules live (the API and the admin
+call it too). Each form carries the version of the case it was shown with: when someone
+else acted in between, ``case_act`` refuses with ``CaseConflict`` and the page answers 409
+with the current state, the conflict explained, and what the user typed kept in the form.
+
+``/lists/`` shows the problem, responsibility and close-out lists (``incidents.lists``) and
+exports them as CSV or XLSX.
+
+Views parse and render; the workflow writes and ``incidents.lists`` / ``incidents.selectors``
+read. Photos and attachments are served through the case's jurisdiction check, never from
+a public media URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.decorators.http import require_GET
+
+from grids.models import City, District, Grid, Role, Station, Town, Village
+
+from . import deadlines, lists, selectors
+from .deadlines import traffic_light
+from .models import (
+    OPEN_STATUSES,
+    CaseAttachment,
+    CaseEvent,
+    Incident,
+    IncidentPhoto,
+    Level,
+    RecipientKind,
+    Responder,
+)
+from .routing import render_explanation
+from .workflow import (
+    MAX_ATTACHMENTS,
+    REASON_REQUIRED,
+    UNSATISFIED_AT_MOST,
+    ActionNotAllowed,
+    CaseConflict,
+    allowed_actions,
+    case_act,
+    cases_visible_to,
+)
+
+MSG_CONFLICT = gettext_noop(
+    "Someone else acted on this case while you had it open. The page now shows the case as it "
+    "is; check it, then try again."
+)
+MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
+MSG_BAD_VERSION = gettext_noop("The form is out of date: reload the page and try again.")
+MSG_BAD_RATING = gettext_noop("Choose a rating from 1 to 5.")
+MSG_BAD_DATE = gettext_noop("Give the new deadline as a date.")
+MSG_DONE = gettext_noop("Done: %(action)s.")
+MSG_REOPENED_BY_CALLBACK = gettext_noop(
+    "Thank you. You were not satisfied, so the case was reopened and goes back to the people "
+    "handling it."
+)
+MSG_THANKS = gettext_noop("Thank you for your rating.")
+MSG_NO_CASE = gettext_noop("There is no case %(id)s that you can see.")
+
+
+# --- the actions as the page offers them ------------------------------------------------------
+# For each action: the button, what the note is called and whether it is needed, the extra
+# fields it takes, and whether it belongs with the main next steps or the side paths.
+# The workflow decides who may act and what is valid; the note is marked required in the
+# browser for the actions whose reason the workflow requires (``REASON_REQUIRED``).
+ACTIONS: dict[str, dict[str, Any]] = {
+    "acknowledge": {
+        "button": _("Acknowledge"),
+        "help": _("Confirm that you have received this case and take it on (签收)."),
+        "note": _("Note"),
+        "main": True,
+    },
+    "start": {
+        "button": _("Start work"),
+        "help": _("Record that work on the problem has begun."),
+        "note": _("Note"),
+        "main": True,
+    },
+    "resolve": {
+        "button": _("Report as resolved"),
+        "help": _("Report back to the station what was done; the station verifies it."),
+        "note": _("What was done (shown on the village notice board, without names)"),
+        "attachments": True,
+        "main": True,
+    },
+    "verify": {
+        "button": _("Verified"),
+        "help": _("Confirm on site or with the reporter that the problem is solved (核查)."),
+        "note": _("How it was checked"),
+        "attachments": True,
+        "main": True,
+    },
+    "close_out": {
+        "button": _("Close out"),
+        "help": _("Sign off the solved problem (销号). The case is then closed."),
+        "note": _("Note"),
+        "main": True,
+    },
+    "callback": {
+        "button": _("Send my rating"),
+        "help": _("How satisfied are you with how your report was handled? 1 or 2 reopens it."),
+        "note": _("Comment"),
+        "fields": ["rating"],
+        "main": True,
+    },
+    "request_extension": {
+        "button": _("Request an extension"),
+        "help": _(
+            "Ask for more time before the deadline (延期): a new date (the end of that working "
+            "day) or a number of working days."
+        ),
+        "note": _("Reason"),
+        "fields": ["until"],
+    },
+    "grant_extension": {
+        "button": _("Grant the extension"),
+        "help": _("The resolve deadline moves to the one asked for."),
+        "note": _("Note"),
+    },
+    "refuse_extension": {
+        "button": _("Refuse the extension"),
+        "help": _("The deadline stays as it is."),
+        "note": _("Reason"),
+    },
+    "return_case": {
+        "button": _("Return: not ours"),
+        "help": _("Send the case back to the level above for re-dispatch (退单)."),
+        "note": _("Why it is not ours"),
+    },
+    "redispatch": {
+        "button": _("Re-dispatch"),
+        "help": _("Give the case to another place to handle."),
+        "note": _("Note"),
+        "fields": ["level", "code"],
+    },
+    "escalate": {
+        "button": _("Escalate one level"),
+        "help": _("Hand the case to the level above (上报)."),
+        "note": _("Reason"),
+    },
+    "reopen": {
+        "button": _("Reopen"),
+        "help": _("The problem is not solved: the case goes back to work (返工)."),
+        "note": _("Reason"),
+    },
+    "cancel": {
+        "button": _("Cancel the case"),
+        "help": _("A duplicate or not a real problem. The case is closed without handling."),
+        "note": _("Reason"),
+        "danger": True,
+    },
+}
+
+# What each action is called in the history (the automatic ones come from the clock).
+HISTORY_LABELS = {
+    "report": _("Reported"),
+    "acknowledge": _("Acknowledged"),
+    "start": _("Work started"),
+    "resolve": _("Reported as resolved"),
+    "verify": _("Verified"),
+    "close_out": _("Closed out"),
+    "callback": _("Callback"),
+    "request_extension": _("Extension requested"),
+    "grant_extension": _("Extension granted"),
+    "refuse_extension": _("Extension refused"),
+    "return_case": _("Returned"),
+    "redispatch": _("Re-dispatched"),
+    "escalate": _("Escalated"),
+    "reopen": _("Reopened"),
+    "cancel": _("Cancelled"),
+}
+
+LIGHTS = {
+    "green": pgettext_lazy("traffic light", "On track"),
+    "yellow": pgettext_lazy("traffic light", "Due soon"),
+    "red": pgettext_lazy("traffic light", "Overdue"),
+}
+
+# The facts of an event worth showing ("data" of CaseEvent, see incidents.workflow), with
+# their labels; ISO date-times are shown in local time.
+EVENT_DATA_LABELS = {
+    "until": _("new deadline asked for"),
+    "working_days": _("working days"),
+    "rating": _("rating"),
+    "level": _("level"),
+    "code": _("place"),
+    "to_code": _("to"),
+    "acknowledge_due_at": _("acknowledge by"),
+    "resolve_due_at": _("resolve by"),
+}
+DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at"}
+
+LEVEL_MODELS: dict[str, Any] = {
+    Level.GRID: Grid,
+    Level.VILLAGE: Village,
+    Level.TOWN: Town,
+    Level.COUNTY: District,
+    Level.CITY: City,
+}
+
+
+def action_value(action: Any) -> str:
+    """An ``Action`` (an enum) or its string, as a string."""
+    return str(getattr(action, "value", action))
+
+
+def history_label(action: str) -> str:
+    label = HISTORY_LABELS.get(action)
+    return capfirst(str(label)) if label else action.replace("_", " ")
+
+
+# --- reads ------------------------------------------------------------------------------------
+def _local_text(value: Any) -> str:
+    """An ISO date-time (as the history's data stores them) in local time, else as it is."""
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        return str(value)
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
+
+
+def place_name(level: str, code: str) -> str:
+    """The current name of the place that owns a case ("" when there is none)."""
+    if not code:
+        return ""
+    if "S" in code:
+        station = Station.objects.filter(code=code).only("name").first()
+        return station.name if station else ""
+    model = LEVEL_MODELS.get(level)
+    if model is None:
+        return ""
+    place = model.objects.current().filter(code=code).only("name").first()
+    return place.name if place else ""
+
+
+def _case(user: Any, pk: int) -> Incident:
+    incident = selectors.incident_details(cases_visible_to(user)).filter(pk=pk).first()
+    if incident is None:
+        raise Http404(gettext(MSG_NO_CASE) % {"id": pk})
+    return incident
+
+
+def _history(incident: Incident) -> list[dict[str, Any]]:
+    events = (
+        CaseEvent.objects.filter(incident=incident)
+        .order_by("seq")
+        .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
+    )
+    out = []
+    for event in events:
+        facts = []
+        for key, label in EVENT_DATA_LABELS.items():
+            value = (event.data or {}).get(key)
+            if value in (None, ""):
+                continue
+            if key == "level":
+                value = capfirst(Level(value).label) if value in Level.values else value
+            elif key in DATETIME_FACTS:
+                value = _local_text(value)
+            facts.append({"key": key, "label": label, "value": value})
+        out.append(
+            {
+                "event": event,
+                "label": history_label(event.action),
+                "status_changed": event.from_status != event.to_status,
+                "level_changed": event.from_level != event.to_level,
+                "facts": facts,
+                "attachments": [
+                    {
+                        "url": reverse(
+                            "case-attachment", kwargs={"pk": incident.pk, "attachment": a.pk}
+                        ),
+                        "name": a.file.name.rsplit("/", 1)[-1].split("-", 1)[-1],
+                        "size": a.size,
+                    }
+                    for a in event.attachments.all()
+                ],
+            }
+        )
+    return out
+
+
+def _photos(incident: Incident) -> list[str]:
+    return [
+        reverse("case-photo", kwargs={"pk": incident.pk, "photo": photo.pk})
+        for report in incident.reports.all()
+        for photo in report.photos.all()
+    ]
+
+
+def _pending_extension(history: list[dict[str, Any]]) -> Any:
+    """The deadline of the extension request waiting for an answer, if any."""
+    for item in reversed(history):
+        if item["event"].action == "request_extension":
+            until = (item["event"].data or {}).get("until")
+            return _local_text(until) if until else None
+    return None
+
+
+def _recipients(incident: Incident) -> list[dict[str, Any]]:
+    roles = {c.value: capfirst(c.label) for c in Role}
+    roles.update({c.value: capfirst(c.label) for c in Responder})
+    order = {RecipientKind.ROUTED: 0, RecipientKind.COPIED: 1, RecipientKind.WATCHING: 2}
+    people = sorted(incident.recipients.all(), key=lambda r: (order.get(r.kind, 9), r.pk))
+    return [
+        {
+            "name": r.name,
+            "phone": r.phone,
+            "tel": "".join(ch for ch in r.phone if ch.isdigit() or ch == "+"),
+            "role": roles.get(r.role, r.role),
+            "kind": r.kind,
+            "kind_label": capfirst(RecipientKind(r.kind).label),
+            "stand_in": r.role != r.responder,
+            "responder": roles.get(r.responder, r.responder),
+        }
+        for r in people
+    ]
+
+
+# --- the case page ---------------------------------------------------------------------------
+def _action_forms(
+    allowed: list[str], posted: dict[str, Any] | None, errors: list[str]
+) -> list[dict[str, Any]]:
+    forms = []
+    for name in allowed:
+        spec = ACTIONS.get(name)
+        if spec is None:  # an action the page has no form for (a new one): named, no fields
+            spec = {"button": name.replace("_", " "), "note": _("Note")}
+        is_posted = bool(posted and posted.get("action") == name)
+        forms.append(
+            {
+                "action": name,
+                **spec,
+                "note_required": name in REASON_REQUIRED,
+                "fields": spec.get("fields", []),
+                "posted": posted if is_posted else {},
+                "errors": errors if is_posted else [],
+                "open": is_posted,
+            }
+        )
+    mains = [f for f in forms if f.get("main")]
+    if mains and not any(f["open"] for f in forms):
+        mains[0]["open"] = True
+    return forms
+
+
+def case_context(
+    request: HttpRequest,
+    incident: Incident,
+    *,
+    posted: dict[str, Any] | None = None,
+    error: str = "",
+    field_errors: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    now = timezone.now()
+    allowed = [action_value(a) for a in allowed_actions(user=request.user, incident=incident)]
+    messages_by_field = field_errors or {}
+    form_errors = list(dict.fromkeys(m for msgs in messages_by_field.values() for m in msgs))
+    forms = _action_forms(allowed, posted, form_errors)
+    history = _history(incident)
+    is_open = incident.status in OPEN_STATUSES
+    light = traffic_light(incident, now) if is_open else None
+    return {
+        "incident": incident,
+        "explanation": render_explanation(incident.explanation),
+        "recipients": _recipients(incident),
+        "photos": _photos(incident),
+        "history": history,
+        "main_forms": [f for f in forms if f.get("main")],
+        "side_forms": [f for f in forms if not f.get("main")],
+        "light": light,
+        "light_label": LIGHTS.get(light or "", ""),
+        "is_open": is_open,
+        "owner_name": place_name(incident.owner_level, incident.owner_code),
+        "pending_extension": _pending_extension(history) if incident.extension_pending else None,
+        "error": error,
+        "ratings": [5, 4, 3, 2, 1],
+        "levels": [(v, capfirst(label)) for v, label in Level.choices],
+        "unsatisfied_at": UNSATISFIED_AT_MOST,
+        "max_attachments": MAX_ATTACHMENTS,
+        "supervisions": list(incident.supervisions.order_by("number")),
+    }
+
+
+class CaseInputError(Exception):
+    """A field of an action form that cannot be read (before the workflow sees it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _action_data(action: str, post: Any) -> dict[str, Any]:
+    """The ``data`` of an action from its form fields."""
+    data: dict[str, Any] = {}
+    if action == "callback":
+        try:
+            rating = int(post.get("rating", ""))
+        except ValueError:
+            rating = 0
+        if not 1 <= rating <= 5:
+            raise CaseInputError("rating", gettext(MSG_BAD_RATING))
+        data["rating"] = rating
+    elif action == "request_extension":
+        # A date means the end of that day's working hours; the workflow checks the rest
+        # (one of the two, after the current deadline, before it has passed).
+        until, days = (post.get("until") or "").strip(), (post.get("working_days") or "").strip()
+        if until:
+            try:
+                day = dt.date.fromisoformat(until)
+            except ValueError:
+                raise CaseInputError("until", gettext(MSG_BAD_DATE)) from None
+            end = deadlines.working_periods()[-1][1]
+            data["until"] = dt.datetime.combine(day, end, tzinfo=deadlines.time_zone()).isoformat()
+        if days:
+            data["working_days"] = days
+    elif action == "redispatch":
+        data["level"] = (post.get("level") or "").strip()
+        data["code"] = (post.get("code") or "").strip()
+    return data
+
+
+def _validation_messages(exc: ValidationError) -> tuple[str, dict[str, list[str]]]:
+    if hasattr(exc, "error_dict"):
+        fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        first = next((m for msgs in fields.values() for m in msgs), "")
+        return first, fields
+    return " ".join(str(m) for m in exc.messages), {}
+
+
+class CaseView(LoginRequiredMixin, View):
+    """``/cases/<id>/``: the case, its history and the actions the user may take."""
+
+    template_name = "incidents/case.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        incident = _case(request.user, pk)
+        return render(request, self.template_name, case_context(request, incident))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        incident = _case(request.user, pk)
+        action = (request.POST.get("action") or "").strip()
+        note = (request.POST.get("note") or "").strip()
+        posted = {
+            "action": action,
+            "note": note,
+            **{
+                k: request.POST.get(k, "")
+                for k in ("rating", "until", "working_days", "level", "code")
+            },
+        }
+
+        def again(
+            status: int, error: str, fields: dict[str, list[str]] | None = None
+        ) -> HttpResponse:
+            fresh = _case(request.user, pk)
+            context = case_context(request, fresh, posted=posted, error=error, field_errors=fields)
+            return render(request, self.template_name, context, status=status)
+
+        if action not in ACTIONS:
+            return again(400, gettext(MSG_UNKNOWN_ACTION) % {"action": action})
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            return again(400, gettext(MSG_BAD_VERSION))
+        try:
+            data = _action_data(action, request.POST)
+        except CaseInputError as exc:
+            return again(400, exc.message, {exc.field: [exc.message]})
+        files = request.FILES.getlist("attachments")
+        before = incident.rework_count
+        try:
+            after = case_act(
+                actor=request.user,
+                incident_id=incident.pk,
+                action=action,
+                version=version,
+                note=note,
+                data=data,
+                attachments=files,
+            )
+        except CaseConflict:
+            return again(409, gettext(MSG_CONFLICT))
+        except ActionNotAllowed as exc:
+            return again(403, exc.message)
+        except ValidationError as exc:
+            first, fields = _validation_messages(exc)
+            return again(400, first, fields)
+        if action == "callback":
+            reopened = after.rework_count > before
+            messages.success(request, gettext(MSG_REOPENED_BY_CALLBACK if reopened else MSG_THANKS))
+        else:
+            label = history_label(action)
+            messages.success(request, gettext(MSG_DONE) % {"action": label})
+        return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
+
+
+@login_required
+@require_GET
+def case_photo(request: HttpRequest, pk: int, photo: int) -> FileResponse:
+    """A photo of a case, for whoever may open the case."""
+    found = (
+        IncidentPhoto.objects.filter(pk=photo, report__incident__in=cases_visible_to(request.user))
+        .filter(report__incident_id=pk)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return FileResponse(found.image.open("rb"), content_type=found.content_type)
+
+
+@login_required
+@require_GET
+def case_attachment(request: HttpRequest, pk: int, attachment: int) -> FileResponse:
+    """An attachment of the case history, for whoever may open the case."""
+    found = (
+        CaseAttachment.objects.filter(
+            pk=attachment, event__incident__in=cases_visible_to(request.user)
+        )
+        .filter(event__incident_id=pk)
+        .first()
+    )
+    if found is None:
+        raise Http404
+    name = found.file.name.rsplit("/", 1)[-1].split("-", 1)[-1]
+    return FileResponse(found.file.open("rb"), content_type=found.content_type, filename=name)
+
+
+# --- the lists -------------------------------------------------------------------------------
+def _query(params: dict[str, Any], **changes: Any) -> str:
+    merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
+    return "?" + urlencode(merged) if merged else "?"
+
+
+class ListsView(LoginRequiredMixin, View):
+    """``/lists/``: 问题清单 / 责任清单 / 销号清单, filtered, on screen or as CSV / XLSX."""
+
+    template_name = "incidents/lists.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = lists.ListFilterForm(request.GET or None)
+        valid = form.is_valid() if request.GET else True
+        if request.GET and not valid:
+            if (request.GET.get("format") or "") in ("csv", "xlsx"):
+                first = next(iter(form.errors.values()))[0]
+                return HttpResponse(first, status=400, content_type="text/plain; charset=utf-8")
+            return self._page(request, form, None, status=400)
+        spec = form.spec() if request.GET else lists.ListSpec()
+        fmt = form.cleaned_data.get("format") if request.GET else ""
+        now = timezone.now()
+        qs = lists.list_queryset(user=request.user, spec=spec)
+        if fmt in ("csv", "xlsx"):
+            return self._export(request, qs, spec, fmt, now)
+        return self._page(request, form, spec, now=now, qs=qs)
+
+    def _filename(self, spec: lists.ListSpec, ext: str) -> str:
+        parts = [spec.kind, spec.code or "all", timezone.localdate().strftime("%Y%m%d")]
+        return "-".join(p for p in parts if p) + "." + ext
+
+    def _export(
+        self,
+        request: HttpRequest,
+        qs: QuerySet[Incident],
+        spec: lists.ListSpec,
+        fmt: str,
+        now: dt.datetime,
+    ) -> HttpResponse:
+        language = translation.get_language()
+        title = str(lists.ListKind(spec.kind).label)
+        if fmt == "csv":
+
+            def body() -> Iterator[str]:
+                # Streamed after the view returns: keep the request's language for labels.
+                with translation.override(language):
+                    yield from lists.csv_lines(qs, spec.kind, now)
+
+            response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
+        else:
+            count = qs.count()
+            if count > lists.XLSX_MAX_ROWS:
+                message = gettext(lists.MSG_TOO_MANY_FOR_XLSX) % {
+                    "count": count,
+                    "max": lists.XLSX_MAX_ROWS,
+                }
+                return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(
+                lists.xlsx_bytes(qs, spec.kind, now, title),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        response["Content-Disposition"] = f'attachment; filename="{self._filename(spec, fmt)}"'
+        return response
+
+    def _page(
+        self,
+        request: HttpRequest,
+        form: lists.ListFilterForm,
+        spec: lists.ListSpec | None,
+        *,
+        status: int = 200,
+        now: dt.datetime | None = None,
+        qs: QuerySet[Incident] | None = None,
+    ) -> HttpResponse:
+        params = {k: v for k, v in request.GET.items() if k not in ("page", "format")}
+        kind = spec.kind if spec else (request.GET.get("list") or lists.ListKind.PROBLEMS)
+        if kind not in lists.ListKind.values:
+            kind = lists.ListKind.PROBLEMS
+        context: dict[str, Any] = {
+            "form": form,
+            "kind": kind,
+            "kind_label": lists.ListKind(kind).label,
+            "tabs": [
+                {
+                    "kind": value,
+                    "label": label,
+                    "url": _query(params, list=value),
+                    "active": value == kind,
+                }
+                for value, label in lists.ListKind.choices
+            ],
+            "areas": lists.areas_for(request.user),
+            "columns": lists.COLUMNS[kind],
+            "params": params,
+            "values": {
+                k: request.GET.get(k, "")
+                for k in ("code", "status", "category", "severity", "from", "to")
+            },
+            "rows": [],
+            "page": None,
+            "lights": lists.LIGHT_LABELS,
+        }
+        if qs is not None and now is not None:
+            paginator = Paginator(qs, lists.PAGE_SIZE)
+            page = paginator.get_page(request.GET.get("page"))
+            context.update(
+                {
+                    "page": page,
+                    "rows": list(lists.rows(page.object_list, kind, now)),
+                    "total": paginator.count,
+                    "csv_url": _query(params, list=kind, format="csv"),
+                    "xlsx_url": _query(params, list=kind, format="xlsx"),
+                    "prev_url": _query(params, list=kind, page=page.previous_page_number())
+                    if page.has_previous()
+                    else "",
+                    "next_url": _query(params, list=kind, page=page.next_page_number())
+                    if page.has_next()
+                    else "",
+                }
+            )
+        return render(request, self.template_name, context, status=status)

@@ -1,0 +1,271 @@
+"""The public notice board (村务公开栏): how a village's problems were handled, for everyone.
+
+``/public/`` lists the villages with handled problems; ``/public/villages/<code>/`` lists one
+village's. No login, and no personal data. What is shown, and why:
+
+- **Which cases**: those closed out (销号). A resolved case can still fail verification or be
+  reopened; a closed-out one was signed off by the station (or the level that owns it), so
+  the board shows what the record vouches for. Cancelled cases are never shown.
+- **Where**: the village and the grid *name* the case was routed to. No coordinates, no map,
+  no building or household.
+- **What**: the category, the description and what was done (the note of the last
+  ``resolve``), the reported and closed-out dates, on time or late, the reporter's rating.
+- **Never**: the reporter, the handlers, the station head or anyone else by name (not the
+  recipients, not the actors of the history), phone numbers, ID numbers, household
+  addresses.
+
+Free text (the description and the resolve note) is written by people and may name people.
+It is shown only after ``mask_personal_data``:
+
+1. every name the system knows in connection with the case or the village is replaced:
+   the recipients and the actors of the case, the reporters (name and login), the heads of
+   the village's households, its party members and the holders of its roles. A Chinese
+   name becomes surname + 某 (王晓明 → 王某, the usual form of public notices); any other
+   name becomes ``***``;
+2. the village's household addresses (as stored) become ``***``;
+3. runs of 7 or more digits (phone numbers, 15- and 18-digit ID numbers with a final X,
+   bank cards), mobile numbers written with spaces or dashes and landline numbers with an
+   area code become ``***``;
+4. house, building, unit and room numbers (``滨江路49号``, ``3栋``, ``2单元``, ``701室``, the
+   room after ``单元``) have their digits replaced by ``*``; a date's ``10月1号`` stays.
+
+A name the system does not know ("the neighbour Lao Zhang") cannot be recognised; the rule
+for people who write notes is not to put names in them, and the masking is the safety net.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Length, Substr
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from grids.models import RoleAssignment, Village
+from households.models import Household, PartyMember
+
+from .models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
+
+# The statuses shown on the board, and the action whose note says what was done.
+PUBLIC_STATUSES = (Status.CLOSED,)
+RESOLVE_ACTION = "resolve"
+PAGE_SIZE = 30
+MASK = "***"
+# A name shorter than this is not masked on its own (one character is too common in text).
+MIN_NAME_LENGTH = 2
+
+_CJK = re.compile(r"^[\u3400-\u9fff\u00b7]+$")
+# Digits: a run of 7+ (phones, ID numbers with a final X, cards); a mobile number written in
+# groups (138 1234 5678, +86-138-1234-5678); a landline with its area code (0777-1234567).
+_NUMBERS = re.compile(
+    r"(?<![0-9A-Za-z])(?:\+?86[-\s]?)?1[3-9]\d[-\s]\d{4}[-\s]?\d{4}(?!\d)"
+    r"|(?<!\d)0\d{2,3}[-\s]\d{7,8}(?!\d)"
+    r"|\d{7,}[Xx]?"
+)
+# House, building, unit and room numbers: the number after a road, lane or group and before
+# 号 (滨江路49号, 3组12号; not a date's 10月1号), before 栋/幢/单元/室, and the room after
+# 号/栋/幢/单元 (49号1单元701).
+_HOUSE_NUMBERS = re.compile(
+    r"(?<=[路街巷道弄里组村屯队])\s*\d+(?=\s*号)"
+    r"|\d+(?=\s*(?:栋|幢|单元|室))"
+    r"|(?:(?<=单元)|(?<=号)|(?<=栋)|(?<=幢))\s*\d+"
+)
+
+
+def _masked_name(name: str) -> str:
+    return name[0] + "某" if _CJK.match(name) else MASK
+
+
+def mask_personal_data(
+    text: str, *, names: Iterable[str] = (), addresses: Iterable[str] = ()
+) -> str:
+    """``text`` without the given names and addresses, phone numbers, ID numbers and house
+    numbers (see the module docstring)."""
+    if not text:
+        return ""
+    found: dict[str, str] = {}
+    for address in addresses:
+        if address and address in text:
+            found[address] = MASK
+    for name in names:
+        name = (name or "").strip()
+        if len(name) >= MIN_NAME_LENGTH and name in text:
+            found.setdefault(name, _masked_name(name))
+    # Longest first, so a full address or name is replaced before a part of it.
+    for term in sorted(found, key=len, reverse=True):
+        text = text.replace(term, found[term])
+    text = _NUMBERS.sub(MASK, text)
+    return _HOUSE_NUMBERS.sub(lambda m: re.sub(r"\d", "*", m.group(0)), text)
+
+
+# --- reads --------------------------------------------------------------------------------
+def public_cases(village_code: str) -> QuerySet[Incident]:
+    """The village's handled cases, newest first, with what the board shows and nothing
+    more (the reporter, the recipients and the location are not even read)."""
+    resolves = CaseEvent.objects.filter(incident=OuterRef("pk"), action=RESOLVE_ACTION).order_by(
+        "-seq"
+    )
+    return (
+        Incident.objects.filter(place_code__startswith=village_code, status__in=PUBLIC_STATUSES)
+        .select_related("category", "grid", "village")
+        .only(
+            "id",
+            "category__code",
+            "category__name_zh",
+            "category__name_en",
+            "grid__name",
+            "village__name",
+            "description",
+            "reported_at",
+            "resolved_at",
+            "closed_at",
+            "closed_on_time",
+            "satisfaction",
+            "status",
+        )
+        .annotate(resolve_note=Subquery(resolves.values("note")[:1]))
+        .order_by("-closed_at", "-id")
+    )
+
+
+def known_names(village_code: str, incident_ids: list[int]) -> set[str]:
+    """Every name the system knows around these cases and this village (see the module
+    docstring), in five queries."""
+    names: set[str] = set()
+    names.update(
+        IncidentRecipient.objects.filter(incident_id__in=incident_ids).values_list(
+            "name", flat=True
+        )
+    )
+    names.update(
+        CaseEvent.objects.filter(incident_id__in=incident_ids).values_list("actor_name", flat=True)
+    )
+    for first, last, login in IncidentReport.objects.filter(
+        incident_id__in=incident_ids
+    ).values_list("reporter__first_name", "reporter__last_name", "reporter__username"):
+        names.update({first, last, f"{last}{first}", f"{first} {last}".strip(), login})
+    names.update(
+        Household.objects.filter(grid__code__startswith=village_code).values_list(
+            "head_name", flat=True
+        )
+    )
+    names.update(
+        PartyMember.objects.filter(branch__village__code=village_code).values_list(
+            "name", flat=True
+        )
+    )
+    names.update(
+        RoleAssignment.objects.active()
+        .filter(grid__code__startswith=village_code)
+        .values_list("worker__name", flat=True)
+    )
+    names.update(
+        RoleAssignment.objects.active()
+        .filter(village__code=village_code)
+        .values_list("worker__name", flat=True)
+    )
+    names.discard("")
+    return names
+
+
+def village_addresses(village_code: str) -> set[str]:
+    return set(
+        Household.objects.filter(grid__code__startswith=village_code).values_list(
+            "address", flat=True
+        )
+    )
+
+
+def public_entries(village_code: str, cases: list[Incident]) -> list[dict[str, Any]]:
+    """What the board shows of each case: masked text, names of places, dates."""
+    names = known_names(village_code, [c.pk for c in cases])
+    addresses = village_addresses(village_code)
+    entries = []
+    for case in cases:
+        entries.append(
+            {
+                "id": case.pk,
+                "category": case.category.name,
+                "place": case.grid.name if case.grid is not None else "",
+                "description": mask_personal_data(
+                    case.description, names=names, addresses=addresses
+                ),
+                "outcome": mask_personal_data(
+                    case.resolve_note or "", names=names, addresses=addresses
+                ),
+                "reported_on": case.reported_at,
+                "closed_on": case.closed_at,
+                "on_time": case.closed_on_time,
+                "satisfaction": case.satisfaction,
+            }
+        )
+    return entries
+
+
+def villages_with_handled_cases() -> list[dict[str, Any]]:
+    """``[{"town": Town, "villages": [{"code", "name", "count"}]}]`` for the index: the
+    handled cases counted in the database per village code, then the current villages and
+    towns named in two queries."""
+    counts = dict(
+        Incident.objects.filter(status__in=PUBLIC_STATUSES)
+        .annotate(code_length=Length("place_code"))
+        .filter(code_length__gte=12)
+        .annotate(village_code=Substr("place_code", 1, 12))
+        .values("village_code")
+        .annotate(n=Count("id"))
+        .values_list("village_code", "n")
+    )
+    villages = (
+        Village.objects.current()
+        .filter(code__in=list(counts))
+        .only("code", "name", "town__code")
+        .select_related("town")
+        .defer("town__geom")
+        .order_by("code")
+    )
+    towns: dict[str, dict[str, Any]] = {}
+    for village in villages:
+        group = towns.setdefault(
+            village.town.code,
+            {"code": village.town.code, "name": village.town.name, "villages": []},
+        )
+        group["villages"].append(
+            {"code": village.code, "name": village.name, "count": counts[village.code]}
+        )
+    return list(towns.values())
+
+
+# --- pages --------------------------------------------------------------------------------
+@require_GET
+def public_index(request: HttpRequest) -> HttpResponse:
+    """``/public/``: the villages whose handled problems are on the board."""
+    towns = villages_with_handled_cases()
+    return render(request, "incidents/public_index.html", {"towns": towns})
+
+
+@require_GET
+def public_notice(request: HttpRequest, village_code: str) -> HttpResponse:
+    """``/public/villages/<code>/``: one village's handled problems."""
+    village = (
+        Village.objects.current()
+        .filter(code=village_code)
+        .select_related("town")
+        .defer("geom", "town__geom")
+        .first()
+    )
+    if village is None:
+        raise Http404(_("There is no village %(code)s.") % {"code": village_code})
+    paginator = Paginator(public_cases(village.code), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    entries = public_entries(village.code, list(page.object_list))
+    return render(
+        request,
+        "incidents/public_notice.html",
+        {"village": village, "page": page, "entries": entries, "total": paginator.count},
+    )
