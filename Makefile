@@ -73,9 +73,16 @@ users: demo
 
 setup: migrate messages
 
+# The clock (incidents.tasks: escalation of overdue cases, supervision every 15 days) is a
+# procrastinate worker on the same PostgreSQL, started in the background with the server and
+# stopped when the server stops (Ctrl-C included); its log is var/worker.log.
 run: setup demo users
 	$(PY) manage.py collectstatic --no-input -v 0
-	@echo "Serving http://$(HOST):$(PORT)/map/  (Ctrl-C to stop; 'make stop' stops the database)"
+	@$(PY) manage.py procrastinate worker --concurrency=1 >>var/worker.log 2>&1 & wpid=$$!; \
+	trap 'kill $$wpid 2>/dev/null; wait $$wpid 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	echo "The clock is running (procrastinate worker $$wpid: escalations and supervision every minute; log in var/worker.log)"; \
+	echo "Serving http://$(HOST):$(PORT)/map/  (Ctrl-C to stop; 'make stop' stops the database)"; \
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: setup

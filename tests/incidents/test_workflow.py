@@ -11,9 +11,10 @@ worker of W handle it; station S1 supervises it and closes it out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Account, AccountRole
-from grids.models import Generation
+from grids.models import Generation, Worker
 from incidents import deadlines, notifications, services, workflow
 from incidents.models import (
     CaseAttachment,
@@ -52,7 +53,7 @@ from tests.incidents.case_history import purge_incidents
 from tests.incidents.test_routing import World, build_world, world_generation
 
 # Every test that touches the database takes ``cw`` (which takes ``db``), except the
-# concurrency test, which commits (``autocommit``).
+# concurrency test, which commits (``in_own_connection``).
 W_POINT = (100.01, 0.02)  # in grid W of village V1
 
 
@@ -941,8 +942,7 @@ COMMITTED_CODE = "990299001001001"
 def commit_case(*, usernames: list[str], **fields: Any) -> Incident:
     """A committed blue dispute owned by grid 990299001001001 (no boundaries: the
     workflow needs none) and a committed grid-worker login per username (``committed-*``).
-    Leftovers of an interrupted run are removed first."""
-    remove_committed()
+    ``remove_committed`` removes them (and the leftovers of an interrupted run)."""
     if not Generation.objects.exists():
         GenerationFactory(description=COMMITTED_GENERATION)
     for name in usernames:
@@ -983,6 +983,7 @@ def remove_committed() -> None:
     history (``purge_incidents``), the ``committed-*`` logins."""
     purge_incidents(Incident.objects.filter(place_code=COMMITTED_CODE).values_list("pk", flat=True))
     users = UserFactory._meta.model.objects.filter(username__startswith="committed-")
+    Worker.objects.filter(user__in=users).delete()
     Account.objects.filter(user__in=users).delete()
     users.delete()
     Generation.objects.filter(description=COMMITTED_GENERATION).delete()
@@ -991,14 +992,37 @@ def remove_committed() -> None:
 COMMITTED_GENERATION = "committed test generation"
 
 
-@pytest.fixture
-def autocommit(django_db_blocker) -> Iterator[None]:
-    """No test transaction: what the test writes is committed (and must be removed)."""
-    with django_db_blocker.unblock():
-        yield
+def in_own_connection(test: Callable[..., None]) -> Callable[..., None]:
+    """Run the test body in a thread of its own, so on a database connection of its own in
+    autocommit: what it writes is committed and seen by other connections (threads, a
+    worker process). The test's own transaction (``django_db``: it sets the test database
+    up) stays empty. The body removes what it commits (``remove_committed``)."""
+
+    @functools.wraps(test)
+    def run_in_thread(*args: Any, **kwargs: Any) -> None:
+        outcome: dict[str, BaseException] = {}
+
+        def body() -> None:
+            try:
+                test(*args, **kwargs)
+            except BaseException as exc:  # re-raised in the test's thread
+                outcome["error"] = exc
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+
+    return run_in_thread
 
 
-def test_two_people_acting_at_once_one_wins_the_other_is_told(autocommit, monkeypatch):
+@pytest.mark.django_db
+@in_own_connection
+def test_two_people_acting_at_once_one_wins_the_other_is_told(monkeypatch):
+    remove_committed()
     incident = commit_case(usernames=["a", "b"])
     try:
         real_apply = workflow._apply
