@@ -199,3 +199,158 @@ def incident_create() -> None:
         # The demo does not grow: everything the scenario created goes (reports, recipients
         # and inbox entries cascade).
         Incident.objects.filter(reporter=user, reported_at__gte=started).delete()
+
+
+# The KPI aggregate written by hand: the same WHERE and aggregates as incidents.kpis.
+RAW_KPI_SQL = """
+SELECT count(*), count(closed_at),
+       count(*) FILTER (WHERE closed_at IS NOT NULL AND closed_on_time),
+       count(*) FILTER (WHERE rework_count > 0), count(*) FILTER (WHERE extension_count > 0),
+       count(acknowledged_at), extract(epoch FROM sum(acknowledged_at - reported_at)),
+       count(resolved_at), extract(epoch FROM sum(resolved_at - reported_at)),
+       count(satisfaction), sum(satisfaction), count(*) FILTER (WHERE satisfaction >= 4)
+  FROM incidents_incident
+ WHERE place_code ~>=~ %(lo)s AND place_code ~<~ %(hi)s
+   AND reported_at >= %(start)s AND reported_at < %(end)s
+"""
+KPI_MIN_CASES = 100_000
+KPI_TARGET_RATIO = 1.2
+KPI_TARGET_MS = 500.0
+
+
+def _alternate(label_a: str, a: Callable, label_b: str, b: Callable, n: int, warmup: int = 3):
+    """Time ``a`` and ``b`` alternately (so drift on a shared machine hits both alike)."""
+    import time
+
+    from bench.common import Timing
+
+    for _ in range(warmup):
+        a()
+        b()
+    ta, tb = [], []
+    for i in range(n):
+        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return Timing(label_a, ta), Timing(label_b, tb)
+
+
+@scenario
+def kpi() -> None:
+    """The KPI figures (incidents.kpis) of a district and of the whole city over a year of
+    cases: our selector and GET /api/kpis/ (full stack, in process, a superuser) against the
+    raw SQL aggregate with the same WHERE and aggregates, run alternately. Target: ratio
+    <= 1.2 and ours under 500 ms.
+
+    Needs at least 100,000 cases; the city-scale demo with a million:
+        python manage.py load_demo --scale city         # into its own database, e.g.
+        python manage.py load_demo_cases --count 1000000
+        DATABASE_URL=postgis://.../gridmap_city python bench/run.py kpi
+    (``make bench`` runs against the dev database, where this scenario skips itself.)
+    """
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.test import Client
+
+    from grids.models import City, District
+    from incidents import kpis
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*), min(reported_at), max(reported_at) FROM incidents_incident")
+        total, first, last = cur.fetchone()
+    if total < KPI_MIN_CASES:
+        print(
+            f"\n== kpi: skipped: {total:,} cases in database "
+            f"{connection.settings_dict['NAME']!r}; it needs at least {KPI_MIN_CASES:,}.\n"
+            "   Run it on the city demo with a million cases:\n"
+            "     DATABASE_URL=postgis://user:pass@host:port/gridmap_city "
+            "python manage.py load_demo_cases --count 1000000\n"
+            "     DATABASE_URL=postgis://user:pass@host:port/gridmap_city python bench/run.py kpi"
+        )
+        return
+    tz = first.tzinfo
+    end = dt.date.fromisoformat(str(last.astimezone(tz))[:10]) + dt.timedelta(days=1)
+    start = max(end - dt.timedelta(days=365), dt.date.fromisoformat(str(first)[:10]))
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+
+    # The district with the most cases, and the city (or, without a city row, its prefix).
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT left(place_code, 6), count(*) FROM incidents_incident GROUP BY 1 "
+            "ORDER BY 2 DESC LIMIT 1"
+        )
+        district = cur.fetchone()[0]
+    city = City.objects.current().filter(code__startswith=district[:4]).first()
+    units = [("district", district, District.objects.current().get(code=district).name)]
+    units.append(("city", district[:4] + "00", city.name if city else "(prefix)"))
+    n = 20
+    for level, code, name in units:
+        try:
+            unit = kpis.unit_resolve(level=level, code=code, user=user)
+        except kpis.KpiError:  # no city row: the city's districts by their code prefix
+            unit = kpis.Unit(level, code, name, (code[:4],))
+        lo, hi = kpis.prefix_range(unit.prefixes[0])
+        lo_t, hi_t = kpis.period_bounds(start, end)
+        params = {"lo": lo, "hi": hi, "start": lo_t, "end": hi_t}
+        expected = kpis.kpis(unit=unit, start=start, end=end).figures
+
+        def raw(params: dict = params, cost: str | None = kpis.KPI_RANDOM_PAGE_COST) -> tuple:
+            with transaction.atomic(), connection.cursor() as cur:
+                if cost:
+                    cur.execute(f"SET LOCAL random_page_cost = {cost}")
+                cur.execute(RAW_KPI_SQL, params)
+                return cur.fetchone()
+
+        def raw_default(params: dict = params) -> tuple:
+            return raw(params, None)
+
+        def selector(unit: kpis.Unit = unit) -> None:
+            kpis.kpis(unit=unit, start=start, end=end)
+
+        query = {"level": level, "code": code, "from": start, "to": end}
+
+        def api(query: dict = query) -> None:
+            res = client.get("/api/kpis/", query)
+            assert res.status_code == 200, res.content
+
+        assert raw()[0] == expected.received
+
+        def plan_of(cost: str | None, params: dict = params) -> str:
+            with transaction.atomic(), connection.cursor() as cur:
+                if cost:
+                    cur.execute(f"SET LOCAL random_page_cost = {cost}")
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + RAW_KPI_SQL, params)
+                plan = [r[0] for r in cur.fetchall()]
+            scan = next((p.strip() for p in plan if "Scan" in p), "?").split("  (")[0]
+            fetches = next((p.strip() for p in plan if "Heap Fetches" in p), "")
+            return scan.lstrip("-> ") + (f" ({fetches})" if fetches else "")
+
+        note = (
+            f"{expected.received:,} of {total:,} cases ({level} {code} {name}), "
+            f"{start} to {end}; both with random_page_cost {kpis.KPI_RANDOM_PAGE_COST}: "
+            f"{plan_of(kpis.KPI_RANDOM_PAGE_COST)}"
+        )
+        tuned, default = _alternate("raw, tuned", raw, "raw, default", raw_default, n // 2)
+        print(
+            f"\n== KPIs of a {level}: the planner setting (raw SQL)\n"
+            f"   random_page_cost {kpis.KPI_RANDOM_PAGE_COST}: median {tuned.median_ms:8.3f} ms"
+            f"   default: median {default.median_ms:8.3f} ms, {plan_of(None)}"
+        )
+        timings = {}
+        for label, fn in (("selector incidents.kpis.kpis()", selector), ("GET /api/kpis/", api)):
+            ours, baseline = _alternate(f"ours: {label}", fn, "baseline: raw SQL aggregate", raw, n)
+            report(f"KPIs of a {level}: {label} vs raw SQL", ours, baseline, note=note)
+            timings[label] = (ours.median_ms, ours.median_ms / baseline.median_ms)
+        for label, (ms, ratio) in timings.items():
+            met = ratio <= KPI_TARGET_RATIO and ms < KPI_TARGET_MS
+            print(
+                f"   target ({label}): ratio <= {KPI_TARGET_RATIO} and < {KPI_TARGET_MS:.0f} ms: "
+                f"{'met' if met else 'NOT met'} ({ratio:.2f}x, {ms:.0f} ms)"
+            )

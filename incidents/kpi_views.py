@@ -57,10 +57,15 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _int(value: int) -> str:
+    return f"{value:,}"
+
+
 def figure_cells(f: Figures) -> dict[str, str]:
-    """The figures as the page shows them (rates in per cent, hours with one decimal)."""
+    """The figures as the page shows them (counts with thousands separators, rates in per
+    cent, hours with one decimal)."""
     return {
-        "received": str(f.received),
+        "received": _int(f.received),
         "closure_rate": _pct(f.closure_rate),
         "on_time_closure_rate": _pct(f.on_time_closure_rate),
         "rework_rate": _pct(f.rework_rate),
@@ -78,25 +83,25 @@ def cards(f: Figures) -> list[dict[str, str]]:
         {"key": "received", "label": _("Cases received"), "value": cells["received"],
          "detail": _("reported in the period")},
         {"key": "closure_rate", "label": _("Closure rate"), "value": cells["closure_rate"],
-         "detail": _("%(closed)s closed out") % {"closed": f.closed}},
+         "detail": _("%(closed)s closed out") % {"closed": _int(f.closed)}},
         {"key": "on_time_closure_rate", "label": _("On-time closure rate"),
          "value": cells["on_time_closure_rate"],
-         "detail": _("%(n)s of the closed on time") % {"n": f.closed_on_time}},
+         "detail": _("%(n)s of the closed on time") % {"n": _int(f.closed_on_time)}},
         {"key": "rework_rate", "label": _("Rework rate"), "value": cells["rework_rate"],
-         "detail": _("%(n)s reopened") % {"n": f.reworked}},
+         "detail": _("%(n)s reopened") % {"n": _int(f.reworked)}},
         {"key": "extension_rate", "label": _("Extension rate"),
          "value": cells["extension_rate"],
-         "detail": _("%(n)s with an extension") % {"n": f.extended}},
+         "detail": _("%(n)s with an extension") % {"n": _int(f.extended)}},
         {"key": "mean_hours_to_acknowledge", "label": _("Mean time to acknowledge"),
          "value": cells["mean_hours_to_acknowledge"],
-         "detail": _("hours, over %(n)s acknowledged") % {"n": f.acknowledged}},
+         "detail": _("hours, over %(n)s acknowledged") % {"n": _int(f.acknowledged)}},
         {"key": "mean_hours_to_resolve", "label": _("Mean time to resolve"),
          "value": cells["mean_hours_to_resolve"],
-         "detail": _("hours, over %(n)s resolved") % {"n": f.resolved}},
+         "detail": _("hours, over %(n)s resolved") % {"n": _int(f.resolved)}},
         {"key": "mean_satisfaction", "label": _("Satisfaction"),
          "value": cells["mean_satisfaction"],
          "detail": _("of 5; %(share)s satisfied (4–5) of %(n)s rated")
-         % {"share": cells["satisfied_share"], "n": f.rated}},
+         % {"share": cells["satisfied_share"], "n": _int(f.rated)}},
     ]  # fmt: skip
 
 

@@ -602,13 +602,19 @@ def test_an_unknown_code_is_not_found(world, api):
 
 
 # --- the statement ------------------------------------------------------------------------
-def test_one_aggregate_statement_per_request(world, api, django_assert_num_queries):
+def test_one_aggregate_statement_per_request(world, api):
+    from django.test.utils import CaptureQueriesContext
+
     case(world, world.west.code, local(DAY, 9))
-    # the unit, the child units, the aggregate
-    with django_assert_num_queries(3):
+    with CaptureQueriesContext(connection) as queries:
         res = get(api, level="town", code=world.t1.code, from_=DAY, to=DAY + dt.timedelta(1),
                   breakdown=1, weeks=1)  # fmt: skip
     assert res.json()["figures"]["received"] == 1
+    sql = [q["sql"] for q in queries.captured_queries]
+    # the unit, the child units, and the aggregate with its planner setting (in a savepoint)
+    assert len([q for q in sql if "incidents_incident" in q]) == 1
+    assert len([q for q in sql if q.startswith("SET LOCAL random_page_cost")]) == 1
+    assert len([q for q in sql if "SAVEPOINT" not in q]) == 4, sql
 
 
 def test_the_statement_is_an_index_range_on_the_kpi_index(world):
