@@ -12,6 +12,13 @@ roll back with the transaction) and hand them to the outbound channels of
 ``settings.GRIDMAP_NOTIFICATION_CHANNELS`` only after the transaction commits, so a rolled-back
 incident sends nothing. A failing channel is logged and never breaks the incident.
 
+The case workflow tells people too: ``notify_case`` (called by ``incidents.workflow`` with
+the workers concerned: new owners of an escalated, returned or redispatched case, the
+supervisors of a resolved case or of a request for more time, the handlers of a reopened
+case or of the answer to their request), ``notify_overdue_at_top`` and
+``notify_supervision`` (called by the clock, ``incidents.tasks``). Their entries are
+``routed`` ones.
+
 One entry per worker and subject: a worker who is a recipient several times (routed as grid
 leader and copied as party-building guide, say) gets one entry, of the strongest kind
 (routed > copied > watching).
