@@ -1,0 +1,51 @@
+"""The weekly reports in the admin: read-only, limited to the jurisdiction. Task lists,
+reports and summaries are written on the weekly pages or through the API, where
+``weekly.services`` checks who may."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
+
+from .models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
+
+
+class ReadOnlyAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    date_hierarchy = "week"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WeeklyTaskList)
+class WeeklyTaskListAdmin(ReadOnlyAdmin):
+    jurisdiction_code_path = "town_code"
+    list_display = ["town_code", "week", "published_at", "published_by"]
+    list_filter = [town_filter("town_code")]
+    list_select_related = ["published_by"]
+
+
+@admin.register(VillageWeeklyReport)
+class VillageWeeklyReportAdmin(ReadOnlyAdmin):
+    jurisdiction_code_path = "village_code"
+    list_display = ["village_code", "station_code", "week", "submitted_at", "submitted_by"]
+    list_filter = [town_filter("village_code")]
+    list_select_related = ["submitted_by"]
+
+
+@admin.register(StationWeeklySummary)
+class StationWeeklySummaryAdmin(ReadOnlyAdmin):
+    jurisdiction_code_path = "town_code"
+    list_display = ["station_code", "town_code", "week", "submitted_at", "submitted_by"]
+    list_filter = [town_filter("town_code")]
+    list_select_related = ["submitted_by"]
