@@ -84,6 +84,13 @@ def test_loading_again_needs_replace_and_replace_deletes_the_history_too(cases):
             CaseEvent.objects.filter(pk=event.pk).delete()
 
 
+def test_delete_removes_only_the_demo_cases(cases, capsys):
+    call_command("load_demo_cases", delete=True)
+    assert "Deleted 1,500 demo cases." in capsys.readouterr().out
+    assert demo_case_count() == 0
+    assert not IncidentReport.objects.filter(reporter__username=DEMO_REPORTER).exists()
+
+
 def test_same_seed_same_cases(demo):
     load_demo_cases(count=50, seed=11, days=30, end=END)
     first = list(Incident.objects.filter(reporter__username=DEMO_REPORTER)

@@ -33,10 +33,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace", action="store_true", help="Delete the demo cases loaded before."
         )
+        parser.add_argument(
+            "--delete",
+            action="store_true",
+            help="Only delete the demo cases (e.g. before 'load_demo --replace', which refuses "
+            "while cases point at the demo's grids).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from incidents.demo_cases import DemoCasesError, load_demo_cases
+        from django.db import transaction
 
+        from incidents.demo_cases import DemoCasesError, delete_demo_cases, load_demo_cases
+
+        if options["delete"]:
+            with transaction.atomic():
+                deleted = delete_demo_cases()
+            if options["verbosity"]:
+                self.stdout.write(f"Deleted {deleted:,} demo cases.")
+            return
         end = options["end"]
         try:
             result = load_demo_cases(
