@@ -57,7 +57,7 @@ messages: venv
 	@$(PY) manage.py compilemessages -v 0 --ignore='.venv/*' --ignore='var/*'
 
 # Refresh the zh-hans catalogues from the source (then translate the new entries).
-I18N_IGNORE := --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='docs/*'
+I18N_IGNORE := --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --ignore='docs/*' --ignore='*/static/vendor/*'
 translations: venv
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete $(I18N_IGNORE)
 	$(PY) manage.py makemessages -l zh_Hans -d djangojs --no-obsolete $(I18N_IGNORE)

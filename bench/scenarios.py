@@ -198,7 +198,13 @@ def incident_create() -> None:
     finally:
         # The demo does not grow: everything the scenario created goes (reports, recipients
         # and inbox entries cascade).
-        Incident.objects.filter(reporter=user, reported_at__gte=started).delete()
+        from incidents.services import incidents_purge
+
+        incidents_purge(
+            ids=Incident.objects.filter(reporter=user, reported_at__gte=started).values_list(
+                "id", flat=True
+            )
+        )
 
 
 # The KPI aggregate written by hand: the same WHERE and aggregates as incidents.kpis.

@@ -13,11 +13,17 @@ from django.db.models.functions import Cast, Coalesce
 
 from accounts.selectors import scope_q
 
-from .models import Category, Incident, IncidentPhoto, IncidentRecipient, IncidentReport, Status
+from .models import (
+    OPEN_STATUSES,
+    Category,
+    Incident,
+    IncidentPhoto,
+    IncidentRecipient,
+    IncidentReport,
+)
 
 DUPLICATE_METRES = 100.0
 DUPLICATE_DAYS = 7
-OPEN_STATUSES = (Status.REPORTED,)
 
 
 def reporter_count() -> Coalesce:

@@ -92,7 +92,8 @@ def url(incident: Incident) -> str:
 def act(client, incident: Incident, action: str, *, version: int | None = None, **fields: Any):
     if version is None:
         version = Incident.objects.get(pk=incident.pk).version
-    return client.post(url(incident), {"action": action, "version": version, **fields})
+    headers = {k: fields.pop(k) for k in list(fields) if k.startswith("HTTP_")}
+    return client.post(url(incident), {"action": action, "version": version, **fields}, **headers)
 
 
 def offered(response) -> list[str]:
@@ -388,7 +389,9 @@ def test_the_reporter_rates_and_a_good_rating_keeps_it_closed(client, people):
     assert offered(page) == ["callback"]
     assert page.content.decode().count('name="rating"') == 5
     with translation.override("en"):
-        response = act(client, incident, "callback", rating="5", note="Quick work")
+        response = act(
+            client, incident, "callback", rating="5", note="Quick work", HTTP_ACCEPT_LANGUAGE="en"
+        )
         page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
         assert MSG_THANKS in page.content.decode()
     after = fresh(incident)
@@ -401,7 +404,14 @@ def test_an_unsatisfied_rating_reopens_the_case_and_says_so(client, people):
     incident = _closed(people)
     client.force_login(people["reporter"])
     with translation.override("en"):
-        response = act(client, incident, "callback", rating="1", note="Still blocked")
+        response = act(
+            client,
+            incident,
+            "callback",
+            rating="1",
+            note="Still blocked",
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
         page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
         assert MSG_REOPENED_BY_CALLBACK in page.content.decode()
     after = fresh(incident)
