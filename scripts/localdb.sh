@@ -112,7 +112,7 @@ start() {
   done
 }
 
-psql_local() { as_owner "$BIN/psql" -h "$RUNDIR" -p "$(port)" -U gridmap -d postgres -v ON_ERROR_STOP=1 "$@"; }
+psql_local() { PGOPTIONS="-c client_min_messages=warning" as_owner "$BIN/psql" -h "$RUNDIR" -p "$(port)" -U gridmap -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 stop() {
   if [ -s "$DATA/PG_VERSION" ] && running; then
