@@ -28,6 +28,8 @@ urlpatterns = [
     path("api/", include("incidents.kpi_urls")),
     path("", include("grids.urls")),
     path("", include("incidents.urls")),
+    path("api/", include("coverage.api_urls")),
+    path("", include("coverage.urls")),
     path("", include("incidents.case_urls")),
     path("", include("weekly.urls")),
 ]

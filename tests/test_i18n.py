@@ -22,7 +22,7 @@ CATALOGUES = [
     for domain in ("django", "djangojs")
 ]
 # Everything that can hold user-visible strings.
-SOURCE_DIRS = ["gridmap", "grids", "households", "incidents", "accounts", "weekly"]
+SOURCE_DIRS = ["gridmap", "grids", "households", "incidents", "accounts", "weekly", "coverage"]
 
 
 def _entries(path: Path) -> dict[str, polib.POEntry]:

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "incidents",
     "accounts",
     "weekly",
+    "coverage",
     "procrastinate.contrib.django",
 ]
 

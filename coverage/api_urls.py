@@ -1,0 +1,3 @@
+"""Routes of coverage (api_urls)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of coverage (urls)."""
+
+urlpatterns: list = []
