@@ -378,3 +378,73 @@ def kpi() -> None:
                 f"   target ({label}): ratio <= {KPI_TARGET_RATIO} and < {KPI_TARGET_MS:.0f} ms: "
                 f"{'met' if met else 'NOT met'} ({ratio:.2f}x, {ms:.0f} ms)"
             )
+
+
+@scenario
+def coverage() -> None:
+    """The whole coverage report (checks 1-7) of the whole city, timed with each check's share;
+    baseline: check 1 done naively (per village: the ORM loads the village and its grids, GEOS
+    unions and differences them in Python) on a sample, extrapolated to every village, plus
+    our own time for the other checks."""
+    import random
+    import time
+
+    from django.contrib.gis.geos import MultiPolygon
+    from django.db.models import Prefetch
+
+    from bench.common import Timing
+    from coverage.report import coverage_report
+    from grids.models import City, Grid, Village
+
+    city = City.objects.current().first()
+    if city is None:
+        print("coverage: no city loaded; load the city-scale demo first")
+        return
+    villages = list(
+        Village.objects.current()
+        .filter(code__startswith=city.code[:4])
+        .values_list("pk", flat=True)
+    )
+    runs, sample = 3, 40
+    ours, reports = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        reports.append(coverage_report(city.code))
+        ours.append(time.perf_counter() - t0)
+    last = reports[-1]["timings"]
+    other = sum(s for name, s in last.items() if name not in ("tiling", "total"))
+
+    def naive_tiling(pks: list[int]) -> None:
+        qs = Village.objects.filter(pk__in=pks).prefetch_related(
+            Prefetch("grids", queryset=Grid.objects.current(), to_attr="current_grids")
+        )
+        for village in qs:
+            cover = MultiPolygon([p for g in village.current_grids for p in g.geom], srid=4326)
+            gap = village.geom.difference(cover.unary_union)
+            for a in village.current_grids:
+                for b in village.current_grids:
+                    if a.pk < b.pk and a.geom.intersects(b.geom):
+                        a.geom.intersection(b.geom).area  # noqa: B018
+            gap.area  # noqa: B018
+
+    rng = random.Random(5)
+    baseline = []
+    for _ in range(runs):
+        pks = rng.sample(villages, min(sample, len(villages)))
+        t0 = time.perf_counter()
+        naive_tiling(pks)
+        baseline.append((time.perf_counter() - t0) * len(villages) / len(pks) + other)
+    circle = reports[-1]["checks"]["service_circle"]
+    report(
+        f"coverage report of city {city.code} (target < 60 s with the service circle)",
+        Timing("ours: coverage_report(city), checks 1-7", ours),
+        Timing("baseline: naive ORM+GEOS check 1 + our 2-7", baseline),
+        note=f"{len(villages)} villages; naive check 1 timed on {sample} villages, extrapolated;"
+        f" service circle {'included' if circle.get('available') else 'NOT AVAILABLE YET'}",
+    )
+    total = last["total"]
+    print("   per check (last run):")
+    for name, seconds in last.items():
+        if name != "total":
+            print(f"     {name:<16} {seconds:8.3f} s   {100 * seconds / total:5.1f}%")
+    print(f"     {'total':<16} {total:8.3f} s")

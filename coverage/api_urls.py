@@ -1,3 +1,14 @@
-"""Routes of coverage (api_urls)."""
+"""Routes of coverage (api_urls): mounted under /api/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("coverage/", api.CoverageReportApi.as_view(), name="api-coverage"),
+    path(
+        "coverage/uncovered-households/",
+        api.UncoveredHouseholdsApi.as_view(),
+        name="api-coverage-uncovered-households",
+    ),
+]

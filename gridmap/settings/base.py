@@ -188,3 +188,20 @@ GRIDMAP_KPI_MIN_CASES = int(os.environ.get("GRIDMAP_KPI_MIN_CASES", "10"))
 # one not submitted is missing once its deadline has passed.
 GRIDMAP_WEEKLY_VILLAGE_REPORT_DUE = (4, "18:00")  # Friday 18:00
 GRIDMAP_WEEKLY_STATION_SUMMARY_DUE = (5, "12:00")  # Saturday 12:00
+
+# --- Coverage: the 15-minute service circle --------------------------------------------------
+# Walking speed along the road network (coverage.service_circle): 4.5 km/h walks 1,125 m in
+# the circle's 15 minutes.
+GRIDMAP_WALKING_KMH = float(os.environ.get("GRIDMAP_WALKING_KMH", "4.5"))
+
+# --- Coverage (coverage.checks) -------------------------------------------------------------
+# Check 2: a worker holding more active roles than this (anywhere) is listed as overloaded.
+GRIDMAP_MAX_ROLES_PER_WORKER = int(os.environ.get("GRIDMAP_MAX_ROLES_PER_WORKER", "3"))
+# Check 3: households per grid (rural grids sit near the lower end).
+GRIDMAP_GRID_HOUSEHOLDS_NORM = (300, 500)
+# Check 5: one full-time (station_worker) worker per this many households.
+GRIDMAP_HOUSEHOLDS_PER_WORKER = 300
+# Check 6: villages per station, and how far apart (metres) two villages of one station may
+# be and still count as contiguous (digitising slivers between neighbours).
+GRIDMAP_STATION_VILLAGES = (3, 7)
+GRIDMAP_STATION_CONTIGUITY_TOLERANCE_M = 1.0

@@ -1,0 +1,86 @@
+"""The whole coverage report of an area: every check's figures, with the time each took.
+
+Check 7 (the 15-minute service circle) lives in ``coverage.service_circle`` (the road work);
+it is imported lazily and reported as not available while that module does not exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from typing import Any
+
+from django.conf import settings
+
+from grids.models import City, District, Town, Village
+
+from . import checks
+
+# Check 7 before coverage.service_circle exists: a status the page turns into words.
+NOT_AVAILABLE = {"available": False, "status": "not_available_yet"}
+
+
+def area_of(code: str) -> dict[str, str] | None:
+    """Level, code, name and prefix of the current area with ``code``, or None if unknown.
+
+    Raises ValueError for a code that is not 6, 9 or 12 digits.
+    """
+    prefix = checks.area_prefix(code)
+    if len(code) == 6:
+        level, model = ("city", City) if code.endswith("00") else ("district", District)
+    else:
+        level, model = {9: ("town", Town), 12: ("village", Village)}[len(code)]
+    row = model.objects.current().filter(code=code).only("code", "name").first()
+    if row is None:
+        return None
+    return {"code": row.code, "name": row.name, "level": level, "prefix": prefix}
+
+
+def service_circle_available() -> bool:
+    return importlib.util.find_spec("coverage.service_circle") is not None
+
+
+def _service_circle(area_code: str) -> dict[str, Any]:
+    if not service_circle_available():
+        return dict(NOT_AVAILABLE)
+    module = importlib.import_module("coverage.service_circle")
+    result = dict(module.service_circle(area_code))
+    result.setdefault("available", True)
+    return result
+
+
+def coverage_report(area_code: str) -> dict[str, Any]:
+    """Every figure of checks 1-7 for the area (see ``checks``), keyed by check name, each
+    with ``seconds``; ``timings`` repeats the seconds per check and the total.
+
+    Raises ValueError for a malformed code and LookupError for an unknown area.
+    """
+    area = area_of(area_code)
+    if area is None:
+        raise LookupError(area_code)
+    out: dict[str, Any] = {
+        "area": area,
+        "settings": {
+            "max_roles_per_worker": settings.GRIDMAP_MAX_ROLES_PER_WORKER,
+            "grid_households_norm": list(settings.GRIDMAP_GRID_HOUSEHOLDS_NORM),
+            "households_per_worker": settings.GRIDMAP_HOUSEHOLDS_PER_WORKER,
+            "station_villages": list(settings.GRIDMAP_STATION_VILLAGES),
+            "station_contiguity_tolerance_m": settings.GRIDMAP_STATION_CONTIGUITY_TOLERANCE_M,
+        },
+        "checks": {},
+        "timings": {},
+    }
+    started = time.perf_counter()
+    steps: list[tuple[str, Any]] = [
+        *((name, lambda fn=fn: fn(area["prefix"])) for name, fn in checks.CHECKS.items()),
+        ("service_circle", lambda: _service_circle(area_code)),
+    ]
+    for name, run in steps:
+        t0 = time.perf_counter()
+        figures = run()
+        seconds = round(time.perf_counter() - t0, 3)
+        out["checks"][name] = {**figures, "seconds": seconds}
+        out["timings"][name] = seconds
+    out["timings"]["total"] = round(time.perf_counter() - started, 3)
+    return out
