@@ -1,3 +1,11 @@
-"""Routes of coverage (urls)."""
+"""Page routes of coverage (the API lives in api_urls)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("coverage/", views.CoverageView.as_view(), name="coverage"),
+    path("coverage/export.csv", views.CoverageCsvView.as_view(), name="coverage-export-csv"),
+    path("coverage/export.pdf", views.CoveragePdfView.as_view(), name="coverage-export-pdf"),
+]

@@ -1,0 +1,153 @@
+"""Pages of coverage: ``/coverage/?area=CODE`` and its CSV and PDF exports.
+
+The page and the exports read one report, ``coverage.report.coverage_report(area_code)``, the
+same one ``GET /api/coverage/?area=CODE`` returns as JSON; the map draws the API's layers.
+The area picker offers the city, districts and towns inside the user's jurisdiction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.selectors import jurisdiction_prefixes
+from grids.models import City, District, Town
+
+from . import export
+
+NO_AREA = gettext_lazy("There is no town, district or city in your jurisdiction.")
+AREA_NOT_FOUND = gettext_lazy(
+    "No town, district or city with the code %(code)s in your jurisdiction."
+)
+
+
+@dataclass(frozen=True)
+class Area:
+    level: str  # city, district or town
+    code: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+def area_choices(user: Any) -> list[Area]:
+    """The city, districts and towns a user may report on: city first, then by code.
+
+    A city-level account (prefix ``4507``) gets its city too; a district account its district
+    and towns; a town account its town. Village and station accounts have no area here.
+    """
+    prefixes = jurisdiction_prefixes(user)
+    cities, districts, towns = (
+        City.objects.current(),
+        District.objects.current(),
+        Town.objects.current(),
+    )
+    if prefixes is not None:
+        whole = Q(pk__in=[])
+        for prefix in prefixes:
+            whole |= Q(code__startswith=prefix)
+        cities = cities.filter(code__in=[p + "00" for p in prefixes if len(p) == 4])
+        districts, towns = districts.filter(whole), towns.filter(whole)
+    areas: list[Area] = []
+    for level, queryset in (("city", cities), ("district", districts), ("town", towns)):
+        for code, name in queryset.order_by("code").values_list("code", "name"):
+            areas.append(Area(level, code, name))
+    return areas
+
+
+def chosen_area(request: HttpRequest) -> tuple[Area, list[Area]]:
+    """The ``area`` parameter checked against the user's choices (the first by default)."""
+    choices = area_choices(request.user)
+    if not choices:
+        raise Http404(NO_AREA)
+    code = (request.GET.get("area") or "").strip()
+    if not code:
+        # Open on the largest area: the city for a city account, a town for a town account.
+        return choices[0], choices
+    for area in choices:
+        if area.code == code:
+            return area, choices
+    raise Http404(AREA_NOT_FOUND % {"code": code})
+
+
+def page_strings() -> dict[str, str]:
+    """The page script's text in the active language (rendered with ``json_script``)."""
+    return {
+        "villages": _("Villages and communities"),
+        "grids": _("Grids"),
+        "gaps": _("Gaps between grids"),
+        "overlaps": _("Overlapping grids"),
+        "householdsNoGrid": _("Households in no grid"),
+        "householdsNoUnit": _("Households in no ten-household unit"),
+        "gridsMissingRoles": _("Grids missing a role"),
+        "stationsOff": _("Stations outside 3–7 villages or not contiguous"),
+        "uncovered": _("Households beyond the 15-minute service circle"),
+        "serviceAreas": _("Service area of each centre"),
+        "centres": _("Service centres"),
+        "legend": _("Legend"),
+        "layerError": _("Could not load %(layer)s: %(detail)s"),
+        "networkError": _("The server did not answer. Check the connection and try again."),
+        "noItems": _("Nothing to show"),
+    }
+
+
+class CoverageView(LoginRequiredMixin, TemplateView):
+    """The coverage of an area: a map with a layer per check and a table of every figure."""
+
+    template_name = "coverage/coverage.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        area, choices = chosen_area(self.request)
+        report = export.load_report(area.code)
+        query = urlencode({"area": area.code})
+        context.update(
+            area=area,
+            choices=choices,
+            report=report,
+            sections=export.sections(report),
+            csv_url=f"{reverse('coverage-export-csv')}?{query}",
+            pdf_url=f"{reverse('coverage-export-pdf')}?{query}",
+            page_strings=page_strings(),
+            page_config=export.map_config(
+                area.code,
+                report["area"]["prefix"],
+                has_basemap=bool(settings.LEAFLET_CONFIG.get("TILES")),
+            ),
+        )
+        return context
+
+
+class CoverageCsvView(LoginRequiredMixin, View):
+    """Every figure and the items behind it, one CSV."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        area, _choices = chosen_area(request)
+        report = export.load_report(area.code)
+        response = HttpResponse(export.report_csv(report, area), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="coverage-{area.code}.csv"'
+        return response
+
+
+class CoveragePdfView(LoginRequiredMixin, View):
+    """A printable report: the figures, a static map and the items."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        area, _choices = chosen_area(request)
+        report = export.load_report(area.code)
+        response = HttpResponse(export.report_pdf(report, area), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="coverage-{area.code}.pdf"'
+        return response
