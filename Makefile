@@ -67,6 +67,7 @@ migrate: db venv
 
 demo: migrate
 	$(PY) manage.py load_demo --scale $(SCALE) --if-empty
+	$(PY) manage.py load_demo_roads --if-empty
 
 users: demo
 	$(PY) manage.py create_demo_users

@@ -312,3 +312,12 @@ def service_circle(area_code: str) -> ServiceCircleResult:
         ]
         cur.execute("DROP TABLE _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household")
     return result
+
+
+def households_beyond(area_code: str) -> list[int]:
+    """Ids of the area's households beyond the service circle (for the uncovered-households
+    layer); an area without any village gives none."""
+    try:
+        return service_circle(area_code).uncovered_household_ids
+    except ServiceCircleError:
+        return []

@@ -17,6 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--delete", action="store_true", help="Only delete the demo roads.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when road segments exist already."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from coverage.demo_roads import DemoRoadsError, delete_demo_roads, load_demo_roads
@@ -26,6 +29,13 @@ class Command(BaseCommand):
             if options["verbosity"]:
                 self.stdout.write(f"Deleted {deleted} demo road segments.")
             return
+        if options["if_empty"]:
+            from coverage.models import RoadSegment
+
+            if RoadSegment.objects.exists():
+                if options["verbosity"]:
+                    self.stdout.write("Roads are already loaded; nothing to do (--if-empty).")
+                return
         try:
             result = load_demo_roads(seed=options["seed"])
         except DemoRoadsError as exc:
