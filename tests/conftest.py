@@ -23,6 +23,8 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         if not demo_loaded():
             call_command("load_demo", scale="small", seed=DEMO_SEED, verbosity=0)
+        # Its roads too (as `make run` loads them), for the 15-minute service circle.
+        call_command("load_demo_roads", seed=DEMO_SEED, if_empty=True, verbosity=0)
         yield
 
 

@@ -51,7 +51,9 @@ def test_coverage_page_for_a_town_shows_the_api_figures_on_a_map(new_page, brows
     # The map drew the town's villages and grids, and a layer per check.
     assert int(page.get_attribute("#coverage-map", "data-count-villages")) > 0
     assert int(page.get_attribute("#coverage-map", "data-count-grids")) > 0
-    assert page.locator(".leaflet-control-layers-overlays input").count() == 9
+    assert page.locator(".leaflet-control-layers-overlays input").count() == 10
+    # Check 7: the centres' service areas along the demo roads are drawn.
+    assert int(page.get_attribute("#coverage-map", "data-count-service-areas")) > 0
 
     # Every figure in the table is the API's figure.
     answer = page.request.get(f"/api/coverage/?area={town}")

@@ -144,6 +144,18 @@
       });
       return group;
     }
+    // Check 7: each service centre's area (reachable within 15 minutes along the roads).
+    const circle = CHECKS.service_circle || {};
+    const serviceAreas = L.geoJSON(null, {
+      style: { color: "#2b8a3e", weight: 1, fillColor: "#51cf66", fillOpacity: 0.15 },
+      onEachFeature: function (feature, layer) {
+        layer.bindTooltip(S.serviceAreas + " · " + feature.properties.name, { sticky: true });
+      },
+    });
+    if (circle.service_areas && circle.service_areas.features) {
+      serviceAreas.addData(circle.service_areas);
+    }
+    container.dataset.countServiceAreas = String(serviceAreas.getLayers().length);
     const gaps = located(tiling.gaps, "#e03131", S.gaps);
     const overlaps = located(tiling.overlaps, "#a61e4d", S.overlaps);
 
@@ -163,6 +175,7 @@
       [gaps, "#e03131", S.gaps],
       [overlaps, "#a61e4d", S.overlaps],
       [stations, "#862e9c", S.stationsOff],
+      [serviceAreas, "#51cf66", S.serviceAreas],
       [reasons.no_grid[0], reasons.no_grid[1], reasons.no_grid[2]],
       [reasons.no_unit[0], reasons.no_unit[1], reasons.no_unit[2]],
       [reasons.beyond_15_minutes[0], reasons.beyond_15_minutes[1], reasons.beyond_15_minutes[2]],
