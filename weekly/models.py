@@ -43,13 +43,12 @@ class WeeklyTaskList(models.Model):
         return f"{self.town_code} {self.week}"
 
 
-class VillageWeeklyReport(models.Model):
-    village_code = models.CharField(_("village"), max_length=12, db_index=True)
-    station_code = models.CharField(_("station"), max_length=12, db_index=True)
+class WeeklySubmission(models.Model):
+    """What a village report and a station summary share: the week, figures pre-filled from
+    the incidents, and who sent it when (the first submission decides late or on time)."""
+
     week = models.DateField(_("week (Monday)"))
-    # Pre-filled from the village's incidents of the week (received, closed out, open, ...).
     counts = models.JSONField(_("figures"), default=dict)
-    text = models.TextField(_("report"), blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -59,6 +58,16 @@ class VillageWeeklyReport(models.Model):
         related_name="+",
         verbose_name=_("submitted by"),
     )
+
+    class Meta:
+        abstract = True
+
+
+class VillageWeeklyReport(WeeklySubmission):
+    village_code = models.CharField(_("village"), max_length=12, db_index=True)
+    station_code = models.CharField(_("station"), max_length=12, db_index=True)
+    # counts: pre-filled from the village's incidents of the week (received, closed out, ...).
+    text = models.TextField(_("report"), blank=True)
 
     class Meta:
         verbose_name = _("village weekly report")
@@ -76,21 +85,10 @@ class VillageWeeklyReport(models.Model):
         return f"{self.village_code} {self.week}"
 
 
-class StationWeeklySummary(models.Model):
+class StationWeeklySummary(WeeklySubmission):
     station_code = models.CharField(_("station"), max_length=12, db_index=True)
     town_code = models.CharField(_("town"), max_length=9, db_index=True)
-    week = models.DateField(_("week (Monday)"))
-    counts = models.JSONField(_("figures"), default=dict)
     text = models.TextField(_("summary"), blank=True)
-    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("submitted by"),
-    )
 
     class Meta:
         verbose_name = _("station weekly summary")
