@@ -22,7 +22,16 @@ CATALOGUES = [
     for domain in ("django", "djangojs")
 ]
 # Everything that can hold user-visible strings.
-SOURCE_DIRS = ["gridmap", "grids", "households", "incidents", "accounts", "weekly", "coverage"]
+SOURCE_DIRS = [
+    "gridmap",
+    "grids",
+    "households",
+    "incidents",
+    "accounts",
+    "weekly",
+    "coverage",
+    "planning",
+]
 
 
 def _entries(path: Path) -> dict[str, polib.POEntry]:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "weekly",
     "coverage",
+    "planning",
     "procrastinate.contrib.django",
 ]
 
