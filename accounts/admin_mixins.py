@@ -49,3 +49,17 @@ def town_filter(code_path: str) -> type[admin.SimpleListFilter]:
             return queryset
 
     return TownFilter
+
+
+class ViewOnlyAdminMixin:
+    """An admin that lists and shows but never adds, changes or deletes: for records written
+    only by services (the case history, the weekly reports)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
+from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
 
 from .models import (
     CaseAttachment,
@@ -36,7 +36,7 @@ from .models import (
     Notification,
 )
 from .routing import render_explanation
-from .workflow import Action, ActionNotAllowed, CaseConflict, case_act
+from .workflow import CASE_FIELDS, Action, ActionNotAllowed, CaseConflict, case_act
 
 MSG_ADMIN_DONE = gettext_noop("%(action)s: %(count)s cases.")
 MSG_ADMIN_REFUSED = gettext_noop("Case #%(id)s: %(reason)s")
@@ -100,24 +100,6 @@ class CaseEventInline(ReadOnlyInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-CASE_FIELDS = [
-    "owner_level",
-    "owner_code",
-    "version",
-    "acknowledge_due_at",
-    "resolve_due_at",
-    "acknowledged_at",
-    "resolved_at",
-    "closed_at",
-    "closed_on_time",
-    "extension_pending",
-    "extension_count",
-    "rework_count",
-    "escalation_count",
-    "satisfaction",
-]
 
 
 def _case_action(action: Action) -> Any:
@@ -185,7 +167,7 @@ class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
         "reporter",
         "reported_at",
         *ROUTING_FIELDS,
-        "status",
+        # The case's state: exactly what incidents.workflow writes with each action.
         *CASE_FIELDS,
     ]
     fields = ["description", *readonly_fields]
@@ -226,7 +208,7 @@ class NotificationAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+class CaseEventAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
     """The case history, read-only: events are appended by the workflow only."""
 
     jurisdiction_code_path = "incident__place_code"
@@ -236,27 +218,9 @@ class CaseEventAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["incident", "actor"]
     list_select_related = ["incident"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(CaseAttachment)
-class CaseAttachmentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+class CaseAttachmentAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
     jurisdiction_code_path = "event__incident__place_code"
     list_display = ["id", "event", "content_type", "size"]
     raw_id_fields = ["event"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

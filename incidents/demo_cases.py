@@ -47,6 +47,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from grids.demo.loader import StepClock
 from grids.models import Generation
 
 from .models import (
@@ -113,17 +114,6 @@ class DemoCasesResult:
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
         out.append(f"Elapsed: {self.seconds:.1f} s ({steps})")
         return out
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.t0 = self.last = time.perf_counter()
-        self.steps: dict[str, float] = {}
-
-    def tick(self, name: str) -> None:
-        now = time.perf_counter()
-        self.steps[name] = self.steps.get(name, 0.0) + now - self.last
-        self.last = now
 
 
 # --- the places and people cases are made at ------------------------------------------------
@@ -477,7 +467,7 @@ def _write(
     generation_id: int,
     seed: int,
     events: bool,
-    clock: _Clock,
+    clock: StepClock,
 ) -> tuple[dict[str, int], int]:
     n = sim.n
     ids = _reserve_ids(Incident, n)
@@ -732,7 +722,7 @@ def load_demo_cases(
     them in one transaction; see the module docstring."""
     if count < 1:
         raise DemoCasesError("--count must be at least 1.")
-    clock = _Clock()
+    clock = StepClock()
     say: Callable[[str], None] = (lambda m: out.write(m + "\n")) if out else (lambda m: None)
     end = end or timezone.now()
     end_s = float(np.floor(end.timestamp()))

@@ -4,27 +4,15 @@ reports and summaries are written on the weekly pages or through the API, where
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
+from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
 
 from .models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
 
-class ReadOnlyAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
     date_hierarchy = "week"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(WeeklyTaskList)

@@ -114,7 +114,9 @@ class DemoResult:
         return out
 
 
-class _Clock:
+class StepClock:
+    """Seconds spent per named step of a long load (the demo loaders print them)."""
+
     def __init__(self) -> None:
         self.t0 = self.last = time.perf_counter()
         self.steps: dict[str, float] = {}
@@ -142,7 +144,7 @@ def load_demo(
     Raises DemoError when a demo is already loaded and ``replace`` is false.
     """
     spec = scale_spec(scale)
-    clock = _Clock()
+    clock = StepClock()
     say: Callable[[str], None] = (lambda msg: out.write(msg + "\n")) if out else (lambda m: None)
     with transaction.atomic():
         with connection.cursor() as cur:  # one loader at a time
