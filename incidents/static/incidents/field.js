@@ -1148,20 +1148,28 @@
     return item;
   }
 
-  async function loadMyIncidents(url) {
-    const box = $('[data-worklist="incidents"]');
+  // A paged list box: emptied for a first page, its "more" button removed; with no network a
+  // note instead (null), else its <ul>.
+  function listIn(box, url) {
     if (!url) box.textContent = "";
     const more = $(".fd-more", box);
     if (more) more.remove();
     if (!navigator.onLine) {
       box.appendChild(el("p", "fd-alert fd-alert-warning", S.workOffline));
-      return;
+      return null;
     }
     let list = $(".fd-items", box);
     if (!list) {
       list = el("ul", "fd-list fd-items");
       box.appendChild(list);
     }
+    return list;
+  }
+
+  async function loadMyIncidents(url) {
+    const box = $('[data-worklist="incidents"]');
+    const list = listIn(box, url);
+    if (!list) return;
     try {
       const answer = await api(url || withQuery(CONFIG.incidentsUrl, { mine: "1", page_size: "20" }));
       const body = answer.body || {};
@@ -1279,18 +1287,8 @@
 
   async function loadInbox(url) {
     const box = $("[data-inbox-list]");
-    if (!url) box.textContent = "";
-    const more = $(".fd-more", box);
-    if (more) more.remove();
-    if (!navigator.onLine) {
-      box.appendChild(el("p", "fd-alert fd-alert-warning", S.workOffline));
-      return;
-    }
-    let list = $(".fd-items", box);
-    if (!list) {
-      list = el("ul", "fd-list fd-items");
-      box.appendChild(list);
-    }
+    const list = listIn(box, url);
+    if (!list) return;
     const params = { page_size: "20" };
     if (work.kind) params.kind = work.kind;
     try {
