@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import jurisdiction_prefixes
-from grids.api import _feature_collection
+from gridmap.geojson import feature_collection
 from grids.models import Village
 from households.models import Household
 
@@ -110,7 +110,9 @@ def uncovered_households(area: dict[str, str], reasons: list[str]) -> dict[str, 
         if reason not in querysets:
             continue
         props = {"id": F("id"), "reason": Value(reason), "grid": F("grid__code")}
-        fc = _feature_collection(querysets[reason].order_by(), "location", props, F("id"))
+        fc = feature_collection(
+            querysets[reason].order_by(), geom="location", properties=props, fid=F("id")
+        )
         features.extend(fc["features"])
     return {"type": "FeatureCollection", "features": features}
 

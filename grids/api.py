@@ -8,10 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point, Polygon
-from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import DatabaseError, connection
-from django.db.models import Count, F, JSONField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, JSONObject
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import boundary_scope_q, scope_q
+from gridmap.geojson import feature_collection
 
 from . import selectors
 from .models import (
@@ -208,18 +208,6 @@ class GridDetailApi(APIView):
 LAYER_LEVELS = ("city", "district", "town", "village", "grid", "building", "station")
 
 
-def _feature_collection(qs: QuerySet, geom: str, properties: dict[str, Any], fid: Any) -> dict:
-    """A GeoJSON FeatureCollection built in the database (ST_AsGeoJSON + jsonb_agg)."""
-    feature = JSONObject(
-        type=Value("Feature"),
-        id=fid,
-        geometry=Cast(AsGeoJSON(geom, precision=6), JSONField()),
-        properties=JSONObject(**properties),
-    )
-    features = qs.aggregate(features=JSONBAgg(feature, default=Value([], JSONField())))
-    return {"type": "FeatureCollection", "features": features["features"] or []}
-
-
 class LayerApi(APIView):
     """Map layers as GeoJSON FeatureCollections, limited to the user's jurisdiction."""
 
@@ -254,7 +242,7 @@ class LayerApi(APIView):
             props["kind"] = F("kind")
         if level == "grid":
             props["village_code"] = F("village__code")
-        return Response(_feature_collection(qs, "geom", props, F("code")))
+        return Response(feature_collection(qs, geom="geom", properties=props, fid=F("code")))
 
     def _buildings(self, user: Any, bbox: Polygon | None) -> Response:
         if bbox is None:
@@ -267,7 +255,7 @@ class LayerApi(APIView):
         truncated = len(ids) > MAX_BUILDINGS
         qs = Building.objects.filter(id__in=ids[:MAX_BUILDINGS])
         props = {"id": F("id"), "name": F("name"), "grid_code": F("grid__code")}
-        body = _feature_collection(qs, "footprint", props, F("id"))
+        body = feature_collection(qs, geom="footprint", properties=props, fid=F("id"))
         body["truncated"] = truncated
         return Response(body)
 
@@ -292,4 +280,4 @@ class LayerApi(APIView):
             "village_count": Coalesce(Subquery(village_count), 0),
             "level": Value("station"),
         }
-        return Response(_feature_collection(qs, "location", props, F("code")))
+        return Response(feature_collection(qs, geom="location", properties=props, fid=F("code")))

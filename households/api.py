@@ -21,7 +21,8 @@ from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from accounts.selectors import can_see_personal_data, scope_q
-from grids.api import _bbox_param, _feature_collection
+from gridmap.geojson import feature_collection
+from grids.api import _bbox_param
 from incidents.notifications import render_message
 
 from . import services
@@ -209,8 +210,11 @@ class TenHouseholdUnitApi(APIView):
             ),
             "warnings": F("warnings"),
         }
-        body = _feature_collection(
-            TenHouseholdUnit.objects.filter(id__in=ids[:MAX_UNITS]), "geom", props, F("id")
+        body = feature_collection(
+            TenHouseholdUnit.objects.filter(id__in=ids[:MAX_UNITS]),
+            geom="geom",
+            properties=props,
+            fid=F("id"),
         )
         for feature in body["features"]:
             feature["properties"]["warnings"] = render_warnings(feature["properties"]["warnings"])

@@ -18,14 +18,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import Point
-from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
-from django.db.models import F, JSONField, QuerySet, Value
-from django.db.models.functions import Cast, JSONObject
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext_noop
@@ -40,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from gridmap.geojson import feature_collection
 from grids.api import MSG_BAD_BBOX, MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, _bbox_param
 
 from . import selectors, services
@@ -315,41 +313,37 @@ def _positive(request: Request, name: str, default: int, maximum: int) -> int:
 
 
 def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
-    """The features of ``qs`` (newest first) as one jsonb_agg in PostgreSQL."""
-    feature = JSONObject(
-        type=Value("Feature"),
-        id=F("id"),
-        geometry=Cast(AsGeoJSON("location", precision=7), JSONField()),
-        properties=JSONObject(
-            id=F("id"),
-            category=F("category__code"),
-            category_name=F(f"category__{category_name_field()}"),
-            severity=F("severity"),
-            status=F("status"),
-            description=F("description"),
-            reported_at=F("reported_at"),
-            grid_code=F("grid__code"),
-            reporter_count=selectors.reporter_count(),
-            responsible_level=F("responsible_level"),
-            owner_level=F("owner_level"),
-            owner_code=F("owner_code"),
-            acknowledge_due_at=F("acknowledge_due_at"),
-            resolve_due_at=F("resolve_due_at"),
-            resolved_at=F("resolved_at"),
-        ),
-    )
-    agg = qs.aggregate(
-        features=JSONBAgg(
-            feature, order_by=("-reported_at", "-id"), default=Value("[]", JSONField())
-        )
-    )
-    features = agg["features"]
-    features = json.loads(features) if isinstance(features, str) else (features or [])
+    """The features of ``qs`` (newest first), built in PostgreSQL."""
+    properties = {
+        "id": F("id"),
+        "category": F("category__code"),
+        "category_name": F(f"category__{category_name_field()}"),
+        "severity": F("severity"),
+        "status": F("status"),
+        "description": F("description"),
+        "reported_at": F("reported_at"),
+        "grid_code": F("grid__code"),
+        "reporter_count": selectors.reporter_count(),
+        "responsible_level": F("responsible_level"),
+        "owner_level": F("owner_level"),
+        "owner_code": F("owner_code"),
+        "acknowledge_due_at": F("acknowledge_due_at"),
+        "resolve_due_at": F("resolve_due_at"),
+        "resolved_at": F("resolved_at"),
+    }
+    features = feature_collection(
+        qs,
+        geom="location",
+        properties=properties,
+        fid=F("id"),
+        order_by=("-reported_at", "-id"),
+        precision=7,
+    )["features"]
     now = timezone.now()
     for feature in features:
-        properties = feature["properties"]
-        properties["traffic_light"] = _light_of(properties, now)
-        del properties["resolved_at"]
+        props = feature["properties"]
+        props["traffic_light"] = _light_of(props, now)
+        del props["resolved_at"]
     return features
 
 

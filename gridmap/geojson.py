@@ -1,0 +1,38 @@
+"""GeoJSON built in PostgreSQL: one statement, no GEOS objects in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.db.models import JSONField, QuerySet, Value
+from django.db.models.functions import Cast, JSONObject
+
+
+def feature_collection(
+    qs: QuerySet,
+    *,
+    geom: str,
+    properties: dict[str, Any],
+    fid: Any,
+    order_by: Sequence[str] = (),
+    precision: int = 6,
+) -> dict[str, Any]:
+    """The rows of ``qs`` as a GeoJSON FeatureCollection, aggregated by ``jsonb_agg``.
+
+    ``properties`` maps property names to expressions (``F("code")``, ``Value(...)``, ...);
+    ``fid`` is the feature id expression; ``order_by`` orders the features inside the
+    aggregate.
+    """
+    feature = JSONObject(
+        type=Value("Feature"),
+        id=fid,
+        geometry=Cast(AsGeoJSON(geom, precision=precision), JSONField()),
+        properties=JSONObject(**properties),
+    )
+    agg = qs.aggregate(
+        features=JSONBAgg(feature, order_by=tuple(order_by), default=Value([], JSONField()))
+    )
+    return {"type": "FeatureCollection", "features": agg["features"] or []}
