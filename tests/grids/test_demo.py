@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from grids.demo.loader import boundaries_path
 from grids.demo.names import id_number_valid
 from grids.demo.people import synthesise_staff
 from grids.demo.plan import plan_boundaries
@@ -326,7 +325,7 @@ def test_places_above_grids_are_staffed_and_some_workers_are_overloaded(loaded):
 def _districts() -> dict[str, shapely.Geometry]:
     import geopandas as gpd
 
-    path = Path(settings.BASE_DIR).parent / "shared/data/boundaries/qinzhou_gcj02.geojson"
+    path = boundaries_path()
     frame = gpd.read_file(path)
     return {str(c): g for c, g in zip(frame["adcode"], frame.geometry, strict=True)}
 

@@ -16,12 +16,12 @@ import numpy as np
 import prcoords
 import pytest
 import shapely
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from pyproj import Geod
 
 from grids import importers
+from grids.demo.loader import boundaries_path
 from grids.importers import (
     BAD_CODE,
     FILE_NOT_FOUND,
@@ -48,9 +48,7 @@ from tests.factories import DistrictFactory, GenerationFactory, TownFactory, Vil
 pytestmark = pytest.mark.django_db
 
 GEOD = Geod(ellps="WGS84")
-QINZHOU = (
-    Path(settings.BASE_DIR).parent / "shared" / "data" / "boundaries" / "qinzhou_gcj02.geojson"
-)
+QINZHOU = boundaries_path()
 QINZHOU_DISTRICTS = ["450702", "450703", "450721", "450722"]
 
 
