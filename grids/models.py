@@ -290,6 +290,13 @@ class Station(models.Model):
         Town, on_delete=models.PROTECT, related_name="stations", verbose_name=_("town")
     )
     address = models.CharField(_("address"), max_length=200, blank=True)
+    retired_on = models.DateField(
+        _("retired on"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a published catchment plan retires the station; it then holds no "
+                    "villages from this day on."),
+    )
 
     class Meta:
         verbose_name = _("station")

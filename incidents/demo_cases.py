@@ -125,13 +125,16 @@ class Places:
     village_code: np.ndarray
     town_id: np.ndarray
     town_code: np.ndarray
+    station_id: list[str | None]  # per grid: its village's station today (COPY text)
     village_index: np.ndarray  # per grid: the index of its village (for its "quality")
     points: list[list[str]]  # per grid: EWKT points inside it
     routed: dict[tuple[int, int], tuple[int, str, str, str, str]]  # (sev, grid) -> recipient
 
 
 _GRIDS_SQL = """
-SELECT g.id, g.code, v.id, v.code, t.id, t.code
+SELECT g.id, g.code, v.id, v.code, t.id, t.code,
+       (SELECT ca.station_id FROM grids_catchmentassignment ca
+         WHERE ca.village_id = v.id AND ca.period @> %s::date)
   FROM grids_grid g
   JOIN grids_village v ON v.id = g.village_id
   JOIN grids_town t ON t.id = v.town_id
@@ -154,7 +157,7 @@ SELECT ra.role, coalesce(ra.grid_id, ra.village_id, ra.town_id), w.id, w.name, w
 
 def _places(seed: int, today: dt.date) -> Places:
     with connection.cursor() as cur:
-        cur.execute(_GRIDS_SQL)
+        cur.execute(_GRIDS_SQL, [today])
         rows = cur.fetchall()
         if not rows:
             raise DemoCasesError("No current grids: load a demo first (manage.py load_demo).")
@@ -174,7 +177,7 @@ def _places(seed: int, today: dt.date) -> Places:
     for role, place_id, wid, name, phone in holders:
         by_role.setdefault((role, place_id), (wid, name, phone))
     routed: dict[tuple[int, int], tuple[int, str, str, str, str]] = {}
-    for i, (gid, _gc, vid, _vc, tid, _tc) in enumerate(rows):
+    for i, (gid, _gc, vid, _vc, tid, _tc, _sid) in enumerate(rows):
         secretary = by_role.get(("village_secretary", vid))
         wanted = [
             ("grid_leader", by_role.get(("grid_leader", gid))),
@@ -194,6 +197,7 @@ def _places(seed: int, today: dt.date) -> Places:
         village_code=village_codes,
         town_id=np.array(cols[4], dtype=np.int64),
         town_code=np.array(cols[5]),
+        station_id=[None if sid is None else str(sid) for sid in cols[6]],
         village_index=village_index,
         points=points,
         routed=routed,
@@ -570,6 +574,7 @@ def _write(
             "grid",
             "village",
             "town",
+            "station",
             "place_code",
             "responsible_level",
             "explanation",
@@ -601,6 +606,7 @@ def _write(
             _strs(places.grid_id[g]),
             _strs(places.village_id[g]),
             _strs(places.town_id[g]),
+            [places.station_id[i] for i in g],
             list(places.grid_code[g]),
             list(LEVELS[base_level]),
             ["[]"] * n,

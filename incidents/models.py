@@ -207,6 +207,16 @@ class Incident(models.Model):
         related_name="incidents",
         verbose_name=_("town"),
     )
+    station = models.ForeignKey(
+        "grids.Station",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("station"),
+        help_text=_("The station whose catchment held the village when the incident was "
+                    "reported; a published catchment change re-assigns open incidents."),
+    )
     # The place code the incident belongs to (grid, else village, else town): the
     # jurisdiction filter uses it (codes nest).
     place_code = models.CharField(_("place code"), max_length=15, db_index=True)

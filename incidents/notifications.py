@@ -81,7 +81,11 @@ MSG_CASE_OVERDUE_AT_TOP = gettext_noop(
 MSG_CASE_SUPERVISION = gettext_noop(
     "Supervision no. %(number)s: case #%(id)s (%(category)s) has been open since %(since)s."
 )
+MSG_CASE_STATION_CHANGED = gettext_noop(
+    "Case #%(id)s (%(category)s) is now in your station's catchment: %(note)s"
+)
 CASE_MESSAGES = {
+    "reassign_station": MSG_CASE_STATION_CHANGED,
     "escalate": MSG_CASE_ESCALATED,
     "return_case": MSG_CASE_RETURNED,
     "redispatch": MSG_CASE_REDISPATCHED,

@@ -181,6 +181,7 @@ class RoutingResult:
     responsible_level: str
     recipients: list[RoutedPerson] = field(default_factory=list)
     explanation: list[dict[str, Any]] = field(default_factory=list)
+    station: PlaceRef | None = None  # the station whose catchment holds the village
 
 
 # --- the statement --------------------------------------------------------------------------
@@ -538,6 +539,7 @@ def _decide(row: dict[str, Any], *, responders: list[str], severity: str | None)
         village=_ref(village),
         town=_ref(town),
         district=_ref(district),
+        station=_ref(station),
         place_code=place["code"],
         responsible_level=str(level),
         recipients=out.people,

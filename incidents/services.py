@@ -243,6 +243,7 @@ def _create(
         town=Town(pk=routing.town.id, code=routing.town.code, name=routing.town.name)
         if routing.town
         else None,
+        station_id=routing.station.id if routing.station else None,
         place_code=routing.place_code,
         responsible_level=routing.responsible_level,
         explanation=routing.explanation,

@@ -20,6 +20,8 @@ States and actions
     any open state --cancel--> cancelled                          (duplicate or invalid)
 
 ``report`` is the first event of every case, appended by ``incidents.services``.
+``reassign_station`` is appended to each open case whose village a published catchment plan
+gives to another station (``reassign_stations``); the state and the owner do not change.
 
 Who owns what
 -------------
@@ -130,6 +132,9 @@ class Action(models.TextChoices):
     REOPEN = "reopen", pgettext_lazy("case action", "reopen")
     CANCEL = "cancel", pgettext_lazy("case action", "cancel")
     CALLBACK = "callback", pgettext_lazy("case action", "call back (rate)")
+    # Not a person's action: written when a published catchment plan moves the case's
+    # village to another station (``reassign_stations``).
+    REASSIGN_STATION = "reassign_station", pgettext_lazy("case action", "station changed")
 
 
 # --- messages (tests reuse them) ----------------------------------------------------------------
@@ -1086,3 +1091,72 @@ def record_report(incident: Incident, *, actor: User) -> None:
             else None,
         },
     )
+
+
+# --- catchment changes (called when a plan is published: planning.services) -----------------
+_STATION_ON = """
+SELECT i.id, i.station_id, i.status, i.owner_level,
+       (SELECT ca.station_id FROM grids_catchmentassignment ca
+          JOIN grids_village cv ON cv.id = ca.village_id
+         WHERE cv.code = v.code AND ca.period @> %(on)s::date
+         ORDER BY ca.id LIMIT 1) AS new_station_id
+  FROM incidents_incident i
+  JOIN grids_village v ON v.id = i.village_id
+ WHERE i.status = ANY(%(open)s) AND v.code LIKE %(prefix)s
+ ORDER BY i.id
+"""
+
+
+def reassign_stations(
+    *, area_prefix: str, on: dt.date, actor: User | None, note: str, data: dict[str, Any]
+) -> list[int]:
+    """Give every open case of the area (village codes starting ``area_prefix``) the station
+    whose catchment holds its village on ``on``; each case that changes gets a
+    ``reassign_station`` event (from and to station in ``data``) and the new station's head
+    and staff are told. Closed and cancelled cases keep the station they had. Idempotent.
+    Returns the ids of the cases that changed."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            _STATION_ON,
+            {"on": on, "open": [str(s) for s in OPEN_STATUSES], "prefix": area_prefix + "%"},
+        )
+        rows = [r for r in cur.fetchall() if r[1] != r[4]]
+    if not rows:
+        return []
+    from grids.models import Station
+
+    codes = dict(
+        Station.objects.filter(pk__in={r[1] for r in rows} | {r[4] for r in rows}).values_list(
+            "pk", "code"
+        )
+    )
+    now = timezone.now()
+    name = actor_name(actor)
+    changed = []
+    for incident in Incident.objects.select_for_update().filter(pk__in=[r[0] for r in rows]):
+        row = next(r for r in rows if r[0] == incident.pk)
+        old, new = incident.station_id, row[4]
+        seq, _last = _last_event(incident)
+        Incident.objects.filter(pk=incident.pk).update(
+            station_id=new, version=models.F("version") + 1
+        )
+        incident.station_id = new
+        event = _append(
+            incident,
+            seq=seq + 1,
+            action=Action.REASSIGN_STATION,
+            actor=actor,
+            name=name,
+            at=now,
+            from_status=incident.status,
+            to_status=incident.status,
+            from_level=incident.owner_level,
+            note=note,
+            data={**data, "from_station": codes.get(old), "to_station": codes.get(new)},
+        )
+        if new is not None:
+            notifications.notify_case(incident, event, station_worker_ids(codes[new], on))
+        changed.append(incident.pk)
+    return changed
