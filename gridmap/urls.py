@@ -32,4 +32,6 @@ urlpatterns = [
     path("", include("coverage.urls")),
     path("", include("incidents.case_urls")),
     path("", include("weekly.urls")),
+    path("api/", include("planning.api_urls")),
+    path("", include("planning.urls")),
 ]

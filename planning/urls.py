@@ -1,0 +1,3 @@
+"""Pages of planning: mounted at the site root."""
+
+urlpatterns: list = []
