@@ -25,6 +25,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeOperators
 from django.db.models import F, Func, Q, Value
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -318,8 +319,8 @@ def _period_active_on(day: dt.date) -> Q:
 
 class DatedQuerySet(models.QuerySet):
     def active(self, on: dt.date | None = None) -> DatedQuerySet:
-        """Rows whose period contains ``on`` (today when omitted)."""
-        return self.filter(_period_active_on(on or dt.date.today()))
+        """Rows whose period contains ``on`` (today, in the site's time zone, when omitted)."""
+        return self.filter(_period_active_on(on or timezone.localdate()))
 
 
 class CatchmentAssignment(models.Model):

@@ -21,6 +21,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from gridmap.geojson import feature_collection
@@ -90,7 +91,7 @@ def plan_catchments(plan: Plan) -> dict[int | None, list[str]]:
 
 def published_stations(area_code: str, on: dt.date | None = None) -> QuerySet[Station]:
     """The stations of an area not retired on ``on`` (today)."""
-    on = on or dt.date.today()
+    on = on or timezone.localdate()
     return (
         Station.objects.filter(code__startswith=area_code)
         .filter(Q(retired_on__isnull=True) | Q(retired_on__gt=on))

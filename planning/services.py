@@ -28,7 +28,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -754,17 +754,21 @@ def plan_publish(
     return plan
 
 
-def reassign_incidents(plan: Plan, *, actor: Any | None) -> list[int]:
-    """Re-assign the open incidents of a published plan's area to their new stations (see
-    ``incidents.workflow.reassign_stations``); the ids of those that changed."""
+def reassign_incidents(
+    plan: Plan, *, actor: Any | None, today: dt.date | None = None
+) -> list[int]:
+    """Re-assign the open incidents of a published plan's area to the stations of today's
+    catchments (see ``incidents.workflow.reassign_stations``); the ids of those that
+    changed. Nothing before the plan takes effect."""
     from incidents.workflow import reassign_stations
 
-    day = plan.effective_from or timezone.localdate()
+    today = today or timezone.localdate()
+    day = plan.effective_from
+    if plan.status != Plan.Status.PUBLISHED or day is None or day > today:
+        return []
     with_plan = {"plan": plan.pk, "plan_name": plan.name, "effective_from": day.isoformat()}
+    with translation.override(settings.LANGUAGE_CODE):
+        note = _(MSG_PUBLISH_NOTE) % {"plan": plan.name, "date": day.isoformat()}
     return reassign_stations(
-        area_prefix=plan.area_code,
-        on=day,
-        actor=actor,
-        note=_(MSG_PUBLISH_NOTE) % {"plan": plan.name, "date": day.isoformat()},
-        data=with_plan,
+        area_prefix=plan.area_code, on=today, actor=actor, note=note, data=with_plan
     )
