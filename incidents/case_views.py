@@ -200,6 +200,7 @@ HISTORY_LABELS = {
     "escalate": _("Escalated"),
     "reopen": _("Reopened"),
     "cancel": _("Cancelled"),
+    "reassign_station": _("Station changed by a catchment plan"),
 }
 
 LIGHTS = {
@@ -219,6 +220,9 @@ EVENT_DATA_LABELS = {
     "to_code": _("to"),
     "acknowledge_due_at": _("acknowledge by"),
     "resolve_due_at": _("resolve by"),
+    "from_station": _("from station"),
+    "to_station": _("to station"),
+    "plan_name": _("catchment plan"),
 }
 DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at"}
 

@@ -390,6 +390,19 @@ def plan_problem(plan: Plan) -> Any:
         .values_list("village__code", "station_id")
     }
     live = {s.pk for s in stations}
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT DISTINCT ON (ps.id) ps.id, v.code
+              FROM planning_planstation ps
+              JOIN grids_village v
+                ON v.generation_high_id IS NULL AND ST_Covers(v.geom, ps.location)
+             WHERE ps.plan_id = %s
+             ORDER BY ps.id, v.code
+            """,
+            [plan.pk],
+        )
+        home = dict(cur.fetchall())
     return solver.Problem(
         villages=sorted(assignments),
         households=village_households(assignments),

@@ -494,3 +494,34 @@ def test_plan_assignment_rows_survive_only_in_the_plan(full):
     assert PlanAssignment.objects.get(plan=plan, village_code=board.code(2)).station.code == (
         board.a.code
     )
+
+
+# --- proposals through the service -----------------------------------------------------------
+def test_repair_and_propose_apply_one_batch_that_meets_every_constraint(full):
+    board = full
+    plan = services.plan_create(actor=board.actor, name="p", area_code=board.town.code)
+    services.plan_assign(
+        actor=board.actor,
+        plan=plan,
+        village_code=[board.code(2), board.code(7)],
+        station=board.a.code,
+        override_reason="test",
+    )
+    assert [v["kind"] for v in plan_violations(plan)] == ["size"]
+    result = services.plan_solve(actor=board.actor, plan=plan, mode="repair", time_limit=5)
+    assert result.status in ("optimal", "feasible") and result.moved == 1
+    assert plan_violations(plan) == []
+    assert len(result.changes) == 1 and {c.action for c in result.changes} == {"repair"}
+    services.plan_undo(actor=board.actor, plan=plan)
+    assert [v["kind"] for v in plan_violations(plan)] == ["size"]
+
+    services.plan_station_lock(actor=board.actor, plan=plan, station=board.d.code, locked=True)
+    result = services.plan_solve(actor=board.actor, plan=plan, mode="propose", time_limit=5)
+    assert result.status in ("optimal", "feasible")
+    assert plan_violations(plan) == []
+    # The locked station kept exactly its villages.
+    assert sorted(
+        plan.assignments.filter(station__code=board.d.code).values_list("village_code", flat=True)
+    ) == [board.code(k) for k in (4, 9, 14)]
+    batches = set(plan.changes.filter(action="propose").values_list("batch", flat=True))
+    assert len(batches) <= 1
