@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from grids.demo.loader import CITY_PREFIX, _copy, _ewkb_hex, _reserve_ids, _text
 
 from .models import RoadNode, RoadSegment
+from .signals import roads_changed
 
 SRID: int = settings.GRIDMAP_SRID
 METRIC_SRID: int = settings.GRIDMAP_METRIC_SRID
@@ -72,6 +73,7 @@ def delete_demo_roads() -> int:
             " s WHERE s.source_id = n.id) AND NOT EXISTS (SELECT 1 FROM coverage_roadsegment s"
             " WHERE s.target_id = n.id)"
         )
+    roads_changed.send(sender=RoadSegment)
     return deleted
 
 
@@ -256,6 +258,7 @@ def load_demo_roads(*, seed: int = 7) -> DemoRoadsResult:
         with connection.cursor() as cur:
             cur.execute("ANALYZE coverage_roadnode")
             cur.execute("ANALYZE coverage_roadsegment")
+    roads_changed.send(sender=RoadSegment)
     return DemoRoadsResult(
         villages=len(villages) - len(skipped),
         villages_without_roads=[codes[k] for k in sorted(skipped)],

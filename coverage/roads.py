@@ -38,6 +38,7 @@ from django.db import DatabaseError, connection, transaction
 from grids.importers import BoundaryImportError, _read, _to_srid
 
 from .models import RoadNode, RoadSegment
+from .signals import roads_changed
 
 SRID: int = settings.GRIDMAP_SRID
 METRIC_SRID: int = settings.GRIDMAP_METRIC_SRID
@@ -159,6 +160,8 @@ def import_roads(
                 transaction.set_rollback(True)
     except DatabaseError as exc:
         raise RoadImportError(WRITE_FAILED.format(path=path, error=exc)) from exc
+    if commit:
+        roads_changed.send(sender=RoadSegment)
     if out is not None:
         out.write("\n".join(report.lines()) + "\n")
     return report

@@ -47,6 +47,7 @@ from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
 from .coords import OBFUSCATED_TO_WGS84
 from .models import BOUNDARY_MODELS, CODE_LENGTHS, Boundary, Generation, Town, Village
 from .services import boundary_create, boundary_supersede
+from .signals import boundaries_changed
 
 SRID: int = settings.GRIDMAP_SRID
 
@@ -305,6 +306,8 @@ def import_boundaries(
         raise BoundaryImportError(WRITE_FAILED.format(path=path, error=exc), report) from exc
     if not commit and generation is None:
         report.generation = None  # the generation was rolled back with everything else
+    if commit:
+        boundaries_changed.send(sender=Boundary, level=level)
     if out is not None:
         out.write("\n".join(report.lines()) + "\n")
     return report

@@ -254,7 +254,7 @@ def _create(
     # Foreign keys come from the routing statement and the caller's objects: checking each
     # would cost a query apiece on the hot path.
     incident.full_clean(
-        exclude=["category", "reporter", "generation", "grid", "village", "town"],
+        exclude=["category", "reporter", "generation", "grid", "village", "town", "station"],
         validate_unique=False,
         validate_constraints=False,
     )

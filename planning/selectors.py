@@ -407,7 +407,10 @@ def plan_problem(plan: Plan) -> Any:
         villages=sorted(assignments),
         households=village_households(assignments),
         stations=[
-            solver.StationSpec(key=s.pk, town_code=s.town_code, locked=s.locked) for s in stations
+            solver.StationSpec(
+                key=s.pk, town_code=s.town_code, locked=s.locked, home_village=home.get(s.pk)
+            )
+            for s in stations
         ],
         seconds={k: t.seconds for k, t in plan_travel(plan).items()},
         adjacency=adjacency(assignments),
