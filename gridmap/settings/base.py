@@ -206,3 +206,8 @@ GRIDMAP_HOUSEHOLDS_PER_WORKER = 300
 # be and still count as contiguous (digitising slivers between neighbours).
 GRIDMAP_STATION_VILLAGES = (3, 7)
 GRIDMAP_STATION_CONTIGUITY_TOLERANCE_M = 1.0
+
+# --- Planning (planning.travel) ---------------------------------------------------------------
+# Travel speed from a village centre to its station along roads (villagers come by e-bike,
+# motorbike or bus on village roads), for the plans' travel times and the proposals.
+GRIDMAP_STATION_TRAVEL_KMH = float(os.environ.get("GRIDMAP_STATION_TRAVEL_KMH", "30"))
