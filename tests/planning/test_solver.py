@@ -291,13 +291,35 @@ def test_infeasible_town_is_reported_with_its_counts():
 
 
 def test_contiguity_makes_a_town_infeasible():
-    """Two stations, six villages, one of them touching no other: no plan is contiguous."""
-    adjacency = board_adjacency(5, 1)  # villages 0..4 in a line, village 5 on its own
+    """A star: village 0 touches the five others, which touch nothing else. Two stations of
+    3-7: whichever does not hold the centre holds leaves that do not touch."""
+    adjacency = {frozenset((code(0), code(k))) for k in range(1, 6)}
     seconds = {(code(k), key): 1.0 for k in range(6) for key in "AB"}
     p = problem(6, [StationSpec("A", TOWN), StationSpec("B", TOWN)], seconds, adjacency)
     result = propose(p)
     assert result.status == solver.INFEASIBLE
     assert gettext(solver.MSG_TOWN_INFEASIBLE) % {"town": TOWN} in result.messages
+
+
+def test_an_island_is_placed_without_the_contiguity_rule_and_reported():
+    """Villages 0..4 in a line and village 5 on an island (no neighbour, no allowed link).
+    No catchment holding the island can be contiguous; rather than give the town up, the
+    island goes to the station where it costs least and the message names it."""
+    adjacency = board_adjacency(5, 1)
+    seconds = {}
+    for k in range(6):
+        seconds[code(k), "A"] = 10.0 * k
+        seconds[code(k), "B"] = 10.0 * (5 - k)
+    seconds[code(5), "A"], seconds[code(5), "B"] = 1.0, 100.0  # the ferry lands near A
+    p = problem(6, [StationSpec("A", TOWN), StationSpec("B", TOWN)], seconds, adjacency)
+    result = propose(p)
+    assert result.status == solver.OPTIMAL
+    assert gettext(solver.MSG_STRANDED) % {"town": TOWN, "villages": code(5)} in result.messages
+    assert catchment(result, "A") == {code(0), code(1), code(5)}
+    assert catchment(result, "B") == {code(2), code(3), code(4)}
+    # evaluate still counts the broken rule: honest figures.
+    assert result.constraints["contiguous_ok"] is False
+    assert result.constraints["not_contiguous"] == 1
 
 
 def test_own_town_only_and_towns_solved_independently():
@@ -380,3 +402,18 @@ def test_random_boards_keep_every_rule(seed):
     assert check_plan(p, fixed.assignment) == []
     assert catchment(fixed, first) == catchment(result, first)
     assert fixed.moved <= 3  # going back to the proposed plan moves at most the 3 scrambled
+
+
+def test_out_of_time_keeps_the_starting_plan_when_it_keeps_the_rules(monkeypatch):
+    """With (almost) no time at all, a town whose current plan keeps the rules gets that plan
+    back rather than nothing."""
+    monkeypatch.setattr(solver, "MIN_TOWN_SECONDS", 1e-6)
+    rng = random.Random(7)
+    p = random_problem(rng, 6, 5, 6)
+    p.current = dict(propose(p).assignment)
+    for run in (propose, repair):
+        result = run(p, time_limit=1e-6)
+        assert result.status in (solver.OPTIMAL, solver.FEASIBLE), result.messages
+        assert check_plan(p, result.assignment) == []
+        kept = gettext(solver.MSG_TOWN_KEPT_START) % {"town": TOWN}
+        assert kept in result.messages or result.status == solver.OPTIMAL
