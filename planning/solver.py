@@ -25,7 +25,7 @@ The model of a town
 - ``x[v, s]`` (bool): village ``v`` goes to free station ``s``; one per village.
 - sizes: ``min <= sum_v x[v, s] <= max`` for each free station.
 - contiguity, single-commodity flow per station: ``r[v, s]`` (bool) marks the root of the
-  catchment of ``s``, exactly one per station, inside the catchment. The root supplies as
+  catchment of ``s``, one per catchment, inside the catchment. The root supplies as
   many units as the catchment has villages, every village of the catchment consumes one, and
   flow ``f[u, w, s]`` (0..max-1) runs only along adjacent pairs with both ends in the
   catchment. Every village can only be fed through villages of its own catchment, so a
@@ -38,7 +38,7 @@ The model of a town
   take no part in the flow), a message names them, and ``evaluate`` still counts the broken
   contiguity: the rest of the town is planned rather than given up.
 - objectives, all integers: travel = ``sum households[v] * seconds[v, s] * x[v, s]``
-  (seconds rounded to whole seconds); moves = villages whose station differs from a reference
+  (each product rounded to a whole household-second); moves = villages whose station differs from a reference
   assignment.
 
 Objectives
@@ -57,8 +57,13 @@ time); whether the plan keeps the rules is in ``constraints`` and ``violations``
 
 Hints: every solve starts from a complete feasible solution when one is known (``current`` or
 ``published`` when they satisfy the rules in that town, with the flows of a BFS tree), else
-from the nearest-station assignment (partial hint). CP-SAT runs with ``num_workers`` workers
-(2 by default, the machine's cores).
+from the nearest-station assignment (partial hint). When the time runs out before CP-SAT
+finds a plan of its own, a starting plan that keeps the rules is returned (status
+``feasible``, with a message), never nothing. CP-SAT runs with ``num_workers`` workers
+(2 by default, the machine's cores) and without probing in presolve (faster here).
+
+Measured on the city-scale demo (66 towns, 1,030 villages, 244 stations, 2 cores): propose
+1.8 s, every town proved optimal (``bench/run.py propose``).
 """
 
 from __future__ import annotations
