@@ -38,8 +38,8 @@ The model of a town
   take no part in the flow), a message names them, and ``evaluate`` still counts the broken
   contiguity: the rest of the town is planned rather than given up.
 - objectives, all integers: travel = ``sum households[v] * seconds[v, s] * x[v, s]``
-  (each product rounded to a whole household-second); moves = villages whose station differs from a reference
-  assignment.
+  (each product rounded to a whole household-second); moves = villages whose station
+  differs from a reference assignment.
 
 Objectives
 ----------
