@@ -184,6 +184,9 @@ MSG_WRONG_STATE = gettext_noop("You cannot %(action)s: it is %(status)s.")
 MSG_REPORT_IS_NOT_AN_ACTION = gettext_noop(
     "A case is reported with the report form, not as an action on a case."
 )
+MSG_STATION_CHANGE_IS_NOT_AN_ACTION = gettext_noop(
+    "A case's station changes when a catchment plan is published, not as an action on a case."
+)
 MSG_TOP_LEVEL = gettext_noop("You cannot %(action)s: it is at the city level, the highest.")
 MSG_EXTENSION_PENDING = gettext_noop(
     "More time was already asked for on this case; wait for the answer."
@@ -541,6 +544,8 @@ def _refusal(action: str, parties: _Parties, incident: Incident, at: dt.datetime
     """Why the actor may not take ``action`` now (a message), or None when they may."""
     if action == Action.REPORT:
         return gettext(MSG_REPORT_IS_NOT_AN_ACTION)
+    if action == Action.REASSIGN_STATION:
+        return gettext(MSG_STATION_CHANGE_IS_NOT_AN_ACTION)
     rule = RULES[action]
     if incident.status not in rule.statuses:
         return gettext(MSG_WRONG_STATE) % {

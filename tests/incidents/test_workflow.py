@@ -826,7 +826,7 @@ def test_a_forbidden_action_is_refused_with_a_clear_message(cw, action, setup, w
 
 
 def test_every_action_has_a_refusal_in_the_table():
-    assert {a for a, *_ in FORBIDDEN} == set(Action) - {Action.REPORT}
+    assert {a for a, *_ in FORBIDDEN} == set(Action) - {Action.REPORT, Action.REASSIGN_STATION}
 
 
 def test_an_action_in_the_wrong_state_is_refused(cw):
@@ -845,6 +845,9 @@ def test_an_action_in_the_wrong_state_is_refused(cw):
     with pytest.raises(ActionNotAllowed) as err:
         act(cw, "superuser", incident, Action.REPORT)
     assert err.value.message == msg(workflow.MSG_REPORT_IS_NOT_AN_ACTION)
+    with pytest.raises(ActionNotAllowed) as err:
+        act(cw, "superuser", incident, Action.REASSIGN_STATION)
+    assert err.value.message == msg(workflow.MSG_STATION_CHANGE_IS_NOT_AN_ACTION)
     with pytest.raises(ValidationError) as verr:
         act(cw, "superuser", incident, "fly")
     assert verr.value.message_dict == {"action": [msg(workflow.MSG_UNKNOWN_ACTION, action="fly")]}
