@@ -76,6 +76,23 @@ def pieces(codes: Iterable[str], pairs: set[frozenset[str]]) -> int:
     return count
 
 
+def components(codes: Iterable[str], pairs: set[frozenset[str]]) -> list[set[str]]:
+    """The connected pieces of ``codes`` under ``pairs``, largest first."""
+    todo_codes = set(codes)
+    out = []
+    while todo_codes:
+        start = todo_codes.pop()
+        piece, stack = {start}, [start]
+        while stack:
+            here = stack.pop()
+            near = {o for o in todo_codes if frozenset((here, o)) in pairs}
+            todo_codes -= near
+            piece |= near
+            stack.extend(near)
+        out.append(piece)
+    return sorted(out, key=lambda p: (-len(p), min(p)))
+
+
 def is_contiguous(codes: Iterable[str], pairs: set[frozenset[str]]) -> bool:
     """Whether ``codes`` form one connected piece under ``pairs`` (empty and single: yes)."""
     return pieces(codes, pairs) <= 1

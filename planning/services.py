@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -754,9 +754,7 @@ def plan_publish(
     return plan
 
 
-def reassign_incidents(
-    plan: Plan, *, actor: Any | None, today: dt.date | None = None
-) -> list[int]:
+def reassign_incidents(plan: Plan, *, actor: Any | None, today: dt.date | None = None) -> list[int]:
     """Re-assign the open incidents of a published plan's area to the stations of today's
     catchments (see ``incidents.workflow.reassign_stations``); the ids of those that
     changed. Nothing before the plan takes effect."""
@@ -772,3 +770,61 @@ def reassign_incidents(
     return reassign_stations(
         area_prefix=plan.area_code, on=today, actor=actor, note=note, data=with_plan
     )
+
+
+# --- islands ----------------------------------------------------------------------------------
+MSG_ISLAND_NOTE = gettext_noop("ferry or bridge to an island village (added automatically)")
+
+_NEAREST_OUTSIDE = """
+SELECT a.code, b.code
+  FROM grids_village a
+  JOIN grids_village b
+    ON b.generation_high_id IS NULL AND left(b.code, 9) = left(a.code, 9)
+   AND NOT (b.code = ANY(%(piece)s))
+ WHERE a.generation_high_id IS NULL AND a.code = ANY(%(piece)s)
+ ORDER BY ST_Distance(a.geom::geography, b.geom::geography), a.code, b.code
+ LIMIT 1
+"""
+
+
+@transaction.atomic
+def link_islands(area_prefix: str) -> list[Any]:
+    """Give every piece of a town's villages too small for any contiguous catchment (fewer
+    than 3 villages touching each other and nothing else: an island, a village touching
+    others only at corners) an ``AllowedLink`` from its village nearest to the rest of the
+    town to that nearest village, as a ferry or a bridge would. Idempotent; returns the links
+    made. Used by the demo (its generated coast has islands); for real data, a planner records
+    the real ferry or bridge in the admin."""
+    from .models import AllowedLink
+
+    codes = list(
+        Village.objects.current()
+        .filter(code__startswith=area_prefix)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+    by_town: dict[str, list[str]] = {}
+    for code in codes:
+        by_town.setdefault(code[:9], []).append(code)
+    made = []
+    for town_codes in by_town.values():
+        if len(town_codes) < MIN_VILLAGES:
+            continue
+        while True:
+            pairs = selectors.adjacency(town_codes)
+            small = [p for p in selectors.components(town_codes, pairs) if len(p) < MIN_VILLAGES]
+            if not small:
+                break
+            with connection.cursor() as cur:
+                cur.execute(_NEAREST_OUTSIDE, {"piece": sorted(small[0])})
+                row = cur.fetchone()
+            if row is None:
+                break
+            a, b = sorted(row)
+            link, created = AllowedLink.objects.get_or_create(
+                village_a=a, village_b=b, defaults={"note": MSG_ISLAND_NOTE}
+            )
+            if not created:
+                break
+            made.append(link)
+    return made

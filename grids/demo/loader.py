@@ -184,6 +184,11 @@ def load_demo(
         households_assign_grids(ids=bulk["households"])
         ten_household_units_refresh(ids=bulk["units"])
         _central_household_workers(bulk["households"])
+        # Island villages of the generated coast get a "ferry" so catchments can be
+        # contiguous (planning's adjacency counts allowed links).
+        from planning.services import link_islands
+
+        link_islands(CITY_PREFIX)
         clock.tick("derive")
         counts = demo_counts()
         clock.tick("count")

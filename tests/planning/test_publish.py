@@ -525,3 +525,16 @@ def test_repair_and_propose_apply_one_batch_that_meets_every_constraint(full):
     ) == [board.code(k) for k in (4, 9, 14)]
     batches = set(plan.changes.filter(action="propose").values_list("batch", flat=True))
     assert len(batches) <= 1
+
+
+def test_island_villages_get_an_allowed_link_to_the_nearest_village(board):
+    from planning.models import AllowedLink
+    from tests.factories import VillageFactory, square
+
+    island = VillageFactory(
+        town=board.town, code=f"{board.town.code}016", geom=square(100.0, 0.045, 0.004)
+    )
+    links = services.link_islands(board.district.code)
+    assert [(link.village_a, link.village_b) for link in links] == [(board.code(10), island.code)]
+    assert services.link_islands(board.district.code) == []  # idempotent
+    assert AllowedLink.objects.count() == 1
