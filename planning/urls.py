@@ -1,3 +1,11 @@
-"""Pages of planning: mounted at the site root."""
+"""Pages of planning: mounted at the site root (the API lives in api_urls)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("plans/", views.PlanListView.as_view(), name="plans"),
+    path("plans/<int:pk>/", views.PlanEditorView.as_view(), name="plan-editor"),
+    path("plans/<int:pk>/compare/", views.PlanCompareView.as_view(), name="plan-compare"),
+]
