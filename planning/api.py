@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -71,7 +72,7 @@ MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 # --- messages (tests reuse them) -----------------------------------------------------------
 MSG_INVALID = gettext_noop("The request has invalid fields; nothing was changed.")
 MSG_UNKNOWN_PLAN = gettext_noop("There is no plan %(id)s in your jurisdiction.")
-MSG_UNKNOWN_STATION = gettext_noop("Station %(code)s is not in this plan.")
+MSG_UNKNOWN_STATION = services.MSG_STATION_NOT_IN_PLAN
 MSG_VILLAGES_LIST = gettext_noop("villages must be a list of village codes.")
 MSG_STATION_REQUIRED = gettext_noop("Choose the station the villages go to.")
 MSG_LON_LAT = gettext_noop("lon and lat must be numbers: longitude and latitude in degrees.")
@@ -413,10 +414,10 @@ class PlanView(APIView):
         self,
         request: Request,
         plan: Plan,
-        action: Any,
+        action: Callable[[], Any],
         *,
-        hard: Any = None,
-        extra: Any = None,
+        hard: Callable[[], bool] | None = None,
+        extra: Callable[[Any], dict[str, Any]] | None = None,
     ) -> Response:
         """Run ``action()`` (a service call); answer with the fresh plan, ``extra(result)``
         merged in. ``hard()`` tells whether a refusal under ``constraints`` is final."""
@@ -513,7 +514,8 @@ class PlanAssignApi(PlanView):
             return refused({"villages": [_(MSG_VILLAGES_LIST)]})
         if not station:
             return refused({"station": [_(MSG_STATION_REQUIRED)]})
-        action = "brush" if len(villages) > 1 else "click"
+        # What made the change, as the log keeps it: a click, or a brush stroke.
+        action = "brush" if len(villages) > 1 or _text(data, "action") == "brush" else "click"
         return self.write(
             request,
             plan,
@@ -523,7 +525,7 @@ class PlanAssignApi(PlanView):
                 village_code=villages,
                 station=station,
                 override_reason=_text(data, "override_reason"),
-                action=_text(data, "action") or action,
+                action=action,
             ),
             hard=lambda: _hard_refusal(plan, station, villages),
             extra=lambda changes: {"changed": [c.village_code for c in changes]},

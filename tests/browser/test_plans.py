@@ -423,8 +423,8 @@ def test_a_planner_edits_is_refused_an_eighth_village_undoes_and_publishes(new_p
 
 
 def test_add_a_station_brush_two_villages_to_it_and_the_phone_layout(new_page, pilot_town):
-    """A station placed on the map, Shift+drag paints two villages to it (one batch); then
-    the editor on a phone."""
+    """A station placed on the map, Shift+drag paints two villages to it (one batch), a
+    station locked and another dragged to a new place; then the editor on a phone."""
     from planning import services
     from planning.models import PlanChange, PlanStation
 
@@ -469,6 +469,31 @@ def test_add_a_station_brush_two_villages_to_it_and_the_phone_layout(new_page, p
     assert len({c.batch for c in moves}) == 1 and {c.action for c in moves} == {"brush"}
     assert_panel_equals_database(page, plan.pk)
     assert shown(page, new)["villages"] == "2"
+
+    # Lock the west station: its card says so.
+    west, east = station_code(1), station_code(2)
+    now = version(page)
+    page.click(f'.pl-station[data-station="{west}"] [data-action="lock"]')
+    wait_for_draw(page, now)
+    assert PlanStation.objects.get(plan=plan, code=west).locked
+    assert page.locator(f'.pl-station[data-station="{west}"] .pl-tag-locked').count() == 1
+
+    # Move the east station: the "move station" mode, drag its marker into village 11, confirm.
+    page.click('button[data-mode="move"]')
+    box = page.locator(f'.leaflet-marker-icon[data-station="{east}"]').bounding_box()
+    target = screen_point(page, village_code(11))
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(*target, steps=10)
+    page.mouse.up()
+    page.wait_for_selector('#plan-editor[data-message="confirm"]')
+    now = version(page)
+    page.click('[data-role="message"] [data-role="confirm"]')
+    wait_for_draw(page, now)
+    moved = PlanStation.objects.get(plan=plan, code=east)
+    assert _cell(11).covers(moved.location)
+    assert PlanChange.objects.filter(plan=plan, kind="move", station=moved).count() == 1
+    assert_panel_equals_database(page, plan.pk)  # travel times from the new place
     assert_stayed_on_this_machine(log)
     assert log.failed == [] and log.errors == []
 

@@ -135,7 +135,6 @@
     mode: "select",
     stroke: null,
     suppressClick: false,
-    last: null, // the last write, to send again with a reason
     refused: [], // villages of a refused change, outlined until the message goes
     version: 0,
   };
@@ -321,9 +320,19 @@
   /* --- writes --------------------------------------------------------------------------------- */
   /* POST ``json`` to ``url``; on success redraw from the answer and call ``done(body)``. A
    * refusal under "constraints" offers to send it again with a reason. */
-  async function write(url, json, done, options) {
+  /* Writes go one after the other (a quick second click waits for the first answer), so
+   * the last answer drawn is always the server's latest state. */
+  let queue = Promise.resolve();
+  function write(url, json, done, options) {
+    const run = queue.then(function () {
+      return send(url, json, done, options);
+    });
+    queue = run.catch(function () {});
+    return run;
+  }
+
+  async function send(url, json, done, options) {
     options = options || {};
-    state.last = { url: url, json: json, done: done };
     if (!options.keepMessage) hideMessage();
     flash(S.saving);
     let body;
@@ -705,8 +714,13 @@
     const code = villageAt(latlng);
     if (!code || state.stroke.codes.indexOf(code) >= 0) return;
     state.stroke.codes.push(code);
+    preview(code, state.selected);
+  }
+
+  /* The village drawn as going to ``station`` until the server answers. */
+  function preview(code, station) {
     const layer = state.villageLayers[code];
-    layer.setStyle({ fillColor: state.colours[state.selected], fillOpacity: 0.9, color: "#1f2933", weight: 2.6, dashArray: "4 3" });
+    layer.setStyle({ fillColor: state.colours[station], fillOpacity: 0.9, color: "#1f2933", weight: 2.6, dashArray: "4 3" });
     layer.bringToFront();
   }
 
@@ -788,6 +802,7 @@
         flash(interpolate(S.moved, { village: villageLabel(code), station: stationLabel(state.selected) }));
         return;
       }
+      preview(code, state.selected);
       assign([code], state.selected, "click");
       return;
     }
