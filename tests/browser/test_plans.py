@@ -3,8 +3,10 @@
 A planner logs in, creates a plan through /plans/, moves a village by selecting a station
 and clicking the village and sees the station figures change (equal to the database's),
 is refused an 8th village with the reason shown and the override field offered, undoes,
-and publishes; the published catchments then show through GET /api/catchments/. Every
-request stays on 127.0.0.1.
+and publishes; the published catchments then show through GET /api/catchments/. Two more
+tests drive the other tools: adding a station on the map, a Shift+drag brush stroke, locking
+and dragging a station, the phone layout; an override with a written reason, retiring a
+station, a CSV with bad lines. Every request stays on 127.0.0.1.
 
 The small demo's towns have too few villages for a station of 7 (3 towns, 13 villages), so
 this test commits a town of its own, under district 990250 (the factories use 9901xx): a
@@ -514,3 +516,65 @@ def _planner() -> Any:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(username=PLANNER["username"])
+
+
+def test_override_retire_and_a_bad_csv_on_the_page(new_page, pilot_town, tmp_path):
+    """An 8th village applied with a written reason (kept in the log), a station retired with
+    its villages, and every bad line of an imported CSV listed."""
+    from planning import services
+    from planning.models import PlanChange, PlanStation
+
+    with translation.override("zh-hans"):
+        plan = services.plan_create(actor=_planner(), name="带理由", area_code=TOWN)
+    west, east = station_code(1), station_code(2)
+    services.plan_assign(actor=_planner(), plan=plan, village_code=village_code(2), station=west)
+    page, log = new_page(DESKTOP, timezone_id="Asia/Shanghai")
+    log_in(page)
+    open_editor(page, f"/plans/{plan.pk}/")
+
+    select_station(page, west)
+    click_village(page, village_code(6))
+    page.wait_for_selector('#plan-editor[data-message="refused"]')
+    page.fill('[data-role="message"] textarea[name="override_reason"]', "新修公路后更近")
+    now = version(page)
+    page.click('[data-role="message"] button[type=submit]')
+    wait_for_draw(page, now)
+    change = PlanChange.objects.get(plan=plan, village_code=village_code(6))
+    assert (change.to_station.code, change.override_reason) == (west, "新修公路后更近")
+    assert shown(page, west)["villages"] == "8"
+    assert page.locator(f'.pl-station[data-station="{west}"] .is-bad[data-stat="villages"]').count()
+    assert page.locator('.pl-violation[data-kind="size"]').count() == 1  # west holds 8
+    page.click(".pl-history-box summary")
+    assert "新修公路后更近" in page.inner_text('[data-role="history"]')
+
+    # Retire the east station: it holds villages, so a reason is asked for.
+    page.click(f'.pl-station[data-station="{east}"] [data-action="retire"]')
+    page.wait_for_selector('#plan-editor[data-message="confirm"]')
+    page.fill('[data-role="message"] textarea[name="override_reason"]', "与西片合并")
+    now = version(page)
+    page.click('[data-role="message"] [data-role="confirm"]')
+    wait_for_draw(page, now)
+    assert PlanStation.objects.get(plan=plan, code=east).retired
+    assert page.locator(f'.pl-station.is-retired[data-station="{east}"]').count() == 1
+    assert page.locator('.pl-violation[data-kind="unassigned"]').count() == 4
+    assert page.get_attribute(f'path[data-village="{village_code(3)}"]', "data-station") == ""
+
+    # A CSV with bad lines: every one is listed, nothing changes.
+    bad = tmp_path / "plan.csv"
+    bad.write_text(
+        f"village_code,station_code\n{village_code(3)},{west}\n990250001999,{west}\n"
+        f"{village_code(7)},{TOWN}S77\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("#pl-csv", str(bad))
+    page.click('[data-role="import-form"] button[type=submit]')
+    page.wait_for_selector('#plan-editor[data-message="refused"]')
+    reasons = page.locator('[data-role="message"] .pl-reasons li').all_inner_texts()
+    line = services.MSG_CSV_LINE
+    assert reasons == [
+        zh(line, line=3, error=zh(services.MSG_CSV_UNKNOWN_VILLAGE, code="990250001999")),
+        zh(line, line=4, error=zh(services.MSG_CSV_UNKNOWN_STATION, code=f"{TOWN}S77")),
+    ]
+    assert PlanChange.objects.filter(plan=plan, action="csv").count() == 0
+    assert_stayed_on_this_machine(log)
+    assert [e for e in log.errors if "status of 400" not in e] == []
