@@ -35,9 +35,7 @@ def catchments_on(town_code: str, on: dt.date) -> list[dict[str, object]]:
         CatchmentAssignment.objects.active(on)
         .filter(village__code__startswith=town_code)
         .order_by("village__code", "id")
-        .values_list(
-            "village__code", "village__name", "station__code", "station__name", "period"
-        )
+        .values_list("village__code", "village__name", "station__code", "station__name", "period")
     )
     out: dict[str, dict[str, object]] = {}
     for village, village_name, station, station_name, period in rows:
