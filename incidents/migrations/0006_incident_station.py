@@ -21,11 +21,18 @@ class Migration(migrations.Migration):
         # was reported (what routing used).
         migrations.RunSQL(
             """
-            UPDATE incidents_incident i SET station_id = ca.station_id
-            FROM grids_village v, grids_catchmentassignment ca
-            WHERE v.id = i.village_id
-              AND ca.village_id IN (SELECT v2.id FROM grids_village v2 WHERE v2.code = v.code)
-              AND ca.period @> (i.reported_at AT TIME ZONE 'Asia/Shanghai')::date
+            UPDATE incidents_incident i SET station_id = s.station_id
+            FROM (
+              SELECT DISTINCT ON (i2.id) i2.id, ca.station_id
+                FROM incidents_incident i2
+                JOIN grids_village v ON v.id = i2.village_id
+                JOIN grids_village v2 ON v2.code = v.code
+                JOIN grids_catchmentassignment ca
+                  ON ca.village_id = v2.id
+                 AND ca.period @> (i2.reported_at AT TIME ZONE 'Asia/Shanghai')::date
+               ORDER BY i2.id, ca.id
+            ) s
+            WHERE s.id = i.id
             """,
             migrations.RunSQL.noop,
         ),
