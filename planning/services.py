@@ -102,7 +102,7 @@ MSG_PUBLISH_UNASSIGNED = gettext_noop(
 MSG_PUBLISH_VIOLATIONS = gettext_noop(
     "The plan breaks %(count)s constraints; fix them, or give a reason to publish anyway."
 )
-MSG_PUBLISH_NOTE = gettext_noop("Catchment plan \u201c%(plan)s\u201d in force from %(date)s.")
+MSG_PUBLISH_NOTE = gettext_noop("Catchment plan “%(plan)s” in force from %(date)s.")
 
 CSV_HEADER = ("village_code", "station_code")
 

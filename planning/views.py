@@ -26,7 +26,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 from rest_framework.exceptions import NotFound
@@ -72,7 +72,7 @@ def plannable_areas(user: Any) -> list[tuple[str, Any]]:
 
 class PlanCreateForm(forms.Form):
     name = forms.CharField(
-        label=gettext_lazy("Name"),
+        label=pgettext_lazy("plan", "Name"),
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
         help_text=gettext_lazy("For example: Catchments 2026"),
