@@ -314,7 +314,7 @@ def plan_diff(plan: Plan, other: Plan | None = None) -> list[dict[str, Any]]:
 
 
 _CATCHMENTS_SQL = """
-SELECT ps.code, ps.name, count(*), sum(coalesce(hh.n, 0)),
+SELECT ps.code, ps.name, count(*)::int, sum(coalesce(hh.n, 0))::int,
        ST_AsGeoJSON(ST_Union(v.geom), 6)
   FROM planning_planassignment pa
   JOIN planning_planstation ps ON ps.id = pa.station_id
