@@ -26,6 +26,10 @@ def main() -> int:
 
     # Measure the production configuration: no per-query debug logging.
     settings.DEBUG = False
+    # Figures are for engineers: messages in English.
+    from django.utils import translation
+
+    translation.activate("en")
     from bench import scenarios
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
