@@ -44,8 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -61,11 +60,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import scope_q
-from grids.models import District, Town
+from grids.models import Town
 
 from . import selectors, services
-from .models import Plan, PlanAssignment, PlanChange, PlanStation
+from .models import Plan, PlanChange, PlanStation
 
 MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 
@@ -114,44 +112,6 @@ def station_colours(plan: Plan) -> dict[str, str]:
     """Station code -> colour, stable for the life of the plan (see ``PALETTE``)."""
     codes = plan.stations.order_by("pk").values_list("code", flat=True)
     return {code: colour(i) for i, code in enumerate(codes)}
-
-
-# --- reads shared with the pages ------------------------------------------------------------
-def plans_visible_to(user: Any) -> QuerySet[Plan]:
-    """Plans whose area lies inside the user's jurisdiction (everything for superusers)."""
-    scope = scope_q(user, "area_code")
-    qs = Plan.objects.all()
-    return qs if scope is None else qs.filter(scope)
-
-
-def _subquery_count(qs: QuerySet) -> Coalesce:
-    counted = qs.order_by().values("plan").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def area_name_expression() -> Coalesce:
-    """The current name of a plan's area (a town or a district), as a query expression."""
-    town = Town.objects.current().filter(code=OuterRef("area_code")).values("name")[:1]
-    district = District.objects.current().filter(code=OuterRef("area_code")).values("name")[:1]
-    return Coalesce(Subquery(town), Subquery(district), Value(""))
-
-
-def plan_rows(user: Any) -> QuerySet[Plan]:
-    """The plans a user sees, with their area name and counts, newest first (one query)."""
-    assignments = PlanAssignment.objects.filter(plan=OuterRef("pk"))
-    return (
-        plans_visible_to(user)
-        .select_related("author", "published_by")
-        .annotate(
-            area_name=area_name_expression(),
-            village_count=_subquery_count(assignments),
-            unassigned_count=_subquery_count(assignments.filter(station__isnull=True)),
-            station_count=_subquery_count(
-                PlanStation.objects.filter(plan=OuterRef("pk"), retired=False)
-            ),
-        )
-        .order_by("-created_at", "-id")
-    )
 
 
 def person(user: Any) -> str:
@@ -225,7 +185,8 @@ def _change(change: PlanChange) -> dict[str, Any]:
 
 def plan_body(plan: Plan, user: Any) -> dict[str, Any]:
     """The plan as the editor needs it (see the module docstring)."""
-    stats = {row["id"]: row for row in selectors.plan_station_stats(plan)}
+    shape = selectors.plan_shape(plan)
+    stats = {row["id"]: row for row in selectors.plan_station_stats(plan, shape=shape)}
     stations = list(plan.stations.order_by("pk"))
     features = []
     for index, ps in enumerate(stations):
@@ -275,7 +236,7 @@ def plan_body(plan: Plan, user: Any) -> dict[str, Any]:
     if area_name is None:
         area_name = (
             Plan.objects.filter(pk=plan.pk)
-            .annotate(n=area_name_expression())
+            .annotate(n=selectors.area_name_expression())
             .values_list("n", flat=True)
             .first()
         )
@@ -299,7 +260,7 @@ def plan_body(plan: Plan, user: Any) -> dict[str, Any]:
         "limits": {"min_villages": MIN_VILLAGES, "max_villages": MAX_VILLAGES},
         "stations": {"type": "FeatureCollection", "features": features},
         "assignment": dict(plan.assignments.values_list("village_code", "station__code")),
-        "violations": selectors.plan_violations(plan),
+        "violations": selectors.plan_violations(plan, shape=shape),
         "changes": {
             "count": log["count"],
             "overrides": log["overrides"],
@@ -394,9 +355,9 @@ class PlanView(APIView):
 
     def plan(self, request: Request, pk: int) -> Plan:
         plan = (
-            plans_visible_to(request.user)
+            selectors.plans_visible_to(request.user)
             .select_related("author", "published_by")
-            .annotate(area_name=area_name_expression())
+            .annotate(area_name=selectors.area_name_expression())
             .filter(pk=pk)
             .first()
         )
@@ -457,7 +418,7 @@ class PlanListApi(APIView):
 
     @_schema(operation_id="plans_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        return Response({"results": [plan_row(p) for p in plan_rows(request.user)]})
+        return Response({"results": [plan_row(p) for p in selectors.plan_rows(request.user)]})
 
     @_schema(
         operation_id="plans_create",
@@ -478,7 +439,7 @@ class PlanListApi(APIView):
             return refused(exc.errors)
         except DjangoValidationError as exc:
             return refused(_errors_of(exc))
-        row = plan_rows(request.user).get(pk=plan.pk)
+        row = selectors.plan_rows(request.user).get(pk=plan.pk)
         return Response(plan_row(row), status=status.HTTP_201_CREATED)
 
 
@@ -819,7 +780,7 @@ def other_plan(request: Request, plan: Plan, raw: str) -> Plan | None:
         return None
     if not raw.isdigit():
         raise Invalid({"with": [_(MSG_BAD_WITH)]})
-    other = plans_visible_to(request.user).filter(pk=int(raw)).first()
+    other = selectors.plans_visible_to(request.user).filter(pk=int(raw)).first()
     if other is None:
         raise NotFound(_(MSG_UNKNOWN_PLAN) % {"id": raw})
     return other

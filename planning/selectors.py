@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
@@ -24,8 +25,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from accounts.selectors import scope_q
 from gridmap.geojson import feature_collection
-from grids.models import CatchmentAssignment, Station, Village
+from grids.models import CatchmentAssignment, District, Station, Town, Village
 from households.models import Household, PartyMember
 
 from .models import AllowedLink, Plan, PlanAssignment, PlanStation
@@ -60,22 +62,6 @@ def adjacency(codes: Iterable[str]) -> set[frozenset[str]]:
     return pairs
 
 
-def pieces(codes: Iterable[str], pairs: set[frozenset[str]]) -> int:
-    """How many connected pieces ``codes`` fall into under ``pairs`` (empty: 0)."""
-    todo_codes = set(codes)
-    count = 0
-    while todo_codes:
-        count += 1
-        start = todo_codes.pop()
-        stack = [start]
-        while stack:
-            here = stack.pop()
-            near = {o for o in todo_codes if frozenset((here, o)) in pairs}
-            todo_codes -= near
-            stack.extend(near)
-    return count
-
-
 def components(codes: Iterable[str], pairs: set[frozenset[str]]) -> list[set[str]]:
     """The connected pieces of ``codes`` under ``pairs``, largest first."""
     todo_codes = set(codes)
@@ -93,9 +79,44 @@ def components(codes: Iterable[str], pairs: set[frozenset[str]]) -> list[set[str
     return sorted(out, key=lambda p: (-len(p), min(p)))
 
 
+def pieces(codes: Iterable[str], pairs: set[frozenset[str]]) -> int:
+    """How many connected pieces ``codes`` fall into under ``pairs`` (empty: 0)."""
+    return len(components(codes, pairs))
+
+
 def is_contiguous(codes: Iterable[str], pairs: set[frozenset[str]]) -> bool:
     """Whether ``codes`` form one connected piece under ``pairs`` (empty and single: yes)."""
     return pieces(codes, pairs) <= 1
+
+
+def plans_visible_to(user: Any) -> QuerySet[Plan]:
+    """Plans whose area lies inside the user's jurisdiction (everything for superusers)."""
+    scope = scope_q(user, "area_code")
+    qs = Plan.objects.all()
+    return qs if scope is None else qs.filter(scope)
+
+
+def area_name_expression() -> Coalesce:
+    """The current name of a plan's area (a town or a district), as a query expression."""
+    town = Town.objects.current().filter(code=OuterRef("area_code")).values("name")[:1]
+    district = District.objects.current().filter(code=OuterRef("area_code")).values("name")[:1]
+    return Coalesce(Subquery(town), Subquery(district), Value(""))
+
+
+def plan_rows(user: Any) -> QuerySet[Plan]:
+    """The plans a user sees, with their area name and counts, newest first (one query)."""
+    assignments = PlanAssignment.objects.filter(plan=OuterRef("pk"))
+    return (
+        plans_visible_to(user)
+        .select_related("author", "published_by")
+        .annotate(
+            area_name=area_name_expression(),
+            village_count=_count(assignments),
+            unassigned_count=_count(assignments.filter(station__isnull=True)),
+            station_count=_count(PlanStation.objects.filter(plan=OuterRef("pk"), retired=False)),
+        )
+        .order_by("-created_at", "-id")
+    )
 
 
 def plan_catchments(plan: Plan) -> dict[int | None, list[str]]:
@@ -153,18 +174,19 @@ def plan_travel(plan: Plan) -> dict[tuple[str, int], Any]:
     return travel_times(villages, stations)
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    """The ``q`` percentile (0-100) with linear interpolation; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+Shape = tuple[dict[int | None, list[str]], set[frozenset[str]]]
 
 
-def plan_station_stats(plan: Plan, *, travel: bool = True) -> list[dict]:
+def plan_shape(plan: Plan) -> Shape:
+    """The plan's catchments (station id -> village codes) and the adjacency among their
+    villages: what the statistics and the violations both read (compute once, pass both)."""
+    catchments = plan_catchments(plan)
+    return catchments, adjacency(c for k, v in catchments.items() if k is not None for c in v)
+
+
+def plan_station_stats(
+    plan: Plan, *, travel: bool = True, shape: Shape | None = None
+) -> list[dict]:
     """Per station of the plan: villages, households, population, party members (one
     annotated query), the longest and the 95th-percentile travel time from a village centre
     of its catchment to it along roads (minutes; "estimated" when some pair has no road
@@ -198,8 +220,7 @@ def plan_station_stats(plan: Plan, *, travel: bool = True) -> list[dict]:
             "party_member_count",
         )
     )
-    catchments = plan_catchments(plan)
-    pairs = adjacency(c for k, v in catchments.items() if k is not None for c in v)
+    catchments, pairs = shape or plan_shape(plan)
     times = plan_travel(plan) if travel else {}
     for row in rows:
         mine = catchments.get(row["id"], [])
@@ -208,13 +229,13 @@ def plan_station_stats(plan: Plan, *, travel: bool = True) -> list[dict]:
         found = [times[(c, row["id"])] for c in mine if (c, row["id"]) in times]
         minutes = [t.seconds / 60 for t in found]
         row["longest_minutes"] = round(max(minutes), 1) if minutes else None
-        p95 = _percentile(minutes, 95)
-        row["p95_minutes"] = round(p95, 1) if p95 is not None else None
+        # Linear interpolation between the catchment's village centres.
+        row["p95_minutes"] = round(float(np.percentile(minutes, 95)), 1) if minutes else None
         row["estimated"] = any(t.method != "road" for t in found)
     return rows
 
 
-def plan_violations(plan: Plan) -> list[dict[str, str]]:
+def plan_violations(plan: Plan, *, shape: Shape | None = None) -> list[dict[str, str]]:
     """Every constraint the whole plan breaks now: villages without a station, stations
     outside 3-7 villages, villages of another town, catchments in pieces."""
     from django.utils.translation import gettext as _
@@ -222,7 +243,7 @@ def plan_violations(plan: Plan) -> list[dict[str, str]]:
     from . import services
 
     out: list[dict[str, str]] = []
-    catchments = plan_catchments(plan)
+    catchments, pairs = shape or plan_shape(plan)
     unassigned = sorted(catchments.get(None, []))
     for code in unassigned:
         out.append(
@@ -233,7 +254,6 @@ def plan_violations(plan: Plan) -> list[dict[str, str]]:
                 "message": _(MSG_UNASSIGNED) % {"village": code},
             }
         )
-    pairs = adjacency(c for k, v in catchments.items() if k is not None for c in v)
     low, high = services.MIN_VILLAGES, services.MAX_VILLAGES
     for station in plan.stations.order_by("code"):
         mine = sorted(catchments.get(station.pk, []))

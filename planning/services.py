@@ -39,7 +39,7 @@ from grids.models import CatchmentAssignment, District, Station, Town, Village
 from . import selectors
 from .models import ChangeKind, Plan, PlanAssignment, PlanChange, PlanStation
 
-MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
+MIN_VILLAGES, MAX_VILLAGES = selectors.MIN_VILLAGES, selectors.MAX_VILLAGES
 PLANNING_ROLES = frozenset(
     {AccountRole.PLANNER, AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN}
 )

@@ -34,7 +34,7 @@ from rest_framework.exceptions import NotFound
 from accounts.selectors import jurisdiction_prefixes
 from grids.models import District, Town
 
-from . import api, services
+from . import api, selectors, services
 from .models import Plan
 
 
@@ -126,7 +126,7 @@ class PlanListView(LoginRequiredMixin, View):
     def render(
         self, request: HttpRequest, form: PlanCreateForm, areas: list, status: int = 200
     ) -> HttpResponse:
-        plans = list(api.plan_rows(request.user))
+        plans = list(selectors.plan_rows(request.user))
         drafts = [p for p in plans if p.status == Plan.Status.DRAFT]
         published = [p for p in plans if p.status == Plan.Status.PUBLISHED]
         context = {
@@ -261,9 +261,9 @@ def editor_config(plan: Plan) -> dict[str, Any]:
 
 def visible_plan(request: HttpRequest, pk: int) -> Plan:
     plan = (
-        api.plans_visible_to(request.user)
+        selectors.plans_visible_to(request.user)
         .select_related("author", "published_by")
-        .annotate(area_name=api.area_name_expression())
+        .annotate(area_name=selectors.area_name_expression())
         .filter(pk=pk)
         .first()
     )
@@ -324,7 +324,7 @@ class PlanCompareView(LoginRequiredMixin, TemplateView):
         for row in diff["villages"]:
             row["colour"] = colours.get(row["to_station"], "")
         others = (
-            api.plans_visible_to(self.request.user)
+            selectors.plans_visible_to(self.request.user)
             .filter(area_code=plan.area_code)
             .exclude(pk=plan.pk)
             .order_by("-created_at", "-id")

@@ -88,7 +88,7 @@ def test_detail(town, client_for, django_assert_max_num_queries):
     plan = town.town_plan(**FULL)
     client = client_for(town.planner)
     client.get(url("api-plan-detail", plan))  # the travel-time cache is filled once
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(13):
         answer = client.get(url("api-plan-detail", plan))
     assert answer.status_code == 200
     body = answer.data
