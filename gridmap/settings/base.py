@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "leaflet",
     "grids",
     "households",
+    "cases",
     "incidents",
     "accounts",
     "weekly",
