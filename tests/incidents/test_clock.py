@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 
 from accounts.models import AccountRole
 from cases import clock, deadlines, tasks
+from cases import workflow as engine
 from grids.models import Worker
 from incidents import notifications, time_limits, workflow
 from incidents.models import (
