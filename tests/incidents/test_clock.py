@@ -288,7 +288,7 @@ def test_one_failing_case_does_not_stop_the_others(cw, monkeypatch):
     now = first.acknowledge_due_at + DAY
     assert mine(clock.escalate_overdue(now), first, second) == [(second.pk, "acknowledge")]
     assert due_events(first) == []  # rolled back with it: the next run tries again
-    monkeypatch.setattr(workflow, "case_act", real)
+    monkeypatch.setattr(engine, "case_act", real)
     assert mine(clock.escalate_overdue(now), first, second) == [(first.pk, "acknowledge")]
 
 
