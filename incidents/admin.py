@@ -36,6 +36,7 @@ from .models import (
     Notification,
 )
 from .routing import render_explanation
+from .selectors import incidents_visible_to
 from .workflow import CASE_FIELDS, Action, ActionNotAllowed, CaseConflict, case_act
 
 MSG_ADMIN_DONE = gettext_noop("%(action)s: %(count)s cases.")
@@ -143,9 +144,25 @@ ROUTING_FIELDS = [
 ]
 
 
+class VisibleIncidentsAdminMixin:
+    """Limit a changelist to what hangs off the incidents the user may see: the one rule of
+    ``incidents.selectors.incidents_visible_to``, as the API and the pages apply it.
+    ``incident_path`` leads from the model to its incident ("" for the incident itself)."""
+
+    incident_path = ""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return qs
+        visible = incidents_visible_to(request.user).values("pk")
+        return qs.filter(
+            **{f"{self.incident_path}__in" if self.incident_path else "pk__in": visible}
+        )
+
+
 @admin.register(Incident)
-class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "place_code"
+class IncidentAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "category",
@@ -192,8 +209,8 @@ class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IncidentPhoto)
-class IncidentPhotoAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "report__incident__place_code"
+class IncidentPhotoAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
+    incident_path = "report__incident"
     list_display = ["id", "report", "content_type", "size"]
     raw_id_fields = ["report"]
 
@@ -208,10 +225,10 @@ class NotificationAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
+class CaseEventAdmin(ViewOnlyAdminMixin, VisibleIncidentsAdminMixin, admin.ModelAdmin):
     """The case history, read-only: events are appended by the workflow only."""
 
-    jurisdiction_code_path = "incident__place_code"
+    incident_path = "incident"
     list_display = ["incident", "seq", "action", "actor_name", "at", "from_status", "to_status"]
     list_filter = ["action", "to_status"]
     search_fields = ["=incident__id", "actor_name", "note"]
@@ -220,7 +237,7 @@ class CaseEventAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmi
 
 
 @admin.register(CaseAttachment)
-class CaseAttachmentAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "event__incident__place_code"
+class CaseAttachmentAdmin(ViewOnlyAdminMixin, VisibleIncidentsAdminMixin, admin.ModelAdmin):
+    incident_path = "event__incident"
     list_display = ["id", "event", "content_type", "size"]
     raw_id_fields = ["event"]
