@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "weekly",
     "coverage",
     "planning",
+    "demo",
     "procrastinate.contrib.django",
 ]
 
