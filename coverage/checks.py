@@ -7,7 +7,7 @@ count when their period contains ``today``. Python sees result rows, never geome
 
 How gaps and overlaps are measured
 ----------------------------------
-As in ``tests/grids/test_demo.py`` and docs/architecture.md ("Measuring tiling"): boundaries
+As in ``tests/demo/test_demo.py`` and docs/architecture.md ("Measuring tiling"): boundaries
 are lon/lat geometries and every predicate the application uses is planar in lon/lat, so gaps
 and overlaps are computed on the stored geometries, then measured in a local equirectangular
 frame per village (translate to the village's bounding-box centre, scale lon and lat by the

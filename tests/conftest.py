@@ -18,7 +18,7 @@ DEMO_SEED = 7
 @pytest.fixture(scope="session")
 def demo(django_db_setup, django_db_blocker):
     """The small demo county, committed to the test database once (reused with --reuse-db)."""
-    from grids.demo.loader import demo_loaded
+    from demo.loader import demo_loaded
 
     with django_db_blocker.unblock():
         if not demo_loaded():

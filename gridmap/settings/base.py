@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "weekly",
     "coverage",
     "planning",
+    "demo",
     "procrastinate.contrib.django",
 ]
 

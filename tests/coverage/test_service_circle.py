@@ -17,7 +17,6 @@ import shapely
 from django.contrib.gis.geos import Point
 from pyproj import Geod
 
-from coverage.demo_roads import load_demo_roads
 from coverage.models import RoadNode, RoadSegment
 from coverage.roads import import_roads
 from coverage.service_circle import (
@@ -26,6 +25,7 @@ from coverage.service_circle import (
     reach_m,
     service_circle,
 )
+from demo.roads import load_demo_roads
 from grids.models import ServiceCentre, Village
 from households.models import Household
 from tests.factories import GridFactory, HouseholdFactory, TownFactory, VillageFactory, rect

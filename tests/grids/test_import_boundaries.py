@@ -20,8 +20,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from pyproj import Geod
 
+from demo.loader import boundaries_path
 from grids import importers
-from grids.demo.loader import boundaries_path
 from grids.importers import (
     BAD_CODE,
     FILE_NOT_FOUND,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,20 +30,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
-from households.models import (
-    CentralHousehold,
-    Household,
-    PartyBranch,
-    PartyMember,
-    TenHouseholdUnit,
-)
-from households.services import (
-    buildings_assign_grids,
-    households_assign_grids,
-    ten_household_units_refresh,
-)
-
-from ..models import (
+from grids.models import (
     Building,
     CatchmentAssignment,
     District,
@@ -57,6 +44,21 @@ from ..models import (
     Village,
     Worker,
 )
+from households.models import (
+    CentralHousehold,
+    Household,
+    PartyBranch,
+    PartyMember,
+    TenHouseholdUnit,
+)
+from households.services import (
+    buildings_assign_grids,
+    households_assign_grids,
+    ten_household_units_refresh,
+)
+from planning.services import link_islands
+
+from .copy import copy_rows, ewkb_hex, reserve_ids, text
 from .people import Staff, synthesise_staff
 from .plan import BoundaryPlan, plan_boundaries, scale_spec
 from .population import TAGS, Population, synthesise_population
@@ -65,7 +67,6 @@ CITY_CODE = "450700"
 CITY_PREFIX = CITY_CODE[:4]
 SRID = settings.GRIDMAP_SRID
 CATCHMENTS_FROM = dt.date(2024, 1, 1)
-COPY_CHUNK = 20_000
 
 ALREADY_LOADED = (
     "A demo is already loaded ({towns} towns, {households} households under Qinzhou {city}). "
@@ -186,8 +187,6 @@ def load_demo(
         _central_household_workers(bulk["households"])
         # Island villages of the generated coast get a "ferry" so catchments can be
         # contiguous (planning's adjacency counts allowed links).
-        from planning.services import link_islands
-
         link_islands(CITY_PREFIX)
         clock.tick("derive")
         counts = demo_counts()
@@ -366,56 +365,6 @@ def _write_places(
 
 
 # --- The bulk (COPY) ------------------------------------------------------------------------
-def _reserve_ids(model: type[models.Model], n: int) -> np.ndarray:
-    """``n`` ids drawn from ``model``'s id sequence (contiguous unless others drew meanwhile)."""
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    table = model._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT min(v), max(v), count(*) FROM (SELECT nextval(pg_get_serial_sequence(%s, "
-            "'id')) AS v FROM generate_series(1, %s)) s",
-            [table, n],
-        )
-        lo, hi, count = cur.fetchone()
-        if hi - lo + 1 == count == n:
-            return np.arange(lo, hi + 1, dtype=np.int64)
-        # Someone else drew ids meanwhile: ours are not contiguous, so ask for them.
-        cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, n],
-        )
-        return np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
-
-
-def _ewkb_hex(geoms: np.ndarray) -> np.ndarray:
-    return shapely.to_wkb(shapely.set_srid(geoms, SRID), hex=True, include_srid=True)
-
-
-_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text(values: np.ndarray) -> list[str]:
-    return [str(v).translate(_ESCAPE) for v in values]
-
-
-def _copy(model: type[models.Model], fields: list[str], columns: list[Iterable]) -> None:
-    """COPY rows (given column by column, already text; None = NULL) into ``model``'s table."""
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
-    sql = f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
-    rows: Iterator[tuple] = zip(*columns, strict=True)
-    with connection.cursor() as cur, cur.cursor.copy(sql) as copy:  # the psycopg cursor
-        buf: list[str] = []
-        for row in rows:
-            buf.append("\t".join("\\N" if v is None else v for v in row))
-            if len(buf) >= COPY_CHUNK:
-                copy.write("\n".join(buf) + "\n")
-                buf.clear()
-        if buf:
-            copy.write("\n".join(buf) + "\n")
-
-
 def _null_or(ids: np.ndarray, index: np.ndarray) -> list[str | None]:
     """``ids[index]`` as text, None where ``index`` is -1."""
     values = np.where(index >= 0, ids[np.maximum(index, 0)], -1).astype(str)
@@ -426,26 +375,26 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
     """COPY the bulk rows; the ids of the buildings, households and units written."""
     nb, nh = len(pop.footprint), len(pop.location)
     nu, nm, nc = len(pop.unit_head), len(pop.member_household), len(pop.central_household)
-    building_ids = _reserve_ids(Building, nb)
-    household_ids = _reserve_ids(Household, nh)
-    unit_ids = _reserve_ids(TenHouseholdUnit, nu)
-    member_ids = _reserve_ids(PartyMember, nm)
-    central_ids = _reserve_ids(CentralHousehold, nc)
+    building_ids = reserve_ids(Building, nb)
+    household_ids = reserve_ids(Household, nh)
+    unit_ids = reserve_ids(TenHouseholdUnit, nu)
+    member_ids = reserve_ids(PartyMember, nm)
+    central_ids = reserve_ids(CentralHousehold, nc)
 
-    _copy(
+    copy_rows(
         Building,
         ["id", "name", "footprint", "floors"],
         [
             building_ids.astype(str),
-            _text(pop.building_name),
-            _ewkb_hex(shapely.polygons(pop.footprint)),
+            text(pop.building_name),
+            ewkb_hex(shapely.polygons(pop.footprint)),
             pop.floors.astype(str),
         ],
     )
     tag_text = np.array(
         ["{" + ",".join(t for b, t in enumerate(TAGS) if mask >> b & 1) + "}" for mask in range(64)]
     )
-    _copy(
+    copy_rows(
         Household,
         [
             "id",
@@ -461,12 +410,12 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
         ],
         [
             household_ids.astype(str),
-            _text(pop.address),
-            _ewkb_hex(shapely.points(pop.location)),
+            text(pop.address),
+            ewkb_hex(shapely.points(pop.location)),
             building_ids[pop.building].astype(str),
             pop.size.astype(str),
             tag_text[pop.tags],
-            _text(pop.head_name),
+            text(pop.head_name),
             pop.id_number.astype(str),
             pop.phone.astype(str),
             _null_or(unit_ids, pop.unit),
@@ -474,18 +423,18 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
     )
     # pop.member_village indexes plan.villages, whose order the branches dict keeps.
     branch_ids = np.array(list(branch_by_village.values()), dtype=np.int64)
-    _copy(
+    copy_rows(
         PartyMember,
         ["id", "name", "branch", "household", "joined_on"],
         [
             member_ids.astype(str),
-            _text(pop.member_name),
+            text(pop.member_name),
             branch_ids[pop.member_village].astype(str),
             household_ids[pop.member_household].astype(str),
             pop.member_joined.astype(str),
         ],
     )
-    _copy(
+    copy_rows(
         CentralHousehold,
         ["id", "household", "party_member", "designated_on"],
         [
@@ -496,12 +445,12 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
         ],
     )
     created = timezone.now().isoformat()
-    _copy(
+    copy_rows(
         TenHouseholdUnit,
         ["id", "name", "head_household", "central_household", "created_at"],
         [
             unit_ids.astype(str),
-            _text(pop.unit_name),
+            text(pop.unit_name),
             household_ids[pop.unit_head].astype(str),
             _null_or(central_ids, pop.unit_central),
             [created] * nu,

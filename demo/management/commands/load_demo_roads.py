@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from coverage.models import RoadSegment
+from demo.roads import DemoRoadsError, delete_demo_roads, load_demo_roads
+
 
 class Command(BaseCommand):
     help = (
@@ -22,20 +25,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from coverage.demo_roads import DemoRoadsError, delete_demo_roads, load_demo_roads
-
         if options["delete"]:
             deleted = delete_demo_roads()
             if options["verbosity"]:
                 self.stdout.write(f"Deleted {deleted} demo road segments.")
             return
-        if options["if_empty"]:
-            from coverage.models import RoadSegment
-
-            if RoadSegment.objects.exists():
-                if options["verbosity"]:
-                    self.stdout.write("Roads are already loaded; nothing to do (--if-empty).")
-                return
+        if options["if_empty"] and RoadSegment.objects.exists():
+            if options["verbosity"]:
+                self.stdout.write("Roads are already loaded; nothing to do (--if-empty).")
+            return
         try:
             result = load_demo_roads(seed=options["seed"])
         except DemoRoadsError as exc:

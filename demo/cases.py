@@ -47,16 +47,16 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from grids.demo.loader import StepClock
 from grids.models import Generation
-
-from .models import (
+from incidents.models import (
     CaseEvent,
     Category,
     Incident,
     IncidentRecipient,
     IncidentReport,
 )
+
+from .loader import StepClock
 
 DEMO_REPORTER = "demo-cases"
 COPY_CHUNK = 50_000

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from demo.loader import DemoError, demo_loaded, load_demo
+
 
 class Command(BaseCommand):
     help = (
@@ -31,8 +33,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from grids.demo.loader import DemoError, demo_loaded, load_demo
-
         verbosity = options["verbosity"]
         if options["if_empty"] and demo_loaded():
             if verbosity:

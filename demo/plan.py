@@ -2,7 +2,7 @@
 
 ``plan_boundaries`` takes the districts' geometries and returns codes, names, kinds, exact
 boundaries and household counts, deterministically for a seed, without touching the
-database. The partition scheme is described in ``grids.demo.partition``.
+database. The partition scheme is described in ``demo.partition``.
 
 Exactness across levels
 -----------------------

@@ -11,6 +11,11 @@ a seed, so they can be tested and timed on their own:
 4. ``loader.load_demo``: one transaction that imports the real boundaries if needed, writes
    everything (bulk_create and COPY) and derives grids in PostGIS.
 
-Word lists are in ``fixtures/demo/``. This package imports nothing from Django: import
-``grids.demo.loader`` for the database side.
+Word lists are in ``fixtures/demo/``. The first three stages import nothing from Django: import
+``demo.loader`` for the database side.
+
+Also here, over whatever demo is loaded: ``roads`` (a synthetic road network,
+``load_demo_roads``), ``cases`` (incidents with case histories, ``load_demo_cases``), the
+``create_demo_users`` command, and ``copy`` (the COPY helpers the loaders share). This package
+may import every app; no app imports it.
 """

@@ -6,7 +6,10 @@ import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import timezone
+
+from demo.cases import DemoCasesError, delete_demo_cases, load_demo_cases
 
 
 class Command(BaseCommand):
@@ -41,10 +44,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.db import transaction
-
-        from incidents.demo_cases import DemoCasesError, delete_demo_cases, load_demo_cases
-
         if options["delete"]:
             with transaction.atomic():
                 deleted = delete_demo_cases()

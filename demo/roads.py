@@ -1,6 +1,6 @@
 """A synthetic but plausible road network for the demo, so the service circle has roads to walk.
 
-Works on whatever demo is loaded (``grids.demo``): for each current demo village, the road
+Works on whatever demo is loaded (``demo.loader``): for each current demo village, the road
 nodes are its buildings (footprint centroids) and its service centres; the streets are the
 minimum spanning tree of their Delaunay triangulation (every building reached, no street
 crossing another) plus about a quarter of the other short Delaunay edges (loops, as real
@@ -23,10 +23,11 @@ import shapely
 from django.conf import settings
 from django.db import connection, transaction
 
-from grids.demo.loader import CITY_PREFIX, _copy, _ewkb_hex, _reserve_ids, _text
+from coverage.models import RoadNode, RoadSegment
+from coverage.signals import roads_changed
 
-from .models import RoadNode, RoadSegment
-from .signals import roads_changed
+from .copy import copy_rows, ewkb_hex, reserve_ids, text
+from .loader import CITY_PREFIX
 
 SRID: int = settings.GRIDMAP_SRID
 METRIC_SRID: int = settings.GRIDMAP_METRIC_SRID
@@ -237,21 +238,21 @@ def load_demo_roads(*, seed: int = 7) -> DemoRoadsResult:
             + GEOD.inv(*line_coords[:, 1].T, *line_coords[:, 2].T)[2]
         )
 
-        node_ids = _reserve_ids(RoadNode, n_nodes)
-        _copy(
+        node_ids = reserve_ids(RoadNode, n_nodes)
+        copy_rows(
             RoadNode,
             ["id", "geom"],
-            [node_ids.astype(str), _ewkb_hex(shapely.points(node_lonlat))],
+            [node_ids.astype(str), ewkb_hex(shapely.points(node_lonlat))],
         )
-        _copy(
+        copy_rows(
             RoadSegment,
             ["geom", "source", "target", "length_m", "name", "village_code"],
             [
-                _ewkb_hex(lines),
+                ewkb_hex(lines),
                 node_ids[sa].astype(str),
                 node_ids[sb].astype(str),
                 [repr(float(x)) for x in lengths],
-                _text(np.array(seg_name, dtype=object)),
+                text(np.array(seg_name, dtype=object)),
                 [codes[k] for k in sv],
             ],
         )

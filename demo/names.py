@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 
 # GB 11643 (resident identity number): weights of the 17 digits and the ISO 7064 MOD 11-2
 # check character for a weighted sum modulo 11.

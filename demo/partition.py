@@ -20,7 +20,7 @@ cut the same way:
    on the 1e-7 degree grid. Siblings cover the parent up to the snap-rounding of the points
    where a cutting line crosses the parent's edge (millimetres); the final boundaries remove
    even that by noding every level's cutting lines once per district
-   (``grids.demo.plan._finalise``).
+   (``demo.plan._finalise``).
 5. *Fragments*: a Voronoi cell clipped to a ragged coastline can leave a part in several
    pieces. Every piece but a part's largest is handed to the sibling it shares the longest
    edge with; a piece touching no sibling (an island) stays. So parts are contiguous except

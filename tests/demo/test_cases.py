@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from incidents.demo_cases import DEMO_REPORTER, demo_case_count, load_demo_cases
+from demo.cases import DEMO_REPORTER, demo_case_count, load_demo_cases
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport
 from tests.incidents.test_kpis import case_from_history
 

@@ -25,11 +25,11 @@ import shapely
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from grids.demo.loader import boundaries_path
-from grids.demo.names import id_number_valid
-from grids.demo.people import synthesise_staff
-from grids.demo.plan import plan_boundaries
-from grids.demo.population import synthesise_population
+from demo.loader import boundaries_path
+from demo.names import id_number_valid
+from demo.people import synthesise_staff
+from demo.plan import plan_boundaries
+from demo.population import synthesise_population
 
 SEED = 7
 PREFIX = "4507%"
@@ -384,7 +384,7 @@ def test_loading_over_a_demo_is_refused_without_replace(loaded):
 
 
 def test_a_failed_load_writes_nothing(loaded, monkeypatch):
-    import grids.demo.loader as loader
+    import demo.loader as loader
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
@@ -409,7 +409,7 @@ def test_replace_reloads_the_same_demo_for_the_same_seed(loaded):
 
 
 def test_delete_demo_removes_the_demo_and_nothing_else(loaded):
-    from grids.demo.loader import delete_demo, demo_loaded
+    from demo.loader import delete_demo, demo_loaded
     from grids.models import District, Worker
     from households.models import Household
     from tests.factories import GridFactory, HouseholdFactory, RoleAssignmentFactory
@@ -433,7 +433,7 @@ def test_delete_demo_removes_the_demo_and_nothing_else(loaded):
 
 def test_demo_dates_are_in_the_past():
     """Every assignment has started, and the deliberately ended ones have ended."""
-    from grids.demo.people import ENDED_ON, LAST_START
+    from demo.people import ENDED_ON, LAST_START
 
     assert dt.date.today() > max(LAST_START, ENDED_ON)
 
