@@ -12,7 +12,7 @@ How a case is made up (vectorised with numpy, one array per step):
 - each village has a "quality" that speeds up or slows down its handling and shifts its
   ratings, so units differ on the dashboard;
 - the steps, each present for a share of cases, with the action names, states, levels and
-  event data of ``incidents.workflow``: report (every case; its deadlines in the data);
+  event data of ``cases.workflow``: report (every case; its deadlines in the data);
   cancel (2 %, nothing else follows); return_case (3 %) and redispatch (new deadlines);
   acknowledge (98.5 %) and start; escalate one level (about 5 %; new deadlines) with a
   second acknowledge and start; request_extension before the deadline (about 9 %), granted
@@ -24,7 +24,7 @@ How a case is made up (vectorised with numpy, one array per step):
   ``closed_at``, ``closed_on_time`` = last resolve not after the deadline in force,
   ``extension_count``, ``rework_count``, ``escalation_count``, ``satisfaction`` = latest
   rating, status, owner, deadlines, version) are derived from the same steps, so they agree
-  with the history exactly as ``incidents.workflow`` keeps them.
+  with the history exactly as ``cases.workflow`` keeps them.
 
 Time limits are approximated in calendar time (a working day ≈ 1.4 calendar days:
 blue 34 h / 9.8 days, yellow 6 h / 4.2 days, red 2 h / 1.4 days to acknowledge / resolve);
@@ -225,7 +225,7 @@ class Simulation:
     reported: np.ndarray
     ack_due: np.ndarray
     steps: list[Step]
-    # The case fields, as incidents.workflow derives them from the history (present steps).
+    # The case fields, as cases.workflow derives them from the history (present steps).
     acknowledged_at: np.ndarray = field(default_factory=lambda: np.empty(0))
     acknowledged: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     resolved_at: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -272,7 +272,7 @@ def _simulate(
         base = rng.choice(5, size=n, p=RATING_P) + 1
         return np.clip(base - (shift > 1.0) + (shift < -1.0), 1, 5)
 
-    # Deadlines restart when the case is redispatched or escalated (as incidents.workflow
+    # Deadlines restart when the case is redispatched or escalated (as cases.workflow
     # does: a new owner gets the full time limits from then).
     cancel = rng.random(n) < 0.02
     t_cancel = t0 + gap(6)
