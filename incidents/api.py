@@ -10,6 +10,7 @@ Every 4xx body is ``{"detail": <the first message>, "errors": {field: [messages]
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
@@ -26,7 +27,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import DateTimeField, empty
@@ -354,23 +360,34 @@ class IncidentReportInputSerializer(InputSerializer):
         return {"point": point, **values}
 
 
-# --- list as GeoJSON, built in the database --------------------------------------------------
-@extend_schema_field(OpenApiTypes.STR)
-class _FilterChoiceField(serializers.Field):
-    def __init__(self, choices: list[str], **kwargs: Any) -> None:
-        self.choices = choices
-        super().__init__(**kwargs)
+def _report_request_schema() -> dict[str, Any]:
+    """The report as it is sent: a Feature whose properties are the serializer's fields, or
+    multipart with that Feature as JSON in ``feature`` and the ``photos``."""
+    fields = copy.deepcopy(IncidentReportInputSerializer._declared_fields)
+    geometry, photos = fields.pop("geometry"), fields.pop("photos")
+    feature = {
+        "type": serializers.ChoiceField(["Feature"]),
+        "geometry": geometry,
+        "properties": inline_serializer("IncidentReportProperties", fields),
+    }
+    return {
+        "application/json": inline_serializer("IncidentReportFeature", feature),
+        "multipart/form-data": inline_serializer(
+            "IncidentReportMultipart",
+            {"feature": serializers.CharField(help_text="the Feature as JSON"), "photos": photos},
+        ),
+    }
 
+
+# --- list as GeoJSON, built in the database --------------------------------------------------
+class _FilterChoiceField(serializers.ChoiceField):
     def to_internal_value(self, data: Any) -> str:
         if data not in self.choices:
+            choices = ", ".join(self.choices)
             raise ValidationError(
-                _(MSG_BAD_FILTER)
-                % {"field": self.field_name, "value": data, "choices": ", ".join(self.choices)}
+                _(MSG_BAD_FILTER) % {"field": self.field_name, "value": data, "choices": choices}
             )
         return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -542,7 +559,7 @@ class IncidentListApi(APIView):
         )
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request=_report_request_schema(),
         responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
         operation_id="incidents_create",
     )
