@@ -1,14 +1,64 @@
-"""Project-wide API plumbing."""
+"""Project-wide API plumbing: the one exception handler (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``).
+
+Its contract, for every API view:
+
+- A Django ``ValidationError`` (what services raise, ``full_clean()`` included) is a 400
+  ``{"detail": <its first message>, "errors": {field: [messages]}}``: ``message_dict`` gives
+  the fields, a message without a field goes under ``non_field_errors`` (the HackSoft
+  styleguide's conversion). Views let it propagate; they do not catch it.
+- ``Invalid(errors)`` (and ``gridmap.params.InputSerializer``) raise the same body for bad
+  input found in the view.
+- Django's ``PermissionDenied`` and ``Http404`` become 403 and 404 ``{"detail": <message>}``,
+  as DRF does.
+- Any other DRF error whose body is a dict without ``detail`` (a serializer's field errors) is
+  wrapped as ``{"detail": "The request has invalid fields.", "errors": <the body>}``.
+"""
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+MSG_INVALID = "The request has invalid fields."
+
+
+def error_dict(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """A Django ``ValidationError`` as ``{field: [messages]}`` (``non_field_errors`` when it
+    names no field)."""
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def first_message(errors: Any) -> str | None:
+    """The first message of a (possibly nested) error structure: the one a user reads first."""
+    if isinstance(errors, dict):
+        errors = list(errors.values())
+    if isinstance(errors, list | tuple):
+        for item in errors:
+            found = first_message(item)
+            if found is not None:
+                return found
+        return None
+    return str(errors)
+
+
+class Invalid(ValidationError):
+    """Bad input: a 400 ``{"detail": <the first message>, "errors": errors}``."""
+
+    def __init__(self, errors: dict[str, Any], *, default: str = MSG_INVALID) -> None:
+        super().__init__({"detail": first_message(errors) or default, "errors": errors})
+        self.errors = errors
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, with every error body carrying a top-level human ``detail`` message."""
+    """DRF's handler, also for Django's ``ValidationError``; every error body carries a
+    top-level human ``detail`` message (see the module docstring)."""
+    if isinstance(exc, DjangoValidationError):
+        exc = Invalid(error_dict(exc))
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        response.data = {"detail": "The request has invalid fields.", "errors": response.data}
+        response.data = {"detail": MSG_INVALID, "errors": response.data}
     return response

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import boundary_scope_q, scope_q
 from gridmap.geojson import feature_collection
+from gridmap.params import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, bbox_param
 
 from . import selectors
 from .models import (
@@ -44,15 +45,8 @@ def msg_no_grid(lon: float, lat: float) -> str:
     return _("No grid covers this point (lon %(lon)s, lat %(lat)s).") % {"lon": lon, "lat": lat}
 
 
-MSG_UNKNOWN_SRID = gettext_noop("Unknown spatial reference system: %(srid)s.")
-MSG_LON_LAT_RANGE = gettext_noop(
-    "Longitude must be between -180 and 180 and latitude between -90 and 90."
-)
 MSG_UNKNOWN_GENERATION = gettext_noop("There is no boundary generation %(generation)s.")
 MSG_UNKNOWN_LEVEL = gettext_noop("Unknown layer %(level)s; choose one of: %(levels)s.")
-MSG_BAD_BBOX = gettext_noop(
-    "bbox must be four numbers: min longitude, min latitude, max longitude, max latitude."
-)
 MSG_BBOX_REQUIRED = gettext_noop("Buildings are only listed for a bbox (zoom in on the map).")
 
 
@@ -67,19 +61,6 @@ def _generation_param(request: Request) -> int | None:
     if not Generation.objects.filter(pk=gid).exists():
         raise ValidationError({"generation": [_(MSG_UNKNOWN_GENERATION) % {"generation": gid}]})
     return gid
-
-
-def _bbox_param(request: Request) -> Polygon | None:
-    raw = request.query_params.get("bbox")
-    if not raw:
-        return None
-    try:
-        x0, y0, x1, y1 = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise ValidationError({"bbox": [_(MSG_BAD_BBOX)]}) from None
-    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise ValidationError({"bbox": [_(MSG_BAD_BBOX)]})
-    return Polygon.from_bbox((x0, y0, x1, y1))
 
 
 # --- point lookup ---------------------------------------------------------------------------
@@ -223,7 +204,7 @@ class LayerApi(APIView):
             raise NotFound(
                 _(MSG_UNKNOWN_LEVEL) % {"level": level, "levels": ", ".join(LAYER_LEVELS)}
             )
-        bbox = _bbox_param(request)
+        bbox = bbox_param(request)
         generation = _generation_param(request)
         user = request.user
         if level == "building":

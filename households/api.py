@@ -22,7 +22,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from accounts.selectors import can_see_personal_data, scope_q
 from gridmap.geojson import feature_collection
-from grids.api import _bbox_param
+from gridmap.params import bbox_param
 from incidents.notifications import render_message
 
 from . import services
@@ -103,7 +103,7 @@ class HouseholdListApi(ListAPIView):
         grid = self.request.query_params.get("grid")
         if grid:
             qs = qs.filter(grid__code=grid)
-        bbox = _bbox_param(self.request)
+        bbox = bbox_param(self.request)
         if bbox is not None:
             qs = qs.filter(location__intersects=bbox)
         return qs
@@ -185,7 +185,7 @@ class TenHouseholdUnitApi(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        bbox = _bbox_param(request)
+        bbox = bbox_param(request)
         qs = TenHouseholdUnit.objects.all()
         scope = scope_q(request.user, "grid__code")
         if scope is not None:

@@ -10,6 +10,7 @@ Every 4xx body is ``{"detail": <the first message>, "errors": {field: [messages]
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import math
@@ -20,26 +21,37 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.fields import DateTimeField
+from rest_framework.fields import DateTimeField, empty
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from cases.deadlines import traffic_light
+from gridmap.api import Invalid
 from gridmap.geojson import feature_collection
-from grids.api import MSG_BAD_BBOX, MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, _bbox_param
+from gridmap.params import (
+    MSG_LON_LAT_RANGE,
+    MSG_UNKNOWN_SRID,
+    BBoxField,
+    InputSerializer,
+    lon_lat_in_range,
+    srid_known,
+)
 
 from . import selectors, services
 from .models import Category, Incident, Severity, Status
@@ -67,16 +79,9 @@ MAX_PAGE_SIZE = 500
 MAX_PAGE = 100_000
 
 
-def _invalid(errors: dict[str, list[str]]) -> ValidationError:
+def _invalid(errors: dict[str, list[str]]) -> Invalid:
     """A 400 whose detail is the first message: the one a grid worker reads first."""
-    first = next((m for msgs in errors.values() for m in msgs), _(MSG_INVALID))
-    return ValidationError({"detail": first, "errors": errors})
-
-
-def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
-    return {"non_field_errors": [str(m) for m in exc.messages]}
+    return Invalid(errors, default=_(MSG_INVALID))
 
 
 def category_name_field() -> str:
@@ -171,145 +176,295 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _srid_exists(srid: int) -> bool:
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", [srid])
-        return cur.fetchone() is not None
-
-
-def _point(geometry: Any, srid_raw: Any, errors: dict[str, list[str]]) -> Point | None:
+def report_point(geometry: Any, srid_raw: Any) -> Point:
+    """The place of a report: a GeoJSON Point in ``srid`` (the project's by default), in the
+    project's SRID. A 400 under ``geometry`` or ``srid``."""
     if not geometry:
-        errors["geometry"] = [_(MSG_GEOMETRY_REQUIRED)]
-        return None
+        raise ValidationError({"geometry": [_(MSG_GEOMETRY_REQUIRED)]})
     if not isinstance(geometry, dict) or geometry.get("type") != "Point":
         kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
-        errors["geometry"] = [_(MSG_NOT_POINT) % {"type": kind}]
-        return None
+        raise ValidationError({"geometry": [_(MSG_NOT_POINT) % {"type": kind}]})
     coords = geometry.get("coordinates")
     xy = [_number(c) for c in coords] if isinstance(coords, list) else []
     if len(xy) not in (2, 3) or None in xy:
-        errors["geometry"] = [_(MSG_BAD_COORDINATES)]
-        return None
+        raise ValidationError({"geometry": [_(MSG_BAD_COORDINATES)]})
     srid = settings.GRIDMAP_SRID if srid_raw in (None, "") else srid_raw
-    if isinstance(srid, bool) or not isinstance(srid, int) or not _srid_ok(srid):
-        errors["srid"] = [_(MSG_UNKNOWN_SRID) % {"srid": srid}]
-        return None
+    if isinstance(srid, bool) or not isinstance(srid, int) or not srid_known(srid):
+        raise ValidationError({"srid": [_(MSG_UNKNOWN_SRID) % {"srid": srid}]})
     point = Point(xy[0], xy[1], srid=srid)
     if srid != settings.GRIDMAP_SRID:
         try:
             point.transform(settings.GRIDMAP_SRID)
         except GDALException:
-            errors["srid"] = [_(MSG_UNKNOWN_SRID) % {"srid": srid}]
-            return None
-    if not (-180 <= point.x <= 180 and -90 <= point.y <= 90):
-        errors["geometry"] = [_(MSG_LON_LAT_RANGE)]
-        return None
+            raise ValidationError({"srid": [_(MSG_UNKNOWN_SRID) % {"srid": srid}]}) from None
+    if not lon_lat_in_range(point.x, point.y):
+        raise ValidationError({"geometry": [_(MSG_LON_LAT_RANGE)]})
     return point
 
 
-def _srid_ok(srid: int) -> bool:
-    return srid == settings.GRIDMAP_SRID or _srid_exists(srid)
+class _Property(serializers.Field):
+    """A value of the request, read as ``dict.get`` reads it: absent and null are the same
+    (``None``), and every value reaches ``to_internal_value``, which gives the one message."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        value = self.to_internal_value(None if data is empty else data)
+        self.run_validators(value)
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
-def _category(code: Any, errors: dict[str, list[str]]) -> Category | None:
-    if not code or not isinstance(code, str):
-        errors["category"] = [_(MSG_CATEGORY_REQUIRED)]
-        return None
-    category = Category.objects.filter(code=code, is_active=True).first()
-    if category is None:
-        codes = Category.objects.filter(is_active=True).values_list("code", flat=True)
-        errors["category"] = [
-            _(MSG_UNKNOWN_CATEGORY) % {"category": code, "categories": ", ".join(codes)}
-        ]
-    return category
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "a GeoJSON Point",
+        "properties": {
+            "type": {"type": "string", "enum": ["Point"]},
+            "coordinates": {"type": "array", "items": {"type": "number"}},
+        },
+    }
+)
+class _GeoJSONPoint(_Property):
+    """Read as is: ``report_point`` checks it together with ``srid``."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
 
 
-def _report_input(request: Request) -> dict[str, Any]:
-    """The service's arguments from the request body; raises a 400 with every field error."""
-    feature = _feature_of(request)
-    props = feature.get("properties") or {}
-    if not isinstance(props, dict):
-        raise _invalid({"properties": [_(MSG_NOT_FEATURE)]})
-    errors: dict[str, list[str]] = {}
-    point = _point(feature.get("geometry"), props.get("srid"), errors)
-    category = _category(props.get("category"), errors)
-    severity = props.get("severity") or None
-    if severity is not None and severity not in Severity.values:
-        errors["severity"] = [_(services.MSG_BAD_SEVERITY)]
-    description = props.get("description")
-    if not isinstance(description, str) or not description.strip():
-        errors["description"] = [_(services.MSG_DESCRIPTION_REQUIRED)]
-    client_uuid = None
-    if props.get("client_uuid") not in (None, ""):
+@extend_schema_field(OpenApiTypes.INT)
+class _Srid(_Property):
+    """Read as is: ``report_point`` checks it together with ``geometry``."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CategoryField(_Property):
+    """An active category by its code."""
+
+    def to_internal_value(self, data: Any) -> Category:
+        if not data or not isinstance(data, str):
+            raise ValidationError(_(MSG_CATEGORY_REQUIRED))
+        category = Category.objects.filter(code=data, is_active=True).first()
+        if category is None:
+            codes = Category.objects.filter(is_active=True).values_list("code", flat=True)
+            raise ValidationError(
+                _(MSG_UNKNOWN_CATEGORY) % {"category": data, "categories": ", ".join(codes)}
+            )
+        return category
+
+
+@extend_schema_field({"type": "string", "enum": Severity.values, "nullable": True})
+class _SeverityField(_Property):
+    """Empty is the category's default."""
+
+    def to_internal_value(self, data: Any) -> str | None:
+        severity = data or None
+        if severity is not None and severity not in Severity.values:
+            raise ValidationError(_(services.MSG_BAD_SEVERITY))
+        return severity
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class _DescriptionField(_Property):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not data.strip():
+            raise ValidationError(_(services.MSG_DESCRIPTION_REQUIRED))
+        return data
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class _ClientUuidField(_Property):
+    def to_internal_value(self, data: Any) -> uuid.UUID | None:
+        if data in (None, ""):
+            return None
         try:
-            client_uuid = uuid.UUID(str(props["client_uuid"]))
+            return uuid.UUID(str(data))
         except ValueError:
-            errors["client_uuid"] = [_(MSG_BAD_UUID)]
-    reported_at = None
-    if props.get("reported_at") not in (None, ""):
+            raise ValidationError(_(MSG_BAD_UUID)) from None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class _ReportedAtField(_Property):
+    """ISO 8601; without an offset it is the site's time."""
+
+    def to_internal_value(self, data: Any) -> dt.datetime | None:
+        if data in (None, ""):
+            return None
         try:
-            reported_at = parse_datetime(str(props["reported_at"]))
+            reported_at = parse_datetime(str(data))
         except ValueError:
             reported_at = None
         if reported_at is None:
-            errors["reported_at"] = [_(MSG_BAD_REPORTED_AT)]
-        elif timezone.is_naive(reported_at):
-            reported_at = timezone.make_aware(reported_at)
-    attach_to = None
-    if props.get("attach_to") not in (None, ""):
-        raw = props["attach_to"]
+            raise ValidationError(_(MSG_BAD_REPORTED_AT))
+        return timezone.make_aware(reported_at) if timezone.is_naive(reported_at) else reported_at
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _AttachToField(_Property):
+    """An incident of the user's jurisdiction, by its number."""
+
+    def to_internal_value(self, data: Any) -> Incident | None:
+        if data in (None, ""):
+            return None
         try:
-            pk = int(raw) if not isinstance(raw, bool | float) else None
+            pk = int(data) if not isinstance(data, bool | float) else None
         except (TypeError, ValueError):
             pk = None
         if pk is None:
-            errors["attach_to"] = [_(MSG_BAD_ATTACH_TO)]
-        else:
-            attach_to = selectors.incidents_visible_to(request.user).filter(pk=pk).first()
-            if attach_to is None:
-                errors["attach_to"] = [_(MSG_UNKNOWN_INCIDENT) % {"id": pk}]
-    if errors:
-        raise _invalid(errors)
+            raise ValidationError(_(MSG_BAD_ATTACH_TO))
+        user = self.context["request"].user
+        incident = selectors.incidents_visible_to(user).filter(pk=pk).first()
+        if incident is None:
+            raise ValidationError(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
+        return incident
+
+
+class IncidentReportInputSerializer(InputSerializer):
+    """A report: the Feature's ``geometry`` and its ``properties`` (``srid``, ``category``,
+    ``severity``, ``description``, ``client_uuid``, ``reported_at``, ``attach_to``), and the
+    ``photos`` of a multipart request. Every field's error at once, the place's first; the
+    validated data are ``incidents.services.incident_create``'s arguments."""
+
+    geometry = _GeoJSONPoint(help_text="a GeoJSON Point (longitude, latitude in `srid`)")
+    srid = _Srid(required=False, help_text="the SRID of the coordinates (4326 by default)")
+    category = CategoryField(help_text="category code")
+    severity = _SeverityField(required=False)
+    description = _DescriptionField()
+    client_uuid = _ClientUuidField(required=False, help_text="resent reports are received once")
+    reported_at = _ReportedAtField(required=False)
+    attach_to = _AttachToField(required=False, help_text="the incident this report duplicates")
+    photos = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), required=False, default=list
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        point = None
+        try:
+            point = report_point(data.get("geometry"), data.get("srid"))
+        except ValidationError as exc:
+            errors.update(exc.detail)
+        try:
+            values = super().to_internal_value(data)
+        except ValidationError as exc:
+            errors.update(exc.detail)
+        if errors:
+            raise ValidationError(errors)
+        del values["geometry"], values["srid"]
+        return {"point": point, **values}
+
+
+def _report_request_schema() -> dict[str, Any]:
+    """The report as it is sent: a Feature whose properties are the serializer's fields, or
+    multipart with that Feature as JSON in ``feature`` and the ``photos``."""
+    fields = copy.deepcopy(IncidentReportInputSerializer._declared_fields)
+    geometry, photos = fields.pop("geometry"), fields.pop("photos")
+    feature = {
+        "type": serializers.ChoiceField(["Feature"]),
+        "geometry": geometry,
+        "properties": inline_serializer("IncidentReportProperties", fields),
+    }
     return {
-        "point": point,
-        "category": category,
-        "severity": severity,
-        "description": description,
-        "reported_at": reported_at,
-        "client_uuid": client_uuid,
-        "attach_to": attach_to,
-        "photos": request.FILES.getlist("photos") if request.FILES else [],
+        "application/json": inline_serializer("IncidentReportFeature", feature),
+        "multipart/form-data": inline_serializer(
+            "IncidentReportMultipart",
+            {"feature": serializers.CharField(help_text="the Feature as JSON"), "photos": photos},
+        ),
     }
 
 
 # --- list as GeoJSON, built in the database --------------------------------------------------
-def _choice(request: Request, name: str, choices: list[str]) -> str | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    if value not in choices:
-        raise _invalid(
-            {
-                name: [
-                    _(MSG_BAD_FILTER)
-                    % {"field": name, "value": value, "choices": ", ".join(choices)}
-                ]
-            }
-        )
-    return value
+class _FilterChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> str:
+        if data not in self.choices:
+            choices = ", ".join(self.choices)
+            raise ValidationError(
+                _(MSG_BAD_FILTER) % {"field": self.field_name, "value": data, "choices": choices}
+            )
+        return data
 
 
-def _positive(request: Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= maximum:
-        raise _invalid({name: [_(MSG_BAD_PAGE) % {"field": name, "max": maximum}]})
-    return value
+@extend_schema_field(OpenApiTypes.INT)
+class _PositiveField(serializers.Field):
+    def __init__(self, maximum: int, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            value = int(data)
+        except (TypeError, ValueError):
+            value = 0
+        if not 1 <= value <= self.maximum:
+            raise ValidationError(_(MSG_BAD_PAGE) % {"field": self.field_name, "max": self.maximum})
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class _MineField(serializers.Field):
+    def to_internal_value(self, data: Any) -> bool:
+        return data in ("1", "true", "yes")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class IncidentListFilterSerializer(InputSerializer):
+    """The list's query parameters, checked one at a time in this order."""
+
+    first_error_only = True
+
+    bbox = BBoxField(required=False, default=None, help_text="minlon,minlat,maxlon,maxlat")
+    status = _FilterChoiceField(Status.values, required=False, default=None)
+    severity = _FilterChoiceField(Severity.values, required=False, default=None)
+    category = serializers.CharField(
+        required=False, default="", trim_whitespace=False, help_text="category code"
+    )
+    grid = serializers.CharField(
+        required=False, default="", trim_whitespace=False, help_text="grid code"
+    )
+    mine = _MineField(required=False, default=False, help_text="routed, copied or watching")
+    page = _PositiveField(MAX_PAGE, required=False, default=1)
+    page_size = _PositiveField(MAX_PAGE_SIZE, required=False, default=DEFAULT_PAGE_SIZE)
+
+
+class _LonLatField(serializers.Field):
+    """The ``lon`` and ``lat`` parameters as a point; its errors go under the field's name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", **kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary
+
+    def to_internal_value(self, data: Any) -> dict[str, Point]:
+        try:
+            lon = float(data["lon"])
+            lat = float(data["lat"])
+        except (KeyError, ValueError):
+            raise ValidationError(_(MSG_LON_LAT_REQUIRED)) from None
+        if not lon_lat_in_range(lon, lat):
+            raise ValidationError(_(MSG_LON_LAT_RANGE))
+        return {"point": Point(lon, lat, srid=settings.GRIDMAP_SRID)}
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class DuplicatesInputSerializer(InputSerializer):
+    """``lon``, ``lat`` (as ``point``, errors under ``geometry``) and ``category``."""
+
+    geometry = _LonLatField()
+    category = CategoryField()
 
 
 def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
@@ -354,40 +509,27 @@ class IncidentListApi(APIView):
     before."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("bbox", OpenApiTypes.STR, description="minlon,minlat,maxlon,maxlat"),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=Status.values),
-            OpenApiParameter("severity", OpenApiTypes.STR, enum=Severity.values),
-            OpenApiParameter("category", OpenApiTypes.STR, description="category code"),
-            OpenApiParameter("grid", OpenApiTypes.STR, description="grid code"),
-            OpenApiParameter("mine", OpenApiTypes.BOOL, description="routed, copied or watching"),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
+        parameters=[IncidentListFilterSerializer],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
         operation_id="incidents_list",
     )
     def get(self, request: Request) -> Response:
-        try:
-            bbox = _bbox_param(request)
-        except ValidationError:
-            raise _invalid({"bbox": [_(MSG_BAD_BBOX)]}) from None
-        state = _choice(request, "status", Status.values)
-        severity = _choice(request, "severity", Severity.values)
-        page = _positive(request, "page", 1, MAX_PAGE)
-        size = _positive(request, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        params = IncidentListFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = params.validated_data
+        page, size = filters["page"], filters["page_size"]
         qs = selectors.incidents_visible_to(request.user)
-        if bbox is not None:
-            qs = qs.filter(location__intersects=bbox)
-        if state:
-            qs = qs.filter(status=state)
-        if severity:
-            qs = qs.filter(severity=severity)
-        if request.query_params.get("category"):
-            qs = qs.filter(category__code=request.query_params["category"])
-        if request.query_params.get("grid"):
-            qs = qs.filter(grid__code=request.query_params["grid"])
-        if request.query_params.get("mine") in ("1", "true", "yes"):
+        if filters["bbox"] is not None:
+            qs = qs.filter(location__intersects=filters["bbox"])
+        if filters["status"]:
+            qs = qs.filter(status=filters["status"])
+        if filters["severity"]:
+            qs = qs.filter(severity=filters["severity"])
+        if filters["category"]:
+            qs = qs.filter(category__code=filters["category"])
+        if filters["grid"]:
+            qs = qs.filter(grid__code=filters["grid"])
+        if filters["mine"]:
             qs = qs.filter(selectors.my_work_q(request.user))
         count = qs.count()
         start = (page - 1) * size
@@ -417,16 +559,23 @@ class IncidentListApi(APIView):
         )
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
+        request=_report_request_schema(),
         responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
         operation_id="incidents_create",
     )
     def post(self, request: Request) -> Response:
-        args = _report_input(request)
-        try:
-            incident, created = services.incident_create(actor=request.user, **args)
-        except DjangoValidationError as exc:
-            raise _invalid(_django_errors(exc)) from None
+        feature = _feature_of(request)
+        props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            raise _invalid({"properties": [_(MSG_NOT_FEATURE)]})
+        photos = request.FILES.getlist("photos") if request.FILES else []
+        serializer = IncidentReportInputSerializer(
+            data={**props, "geometry": feature.get("geometry"), "photos": photos},
+            context={"request": request},
+        )
+        serializer.is_valid(raise_exception=True)
+        args = serializer.validated_data
+        incident, created = services.incident_create(actor=request.user, **args)
         if created:
             attached = args["attach_to"] is not None
         else:
@@ -466,21 +615,10 @@ class IncidentDuplicatesApi(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        errors: dict[str, list[str]] = {}
-        try:
-            lon = float(request.query_params["lon"])
-            lat = float(request.query_params["lat"])
-        except (KeyError, ValueError):
-            errors["geometry"] = [_(MSG_LON_LAT_REQUIRED)]
-        else:
-            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                errors["geometry"] = [_(MSG_LON_LAT_RANGE)]
-        category = _category(request.query_params.get("category"), errors)
-        if errors:
-            raise _invalid(errors)
+        params = DuplicatesInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
         found = selectors.duplicates_nearby(
-            point=Point(lon, lat, srid=settings.GRIDMAP_SRID),
-            category=category,
+            **params.validated_data,
             at=timezone.now(),
             queryset=selectors.incidents_visible_to(request.user),
         )

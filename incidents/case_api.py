@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -33,7 +32,7 @@ from rest_framework.views import APIView
 
 from cases.deadlines import traffic_light
 
-from .api import MSG_UNKNOWN_INCIDENT, _django_errors, _invalid
+from .api import MSG_UNKNOWN_INCIDENT, _invalid
 from .models import CaseAttachment, CaseEvent, Incident
 from .selectors import incidents_visible_to
 from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act
@@ -173,6 +172,4 @@ class CaseActionApi(APIView):
                 {"detail": exc.message, "case": case_body(exc.incident, request.user)},
                 status=status.HTTP_409_CONFLICT,
             )
-        except DjangoValidationError as exc:
-            raise _invalid(_django_errors(exc)) from None
         return Response(case_body(incident, request.user))

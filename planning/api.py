@@ -52,14 +52,17 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import NotFound
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridmap.api import Invalid, error_dict
+from gridmap.params import InputSerializer
 from grids.models import Town
 
 from . import selectors, services
@@ -68,7 +71,6 @@ from .models import Plan, PlanChange, PlanStation
 MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 
 # --- messages (tests reuse them) -----------------------------------------------------------
-MSG_INVALID = gettext_noop("The request has invalid fields; nothing was changed.")
 MSG_UNKNOWN_PLAN = gettext_noop("There is no plan %(id)s in your jurisdiction.")
 MSG_UNKNOWN_STATION = services.MSG_STATION_NOT_IN_PLAN
 MSG_VILLAGES_LIST = gettext_noop("villages must be a list of village codes.")
@@ -270,33 +272,99 @@ def plan_body(plan: Plan, user: Any) -> dict[str, Any]:
     }
 
 
-# --- parsing and errors ----------------------------------------------------------------------
-def _errors_of(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
-    return {"non_field_errors": [str(m) for m in exc.messages]}
+# --- parsing: one input serializer per write ---------------------------------------------------
+def _body(request: Request) -> Any:
+    """The request's fields; a body that is not an object has none."""
+    return request.data if hasattr(request.data, "get") else {}
 
 
-def refused(errors: dict[str, list[str]], *, overridable: bool = False) -> Response:
-    """A 400 whose ``detail`` is the first message (the one a planner reads first)."""
-    first = next((m for msgs in errors.values() for m in msgs), _(MSG_INVALID))
-    body: dict[str, Any] = {"detail": first, "errors": errors}
-    if "constraints" in errors:
-        body["overridable"] = overridable
-    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+class _Body(serializers.Field):
+    """A field of the body as ``dict.get`` reads it: ``to_internal_value`` sees every value,
+    ``empty`` when the field is absent, and gives the one message."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name, empty)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        value = self.to_internal_value(data)
+        self.run_validators(value)
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
-class Invalid(Exception):
-    """Bad input found while parsing: answered with ``refused``."""
+@extend_schema_field(OpenApiTypes.STR)
+class _Text(_Body):
+    """Stripped; anything but text is empty."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+    def to_internal_value(self, data: Any) -> str:
+        return data.strip() if isinstance(data, str) else ""
 
 
-def _text(data: Any, name: str) -> str:
-    value = data.get(name) if hasattr(data, "get") else None
-    return value.strip() if isinstance(value, str) else ""
+def _bool_of(data: Any, name: str, default: bool) -> bool:
+    """true/false, 1/0, yes/no, on/off; absent is ``default``."""
+    if data is empty:
+        return default
+    if isinstance(data, bool):
+        return data
+    text = str(data).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValidationError(_(MSG_BAD_BOOL) % {"field": name})
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class _Bool(_Body):
+    """true/false, 1/0, yes/no, on/off; absent is ``default``."""
+
+    def __init__(self, *, default: bool, **kwargs: Any) -> None:
+        self.default_value = default
+        super().__init__(required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> bool:
+        return _bool_of(data, self.field_name, self.default_value)
+
+
+class _Raw(_Body):
+    """Read as is (``empty`` when absent): the serializer's ``validate`` reads it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class _RawBool(_Raw):
+    pass
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class _RawText(_Raw):
+    pass
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class _RawNumber(_Raw):
+    pass
+
+
+@extend_schema_field(OpenApiTypes.DATE)
+class _Date(_Body):
+    """YYYY-MM-DD; absent or empty is none."""
+
+    def to_internal_value(self, data: Any) -> dt.date | None:
+        raw = data.strip() if isinstance(data, str) else ""
+        if not raw:
+            return None
+        try:
+            day = parse_date(raw)
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValidationError(_(MSG_BAD_DATE) % {"value": raw})
+        return day
 
 
 def _number(value: Any) -> float | None:
@@ -309,36 +377,161 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _point(data: Any) -> Point:
-    lon, lat = _number(data.get("lon")), _number(data.get("lat"))
-    if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise Invalid({"location": [_(MSG_LON_LAT)]})
-    return Point(lon, lat, srid=settings.GRIDMAP_SRID)
+class _PlanInput(InputSerializer):
+    """Fields checked one at a time, in the order declared: the first bad one answers."""
+
+    first_error_only = True
 
 
-def _bool(data: Any, name: str, default: bool = False) -> bool:
-    value = data.get(name, default)
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise Invalid({name: [_(MSG_BAD_BOOL) % {"field": name}]})
+class PlanCreateInputSerializer(_PlanInput):
+    """A new draft plan of a town or district."""
+
+    base_date = _Date(required=False, help_text="the published assignment of that day (today)")
+    name = _Text()
+    area_code = _Text(help_text="a town or a district")
 
 
-def _date(data: Any, name: str) -> dt.date | None:
-    raw = _text(data, name)
-    if not raw:
-        return None
-    try:
-        day = parse_date(raw)
-    except ValueError:
-        day = None
-    if day is None:
-        raise Invalid({name: [_(MSG_BAD_DATE) % {"value": raw}]})
-    return day
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class _Villages(_Body):
+    """Village codes; one code is a list of one."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        villages = [data] if isinstance(data, str) else data
+        if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
+            raise ValidationError(_(MSG_VILLAGES_LIST))
+        return villages
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class _Required(_Text):
+    """Text that must not be empty."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        self.message = message
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if not text:
+            raise ValidationError(_(self.message))
+        return text
+
+
+class PlanAssignInputSerializer(_PlanInput):
+    """``action`` is what made the change, as the log keeps it: a click, or a brush stroke
+    (several villages are always one)."""
+
+    villages = _Villages(source="village_code")
+    station = _Required(MSG_STATION_REQUIRED, help_text="the station code")
+    action = _Text(required=False, help_text="click or brush")
+    override_reason = _Text(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        brush = len(attrs["village_code"]) > 1 or attrs["action"] == "brush"
+        return {**attrs, "action": "brush" if brush else "click"}
+
+
+class _PointInput(_PlanInput):
+    """``lon`` and ``lat`` in degrees as ``location``, a point (errors under ``location``)."""
+
+    lon = _RawNumber(help_text="longitude in degrees")
+    lat = _RawNumber(help_text="latitude in degrees")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        lon, lat = _number(attrs.pop("lon")), _number(attrs.pop("lat"))
+        if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValidationError({"location": [_(MSG_LON_LAT)]})
+        return {**attrs, "location": Point(lon, lat, srid=settings.GRIDMAP_SRID)}
+
+
+class PlanStationAddInputSerializer(_PointInput):
+    """A new station at ``lon``, ``lat``."""
+
+    town_code = _Text(required=False, help_text="the town at the point unless given")
+    name = _Text()
+    override_reason = _Text(required=False)
+
+
+class PlanStationMoveInputSerializer(_PointInput):
+    """The station's new place, ``lon``, ``lat``."""
+
+    override_reason = _Text(required=False)
+
+
+class PlanStationRetireInputSerializer(_PlanInput):
+    """Why a station holding villages is retired."""
+
+    override_reason = _Text(required=False)
+
+
+class PlanStationLockInputSerializer(_PlanInput):
+    """Lock (true, the default) or unlock the station."""
+
+    locked = _Bool(default=True)
+
+
+@extend_schema_field({"type": "string", "enum": ["propose", "repair"]})
+class _Mode(_Text):
+    def to_internal_value(self, data: Any) -> str:
+        mode = super().to_internal_value(data) or "propose"
+        if mode not in ("propose", "repair"):
+            raise ValidationError(_(MSG_BAD_MODE))
+        return mode
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class _TimeLimit(_Body):
+    """Seconds, 1 to ``MAX_TIME_LIMIT``; absent or empty is the solver's default."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if data is empty or data in (None, ""):
+            raise SkipField
+        limit = _number(data)
+        if limit is None or not 1 <= limit <= MAX_TIME_LIMIT:
+            raise ValidationError(_(MSG_BAD_TIME_LIMIT) % {"max": int(MAX_TIME_LIMIT)})
+        return limit
+
+
+class PlanSolveInputSerializer(_PlanInput):
+    """``stay_close`` (to the published assignment) is read for ``propose`` only."""
+
+    mode = _Mode(required=False)
+    time_limit = _TimeLimit(required=False)
+    stay_close = _RawBool(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["mode"] != "propose":
+            return {**attrs, "stay_close": False}
+        try:
+            stay_close = _bool_of(attrs["stay_close"], "stay_close", False)
+        except ValidationError as exc:
+            raise ValidationError({"stay_close": exc.detail}) from None
+        return {**attrs, "stay_close": stay_close}
+
+
+class PlanPublishInputSerializer(_PlanInput):
+    """From when the plan is in force, and why despite broken constraints."""
+
+    effective_from = _Date(required=False, help_text="today unless given")
+    override_reason = _Text(required=False)
+
+
+class PlanImportInputSerializer(_PlanInput):
+    """The CSV as a ``file`` (multipart) or as text in ``csv``: ``text`` for the service."""
+
+    file = serializers.FileField(
+        required=False, allow_null=True, allow_empty_file=True, help_text="the CSV file"
+    )
+    csv = _RawText(required=False, help_text="the CSV as text")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        upload = attrs.get("file")
+        if upload is not None:
+            return {"text": upload.read()}
+        text = attrs.get("csv")
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError({"csv": [_(MSG_CSV_REQUIRED)]})
+        return {"text": text}
 
 
 def _hard_refusal(plan: Plan, station: str, villages: list[str] | None = None) -> bool:
@@ -352,6 +545,8 @@ def _hard_refusal(plan: Plan, station: str, villages: list[str] | None = None) -
 class PlanView(APIView):
     """Common parts: the plan from the URL (404 outside the jurisdiction), and a write that
     answers with the plan, or with a clear 400 when a rule refuses it."""
+
+    hard: Callable[[], bool] | None = None
 
     def plan(self, request: Request, pk: int) -> Plan:
         plan = (
@@ -382,19 +577,24 @@ class PlanView(APIView):
     ) -> Response:
         """Run ``action()`` (a service call); answer with the fresh plan, ``extra(result)``
         merged in. ``hard()`` tells whether a refusal under ``constraints`` is final."""
-        try:
-            result = action()
-        except Invalid as exc:
-            return refused(exc.errors)
-        except DjangoValidationError as exc:
-            errors = _errors_of(exc)
-            overridable = "constraints" in errors and not (hard() if hard else False)
-            return refused(errors, overridable=overridable)
+        self.hard = hard
+        result = action()
         plan.refresh_from_db()
         body = plan_body(plan, request.user)
         if extra is not None:
             body.update(extra(result))
         return Response(body)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """The API's error answer; a service's refusal under ``constraints`` also says whether
+        a written ``override_reason`` would apply the change anyway (``overridable``)."""
+        overridable = None
+        if isinstance(exc, DjangoValidationError) and "constraints" in error_dict(exc):
+            overridable = not (self.hard() if self.hard else False)
+        response = super().handle_exception(exc)
+        if overridable is not None:
+            response.data["overridable"] = overridable
+        return response
 
 
 def _schema(**kwargs: Any) -> Any:
@@ -422,23 +622,13 @@ class PlanListApi(APIView):
 
     @_schema(
         operation_id="plans_create",
-        request=OpenApiTypes.OBJECT,
+        request=PlanCreateInputSerializer,
         responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
-        data = request.data
-        try:
-            base_date = _date(data, "base_date")
-            plan = services.plan_create(
-                actor=request.user,
-                name=_text(data, "name"),
-                area_code=_text(data, "area_code"),
-                base_date=base_date,
-            )
-        except Invalid as exc:
-            return refused(exc.errors)
-        except DjangoValidationError as exc:
-            return refused(_errors_of(exc))
+        serializer = PlanCreateInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        plan = services.plan_create(actor=request.user, **serializer.validated_data)
         row = selectors.plan_rows(request.user).get(pk=plan.pk)
         return Response(plan_row(row), status=status.HTTP_201_CREATED)
 
@@ -463,32 +653,17 @@ class PlanAssignApi(PlanView):
     """Move villages to a station, as one batch: ``{"villages": [...], "station": code,
     "override_reason": ""}``. A refusal lists every broken rule under ``constraints``."""
 
-    @_schema(operation_id="plans_assign", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_assign", request=PlanAssignInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        data = request.data
-        villages = data.get("villages")
-        if isinstance(villages, str):
-            villages = [villages]
-        station = _text(data, "station")
-        if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
-            return refused({"villages": [_(MSG_VILLAGES_LIST)]})
-        if not station:
-            return refused({"station": [_(MSG_STATION_REQUIRED)]})
-        # What made the change, as the log keeps it: a click, or a brush stroke.
-        action = "brush" if len(villages) > 1 or _text(data, "action") == "brush" else "click"
+        serializer = PlanAssignInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         return self.write(
             request,
             plan,
-            lambda: services.plan_assign(
-                actor=request.user,
-                plan=plan,
-                village_code=villages,
-                station=station,
-                override_reason=_text(data, "override_reason"),
-                action=action,
-            ),
-            hard=lambda: _hard_refusal(plan, station, villages),
+            lambda: services.plan_assign(actor=request.user, plan=plan, **data),
+            hard=lambda: _hard_refusal(plan, data["station"], data["village_code"]),
             extra=lambda changes: {"changed": [c.village_code for c in changes]},
         )
 
@@ -542,43 +717,36 @@ class PlanStationAddApi(PlanView):
     """Add a station to the plan: ``{"name", "lon", "lat", "town_code"?, "override_reason"}``.
     The town is the one at the point unless given; the code is the town's next free one."""
 
-    @_schema(operation_id="plans_station_add", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_station_add", request=PlanStationAddInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        data = request.data
-
-        def add() -> PlanStation:
-            point = _point(data)
-            return services.plan_station_add(
-                actor=request.user,
-                plan=plan,
-                town_code=_text(data, "town_code") or _town_at(plan, point),
-                name=_text(data, "name"),
-                location=point,
-                override_reason=_text(data, "override_reason"),
-            )
-
-        return self.write(request, plan, add, extra=lambda station: {"station": station.code})
+        serializer = PlanStationAddInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        data["town_code"] = data["town_code"] or _town_at(plan, data["location"])
+        return self.write(
+            request,
+            plan,
+            lambda: services.plan_station_add(actor=request.user, plan=plan, **data),
+            extra=lambda station: {"station": station.code},
+        )
 
 
 class PlanStationMoveApi(PlanView):
     """Move a station of the plan: ``{"lon", "lat", "override_reason"}`` (it must stay in
     its town unless a reason is written)."""
 
-    @_schema(operation_id="plans_station_move", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_station_move", request=PlanStationMoveInputSerializer)
     def post(self, request: Request, pk: int, code: str) -> Response:
         plan = self.plan(request, pk)
         station = self.station(plan, code)
-        data = request.data
+        serializer = PlanStationMoveInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
         return self.write(
             request,
             plan,
             lambda: services.plan_station_move(
-                actor=request.user,
-                plan=plan,
-                station=station.code,
-                location=_point(data),
-                override_reason=_text(data, "override_reason"),
+                actor=request.user, plan=plan, station=station.code, **serializer.validated_data
             ),
             extra=lambda change: {"station": station.code},
         )
@@ -588,18 +756,17 @@ class PlanStationRetireApi(PlanView):
     """Retire a station of the plan; one that holds villages needs ``override_reason`` (its
     villages are then left without a station)."""
 
-    @_schema(operation_id="plans_station_retire", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_station_retire", request=PlanStationRetireInputSerializer)
     def post(self, request: Request, pk: int, code: str) -> Response:
         plan = self.plan(request, pk)
         station = self.station(plan, code)
+        serializer = PlanStationRetireInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
         return self.write(
             request,
             plan,
             lambda: services.plan_station_retire(
-                actor=request.user,
-                plan=plan,
-                station=station.code,
-                override_reason=_text(request.data, "override_reason"),
+                actor=request.user, plan=plan, station=station.code, **serializer.validated_data
             ),
             hard=lambda: _hard_refusal(plan, station.code),
             extra=lambda changes: {
@@ -613,18 +780,20 @@ class PlanStationLockApi(PlanView):
     """Lock (``{"locked": true}``) or unlock a station: a locked station's villages do not
     change, by hand or by a proposal."""
 
-    @_schema(operation_id="plans_station_lock", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_station_lock", request=PlanStationLockInputSerializer)
     def post(self, request: Request, pk: int, code: str) -> Response:
         plan = self.plan(request, pk)
         station = self.station(plan, code)
-
-        def lock() -> Any:
-            locked = _bool(request.data, "locked", True)
-            return services.plan_station_lock(
-                actor=request.user, plan=plan, station=station.code, locked=locked
-            )
-
-        return self.write(request, plan, lock, extra=lambda change: {"station": station.code})
+        serializer = PlanStationLockInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        return self.write(
+            request,
+            plan,
+            lambda: services.plan_station_lock(
+                actor=request.user, plan=plan, station=station.code, **serializer.validated_data
+            ),
+            extra=lambda change: {"station": station.code},
+        )
 
 
 # --- proposals and publishing ----------------------------------------------------------------
@@ -653,33 +822,18 @@ class PlanSolveApi(PlanView):
     assignment) or repair the violations moving the fewest villages (``mode=repair``); the
     answer is applied as one batch (undone together). The report is under ``report``."""
 
-    @_schema(operation_id="plans_solve", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_solve", request=PlanSolveInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        data = request.data
-        mode = _text(data, "mode") or "propose"
-        if mode not in ("propose", "repair"):
-            return refused({"mode": [_(MSG_BAD_MODE)]})
-        options: dict[str, Any] = {}
-        if data.get("time_limit") not in (None, ""):
-            limit = _number(data.get("time_limit"))
-            if limit is None or not 1 <= limit <= MAX_TIME_LIMIT:
-                return refused(
-                    {"time_limit": [_(MSG_BAD_TIME_LIMIT) % {"max": int(MAX_TIME_LIMIT)}]}
-                )
-            options["time_limit"] = limit
-        try:
-            stay_close = _bool(data, "stay_close") if mode == "propose" else False
-        except Invalid as exc:
-            return refused(exc.errors)
+        serializer = PlanSolveInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         return self.write(
             request,
             plan,
-            lambda: services.plan_solve(
-                actor=request.user, plan=plan, mode=mode, stay_close=stay_close, **options
-            ),
+            lambda: services.plan_solve(actor=request.user, plan=plan, **data),
             extra=lambda result: {
-                "report": solver_report(result, mode=mode, stay_close=stay_close)
+                "report": solver_report(result, mode=data["mode"], stay_close=data["stay_close"])
             },
         )
 
@@ -689,18 +843,16 @@ class PlanPublishApi(PlanView):
     village's catchment. Broken constraints need ``override_reason``; every village needs a
     station."""
 
-    @_schema(operation_id="plans_publish", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_publish", request=PlanPublishInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        data = request.data
+        serializer = PlanPublishInputSerializer(data=_body(request))
+        serializer.is_valid(raise_exception=True)
         return self.write(
             request,
             plan,
             lambda: services.plan_publish(
-                actor=request.user,
-                plan=plan,
-                effective_from=_date(data, "effective_from"),
-                override_reason=_text(data, "override_reason"),
+                actor=request.user, plan=plan, **serializer.validated_data
             ),
         )
 
@@ -734,20 +886,22 @@ class PlanImportCsvApi(PlanView):
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @_schema(operation_id="plans_import_csv", request=OpenApiTypes.OBJECT)
+    @_schema(operation_id="plans_import_csv", request=PlanImportInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        upload = request.FILES.get("file") if request.FILES else None
-        if upload is not None:
-            text: str | bytes = upload.read()
-        else:
-            text = request.data.get("csv") if hasattr(request.data, "get") else None
-            if not isinstance(text, str) or not text.strip():
-                return refused({"csv": [_(MSG_CSV_REQUIRED)]})
+        serializer = PlanImportInputSerializer(
+            data={
+                "file": request.FILES.get("file") if request.FILES else None,
+                "csv": _body(request).get("csv"),
+            }
+        )
+        serializer.is_valid(raise_exception=True)
         return self.write(
             request,
             plan,
-            lambda: services.plan_import_csv(actor=request.user, plan=plan, text=text),
+            lambda: services.plan_import_csv(
+                actor=request.user, plan=plan, **serializer.validated_data
+            ),
             extra=lambda changes: {"imported": len(changes)},
         )
 
@@ -811,8 +965,5 @@ class PlanDiffApi(PlanView):
     )
     def get(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        try:
-            other = other_plan(request, plan, request.query_params.get("with", ""))
-        except Invalid as exc:
-            return refused(exc.errors)
+        other = other_plan(request, plan, request.query_params.get("with", ""))
         return Response(diff_body(plan, other))

@@ -17,12 +17,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import DateTimeField
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,21 +48,6 @@ def _week(raw: Any) -> dt.date:
     except ValueError:
         message = _(MSG_BAD_WEEK) % {"value": str(raw)[:40]}
         raise ValidationError({"detail": message, "errors": {"week": [message]}}) from None
-
-
-def _call(fn: Any, **kwargs: Any) -> Any:
-    """Run a service; its refusals as API errors."""
-    try:
-        return fn(**kwargs)
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from None
-    except DjangoValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            errors = {f: [str(m) for m in msgs] for f, msgs in exc.message_dict.items()}
-        else:
-            errors = {"non_field_errors": [str(m) for m in exc.messages]}
-        first = next(m for msgs in errors.values() for m in msgs)
-        raise ValidationError({"detail": first, "errors": errors}) from None
 
 
 def task_list_body(task_list: WeeklyTaskList | None) -> dict[str, Any] | None:
@@ -152,8 +135,7 @@ class TaskListPublishApi(APIView):
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             message = _(services.MSG_NO_ITEMS)
             raise ValidationError({"detail": message, "errors": {"items": [message]}})
-        task_list = _call(
-            services.task_list_publish,
+        task_list = services.task_list_publish(
             actor=request.user,
             town_code=code,
             week=_week(request.data.get("week")),
@@ -174,8 +156,7 @@ class VillageReportApi(APIView):
             request.user, code
         ):
             raise NotFound(_(MSG_NOT_FOUND) % {"place": _("village"), "code": code})
-        report = _call(
-            services.village_report_submit,
+        report = services.village_report_submit(
             actor=request.user,
             village_code=code,
             week=_week(request.data.get("week")),
@@ -196,8 +177,7 @@ class StationSummaryApi(APIView):
         villages = [v.code for v in selectors.station_villages(code, week)] if station else []
         if station is None or not selectors.can_view_station(request.user, station, villages):
             raise NotFound(_(MSG_NOT_FOUND) % {"place": _("station"), "code": code})
-        summary = _call(
-            services.station_summary_submit,
+        summary = services.station_summary_submit(
             actor=request.user,
             station_code=code,
             week=week,
