@@ -71,6 +71,7 @@ from .models import Plan, PlanChange, PlanStation
 MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 
 # --- messages (tests reuse them) -----------------------------------------------------------
+MSG_BODY_NOT_OBJECT = gettext_noop("Send the fields as a JSON object.")
 MSG_UNKNOWN_PLAN = gettext_noop("There is no plan %(id)s in your jurisdiction.")
 MSG_UNKNOWN_STATION = services.MSG_STATION_NOT_IN_PLAN
 MSG_VILLAGES_LIST = gettext_noop("villages must be a list of village codes.")
@@ -274,8 +275,11 @@ def plan_body(plan: Plan, user: Any) -> dict[str, Any]:
 
 # --- parsing: one input serializer per write ---------------------------------------------------
 def _body(request: Request) -> Any:
-    """The request's fields; a body that is not an object has none."""
-    return request.data if hasattr(request.data, "get") else {}
+    """The request's fields. A body that is not an object (a JSON list or text) is refused:
+    it would otherwise act with every default (lock a station, run a proposal)."""
+    if not hasattr(request.data, "get"):
+        raise Invalid({"non_field_errors": [_(MSG_BODY_NOT_OBJECT)]})
+    return request.data
 
 
 class _Body(serializers.Field):

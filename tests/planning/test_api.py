@@ -187,6 +187,21 @@ def test_a_locked_station_is_refused_for_good(town, client_for):
     assert [c["kind"] for c in unlocked.data["changes"]["recent"]] == ["unlock", "lock"]
 
 
+def test_a_body_that_is_not_an_object_is_refused_and_changes_nothing(town, client_for):
+    plan = town.town_plan(**FULL)
+    client = client_for(town.planner)
+    before = client.get(url("api-plan-detail", plan)).data
+    for name, kwargs in [
+        ("api-plan-station-lock", {"code": town.a.code}),
+        ("api-plan-assign", {}),
+        ("api-plan-solve", {}),
+    ]:
+        answer = client.post(url(name, plan, **kwargs), ["locked", True], format="json")
+        assert answer.status_code == 400, name
+        assert answer.data["errors"] == {"non_field_errors": [msg(api.MSG_BODY_NOT_OBJECT)]}
+    assert client.get(url("api-plan-detail", plan)).data == before
+
+
 def test_bad_assign_input(town, client_for):
     plan = town.town_plan(**FULL)
     client = client_for(town.planner)
