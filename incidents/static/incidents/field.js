@@ -74,7 +74,6 @@ function registerServiceWorker() {
     });
 }
 
-
 /* --- start --------------------------------------------------------------------------------- */
 window.fieldInit = function (map) {
   const loads = setUpMap(map).concat([loadCategories()]);

@@ -47,7 +47,6 @@ export function pinIcon(severity, extraClass) {
   });
 }
 
-
 export function showIncidentOnMap(result) {
   if (!result.geometry || !result.geometry.coordinates) return;
   const c = result.geometry.coordinates;

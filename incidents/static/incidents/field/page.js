@@ -141,4 +141,3 @@ export function showApiErrors(scope, error, formKey, fieldMap) {
   const detail = error.message || S.invalidFields;
   fieldError(scope, formKey, leftovers.length ? detail + " " + leftovers.join(" ") : detail);
 }
-

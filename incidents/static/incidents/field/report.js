@@ -113,7 +113,6 @@ async function lookUpGrid() {
   }
 }
 
-
 /* --- categories and severity --------------------------------------------------------------- */
 export async function loadCategories() {
   const box = $("[data-categories]", form);
@@ -170,7 +169,6 @@ function severityChanged() {
   if (state.marker) state.marker.setIcon(pinIcon(severity));
 }
 
-
 /* --- photos -------------------------------------------------------------------------------- */
 function renderPhotos() {
   const box = $("[data-photos]", form);
@@ -218,7 +216,6 @@ function addPhotos(files) {
   fieldError(form, "photos", problems.join(" "));
   renderPhotos();
 }
-
 
 /* --- duplicates nearby --------------------------------------------------------------------- */
 function duplicateKey() {
@@ -289,8 +286,7 @@ function renderDuplicates() {
   $(".fd-submit", form).textContent = dup.results.length ? S.submitNew : S.submit;
 }
 
-
-/* --- submitting and the queue -------------------------------------------------------------- */
+/* --- submitting (through the queue on this phone) ------------------------------------------ */
 function validateReport() {
   clearErrors(form);
   const problems = [];
@@ -340,7 +336,6 @@ function buildRecord(attachTo) {
     error: "",
   };
 }
-
 
 async function submitReport(attachTo) {
   if (state.sending) return;
@@ -437,7 +432,6 @@ function resetReport() {
   renderDuplicates();
   clearErrors(form);
 }
-
 
 /* --- locate me ----------------------------------------------------------------------------- */
 let accuracyCircle = null;
