@@ -48,6 +48,16 @@ FIELD_STATIC = [
     "incidents/field.css",
     "incidents/field-queue.js",
     "incidents/field.js",
+    # The ES modules field.js imports (no build step: the browser fetches each one).
+    "gridmap/common.js",
+    "incidents/field/page.js",
+    "incidents/field/map.js",
+    "incidents/field/modes.js",
+    "incidents/field/results.js",
+    "incidents/field/my-work.js",
+    "incidents/field/queue.js",
+    "incidents/field/report.js",
+    "households/unit-editor.js",
 ]
 # Leaflet's images are referenced from its CSS, not from the page.
 LEAFLET_IMAGES = [

@@ -1,20 +1,17 @@
 /* Dashboard charts (Chart.js, served locally). The numbers come from the page itself
    (json_script "db-data", built by the same selector as GET /api/kpis/); the text from
    "db-strings" in the page's language. */
-(function () {
-  "use strict";
-  var dataNode = document.getElementById("db-data");
-  if (!dataNode || typeof Chart === "undefined") return;
-  var data = JSON.parse(dataNode.textContent);
-  var t = JSON.parse(document.getElementById("db-strings").textContent);
-  var RED = "#a61c1c";
-  var GOLD = "#e0a800";
-  var BLUE = "#1c64d8";
+import { interpolate, readJson } from "../gridmap/common.js";
 
-  function fmt(template, params) {
-    return template.replace(/%\((\w+)\)s/g, function (_, key) { return params[key]; });
-  }
-  function pct(v) { return v === null ? null : Math.round(v * 1000) / 10; }
+var RED = "#a61c1c";
+var GOLD = "#e0a800";
+var BLUE = "#1c64d8";
+
+function pct(v) { return v === null ? null : Math.round(v * 1000) / 10; }
+
+function drawCharts() {
+  var data = readJson("db-data");
+  var t = readJson("db-strings");
 
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.animation = false;
@@ -64,11 +61,14 @@
         scales: { y: { beginAtZero: true, title: { display: true, text: t.cases } } },
         plugins: {
           tooltip: { callbacks: { title: function (items) {
-            return fmt(t.weekOf, { date: items[0].label });
+            return interpolate(t.weekOf, { date: items[0].label });
           } } }
         }
       }
     });
   }
   document.documentElement.setAttribute("data-charts", "ready");
-})();
+}
+
+// No numbers (the page shows an error instead), or no Chart.js: the tables stand alone.
+if (document.getElementById("db-data") && typeof Chart !== "undefined") drawCharts();
