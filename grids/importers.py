@@ -260,7 +260,7 @@ def import_boundaries(
     if kind_field and level not in KIND_WORDS:
         raise BoundaryImportError(KIND_NOT_APPLICABLE.format(level=level))
     path = Path(path)
-    frame = _read(path)
+    frame = read_layer(path)
     options = {
         "--code-field": code_field,
         "--name-field": name_field,
@@ -273,7 +273,7 @@ def import_boundaries(
             raise BoundaryImportError(
                 MISSING_FIELD.format(field=name, option=option, path=path, fields=fields or "none")
             )
-    geoms, crs_label = _to_srid(frame, crs=crs, path=path)
+    geoms, crs_label = to_srid(frame, crs=crs, path=path)
 
     report = ImportReport(level=level, path=str(path), crs=crs_label, commit=commit)
     features = _features(
@@ -319,7 +319,8 @@ def _refused(path: Path, report: ImportReport) -> str:
 
 
 # --- Reading --------------------------------------------------------------------------------
-def _read(path: Path) -> gpd.GeoDataFrame:
+def read_layer(path: Path) -> gpd.GeoDataFrame:
+    """A GeoJSON, Shapefile or GeoPackage file as a GeoDataFrame (BoundaryImportError if not)."""
     if not path.exists():
         raise BoundaryImportError(FILE_NOT_FOUND.format(path=path))
     try:
@@ -328,7 +329,7 @@ def _read(path: Path) -> gpd.GeoDataFrame:
         raise BoundaryImportError(UNREADABLE.format(path=path, error=exc)) from exc
 
 
-def _to_srid(frame: gpd.GeoDataFrame, *, crs: str | None, path: Path) -> tuple[np.ndarray, str]:
+def to_srid(frame: gpd.GeoDataFrame, *, crs: str | None, path: Path) -> tuple[np.ndarray, str]:
     """The file's geometries in GRIDMAP_SRID (2D), and a label of the source CRS."""
     obfuscated = crs.strip().lower().replace("-", "").replace("_", "") if crs else None
     if obfuscated in OBFUSCATED_TO_WGS84:

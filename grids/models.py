@@ -295,8 +295,10 @@ class Station(models.Model):
         _("retired on"),
         null=True,
         blank=True,
-        help_text=_("Set when a published catchment plan retires the station; it then holds no "
-                    "villages from this day on."),
+        help_text=_(
+            "Set when a published catchment plan retires the station; it then holds no "
+            "villages from this day on."
+        ),
     )
 
     class Meta:

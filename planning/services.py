@@ -35,6 +35,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import AccountRole
 from accounts.selectors import account_of, jurisdiction_prefixes
 from grids.models import CatchmentAssignment, District, Station, Town, Village
+from incidents.workflow import reassign_stations
 
 from . import selectors
 from .models import ChangeKind, Plan, PlanAssignment, PlanChange, PlanStation
@@ -758,8 +759,6 @@ def reassign_incidents(plan: Plan, *, actor: Any | None, today: dt.date | None =
     """Re-assign the open incidents of a published plan's area to the stations of today's
     catchments (see ``incidents.workflow.reassign_stations``); the ids of those that
     changed. Nothing before the plan takes effect."""
-    from incidents.workflow import reassign_stations
-
     today = today or timezone.localdate()
     day = plan.effective_from
     if plan.status != Plan.Status.PUBLISHED or day is None or day > today:
