@@ -44,20 +44,28 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
 
+from gridmap.codes import (
+    CODE_LENGTH,
+    code_at,
+    is_province,
+    level_above,
+    level_of,
+    place_name,
+)
+
 from .coords import OBFUSCATED_TO_WGS84
-from .models import BOUNDARY_MODELS, CODE_LENGTHS, Boundary, Generation, Town, Village
+from .models import BOUNDARY_MODELS, Boundary, Generation, Town, Village
 from .services import boundary_create, boundary_supersede
 from .signals import boundaries_changed
 
 SRID: int = settings.GRIDMAP_SRID
 
 LEVELS = list(BOUNDARY_MODELS)
+PROVINCE = "province"
+# The parent level of each level, by its place name ("district", not "county"), for the
+# messages and BOUNDARY_MODELS (see gridmap.codes).
 PARENT_LEVEL: dict[str, str | None] = {
-    "city": None,
-    "district": "city",
-    "town": "district",
-    "village": "town",
-    "grid": "village",
+    level: None if (above := level_above(level)) is None else place_name(above) for level in LEVELS
 }
 # Kinds by level, with the Chinese words found in official lists.
 KIND_WORDS: dict[str, dict[str, str]] = {
@@ -218,24 +226,18 @@ def normalise_code(value: Any) -> str | None:
 
 
 def code_level(code: str) -> str | None:
-    """The level a code belongs to ("province" for xx0000), or None for a malformed code."""
-    if not re.fullmatch(r"[0-9]+", code):
-        return None
-    if len(code) == 6:
-        if code.endswith("0000"):
-            return "province"
-        return "city" if code.endswith("00") else "district"
-    return {9: "town", 12: "village", 15: "grid"}.get(len(code))
+    """The level a code belongs to, by its place name ("province" for xx0000), or None for a
+    malformed code (gridmap.codes.level_of)."""
+    level = level_of(code)
+    if level is not None:
+        return place_name(level)
+    return PROVINCE if is_province(code) else None
 
 
 def derived_parent_code(level: str, code: str) -> str | None:
     """The parent's code read from the code's prefix (a district's city: code[:4] + "00")."""
-    parent = PARENT_LEVEL[level]
-    if parent is None:
-        return None
-    if parent == "city":
-        return code[:4] + "00"
-    return code[: CODE_LENGTHS[parent]]
+    above = level_above(level)
+    return None if above is None else code_at(above, code)
 
 
 def import_boundaries(
@@ -408,7 +410,7 @@ def _features(
             NOTHING_AT_LEVEL.format(
                 path=path,
                 level=level,
-                length=CODE_LENGTHS[level],
+                length=CODE_LENGTH[level],
                 codes=", ".join(s.code for s in report.skipped[:10]) or "none",
             )
         )

@@ -226,7 +226,6 @@ BOUNDARY_MODELS: dict[str, type[Boundary]] = {
     "village": Village,
     "grid": Grid,
 }
-CODE_LENGTHS = {"city": 6, "district": 6, "town": 9, "village": 12, "grid": 15}
 
 
 class Building(models.Model):
