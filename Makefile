@@ -20,6 +20,7 @@ help:
 	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT)"
 	@echo "make test   set up everything missing and run the whole test suite"
 	@echo "make bench  run the benchmark scenarios against the demo"
+	@echo "make lint   ruff (lint, format) and the import layers (lint-imports)"
 	@echo "make stop   stop the project-local PostGIS cluster"
 	@echo "make screenshots  refresh the README's screenshots (docs/screenshots/)"
 
@@ -87,7 +88,8 @@ run: setup demo users
 	echo "Serving http://$(HOST):$(PORT)/map/  (Ctrl-C to stop; 'make stop' stops the database)"; \
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
-test: setup
+# lint first: an upward import (import-linter) fails the run before any test.
+test: lint setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Refresh the README's screenshots (docs/screenshots/): the browser tests, saving there.
@@ -98,9 +100,12 @@ screenshots: setup
 bench: setup demo
 	$(PY) bench/run.py
 
+# ruff (lint and format), and the layers of the apps (import-linter, [tool.importlinter] in
+# pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 stop:
 	@scripts/localdb.sh stop

@@ -1,21 +1,23 @@
-"""Jurisdiction: what a user may see. Every page and API call filters through here."""
+"""Jurisdiction: what a user may see. Every page, API call, export and admin filters through
+here.
+
+``jurisdiction_prefixes`` is the one policy (which code prefixes a user may see). The prefix
+matching is the kernel's (``gridmap.jurisdiction``); ``scope_q`` and ``boundary_scope_q`` are
+the names the apps above accounts use for it. ``accounts/apps.py`` registers the policy in the
+kernel so that grids (below accounts) filters by the same rule without importing accounts.
+"""
 
 from __future__ import annotations
-
-from functools import reduce
-from operator import or_
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 
+from gridmap import jurisdiction
 from grids.models import CatchmentAssignment
 
 from .models import PERSONAL_DATA_ROLES, Account
 
 User = AbstractBaseUser | AnonymousUser
-
-# A Q that matches nothing, for users with no jurisdiction.
-NOTHING = Q(pk__in=[])
 
 
 def account_of(user: User) -> Account | None:
@@ -51,33 +53,15 @@ def jurisdiction_prefixes(user: User) -> list[str] | None:
 
 
 def scope_q(user: User, code_path: str = "code") -> Q | None:
-    """Q restricting rows whose ``code_path`` lies inside the user's jurisdiction.
-
-    None means no restriction. Use ``ancestors=True`` variants for boundaries that contain
-    the jurisdiction (see ``boundary_scope_q``).
-    """
-    prefixes = jurisdiction_prefixes(user)
-    if prefixes is None:
-        return None
-    if not prefixes:
-        return NOTHING
-    return reduce(or_, (Q(**{f"{code_path}__startswith": p}) for p in prefixes))
+    """Q restricting rows whose ``code_path`` lies inside the user's jurisdiction (None: no
+    restriction). The matching is the kernel's (``gridmap.jurisdiction.scope_q``)."""
+    return jurisdiction.scope_q(jurisdiction_prefixes(user), code_path)
 
 
 def boundary_scope_q(user: User, code_length: int, code_path: str = "code") -> Q | None:
     """Boundaries of one level the user may see: those inside the jurisdiction, and the
-    ancestors that contain it (a grid worker sees the outline of their village and town)."""
-    prefixes = jurisdiction_prefixes(user)
-    if prefixes is None:
-        return None
-    if not prefixes:
-        return NOTHING
-    inside = reduce(or_, (Q(**{f"{code_path}__startswith": p}) for p in prefixes))
-    ancestors = {p[:code_length] for p in prefixes if len(p) > code_length}
-    if code_length == 6:
-        # District codes are 6 digits, city prefixes 4.
-        ancestors = {p[:6] for p in prefixes if len(p) >= 9}
-    return inside | Q(**{f"{code_path}__in": sorted(ancestors)}) if ancestors else inside
+    ancestors that contain it (``gridmap.jurisdiction.boundary_scope_q``)."""
+    return jurisdiction.boundary_scope_q(jurisdiction_prefixes(user), code_length, code_path)
 
 
 def can_see_personal_data(user: User) -> bool:

@@ -279,6 +279,7 @@ def kpi() -> None:
     from django.db import connection, transaction
     from django.test import Client
 
+    from gridmap.codes import Level, code_at
     from grids.models import City, District
     from incidents import kpis
 
@@ -313,7 +314,7 @@ def kpi() -> None:
         district = cur.fetchone()[0]
     city = City.objects.current().filter(code__startswith=district[:4]).first()
     units = [("district", district, District.objects.current().get(code=district).name)]
-    units.append(("city", district[:4] + "00", city.name if city else "(prefix)"))
+    units.append(("city", code_at(Level.CITY, district), city.name if city else "(prefix)"))
     n = 20
     for level, code, name in units:
         try:

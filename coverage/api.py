@@ -20,10 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import jurisdiction_prefixes
+from gridmap.codes import covers
 from gridmap.geojson import feature_collection
 from grids.models import Village
 from households.models import Household
 
+from .checks import area_level
 from .report import area_of, coverage_report, service_circle_available
 
 # Messages shared with the KPI API (incidents.kpis), so the catalogue already has them; an
@@ -47,12 +49,6 @@ AREA_PARAM = OpenApiParameter(
 )
 
 
-def _level_of(code: str) -> str:
-    if len(code) == 6:
-        return "city" if code.endswith("00") else "district"
-    return {9: "town", 12: "village"}[len(code)]
-
-
 def _area(request: Request) -> dict[str, str]:
     """The requested area, known and inside the user's jurisdiction (400, 404 if not)."""
     code = (request.query_params.get("area") or "").strip()
@@ -65,10 +61,8 @@ def _area(request: Request) -> dict[str, str]:
             {"area": [_(MSG_BAD_CODE) % {"code": code, "level": _("area")}]}
         ) from None
     prefixes = jurisdiction_prefixes(request.user)
-    if area is None or (
-        prefixes is not None and not any(area["prefix"].startswith(p) for p in prefixes)
-    ):
-        level = _(LEVEL_NAMES[_level_of(code)])
+    if area is None or not covers(prefixes, area["prefix"]):
+        level = _(LEVEL_NAMES[area_level(code)])
         raise NotFound(_(MSG_NOT_FOUND) % {"level": level, "code": code})
     return area
 

@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from gridmap.codes import Level, level_of, place_name
 from grids.models import GRID_ROLES, Role
 
 # Household and building id lists in a report are cut at this length (counts stay exact);
@@ -50,13 +51,17 @@ _METRIC = "ST_Scale(ST_Translate({g}, -{f}.cx, -{f}.cy), {f}.kx, {f}.ky)"
 SLIVER_BUFFER_M = -0.005
 
 
+def area_level(code: str) -> str:
+    """The level of an area's code, by its place name (``gridmap.codes``). A 6-digit code of
+    no level (a province's ``NN0000``) passes as a city, as ``area_prefix`` takes it."""
+    return place_name(level_of(code) or Level.CITY)
+
+
 def area_prefix(code: str) -> str:
     """The code prefix of an area: a city code (4 digits + "00") stands for its districts."""
     if not AREA_CODE_RE.match(code or ""):
         raise ValueError(code)
-    if len(code) == 6 and code.endswith("00"):
-        return code[:4]
-    return code
+    return code[:4] if area_level(code) == Level.CITY else code
 
 
 def _rows(sql: str, params: dict[str, Any]) -> list[tuple]:

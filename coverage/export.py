@@ -25,6 +25,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from grids.models import Grid, Village
+from households.models import Household
+
 CJK_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 CJK_FONT = "WenQuanYiMicroHei"
 # The PDF lists at most this many items per figure; the CSV lists every item the report has.
@@ -271,8 +274,6 @@ def map_png(area_code: str, report: dict[str, Any], *, width_px: int = 1600) -> 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from grids.models import Grid, Village
-
     from .checks import area_prefix
 
     prefix = area_prefix(area_code)
@@ -292,8 +293,6 @@ def map_png(area_code: str, report: dict[str, Any], *, width_px: int = 1600) -> 
             .values_list("geom", flat=True)
         ]  # fmt: skip
     )
-    from households.models import Household
-
     missing_roles = set(report.get("checks", {}).get("roles", {}).get("grids_missing_any_role", []))
     outlined = gpd.GeoSeries.from_wkb(
         [

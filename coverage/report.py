@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from grids.models import City, District, Town, Village
+from grids.models import BOUNDARY_MODELS
 
 from . import checks
 
@@ -27,10 +27,8 @@ def area_of(code: str) -> dict[str, str] | None:
     Raises ValueError for a code that is not 6, 9 or 12 digits.
     """
     prefix = checks.area_prefix(code)
-    if len(code) == 6:
-        level, model = ("city", City) if code.endswith("00") else ("district", District)
-    else:
-        level, model = {9: ("town", Town), 12: ("village", Village)}[len(code)]
+    level = checks.area_level(code)
+    model = BOUNDARY_MODELS[level]
     row = model.objects.current().filter(code=code).only("code", "name").first()
     if row is None:
         return None

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.db import DatabaseError, connection, transaction
 
-from grids.importers import BoundaryImportError, _read, _to_srid
+from grids.importers import BoundaryImportError, normalise_code, read_layer, to_srid
 
 from .models import RoadNode, RoadSegment
 from .signals import roads_changed
@@ -120,8 +120,8 @@ def import_roads(
         raise RoadImportError(BAD_TOLERANCE.format(tolerance=tolerance_m))
     path = Path(path)
     try:
-        frame = _read(path)
-        geoms, crs_label = _to_srid(frame, crs=crs, path=path)
+        frame = read_layer(path)
+        geoms, crs_label = to_srid(frame, crs=crs, path=path)
     except BoundaryImportError as exc:
         raise RoadImportError(str(exc)) from exc
     if len(frame) == 0:
@@ -181,8 +181,6 @@ def _lines(
     village_field: str | None,
     report: RoadImportReport,
 ) -> list[_Line]:
-    from grids.importers import normalise_code
-
     def column(name: str | None) -> np.ndarray:
         if not name:
             return np.full(len(frame), None, dtype=object)

@@ -1,8 +1,6 @@
-"""Signals of coverage: other apps keep derived data (cached travel times) in step with the
-road network without coverage knowing them."""
+"""Signals coverage sends. ``roads_changed`` is the kernel's (``gridmap.signals``), so that
+planning listens to it without importing coverage."""
 
-from django.dispatch import Signal
+from gridmap.signals import roads_changed
 
-# Sent after a committed change of the road network (an import, the demo network loaded or
-# deleted). No arguments besides ``sender``.
-roads_changed = Signal()
+__all__ = ["roads_changed"]

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -22,6 +21,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.selectors import jurisdiction_prefixes
+from gridmap import jurisdiction
 from grids.models import City, District, Town
 
 from . import export
@@ -55,10 +55,8 @@ def area_choices(user: Any) -> list[Area]:
         District.objects.current(),
         Town.objects.current(),
     )
-    if prefixes is not None:
-        whole = Q(pk__in=[])
-        for prefix in prefixes:
-            whole |= Q(code__startswith=prefix)
+    whole = jurisdiction.scope_q(prefixes)
+    if whole is not None:
         cities = cities.filter(code__in=[p + "00" for p in prefixes if len(p) == 4])
         districts, towns = districts.filter(whole), towns.filter(whole)
     areas: list[Area] = []

@@ -53,6 +53,18 @@ def as_level(name: str) -> Level:
     return Level.COUNTY if name == DISTRICT else Level(name)
 
 
+def place_name(level: str) -> str:
+    """The name of the places of ``level``: ``district`` for the county level (the model, the
+    URL, the importer's ``--level``), the level's own name otherwise."""
+    level = as_level(level)
+    return DISTRICT if level == Level.COUNTY else str(level.value)
+
+
+def is_province(code: str) -> bool:
+    """Whether ``code`` is a province's (``NN0000``): above every level of this nesting."""
+    return code.isascii() and code.isdigit() and len(code) == 6 and code.endswith("0000")
+
+
 def is_code(level: str, code: str) -> bool:
     """Whether ``code`` has the shape of a code of ``level`` (a city ends in ``00``, a
     district does not)."""

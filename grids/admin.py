@@ -6,8 +6,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
+from gridmap.admin import JurisdictionAdminMixin
 
+from .admin_filters import town_filter
 from .models import (
     Building,
     CatchmentAssignment,

@@ -21,14 +21,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import boundary_scope_q, scope_q
+from gridmap.codes import CODE_LENGTH, Level
 from gridmap.geojson import feature_collection
+from gridmap.jurisdiction import user_boundary_scope_q, user_scope_q
 from gridmap.params import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, bbox_param
 
 from . import selectors
 from .models import (
     BOUNDARY_MODELS,
-    CODE_LENGTHS,
     Building,
     CatchmentAssignment,
     Generation,
@@ -124,7 +124,7 @@ def _grids_for_display(user: Any) -> QuerySet[Grid]:
     qs = selectors.with_household_figures(
         selectors.grids_with_lineage().prefetch_related(selectors.active_roles_prefetch())
     )
-    scope = scope_q(user)
+    scope = user_scope_q(user)
     return qs.filter(scope) if scope is not None else qs
 
 
@@ -213,7 +213,7 @@ class LayerApi(APIView):
             return self._stations(user, bbox)
         model = BOUNDARY_MODELS[level]
         qs = model.objects.at_generation(generation)
-        scope = boundary_scope_q(user, CODE_LENGTHS[level])
+        scope = user_boundary_scope_q(user, CODE_LENGTH[level])
         if scope is not None:
             qs = qs.filter(scope)
         if bbox is not None:
@@ -229,7 +229,7 @@ class LayerApi(APIView):
         if bbox is None:
             raise ValidationError({"bbox": [_(MSG_BBOX_REQUIRED)]})
         qs = Building.objects.filter(footprint__bboverlaps=bbox)
-        scope = scope_q(user, "grid__code")
+        scope = user_scope_q(user, "grid__code")
         if scope is not None:
             qs = qs.filter(scope)
         ids = list(qs.order_by("id").values_list("id", flat=True)[: MAX_BUILDINGS + 1])
@@ -249,7 +249,7 @@ class LayerApi(APIView):
             .values("n")
         )
         qs = Station.objects.all()
-        scope = boundary_scope_q(user, 9, "town__code")
+        scope = user_boundary_scope_q(user, CODE_LENGTH[Level.TOWN], "town__code")
         if scope is not None:
             qs = qs.filter(scope)
         if bbox is not None:

@@ -44,20 +44,28 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
 
+from gridmap.codes import (
+    CODE_LENGTH,
+    code_at,
+    is_province,
+    level_above,
+    level_of,
+    place_name,
+)
+
 from .coords import OBFUSCATED_TO_WGS84
-from .models import BOUNDARY_MODELS, CODE_LENGTHS, Boundary, Generation, Town, Village
+from .models import BOUNDARY_MODELS, Boundary, Generation, Town, Village
 from .services import boundary_create, boundary_supersede
 from .signals import boundaries_changed
 
 SRID: int = settings.GRIDMAP_SRID
 
 LEVELS = list(BOUNDARY_MODELS)
+PROVINCE = "province"
+# The parent level of each level, by its place name ("district", not "county"), for the
+# messages and BOUNDARY_MODELS (see gridmap.codes).
 PARENT_LEVEL: dict[str, str | None] = {
-    "city": None,
-    "district": "city",
-    "town": "district",
-    "village": "town",
-    "grid": "village",
+    level: None if (above := level_above(level)) is None else place_name(above) for level in LEVELS
 }
 # Kinds by level, with the Chinese words found in official lists.
 KIND_WORDS: dict[str, dict[str, str]] = {
@@ -218,24 +226,18 @@ def normalise_code(value: Any) -> str | None:
 
 
 def code_level(code: str) -> str | None:
-    """The level a code belongs to ("province" for xx0000), or None for a malformed code."""
-    if not re.fullmatch(r"[0-9]+", code):
-        return None
-    if len(code) == 6:
-        if code.endswith("0000"):
-            return "province"
-        return "city" if code.endswith("00") else "district"
-    return {9: "town", 12: "village", 15: "grid"}.get(len(code))
+    """The level a code belongs to, by its place name ("province" for xx0000), or None for a
+    malformed code (gridmap.codes.level_of)."""
+    level = level_of(code)
+    if level is not None:
+        return place_name(level)
+    return PROVINCE if is_province(code) else None
 
 
 def derived_parent_code(level: str, code: str) -> str | None:
     """The parent's code read from the code's prefix (a district's city: code[:4] + "00")."""
-    parent = PARENT_LEVEL[level]
-    if parent is None:
-        return None
-    if parent == "city":
-        return code[:4] + "00"
-    return code[: CODE_LENGTHS[parent]]
+    above = level_above(level)
+    return None if above is None else code_at(above, code)
 
 
 def import_boundaries(
@@ -260,7 +262,7 @@ def import_boundaries(
     if kind_field and level not in KIND_WORDS:
         raise BoundaryImportError(KIND_NOT_APPLICABLE.format(level=level))
     path = Path(path)
-    frame = _read(path)
+    frame = read_layer(path)
     options = {
         "--code-field": code_field,
         "--name-field": name_field,
@@ -273,7 +275,7 @@ def import_boundaries(
             raise BoundaryImportError(
                 MISSING_FIELD.format(field=name, option=option, path=path, fields=fields or "none")
             )
-    geoms, crs_label = _to_srid(frame, crs=crs, path=path)
+    geoms, crs_label = to_srid(frame, crs=crs, path=path)
 
     report = ImportReport(level=level, path=str(path), crs=crs_label, commit=commit)
     features = _features(
@@ -319,7 +321,8 @@ def _refused(path: Path, report: ImportReport) -> str:
 
 
 # --- Reading --------------------------------------------------------------------------------
-def _read(path: Path) -> gpd.GeoDataFrame:
+def read_layer(path: Path) -> gpd.GeoDataFrame:
+    """A GeoJSON, Shapefile or GeoPackage file as a GeoDataFrame (BoundaryImportError if not)."""
     if not path.exists():
         raise BoundaryImportError(FILE_NOT_FOUND.format(path=path))
     try:
@@ -328,7 +331,7 @@ def _read(path: Path) -> gpd.GeoDataFrame:
         raise BoundaryImportError(UNREADABLE.format(path=path, error=exc)) from exc
 
 
-def _to_srid(frame: gpd.GeoDataFrame, *, crs: str | None, path: Path) -> tuple[np.ndarray, str]:
+def to_srid(frame: gpd.GeoDataFrame, *, crs: str | None, path: Path) -> tuple[np.ndarray, str]:
     """The file's geometries in GRIDMAP_SRID (2D), and a label of the source CRS."""
     obfuscated = crs.strip().lower().replace("-", "").replace("_", "") if crs else None
     if obfuscated in OBFUSCATED_TO_WGS84:
@@ -407,7 +410,7 @@ def _features(
             NOTHING_AT_LEVEL.format(
                 path=path,
                 level=level,
-                length=CODE_LENGTHS[level],
+                length=CODE_LENGTH[level],
                 codes=", ".join(s.code for s in report.skipped[:10]) or "none",
             )
         )

@@ -226,7 +226,6 @@ BOUNDARY_MODELS: dict[str, type[Boundary]] = {
     "village": Village,
     "grid": Grid,
 }
-CODE_LENGTHS = {"city": 6, "district": 6, "town": 9, "village": 12, "grid": 15}
 
 
 class Building(models.Model):
@@ -295,8 +294,10 @@ class Station(models.Model):
         _("retired on"),
         null=True,
         blank=True,
-        help_text=_("Set when a published catchment plan retires the station; it then holds no "
-                    "villages from this day on."),
+        help_text=_(
+            "Set when a published catchment plan retires the station; it then holds no "
+            "villages from this day on."
+        ),
     )
 
     class Meta:

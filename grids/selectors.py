@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.gis.geos import Point
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Prefetch, Q, QuerySet
 
 from .models import (
     Boundary,
@@ -17,6 +16,7 @@ from .models import (
     RoleAssignment,
     Station,
 )
+from .signals import household_figures
 
 # Points on a shared edge
 # -----------------------
@@ -80,28 +80,10 @@ def active_roles_prefetch(on: dt.date | None = None) -> Prefetch:
 
 
 def with_household_figures(qs: QuerySet, household_link: str = "grid") -> QuerySet:
-    """Annotate ``household_count`` and ``population`` from the households under each row.
-
-    ``household_link`` is the path from a household to the row's model: ``grid`` for grids,
-    ``grid__village`` for villages, ``grid__village__town`` for towns. Correlated subqueries
-    (on the indexed household.grid_id) rather than a join + GROUP BY over geometry columns.
-    """
-    from households.models import Household
-
-    per_row = (
-        Household.objects.filter(**{household_link: OuterRef("pk")})
-        .order_by()
-        .values(household_link)
-    )
-    return qs.annotate(
-        household_count=Coalesce(Subquery(per_row.annotate(n=Count("id")).values("n")), 0),
-        population=Coalesce(Subquery(per_row.annotate(p=Sum("size")).values("p")), 0),
-    )
-
-
-def grid_household_figures(grid: Grid) -> dict[str, int]:
-    agg = grid.households.aggregate(household_count=Count("id"), population=Sum("size"))
-    return {"household_count": agg["household_count"], "population": agg["population"] or 0}
+    """Annotate ``household_count`` and ``population`` from the households under each row
+    (``household_link``: the path from a household to the row's model). Households are above
+    grids: the annotation is theirs, registered in ``grids.signals``."""
+    return household_figures()(qs, household_link)
 
 
 def catchment(station: Station, on: dt.date | None = None) -> QuerySet[CatchmentAssignment]:

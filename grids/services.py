@@ -6,17 +6,11 @@ import datetime as dt
 from typing import Any, TypeVar
 
 from django.contrib.postgres.fields import DateRangeField
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 
-from households.models import Household, TenHouseholdUnit
-from households.services import (
-    buildings_assign_grids,
-    households_assign_grids,
-    ten_household_units_refresh,
-)
-
 from .models import Boundary, Building, Generation, Grid
+from .signals import grid_replaced
 
 B = TypeVar("B", bound=Boundary)
 
@@ -35,7 +29,8 @@ LATER_GENERATION = (
 #   own, pointing at the new parent (recursively); closed children are history and stay;
 # - a dated row (a ``period``: role and catchment assignments) follows unless it has ended
 #   (current and future assignments follow; ended ones are history);
-# - a derived grid (households, buildings, ten-household units) is derived again in PostGIS;
+# - a derived grid (households, buildings, ten-household units) is derived again in PostGIS:
+#   buildings here, households and their units by households (the ``grid_replaced`` signal);
 # - CURRENT_STATE_RELATIONS describe the present and are re-pointed;
 # - anything else (an incident routed to a grid, say) records the past and keeps the old row.
 CURRENT_STATE_RELATIONS: set[tuple[str, str]] = {
@@ -150,23 +145,35 @@ def _follow(old: Boundary, new: Boundary, *, generation: Generation) -> None:
 
 
 def _rederive_grid_members(*, old: Grid, new: Grid) -> None:
-    """Derive the grid again for what pointed at ``old`` or now stands inside ``new``."""
-    household_ids = list(
-        Household.objects.filter(Q(grid=old) | Q(location__coveredby=new.geom)).values_list(
-            "id", flat=True
-        )
-    )
+    """Derive the grid again for what pointed at ``old`` or now stands inside ``new``: the
+    buildings here, then (in the same transaction, through ``grid_replaced``) whatever the
+    apps above derive from a grid (households and their ten-household units)."""
     building_ids = list(
         Building.objects.filter(Q(grid=old) | Q(footprint__intersects=new.geom)).values_list(
             "id", flat=True
         )
     )
-    households_assign_grids(ids=household_ids)
     buildings_assign_grids(ids=building_ids)
-    unit_ids = list(
-        TenHouseholdUnit.objects.filter(
-            Q(grid=old) | Q(head_household_id__in=household_ids)
-        ).values_list("id", flat=True)
-    )
-    if unit_ids:
-        ten_household_units_refresh(ids=unit_ids)
+    grid_replaced.send(sender=Grid, old=old, new=new)
+
+
+# Resolves a footprint on a shared grid edge with grids.selectors.EDGE_TIE_BREAK (smallest
+# code), like the households' statement.
+_ASSIGN_BUILDINGS_SQL = """
+UPDATE grids_building b
+   SET grid_id = (
+       SELECT g.id FROM grids_grid g
+        WHERE g.generation_high_id IS NULL
+          AND ST_Covers(g.geom, ST_PointOnSurface(b.footprint))
+        ORDER BY g.code LIMIT 1)
+ WHERE {where}
+"""
+
+
+@transaction.atomic
+def buildings_assign_grids(*, ids: list[int] | None = None) -> int:
+    """Derive ``grid`` from the footprint for the given buildings (all when ids is None)."""
+    where, params = ("b.id = ANY(%s)", [ids]) if ids is not None else ("TRUE", [])
+    with connection.cursor() as cur:
+        cur.execute(_ASSIGN_BUILDINGS_SQL.format(where=where), params)
+        return cur.rowcount

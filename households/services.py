@@ -7,35 +7,28 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.gis.db.models.functions import Distance
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.selectors import scope_q
+from grids.models import Grid
+from grids.services import buildings_assign_grids  # noqa: F401  (its old name here: the demo)
 
 from .models import CentralHousehold, Household, TenHouseholdUnit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-# Both statements resolve a point on a shared grid edge with the tie-break of
-# grids.selectors.EDGE_TIE_BREAK (smallest code), so the SQL path and the ORM path agree.
+# Resolves a point on a shared grid edge with the tie-break of grids.selectors.EDGE_TIE_BREAK
+# (smallest code), like the buildings' statement in grids.services, so the SQL path and the
+# ORM path agree.
 _ASSIGN_HOUSEHOLDS_SQL = """
 UPDATE households_household h
    SET grid_id = (
        SELECT g.id FROM grids_grid g
         WHERE g.generation_high_id IS NULL AND ST_Covers(g.geom, h.location)
-        ORDER BY g.code LIMIT 1)
- WHERE {where}
-"""
-
-_ASSIGN_BUILDINGS_SQL = """
-UPDATE grids_building b
-   SET grid_id = (
-       SELECT g.id FROM grids_grid g
-        WHERE g.generation_high_id IS NULL
-          AND ST_Covers(g.geom, ST_PointOnSurface(b.footprint))
         ORDER BY g.code LIMIT 1)
  WHERE {where}
 """
@@ -47,15 +40,6 @@ def households_assign_grids(*, ids: list[int] | None = None) -> int:
     where, params = ("h.id = ANY(%s)", [ids]) if ids is not None else ("TRUE", [])
     with connection.cursor() as cur:
         cur.execute(_ASSIGN_HOUSEHOLDS_SQL.format(where=where), params)
-        return cur.rowcount
-
-
-@transaction.atomic
-def buildings_assign_grids(*, ids: list[int] | None = None) -> int:
-    """Derive ``grid`` from the footprint for the given buildings (all when ids is None)."""
-    where, params = ("b.id = ANY(%s)", [ids]) if ids is not None else ("TRUE", [])
-    with connection.cursor() as cur:
-        cur.execute(_ASSIGN_BUILDINGS_SQL.format(where=where), params)
         return cur.rowcount
 
 
@@ -77,6 +61,25 @@ def ten_household_units_refresh(*, ids: list[int] | None = None) -> int:
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.rowcount
+
+
+def households_follow_grid(*, old: Grid, new: Grid) -> None:
+    """Derive the grid again for the households that pointed at ``old`` or now stand inside
+    ``new``, then for their ten-household units. Connected to ``grids.signals.grid_replaced``
+    (households/apps.py): it runs inside the transaction of the grid's change."""
+    household_ids = list(
+        Household.objects.filter(Q(grid=old) | Q(location__coveredby=new.geom)).values_list(
+            "id", flat=True
+        )
+    )
+    households_assign_grids(ids=household_ids)
+    unit_ids = list(
+        TenHouseholdUnit.objects.filter(
+            Q(grid=old) | Q(head_household_id__in=household_ids)
+        ).values_list("id", flat=True)
+    )
+    if unit_ids:
+        ten_household_units_refresh(ids=unit_ids)
 
 
 # --- ten-household units --------------------------------------------------------------------

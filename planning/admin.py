@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
 from accounts.selectors import jurisdiction_prefixes
+from gridmap.codes import covers
 from grids.models import Village
 
 from .models import AllowedLink, Plan, PlanChange, PlanStation, TravelTime
@@ -141,7 +142,7 @@ class AllowedLinkForm(forms.ModelForm):
             Village.objects.current().filter(code__in=[a, b]).values_list("code", flat=True)
         )
         for field, code in (("village_a", a), ("village_b", b)):
-            inside = self.prefixes is None or any(code.startswith(p) for p in self.prefixes)
+            inside = covers(self.prefixes, code)
             if code not in known or not inside:
                 self.add_error(
                     field, _("There is no village %(code)s in your jurisdiction.") % {"code": code}

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import jurisdiction_prefixes
+from gridmap.codes import covers
 from grids.models import CatchmentAssignment, Town
 
 MSG_TOWN_REQUIRED = gettext_noop("Give the town: ?town= and its 9-digit code.")
@@ -79,7 +80,7 @@ class CatchmentsApi(APIView):
         if on is None:
             raise ValidationError({"at": [_(MSG_BAD_DATE) % {"value": raw}]})
         prefixes = jurisdiction_prefixes(request.user)
-        allowed = prefixes is None or any(code.startswith(p) for p in prefixes)
+        allowed = covers(prefixes, code)
         if not allowed or not Town.objects.filter(code=code).exists():
             raise NotFound(_(MSG_TOWN_NOT_FOUND) % {"code": code})
         villages = catchments_on(code, on)

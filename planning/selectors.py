@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from accounts.selectors import scope_q
+from gridmap.codes import Level, code_at
 from gridmap.geojson import feature_collection
 from grids.models import CatchmentAssignment, District, Station, Town, Village
 from households.models import Household, PartyMember
@@ -270,7 +271,7 @@ def plan_violations(plan: Plan, *, shape: Shape | None = None) -> list[dict[str,
                 }
             )
         for code in mine:
-            if code[:9] != station.town_code:
+            if code_at(Level.TOWN, code) != station.town_code:
                 out.append(
                     {
                         "kind": "town",

@@ -34,7 +34,9 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import AccountRole
 from accounts.selectors import account_of, jurisdiction_prefixes
+from gridmap.codes import CODE_LENGTH, Level, code_at, covers
 from grids.models import CatchmentAssignment, District, Station, Town, Village
+from incidents.workflow import reassign_stations
 
 from . import selectors
 from .models import ChangeKind, Plan, PlanAssignment, PlanChange, PlanStation
@@ -114,8 +116,7 @@ def may_plan(actor: Any, area_code: str) -> bool:
     account = account_of(actor)
     if account is None or account.role not in PLANNING_ROLES:
         return False
-    prefixes = jurisdiction_prefixes(actor) or []
-    return any(area_code.startswith(p) for p in prefixes)
+    return covers(jurisdiction_prefixes(actor) or [], area_code)
 
 
 def _locked_plan(actor: Any, plan: Plan) -> Plan:
@@ -158,7 +159,7 @@ def plan_create(*, actor: Any, name: str, area_code: str, base_date: dt.date | N
             station=s,
             code=s.code,
             name=s.name,
-            town_code=s.code[:9],
+            town_code=code_at(Level.TOWN, s.code),
             location=s.location,
         )
         for s in selectors.published_stations(area_code, base_date)
@@ -219,7 +220,7 @@ def _violations(
         elif station.retired and len(after.get(pk, [])) > len(before.get(pk, [])):
             hard.append(_(MSG_RETIRED) % {"station": station.code})
     for code, station in sorted(moves.items()):
-        if station is not None and code[:9] != station.town_code:
+        if station is not None and code_at(Level.TOWN, code) != station.town_code:
             reasons.append(_(MSG_OTHER_TOWN) % {"village": code, "station": station.code})
     pairs = selectors.adjacency(c for pk in touched for c in [*before.get(pk, []), *after[pk]])
     for pk in sorted(touched, key=lambda k: stations[k].code):
@@ -415,7 +416,7 @@ def plan_station_add(
     becomes a real station when the plan is published."""
     plan = _locked_plan(actor, plan)
     town_code = (town_code or "").strip()
-    if not town_code.startswith(plan.area_code) or len(town_code) != 9:
+    if not town_code.startswith(plan.area_code) or len(town_code) != CODE_LENGTH[Level.TOWN]:
         raise ValidationError({"town": _(MSG_NO_TOWN) % {"code": town_code}})
     if not Town.objects.current().filter(code=town_code).exists():
         raise ValidationError({"town": _(MSG_NO_TOWN) % {"code": town_code}})
@@ -610,7 +611,7 @@ def plan_import_csv(*, actor: Any, plan: Plan, text: str | bytes) -> list[PlanCh
             wanted[village_code] = None  # unassigned, as exported
         elif station_code not in stations:
             fail(line, MSG_CSV_UNKNOWN_STATION, code=station_code)
-        elif village_code[:9] != stations[station_code].town_code:
+        elif code_at(Level.TOWN, village_code) != stations[station_code].town_code:
             fail(line, MSG_CSV_OTHER_TOWN, village=village_code, station=station_code)
         else:
             wanted[village_code] = stations[station_code]
@@ -758,8 +759,6 @@ def reassign_incidents(plan: Plan, *, actor: Any | None, today: dt.date | None =
     """Re-assign the open incidents of a published plan's area to the stations of today's
     catchments (see ``incidents.workflow.reassign_stations``); the ids of those that
     changed. Nothing before the plan takes effect."""
-    from incidents.workflow import reassign_stations
-
     today = today or timezone.localdate()
     day = plan.effective_from
     if plan.status != Plan.Status.PUBLISHED or day is None or day > today:
@@ -805,7 +804,7 @@ def link_islands(area_prefix: str) -> list[Any]:
     )
     by_town: dict[str, list[str]] = {}
     for code in codes:
-        by_town.setdefault(code[:9], []).append(code)
+        by_town.setdefault(code_at(Level.TOWN, code), []).append(code)
     made = []
     for town_codes in by_town.values():
         if len(town_codes) < MIN_VILLAGES:

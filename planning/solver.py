@@ -78,9 +78,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from ortools.sat.python import cp_model
 
+from gridmap.codes import Level, code_at
+
 MIN_VILLAGES = 3
 MAX_VILLAGES = 7
-TOWN_CODE_LENGTH = 9
 NUM_WORKERS = 2
 # Time per town: its fair share of what is left (by villages x stations) times
 # BUDGET_STRETCH, at least MIN_TOWN_SECONDS and at most what is left once every later town is
@@ -200,7 +201,7 @@ class Result:
 
 
 def town_of(village: str) -> str:
-    return village[:TOWN_CODE_LENGTH]
+    return code_at(Level.TOWN, village)
 
 
 def _neighbours(adjacency: Iterable[frozenset[str]]) -> dict[str, set[str]]:

@@ -36,6 +36,8 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 
+from gridmap.codes import CODE_LENGTH, Level, code_at
+
 from .models import TravelTime as TravelTimeRow
 
 ROAD = TravelTimeRow.Method.ROAD.value
@@ -50,7 +52,6 @@ MAX_SNAP_M = 2000.0
 TOWN_PAD_DEGREES = 0.02
 # How many KNN candidates are compared by geodesic distance to find the nearest road node.
 NEAREST_CANDIDATES = 4
-TOWN_CODE_LENGTH = 9
 
 
 @dataclass(frozen=True)
@@ -162,11 +163,11 @@ def _route(
     params = {
         "codes": [code for code, _ in pairs],
         "lkeys": [lkey for _, lkey in pairs],
-        "towns": [code[:TOWN_CODE_LENGTH] for code, _ in pairs],
+        "towns": [code_at(Level.TOWN, code) for code, _ in pairs],
         "xs": [where[lkey][1] for _, lkey in pairs],
         "ys": [where[lkey][2] for _, lkey in pairs],
         "srid": settings.GRIDMAP_SRID,
-        "town_len": TOWN_CODE_LENGTH,
+        "town_len": CODE_LENGTH[Level.TOWN],
         "pad": TOWN_PAD_DEGREES,
         "k": NEAREST_CANDIDATES,
         "max_snap": MAX_SNAP_M,
@@ -198,7 +199,7 @@ def travel_times(
         by_town.setdefault(station.town_code, []).append((station.key, lkey))
     wanted: dict[tuple[str, str], list[Hashable]] = {}
     for code in dict.fromkeys(village_codes):
-        for key, lkey in by_town.get(code[:TOWN_CODE_LENGTH], []):
+        for key, lkey in by_town.get(code_at(Level.TOWN, code), []):
             wanted.setdefault((code, lkey), []).append(key)
     if not wanted:
         return {}

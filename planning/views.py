@@ -32,6 +32,8 @@ from django.views.generic import TemplateView
 from rest_framework.exceptions import NotFound
 
 from accounts.selectors import jurisdiction_prefixes
+from gridmap import jurisdiction
+from gridmap.codes import Level, code_at
 from grids.models import District, Town
 
 from . import api, selectors, services
@@ -44,17 +46,16 @@ def plannable_areas(user: Any) -> list[tuple[str, Any]]:
     district first (when the user may plan it), then its towns."""
     districts, towns = District.objects.current(), Town.objects.current()
     prefixes = jurisdiction_prefixes(user)
-    if prefixes is not None:
-        inside = Q(pk__in=[])
-        for prefix in prefixes:
-            inside |= Q(code__startswith=prefix)
+    inside = jurisdiction.scope_q(prefixes)
+    if inside is not None:
         towns = towns.filter(inside)
-        districts = districts.filter(inside | Q(code__in={p[:6] for p in prefixes}))
+        ancestors = {code_at(Level.COUNTY, p) for p in prefixes}
+        districts = districts.filter(inside | Q(code__in=ancestors))
     names = dict(districts.order_by("code").values_list("code", "name"))
     groups: dict[str, list[tuple[str, str]]] = {}
     for code, name in towns.order_by("code").values_list("code", "name"):
         if services.may_plan(user, code):
-            groups.setdefault(code[:6], []).append((code, f"{name} ({code})"))
+            groups.setdefault(code_at(Level.COUNTY, code), []).append((code, f"{name} ({code})"))
     out: list[tuple[str, Any]] = []
     for district in sorted(set(groups) | set(names)):
         options = []

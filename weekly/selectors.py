@@ -26,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.selectors import jurisdiction_prefixes
+from gridmap.codes import covers, overlaps
 from grids.models import CatchmentAssignment, Station, Town, Village
 from incidents.models import OPEN_STATUSES, Incident
 
@@ -143,10 +144,7 @@ def task_list(town_code: str, week: dt.date) -> WeeklyTaskList | None:
 def can_view(user: Any, code: str) -> bool:
     """A weekly page of place ``code`` is visible to users whose jurisdiction contains it or
     lies inside it (village staff see their town's task list and page)."""
-    prefixes = jurisdiction_prefixes(user)
-    if prefixes is None:
-        return True
-    return any(code.startswith(p) or p.startswith(code) for p in prefixes)
+    return overlaps(jurisdiction_prefixes(user), code)
 
 
 def can_view_station(user: Any, station: Station, village_codes: list[str]) -> bool:
@@ -154,9 +152,7 @@ def can_view_station(user: Any, station: Station, village_codes: list[str]) -> b
     prefixes = jurisdiction_prefixes(user)
     if prefixes is None:
         return True
-    if any(station.town.code.startswith(p) for p in prefixes):
-        return True
-    return any(v.startswith(p) or p.startswith(v) for v in village_codes for p in prefixes)
+    return covers(prefixes, station.town.code) or any(overlaps(prefixes, v) for v in village_codes)
 
 
 # --- the town's page -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.views import View
 
 from accounts.models import AccountRole
 from accounts.selectors import account_of
+from gridmap.codes import Level, code_at
 from grids.models import Station, Town, Village
 
 from . import selectors, services
@@ -81,7 +82,8 @@ class WeeklyHomeView(LoginRequiredMixin, View):
         if role == AccountRole.STATION_STAFF:
             return HttpResponseRedirect(reverse("weekly-station", args=[code]))
         if role == AccountRole.GRID_WORKER:
-            return HttpResponseRedirect(reverse("weekly-village", args=[code[:12]]))
+            village = code_at(Level.VILLAGE, code)
+            return HttpResponseRedirect(reverse("weekly-village", args=[village]))
         if role in (AccountRole.TOWN_STAFF, AccountRole.PLANNER):
             return HttpResponseRedirect(reverse("weekly-town", args=[code]))
         town = Town.objects.current().order_by("code")
@@ -199,7 +201,7 @@ class VillageWeekView(_WeekPage):
         return {
             "village": village,
             "station": station,
-            "task_list": selectors.task_list(village.code[:9], self.week),
+            "task_list": selectors.task_list(code_at(Level.TOWN, village.code), self.week),
             "counts": selectors.village_week_counts(village.code, self.week, now),
             "report": report,
             "flag": selectors.report_flag(report and report.submitted_at, due, now),

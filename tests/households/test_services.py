@@ -1,18 +1,14 @@
-"""Grid derivation in PostGIS: households, buildings, ten-household units."""
+"""Grid derivation in PostGIS: households and ten-household units (buildings: tests/grids)."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import Point
 
 from grids.selectors import grid_at_point
 from households.models import Household, TenHouseholdUnit
-from households.services import (
-    buildings_assign_grids,
-    households_assign_grids,
-    ten_household_units_refresh,
-)
-from tests.factories import BuildingFactory, HouseholdFactory
+from households.services import households_assign_grids, ten_household_units_refresh
+from tests.factories import HouseholdFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +30,6 @@ def test_household_grid_is_derived_from_location_with_the_edge_rule(two_grids):
     # The SQL path and the ORM point lookup agree on a shared edge.
     assert got[on_edge.id] == grid_at_point(on_edge.location).id == west.id
     assert got[outside.id] is None
-
-
-def test_building_grid_is_derived_from_its_footprint(two_grids):
-    _, east = two_grids
-    b = BuildingFactory(footprint=Polygon.from_bbox((100.07, 0.01, 100.0702, 0.0102)))
-    buildings_assign_grids(ids=[b.id])
-    b.refresh_from_db()
-    assert b.grid_id == east.id
 
 
 def test_unit_refresh_sets_grid_from_head_and_draws_an_area_around_members(two_grids):

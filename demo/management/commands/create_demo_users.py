@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import AccountRole
 from accounts.services import account_upsert
+from gridmap.codes import Level, code_at
 from grids.models import District, Grid, Role, RoleAssignment, Station, Town, Village
 
 DEMO_PASSWORD = "gridmap-demo"
@@ -40,7 +41,7 @@ class Command(BaseCommand):
             .order_by("code")
             .first()
         )
-        city_code = district.city.code if district.city_id else district.code[:4] + "00"
+        city_code = district.city.code if district.city_id else code_at(Level.CITY, district.code)
         logins = [
             ("grid_worker", AccountRole.GRID_WORKER, [grid.code], member and member.worker),
             ("village_staff", AccountRole.VILLAGE_STAFF, [village.code], None),

@@ -1,0 +1,36 @@
+"""Reads of households."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from grids.models import Grid
+
+from .models import Household
+
+
+def with_household_figures(qs: QuerySet, household_link: str = "grid") -> QuerySet:
+    """Annotate ``household_count`` and ``population`` from the households under each row.
+
+    ``household_link`` is the path from a household to the row's model: ``grid`` for grids,
+    ``grid__village`` for villages, ``grid__village__town`` for towns. Correlated subqueries
+    (on the indexed household.grid_id) rather than a join + GROUP BY over geometry columns.
+    Registered in ``grids.signals`` so that grids' own lists (the API, the admin) show them.
+    """
+    per_row = (
+        Household.objects.filter(**{household_link: OuterRef("pk")})
+        .order_by()
+        .values(household_link)
+    )
+    return qs.annotate(
+        household_count=Coalesce(Subquery(per_row.annotate(n=Count("id")).values("n")), 0),
+        population=Coalesce(Subquery(per_row.annotate(p=Sum("size")).values("p")), 0),
+    )
+
+
+def grid_household_figures(grid: Grid) -> dict[str, int]:
+    agg = Household.objects.filter(grid=grid).aggregate(
+        household_count=Count("id"), population=Sum("size")
+    )
+    return {"household_count": agg["household_count"], "population": agg["population"] or 0}
