@@ -28,6 +28,7 @@ SOURCE_DIRS = [
     "households",
     "incidents",
     "accounts",
+    "reports",
     "weekly",
     "coverage",
     "planning",
