@@ -225,7 +225,7 @@ def incident_create() -> None:
         )
 
 
-# The KPI aggregate written by hand: the same WHERE and aggregates as incidents.kpis.
+# The KPI aggregate written by hand: the same WHERE and aggregates as reports.kpis.
 RAW_KPI_SQL = """
 SELECT count(*), count(closed_at),
        count(*) FILTER (WHERE closed_at IS NOT NULL AND closed_on_time),
@@ -262,7 +262,7 @@ def _alternate(label_a: str, a: Callable, label_b: str, b: Callable, n: int, war
 
 @scenario
 def kpi() -> None:
-    """The KPI figures (incidents.kpis) of a district and of the whole city over a year of
+    """The KPI figures (reports.kpis) of a district and of the whole city over a year of
     cases: our selector and GET /api/kpis/ (full stack, in process, a superuser) against the
     raw SQL aggregate with the same WHERE and aggregates, run alternately. Target: ratio
     <= 1.2 and ours under 500 ms.
@@ -281,7 +281,7 @@ def kpi() -> None:
 
     from gridmap.codes import Level, code_at
     from grids.models import City, District
-    from incidents import kpis
+    from reports import kpis
 
     with connection.cursor() as cur:
         cur.execute("SELECT count(*), min(reported_at), max(reported_at) FROM incidents_incident")
@@ -369,7 +369,7 @@ def kpi() -> None:
             f"   default: median {default.median_ms:8.3f} ms, {plan_of(None)}"
         )
         timings = {}
-        for label, fn in (("selector incidents.kpis.kpis()", selector), ("GET /api/kpis/", api)):
+        for label, fn in (("selector reports.kpis.kpis()", selector), ("GET /api/kpis/", api)):
             ours, baseline = _alternate(f"ours: {label}", fn, "baseline: raw SQL aggregate", raw, n)
             report(f"KPIs of a {level}: {label} vs raw SQL", ours, baseline, note=note)
             timings[label] = (ours.median_ms, ours.median_ms / baseline.median_ms)

@@ -28,7 +28,7 @@ from households.models import Household
 from .checks import area_level
 from .report import area_of, coverage_report, service_circle_available
 
-# Messages shared with the KPI API (incidents.kpis), so the catalogue already has them; an
+# Messages shared with the KPI API (reports.kpis), so the catalogue already has them; an
 # area outside the user's jurisdiction is "not there" (404), as for KPIs.
 MSG_CHOOSE = gettext_noop("Choose which %(level)s.")
 MSG_BAD_CODE = gettext_noop("%(code)s is not a valid %(level)s code.")

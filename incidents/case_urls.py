@@ -1,8 +1,8 @@
-"""Page routes of the closed loop: the case page, the lists and the public notice board."""
+"""Page routes of the closed loop: the case page and the lists."""
 
 from django.urls import path
 
-from . import case_views, public_views
+from . import case_views
 
 urlpatterns = [
     path("cases/<int:pk>/", case_views.CaseView.as_view(), name="case"),
@@ -13,10 +13,4 @@ urlpatterns = [
         name="case-attachment",
     ),
     path("lists/", case_views.ListsView.as_view(), name="lists"),
-    path("public/", public_views.public_index, name="public-index"),
-    path(
-        "public/villages/<str:village_code>/",
-        public_views.public_notice,
-        name="public-notice",
-    ),
 ]

@@ -1,13 +1,10 @@
-"""Reporting pages (the KPI dashboard, the weekly two-down-two-up) and the weekly API."""
+"""The weekly two-down-two-up: its pages and its API."""
 
 from django.urls import path
-
-from incidents import kpi_views
 
 from . import api, views
 
 urlpatterns = [
-    path("dashboard/", kpi_views.DashboardView.as_view(), name="dashboard"),
     path("weekly/", views.WeeklyHomeView.as_view(), name="weekly"),
     path("weekly/towns/<str:code>/", views.TownWeekView.as_view(), name="weekly-town"),
     path("weekly/villages/<str:code>/", views.VillageWeekView.as_view(), name="weekly-village"),

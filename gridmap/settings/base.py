@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "cases",
     "incidents",
     "accounts",
+    "reports",
     "weekly",
     "coverage",
     "planning",
@@ -183,7 +184,7 @@ GRIDMAP_WORKING_HOURS = [("08:30", "12:00"), ("14:30", "17:30")]
 GRIDMAP_WORKING_TIME_ZONE = "Asia/Shanghai"
 
 # --- Dashboards and the weekly two-down-two-up ---------------------------------------------
-# KPIs (incidents.kpis): a child unit with fewer cases than this in the period is listed on
+# KPIs (reports.kpis): a child unit with fewer cases than this in the period is listed on
 # the dashboard and in GET /api/kpis/ but not ranked ("too few cases to judge").
 GRIDMAP_KPI_MIN_CASES = int(os.environ.get("GRIDMAP_KPI_MIN_CASES", "10"))
 # Weekly report deadlines (weekly.selectors) as (day of the week, 0 = Monday; local time):

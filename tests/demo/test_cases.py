@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from demo.cases import DEMO_REPORTER, demo_case_count, load_demo_cases
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport
-from tests.incidents.test_kpis import case_from_history
+from tests.reports.test_kpis import case_from_history
 
 pytestmark = pytest.mark.django_db
 

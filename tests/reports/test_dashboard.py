@@ -12,11 +12,11 @@ from django.templatetags.static import static
 from django.test import Client
 
 from accounts.models import AccountRole
-from incidents.kpi_views import figure_cells
-from incidents.kpis import Figures
+from reports.kpi_views import figure_cells
+from reports.kpis import Figures
 from tests.factories import AccountFactory, UserFactory
-from tests.incidents.test_kpis import DAY, case, local
 from tests.incidents.test_routing import build_world, world_generation
+from tests.reports.test_kpis import DAY, case, local
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""``GET /api/kpis/``: case KPIs of a unit for a period (see ``incidents.kpis``)."""
+"""``GET /api/kpis/``: case KPIs of a unit for a period (see ``reports.kpis``)."""
 
 from __future__ import annotations
 

@@ -49,8 +49,7 @@ from django.views.decorators.http import require_GET
 
 from grids.models import RoleAssignment, Village
 from households.models import Household, PartyMember
-
-from .models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
+from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
 
 # The statuses shown on the board, and the action whose note says what was done.
 PUBLIC_STATUSES = (Status.CLOSED,)
@@ -246,7 +245,7 @@ def villages_with_handled_cases() -> list[dict[str, Any]]:
 def public_index(request: HttpRequest) -> HttpResponse:
     """``/public/``: the villages whose handled problems are on the board."""
     towns = villages_with_handled_cases()
-    return render(request, "incidents/public_index.html", {"towns": towns})
+    return render(request, "reports/public_index.html", {"towns": towns})
 
 
 @require_GET
@@ -266,6 +265,6 @@ def public_notice(request: HttpRequest, village_code: str) -> HttpResponse:
     entries = public_entries(village.code, list(page.object_list))
     return render(
         request,
-        "incidents/public_notice.html",
+        "reports/public_notice.html",
         {"village": village, "page": page, "entries": entries, "total": paginator.count},
     )

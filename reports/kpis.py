@@ -82,9 +82,9 @@ from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import LEVEL_CODE_REGEX
 from accounts.selectors import jurisdiction_prefixes
+from gridmap.codes import covers
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village, Worker
-
-from .models import Incident, IncidentRecipient, RecipientKind
+from incidents.models import Incident, IncidentRecipient, RecipientKind
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -303,7 +303,7 @@ def _parse_date(name: str, raw: str) -> dt.date:
 def _inside(prefixes: Sequence[str], allowed: list[str] | None) -> bool:
     if allowed is None:
         return True
-    return bool(prefixes) and all(any(p.startswith(a) for a in allowed) for p in prefixes)
+    return bool(prefixes) and all(covers(allowed, p) for p in prefixes)
 
 
 def unit_resolve(*, level: str, code: str, user: User) -> Unit:

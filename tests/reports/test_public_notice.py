@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from households.models import Household
 from incidents.models import Incident, IncidentRecipient, Status
-from incidents.public_views import MASK, mask_personal_data
+from reports.public_views import MASK, mask_personal_data
 from tests.factories import UserFactory
 from tests.incidents.test_lists import (
     EAST,

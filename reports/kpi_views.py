@@ -1,7 +1,7 @@
-"""The dashboard page (``/dashboard/``): the KPIs of ``incidents.kpis`` as cards and charts.
+"""The dashboard page (``/dashboard/``): the KPIs of ``reports.kpis`` as cards and charts.
 
 It calls the same request parser and selector as ``GET /api/kpis/``, so the page and the
-API show the same numbers. Routed from ``weekly.urls`` (the reporting pages).
+API show the same numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 
 from accounts.models import ROLE_LEVELS, AccountRole
 from accounts.selectors import account_of, jurisdiction_prefixes
+from gridmap.codes import code_at, covers
 from grids.models import City, District
 
 from . import kpis
@@ -39,14 +40,19 @@ def default_unit(user: Any) -> tuple[str, str]:
     return ("district", district) if district else ("city", "")
 
 
+# The unit one up from a unit of each level (a station's is its town; a person has none).
+PARENT_LEVEL = {
+    "grid": "village",
+    "village": "town",
+    "station": "town",
+    "town": "district",
+    "district": "city",
+}
+
+
 def parent_unit(level: str, code: str) -> tuple[str, str] | None:
-    return {
-        "grid": ("village", code[:12]),
-        "village": ("town", code[:9]),
-        "station": ("town", code[:9]),
-        "town": ("district", code[:6]),
-        "district": ("city", code[:4] + "00"),
-    }.get(level)
+    up = PARENT_LEVEL.get(level)
+    return (up, code_at(up, code)) if up else None
 
 
 def _pct(value: float | None) -> str:
@@ -121,7 +127,7 @@ def dashboard_strings() -> dict[str, str]:
 class DashboardView(LoginRequiredMixin, TemplateView):
     """KPI cards, closure per child unit (ranked, too-small units apart), cases per week."""
 
-    template_name = "incidents/dashboard.html"
+    template_name = "reports/dashboard.html"
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         params = request.GET.copy()
@@ -184,7 +190,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         ]
         up = parent_unit(result.unit.level, result.unit.code)
         allowed = jurisdiction_prefixes(self.request.user)
-        if up and allowed is not None and not any(up[1].startswith(a) for a in allowed):
+        if up and not covers(allowed, up[1]):
             up = None
         chart = {
             "children": [

@@ -1,4 +1,4 @@
-"""API routes of the case KPIs (mounted under /api/)."""
+"""API routes of reports (mounted under /api/): the case KPIs."""
 
 from django.urls import path
 

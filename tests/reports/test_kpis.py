@@ -1,4 +1,4 @@
-"""GET /api/kpis/ and incidents.kpis.
+"""GET /api/kpis/ and reports.kpis.
 
 Acceptance 3: the KPI figures from the API equal figures computed independently here from
 the case history. Cases are driven through real histories with ``incidents.workflow
@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import AccountRole
-from incidents import kpis, services
+from incidents import services
 from incidents.models import (
     CaseEvent,
     Category,
@@ -37,6 +37,7 @@ from incidents.models import (
     Status,
 )
 from incidents.workflow import Action, allowed_actions, case_act, place_code_at
+from reports import kpis
 from tests.factories import AccountFactory, UserFactory
 from tests.incidents.test_routing import World, build_world, world_generation
 
