@@ -16,12 +16,14 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
+from accounts.selectors import scope_q
+from inbox.admin import register_subject_scope
 
 from .models import (
     CaseAttachment,
@@ -33,8 +35,8 @@ from .models import (
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
-    Notification,
 )
+from .notifications import SUBJECT_INCIDENT
 from .routing import render_explanation
 from .workflow import CASE_FIELDS, Action, ActionNotAllowed, CaseConflict, case_act
 
@@ -198,13 +200,12 @@ class IncidentPhotoAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["report"]
 
 
-@admin.register(Notification)
-class NotificationAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "incident__place_code"
-    list_display = ["id", "worker", "kind", "incident", "created_at", "read_at"]
-    list_filter = ["kind"]
-    raw_id_fields = ["worker", "incident", "ten_household_unit"]
-    list_select_related = ["worker"]
+# A jurisdiction-limited admin user sees the inbox entries about the incidents of their
+# jurisdiction (inbox.admin).
+register_subject_scope(
+    SUBJECT_INCIDENT,
+    lambda user: Incident.objects.filter(scope_q(user, "place_code") or Q()).values("pk"),
+)
 
 
 @admin.register(CaseEvent)
