@@ -6,10 +6,23 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def move_content_type(apps, schema_editor, old="incidents", new="inbox"):
+    """The model's content type moves too, so its permissions and admin log entries follow."""
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    types = ContentType.objects.using(schema_editor.connection.alias)
+    if not types.filter(app_label=new, model="notification").exists():
+        types.filter(app_label=old, model="notification").update(app_label=new)
+
+
+def content_type_back(apps, schema_editor):
+    move_content_type(apps, schema_editor, old="inbox", new="incidents")
+
+
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ("contenttypes", "0002_remove_content_type_name"),
         ("grids", "0003_station_retired_on"),
         ("households", "0003_partymember_worker"),
         ("incidents", "0007_move_notification_to_inbox"),
@@ -43,4 +56,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        migrations.RunPython(move_content_type, content_type_back),
     ]
