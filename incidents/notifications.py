@@ -90,7 +90,7 @@ def incident_message(incident: Incident) -> dict[str, Any]:
     return {
         "msgid": MSG_NEW_INCIDENT,
         "params": {
-            # Severity values are the English msgids of their labels (incidents.models).
+            # Severity values are the English msgids of their labels (households.routing.Severity).
             "severity": {"msgid": incident.severity},
             "category": {"zh-hans": category.name_zh, "en": category.name_en},
             "place": _place(incident),
