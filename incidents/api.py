@@ -1,7 +1,7 @@
 """The incidents API: report (with routing), list as GeoJSON, detail, duplicates, categories.
 
 Each incident shows its case state too: ``status``, ``owner_level`` and ``owner_code``, the
-deadlines and the ``traffic_light`` (``incidents.deadlines``); the case itself, its history
+deadlines and the ``traffic_light`` (``cases.deadlines``); the case itself, its history
 and its actions are in ``incidents.case_api``.
 
 Views parse and render; ``incidents.services`` writes and ``incidents.selectors`` reads.
@@ -37,11 +37,11 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from cases.deadlines import traffic_light
 from gridmap.geojson import feature_collection
 from grids.api import MSG_BAD_BBOX, MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, _bbox_param
 
 from . import selectors, services
-from .deadlines import traffic_light
 from .models import Category, Incident, Severity, Status
 from .routing import render_explanation
 

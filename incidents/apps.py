@@ -4,12 +4,17 @@ from django.apps import AppConfig
 from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
+from cases.kinds import register
+
 
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
+        from .kind import IncidentKind
+
+        register(IncidentKind())
         # A deleted incident takes its inbox entries with it (they named it by a foreign key
         # with CASCADE before the inbox became generic).
         post_delete.connect(

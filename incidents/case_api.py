@@ -31,8 +31,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cases.deadlines import traffic_light
+
 from .api import MSG_UNKNOWN_INCIDENT, _django_errors, _invalid
-from .deadlines import traffic_light
 from .models import CaseAttachment, CaseEvent, Incident
 from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act, cases_visible_to
 

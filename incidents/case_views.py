@@ -47,10 +47,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_GET
 
+from cases import deadlines
+from cases.deadlines import traffic_light
 from grids.models import City, District, Grid, Role, Station, Town, Village
 
-from . import deadlines, lists, selectors
-from .deadlines import traffic_light
+from . import lists, selectors
 from .models import (
     OPEN_STATUSES,
     CaseAttachment,

@@ -16,7 +16,7 @@ outside it shows nothing rather than someone else's cases.
 Each list is one SQL query whatever the number of rows: the category and places come by
 ``select_related``, the routed names, the sign-off and the owner's place name by
 subqueries. The traffic light is computed in Python from the row's own fields
-(``incidents.deadlines.traffic_light``), without queries. Exports (CSV, XLSX) use the same
+(``cases.deadlines.traffic_light``), without queries. Exports (CSV, XLSX) use the same
 columns, with headers in the reader's language.
 """
 
@@ -41,9 +41,9 @@ from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_l
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import account_of, jurisdiction_prefixes, scope_q
+from cases.deadlines import traffic_light
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
 
-from .deadlines import traffic_light
 from .models import (
     OPEN_STATUSES,
     CaseEvent,

@@ -15,28 +15,35 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEventBase,
+    DueEventBase,
+    Status,
+    SupervisionRecordBase,
+    TimeUnit,
+)
+from gridmap.codes import LEVEL_ORDER, Level
 from grids.models import Generation, Grid, Town, Village, Worker
+from households.routing import Responder, Severity
+from inbox.models import RecipientKind
 
-# Re-exported: the severity and responders belong to the routing engine (households.routing),
-# the recipient kinds to the inbox; their choices here are unchanged.
-from households.routing import Responder as Responder
-from households.routing import Severity as Severity
-from inbox.models import RecipientKind as RecipientKind
+# Re-exported: the case engine's names as the incident modules have always used them; the
+# severity and responders of the routing engine (households.routing) and the recipient kinds
+# of the inbox, their choices unchanged.
+__all__ = [
+    "LEVEL_ORDER",
+    "OPEN_STATUSES",
+    "Level",
+    "RecipientKind",
+    "Responder",
+    "Severity",
+    "Status",
+    "TimeUnit",
+]
 
 SRID = settings.GRIDMAP_SRID
-
-
-class Level(models.TextChoices):
-    """Who owns a case; escalation moves one step up (four-level linkage)."""
-
-    GRID = "grid", _("grid")
-    VILLAGE = "village", _("village")
-    TOWN = "town", _("town")
-    COUNTY = "county", _("county")
-    CITY = "city", _("city")
-
-
-LEVEL_ORDER = [Level.GRID, Level.VILLAGE, Level.TOWN, Level.COUNTY, Level.CITY]
 
 
 class Category(models.Model):
@@ -86,34 +93,6 @@ class CategoryResponder(models.Model):
         return f"{self.category} · {self.severity} · {self.responder}"
 
 
-class Status(models.TextChoices):
-    """Case states (see incidents.workflow for who may move a case between them)."""
-
-    REPORTED = "reported", _("reported")
-    ACKNOWLEDGED = "acknowledged", _("acknowledged")
-    IN_PROGRESS = "in_progress", _("in progress")
-    RESOLVED = "resolved", _("resolved")
-    VERIFIED = "verified", _("verified")
-    CLOSED = "closed", _("closed out")
-    RETURNED = "returned", _("returned")
-    CANCELLED = "cancelled", _("cancelled")
-
-
-OPEN_STATUSES = [
-    Status.REPORTED,
-    Status.ACKNOWLEDGED,
-    Status.IN_PROGRESS,
-    Status.RESOLVED,
-    Status.VERIFIED,
-    Status.RETURNED,
-]
-
-
-class TimeUnit(models.TextChoices):
-    WORKING_HOURS = "working_hours", _("working hours")
-    WORKING_DAYS = "working_days", _("working days")
-
-
 class CategoryTimeLimit(models.Model):
     """Time to acknowledge and to resolve, per category and severity, on the working calendar."""
 
@@ -145,8 +124,9 @@ class CategoryTimeLimit(models.Model):
         return f"{self.category} · {self.severity}"
 
 
-class Incident(models.Model):
-    """A problem raised at a place, with the routing result recorded at the reported time."""
+class Incident(Case):
+    """A problem raised at a place, with the routing result recorded at the reported time: the
+    first kind of case (``incidents.kind``)."""
 
     location = models.PointField(_("location"), srid=SRID)
     category = models.ForeignKey(
@@ -159,10 +139,6 @@ class Incident(models.Model):
         on_delete=models.PROTECT,
         related_name="reported_incidents",
         verbose_name=_("reporter"),
-    )
-    reported_at = models.DateTimeField(_("reported at"), db_index=True)
-    status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.REPORTED
     )
     # Routing result (recorded once; never recomputed).
     generation = models.ForeignKey(
@@ -204,39 +180,14 @@ class Incident(models.Model):
             "reported; a published catchment change re-assigns open incidents."
         ),
     )
-    # The place code the incident belongs to (grid, else village, else town): the
-    # jurisdiction filter uses it (codes nest).
-    place_code = models.CharField(_("place code"), max_length=15, db_index=True)
     responsible_level = models.CharField(
         _("responsible level"), max_length=10, choices=Level.choices
     )
     # A list of {"msgid": ..., "params": {...}} rendered in the reader's language.
     explanation = models.JSONField(_("routing explanation"), default=list)
 
-    # --- The case (closed loop). The history (CaseEvent) is the record; the fields below are
-    # its current state and the first times of each milestone, kept by incidents.workflow in
-    # the same transaction as the event, so lists and KPIs need no replay of the history.
-    owner_level = models.CharField(
-        _("owning level"), max_length=10, choices=Level.choices, default=Level.GRID
-    )
-    owner_code = models.CharField(
-        _("owning place"), max_length=15, db_index=True, default="", blank=True
-    )
-    # Optimistic concurrency: an action names the version it saw; a stale one is refused.
-    version = models.PositiveIntegerField(_("version"), default=1)
-    acknowledge_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
-    resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
-    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
-    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    closed_at = models.DateTimeField(_("closed out at"), null=True, blank=True)
-    closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
-    extension_pending = models.BooleanField(_("extension requested"), default=False)
-    extension_count = models.PositiveSmallIntegerField(_("extensions granted"), default=0)
-    rework_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
-    escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
-    satisfaction = models.PositiveSmallIntegerField(
-        _("satisfaction"), null=True, blank=True, help_text=_("The reporter's rating, 1 to 5.")
-    )
+    # The case fields (status, owner, version, deadlines, milestones, counters, place_code,
+    # reported_at) come from cases.models.Case.
 
     class Meta:
         verbose_name = _("incident")
@@ -342,37 +293,13 @@ class IncidentRecipient(models.Model):
         return f"{self.name} ({self.responder})"
 
 
-class CaseEvent(models.Model):
-    """One entry of a case's history: who did what, when, from which state to which.
-
-    Append-only: a database trigger refuses UPDATE and DELETE (migration 0004), so the
-    history cannot be edited, not even from the admin or a shell.
-    """
+class CaseEvent(CaseEventBase):
+    """One entry of an incident's history (``cases.models.CaseEventBase``). Append-only: a
+    database trigger refuses UPDATE and DELETE (migration 0004)."""
 
     incident = models.ForeignKey(
         Incident, on_delete=models.PROTECT, related_name="events", verbose_name=_("incident")
     )
-    seq = models.PositiveIntegerField(_("number"))
-    action = models.CharField(_("action"), max_length=30)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-        help_text=_("Empty for the system (the clock)."),
-    )
-    actor_name = models.CharField(_("by (name)"), max_length=100)
-    at = models.DateTimeField(_("at"))
-    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices)
-    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
-    from_level = models.CharField(_("from level"), max_length=10, choices=Level.choices)
-    to_level = models.CharField(_("to level"), max_length=10, choices=Level.choices)
-    note = models.TextField(_("note"), blank=True)
-    # Action-specific facts: an extension's new deadline, a rating, the due time that an
-    # automatic escalation answered, ...
-    data = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("case event")
@@ -403,20 +330,12 @@ class CaseAttachment(models.Model):
         verbose_name_plural = _("attachments")
 
 
-class DueEvent(models.Model):
-    """A deadline the clock has acted on. Unique per (incident, kind, due time), so the worker
-    acts once per due event, also when it catches up after being down."""
-
-    class Kind(models.TextChoices):
-        ACKNOWLEDGE = "acknowledge", _("acknowledge")
-        RESOLVE = "resolve", _("resolve")
+class DueEvent(DueEventBase):
+    """A deadline the clock has acted on (``cases.models.DueEventBase``)."""
 
     incident = models.ForeignKey(
         Incident, on_delete=models.CASCADE, related_name="due_events", verbose_name=_("incident")
     )
-    kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
-    due_at = models.DateTimeField(_("due at"))
-    acted_at = models.DateTimeField(_("acted at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("due event")
@@ -426,8 +345,8 @@ class DueEvent(models.Model):
         ]
 
 
-class SupervisionRecord(models.Model):
-    """督办: a supervision record every 15 days while a problem on the ledger stays open."""
+class SupervisionRecord(SupervisionRecordBase):
+    """督办 of an incident (``cases.models.SupervisionRecordBase``)."""
 
     incident = models.ForeignKey(
         Incident,
@@ -435,11 +354,6 @@ class SupervisionRecord(models.Model):
         related_name="supervisions",
         verbose_name=_("incident"),
     )
-    number = models.PositiveSmallIntegerField(_("number"))
-    due_at = models.DateTimeField(_("due at"))
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    owner_level = models.CharField(_("owning level"), max_length=10, choices=Level.choices)
-    owner_code = models.CharField(_("owning place"), max_length=15)
 
     class Meta:
         verbose_name = _("supervision record")

@@ -10,7 +10,7 @@ The case workflow tells people too: ``notify_case`` (called by ``incidents.workf
 the workers concerned: new owners of an escalated, returned or redispatched case, the
 supervisors of a resolved case or of a request for more time, the handlers of a reopened
 case or of the answer to their request), ``notify_overdue_at_top`` and
-``notify_supervision`` (called by the clock, ``incidents.tasks``). Their entries are
+``notify_supervision`` (called by the clock, ``cases.clock``). Their entries are
 ``routed`` ones.
 
 Every entry about an incident has the subject ``("incident", id)`` and opens the incident on
@@ -38,7 +38,7 @@ SUBJECT_INCIDENT = "incident"
 
 MSG_NEW_INCIDENT = gettext_noop("New %(severity)s %(category)s incident in %(place)s")
 
-# The case workflow (incidents.workflow, incidents.tasks): what the people concerned are told.
+# The case workflow (cases.workflow, cases.clock): what the people concerned are told.
 MSG_CASE_ESCALATED = gettext_noop("Case #%(id)s (%(category)s) was escalated to you: %(note)s")
 MSG_CASE_RETURNED = gettext_noop(
     "Case #%(id)s (%(category)s) was returned to you as not theirs; send it to the right "

@@ -249,7 +249,7 @@ def _create(
         explanation=routing.explanation,
     )
     # The case: owned by the responsible level's place, with the deadlines of the category
-    # and severity from the reported time (incidents.workflow, incidents.deadlines).
+    # and severity from the reported time (cases.workflow, incidents.time_limits).
     workflow.open_case(incident)
     # Foreign keys come from the routing statement and the caller's objects: checking each
     # would cost a query apiece on the hot path.

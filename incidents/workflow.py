@@ -1,910 +1,170 @@
-"""The case workflow: who may do what to a case, in which state. The one place of the rule.
+"""Incidents' binding of the case engine (``cases.workflow``, where the rules live).
 
-The case page, the API (``incidents.case_api``), the admin and the clock
-(``incidents.tasks``) all call ``allowed_actions`` and ``case_act``; nothing else changes a
-case's state.
-
-States and actions
-------------------
-::
-
-    reported --acknowledge--> acknowledged --start--> in_progress --resolve--> resolved
-        (resolve also straight from acknowledged)
-    resolved --verify--> verified --close_out--> closed          (销号)
-    resolved / verified --reopen--> in_progress                  (verification failed: 返工)
-    resolved / verified / closed --callback--> (rating; 1-2 also appends a reopen)
-    reported / acknowledged / in_progress --return_case--> returned, one level up (退单)
-    returned --redispatch--> reported, at the place named          (the right place)
-    reported / acknowledged / in_progress / returned --escalate--> reported, one level up
-    reported / acknowledged / in_progress: request_extension, then grant or refuse (延期)
-    any open state --cancel--> cancelled                          (duplicate or invalid)
-
-``report`` is the first event of every case, appended by ``incidents.services``.
-``reassign_station`` is appended to each open case whose village a published catchment plan
-gives to another station (``reassign_stations``); the state and the owner do not change.
-
-Who owns what
--------------
-A case has an owner: ``owner_level`` (grid, village, town, county, city) and ``owner_code``
-(the place at that level: grid 15 digits, village 12, town 9, county 6, city ``NNNN00``).
-It starts at the routing's responsible level; escalation and return move it one level up
-(grid -> village ``code[:12]`` -> town ``code[:9]`` -> county ``code[:6]`` -> city
-``code[:4] + "00"``); redispatch sets it. Roles are those active on the day of the action.
-
-- **Handlers** (the owner level's people) acknowledge, start, resolve, return, ask for more
-  time and escalate:
-  grid: the grid's leader (``RoleAssignment`` grid_leader, through ``Worker.user``) or a
-  ``grid_worker`` account whose codes cover the grid; village: ``village_staff`` accounts of
-  the village, its party secretary and its mediation director; town: ``town_staff`` accounts
-  of the town and its platform dispatcher; county: ``district_admin`` accounts of the
-  district; city: ``city_admin`` accounts of the city.
-- **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
-  (verification failed) and cancel. For grid- and village-level cases that is the
-  *station* whose catchment holds the village (its ``station_staff`` accounts and its
-  station head); for town-level cases the county's handlers, for county-level cases the
-  city's, and the city's own for city-level cases (nobody is above them).
-- **Close-out** (销号) is signed off by the station for grid- and village-level cases, and
-  by the owning level's own handlers for town-, county- and city-level cases.
-- **Redispatch** of a returned case: the level it was returned to (its handlers) or their
-  supervisors send it to the right place, at that level or below, inside the area of the
-  level above it (a village sends it within its town, a town within its county).
-- **The reporter** (``incident.reporter``) gives the callback (回访) once the case is resolved
-  or closed out, once per resolution.
-- **Superusers** may do everything, and **the system** (``actor=None``: the clock) too; both
-  still go through ``case_act``, so the history is complete.
-
-The history and the case fields
--------------------------------
-Every action appends exactly one ``CaseEvent`` (who, when, from/to status, from/to level,
-note, data, attachments) in the same transaction as the case fields it changes; an
-unsatisfied callback appends a second one, the ``reopen`` it causes. ``seq`` runs from 1
-(the report) without gaps. The case fields are what the history says:
-``acknowledged_at`` = the first acknowledge, ``resolved_at`` = the last resolve,
-``closed_at`` = the close-out (cleared when the case is reopened), ``closed_on_time`` =
-``resolved_at <= resolve_due_at`` at close-out (extensions included), ``extension_count`` =
-grant_extension events, ``extension_pending`` while a request waits (a resolve, return,
-escalation, redispatch or cancel drops it), ``rework_count`` = reopen events (also those
-a callback caused), ``escalation_count`` = escalate events (by people or the clock),
-``satisfaction`` = the latest callback's rating. Deadlines: see ``incidents.deadlines``.
-
-Concurrency
------------
-``case_act`` locks the incident row (``select_for_update``) and compares the ``version`` the
-actor saw; a stale one raises ``CaseConflict`` and changes nothing (the other action
-stands). Every action bumps the version.
+The engine takes any kind of case; these are its functions as the incident modules call them
+(``incident_id=``, ``incident=``), the names they import from here, and what only incidents
+have: re-assigning open incidents to another station when a catchment plan is published.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models, transaction
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.db import connection, models
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from accounts.models import AccountRole
-from accounts.selectors import account_of, scope_q
-from grids.models import CatchmentAssignment, District, Grid, Role, RoleAssignment, Town, Village
-from grids.models import Worker as WorkerModel
-
-from . import deadlines, notifications
-from .models import (
-    LEVEL_ORDER,
-    OPEN_STATUSES,
-    CaseAttachment,
-    CaseEvent,
-    Incident,
-    IncidentReport,
-    Level,
-    Status,
-    TimeUnit,
+from cases import workflow as engine
+from cases.models import CASE_FIELDS
+from cases.workflow import (
+    ACCOUNT_ROLE,
+    ACTION_ORDER,
+    ACTION_PHRASES,
+    CLOSER,
+    HANDLER,
+    LEVEL_LABELS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_EXTENSION_WORKING_DAYS,
+    MSG_ALREADY_RATED,
+    MSG_ATTACHMENT_TOO_BIG,
+    MSG_AUTO_ESCALATED,
+    MSG_BAD_CODE,
+    MSG_BAD_LEVEL,
+    MSG_BAD_RATING,
+    MSG_BAD_UNTIL,
+    MSG_BAD_WORKING_DAYS,
+    MSG_CODE_OUTSIDE,
+    MSG_CONFLICT,
+    MSG_DATA_NOT_OBJECT,
+    MSG_EXTENSION_AFTER_DEADLINE,
+    MSG_EXTENSION_HOW,
+    MSG_EXTENSION_PENDING,
+    MSG_LEVEL_TOO_HIGH,
+    MSG_NO_EXTENSION_REQUESTED,
+    MSG_NO_STATION,
+    MSG_ONLY_HANDLERS,
+    MSG_ONLY_REDISPATCHERS,
+    MSG_ONLY_REPORTER,
+    MSG_ONLY_STATION,
+    MSG_REASON_REQUIRED,
+    MSG_REOPENED_BY_CALLBACK,
+    MSG_REPORT_IS_NOT_AN_ACTION,
+    MSG_STATION_CHANGE_IS_NOT_AN_ACTION,
+    MSG_SYSTEM,
+    MSG_TOO_MANY_ATTACHMENTS,
+    MSG_TOP_LEVEL,
+    MSG_UNKNOWN_ACTION,
+    MSG_UNKNOWN_PLACE,
+    MSG_UNTIL_NOT_LATER,
+    MSG_WRONG_STATE,
+    NOT_ACTIONS,
+    PLACE_MODELS,
+    REASON_REQUIRED,
+    REDISPATCHER,
+    REPORTER,
+    RULES,
+    SUPERVISOR,
+    TRANSITIONS,
+    UNSATISFIED_AT_MOST,
+    WORKER_ROLES,
+    Action,
+    ActionNotAllowed,
+    CaseConflict,
+    actor_name,
+    append_event,
+    handler_worker_ids,
+    last_event,
+    owner_above,
+    place_code_at,
+    role_prefixes,
+    station_code_of,
+    station_worker_ids,
+    supervisor_worker_ids,
 )
+from grids.models import CatchmentAssignment, Station, Village
+
+from . import notifications
+from .models import OPEN_STATUSES, Incident
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     User = AbstractBaseUser | AnonymousUser
 
-
-class Action(models.TextChoices):
-    REPORT = "report", pgettext_lazy("case action", "report")
-    ACKNOWLEDGE = "acknowledge", pgettext_lazy("case action", "acknowledge")
-    START = "start", pgettext_lazy("case action", "start work")
-    RESOLVE = "resolve", pgettext_lazy("case action", "report resolved")
-    VERIFY = "verify", pgettext_lazy("case action", "verify")
-    CLOSE_OUT = "close_out", pgettext_lazy("case action", "close out")
-    RETURN_CASE = "return_case", pgettext_lazy("case action", "return (not ours)")
-    REDISPATCH = "redispatch", pgettext_lazy("case action", "redispatch")
-    REQUEST_EXTENSION = "request_extension", pgettext_lazy("case action", "ask for more time")
-    GRANT_EXTENSION = "grant_extension", pgettext_lazy("case action", "grant more time")
-    REFUSE_EXTENSION = "refuse_extension", pgettext_lazy("case action", "refuse more time")
-    ESCALATE = "escalate", pgettext_lazy("case action", "escalate")
-    REOPEN = "reopen", pgettext_lazy("case action", "reopen")
-    CANCEL = "cancel", pgettext_lazy("case action", "cancel")
-    CALLBACK = "callback", pgettext_lazy("case action", "call back (rate)")
-    # Not a person's action: written when a published catchment plan moves the case's
-    # village to another station (``reassign_stations``).
-    REASSIGN_STATION = "reassign_station", pgettext_lazy("case action", "station changed")
-
-
-# --- messages (tests reuse them) ----------------------------------------------------------------
-# What an action does, for "Only ... can %(action)s." and "You cannot %(action)s: ...".
-ACTION_PHRASES: dict[str, str] = {
-    Action.REPORT: gettext_noop("report this case"),
-    Action.ACKNOWLEDGE: gettext_noop("acknowledge this case"),
-    Action.START: gettext_noop("start work on this case"),
-    Action.RESOLVE: gettext_noop("report this case resolved"),
-    Action.VERIFY: gettext_noop("verify this case"),
-    Action.CLOSE_OUT: gettext_noop("close out this case"),
-    Action.RETURN_CASE: gettext_noop("return this case"),
-    Action.REDISPATCH: gettext_noop("redispatch this case"),
-    Action.REQUEST_EXTENSION: gettext_noop("ask for more time on this case"),
-    Action.GRANT_EXTENSION: gettext_noop("grant more time on this case"),
-    Action.REFUSE_EXTENSION: gettext_noop("refuse more time on this case"),
-    Action.ESCALATE: gettext_noop("escalate this case"),
-    Action.REOPEN: gettext_noop("reopen this case"),
-    Action.CANCEL: gettext_noop("cancel this case"),
-    Action.CALLBACK: gettext_noop("rate how this case was handled"),
-}
-MSG_ONLY_HANDLERS: dict[str, str] = {
-    Level.GRID: gettext_noop(
-        "Only the grid leader of %(code)s or the grid worker on duty can %(action)s."
-    ),
-    Level.VILLAGE: gettext_noop(
-        "Only the party secretary, the mediation director or the staff of village %(code)s "
-        "can %(action)s."
-    ),
-    Level.TOWN: gettext_noop(
-        "Only the platform dispatcher or the staff of town %(code)s can %(action)s."
-    ),
-    Level.COUNTY: gettext_noop("Only the administrators of district %(code)s can %(action)s."),
-    Level.CITY: gettext_noop("Only the administrators of city %(code)s can %(action)s."),
-}
-MSG_ONLY_STATION = gettext_noop("Only the head or the staff of station %(code)s can %(action)s.")
-MSG_NO_STATION = gettext_noop(
-    "Village %(code)s is in no station's catchment, so no station can %(action)s; "
-    "ask the town to assign the village to a station."
-)
-MSG_ONLY_REDISPATCHERS = gettext_noop(
-    "Only the %(level)s %(code)s the case was returned to, or those who supervise it, "
-    "can %(action)s."
-)
-MSG_ONLY_REPORTER = gettext_noop("Only the person who reported this case can %(action)s.")
-MSG_WRONG_STATE = gettext_noop("You cannot %(action)s: it is %(status)s.")
-MSG_REPORT_IS_NOT_AN_ACTION = gettext_noop(
-    "A case is reported with the report form, not as an action on a case."
-)
-MSG_STATION_CHANGE_IS_NOT_AN_ACTION = gettext_noop(
-    "A case's station changes when a catchment plan is published, not as an action on a case."
-)
-MSG_TOP_LEVEL = gettext_noop("You cannot %(action)s: it is at the city level, the highest.")
-MSG_EXTENSION_PENDING = gettext_noop(
-    "More time was already asked for on this case; wait for the answer."
-)
-MSG_NO_EXTENSION_REQUESTED = gettext_noop("Nobody has asked for more time on this case.")
-MSG_ALREADY_RATED = gettext_noop("How this case was handled has already been rated.")
-MSG_CONFLICT = gettext_noop(
-    "Someone else acted on this case first: it is now %(status)s. Reload and try again."
-)
-
-MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
-MSG_DATA_NOT_OBJECT = gettext_noop("The details of an action must be an object.")
-MSG_REASON_REQUIRED = gettext_noop("Give a reason.")
-MSG_EXTENSION_HOW = gettext_noop(
-    "Give either the new deadline (until) or a number of working days, not both."
-)
-MSG_EXTENSION_AFTER_DEADLINE = gettext_noop(
-    "More time must be asked for before the deadline (%(due)s), which has passed."
-)
-MSG_BAD_UNTIL = gettext_noop("The new deadline must be a date and time (ISO 8601).")
-MSG_UNTIL_NOT_LATER = gettext_noop("The new deadline must be after the current one (%(due)s).")
-MSG_BAD_WORKING_DAYS = gettext_noop(
-    "The number of working days must be a whole number from 1 to %(max)s."
-)
-MSG_BAD_RATING = gettext_noop("The rating must be a whole number from 1 to 5.")
-MSG_BAD_LEVEL = gettext_noop("Choose the level to send the case to: %(levels)s.")
-MSG_LEVEL_TOO_HIGH = gettext_noop(
-    "A case returned to the %(level)s is sent to a place at that level or below."
-)
-MSG_BAD_CODE = gettext_noop("%(code)s is not the code of a %(level)s.")
-MSG_CODE_OUTSIDE = gettext_noop(
-    "%(code)s is outside %(area)s: send the case to a place there, or escalate it."
-)
-MSG_UNKNOWN_PLACE = gettext_noop("There is no %(level)s %(code)s.")
-MSG_TOO_MANY_ATTACHMENTS = gettext_noop("At most %(max)s attachments per action.")
-MSG_ATTACHMENT_TOO_BIG = gettext_noop("Attachment %(name)s is larger than %(max_mb)s MB.")
-
-# Texts the system writes into the history (stored in the site's language).
-MSG_SYSTEM = gettext_noop("system")
-MSG_AUTO_ESCALATED = gettext_noop("overdue: escalated automatically")
-MSG_REOPENED_BY_CALLBACK = gettext_noop(
-    "The reporter was not satisfied (rated %(rating)s of 5): reopened."
-)
-
-MAX_ATTACHMENTS = 5
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_EXTENSION_WORKING_DAYS = 60
-# A callback rating at or below this is "not satisfied": the case is reopened.
-UNSATISFIED_AT_MOST = 2
-
-CODE_LENGTH = {Level.GRID: 15, Level.VILLAGE: 12, Level.TOWN: 9, Level.COUNTY: 6, Level.CITY: 6}
-ACCOUNT_ROLE = {
-    Level.GRID: AccountRole.GRID_WORKER,
-    Level.VILLAGE: AccountRole.VILLAGE_STAFF,
-    Level.TOWN: AccountRole.TOWN_STAFF,
-    Level.COUNTY: AccountRole.DISTRICT_ADMIN,
-    Level.CITY: AccountRole.CITY_ADMIN,
-}
-# Worker roles that handle a case at a level, and the place field they are held on.
-WORKER_ROLES: dict[str, tuple[list[str], str]] = {
-    Level.GRID: ([Role.GRID_LEADER], "grid"),
-    Level.VILLAGE: ([Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR], "village"),
-    Level.TOWN: ([Role.TOWN_DISPATCHER], "town"),
-}
-PLACE_MODELS = {Level.GRID: Grid, Level.VILLAGE: Village, Level.TOWN: Town, Level.COUNTY: District}
-LEVEL_LABELS = {
-    Level.GRID: gettext_noop("grid"),
-    Level.VILLAGE: gettext_noop("village"),
-    Level.TOWN: gettext_noop("town"),
-    Level.COUNTY: gettext_noop("county"),
-    Level.CITY: gettext_noop("city"),
-}
-
-
-class ActionNotAllowed(PermissionDenied):
-    """The actor may not take this action on the case now; ``message`` says who may."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class CaseConflict(Exception):
-    """The case changed since the actor saw it; nothing was applied. ``incident`` is the case
-    as it is now."""
-
-    def __init__(self, message: str, incident: Incident) -> None:
-        super().__init__(message)
-        self.message = message
-        self.incident = incident
-
-
-# --- places and levels ----------------------------------------------------------------------------
-def place_code_at(level: str, code: str) -> str:
-    """The code of the place at ``level`` that contains the place ``code``."""
-    if level == Level.CITY:
-        return code[:4] + "00"
-    return code[: CODE_LENGTH[level]]
-
-
-def level_above(level: str) -> str | None:
-    index = LEVEL_ORDER.index(level)
-    return LEVEL_ORDER[index + 1] if index + 1 < len(LEVEL_ORDER) else None
-
-
-def owner_above(level: str, code: str) -> tuple[str, str] | None:
-    """The owner one level up (escalation, return), or None at the city level."""
-    above = level_above(level)
-    return None if above is None else (above, place_code_at(above, code))
-
-
-def _covers(account_codes: Sequence[str], level: str, code: str) -> bool:
-    if level == Level.CITY:
-        return any(c[:4] == code[:4] for c in account_codes)
-    return any(c and code.startswith(c) for c in account_codes)
-
-
-def _covering_codes(level: str, code: str) -> list[str]:
-    """Account codes that cover the place ``code`` (codes nest: its prefixes)."""
-    if level == Level.CITY:
-        return [code[:4] + "00"]
-    return [code[:n] for n in (6, 9, 12, 15) if n <= len(code)]
-
-
-def _level_label(level: str) -> str:
-    return gettext(LEVEL_LABELS.get(level, level))
-
-
-def _status_label(status: str) -> str:
-    try:
-        return str(Status(status).label)
-    except ValueError:
-        return status
-
-
-def _phrase(action: str) -> str:
-    return gettext(ACTION_PHRASES[action])
-
-
-def _local(value: dt.datetime) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
-# --- who is who ---------------------------------------------------------------------------------
-HANDLER = "handler"
-SUPERVISOR = "supervisor"
-CLOSER = "closer"
-REDISPATCHER = "redispatcher"
-REPORTER = "reporter"
-
-
-def handler_worker_ids(level: str, code: str, on: dt.date) -> set[int]:
-    """The workers who handle a case owned by (level, code) on a day (for notifications)."""
-    ids: set[int] = set()
-    if level in WORKER_ROLES:
-        roles, field = WORKER_ROLES[level]
-        ids |= set(
-            RoleAssignment.objects.active(on)
-            .filter(role__in=roles, **{f"{field}__code": code})
-            .values_list("worker_id", flat=True)
-        )
-    ids |= set(
-        WorkerModel.objects.filter(
-            user__account__role=ACCOUNT_ROLE[level],
-            user__account__codes__overlap=_covering_codes(level, code),
-        ).values_list("pk", flat=True)
-    )
-    return ids
-
-
-def station_code_of(village_code: str, on: dt.date) -> str | None:
-    """The station whose catchment holds the village on a day."""
-    return (
-        CatchmentAssignment.objects.active(on)
-        .filter(village__code=village_code)
-        .values_list("station__code", flat=True)
-        .first()
-    )
-
-
-def station_worker_ids(station_code: str, on: dt.date) -> set[int]:
-    ids = set(
-        RoleAssignment.objects.active(on)
-        .filter(role=Role.STATION_HEAD, station__code=station_code)
-        .values_list("worker_id", flat=True)
-    )
-    ids |= set(
-        WorkerModel.objects.filter(
-            user__account__role=AccountRole.STATION_STAFF,
-            user__account__codes__contains=[station_code],
-        ).values_list("pk", flat=True)
-    )
-    return ids
-
-
-def supervisor_worker_ids(incident: Incident, on: dt.date) -> set[int]:
-    """The workers who supervise the case's owner (for notifications)."""
-    level, code = incident.owner_level, incident.owner_code
-    if level in (Level.GRID, Level.VILLAGE):
-        station = station_code_of(code[:12], on)
-        return station_worker_ids(station, on) if station else set()
-    above = owner_above(level, code) or (level, code)
-    return handler_worker_ids(*above, on)
-
-
-class _Parties:
-    """What the actor is to a case on a day: handler, supervisor, closer, redispatcher,
-    reporter. Queries lazily and at most once each (account, roles, station)."""
-
-    def __init__(self, user: User | None, incident: Incident, on: dt.date) -> None:
-        self.user = user
-        self.incident = incident
-        self.on = on
-        self.everything = user is None or bool(user.is_authenticated and user.is_superuser)
-
-    @cached_property
-    def account(self) -> Any:
-        return None if self.user is None else account_of(self.user)
-
-    @cached_property
-    def roles(self) -> list[tuple[str, str | None, str | None, str | None]]:
-        if self.user is None or not self.user.is_authenticated:
-            return []
-        return list(
-            RoleAssignment.objects.active(self.on)
-            .filter(worker__user=self.user)
-            .values_list("role", "grid__code", "village__code", "station__code", "town__code")
-        )
-
-    @cached_property
-    def station(self) -> str | None:
-        return station_code_of(self.incident.owner_code[:12], self.on)
-
-    def handles(self, level: str, code: str) -> bool:
-        account = self.account
-        if (
-            account is not None
-            and account.role == ACCOUNT_ROLE[level]
-            and _covers(account.codes, level, code)
-        ):
-            return True
-        if level not in WORKER_ROLES:
-            return False
-        roles, field = WORKER_ROLES[level]
-        column = {"grid": 1, "village": 2, "town": 4}[field]
-        return any(r[0] in roles and r[column] == code for r in self.roles)
-
-    def staffs_station(self, station: str) -> bool:
-        account = self.account
-        if (
-            account is not None
-            and account.role == AccountRole.STATION_STAFF
-            and station in account.codes
-        ):
-            return True
-        return any(r[0] == Role.STATION_HEAD and r[3] == station for r in self.roles)
-
-    def is_(self, party: str) -> bool:
-        if self.everything:
-            return True
-        incident = self.incident
-        level, code = incident.owner_level, incident.owner_code
-        if party == REPORTER:
-            return self.user is not None and incident.reporter_id == self.user.pk
-        if party == HANDLER:
-            return self.handles(level, code)
-        if party == SUPERVISOR or (party == CLOSER and level in (Level.GRID, Level.VILLAGE)):
-            if level in (Level.GRID, Level.VILLAGE):
-                return self.station is not None and self.staffs_station(self.station)
-            above = owner_above(level, code) or (level, code)
-            return self.handles(*above)
-        if party == CLOSER:
-            return self.handles(level, code)
-        if party == REDISPATCHER:
-            return self.is_(HANDLER) or self.is_(SUPERVISOR)
-        raise ValueError(party)
-
-    def who(self, party: str, action: str) -> str:
-        """The message saying who may take ``action`` (as ``party``)."""
-        incident = self.incident
-        level, code = incident.owner_level, incident.owner_code
-        params = {"action": _phrase(action), "code": code}
-        if party == REPORTER:
-            return gettext(MSG_ONLY_REPORTER) % params
-        if party == REDISPATCHER:
-            return gettext(MSG_ONLY_REDISPATCHERS) % {**params, "level": _level_label(level)}
-        if party == HANDLER or (party == CLOSER and level not in (Level.GRID, Level.VILLAGE)):
-            return gettext(MSG_ONLY_HANDLERS[level]) % params
-        if level in (Level.GRID, Level.VILLAGE):
-            if self.station is None:
-                return gettext(MSG_NO_STATION) % {**params, "code": code[:12]}
-            return gettext(MSG_ONLY_STATION) % {**params, "code": self.station}
-        above_level, above_code = owner_above(level, code) or (level, code)
-        return gettext(MSG_ONLY_HANDLERS[above_level]) % {**params, "code": above_code}
-
-
-# --- the rule -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rule:
-    party: str
-    statuses: frozenset[str]
-
-
-_UNRESOLVED = frozenset({Status.REPORTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS})
-RULES: dict[str, Rule] = {
-    Action.ACKNOWLEDGE: Rule(HANDLER, frozenset({Status.REPORTED})),
-    Action.START: Rule(HANDLER, frozenset({Status.ACKNOWLEDGED})),
-    Action.RESOLVE: Rule(HANDLER, frozenset({Status.ACKNOWLEDGED, Status.IN_PROGRESS})),
-    Action.RETURN_CASE: Rule(HANDLER, _UNRESOLVED),
-    Action.REQUEST_EXTENSION: Rule(HANDLER, _UNRESOLVED),
-    Action.ESCALATE: Rule(HANDLER, _UNRESOLVED | {Status.RETURNED}),
-    Action.VERIFY: Rule(SUPERVISOR, frozenset({Status.RESOLVED})),
-    Action.CLOSE_OUT: Rule(CLOSER, frozenset({Status.VERIFIED})),
-    Action.GRANT_EXTENSION: Rule(SUPERVISOR, _UNRESOLVED),
-    Action.REFUSE_EXTENSION: Rule(SUPERVISOR, _UNRESOLVED),
-    Action.REDISPATCH: Rule(REDISPATCHER, frozenset({Status.RETURNED})),
-    Action.REOPEN: Rule(SUPERVISOR, frozenset({Status.RESOLVED, Status.VERIFIED})),
-    Action.CANCEL: Rule(SUPERVISOR, frozenset(OPEN_STATUSES)),
-    Action.CALLBACK: Rule(REPORTER, frozenset({Status.RESOLVED, Status.VERIFIED, Status.CLOSED})),
-}
-# The order actions are offered in.
-ACTION_ORDER = [
-    Action.ACKNOWLEDGE,
-    Action.START,
-    Action.RESOLVE,
-    Action.VERIFY,
-    Action.CLOSE_OUT,
-    Action.CALLBACK,
-    Action.REQUEST_EXTENSION,
-    Action.GRANT_EXTENSION,
-    Action.REFUSE_EXTENSION,
-    Action.REDISPATCH,
-    Action.RETURN_CASE,
-    Action.ESCALATE,
-    Action.REOPEN,
-    Action.CANCEL,
+__all__ = [
+    "ACCOUNT_ROLE",
+    "ACTION_ORDER",
+    "ACTION_PHRASES",
+    "CLOSER",
+    "HANDLER",
+    "LEVEL_LABELS",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_EXTENSION_WORKING_DAYS",
+    "MSG_ALREADY_RATED",
+    "MSG_ATTACHMENT_TOO_BIG",
+    "MSG_AUTO_ESCALATED",
+    "MSG_BAD_CODE",
+    "MSG_BAD_LEVEL",
+    "MSG_BAD_RATING",
+    "MSG_BAD_UNTIL",
+    "MSG_BAD_WORKING_DAYS",
+    "MSG_CODE_OUTSIDE",
+    "MSG_CONFLICT",
+    "MSG_DATA_NOT_OBJECT",
+    "MSG_EXTENSION_AFTER_DEADLINE",
+    "MSG_EXTENSION_HOW",
+    "MSG_EXTENSION_PENDING",
+    "MSG_LEVEL_TOO_HIGH",
+    "MSG_NO_EXTENSION_REQUESTED",
+    "MSG_NO_STATION",
+    "MSG_ONLY_HANDLERS",
+    "MSG_ONLY_REDISPATCHERS",
+    "MSG_ONLY_REPORTER",
+    "MSG_ONLY_STATION",
+    "MSG_REASON_REQUIRED",
+    "MSG_REOPENED_BY_CALLBACK",
+    "MSG_REPORT_IS_NOT_AN_ACTION",
+    "MSG_STATION_CHANGE_IS_NOT_AN_ACTION",
+    "MSG_SYSTEM",
+    "MSG_TOO_MANY_ATTACHMENTS",
+    "MSG_TOP_LEVEL",
+    "MSG_UNKNOWN_ACTION",
+    "MSG_UNKNOWN_PLACE",
+    "MSG_UNTIL_NOT_LATER",
+    "MSG_WRONG_STATE",
+    "NOT_ACTIONS",
+    "PLACE_MODELS",
+    "REASON_REQUIRED",
+    "REDISPATCHER",
+    "REPORTER",
+    "RULES",
+    "SUPERVISOR",
+    "TRANSITIONS",
+    "UNSATISFIED_AT_MOST",
+    "WORKER_ROLES",
+    "CASE_FIELDS",
+    "Action",
+    "ActionNotAllowed",
+    "CaseConflict",
+    "actor_name",
+    "allowed_actions",
+    "case_act",
+    "cases_visible_to",
+    "handler_worker_ids",
+    "open_case",
+    "owner_above",
+    "place_code_at",
+    "reassign_stations",
+    "record_report",
+    "role_prefixes",
+    "station_code_of",
+    "station_worker_ids",
+    "supervisor_worker_ids",
 ]
-# Actions whose note is required (the reason).
-REASON_REQUIRED = {Action.RETURN_CASE, Action.ESCALATE, Action.CANCEL}
-
-
-def _rated_since_resolved(incident: Incident) -> bool:
-    last_resolve = (
-        CaseEvent.objects.filter(incident=incident, action=Action.RESOLVE).aggregate(m=Max("seq"))[
-            "m"
-        ]
-        or 0
-    )
-    return CaseEvent.objects.filter(
-        incident=incident, action=Action.CALLBACK, seq__gt=last_resolve
-    ).exists()
-
-
-def _refusal(action: str, parties: _Parties, incident: Incident, at: dt.datetime) -> str | None:
-    """Why the actor may not take ``action`` now (a message), or None when they may."""
-    if action == Action.REPORT:
-        return gettext(MSG_REPORT_IS_NOT_AN_ACTION)
-    if action == Action.REASSIGN_STATION:
-        return gettext(MSG_STATION_CHANGE_IS_NOT_AN_ACTION)
-    rule = RULES[action]
-    if incident.status not in rule.statuses:
-        return gettext(MSG_WRONG_STATE) % {
-            "action": _phrase(action),
-            "status": _status_label(incident.status),
-        }
-    if not parties.is_(rule.party):
-        return parties.who(rule.party, action)
-    if action in (Action.ESCALATE, Action.RETURN_CASE) and incident.owner_level == Level.CITY:
-        return gettext(MSG_TOP_LEVEL) % {"action": _phrase(action)}
-    if action == Action.REQUEST_EXTENSION and incident.extension_pending:
-        return gettext(MSG_EXTENSION_PENDING)
-    if (
-        action in (Action.GRANT_EXTENSION, Action.REFUSE_EXTENSION)
-        and not incident.extension_pending
-    ):
-        return gettext(MSG_NO_EXTENSION_REQUESTED)
-    if action == Action.CALLBACK and _rated_since_resolved(incident):
-        return gettext(MSG_ALREADY_RATED)
-    return None
-
-
-def allowed_actions(
-    *, user: User | None, incident: Incident, at: dt.datetime | None = None
-) -> list[Action]:
-    """The actions ``user`` may take on ``incident`` now, in the order a page offers them.
-    Asking for more time is left out once the deadline has passed."""
-    at = at or timezone.now()
-    parties = _Parties(user, incident, timezone.localdate(at))
-    allowed = []
-    for action in ACTION_ORDER:
-        if _refusal(action, parties, incident, at) is not None:
-            continue
-        if action == Action.REQUEST_EXTENSION and _past(incident.resolve_due_at, at):
-            continue
-        allowed.append(action)
-    return allowed
-
-
-def _past(due: dt.datetime | None, at: dt.datetime) -> bool:
-    return due is not None and at >= due
-
-
-def role_prefixes(user: User, on: dt.date | None = None) -> list[str]:
-    """Codes of the places where the user's worker holds a role today (grid, village, town;
-    a station stands for the villages of its catchment)."""
-    on = on or timezone.localdate()
-    rows = RoleAssignment.objects.active(on).filter(worker__user=user)
-    codes = set()
-    for grid, village, town, station in rows.values_list(
-        "grid__code", "village__code", "town__code", "station_id"
-    ):
-        codes |= {c for c in (grid, village, town) if c}
-        if station is not None:
-            codes |= set(
-                CatchmentAssignment.objects.active(on)
-                .filter(station_id=station)
-                .values_list("village__code", flat=True)
-            )
-    return sorted(codes)
-
-
-def cases_visible_to(user: User) -> QuerySet[Incident]:
-    """The cases a user may open: routed into the jurisdiction of their account
-    (``place_code``) or owned inside it now (``owner_code``: an escalated, returned or
-    redispatched case); routed to or owned by a place where their worker holds a role (a
-    grid leader without an account sees the cases of the grid); or reported by the user
-    (the reporter gives the callback)."""
-    if not user.is_authenticated:
-        return Incident.objects.none()
-    place = scope_q(user, "place_code")
-    if place is None:
-        return Incident.objects.all()
-    visible = place | scope_q(user, "owner_code") | Q(reporter=user)
-    visible |= Q(Exists(IncidentReport.objects.filter(incident=OuterRef("pk"), reporter=user)))
-    for code in role_prefixes(user):
-        visible |= Q(place_code__startswith=code) | Q(owner_code__startswith=code)
-    return Incident.objects.filter(visible)
-
-
-# --- input --------------------------------------------------------------------------------------
-def _field_error(field: str, msgid: str, **params: Any) -> ValidationError:
-    text = gettext(msgid)
-    return ValidationError({field: [text % params if params else text]})
-
-
-def _aware_datetime(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = parse_datetime(value.strip())
-        except ValueError:
-            parsed = None
-    else:
-        parsed = None
-    if parsed is None:
-        return None
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _check_attachments(attachments: Sequence[UploadedFile]) -> None:
-    if len(attachments) > MAX_ATTACHMENTS:
-        raise _field_error("attachments", MSG_TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
-    for f in attachments:
-        if f.size is None or f.size > MAX_ATTACHMENT_BYTES:
-            raise _field_error(
-                "attachments",
-                MSG_ATTACHMENT_TOO_BIG,
-                name=f.name or "?",
-                max_mb=MAX_ATTACHMENT_BYTES >> 20,
-            )
-
-
-def _extension_until(incident: Incident, data: dict[str, Any], at: dt.datetime) -> dt.datetime:
-    due = incident.resolve_due_at
-    if due is not None and at >= due:
-        raise _field_error("until", MSG_EXTENSION_AFTER_DEADLINE, due=_local(due))
-    has_until = data.get("until") not in (None, "")
-    has_days = data.get("working_days") not in (None, "")
-    if has_until == has_days:
-        raise _field_error("until", MSG_EXTENSION_HOW)
-    if has_days:
-        days = _whole_number(data["working_days"])
-        if days is None or not 1 <= days <= MAX_EXTENSION_WORKING_DAYS:
-            raise _field_error("working_days", MSG_BAD_WORKING_DAYS, max=MAX_EXTENSION_WORKING_DAYS)
-        return deadlines.add_working_time(due or at, days, TimeUnit.WORKING_DAYS)
-    until = _aware_datetime(data["until"])
-    if until is None:
-        raise _field_error("until", MSG_BAD_UNTIL)
-    if until <= (due or at):
-        raise _field_error("until", MSG_UNTIL_NOT_LATER, due=_local(due or at))
-    return until
-
-
-def _redispatch_target(incident: Incident, data: dict[str, Any]) -> tuple[str, str]:
-    level, code = data.get("level"), data.get("code")
-    if level not in Level.values:
-        raise _field_error(
-            "level", MSG_BAD_LEVEL, levels=", ".join(_level_label(v) for v in LEVEL_ORDER)
-        )
-    if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(incident.owner_level):
-        raise _field_error("level", MSG_LEVEL_TOO_HIGH, level=_level_label(incident.owner_level))
-    code = code.strip() if isinstance(code, str) else ""
-    if (
-        not code.isdigit()
-        or len(code) != CODE_LENGTH[level]
-        or (level == Level.CITY) != code.endswith("00")
-    ):
-        raise _field_error("code", MSG_BAD_CODE, code=code or "?", level=_level_label(level))
-    area = owner_above(incident.owner_level, incident.owner_code) or (
-        incident.owner_level,
-        incident.owner_code,
-    )
-    if place_code_at(area[0], code) != area[1] and not (
-        area[0] == Level.CITY and code[:4] == area[1][:4]
-    ):
-        raise _field_error(
-            "code",
-            MSG_CODE_OUTSIDE,
-            code=code,
-            area=f"{_level_label(area[0])} {area[1]}",
-        )
-    model = PLACE_MODELS.get(level)
-    if model is not None and not model.objects.current().filter(code=code).exists():
-        raise _field_error("code", MSG_UNKNOWN_PLACE, level=_level_label(level), code=code)
-    return level, code
-
-
-def _rating(data: dict[str, Any]) -> int:
-    rating = _whole_number(data.get("rating"))
-    if rating is None or not 1 <= rating <= 5:
-        raise _field_error("rating", MSG_BAD_RATING)
-    return rating
-
-
-# --- applying an action --------------------------------------------------------------------------
-CASE_FIELDS = [
-    "status",
-    "owner_level",
-    "owner_code",
-    "version",
-    "acknowledge_due_at",
-    "resolve_due_at",
-    "acknowledged_at",
-    "resolved_at",
-    "closed_at",
-    "closed_on_time",
-    "extension_pending",
-    "extension_count",
-    "rework_count",
-    "escalation_count",
-    "satisfaction",
-]
-
-
-def actor_name(user: User | None) -> str:
-    """How the history names the actor: the worker's name, else the login's full name or
-    username; the system in the site's language."""
-    if user is None:
-        with translation.override(settings.LANGUAGE_CODE):
-            return gettext(MSG_SYSTEM)
-    try:
-        worker = user.worker  # type: ignore[union-attr]
-    except (AttributeError, WorkerModel.DoesNotExist):
-        worker = None
-    if worker is not None and worker.name:
-        return worker.name
-    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return (full or user.get_username())[:100]
-
-
-def _set_owner(
-    incident: Incident, level: str, code: str, at: dt.datetime, *, new_deadlines: bool
-) -> dict[str, Any]:
-    incident.owner_level, incident.owner_code = level, code
-    if not new_deadlines:
-        return {}
-    limit = deadlines.time_limit(incident.category_id, incident.severity)
-    incident.acknowledge_due_at, incident.resolve_due_at = deadlines.deadlines_from(at, limit)
-    return {
-        "acknowledge_due_at": incident.acknowledge_due_at.isoformat(),
-        "resolve_due_at": incident.resolve_due_at.isoformat(),
-    }
-
-
-def _reopen(incident: Incident) -> None:
-    incident.status = Status.IN_PROGRESS
-    incident.rework_count += 1
-    incident.closed_at = None
-    incident.closed_on_time = None
-
-
-@dataclass
-class _Outcome:
-    data: dict[str, Any]
-    notify: set[int]
-    # An unsatisfied callback's reopen, appended right after the callback event.
-    reopen_note: str | None = None
-
-
-def _apply(
-    action: str,
-    incident: Incident,
-    *,
-    note: str,
-    data: dict[str, Any],
-    at: dt.datetime,
-    system: bool,
-) -> _Outcome:
-    """Change the case fields for ``action`` (the checks have passed); returns the event's
-    data and whom to tell."""
-    on = timezone.localdate(at)
-    out = _Outcome(data={}, notify=set())
-    if action == Action.ACKNOWLEDGE:
-        incident.status = Status.ACKNOWLEDGED
-        incident.acknowledged_at = incident.acknowledged_at or at
-    elif action == Action.START:
-        incident.status = Status.IN_PROGRESS
-    elif action == Action.RESOLVE:
-        incident.status = Status.RESOLVED
-        incident.resolved_at = at
-        incident.extension_pending = False
-        out.notify = supervisor_worker_ids(incident, on)
-    elif action == Action.VERIFY:
-        incident.status = Status.VERIFIED
-    elif action == Action.CLOSE_OUT:
-        incident.status = Status.CLOSED
-        incident.closed_at = at
-        incident.closed_on_time = bool(
-            incident.resolved_at
-            and incident.resolve_due_at
-            and incident.resolved_at <= incident.resolve_due_at
-        )
-    elif action in (Action.RETURN_CASE, Action.ESCALATE):
-        level, code = owner_above(incident.owner_level, incident.owner_code)  # type: ignore[misc]
-        escalate = action == Action.ESCALATE
-        out.data = {
-            "to_code": code,
-            **_set_owner(incident, level, code, at, new_deadlines=escalate),
-        }
-        incident.status = Status.REPORTED if escalate else Status.RETURNED
-        incident.extension_pending = False
-        if escalate:
-            incident.escalation_count += 1
-            if system:
-                out.data.update({k: v for k, v in data.items() if k not in out.data})
-        out.notify = handler_worker_ids(level, code, on)
-    elif action == Action.REDISPATCH:
-        level, code = _redispatch_target(incident, data)
-        out.data = {"level": level, "code": code}
-        out.data.update(_set_owner(incident, level, code, at, new_deadlines=True))
-        incident.status = Status.REPORTED
-        incident.extension_pending = False
-        out.notify = handler_worker_ids(level, code, on)
-    elif action == Action.REQUEST_EXTENSION:
-        until = _extension_until(incident, data, at)
-        out.data = {"until": until.isoformat()}
-        if data.get("working_days") not in (None, ""):
-            out.data["working_days"] = _whole_number(data["working_days"])
-        incident.extension_pending = True
-        out.notify = supervisor_worker_ids(incident, on)
-    elif action == Action.GRANT_EXTENSION:
-        until = _requested_until(incident)
-        out.data = {
-            "resolve_due_at": until.isoformat(),
-            "previous_resolve_due_at": incident.resolve_due_at.isoformat()
-            if incident.resolve_due_at
-            else None,
-        }
-        incident.resolve_due_at = until
-        incident.extension_pending = False
-        incident.extension_count += 1
-        out.notify = handler_worker_ids(incident.owner_level, incident.owner_code, on)
-    elif action == Action.REFUSE_EXTENSION:
-        incident.extension_pending = False
-        out.notify = handler_worker_ids(incident.owner_level, incident.owner_code, on)
-    elif action == Action.REOPEN:
-        _reopen(incident)
-        out.notify = handler_worker_ids(incident.owner_level, incident.owner_code, on)
-    elif action == Action.CANCEL:
-        incident.status = Status.CANCELLED
-        incident.extension_pending = False
-    elif action == Action.CALLBACK:
-        rating = _rating(data)
-        out.data = {"rating": rating}
-        incident.satisfaction = rating
-        if rating <= UNSATISFIED_AT_MOST:
-            with translation.override(settings.LANGUAGE_CODE):
-                out.reopen_note = gettext(MSG_REOPENED_BY_CALLBACK) % {"rating": rating}
-            out.notify = handler_worker_ids(incident.owner_level, incident.owner_code, on)
-    else:  # pragma: no cover - every action of RULES is handled above
-        raise ValueError(action)
-    return out
-
-
-def _requested_until(incident: Incident) -> dt.datetime:
-    data = (
-        CaseEvent.objects.filter(incident=incident, action=Action.REQUEST_EXTENSION)
-        .order_by("-seq")
-        .values_list("data", flat=True)
-        .first()
-    )
-    until = _aware_datetime((data or {}).get("until"))
-    if until is None:  # pragma: no cover - a request always records its deadline
-        raise ValidationError({"until": [gettext(MSG_BAD_UNTIL)]})
-    return until
 
 
 def case_act(
@@ -918,195 +178,53 @@ def case_act(
     attachments: Sequence[UploadedFile] = (),
     at: dt.datetime | None = None,
 ) -> Incident:
-    """Take ``action`` on the case, as ``actor`` (None: the system), who saw ``version``.
-
-    One transaction: the row is locked, the version compared (``CaseConflict``), the rule
-    checked (``ActionNotAllowed``), the input validated (``ValidationError`` keyed by field:
-    ``note``, ``until``, ``working_days``, ``rating``, ``level``, ``code``, ``attachments``),
-    the case fields changed, the version bumped, the event(s) and attachments appended and
-    the people concerned notified. Returns the incident as it now is.
-    Raises ``Incident.DoesNotExist`` for an unknown id.
-    """
-    try:
-        action = Action(action)
-    except ValueError:
-        raise _field_error("action", MSG_UNKNOWN_ACTION, action=action) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise _field_error("data", MSG_DATA_NOT_OBJECT)
-    note = (note or "").strip()
-    explicit_at = at is not None
-    at = at or timezone.now()
-    attachments = list(attachments)
-    _check_attachments(attachments)
-    with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident_id)
-        if incident.version != version:
-            raise CaseConflict(
-                gettext(MSG_CONFLICT) % {"status": _status_label(incident.status)}, incident
-            )
-        parties = _Parties(actor, incident, timezone.localdate(at))
-        refusal = _refusal(action, parties, incident, at)
-        if refusal is not None:
-            raise ActionNotAllowed(refusal)
-        if action in REASON_REQUIRED and not note:
-            raise _field_error("note", MSG_REASON_REQUIRED)
-        seq, last_at = _last_event(incident)
-        if last_at is not None and at < last_at:
-            if explicit_at:
-                raise ValueError(f"{at} is before the case's last event ({last_at}).")
-            at = last_at  # clocks of two servers a little apart: history keeps its order
-        from_status, from_level = incident.status, incident.owner_level
-        outcome = _apply(action, incident, note=note, data=data, at=at, system=actor is None)
-        incident.version += 1
-        incident.save(update_fields=CASE_FIELDS)
-        name = actor_name(actor)
-        seq += 1
-        event = _append(
-            incident,
-            seq=seq,
-            action=action,
-            actor=actor,
-            name=name,
-            at=at,
-            from_status=from_status,
-            to_status=incident.status,
-            from_level=from_level,
-            note=note,
-            data=outcome.data,
-        )
-        CaseAttachment.objects.bulk_create(
-            [
-                CaseAttachment(
-                    event=event,
-                    file=f,
-                    content_type=(f.content_type or "application/octet-stream")[:100],
-                    size=f.size,
-                )
-                for f in attachments
-            ]
-        )
-        if outcome.reopen_note is not None:
-            callback_status = incident.status
-            _reopen(incident)
-            incident.save(update_fields=CASE_FIELDS)
-            event = _append(
-                incident,
-                seq=seq + 1,
-                action=Action.REOPEN,
-                actor=actor,
-                name=name,
-                at=at,
-                from_status=callback_status,
-                to_status=incident.status,
-                from_level=incident.owner_level,
-                note=outcome.reopen_note,
-                data={"cause": Action.CALLBACK.value, "rating": outcome.data["rating"]},
-            )
-        if outcome.notify:
-            notifications.notify_case(incident, event, outcome.notify)
-    return incident
-
-
-def _last_event(incident: Incident) -> tuple[int, dt.datetime | None]:
-    """The seq and time of the case's last event ((0, None) before the first)."""
-    last = (
-        CaseEvent.objects.filter(incident=incident)
-        .order_by("-seq")
-        .values_list("seq", "at")
-        .first()
-    )
-    return last if last is not None else (0, None)
-
-
-def _append(
-    incident: Incident,
-    *,
-    seq: int,
-    action: str,
-    actor: User | None,
-    name: str,
-    at: dt.datetime,
-    from_status: str,
-    to_status: str,
-    from_level: str,
-    note: str,
-    data: dict[str, Any],
-) -> CaseEvent:
-    return CaseEvent.objects.create(
-        incident=incident,
-        seq=seq,
-        action=str(action),
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_name=name,
-        at=at,
-        from_status=from_status,
-        to_status=to_status,
-        from_level=from_level,
-        to_level=incident.owner_level,
+    """``cases.workflow.case_act`` on an incident. Raises ``Incident.DoesNotExist`` for an
+    unknown id."""
+    return engine.case_act(
+        actor=actor,
+        model=Incident,
+        case_id=incident_id,
+        action=action,
+        version=version,
         note=note,
         data=data,
+        attachments=attachments,
+        at=at,
     )
 
 
-# --- a new case (called by incidents.services.incident_create) ------------------------------
+def allowed_actions(
+    *, user: User | None, incident: Incident, at: dt.datetime | None = None
+) -> list[Action]:
+    """``cases.workflow.allowed_actions`` on an incident."""
+    return engine.allowed_actions(user=user, case=incident, at=at)
+
+
+def cases_visible_to(user: User) -> QuerySet[Incident]:
+    """The incidents a user may open (``cases.workflow.cases_visible_to``)."""
+    return engine.cases_visible_to(user, Incident)
+
+
 def open_case(incident: Incident) -> None:
     """Set a new incident's owner (its responsible level's place) and deadlines (from its
     reported time). Before the incident is saved."""
-    level = incident.responsible_level
-    incident.owner_level = level
-    incident.owner_code = place_code_at(level, incident.place_code)
-    incident.status = Status.REPORTED
-    limit = deadlines.time_limit(incident.category_id, incident.severity)
-    incident.acknowledge_due_at, incident.resolve_due_at = deadlines.deadlines_from(
-        incident.reported_at, limit
-    )
+    engine.open_case(incident, level=incident.responsible_level)
 
 
 def record_report(incident: Incident, *, actor: User) -> None:
-    """Append the first event of a saved new case: ``report``, seq 1, by the reporter.
-
-    One statement: the reporter's worker name is read inside the INSERT (incident creation
-    is the hot path)."""
-    fallback = (actor.get_full_name() if hasattr(actor, "get_full_name") else "") or (
-        actor.get_username()
-    )
-    CaseEvent.objects.create(
-        incident=incident,
-        seq=1,
-        action=Action.REPORT.value,
-        actor=actor,
-        actor_name=Coalesce(
-            Subquery(WorkerModel.objects.filter(user=actor.pk).exclude(name="").values("name")[:1]),
-            Value(fallback[:100]),
-        ),
-        at=incident.reported_at,
-        from_status=Status.REPORTED,
-        to_status=Status.REPORTED,
-        from_level=incident.owner_level,
-        to_level=incident.owner_level,
-        note="",
-        data={
-            "acknowledge_due_at": incident.acknowledge_due_at.isoformat()
-            if incident.acknowledge_due_at
-            else None,
-            "resolve_due_at": incident.resolve_due_at.isoformat()
-            if incident.resolve_due_at
-            else None,
-        },
-    )
+    """Append the ``report`` event of a saved new incident."""
+    engine.record_report(incident, actor=actor)
 
 
 # --- catchment changes (called when a plan is published: planning.services) -----------------
-_STATION_ON = """
+_STATION_ON = f"""
 SELECT i.id, i.station_id, i.status, i.owner_level,
-       (SELECT ca.station_id FROM grids_catchmentassignment ca
-          JOIN grids_village cv ON cv.id = ca.village_id
+       (SELECT ca.station_id FROM {CatchmentAssignment._meta.db_table} ca
+          JOIN {Village._meta.db_table} cv ON cv.id = ca.village_id
          WHERE cv.code = v.code AND ca.period @> %(on)s::date
          ORDER BY ca.id LIMIT 1) AS new_station_id
-  FROM incidents_incident i
-  JOIN grids_village v ON v.id = i.village_id
+  FROM {Incident._meta.db_table} i
+  JOIN {Village._meta.db_table} v ON v.id = i.village_id
  WHERE i.status = ANY(%(open)s) AND v.code LIKE %(prefix)s
  ORDER BY i.id
 """
@@ -1120,8 +238,6 @@ def reassign_stations(
     ``reassign_station`` event (from and to station in ``data``) and the new station's head
     and staff are told. Closed and cancelled cases keep the station they had. Idempotent.
     Returns the ids of the cases that changed."""
-    from django.db import connection
-
     with connection.cursor() as cur:
         cur.execute(
             _STATION_ON,
@@ -1130,8 +246,6 @@ def reassign_stations(
         rows = [r for r in cur.fetchall() if r[1] != r[4]]
     if not rows:
         return []
-    from grids.models import Station
-
     codes = dict(
         Station.objects.filter(pk__in={r[1] for r in rows} | {r[4] for r in rows}).values_list(
             "pk", "code"
@@ -1143,12 +257,12 @@ def reassign_stations(
     for incident in Incident.objects.select_for_update().filter(pk__in=[r[0] for r in rows]):
         row = next(r for r in rows if r[0] == incident.pk)
         old, new = incident.station_id, row[4]
-        seq, _last = _last_event(incident)
+        seq, _last = last_event(incident)
         Incident.objects.filter(pk=incident.pk).update(
             station_id=new, version=models.F("version") + 1
         )
         incident.station_id = new
-        event = _append(
+        event = append_event(
             incident,
             seq=seq + 1,
             action=Action.REASSIGN_STATION,
@@ -1156,8 +270,6 @@ def reassign_stations(
             name=name,
             at=now,
             from_status=incident.status,
-            to_status=incident.status,
-            from_level=incident.owner_level,
             note=note,
             data={**data, "from_station": codes.get(old), "to_station": codes.get(new)},
         )

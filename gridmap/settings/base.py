@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "grids",
     "inbox",
     "households",
+    "cases",
     "incidents",
     "accounts",
     "weekly",

@@ -10,3 +10,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# A second kind of case, for tests only (tests/casekind): the case engine serves any kind.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.casekind"]  # noqa: F405

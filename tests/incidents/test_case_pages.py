@@ -18,8 +18,9 @@ from django.utils import timezone, translation
 from PIL import Image
 
 from accounts.models import Account, AccountRole
+from cases import deadlines
 from grids.models import Worker
-from incidents import deadlines, workflow
+from incidents import workflow
 from incidents.case_views import MSG_CONFLICT, MSG_DONE, MSG_REOPENED_BY_CALLBACK, MSG_THANKS
 from incidents.models import CaseAttachment, CaseEvent, Category, Incident, Status
 from incidents.services import incident_create

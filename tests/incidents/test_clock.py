@@ -26,9 +26,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import AccountRole
+from cases import clock, deadlines, tasks
+from cases import workflow as engine
 from grids.models import Worker
 from inbox.models import Notification
-from incidents import deadlines, notifications, tasks, workflow
+from incidents import notifications, time_limits, workflow
 from incidents.models import (
     CaseEvent,
     DueEvent,
@@ -84,9 +86,9 @@ def auto_note() -> str:
 def test_an_unacknowledged_case_escalates_once_after_its_deadline(cw):
     incident = new_case(cw)
     due = incident.acknowledge_due_at
-    assert mine(tasks.escalate_overdue(due), incident) == []  # due, not yet overdue
+    assert mine(clock.escalate_overdue(due), incident) == []  # due, not yet overdue
     now = due + MINUTE
-    assert mine(tasks.escalate_overdue(now), incident) == [(incident.pk, "acknowledge")]
+    assert mine(clock.escalate_overdue(now), incident) == [(incident.pk, "acknowledge")]
     incident.refresh_from_db()
     assert (incident.status, incident.owner_level, incident.owner_code) == (
         Status.REPORTED,
@@ -94,7 +96,7 @@ def test_an_unacknowledged_case_escalates_once_after_its_deadline(cw):
         cw.v1,
     )
     assert incident.escalation_count == 1
-    limit = deadlines.time_limit(cw.dispute.pk, "blue")
+    limit = time_limits.time_limit(cw.dispute.pk, "blue")
     assert (incident.acknowledge_due_at, incident.resolve_due_at) == deadlines.deadlines_from(
         now, limit
     )
@@ -113,8 +115,8 @@ def test_an_unacknowledged_case_escalates_once_after_its_deadline(cw):
     )
     assert told == {"V1 secretary", "V1 director"}
     # Run again, at once or a minute later: nothing more.
-    assert mine(tasks.escalate_overdue(now), incident) == []
-    assert mine(tasks.escalate_overdue(now + MINUTE), incident) == []
+    assert mine(clock.escalate_overdue(now), incident) == []
+    assert mine(clock.escalate_overdue(now + MINUTE), incident) == []
     incident.refresh_from_db()
     assert incident.escalation_count == 1
     assert [e.action for e in history(incident)] == ["report", "escalate"]
@@ -124,9 +126,9 @@ def test_an_acknowledged_case_escalates_on_its_resolve_deadline_only(cw):
     incident = new_case(cw)
     act(cw, "grid_leader", incident, Action.ACKNOWLEDGE)
     incident.refresh_from_db()
-    assert mine(tasks.escalate_overdue(incident.acknowledge_due_at + DAY), incident) == []
+    assert mine(clock.escalate_overdue(incident.acknowledge_due_at + DAY), incident) == []
     now = incident.resolve_due_at + MINUTE
-    assert mine(tasks.escalate_overdue(now), incident) == [(incident.pk, "resolve")]
+    assert mine(clock.escalate_overdue(now), incident) == [(incident.pk, "resolve")]
     incident.refresh_from_db()
     assert (incident.status, incident.owner_level) == (Status.REPORTED, Level.VILLAGE)
 
@@ -145,7 +147,7 @@ def test_a_resolved_or_closed_case_does_not_escalate(cw, steps):
         act(cw, who, incident, action, note="done")
     incident.refresh_from_db()
     later = incident.resolve_due_at + 30 * DAY
-    assert mine(tasks.escalate_overdue(later), incident) == []
+    assert mine(clock.escalate_overdue(later), incident) == []
     assert due_events(incident) == []
 
 
@@ -154,7 +156,7 @@ def test_a_returned_case_escalates_on_its_resolve_deadline(cw):
     act(cw, "grid_leader", incident, Action.RETURN_CASE, note="not ours")
     incident.refresh_from_db()
     now = incident.resolve_due_at + MINUTE
-    assert mine(tasks.escalate_overdue(now), incident) == [(incident.pk, "resolve")]
+    assert mine(clock.escalate_overdue(now), incident) == [(incident.pk, "resolve")]
     incident.refresh_from_db()
     assert (incident.status, incident.owner_level, incident.owner_code) == (
         Status.REPORTED,
@@ -172,8 +174,8 @@ def test_an_extension_moves_the_due_event(cw):
     extended = incident.resolve_due_at
     first = deadlines.add_working_time(incident.reported_at, 7, "working_days")
     assert extended > first
-    assert mine(tasks.escalate_overdue(first + MINUTE), incident) == []
-    assert mine(tasks.escalate_overdue(extended + MINUTE), incident) == [(incident.pk, "resolve")]
+    assert mine(clock.escalate_overdue(first + MINUTE), incident) == []
+    assert mine(clock.escalate_overdue(extended + MINUTE), incident) == [(incident.pk, "resolve")]
     assert due_events(incident) == [("resolve", extended)]
 
 
@@ -194,7 +196,7 @@ def test_after_a_long_stop_one_run_catches_up_and_a_second_does_nothing(cw):
         incident.refresh_from_db()
     restart = timezone.now() + 21 * DAY
 
-    acted = mine(tasks.escalate_overdue(restart), *cases)
+    acted = mine(clock.escalate_overdue(restart), *cases)
 
     assert acted == sorted(
         [
@@ -212,14 +214,14 @@ def test_after_a_long_stop_one_run_catches_up_and_a_second_does_nothing(cw):
     assert Incident.objects.get(pk=at_the_top.pk).owner_level == Level.CITY
     assert len(due_events(at_the_top)) == 2
     # A second run, at once and a minute later: nothing.
-    assert mine(tasks.escalate_overdue(restart), *cases) == []
-    assert mine(tasks.escalate_overdue(restart + MINUTE), *cases) == []
+    assert mine(clock.escalate_overdue(restart), *cases) == []
+    assert mine(clock.escalate_overdue(restart + MINUTE), *cases) == []
     assert {i.pk: Incident.objects.get(pk=i.pk).escalation_count for i in cases} == counts
     assert DueEvent.objects.filter(incident__in=cases).count() == 5
     # Each escalation gave fresh deadlines; when they pass too, that is a new due event.
     waiting.refresh_from_db()
     later = waiting.acknowledge_due_at + MINUTE
-    assert (waiting.pk, "acknowledge") in mine(tasks.escalate_overdue(later), waiting)
+    assert (waiting.pk, "acknowledge") in mine(clock.escalate_overdue(later), waiting)
     assert Incident.objects.get(pk=waiting.pk).owner_level == Level.TOWN
 
 
@@ -233,7 +235,7 @@ def test_overdue_at_the_city_tells_its_owners(cw):
     act(cw, "district_admin", incident, Action.ESCALATE, note="up")
     incident.refresh_from_db()
     now = incident.acknowledge_due_at + MINUTE
-    assert mine(tasks.escalate_overdue(now), incident) == [(incident.pk, "acknowledge")]
+    assert mine(clock.escalate_overdue(now), incident) == [(incident.pk, "acknowledge")]
     incident.refresh_from_db()
     assert (incident.owner_level, incident.escalation_count) == (Level.CITY, 2)
     [entry] = Notification.objects.filter(
@@ -242,7 +244,7 @@ def test_overdue_at_the_city_tells_its_owners(cw):
         message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP,
     )
     assert entry.worker.name == "City duty officer"
-    assert mine(tasks.escalate_overdue(now + MINUTE), incident) == []
+    assert mine(clock.escalate_overdue(now + MINUTE), incident) == []
     assert (
         Notification.objects.filter(
             subject_type="incident",
@@ -258,7 +260,7 @@ def test_the_clock_climbs_one_level_per_missed_deadline(cw):
     levels = []
     for _ in range(6):
         incident.refresh_from_db()
-        tasks.escalate_overdue(incident.acknowledge_due_at + MINUTE)
+        clock.escalate_overdue(incident.acknowledge_due_at + MINUTE)
         incident.refresh_from_db()
         levels.append(incident.owner_level)
     assert levels == ["village", "town", "county", "city", "city", "city"]
@@ -270,7 +272,7 @@ def test_escalation_counts_people_and_the_clock(cw):
     incident = new_case(cw)
     act(cw, "grid_leader", incident, Action.ESCALATE, note="needs the village")
     incident.refresh_from_db()
-    tasks.escalate_overdue(incident.acknowledge_due_at + MINUTE)
+    clock.escalate_overdue(incident.acknowledge_due_at + MINUTE)
     incident.refresh_from_db()
     assert incident.escalation_count == 2
     assert [e.actor_name for e in history(incident) if e.action == "escalate"] == [
@@ -281,19 +283,19 @@ def test_escalation_counts_people_and_the_clock(cw):
 
 def test_one_failing_case_does_not_stop_the_others(cw, monkeypatch):
     first, second = new_case(cw), new_case(cw)
-    real = workflow.case_act
+    real = engine.case_act
 
     def flaky(**kwargs: Any) -> Incident:
-        if kwargs["incident_id"] == first.pk:
+        if kwargs["case_id"] == first.pk:
             raise RuntimeError("boom")
         return real(**kwargs)
 
-    monkeypatch.setattr(workflow, "case_act", flaky)
+    monkeypatch.setattr(engine, "case_act", flaky)
     now = first.acknowledge_due_at + DAY
-    assert mine(tasks.escalate_overdue(now), first, second) == [(second.pk, "acknowledge")]
+    assert mine(clock.escalate_overdue(now), first, second) == [(second.pk, "acknowledge")]
     assert due_events(first) == []  # rolled back with it: the next run tries again
-    monkeypatch.setattr(workflow, "case_act", real)
-    assert mine(tasks.escalate_overdue(now), first, second) == [(first.pk, "acknowledge")]
+    monkeypatch.setattr(engine, "case_act", real)
+    assert mine(clock.escalate_overdue(now), first, second) == [(first.pk, "acknowledge")]
 
 
 def test_the_task_runs_both_and_is_periodic_every_minute(cw):
@@ -336,7 +338,7 @@ def _two_clocks_at_once() -> None:
     def run() -> None:
         try:
             barrier.wait(timeout=10)
-            results.append(mine(tasks.escalate_overdue(now), incident))
+            results.append(mine(clock.escalate_overdue(now), incident))
         finally:
             connections.close_all()
 
@@ -357,7 +359,7 @@ def test_supervision_every_15_days_until_closed(cw):
     reported = incident.reported_at - 31 * DAY
     Incident.objects.filter(pk=incident.pk).update(reported_at=reported)
     now = timezone.now()
-    assert mine(tasks.supervise_ledger(now), incident) == [(incident.pk, 1), (incident.pk, 2)]
+    assert mine(clock.supervise_ledger(now), incident) == [(incident.pk, 1), (incident.pk, 2)]
     records = list(SupervisionRecord.objects.filter(incident=incident).order_by("number"))
     assert [(r.number, r.due_at) for r in records] == [
         (1, reported + 15 * DAY),
@@ -372,24 +374,24 @@ def test_supervision_every_15_days_until_closed(cw):
     assert entry.worker.name == "W leader"
     assert entry.message["params"]["number"] == 2
     # Again: nothing; 15 days on: number 3; exactly on the 45th day counts.
-    assert mine(tasks.supervise_ledger(now), incident) == []
-    assert mine(tasks.supervise_ledger(reported + 45 * DAY), incident) == [(incident.pk, 3)]
+    assert mine(clock.supervise_ledger(now), incident) == []
+    assert mine(clock.supervise_ledger(reported + 45 * DAY), incident) == [(incident.pk, 3)]
     act(cw, "station_head", incident, Action.CANCEL, note="duplicate")
-    assert mine(tasks.supervise_ledger(reported + 90 * DAY), incident) == []
+    assert mine(clock.supervise_ledger(reported + 90 * DAY), incident) == []
     assert SupervisionRecord.objects.filter(incident=incident).count() == 3
 
 
 def test_no_supervision_before_15_days(cw):
     incident = new_case(cw)
     now = incident.reported_at + 15 * DAY - MINUTE
-    assert mine(tasks.supervise_ledger(now), incident) == []
-    assert mine(tasks.supervise_ledger(now + MINUTE), incident) == [(incident.pk, 1)]
+    assert mine(clock.supervise_ledger(now), incident) == []
+    assert mine(clock.supervise_ledger(now + MINUTE), incident) == [(incident.pk, 1)]
 
 
 def test_supervision_follows_the_owner(cw):
     incident = new_case(cw)
     act(cw, "grid_leader", incident, Action.ESCALATE, note="up")
-    tasks.supervise_ledger(incident.reported_at + 16 * DAY)
+    clock.supervise_ledger(incident.reported_at + 16 * DAY)
     record = SupervisionRecord.objects.get(incident=incident)
     assert (record.owner_level, record.owner_code) == (Level.VILLAGE, cw.v1)
     told = set(

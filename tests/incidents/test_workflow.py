@@ -28,9 +28,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Account, AccountRole
+from cases import deadlines
+from cases import workflow as engine
 from grids.models import Generation, Worker
 from inbox.models import Notification
-from incidents import deadlines, notifications, services, workflow
+from incidents import notifications, services, time_limits, workflow
 from incidents.models import (
     CaseAttachment,
     CaseEvent,
@@ -244,7 +246,7 @@ def test_a_new_case_is_owned_by_its_responsible_level_with_deadlines(cw, severit
     assert (incident.status, incident.owner_level) == (Status.REPORTED, level)
     assert incident.owner_code == getattr(cw, code)
     assert incident.version == 1
-    limit = deadlines.time_limit(cw.dispute.pk, severity)
+    limit = time_limits.time_limit(cw.dispute.pk, severity)
     ack, res = deadlines.deadlines_from(incident.reported_at, limit)
     assert (incident.acknowledge_due_at, incident.resolve_due_at) == (ack, res)
     [report] = history(incident)
@@ -392,7 +394,7 @@ def test_return_goes_to_the_village_which_redispatches_to_the_right_grid(cw):
         Level.GRID,
         cw.east,
     )
-    limit = deadlines.time_limit(cw.dispute.pk, "blue")
+    limit = time_limits.time_limit(cw.dispute.pk, "blue")
     assert (incident.acknowledge_due_at, incident.resolve_due_at) == deadlines.deadlines_from(
         at, limit
     )
@@ -569,7 +571,7 @@ def test_escalate_by_hand_up_to_the_city(cw):
         ("town_dispatcher", Level.COUNTY, cw.county),
         ("district_admin", Level.CITY, cw.city),
     ]
-    limit = deadlines.time_limit(cw.dispute.pk, "blue")
+    limit = time_limits.time_limit(cw.dispute.pk, "blue")
     for n, (who, level, code) in enumerate(climb, start=1):
         at = timezone.now() + dt.timedelta(hours=n)
         incident = act(cw, who, incident, Action.ESCALATE, note=f"too big for us ({n})", at=at)
@@ -1035,14 +1037,14 @@ def test_two_people_acting_at_once_one_wins_the_other_is_told(monkeypatch):
     remove_committed()
     incident = commit_case(usernames=["a", "b"])
     try:
-        real_apply = workflow._apply
+        real_apply = engine.last_event
 
         def slow_apply(*args: Any, **kwargs: Any) -> Any:
             # Whoever holds the row lock first holds it a while: the other one waits on it.
             time.sleep(0.5)
             return real_apply(*args, **kwargs)
 
-        monkeypatch.setattr(workflow, "_apply", slow_apply)
+        monkeypatch.setattr(engine, "last_event", slow_apply)
         barrier = threading.Barrier(2)
         results: dict[str, tuple[str, float]] = {}
 

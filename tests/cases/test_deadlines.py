@@ -1,4 +1,4 @@
-"""incidents.deadlines: the working clock across real holidays, and the traffic light.
+"""cases.deadlines: the working clock across real holidays, and the traffic light.
 
 Every expected time below was counted by hand on the published calendar, with the default
 working hours 08:30-12:00 and 14:30-17:30 (6.5 hours a working day), Asia/Shanghai:
@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incidents import deadlines
-from incidents.deadlines import (
+from cases import deadlines
+from cases.deadlines import (
     GREEN,
     RED,
     YELLOW,
@@ -28,6 +28,7 @@ from incidents.deadlines import (
     working_day_length,
     working_time_between,
 )
+from incidents import time_limits
 from incidents.models import Status, TimeUnit
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -262,11 +263,13 @@ def test_time_limit_reads_the_category_and_falls_back_to_the_defaults():
     CategoryTimeLimit.objects.filter(category=dispute, severity="red").update(
         acknowledge_amount=2, resolve_amount=4
     )
-    limit = deadlines.time_limit(dispute.pk, "red")
+    limit = time_limits.time_limit(dispute.pk, "red")
     assert (limit.acknowledge_amount, limit.acknowledge_unit) == (2, HOURS)
     assert (limit.resolve_amount, limit.resolve_unit) == (4, DAYS)
     CategoryTimeLimit.objects.filter(category=dispute).delete()
-    assert deadlines.time_limit(dispute.pk, "yellow") == deadlines.DEFAULT_TIME_LIMITS["yellow"]
-    ack, res = deadlines.deadlines_from(t(2025, 9, 30, 16), deadlines.time_limit(dispute.pk, "red"))
+    assert time_limits.time_limit(dispute.pk, "yellow") == time_limits.DEFAULT_TIME_LIMITS["yellow"]
+    ack, res = deadlines.deadlines_from(
+        t(2025, 9, 30, 16), time_limits.time_limit(dispute.pk, "red")
+    )
     # Red defaults: 1 working hour (16:00-17:00) and 1 working day (Thu 9 Oct 16:00).
     assert (ack, res) == (t(2025, 9, 30, 17), t(2025, 10, 9, 16))

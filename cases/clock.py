@@ -1,4 +1,5 @@
-"""The clock: overdue cases escalate, long-open cases are supervised (督办).
+"""The clock: overdue cases escalate, long-open cases are supervised (督办). For every kind
+of case registered in ``cases.kinds``.
 
 A procrastinate periodic task (``clock``, every minute) runs in the worker that ``make run``
 starts next to the web server (``manage.py procrastinate worker``; procrastinate keeps its
@@ -28,17 +29,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
-from procrastinate.contrib.django import app
 
-from . import notifications, workflow
-from .models import OPEN_STATUSES, DueEvent, Incident, Level, Status
+from gridmap.codes import Level
+
+from . import workflow
+from .kinds import CaseKind, kinds
+from .models import OPEN_STATUSES, Case, DueKind, Status
 
 logger = logging.getLogger(__name__)
 
@@ -55,67 +57,66 @@ def _overdue_q(now: dt.datetime) -> Q:
     )
 
 
-def _due_now(incident: Incident, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+def _due_now(case: Case, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
     """The deadlines of the case that have passed (overdue: after the due time, as the
     traffic light turns red), as (kind, due time)."""
     due = []
-    ack = incident.acknowledge_due_at
-    if incident.status == Status.REPORTED and ack is not None and ack < now:
-        due.append((DueEvent.Kind.ACKNOWLEDGE.value, ack))
-    res = incident.resolve_due_at
-    if incident.status in UNRESOLVED and res is not None and res < now:
-        due.append((DueEvent.Kind.RESOLVE.value, res))
+    ack = case.acknowledge_due_at
+    if case.status == Status.REPORTED and ack is not None and ack < now:
+        due.append((DueKind.ACKNOWLEDGE.value, ack))
+    res = case.resolve_due_at
+    if case.status in UNRESOLVED and res is not None and res < now:
+        due.append((DueKind.RESOLVE.value, res))
     return due
 
 
-def _record_due_event(incident_id: int, kind: str, due_at: dt.datetime, now: dt.datetime) -> bool:
+def _record_due_event(
+    kind: CaseKind, case_id: int, due_kind: str, due_at: dt.datetime, now: dt.datetime
+) -> bool:
     """Insert the due event unless it exists; True when this call inserted it."""
+    column = kind.due_event_model._meta.get_field(kind.case_field).column
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {DueEvent._meta.db_table} (incident_id, kind, due_at, acted_at)
+            INSERT INTO {kind.due_event_model._meta.db_table} ({column}, kind, due_at, acted_at)
             VALUES (%s, %s, %s, %s)
-            ON CONFLICT (incident_id, kind, due_at) DO NOTHING
+            ON CONFLICT ({column}, kind, due_at) DO NOTHING
             RETURNING id
             """,
-            [incident_id, kind, due_at, now],
+            [case_id, due_kind, due_at, now],
         )
         return cursor.fetchone() is not None
 
 
-def _answer(incident_id: int, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
+def _answer(kind: CaseKind, case_id: int, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
     """Record the case's new due events and escalate it once if there were any."""
     with transaction.atomic():
-        incident = (
-            Incident.objects.select_for_update()
-            .select_related("category")
-            .filter(pk=incident_id)
-            .first()
-        )
-        if incident is None:
+        case = kind.clock_queryset().select_for_update().filter(pk=case_id).first()
+        if case is None:
             return []
         new = [
-            (kind, due_at)
-            for kind, due_at in _due_now(incident, now)
-            if _record_due_event(incident.pk, kind, due_at, now)
+            (due_kind, due_at)
+            for due_kind, due_at in _due_now(case, now)
+            if _record_due_event(kind, case.pk, due_kind, due_at, now)
         ]
         if not new:
             return []
-        if incident.owner_level == Level.CITY:
-            logger.warning("Case %s is overdue at the city level: %s", incident.pk, new)
+        if case.owner_level == Level.CITY:
+            logger.warning("Case %s %s is overdue at the city level: %s", kind.name, case.pk, new)
             workers = workflow.handler_worker_ids(
-                incident.owner_level, incident.owner_code, timezone.localdate(now)
+                case.owner_level, case.owner_code, timezone.localdate(now)
             )
-            for kind, due_at in new:
-                notifications.notify_overdue_at_top(incident, workers, kind=kind, due_at=due_at)
+            for due_kind, due_at in new:
+                kind.notify_overdue_at_top(case, workers, kind=due_kind, due_at=due_at)
             return new
         with translation.override(settings.LANGUAGE_CODE):
             note = gettext(workflow.MSG_AUTO_ESCALATED)
         workflow.case_act(
             actor=None,
-            incident_id=incident.pk,
+            model=kind.model,
+            case_id=case.pk,
             action=workflow.Action.ESCALATE,
-            version=incident.version,
+            version=case.version,
             note=note,
             data={
                 "automatic": True,
@@ -127,88 +128,79 @@ def _answer(incident_id: int, now: dt.datetime) -> list[tuple[str, dt.datetime]]
 
 
 def escalate_overdue(now: dt.datetime) -> list[tuple[int, str]]:
-    """Act on every deadline that has passed and not been acted on; returns the
-    (incident id, kind) of the due events recorded by this run."""
+    """Act on every deadline that has passed and not been acted on, for every kind of case;
+    returns the (case id, due kind) of the due events recorded by this run."""
+    acted: list[tuple[int, str]] = []
+    for kind in kinds():
+        acted += escalate_overdue_of(kind, now)
+    return acted
+
+
+def escalate_overdue_of(kind: CaseKind, now: dt.datetime) -> list[tuple[int, str]]:
+    """``escalate_overdue`` for the cases of one kind."""
     candidates = list(
-        Incident.objects.filter(_overdue_q(now))
+        kind.model.objects.filter(_overdue_q(now))
         .order_by("resolve_due_at", "pk")
         .values_list("pk", flat=True)[:MAX_ESCALATIONS_PER_RUN]
     )
     acted: list[tuple[int, str]] = []
-    for incident_id in candidates:
+    for case_id in candidates:
         try:
-            acted += [(incident_id, kind) for kind, _ in _answer(incident_id, now)]
+            acted += [(case_id, due_kind) for due_kind, _ in _answer(kind, case_id, now)]
         except Exception:
             # One case's failure must not stop the clock for the others; it is retried
             # next minute (its due event was rolled back with it).
-            logger.exception("Cannot escalate overdue case %s", incident_id)
+            logger.exception("Cannot escalate overdue %s %s", kind.name, case_id)
     return acted
 
 
 SUPERVISE_SQL = """
-INSERT INTO incidents_supervisionrecord
-    (incident_id, number, due_at, created_at, owner_level, owner_code)
+INSERT INTO {supervision} ({fk}, number, due_at, created_at, owner_level, owner_code)
 SELECT i.id, n, i.reported_at + n * interval '1 day' * %(days)s, %(now)s,
        i.owner_level, i.owner_code
-FROM incidents_incident i
+FROM {cases} i
 CROSS JOIN LATERAL generate_series(
     1, floor(extract(epoch FROM (%(now)s - i.reported_at)) / (86400 * %(days)s))::int
 ) AS n
 WHERE i.status = ANY(%(open)s)
   AND i.reported_at <= %(now)s - interval '1 day' * %(days)s
-ON CONFLICT (incident_id, number) DO NOTHING
-RETURNING incident_id, number
+ON CONFLICT ({fk}, number) DO NOTHING
+RETURNING {fk}, number
 """
 
 
 def supervise_ledger(now: dt.datetime) -> list[tuple[int, int]]:
-    """Create the supervision records due by ``now`` that do not exist yet, and tell the
-    owners of each case that got one; returns the (incident id, number) created."""
+    """Create the supervision records due by ``now`` that do not exist yet, for every kind
+    of case, and tell the owners of each case that got one; returns the (case id, number)
+    created."""
+    created: list[tuple[int, int]] = []
+    for kind in kinds():
+        created += supervise_ledger_of(kind, now)
+    return sorted(created)
+
+
+def supervise_ledger_of(kind: CaseKind, now: dt.datetime) -> list[tuple[int, int]]:
+    """``supervise_ledger`` for the cases of one kind."""
+    sql = SUPERVISE_SQL.format(
+        supervision=kind.supervision_model._meta.db_table,
+        fk=kind.supervision_model._meta.get_field(kind.case_field).column,
+        cases=kind.model._meta.db_table,
+    )
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                SUPERVISE_SQL,
+                sql,
                 {"days": SUPERVISION_DAYS, "now": now, "open": [str(s) for s in OPEN_STATUSES]},
             )
             created = [(row[0], row[1]) for row in cursor.fetchall()]
         latest: dict[int, int] = {}
-        for incident_id, number in created:
-            latest[incident_id] = max(number, latest.get(incident_id, 0))
+        for case_id, number in created:
+            latest[case_id] = max(number, latest.get(case_id, 0))
         on = timezone.localdate(now)
         owners: dict[tuple[str, str], set[int]] = {}
-        for incident in Incident.objects.filter(pk__in=list(latest)).select_related("category"):
-            key = (incident.owner_level, incident.owner_code)
+        for case in kind.clock_queryset().filter(pk__in=list(latest)):
+            key = (case.owner_level, case.owner_code)
             if key not in owners:
                 owners[key] = workflow.handler_worker_ids(*key, on)
-            notifications.notify_supervision(incident, owners[key], number=latest[incident.pk])
+            kind.notify_supervision(case, owners[key], number=latest[case.pk])
     return sorted(created)
-
-
-@app.periodic(cron="* * * * *", periodic_id="case-clock")
-# The queueing lock keeps at most one run waiting (no pile-up while one is slow). No run lock:
-# two runs at once are safe (each due event is inserted once, each case row is locked), and
-# a job left "doing" by a killed worker must not block the clock for ever.
-@app.task(name="incidents.clock", queueing_lock="incidents.clock")
-def clock(timestamp: int) -> dict[str, Any]:
-    """Every minute: escalate overdue cases and supervise the ledger (see the module)."""
-    _close_old_connections()
-    try:
-        now = timezone.now()
-        escalated = escalate_overdue(now)
-        supervised = supervise_ledger(now)
-        if escalated or supervised:
-            logger.info(
-                "Clock: %s due events acted on, %s supervision records",
-                len(escalated),
-                len(supervised),
-            )
-        return {"due_events": len(escalated), "supervision_records": len(supervised)}
-    finally:
-        _close_old_connections()
-
-
-def _close_old_connections() -> None:
-    """As Django does around a request: a long-running worker thread must not keep a broken
-    or expired connection. Not inside a transaction (a test calling the task directly)."""
-    if not connection.in_atomic_block:
-        close_old_connections()

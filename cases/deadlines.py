@@ -20,12 +20,11 @@ The working clock
   first working day after it. A time limit that ends exactly at the end of a period ends
   there (17:30), not at the start of the next one.
 
-Deadlines of a case (kept by ``incidents.workflow``)
------------------------------------------------------
+Deadlines of a case (kept by ``cases.workflow``)
+-------------------------------------------------
 - At creation, escalation and redispatch: ``acknowledge_due_at`` and ``resolve_due_at`` are
-  the time limits of the category and severity (``CategoryTimeLimit``; the seeded defaults
-  of ``DEFAULT_TIME_LIMITS`` when an admin left a category without one) from that moment:
-  the new owner gets the full limits.
+  the case's time limits (``CaseKind.time_limit``: for an incident, those of its category and
+  severity) from that moment: the new owner gets the full limits.
 - A granted extension moves ``resolve_due_at``; nothing else moves a deadline (a return, a
   reopen and a refused extension keep them).
 
@@ -37,7 +36,7 @@ The light is the share of working time from the report to that deadline that has
 green under 80 %, yellow from 80 % to the deadline, red after it. For a case that was never
 escalated, redispatched or extended this is exactly the share of its time limit; an extension
 lengthens it, and after an escalation the time already spent below counts too (a case that
-was escalated for being late does not look fresh). It reads only the incident's own fields:
+was escalated for being late does not look fresh). It reads only the case's own fields:
 no query, so lists can light every row.
 """
 
@@ -53,10 +52,10 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from django.conf import settings
 
-from .models import OPEN_STATUSES, CategoryTimeLimit, Severity, Status, TimeUnit
+from .models import OPEN_STATUSES, Status, TimeUnit
 
 if TYPE_CHECKING:
-    from .models import Incident
+    from .models import Case
 
 logger = logging.getLogger(__name__)
 
@@ -80,14 +79,6 @@ class TimeLimit:
     acknowledge_unit: str
     resolve_amount: int
     resolve_unit: str
-
-
-# The seeded limits (migration 0004), used for a category and severity without a row.
-DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
-    Severity.RED: TimeLimit(1, TimeUnit.WORKING_HOURS, 1, TimeUnit.WORKING_DAYS),
-    Severity.YELLOW: TimeLimit(4, TimeUnit.WORKING_HOURS, 3, TimeUnit.WORKING_DAYS),
-    Severity.BLUE: TimeLimit(1, TimeUnit.WORKING_DAYS, 7, TimeUnit.WORKING_DAYS),
-}
 
 
 # --- the calendar ---------------------------------------------------------------------------
@@ -220,18 +211,6 @@ def working_time_between(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
 
 
 # --- time limits of a case --------------------------------------------------------------------
-def time_limit(category_id: int, severity: str) -> TimeLimit:
-    """The limits of a category and severity (one query), else the seeded defaults."""
-    row = (
-        CategoryTimeLimit.objects.filter(category_id=category_id, severity=severity)
-        .values_list("acknowledge_amount", "acknowledge_unit", "resolve_amount", "resolve_unit")
-        .first()
-    )
-    if row is None:
-        return DEFAULT_TIME_LIMITS.get(severity, DEFAULT_TIME_LIMITS[Severity.BLUE])
-    return TimeLimit(*row)
-
-
 def deadlines_from(start: dt.datetime, limit: TimeLimit) -> tuple[dt.datetime, dt.datetime]:
     """``(acknowledge_due_at, resolve_due_at)`` of a case that is given to an owner at
     ``start``."""
@@ -242,24 +221,24 @@ def deadlines_from(start: dt.datetime, limit: TimeLimit) -> tuple[dt.datetime, d
 
 
 # --- the traffic light ------------------------------------------------------------------------
-def traffic_light(incident: Incident, now: dt.datetime) -> str | None:
+def traffic_light(case: Case, now: dt.datetime) -> str | None:
     """``"green"``, ``"yellow"``, ``"red"``, or None for a case that is not open or has no
-    deadline. See the module docstring; reads only the incident's fields."""
-    if incident.status not in OPEN_STATUSES:
+    deadline. See the module docstring; reads only the case's fields."""
+    if case.status not in OPEN_STATUSES:
         return None
     clock = now
-    if incident.status == Status.REPORTED and incident.acknowledge_due_at is not None:
-        due = incident.acknowledge_due_at
+    if case.status == Status.REPORTED and case.acknowledge_due_at is not None:
+        due = case.acknowledge_due_at
     else:
-        due = incident.resolve_due_at
-        if incident.status in (Status.RESOLVED, Status.VERIFIED) and incident.resolved_at:
-            clock = incident.resolved_at
+        due = case.resolve_due_at
+        if case.status in (Status.RESOLVED, Status.VERIFIED) and case.resolved_at:
+            clock = case.resolved_at
     if due is None:
         return None
     if clock > due:
         return RED
-    limit = working_time_between(incident.reported_at, due)
+    limit = working_time_between(case.reported_at, due)
     if limit <= dt.timedelta(0):
         return YELLOW
-    spent = working_time_between(incident.reported_at, clock)
+    spent = working_time_between(case.reported_at, clock)
     return GREEN if spent < YELLOW_FROM * limit else YELLOW

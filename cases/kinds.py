@@ -1,0 +1,103 @@
+"""The kinds of case the engine serves, and what the engine needs of each.
+
+A kind is a ``CaseKind`` subclass registered from its app's ``AppConfig.ready``::
+
+    class ServiceRequestKind(CaseKind):
+        name = "service_request"
+        model = ServiceRequest                 # inherits cases.models.Case
+        event_model = ServiceRequestEvent      # inherits cases.models.CaseEventBase
+        due_event_model = ServiceRequestDue    # inherits cases.models.DueEventBase
+        supervision_model = ServiceRequestSupervision
+        case_field = "request"                 # their foreign key to the case
+
+        def time_limit(self, case): ...
+
+    register(ServiceRequestKind())
+
+The engine never imports a kind: it finds the kind of a case through this registry (a lower
+layer reacting to a higher one, as the conventions ask).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from .deadlines import TimeLimit
+    from .models import Case, CaseEventBase
+
+
+class CaseKind:
+    """A kind of case: its models and the few things only the kind knows."""
+
+    name: ClassVar[str]
+    model: ClassVar[type[Case]]
+    event_model: ClassVar[type[CaseEventBase]]
+    due_event_model: ClassVar[type[models.Model]]
+    supervision_model: ClassVar[type[models.Model]]
+    # An attachment model with ``event`` (FK to event_model), ``file``, ``content_type``,
+    # ``size``; None when the kind keeps no attachments on actions.
+    attachment_model: ClassVar[type[models.Model] | None] = None
+    # The name of the foreign key to the case on the event, due-event and supervision models.
+    case_field: ClassVar[str] = "case"
+
+    # --- what only the kind knows -------------------------------------------------------
+    def time_limit(self, case: Case) -> TimeLimit:
+        """The time limits of this case (at creation, escalation and redispatch)."""
+        raise NotImplementedError
+
+    def notify(self, case: Case, event: CaseEventBase, worker_ids: set[int]) -> None:
+        """Tell the workers about an action on the case (escalated, returned, redispatched,
+        resolved, more time asked for or answered, reopened, station changed)."""
+
+    def notify_overdue_at_top(
+        self, case: Case, worker_ids: set[int], *, kind: str, due_at: dt.datetime
+    ) -> None:
+        """Tell the city's handlers that a case at the city level is overdue."""
+
+    def notify_supervision(self, case: Case, worker_ids: set[int], *, number: int) -> None:
+        """Tell the owners that the case got supervision record ``number``."""
+
+    def visible_q(self, user: Any) -> models.Q | None:
+        """Who may open a case besides the rule of ``cases.workflow.cases_visible_to`` (an
+        incident's other reporters), or None."""
+        return None
+
+    def clock_queryset(self) -> models.QuerySet[Any]:
+        """The cases the clock loads to act on (related rows its notifications read)."""
+        return self.model.objects.all()
+
+    # --- derived ------------------------------------------------------------------------
+    def events(self, case: Case | int) -> models.QuerySet[Any]:
+        pk = case if isinstance(case, int) else case.pk
+        return self.event_model.objects.filter(**{f"{self.case_field}_id": pk})
+
+    def new_event(self, case: Case, **fields: Any) -> CaseEventBase:
+        return self.event_model.objects.create(**{self.case_field: case}, **fields)
+
+
+_KINDS: dict[type[models.Model], CaseKind] = {}
+
+
+def register(kind: CaseKind) -> CaseKind:
+    """Make ``kind`` known to the engine (idempotent)."""
+    _KINDS[kind.model] = kind
+    return kind
+
+
+def kind_of(case: Case | type[Case]) -> CaseKind:
+    """The kind of a case or case model. LookupError for a model no kind registered."""
+    model = case if isinstance(case, type) else type(case)
+    model = model._meta.concrete_model or model
+    try:
+        return _KINDS[model]
+    except KeyError:
+        raise LookupError(f"{model.__name__} is not a registered kind of case.") from None
+
+
+def kinds() -> Iterable[CaseKind]:
+    return list(_KINDS.values())

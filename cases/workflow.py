@@ -1,0 +1,1193 @@
+"""The case workflow: who may do what to a case, in which state. The one place of the rule.
+
+Written against the abstract case (``cases.models.Case``): every kind of case registered in
+``cases.kinds`` goes through it. The case page, the API, the admin and the clock
+(``cases.clock``) all call ``allowed_actions`` and ``case_act``; nothing else changes a
+case's state.
+
+The rule is data: ``TRANSITIONS`` maps each action to who may take it (the party), in which
+states (the sources), the state it leads to (the target, when fixed), the conditions that
+must hold, and one small handler that changes the case fields (the idea of django-fsm's
+``@transition(source, target, conditions, permission)``). ``@transition`` declares one.
+
+States and actions
+------------------
+::
+
+    reported --acknowledge--> acknowledged --start--> in_progress --resolve--> resolved
+        (resolve also straight from acknowledged)
+    resolved --verify--> verified --close_out--> closed          (销号)
+    resolved / verified --reopen--> in_progress                  (verification failed: 返工)
+    resolved / verified / closed --callback--> (rating; 1-2 also appends a reopen)
+    reported / acknowledged / in_progress --return_case--> returned, one level up (退单)
+    returned --redispatch--> reported, at the place named          (the right place)
+    reported / acknowledged / in_progress / returned --escalate--> reported, one level up
+    reported / acknowledged / in_progress: request_extension, then grant or refuse (延期)
+    any open state --cancel--> cancelled                          (duplicate or invalid)
+
+``report`` is the first event of every case, appended by ``record_report`` when the kind
+creates it. ``reassign_station`` is appended to each open incident whose village a published
+catchment plan gives to another station (``incidents.workflow.reassign_stations``); the
+state and the owner do not change.
+
+Who owns what
+-------------
+A case has an owner: ``owner_level`` (grid, village, town, county, city) and ``owner_code``
+(the place at that level: grid 15 digits, village 12, town 9, county 6, city ``NNNN00``).
+It starts at the routing's responsible level; escalation and return move it one level up
+(grid -> village ``code[:12]`` -> town ``code[:9]`` -> county ``code[:6]`` -> city
+``code[:4] + "00"``); redispatch sets it. Roles are those active on the day of the action.
+
+- **Handlers** (the owner level's people) acknowledge, start, resolve, return, ask for more
+  time and escalate:
+  grid: the grid's leader (``RoleAssignment`` grid_leader, through ``Worker.user``) or a
+  ``grid_worker`` account whose codes cover the grid; village: ``village_staff`` accounts of
+  the village, its party secretary and its mediation director; town: ``town_staff`` accounts
+  of the town and its platform dispatcher; county: ``district_admin`` accounts of the
+  district; city: ``city_admin`` accounts of the city.
+- **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
+  (verification failed) and cancel. For grid- and village-level cases that is the
+  *station* whose catchment holds the village (its ``station_staff`` accounts and its
+  station head); for town-level cases the county's handlers, for county-level cases the
+  city's, and the city's own for city-level cases (nobody is above them).
+- **Close-out** (销号) is signed off by the station for grid- and village-level cases, and
+  by the owning level's own handlers for town-, county- and city-level cases.
+- **Redispatch** of a returned case: the level it was returned to (its handlers) or their
+  supervisors send it to the right place, at that level or below, inside the area of the
+  level above it (a village sends it within its town, a town within its county).
+- **The reporter** (``case.reporter``) gives the callback (回访) once the case is resolved
+  or closed out, once per resolution.
+- **Superusers** may do everything, and **the system** (``actor=None``: the clock) too; both
+  still go through ``case_act``, so the history is complete.
+
+The history and the case fields
+-------------------------------
+Every action appends exactly one ``CaseEvent`` (who, when, from/to status, from/to level,
+note, data, attachments) in the same transaction as the case fields it changes; an
+unsatisfied callback appends a second one, the ``reopen`` it causes. ``seq`` runs from 1
+(the report) without gaps. The case fields are what the history says:
+``acknowledged_at`` = the first acknowledge, ``resolved_at`` = the last resolve,
+``closed_at`` = the close-out (cleared when the case is reopened), ``closed_on_time`` =
+``resolved_at <= resolve_due_at`` at close-out (extensions included), ``extension_count`` =
+grant_extension events, ``extension_pending`` while a request waits (a resolve, return,
+escalation, redispatch or cancel drops it), ``rework_count`` = reopen events (also those
+a callback caused), ``escalation_count`` = escalate events (by people or the clock),
+``satisfaction`` = the latest callback's rating. Deadlines: see ``cases.deadlines``.
+
+Concurrency
+-----------
+``case_act`` locks the case row (``select_for_update``) and compares the ``version`` the
+actor saw; a stale one raises ``CaseConflict`` and changes nothing (the other action
+stands). Every action bumps the version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import models, transaction
+from django.db.models import Max, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+
+from accounts.models import AccountRole
+from accounts.selectors import account_of, scope_q
+from gridmap.codes import (
+    CODE_LENGTH,
+    LEVEL_ORDER,
+    Level,
+    code_at,
+    covering_codes,
+    covers,
+    level_above,
+)
+from grids.models import CatchmentAssignment, District, Grid, Role, RoleAssignment, Town, Village
+from grids.models import Worker as WorkerModel
+
+from . import deadlines
+from .kinds import CaseKind, kind_of
+from .models import CASE_FIELDS, OPEN_STATUSES, Case, CaseEventBase, Status, TimeUnit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    User = AbstractBaseUser | AnonymousUser
+
+
+class Action(models.TextChoices):
+    REPORT = "report", pgettext_lazy("case action", "report")
+    ACKNOWLEDGE = "acknowledge", pgettext_lazy("case action", "acknowledge")
+    START = "start", pgettext_lazy("case action", "start work")
+    RESOLVE = "resolve", pgettext_lazy("case action", "report resolved")
+    VERIFY = "verify", pgettext_lazy("case action", "verify")
+    CLOSE_OUT = "close_out", pgettext_lazy("case action", "close out")
+    RETURN_CASE = "return_case", pgettext_lazy("case action", "return (not ours)")
+    REDISPATCH = "redispatch", pgettext_lazy("case action", "redispatch")
+    REQUEST_EXTENSION = "request_extension", pgettext_lazy("case action", "ask for more time")
+    GRANT_EXTENSION = "grant_extension", pgettext_lazy("case action", "grant more time")
+    REFUSE_EXTENSION = "refuse_extension", pgettext_lazy("case action", "refuse more time")
+    ESCALATE = "escalate", pgettext_lazy("case action", "escalate")
+    REOPEN = "reopen", pgettext_lazy("case action", "reopen")
+    CANCEL = "cancel", pgettext_lazy("case action", "cancel")
+    CALLBACK = "callback", pgettext_lazy("case action", "call back (rate)")
+    # Not a person's action: written when a published catchment plan moves the case's
+    # village to another station (``reassign_stations``).
+    REASSIGN_STATION = "reassign_station", pgettext_lazy("case action", "station changed")
+
+
+# --- messages (tests reuse them) ----------------------------------------------------------------
+# What an action does, for "Only ... can %(action)s." and "You cannot %(action)s: ...".
+ACTION_PHRASES: dict[str, str] = {
+    Action.REPORT: gettext_noop("report this case"),
+    Action.ACKNOWLEDGE: gettext_noop("acknowledge this case"),
+    Action.START: gettext_noop("start work on this case"),
+    Action.RESOLVE: gettext_noop("report this case resolved"),
+    Action.VERIFY: gettext_noop("verify this case"),
+    Action.CLOSE_OUT: gettext_noop("close out this case"),
+    Action.RETURN_CASE: gettext_noop("return this case"),
+    Action.REDISPATCH: gettext_noop("redispatch this case"),
+    Action.REQUEST_EXTENSION: gettext_noop("ask for more time on this case"),
+    Action.GRANT_EXTENSION: gettext_noop("grant more time on this case"),
+    Action.REFUSE_EXTENSION: gettext_noop("refuse more time on this case"),
+    Action.ESCALATE: gettext_noop("escalate this case"),
+    Action.REOPEN: gettext_noop("reopen this case"),
+    Action.CANCEL: gettext_noop("cancel this case"),
+    Action.CALLBACK: gettext_noop("rate how this case was handled"),
+}
+MSG_ONLY_HANDLERS: dict[str, str] = {
+    Level.GRID: gettext_noop(
+        "Only the grid leader of %(code)s or the grid worker on duty can %(action)s."
+    ),
+    Level.VILLAGE: gettext_noop(
+        "Only the party secretary, the mediation director or the staff of village %(code)s "
+        "can %(action)s."
+    ),
+    Level.TOWN: gettext_noop(
+        "Only the platform dispatcher or the staff of town %(code)s can %(action)s."
+    ),
+    Level.COUNTY: gettext_noop("Only the administrators of district %(code)s can %(action)s."),
+    Level.CITY: gettext_noop("Only the administrators of city %(code)s can %(action)s."),
+}
+MSG_ONLY_STATION = gettext_noop("Only the head or the staff of station %(code)s can %(action)s.")
+MSG_NO_STATION = gettext_noop(
+    "Village %(code)s is in no station's catchment, so no station can %(action)s; "
+    "ask the town to assign the village to a station."
+)
+MSG_ONLY_REDISPATCHERS = gettext_noop(
+    "Only the %(level)s %(code)s the case was returned to, or those who supervise it, "
+    "can %(action)s."
+)
+MSG_ONLY_REPORTER = gettext_noop("Only the person who reported this case can %(action)s.")
+MSG_WRONG_STATE = gettext_noop("You cannot %(action)s: it is %(status)s.")
+MSG_REPORT_IS_NOT_AN_ACTION = gettext_noop(
+    "A case is reported with the report form, not as an action on a case."
+)
+MSG_STATION_CHANGE_IS_NOT_AN_ACTION = gettext_noop(
+    "A case's station changes when a catchment plan is published, not as an action on a case."
+)
+MSG_TOP_LEVEL = gettext_noop("You cannot %(action)s: it is at the city level, the highest.")
+MSG_EXTENSION_PENDING = gettext_noop(
+    "More time was already asked for on this case; wait for the answer."
+)
+MSG_NO_EXTENSION_REQUESTED = gettext_noop("Nobody has asked for more time on this case.")
+MSG_ALREADY_RATED = gettext_noop("How this case was handled has already been rated.")
+MSG_CONFLICT = gettext_noop(
+    "Someone else acted on this case first: it is now %(status)s. Reload and try again."
+)
+
+MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
+MSG_DATA_NOT_OBJECT = gettext_noop("The details of an action must be an object.")
+MSG_REASON_REQUIRED = gettext_noop("Give a reason.")
+MSG_EXTENSION_HOW = gettext_noop(
+    "Give either the new deadline (until) or a number of working days, not both."
+)
+MSG_EXTENSION_AFTER_DEADLINE = gettext_noop(
+    "More time must be asked for before the deadline (%(due)s), which has passed."
+)
+MSG_BAD_UNTIL = gettext_noop("The new deadline must be a date and time (ISO 8601).")
+MSG_UNTIL_NOT_LATER = gettext_noop("The new deadline must be after the current one (%(due)s).")
+MSG_BAD_WORKING_DAYS = gettext_noop(
+    "The number of working days must be a whole number from 1 to %(max)s."
+)
+MSG_BAD_RATING = gettext_noop("The rating must be a whole number from 1 to 5.")
+MSG_BAD_LEVEL = gettext_noop("Choose the level to send the case to: %(levels)s.")
+MSG_LEVEL_TOO_HIGH = gettext_noop(
+    "A case returned to the %(level)s is sent to a place at that level or below."
+)
+MSG_BAD_CODE = gettext_noop("%(code)s is not the code of a %(level)s.")
+MSG_CODE_OUTSIDE = gettext_noop(
+    "%(code)s is outside %(area)s: send the case to a place there, or escalate it."
+)
+MSG_UNKNOWN_PLACE = gettext_noop("There is no %(level)s %(code)s.")
+MSG_TOO_MANY_ATTACHMENTS = gettext_noop("At most %(max)s attachments per action.")
+MSG_ATTACHMENT_TOO_BIG = gettext_noop("Attachment %(name)s is larger than %(max_mb)s MB.")
+
+# Texts the system writes into the history (stored in the site's language).
+MSG_SYSTEM = gettext_noop("system")
+MSG_AUTO_ESCALATED = gettext_noop("overdue: escalated automatically")
+MSG_REOPENED_BY_CALLBACK = gettext_noop(
+    "The reporter was not satisfied (rated %(rating)s of 5): reopened."
+)
+
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_EXTENSION_WORKING_DAYS = 60
+# A callback rating at or below this is "not satisfied": the case is reopened.
+UNSATISFIED_AT_MOST = 2
+
+ACCOUNT_ROLE = {
+    Level.GRID: AccountRole.GRID_WORKER,
+    Level.VILLAGE: AccountRole.VILLAGE_STAFF,
+    Level.TOWN: AccountRole.TOWN_STAFF,
+    Level.COUNTY: AccountRole.DISTRICT_ADMIN,
+    Level.CITY: AccountRole.CITY_ADMIN,
+}
+# Worker roles that handle a case at a level, and the place field they are held on.
+WORKER_ROLES: dict[str, tuple[list[str], str]] = {
+    Level.GRID: ([Role.GRID_LEADER], "grid"),
+    Level.VILLAGE: ([Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR], "village"),
+    Level.TOWN: ([Role.TOWN_DISPATCHER], "town"),
+}
+PLACE_MODELS = {Level.GRID: Grid, Level.VILLAGE: Village, Level.TOWN: Town, Level.COUNTY: District}
+LEVEL_LABELS = {
+    Level.GRID: gettext_noop("grid"),
+    Level.VILLAGE: gettext_noop("village"),
+    Level.TOWN: gettext_noop("town"),
+    Level.COUNTY: gettext_noop("county"),
+    Level.CITY: gettext_noop("city"),
+}
+
+
+class ActionNotAllowed(PermissionDenied):
+    """The actor may not take this action on the case now; ``message`` says who may."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CaseConflict(Exception):
+    """The case changed since the actor saw it; nothing was applied. ``case`` is the case as
+    it is now (also as ``incident``, the name the incident pages use)."""
+
+    def __init__(self, message: str, case: Case) -> None:
+        super().__init__(message)
+        self.message = message
+        self.case = case
+        self.incident = case
+
+
+# --- places and levels ----------------------------------------------------------------------------
+# The code of the place at a level that contains a place (gridmap.codes.code_at).
+place_code_at = code_at
+
+
+def owner_above(level: str, code: str) -> tuple[str, str] | None:
+    """The owner one level up (escalation, return), or None at the city level."""
+    above = level_above(level)
+    return None if above is None else (above, code_at(above, code))
+
+
+def _covers(account_codes: Sequence[str], code: str) -> bool:
+    """Whether an account's codes cover the place ``code`` (a city code its districts)."""
+    return covers(account_codes, code)
+
+
+def _covering_codes(level: str, code: str) -> list[str]:
+    """Account codes that cover the place ``code`` at ``level``: the city for a city-level
+    case, else the place and its ancestors below the city (codes nest)."""
+    if level == Level.CITY:
+        return [code_at(Level.CITY, code)]
+    return [c for c in covering_codes(code) if c != code_at(Level.CITY, code) or len(code) == 6]
+
+
+def _level_label(level: str) -> str:
+    return gettext(LEVEL_LABELS.get(level, level))
+
+
+def _status_label(status: str) -> str:
+    try:
+        return str(Status(status).label)
+    except ValueError:
+        return status
+
+
+def _phrase(action: str) -> str:
+    return gettext(ACTION_PHRASES[action])
+
+
+def _local(value: dt.datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+# --- who is who ---------------------------------------------------------------------------------
+HANDLER = "handler"
+SUPERVISOR = "supervisor"
+CLOSER = "closer"
+REDISPATCHER = "redispatcher"
+REPORTER = "reporter"
+
+
+def handler_worker_ids(level: str, code: str, on: dt.date) -> set[int]:
+    """The workers who handle a case owned by (level, code) on a day (for notifications)."""
+    ids: set[int] = set()
+    if level in WORKER_ROLES:
+        roles, field = WORKER_ROLES[level]
+        ids |= set(
+            RoleAssignment.objects.active(on)
+            .filter(role__in=roles, **{f"{field}__code": code})
+            .values_list("worker_id", flat=True)
+        )
+    ids |= set(
+        WorkerModel.objects.filter(
+            user__account__role=ACCOUNT_ROLE[level],
+            user__account__codes__overlap=_covering_codes(level, code),
+        ).values_list("pk", flat=True)
+    )
+    return ids
+
+
+def station_code_of(village_code: str, on: dt.date) -> str | None:
+    """The station whose catchment holds the village on a day."""
+    return (
+        CatchmentAssignment.objects.active(on)
+        .filter(village__code=village_code)
+        .values_list("station__code", flat=True)
+        .first()
+    )
+
+
+def station_worker_ids(station_code: str, on: dt.date) -> set[int]:
+    ids = set(
+        RoleAssignment.objects.active(on)
+        .filter(role=Role.STATION_HEAD, station__code=station_code)
+        .values_list("worker_id", flat=True)
+    )
+    ids |= set(
+        WorkerModel.objects.filter(
+            user__account__role=AccountRole.STATION_STAFF,
+            user__account__codes__contains=[station_code],
+        ).values_list("pk", flat=True)
+    )
+    return ids
+
+
+def supervisor_worker_ids(case: Case, on: dt.date) -> set[int]:
+    """The workers who supervise the case's owner (for notifications)."""
+    level, code = case.owner_level, case.owner_code
+    if level in (Level.GRID, Level.VILLAGE):
+        station = station_code_of(code[:12], on)
+        return station_worker_ids(station, on) if station else set()
+    above = owner_above(level, code) or (level, code)
+    return handler_worker_ids(*above, on)
+
+
+class _Parties:
+    """What the actor is to a case on a day: handler, supervisor, closer, redispatcher,
+    reporter. Queries lazily and at most once each (account, roles, station)."""
+
+    def __init__(self, user: User | None, case: Case, on: dt.date) -> None:
+        self.user = user
+        self.case = case
+        self.on = on
+        self.everything = user is None or bool(user.is_authenticated and user.is_superuser)
+
+    @cached_property
+    def account(self) -> Any:
+        return None if self.user is None else account_of(self.user)
+
+    @cached_property
+    def roles(self) -> list[tuple[str, str | None, str | None, str | None]]:
+        if self.user is None or not self.user.is_authenticated:
+            return []
+        return list(
+            RoleAssignment.objects.active(self.on)
+            .filter(worker__user=self.user)
+            .values_list("role", "grid__code", "village__code", "station__code", "town__code")
+        )
+
+    @cached_property
+    def station(self) -> str | None:
+        return station_code_of(self.case.owner_code[:12], self.on)
+
+    def handles(self, level: str, code: str) -> bool:
+        account = self.account
+        if (
+            account is not None
+            and account.role == ACCOUNT_ROLE[level]
+            and _covers(account.codes, code)
+        ):
+            return True
+        if level not in WORKER_ROLES:
+            return False
+        roles, field = WORKER_ROLES[level]
+        column = {"grid": 1, "village": 2, "town": 4}[field]
+        return any(r[0] in roles and r[column] == code for r in self.roles)
+
+    def staffs_station(self, station: str) -> bool:
+        account = self.account
+        if (
+            account is not None
+            and account.role == AccountRole.STATION_STAFF
+            and station in account.codes
+        ):
+            return True
+        return any(r[0] == Role.STATION_HEAD and r[3] == station for r in self.roles)
+
+    def is_(self, party: str) -> bool:
+        if self.everything:
+            return True
+        case = self.case
+        level, code = case.owner_level, case.owner_code
+        if party == REPORTER:
+            return self.user is not None and case.reporter_id == self.user.pk
+        if party == HANDLER:
+            return self.handles(level, code)
+        if party == SUPERVISOR or (party == CLOSER and level in (Level.GRID, Level.VILLAGE)):
+            if level in (Level.GRID, Level.VILLAGE):
+                return self.station is not None and self.staffs_station(self.station)
+            above = owner_above(level, code) or (level, code)
+            return self.handles(*above)
+        if party == CLOSER:
+            return self.handles(level, code)
+        if party == REDISPATCHER:
+            return self.is_(HANDLER) or self.is_(SUPERVISOR)
+        raise ValueError(party)
+
+    def who(self, party: str, action: str) -> str:
+        """The message saying who may take ``action`` (as ``party``)."""
+        case = self.case
+        level, code = case.owner_level, case.owner_code
+        params = {"action": _phrase(action), "code": code}
+        if party == REPORTER:
+            return gettext(MSG_ONLY_REPORTER) % params
+        if party == REDISPATCHER:
+            return gettext(MSG_ONLY_REDISPATCHERS) % {**params, "level": _level_label(level)}
+        if party == HANDLER or (party == CLOSER and level not in (Level.GRID, Level.VILLAGE)):
+            return gettext(MSG_ONLY_HANDLERS[level]) % params
+        if level in (Level.GRID, Level.VILLAGE):
+            if self.station is None:
+                return gettext(MSG_NO_STATION) % {**params, "code": code[:12]}
+            return gettext(MSG_ONLY_STATION) % {**params, "code": self.station}
+        above_level, above_code = owner_above(level, code) or (level, code)
+        return gettext(MSG_ONLY_HANDLERS[above_level]) % {**params, "code": above_code}
+
+
+# --- the rule -----------------------------------------------------------------------------------
+@dataclass
+class Step:
+    """One action being applied: what its handler reads and what it hands back to
+    ``case_act`` (the event's data, whom to tell, an unsatisfied callback's reopen)."""
+
+    case: Case
+    kind: CaseKind
+    note: str
+    data: dict[str, Any]
+    at: dt.datetime
+    system: bool
+    out: dict[str, Any] = field(default_factory=dict)
+    notify: set[int] = field(default_factory=set)
+    # An unsatisfied callback's reopen, appended right after the callback event.
+    reopen_note: str | None = None
+
+    @property
+    def on(self) -> dt.date:
+        return timezone.localdate(self.at)
+
+
+# A condition says why an action may not be taken now (a message), or None when it may.
+Condition = Callable[[Case, CaseKind], str | None]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An action: who may take it (``party``), from which states (``sources``), to which
+    state (``target``; None when the handler decides or the state stays), the conditions
+    that must hold besides, whether a reason (the note) is required, and the handler that
+    changes the case fields."""
+
+    party: str
+    sources: frozenset[str]
+    target: str | None
+    handler: Callable[[Step], None]
+    conditions: tuple[Condition, ...] = ()
+    reason_required: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {}
+
+
+def transition(
+    action: str,
+    *,
+    party: str,
+    sources: Sequence[str],
+    target: str | None = None,
+    conditions: Sequence[Condition] = (),
+    reason_required: bool = False,
+) -> Callable[[Callable[[Step], None]], Callable[[Step], None]]:
+    """Declare the handler of ``action`` with its rule (see ``Transition``)."""
+
+    def declare(handler: Callable[[Step], None]) -> Callable[[Step], None]:
+        TRANSITIONS[action] = Transition(
+            party, frozenset(sources), target, handler, tuple(conditions), reason_required
+        )
+        return handler
+
+    return declare
+
+
+_UNRESOLVED = [Status.REPORTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS]
+# The order actions are offered in.
+ACTION_ORDER = [
+    Action.ACKNOWLEDGE,
+    Action.START,
+    Action.RESOLVE,
+    Action.VERIFY,
+    Action.CLOSE_OUT,
+    Action.CALLBACK,
+    Action.REQUEST_EXTENSION,
+    Action.GRANT_EXTENSION,
+    Action.REFUSE_EXTENSION,
+    Action.REDISPATCH,
+    Action.RETURN_CASE,
+    Action.ESCALATE,
+    Action.REOPEN,
+    Action.CANCEL,
+]
+# Not actions a person takes: the message that says so.
+NOT_ACTIONS = {
+    Action.REPORT: MSG_REPORT_IS_NOT_AN_ACTION,
+    Action.REASSIGN_STATION: MSG_STATION_CHANGE_IS_NOT_AN_ACTION,
+}
+
+
+# --- conditions ---------------------------------------------------------------------------------
+def below_the_top(action: str) -> Condition:
+    def check(case: Case, kind: CaseKind) -> str | None:
+        if case.owner_level == Level.CITY:
+            return gettext(MSG_TOP_LEVEL) % {"action": _phrase(action)}
+        return None
+
+    return check
+
+
+def no_extension_pending(case: Case, kind: CaseKind) -> str | None:
+    return gettext(MSG_EXTENSION_PENDING) if case.extension_pending else None
+
+
+def extension_pending(case: Case, kind: CaseKind) -> str | None:
+    return None if case.extension_pending else gettext(MSG_NO_EXTENSION_REQUESTED)
+
+
+def not_rated_since_resolved(case: Case, kind: CaseKind) -> str | None:
+    events = kind.events(case)
+    last_resolve = events.filter(action=Action.RESOLVE).aggregate(m=Max("seq"))["m"] or 0
+    rated = events.filter(action=Action.CALLBACK, seq__gt=last_resolve).exists()
+    return gettext(MSG_ALREADY_RATED) if rated else None
+
+
+# --- the handlers: one per action ---------------------------------------------------------------
+@transition(
+    Action.ACKNOWLEDGE, party=HANDLER, sources=[Status.REPORTED], target=Status.ACKNOWLEDGED
+)
+def acknowledge(step: Step) -> None:
+    step.case.acknowledged_at = step.case.acknowledged_at or step.at
+
+
+@transition(Action.START, party=HANDLER, sources=[Status.ACKNOWLEDGED], target=Status.IN_PROGRESS)
+def start(step: Step) -> None:
+    pass
+
+
+@transition(
+    Action.RESOLVE,
+    party=HANDLER,
+    sources=[Status.ACKNOWLEDGED, Status.IN_PROGRESS],
+    target=Status.RESOLVED,
+)
+def resolve(step: Step) -> None:
+    step.case.resolved_at = step.at
+    step.case.extension_pending = False
+    step.notify = supervisor_worker_ids(step.case, step.on)
+
+
+@transition(Action.VERIFY, party=SUPERVISOR, sources=[Status.RESOLVED], target=Status.VERIFIED)
+def verify(step: Step) -> None:
+    pass
+
+
+@transition(Action.CLOSE_OUT, party=CLOSER, sources=[Status.VERIFIED], target=Status.CLOSED)
+def close_out(step: Step) -> None:
+    case = step.case
+    case.closed_at = step.at
+    case.closed_on_time = bool(
+        case.resolved_at and case.resolve_due_at and case.resolved_at <= case.resolve_due_at
+    )
+
+
+def _move_up(step: Step, *, escalate: bool) -> None:
+    case = step.case
+    level, code = owner_above(case.owner_level, case.owner_code)  # type: ignore[misc]
+    step.out = {"to_code": code, **_set_owner(step, level, code, new_deadlines=escalate)}
+    case.extension_pending = False
+    step.notify = handler_worker_ids(level, code, step.on)
+
+
+@transition(
+    Action.RETURN_CASE,
+    party=HANDLER,
+    sources=_UNRESOLVED,
+    target=Status.RETURNED,
+    conditions=[below_the_top(Action.RETURN_CASE)],
+    reason_required=True,
+)
+def return_case(step: Step) -> None:
+    _move_up(step, escalate=False)
+
+
+@transition(
+    Action.ESCALATE,
+    party=HANDLER,
+    sources=[*_UNRESOLVED, Status.RETURNED],
+    target=Status.REPORTED,
+    conditions=[below_the_top(Action.ESCALATE)],
+    reason_required=True,
+)
+def escalate(step: Step) -> None:
+    _move_up(step, escalate=True)
+    step.case.escalation_count += 1
+    if step.system:
+        step.out.update({k: v for k, v in step.data.items() if k not in step.out})
+
+
+@transition(
+    Action.REDISPATCH, party=REDISPATCHER, sources=[Status.RETURNED], target=Status.REPORTED
+)
+def redispatch(step: Step) -> None:
+    level, code = _redispatch_target(step.case, step.kind, step.data)
+    step.out = {"level": level, "code": code, **_set_owner(step, level, code, new_deadlines=True)}
+    step.case.extension_pending = False
+    step.notify = handler_worker_ids(level, code, step.on)
+
+
+@transition(
+    Action.REQUEST_EXTENSION,
+    party=HANDLER,
+    sources=_UNRESOLVED,
+    conditions=[no_extension_pending],
+)
+def request_extension(step: Step) -> None:
+    until = _extension_until(step.case, step.data, step.at)
+    step.out = {"until": until.isoformat()}
+    if step.data.get("working_days") not in (None, ""):
+        step.out["working_days"] = _whole_number(step.data["working_days"])
+    step.case.extension_pending = True
+    step.notify = supervisor_worker_ids(step.case, step.on)
+
+
+@transition(
+    Action.GRANT_EXTENSION, party=SUPERVISOR, sources=_UNRESOLVED, conditions=[extension_pending]
+)
+def grant_extension(step: Step) -> None:
+    case = step.case
+    until = _requested_until(case, step.kind)
+    step.out = {
+        "resolve_due_at": until.isoformat(),
+        "previous_resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
+    }
+    case.resolve_due_at = until
+    case.extension_pending = False
+    case.extension_count += 1
+    step.notify = handler_worker_ids(case.owner_level, case.owner_code, step.on)
+
+
+@transition(
+    Action.REFUSE_EXTENSION, party=SUPERVISOR, sources=_UNRESOLVED, conditions=[extension_pending]
+)
+def refuse_extension(step: Step) -> None:
+    step.case.extension_pending = False
+    step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
+
+
+@transition(
+    Action.REOPEN,
+    party=SUPERVISOR,
+    sources=[Status.RESOLVED, Status.VERIFIED],
+    target=Status.IN_PROGRESS,
+)
+def reopen(step: Step) -> None:
+    _reopen(step.case)
+    step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
+
+
+@transition(
+    Action.CANCEL,
+    party=SUPERVISOR,
+    sources=OPEN_STATUSES,
+    target=Status.CANCELLED,
+    reason_required=True,
+)
+def cancel(step: Step) -> None:
+    step.case.extension_pending = False
+
+
+@transition(
+    Action.CALLBACK,
+    party=REPORTER,
+    sources=[Status.RESOLVED, Status.VERIFIED, Status.CLOSED],
+    conditions=[not_rated_since_resolved],
+)
+def callback(step: Step) -> None:
+    rating = _rating(step.data)
+    step.out = {"rating": rating}
+    step.case.satisfaction = rating
+    if rating <= UNSATISFIED_AT_MOST:
+        with translation.override(settings.LANGUAGE_CODE):
+            step.reopen_note = gettext(MSG_REOPENED_BY_CALLBACK) % {"rating": rating}
+        step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
+
+
+# Actions whose note is required (the reason).
+REASON_REQUIRED = {action for action, t in TRANSITIONS.items() if t.reason_required}
+# Who may take each action in which states (read by pages and tests).
+RULES = TRANSITIONS
+
+
+def _refusal(action: str, parties: _Parties, case: Case, kind: CaseKind) -> str | None:
+    """Why the actor may not take ``action`` now (a message), or None when they may."""
+    if action in NOT_ACTIONS:
+        return gettext(NOT_ACTIONS[action])
+    rule = TRANSITIONS[action]
+    if case.status not in rule.sources:
+        return gettext(MSG_WRONG_STATE) % {
+            "action": _phrase(action),
+            "status": _status_label(case.status),
+        }
+    if not parties.is_(rule.party):
+        return parties.who(rule.party, action)
+    for condition in rule.conditions:
+        refusal = condition(case, kind)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def allowed_actions(
+    *, user: User | None, case: Case, at: dt.datetime | None = None
+) -> list[Action]:
+    """The actions ``user`` may take on ``case`` now, in the order a page offers them.
+    Asking for more time is left out once the deadline has passed."""
+    at = at or timezone.now()
+    kind = kind_of(case)
+    parties = _Parties(user, case, timezone.localdate(at))
+    allowed = []
+    for action in ACTION_ORDER:
+        if _refusal(action, parties, case, kind) is not None:
+            continue
+        if action == Action.REQUEST_EXTENSION and _past(case.resolve_due_at, at):
+            continue
+        allowed.append(action)
+    return allowed
+
+
+def _past(due: dt.datetime | None, at: dt.datetime) -> bool:
+    return due is not None and at >= due
+
+
+def role_prefixes(user: User, on: dt.date | None = None) -> list[str]:
+    """Codes of the places where the user's worker holds a role today (grid, village, town;
+    a station stands for the villages of its catchment)."""
+    on = on or timezone.localdate()
+    rows = RoleAssignment.objects.active(on).filter(worker__user=user)
+    codes = set()
+    for grid, village, town, station in rows.values_list(
+        "grid__code", "village__code", "town__code", "station_id"
+    ):
+        codes |= {c for c in (grid, village, town) if c}
+        if station is not None:
+            codes |= set(
+                CatchmentAssignment.objects.active(on)
+                .filter(station_id=station)
+                .values_list("village__code", flat=True)
+            )
+    return sorted(codes)
+
+
+def cases_visible_to(user: User, model: type[Case]) -> QuerySet[Any]:
+    """The cases of a kind a user may open: belonging to a place inside the jurisdiction of
+    their account (``place_code``) or owned inside it now (``owner_code``: an escalated,
+    returned or redispatched case); belonging to or owned by a place where their worker holds
+    a role (a grid leader without an account sees the cases of the grid); or reported by the
+    user (the reporter gives the callback), and whatever else the kind adds
+    (``CaseKind.visible_q``: an incident's other reporters). The one answer for the API, the
+    pages and the admin."""
+    if not user.is_authenticated:
+        return model.objects.none()
+    place = scope_q(user, "place_code")
+    if place is None:
+        return model.objects.all()
+    visible = place | scope_q(user, "owner_code") | Q(reporter=user)
+    extra = kind_of(model).visible_q(user)
+    if extra is not None:
+        visible |= extra
+    for code in role_prefixes(user):
+        visible |= Q(place_code__startswith=code) | Q(owner_code__startswith=code)
+    return model.objects.filter(visible)
+
+
+# --- input --------------------------------------------------------------------------------------
+def _field_error(field: str, msgid: str, **params: Any) -> ValidationError:
+    text = gettext(msgid)
+    return ValidationError({field: [text % params if params else text]})
+
+
+def _aware_datetime(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+    else:
+        parsed = None
+    if parsed is None:
+        return None
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _check_attachments(attachments: Sequence[UploadedFile]) -> None:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise _field_error("attachments", MSG_TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
+    for f in attachments:
+        if f.size is None or f.size > MAX_ATTACHMENT_BYTES:
+            raise _field_error(
+                "attachments",
+                MSG_ATTACHMENT_TOO_BIG,
+                name=f.name or "?",
+                max_mb=MAX_ATTACHMENT_BYTES >> 20,
+            )
+
+
+def _extension_until(case: Case, data: dict[str, Any], at: dt.datetime) -> dt.datetime:
+    due = case.resolve_due_at
+    if due is not None and at >= due:
+        raise _field_error("until", MSG_EXTENSION_AFTER_DEADLINE, due=_local(due))
+    has_until = data.get("until") not in (None, "")
+    has_days = data.get("working_days") not in (None, "")
+    if has_until == has_days:
+        raise _field_error("until", MSG_EXTENSION_HOW)
+    if has_days:
+        days = _whole_number(data["working_days"])
+        if days is None or not 1 <= days <= MAX_EXTENSION_WORKING_DAYS:
+            raise _field_error("working_days", MSG_BAD_WORKING_DAYS, max=MAX_EXTENSION_WORKING_DAYS)
+        return deadlines.add_working_time(due or at, days, TimeUnit.WORKING_DAYS)
+    until = _aware_datetime(data["until"])
+    if until is None:
+        raise _field_error("until", MSG_BAD_UNTIL)
+    if until <= (due or at):
+        raise _field_error("until", MSG_UNTIL_NOT_LATER, due=_local(due or at))
+    return until
+
+
+def _redispatch_target(case: Case, kind: CaseKind, data: dict[str, Any]) -> tuple[str, str]:
+    level, code = data.get("level"), data.get("code")
+    if level not in Level.values:
+        raise _field_error(
+            "level", MSG_BAD_LEVEL, levels=", ".join(_level_label(v) for v in LEVEL_ORDER)
+        )
+    if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(case.owner_level):
+        raise _field_error("level", MSG_LEVEL_TOO_HIGH, level=_level_label(case.owner_level))
+    code = code.strip() if isinstance(code, str) else ""
+    if (
+        not code.isdigit()
+        or len(code) != CODE_LENGTH[level]
+        or (level == Level.CITY) != code.endswith("00")
+    ):
+        raise _field_error("code", MSG_BAD_CODE, code=code or "?", level=_level_label(level))
+    area = owner_above(case.owner_level, case.owner_code) or (
+        case.owner_level,
+        case.owner_code,
+    )
+    if place_code_at(area[0], code) != area[1] and not (
+        area[0] == Level.CITY and code[:4] == area[1][:4]
+    ):
+        raise _field_error(
+            "code",
+            MSG_CODE_OUTSIDE,
+            code=code,
+            area=f"{_level_label(area[0])} {area[1]}",
+        )
+    if not _place_exists(level, code):
+        raise _field_error("code", MSG_UNKNOWN_PLACE, level=_level_label(level), code=code)
+    return level, code
+
+
+def _rating(data: dict[str, Any]) -> int:
+    rating = _whole_number(data.get("rating"))
+    if rating is None or not 1 <= rating <= 5:
+        raise _field_error("rating", MSG_BAD_RATING)
+    return rating
+
+
+def _place_exists(level: str, code: str) -> bool:
+    model = PLACE_MODELS.get(level)
+    return model is None or model.objects.current().filter(code=code).exists()
+
+
+# --- applying an action --------------------------------------------------------------------------
+def actor_name(user: User | None) -> str:
+    """How the history names the actor: the worker's name, else the login's full name or
+    username; the system in the site's language."""
+    if user is None:
+        with translation.override(settings.LANGUAGE_CODE):
+            return gettext(MSG_SYSTEM)
+    try:
+        worker = user.worker  # type: ignore[union-attr]
+    except (AttributeError, WorkerModel.DoesNotExist):
+        worker = None
+    if worker is not None and worker.name:
+        return worker.name
+    full = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return (full or user.get_username())[:100]
+
+
+def _set_owner(step: Step, level: str, code: str, *, new_deadlines: bool) -> dict[str, Any]:
+    case = step.case
+    case.owner_level, case.owner_code = level, code
+    if not new_deadlines:
+        return {}
+    limit = step.kind.time_limit(case)
+    case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(step.at, limit)
+    return {
+        "acknowledge_due_at": case.acknowledge_due_at.isoformat(),
+        "resolve_due_at": case.resolve_due_at.isoformat(),
+    }
+
+
+def _reopen(case: Case) -> None:
+    case.status = Status.IN_PROGRESS
+    case.rework_count += 1
+    case.closed_at = None
+    case.closed_on_time = None
+
+
+def _requested_until(case: Case, kind: CaseKind) -> dt.datetime:
+    data = (
+        kind.events(case)
+        .filter(action=Action.REQUEST_EXTENSION)
+        .order_by("-seq")
+        .values_list("data", flat=True)
+        .first()
+    )
+    until = _aware_datetime((data or {}).get("until"))
+    if until is None:  # pragma: no cover - a request always records its deadline
+        raise ValidationError({"until": [gettext(MSG_BAD_UNTIL)]})
+    return until
+
+
+def case_act(
+    *,
+    actor: User | None,
+    model: type[Case],
+    case_id: int,
+    action: Action | str,
+    version: int,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    attachments: Sequence[UploadedFile] = (),
+    at: dt.datetime | None = None,
+) -> Any:
+    """Take ``action`` on the case ``case_id`` of kind ``model``, as ``actor`` (None: the
+    system), who saw ``version``.
+
+    One transaction: the row is locked, the version compared (``CaseConflict``), the rule
+    checked (``ActionNotAllowed``), the input validated (``ValidationError`` keyed by field:
+    ``note``, ``until``, ``working_days``, ``rating``, ``level``, ``code``, ``attachments``),
+    the case fields changed, the version bumped, the event(s) and attachments appended and
+    the people concerned notified (``CaseKind.notify``). Returns the case as it now is.
+    Raises ``model.DoesNotExist`` for an unknown id.
+    """
+    try:
+        action = Action(action)
+    except ValueError:
+        raise _field_error("action", MSG_UNKNOWN_ACTION, action=action) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _field_error("data", MSG_DATA_NOT_OBJECT)
+    kind = kind_of(model)
+    note = (note or "").strip()
+    explicit_at = at is not None
+    at = at or timezone.now()
+    attachments = list(attachments)
+    _check_attachments(attachments)
+    with transaction.atomic():
+        case = model.objects.select_for_update().get(pk=case_id)
+        if case.version != version:
+            raise CaseConflict(gettext(MSG_CONFLICT) % {"status": _status_label(case.status)}, case)
+        parties = _Parties(actor, case, timezone.localdate(at))
+        refusal = _refusal(action, parties, case, kind)
+        if refusal is not None:
+            raise ActionNotAllowed(refusal)
+        rule = TRANSITIONS[action]
+        if rule.reason_required and not note:
+            raise _field_error("note", MSG_REASON_REQUIRED)
+        seq, last_at = last_event(case)
+        if last_at is not None and at < last_at:
+            if explicit_at:
+                raise ValueError(f"{at} is before the case's last event ({last_at}).")
+            at = last_at  # clocks of two servers a little apart: history keeps its order
+        from_status, from_level = case.status, case.owner_level
+        step = Step(case=case, kind=kind, note=note, data=data, at=at, system=actor is None)
+        if rule.target is not None:
+            case.status = rule.target
+        rule.handler(step)
+        case.version += 1
+        case.save(update_fields=CASE_FIELDS)
+        name = actor_name(actor)
+        seq += 1
+        event = append_event(
+            case,
+            seq=seq,
+            action=action,
+            actor=actor,
+            name=name,
+            at=at,
+            from_status=from_status,
+            note=note,
+            data=step.out,
+            from_level=from_level,
+        )
+        if attachments and kind.attachment_model is not None:
+            kind.attachment_model.objects.bulk_create(
+                [
+                    kind.attachment_model(
+                        event=event,
+                        file=f,
+                        content_type=(f.content_type or "application/octet-stream")[:100],
+                        size=f.size,
+                    )
+                    for f in attachments
+                ]
+            )
+        if step.reopen_note is not None:
+            callback_status = case.status
+            _reopen(case)
+            case.save(update_fields=CASE_FIELDS)
+            event = append_event(
+                case,
+                seq=seq + 1,
+                action=Action.REOPEN,
+                actor=actor,
+                name=name,
+                at=at,
+                from_status=callback_status,
+                note=step.reopen_note,
+                data={"cause": Action.CALLBACK.value, "rating": step.out["rating"]},
+            )
+        if step.notify:
+            kind.notify(case, event, step.notify)
+    return case
+
+
+def last_event(case: Case) -> tuple[int, dt.datetime | None]:
+    """The seq and time of the case's last event ((0, None) before the first)."""
+    last = kind_of(case).events(case).order_by("-seq").values_list("seq", "at").first()
+    return last if last is not None else (0, None)
+
+
+def append_event(
+    case: Case,
+    *,
+    seq: int,
+    action: str,
+    actor: User | None,
+    name: str,
+    at: dt.datetime,
+    from_status: str,
+    note: str,
+    data: dict[str, Any],
+    from_level: str | None = None,
+) -> CaseEventBase:
+    """Append one event to the case's history (the case fields already changed: its status
+    and level now are the event's targets)."""
+    return kind_of(case).new_event(
+        case,
+        seq=seq,
+        action=str(action),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_name=name,
+        at=at,
+        from_status=from_status,
+        to_status=case.status,
+        from_level=from_level or case.owner_level,
+        to_level=case.owner_level,
+        note=note,
+        data=data,
+    )
+
+
+# --- a new case (called by the kind's create service) ------------------------------------------
+def open_case(case: Case, *, level: str) -> None:
+    """Set a new case's owner (the place at ``level`` of its place) and deadlines (from its
+    reported time). Before the case is saved."""
+    case.owner_level = level
+    case.owner_code = code_at(level, case.place_code)
+    case.status = Status.REPORTED
+    limit = kind_of(case).time_limit(case)
+    case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(case.reported_at, limit)
+
+
+def record_report(case: Case, *, actor: User) -> None:
+    """Append the first event of a saved new case: ``report``, seq 1, by the reporter.
+
+    One statement: the reporter's worker name is read inside the INSERT (case creation is
+    the hot path)."""
+    fallback = (actor.get_full_name() if hasattr(actor, "get_full_name") else "") or (
+        actor.get_username()
+    )
+    kind_of(case).new_event(
+        case,
+        seq=1,
+        action=Action.REPORT.value,
+        actor=actor,
+        actor_name=Coalesce(
+            Subquery(WorkerModel.objects.filter(user=actor.pk).exclude(name="").values("name")[:1]),
+            Value(fallback[:100]),
+        ),
+        at=case.reported_at,
+        from_status=Status.REPORTED,
+        to_status=Status.REPORTED,
+        from_level=case.owner_level,
+        to_level=case.owner_level,
+        note="",
+        data={
+            "acknowledge_due_at": case.acknowledge_due_at.isoformat()
+            if case.acknowledge_due_at
+            else None,
+            "resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
+        },
+    )

@@ -1,0 +1,56 @@
+"""Incidents as a kind of case: what the case engine (``cases``) needs to know of them.
+
+Registered by ``incidents.apps.IncidentsConfig.ready``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from cases.deadlines import TimeLimit
+from cases.kinds import CaseKind
+
+from . import notifications
+from .models import (
+    CaseAttachment,
+    CaseEvent,
+    DueEvent,
+    Incident,
+    IncidentReport,
+    SupervisionRecord,
+)
+from .time_limits import time_limit
+
+
+class IncidentKind(CaseKind):
+    name = "incident"
+    model = Incident
+    event_model = CaseEvent
+    attachment_model = CaseAttachment
+    due_event_model = DueEvent
+    supervision_model = SupervisionRecord
+    case_field = "incident"
+
+    def time_limit(self, case: Any) -> TimeLimit:
+        return time_limit(case.category_id, case.severity)
+
+    def visible_q(self, user: Any) -> Q:
+        # Whoever reported it, the first reporter or a duplicate's, follows it.
+        return Q(Exists(IncidentReport.objects.filter(incident=OuterRef("pk"), reporter=user)))
+
+    def notify(self, case: Any, event: Any, worker_ids: set[int]) -> None:
+        notifications.notify_case(case, event, worker_ids)
+
+    def notify_overdue_at_top(
+        self, case: Any, worker_ids: set[int], *, kind: str, due_at: dt.datetime
+    ) -> None:
+        notifications.notify_overdue_at_top(case, worker_ids, kind=kind, due_at=due_at)
+
+    def notify_supervision(self, case: Any, worker_ids: set[int], *, number: int) -> None:
+        notifications.notify_supervision(case, worker_ids, number=number)
+
+    def clock_queryset(self) -> QuerySet[Incident]:
+        return Incident.objects.select_related("category")

@@ -1,0 +1,214 @@
+"""A second kind of case (tests/casekind: one module and a migration) goes through its whole
+life on the case engine, with deadlines, escalation, supervision and an append-only history,
+using nothing from incidents/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, transaction
+from psycopg.types.range import Range
+
+from cases import clock, deadlines
+from cases.kinds import kind_of
+from cases.models import Status
+from cases.workflow import (
+    Action,
+    ActionNotAllowed,
+    allowed_actions,
+    case_act,
+    cases_visible_to,
+    open_case,
+    record_report,
+)
+from gridmap.codes import Level
+from grids.models import Role
+from tests.casekind.models import (
+    TOLD,
+    Errand,
+    ErrandDue,
+    ErrandEvent,
+    ErrandKind,
+    ErrandSupervision,
+)
+from tests.factories import (
+    CatchmentAssignmentFactory,
+    DistrictFactory,
+    GenerationFactory,
+    GridFactory,
+    RoleAssignmentFactory,
+    StationFactory,
+    TownFactory,
+    UserFactory,
+    VillageFactory,
+    WorkerFactory,
+    rect,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Tuesday 3 November 2026, 09:00 in Qinzhou: a working day.
+REPORTED = dt.datetime(2026, 11, 3, 9, 0, tzinfo=SHANGHAI)
+# Roles and the catchment are held from the start of that year on.
+HELD = Range(dt.date(2026, 1, 1), None, "[)")
+
+
+def holder(role: str, **place) -> object:
+    user = UserFactory()
+    worker = WorkerFactory(user=user)
+    RoleAssignmentFactory(worker=worker, role=role, period=HELD, **place)
+    return user
+
+
+@pytest.fixture
+def place(db):
+    generation = GenerationFactory()
+    district = DistrictFactory(geom=rect(100.0, 0.0, 100.4, 0.1), generation_low=generation)
+    town = TownFactory(district=district, geom=rect(100.0, 0.0, 100.2, 0.1))
+    village = VillageFactory(town=town, geom=rect(100.0, 0.0, 100.1, 0.1))
+    grid = GridFactory(
+        village=village, code=village.code + "001", geom=rect(100.0, 0.0, 100.1, 0.1)
+    )
+    station = StationFactory(town=town)
+    CatchmentAssignmentFactory(village=village, station=station, period=HELD)
+    TOLD.clear()
+    return {
+        "grid": grid,
+        "village": village,
+        "leader": holder(Role.GRID_LEADER, grid=grid),
+        "secretary": holder(Role.VILLAGE_SECRETARY, village=village),
+        "head": holder(Role.STATION_HEAD, station=station),
+        "resident": UserFactory(),
+        "stranger": UserFactory(),
+    }
+
+
+def new_errand(place, *, at: dt.datetime = REPORTED) -> Errand:
+    errand = Errand(
+        title="Renew a resident's medical insurance card",
+        place_code=place["grid"].code,
+        reported_at=at,
+        reporter=place["resident"],
+    )
+    open_case(errand, level=Level.GRID)
+    errand.save()
+    record_report(errand, actor=place["resident"])
+    return errand
+
+
+def act(place, who: str, errand: Errand, action: str, **kw) -> Errand:
+    errand.refresh_from_db()
+    return case_act(
+        actor=place[who],
+        model=Errand,
+        case_id=errand.pk,
+        action=action,
+        version=errand.version,
+        **kw,
+    )
+
+
+def history(errand: Errand) -> list[tuple[int, str, str, str]]:
+    return list(
+        ErrandEvent.objects.filter(errand=errand)
+        .order_by("seq")
+        .values_list("seq", "action", "to_status", "to_level")
+    )
+
+
+def worker_of(user) -> int:
+    return user.worker.pk
+
+
+def test_the_kind_is_registered_and_needs_nothing_from_incidents():
+    assert isinstance(kind_of(Errand), ErrandKind)
+    import tests.casekind.models as module
+
+    with open(module.__file__, encoding="utf-8") as f:
+        source = f.read()
+    assert "incidents" not in source.replace("nothing from incidents", "")
+
+
+def test_acknowledge_resolve_verify_close_out_with_deadlines(place):
+    errand = new_errand(place)
+    assert (errand.owner_level, errand.owner_code) == (Level.GRID, place["grid"].code)
+    limit = ErrandKind.LIMIT
+    assert (errand.acknowledge_due_at, errand.resolve_due_at) == deadlines.deadlines_from(
+        REPORTED, limit
+    )
+    # 2 working hours from 09:00, 3 working days from Tuesday 09:00.
+    assert errand.acknowledge_due_at == dt.datetime(2026, 11, 3, 11, 0, tzinfo=SHANGHAI)
+    assert errand.resolve_due_at == dt.datetime(2026, 11, 6, 9, 0, tzinfo=SHANGHAI)
+    at = REPORTED + dt.timedelta(minutes=30)
+    assert deadlines.traffic_light(errand, at) == deadlines.GREEN
+
+    assert allowed_actions(user=place["stranger"], case=errand, at=at) == []
+    assert Action.ACKNOWLEDGE in allowed_actions(user=place["leader"], case=errand, at=at)
+    with pytest.raises(ActionNotAllowed):
+        act(place, "head", errand, Action.ACKNOWLEDGE, at=at)
+
+    act(place, "leader", errand, Action.ACKNOWLEDGE, at=at)
+    resolved_at = REPORTED + dt.timedelta(hours=5)
+    errand = act(place, "leader", errand, Action.RESOLVE, at=resolved_at, note="Card renewed")
+    # The station supervises a grid's case: its head is told to verify.
+    assert TOLD[-1] == (Action.RESOLVE, errand.pk, frozenset({worker_of(place["head"])}))
+    with pytest.raises(ActionNotAllowed):
+        act(place, "leader", errand, Action.VERIFY, at=resolved_at)
+    act(place, "head", errand, Action.VERIFY, at=resolved_at + dt.timedelta(hours=1))
+    errand = act(place, "head", errand, Action.CLOSE_OUT, at=resolved_at + dt.timedelta(hours=2))
+    errand = act(place, "resident", errand, Action.CALLBACK, data={"rating": 5})
+
+    assert errand.status == Status.CLOSED
+    assert errand.closed_on_time is True
+    assert errand.acknowledged_at == at and errand.resolved_at == resolved_at
+    assert errand.satisfaction == 5 and errand.version == 6
+    assert history(errand) == [
+        (1, "report", Status.REPORTED, Level.GRID),
+        (2, "acknowledge", Status.ACKNOWLEDGED, Level.GRID),
+        (3, "resolve", Status.RESOLVED, Level.GRID),
+        (4, "verify", Status.VERIFIED, Level.GRID),
+        (5, "close_out", Status.CLOSED, Level.GRID),
+        (6, "callback", Status.CLOSED, Level.GRID),
+    ]
+    assert deadlines.traffic_light(errand, resolved_at) is None
+
+
+def test_overdue_escalates_once_and_long_open_cases_are_supervised(place):
+    errand = new_errand(place)
+    late = errand.acknowledge_due_at + dt.timedelta(minutes=1)
+    assert deadlines.traffic_light(errand, late) == deadlines.RED
+    acted = [(pk, kind) for pk, kind in clock.escalate_overdue(late) if pk == errand.pk]
+    assert acted == [(errand.pk, "acknowledge")]
+    assert clock.escalate_overdue(late) == [] or errand.pk not in {
+        pk for pk, _ in clock.escalate_overdue(late)
+    }
+    errand.refresh_from_db()
+    village = place["village"].code
+    assert (errand.owner_level, errand.owner_code) == (Level.VILLAGE, village)
+    assert errand.status == Status.REPORTED and errand.escalation_count == 1
+    # The new owner gets the full time limits from the escalation.
+    assert errand.acknowledge_due_at == deadlines.add_working_time(late, 2, "working_hours")
+    assert ErrandDue.objects.filter(errand=errand).count() == 1
+    assert history(errand)[-1] == (2, "escalate", Status.REPORTED, Level.VILLAGE)
+    assert TOLD[-1] == (Action.ESCALATE, errand.pk, frozenset({worker_of(place["secretary"])}))
+    # The village secretary handles it now; the grid leader no longer does.
+    assert Action.ACKNOWLEDGE in allowed_actions(user=place["secretary"], case=errand, at=late)
+    assert Action.ACKNOWLEDGE not in allowed_actions(user=place["leader"], case=errand, at=late)
+
+    later = REPORTED + dt.timedelta(days=31)
+    created = [row for row in clock.supervise_ledger(later) if row[0] == errand.pk]
+    assert created == [(errand.pk, 1), (errand.pk, 2)]
+    assert ErrandSupervision.objects.filter(errand=errand).count() == 2
+    assert TOLD[-1] == ("supervision 2", errand.pk, frozenset({worker_of(place["secretary"])}))
+
+
+def test_who_may_open_it_and_the_history_cannot_be_edited(place):
+    errand = new_errand(place)
+    assert list(cases_visible_to(place["resident"], Errand)) == [errand]
+    assert list(cases_visible_to(place["leader"], Errand)) == [errand]
+    assert list(cases_visible_to(place["stranger"], Errand)) == []
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ErrandEvent.objects.filter(errand=errand).update(note="rewritten")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ErrandEvent.objects.filter(errand=errand).delete()
