@@ -14,13 +14,14 @@ PORT ?= 8000
 SCALE ?= small
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help run test bench stop system venv db migrate messages translations demo users setup lint
+.PHONY: help run test bench stop system venv db migrate messages translations demo users setup lint screenshots
 
 help:
 	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT)"
 	@echo "make test   set up everything missing and run the whole test suite"
 	@echo "make bench  run the benchmark scenarios against the demo"
 	@echo "make stop   stop the project-local PostGIS cluster"
+	@echo "make screenshots  refresh the README's screenshots (docs/screenshots/)"
 
 # --- system packages (apt), only what is missing ------------------------------------------
 system: var/.system-ok
@@ -88,6 +89,11 @@ run: setup demo users
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the README's screenshots (docs/screenshots/): the browser tests, saving there.
+# `make test` saves them under var/screenshots/ instead, so it never changes tracked files.
+screenshots: setup
+	GRIDMAP_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser -q $(PYTEST_ARGS)
 
 bench: setup demo
 	$(PY) bench/run.py

@@ -72,9 +72,10 @@ class CaseKind:
         return self.model.objects.all()
 
     # --- derived ------------------------------------------------------------------------
-    def events(self, case: Case | int) -> models.QuerySet[Any]:
-        pk = case if isinstance(case, int) else case.pk
-        return self.event_model.objects.filter(**{f"{self.case_field}_id": pk})
+    def events(self, case: Any) -> models.QuerySet[Any]:
+        """The history of a case (a case, its id, or an ``OuterRef`` to one)."""
+        value = case.pk if isinstance(case, models.Model) else case
+        return self.event_model.objects.filter(**{self.case_field: value})
 
     def new_event(self, case: Case, **fields: Any) -> CaseEventBase:
         return self.event_model.objects.create(**{self.case_field: case}, **fields)

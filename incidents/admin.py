@@ -16,13 +16,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
-from accounts.selectors import scope_q
+from accounts.admin_mixins import ViewOnlyAdminMixin, town_filter
 from inbox.admin import register_subject_scope
 
 from .models import (
@@ -38,6 +37,7 @@ from .models import (
 )
 from .notifications import SUBJECT_INCIDENT
 from .routing import render_explanation
+from .selectors import incidents_visible_to
 from .workflow import CASE_FIELDS, Action, ActionNotAllowed, CaseConflict, case_act
 
 MSG_ADMIN_DONE = gettext_noop("%(action)s: %(count)s cases.")
@@ -145,9 +145,25 @@ ROUTING_FIELDS = [
 ]
 
 
+class VisibleIncidentsAdminMixin:
+    """Limit a changelist to what hangs off the incidents the user may see: the one rule of
+    ``incidents.selectors.incidents_visible_to``, as the API and the pages apply it.
+    ``incident_path`` leads from the model to its incident ("" for the incident itself)."""
+
+    incident_path = ""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return qs
+        visible = incidents_visible_to(request.user).values("pk")
+        return qs.filter(
+            **{f"{self.incident_path}__in" if self.incident_path else "pk__in": visible}
+        )
+
+
 @admin.register(Incident)
-class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "place_code"
+class IncidentAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "category",
@@ -194,25 +210,22 @@ class IncidentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IncidentPhoto)
-class IncidentPhotoAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "report__incident__place_code"
+class IncidentPhotoAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
+    incident_path = "report__incident"
     list_display = ["id", "report", "content_type", "size"]
     raw_id_fields = ["report"]
 
 
-# A jurisdiction-limited admin user sees the inbox entries about the incidents of their
-# jurisdiction (inbox.admin).
-register_subject_scope(
-    SUBJECT_INCIDENT,
-    lambda user: Incident.objects.filter(scope_q(user, "place_code") or Q()).values("pk"),
-)
+# A jurisdiction-limited admin user sees the inbox entries about the incidents they may see
+# (inbox.admin), by the same one rule.
+register_subject_scope(SUBJECT_INCIDENT, lambda user: incidents_visible_to(user).values("pk"))
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
+class CaseEventAdmin(ViewOnlyAdminMixin, VisibleIncidentsAdminMixin, admin.ModelAdmin):
     """The case history, read-only: events are appended by the workflow only."""
 
-    jurisdiction_code_path = "incident__place_code"
+    incident_path = "incident"
     list_display = ["incident", "seq", "action", "actor_name", "at", "from_status", "to_status"]
     list_filter = ["action", "to_status"]
     search_fields = ["=incident__id", "actor_name", "note"]
@@ -221,7 +234,7 @@ class CaseEventAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmi
 
 
 @admin.register(CaseAttachment)
-class CaseAttachmentAdmin(ViewOnlyAdminMixin, JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "event__incident__place_code"
+class CaseAttachmentAdmin(ViewOnlyAdminMixin, VisibleIncidentsAdminMixin, admin.ModelAdmin):
+    incident_path = "event__incident"
     list_display = ["id", "event", "content_type", "size"]
     raw_id_fields = ["event"]

@@ -35,7 +35,8 @@ from cases.deadlines import traffic_light
 
 from .api import MSG_UNKNOWN_INCIDENT, _django_errors, _invalid
 from .models import CaseAttachment, CaseEvent, Incident
-from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act, cases_visible_to
+from .selectors import incidents_visible_to
+from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act
 
 MSG_ACTION_REQUIRED = gettext_noop("Choose an action.")
 MSG_VERSION_REQUIRED = gettext_noop(
@@ -96,7 +97,7 @@ def case_body(incident: Incident, user: Any) -> dict[str, Any]:
 
 
 def _case(request: Request, pk: int) -> Incident:
-    incident = cases_visible_to(request.user).filter(pk=pk).first()
+    incident = incidents_visible_to(request.user).filter(pk=pk).first()
     if incident is None:
         raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
     return incident

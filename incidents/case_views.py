@@ -71,7 +71,6 @@ from .workflow import (
     CaseConflict,
     allowed_actions,
     case_act,
-    cases_visible_to,
 )
 
 MSG_CONFLICT = gettext_noop(
@@ -272,7 +271,9 @@ def place_name(level: str, code: str) -> str:
 
 
 def _case(user: Any, pk: int) -> Incident:
-    incident = selectors.incident_details(cases_visible_to(user)).filter(pk=pk).first()
+    incident = (
+        selectors.incident_details(selectors.incidents_visible_to(user)).filter(pk=pk).first()
+    )
     if incident is None:
         raise Http404(gettext(MSG_NO_CASE) % {"id": pk})
     return incident
@@ -539,7 +540,9 @@ class CaseView(LoginRequiredMixin, View):
 def case_photo(request: HttpRequest, pk: int, photo: int) -> FileResponse:
     """A photo of a case, for whoever may open the case."""
     found = (
-        IncidentPhoto.objects.filter(pk=photo, report__incident__in=cases_visible_to(request.user))
+        IncidentPhoto.objects.filter(
+            pk=photo, report__incident__in=selectors.incidents_visible_to(request.user)
+        )
         .filter(report__incident_id=pk)
         .first()
     )
@@ -554,7 +557,7 @@ def case_attachment(request: HttpRequest, pk: int, attachment: int) -> FileRespo
     """An attachment of the case history, for whoever may open the case."""
     found = (
         CaseAttachment.objects.filter(
-            pk=attachment, event__incident__in=cases_visible_to(request.user)
+            pk=attachment, event__incident__in=selectors.incidents_visible_to(request.user)
         )
         .filter(event__incident_id=pk)
         .first()

@@ -1,255 +1,95 @@
-"""The three lists of four-level linkage: 问题清单 / 责任清单 / 销号清单.
-
-- **Problem list** (``problems``): every case of the area reported in the period, with its
-  status, traffic light, owner and place.
-- **Responsibility list** (``responsibility``): every *open* case of the area, with the level
-  and place that own it now, the people it was routed to (their names as recorded at the
-  reported time) and its deadlines.
-- **Close-out list** (``closeout``): every case of the area closed out (销号) in the period,
-  with who signed it off and when, and whether that was on time.
-
-An *area* is a station (the villages of its current catchment), a town or a county (by code
-prefix; codes nest); without one, the whole jurisdiction. The jurisdiction
-(``accounts.selectors.scope_q`` on ``place_code``) always applies on top, so choosing an area
-outside it shows nothing rather than someone else's cases.
-
-Each list is one SQL query whatever the number of rows: the category and places come by
-``select_related``, the routed names, the sign-off and the owner's place name by
-subqueries. The traffic light is computed in Python from the row's own fields
-(``cases.deadlines.traffic_light``), without queries. Exports (CSV, XLSX) use the same
-columns, with headers in the reader's language.
+"""The three lists (``cases.lists``) for incidents: their filters (category, severity), their
+columns (category, severity, where, what, who it was routed to) and the columns of each list.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextChoices
-from django.db.models.functions import Coalesce, Substr
-from django.utils import timezone
-from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
+from django.db.models import OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import account_of, jurisdiction_prefixes, scope_q
-from cases.deadlines import traffic_light
-from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
-
-from .models import (
-    OPEN_STATUSES,
-    CaseEvent,
-    Category,
-    Incident,
-    IncidentRecipient,
-    Level,
-    RecipientKind,
-    Severity,
-    Status,
+from cases import lists as case_lists
+from cases.lists import (
+    ACK_DUE,
+    CASE,
+    EXTENSIONS,
+    LIGHT,
+    LIGHT_LABELS,
+    MSG_TOO_MANY_FOR_XLSX,
+    ON_TIME,
+    OWNER,
+    OWNER_LEVEL,
+    PAGE_SIZE,
+    PLACE_CODE,
+    REPORTED,
+    RESOLVE_DUE,
+    RESOLVED,
+    REWORK,
+    SATISFACTION,
+    SIGNED_AT,
+    SIGNED_BY,
+    STATUS,
+    XLSX_MAX_ROWS,
+    AreaLevel,
+    Cell,
+    Column,
+    ListKind,
+    User,
+    areas_for,
 )
 
-User = AbstractBaseUser | AnonymousUser
+from .models import Category, Incident, IncidentRecipient, RecipientKind, Severity
 
-# The action name of a close-out (销号) in the case history (incidents.workflow.Action).
-CLOSE_OUT_ACTION = "close_out"
-
-MSG_CODE_LEVEL = gettext_noop("%(code)s is not the code of a %(level)s.")
-MSG_CODE_UNKNOWN = gettext_noop(
-    "%(code)s is not the code of a station (town code, S, two digits), a town (9 digits) "
-    "or a county (6 digits)."
-)
-MSG_LEVEL_NEEDS_CODE = gettext_noop("Choose which %(level)s.")
-MSG_DATES_ORDER = gettext_noop("The period ends before it starts.")
-MSG_TOO_MANY_FOR_XLSX = gettext_noop(
-    "%(count)s rows are too many for an XLSX file (at most %(max)s): narrow the filter or "
-    "export CSV."
-)
-
-# Rows per page on screen; an XLSX file is built in memory, so it has a ceiling (CSV streams).
-PAGE_SIZE = 50
-XLSX_MAX_ROWS = 100_000
-
-
-class ListKind(TextChoices):
-    PROBLEMS = "problems", _("Problem list")
-    RESPONSIBILITY = "responsibility", _("Responsibility list")
-    CLOSEOUT = "closeout", _("Close-out list")
-
-
-class AreaLevel(TextChoices):
-    STATION = "station", _("station")
-    TOWN = "town", _("town")
-    COUNTY = "county", _("county")
-
-
-AREA_CODE_REGEX = {
-    AreaLevel.STATION: re.compile(r"^\d{9}S\d{2}$"),
-    AreaLevel.TOWN: re.compile(r"^\d{9}$"),
-    AreaLevel.COUNTY: re.compile(r"^\d{6}$"),
-}
-
-
-def area_level_of(code: str) -> str | None:
-    """The area level a code has the format of (a station, a town or a county)."""
-    for level, regex in AREA_CODE_REGEX.items():
-        if regex.match(code):
-            return level
-    return None
-
-
-# --- the area and the rows --------------------------------------------------------------------
-def area_q(level: str, code: str, path: str = "place_code") -> Q:
-    """Q for rows whose ``path`` (a place code) lies in the area.
-
-    A station's area is the villages of its *current* catchment, matched in the database (an
-    ``EXISTS`` on the catchment, no list of codes in Python); a town's or a county's is its
-    code prefix.
-    """
-    if level == AreaLevel.STATION:
-        in_catchment = CatchmentAssignment.objects.active().filter(
-            station__code=code, village__code=Substr(OuterRef(path), 1, 12)
-        )
-        return Q(Exists(in_catchment))
-    return Q(**{f"{path}__startswith": code})
+__all__ = [
+    "COLUMNS",
+    "LIGHT_LABELS",
+    "MSG_TOO_MANY_FOR_XLSX",
+    "PAGE_SIZE",
+    "XLSX_MAX_ROWS",
+    "AreaLevel",
+    "ListFilterForm",
+    "ListKind",
+    "ListSpec",
+    "areas_for",
+    "csv_lines",
+    "list_queryset",
+    "rows",
+    "xlsx_bytes",
+]
 
 
 @dataclass(frozen=True)
-class ListSpec:
-    """What to list: the parsed filter (``ListFilterForm.spec``)."""
+class ListSpec(case_lists.ListSpec):
+    """What to list, with the incidents' own filters."""
 
-    kind: str = ListKind.PROBLEMS
-    level: str | None = None
-    code: str | None = None
-    status: str | None = None
     category: str | None = None
     severity: str | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
-def _owner_name() -> Coalesce:
-    """The name of the place that owns a case (``owner_code``), whatever its level."""
-
-    def name_of(model: Any) -> Subquery:
-        qs = model.objects.filter(code=OuterRef("owner_code"))
-        if model is not Station:
-            qs = qs.current()
-        return Subquery(qs.order_by().values("name")[:1])
-
-    return Coalesce(*(name_of(m) for m in (Grid, Village, Station, Town, District, City)))
 
 
 def list_queryset(*, user: User, spec: ListSpec) -> QuerySet[Incident]:
-    """The rows of a list, in one query: jurisdiction, area, period and filters applied."""
+    """The rows of a list, in one query (``cases.lists.list_queryset`` on incidents, with the
+    category and places joined and, on the responsibility list, the people it was routed to
+    by name as recorded at the reported time)."""
     qs = Incident.objects.all()
-    scope = scope_q(user, "place_code")
-    if scope is not None:
-        qs = qs.filter(scope)
-    if spec.level and spec.code:
-        qs = qs.filter(area_q(spec.level, spec.code))
     if spec.category:
         qs = qs.filter(category__code=spec.category)
     if spec.severity:
         qs = qs.filter(severity=spec.severity)
-
-    # The period is of the report, except on the close-out list: of the close-out.
-    period_field = "closed_at" if spec.kind == ListKind.CLOSEOUT else "reported_at"
-    if spec.date_from:
-        qs = qs.filter(**{f"{period_field}__gte": _day_start(spec.date_from)})
-    if spec.date_to:
-        qs = qs.filter(**{f"{period_field}__lt": _day_start(spec.date_to + dt.timedelta(days=1))})
-
-    if spec.kind == ListKind.CLOSEOUT:
-        qs = qs.filter(status=Status.CLOSED)
-    else:
-        if spec.kind == ListKind.RESPONSIBILITY:
-            qs = qs.filter(status__in=OPEN_STATUSES)
-        if spec.status:
-            qs = qs.filter(status=spec.status)
-
     qs = qs.select_related("category", "grid", "village", "town").defer(
         "location", "explanation", "grid__geom", "village__geom", "town__geom"
     )
-    if spec.kind == ListKind.PROBLEMS:
-        return qs.annotate(owner_name=_owner_name()).order_by("-reported_at", "-id")
     if spec.kind == ListKind.RESPONSIBILITY:
         routed = IncidentRecipient.objects.filter(
             incident=OuterRef("pk"), kind=RecipientKind.ROUTED
         ).order_by("id")
-        return qs.annotate(
-            owner_name=_owner_name(), responsible=ArraySubquery(routed.values("name"))
-        ).order_by(Coalesce("resolve_due_at", "acknowledge_due_at").asc(nulls_last=True), "id")
-    sign_off = CaseEvent.objects.filter(incident=OuterRef("pk"), action=CLOSE_OUT_ACTION).order_by(
-        "-seq"
-    )
-    return qs.annotate(
-        signed_off_by=Subquery(sign_off.values("actor_name")[:1]),
-        signed_off_at=Subquery(sign_off.values("at")[:1]),
-    ).order_by("-closed_at", "-id")
-
-
-# --- columns ----------------------------------------------------------------------------------
-LIGHT_LABELS = {
-    "green": pgettext_lazy("traffic light", "green"),
-    "yellow": pgettext_lazy("traffic light", "yellow"),
-    "red": pgettext_lazy("traffic light", "red: overdue"),
-}
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: its header, how to read a row, and how the page shows it (``kind``)."""
-
-    key: str
-    label: str | Promise
-    value: Callable[[Incident, dt.datetime], Any]
-    # text, long, place, people, number, datetime, case, status, severity, level, light, on_time
-    kind: str = "text"
-
-
-@dataclass(frozen=True)
-class Cell:
-    key: str
-    kind: str
-    value: Any
-
-    @property
-    def text(self) -> str:
-        """The value as the export and the page write it (localised labels, local time)."""
-        return cell_text(self.kind, self.value)
-
-
-def cell_text(kind: str, value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if kind == "datetime":
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-    if kind == "status":
-        return str(Status(value).label)
-    if kind == "severity":
-        return str(Severity(value).label)
-    if kind == "light":
-        return str(LIGHT_LABELS.get(value, value))
-    if kind == "on_time":
-        return gettext("on time") if value else gettext("late")
-    if kind == "level":
-        return str(Level(value).label)
-    if isinstance(value, list | tuple):
-        # The list separator of the language: "、" in Chinese, ", " in English.
-        return pgettext("list separator", ", ").join(str(v) for v in value)
-    return str(value)
+        qs = qs.annotate(responsible=ArraySubquery(routed.values("name")))
+    return case_lists.list_queryset(user=user, spec=spec, qs=qs)
 
 
 def place_text(incident: Incident) -> str:
@@ -258,43 +98,14 @@ def place_text(incident: Incident) -> str:
     return " · ".join(parts) or incident.place_code
 
 
-def _owner_text(incident: Incident) -> str:
-    name = getattr(incident, "owner_name", None)
-    return f"{name} ({incident.owner_code})" if name else incident.owner_code
-
-
-def _light(incident: Incident, now: dt.datetime) -> str | None:
-    if incident.status not in OPEN_STATUSES:
-        return None
-    return traffic_light(incident, now)
-
-
-CASE = Column("id", _("No."), lambda i, now: i.pk, "case")
-REPORTED = Column("reported_at", _("reported at"), lambda i, now: i.reported_at, "datetime")
 CATEGORY = Column("category", _("category"), lambda i, now: i.category.name)
-SEVERITY = Column("severity", _("severity"), lambda i, now: i.severity, "severity")
-PLACE = Column("place", _("place"), lambda i, now: place_text(i), "place")
-PLACE_CODE = Column("place_code", _("place code"), lambda i, now: i.place_code)
-DESCRIPTION = Column("description", _("description"), lambda i, now: i.description, "long")
-STATUS = Column("status", _("status"), lambda i, now: i.status, "status")
-LIGHT = Column("traffic_light", _("traffic light"), _light, "light")
-OWNER_LEVEL = Column("owner_level", _("owning level"), lambda i, now: i.owner_level, "level")
-OWNER = Column("owner", _("owning place"), lambda i, now: _owner_text(i))
-ACK_DUE = Column(
-    "acknowledge_due_at", _("acknowledge by"), lambda i, now: i.acknowledge_due_at, "datetime"
+SEVERITY = Column(
+    "severity", _("severity"), lambda i, now: i.severity, "severity", dict(Severity.choices)
 )
-RESOLVE_DUE = Column("resolve_due_at", _("resolve by"), lambda i, now: i.resolve_due_at, "datetime")
+PLACE = Column("place", _("place"), lambda i, now: place_text(i), "place")
+DESCRIPTION = Column("description", _("description"), lambda i, now: i.description, "long")
 RESPONSIBLE = Column(
     "responsible", _("responsible people"), lambda i, now: list(i.responsible or []), "people"
-)
-RESOLVED = Column("resolved_at", _("resolved at"), lambda i, now: i.resolved_at, "datetime")
-SIGNED_BY = Column("signed_off_by", _("signed off by"), lambda i, now: i.signed_off_by)
-SIGNED_AT = Column("signed_off_at", _("signed off at"), lambda i, now: i.signed_off_at, "datetime")
-ON_TIME = Column("closed_on_time", _("on time"), lambda i, now: i.closed_on_time, "on_time")
-SATISFACTION = Column("satisfaction", _("satisfaction"), lambda i, now: i.satisfaction, "number")
-REWORK = Column("rework_count", _("reopened"), lambda i, now: i.rework_count, "number")
-EXTENSIONS = Column(
-    "extension_count", _("extensions granted"), lambda i, now: i.extension_count, "number"
 )
 
 COLUMNS: dict[str, list[Column]] = {
@@ -346,178 +157,37 @@ COLUMNS: dict[str, list[Column]] = {
 }
 
 
-def row_cells(incident: Incident, columns: list[Column], now: dt.datetime) -> list[Cell]:
-    return [Cell(c.key, c.kind, c.value(incident, now)) for c in columns]
-
-
-def rows(
-    incidents: Iterable[Incident], kind: str, now: dt.datetime
-) -> Iterator[tuple[Incident, list[Cell]]]:
-    columns = COLUMNS[kind]
-    for incident in incidents:
-        yield incident, row_cells(incident, columns, now)
-
-
-# --- export -----------------------------------------------------------------------------------
-class _Echo:
-    """A file-like object whose write returns the line (csv.writer into a streaming body)."""
-
-    def write(self, value: str) -> str:
-        return value
+def rows(incidents: Any, kind: str, now: dt.datetime) -> Iterator[tuple[Incident, list[Cell]]]:
+    return case_lists.rows(incidents, COLUMNS[kind], now)
 
 
 def csv_lines(qs: QuerySet[Incident], kind: str, now: dt.datetime) -> Iterator[str]:
-    """The CSV file, line by line: a BOM (so spreadsheet programs read UTF-8), the headers in
-    the active language, then the rows, fetched from the database in chunks."""
-    columns = COLUMNS[kind]
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    yield writer.writerow([str(c.label) for c in columns])
-    for _incident, cells in rows(qs.iterator(chunk_size=2000), kind, now):
-        yield writer.writerow([cell.text for cell in cells])
-
-
-def _xlsx_value(cell: Cell) -> Any:
-    if cell.value is None:
-        return None
-    if cell.kind == "datetime":
-        # Spreadsheets have no time zones: local time, as the page shows it.
-        return timezone.localtime(cell.value).replace(tzinfo=None)
-    if cell.kind in ("number", "case"):
-        return cell.value
-    return cell.text
+    return case_lists.csv_lines(qs, COLUMNS[kind], now)
 
 
 def xlsx_bytes(qs: QuerySet[Incident], kind: str, now: dt.datetime, title: str) -> bytes:
-    """The list as an XLSX workbook (openpyxl, write-only: rows go straight to the file)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    columns = COLUMNS[kind]
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    widths = {"long": 60, "place": 30, "datetime": 17, "people": 24, "case": 8, "number": 10}
-    for index, column in enumerate(columns):
-        letter = chr(ord("A") + index)
-        sheet.column_dimensions[letter].width = widths.get(column.kind, 16)
-    sheet.freeze_panes = "A2"
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.label))
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for _incident, cells in rows(qs.iterator(chunk_size=2000), kind, now):
-        out = []
-        for cell in cells:
-            value = _xlsx_value(cell)
-            if cell.kind == "datetime" and value is not None:
-                written = WriteOnlyCell(sheet, value=value)
-                written.number_format = "yyyy-mm-dd hh:mm"
-                out.append(written)
-            else:
-                out.append(value)
-        sheet.append(out)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return case_lists.xlsx_bytes(qs, COLUMNS[kind], now, title)
 
 
-# --- the filter -------------------------------------------------------------------------------
-def areas_for(user: User) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The stations, towns and counties inside the user's jurisdiction, for the area choice:
-    ``[(level label, [(code, "code name"), ...]), ...]``, in three queries."""
-    prefixes = jurisdiction_prefixes(user)
-    if prefixes is not None and not prefixes:
-        return []
-    districts = District.objects.current()
-    towns = Town.objects.current()
-    stations = Station.objects.all()
-    scope = scope_q(user, "code")
-    if scope is not None:
-        districts = districts.filter(scope)
-        towns = towns.filter(scope)
-        account = account_of(user)
-        account_codes = list(account.codes) if account is not None else []
-        stations = stations.filter(scope_q(user, "town__code") | Q(code__in=account_codes))
-    groups = [
-        (
-            AreaLevel.STATION.label,
-            [(s.code, f"{s.code} {s.name}") for s in stations.only("code", "name")],
-        ),
-        (
-            AreaLevel.TOWN.label,
-            [(t.code, f"{t.code} {t.name}") for t in towns.only("code", "name")],
-        ),
-        (
-            AreaLevel.COUNTY.label,
-            [(d.code, f"{d.code} {d.name}") for d in districts.only("code", "name")],
-        ),
-    ]
-    return [(str(label), choices) for label, choices in groups if choices]
+class ListFilterForm(case_lists.ListFilterForm):
+    """The query string of ``/lists/`` with the incidents' filters."""
 
-
-class ListFilterForm(forms.Form):
-    """The query string of ``/lists/``: every parameter optional; bad ones are errors."""
-
-    list = forms.ChoiceField(label=_("List"), choices=ListKind.choices, required=False)
-    level = forms.ChoiceField(
-        label=_("Area level"), choices=[("", "")] + AreaLevel.choices, required=False
-    )
-    code = forms.CharField(label=_("Area"), max_length=15, required=False)
-    status = forms.ChoiceField(label=_("Status"), required=False)
     category = forms.ChoiceField(label=_("Category"), required=False)
     severity = forms.ChoiceField(label=_("Severity"), required=False)
-    format = forms.ChoiceField(
-        choices=[("", "HTML"), ("html", "HTML"), ("csv", "CSV"), ("xlsx", "XLSX")], required=False
-    )
+    spec_class = ListSpec
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # ``from`` is a Python keyword: the field is added by name.
-        self.fields["from"] = forms.DateField(label=_("From"), required=False)
-        self.fields["to"] = forms.DateField(label=_("To"), required=False)
         anything = [("", _("all"))]
-        self.fields["status"].choices = anything + list(Status.choices)
         self.fields["severity"].choices = anything + list(Severity.choices)
         self.fields["category"].choices = anything + [
             (c.code, c.name) for c in Category.objects.order_by("ordering", "code")
         ]
 
-    def clean_code(self) -> str:
-        return (self.cleaned_data.get("code") or "").strip().upper()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        code, level = data.get("code") or "", data.get("level") or ""
-        if code:
-            found = area_level_of(code)
-            if found is None:
-                self.add_error("code", gettext(MSG_CODE_UNKNOWN) % {"code": code})
-            elif level and level != found:
-                label = AreaLevel(level).label
-                self.add_error("code", gettext(MSG_CODE_LEVEL) % {"code": code, "level": label})
-            else:
-                data["level"] = found
-        elif level:
-            self.add_error(
-                "code", gettext(MSG_LEVEL_NEEDS_CODE) % {"level": AreaLevel(level).label}
-            )
-        start, end = data.get("from"), data.get("to")
-        if start and end and end < start:
-            self.add_error("to", gettext(MSG_DATES_ORDER))
-        return data
-
-    def spec(self) -> ListSpec:
+    def spec_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return ListSpec(
-            kind=data.get("list") or ListKind.PROBLEMS,
-            level=data.get("level") or None,
-            code=data.get("code") or None,
-            status=data.get("status") or None,
-            category=data.get("category") or None,
-            severity=data.get("severity") or None,
-            date_from=data.get("from"),
-            date_to=data.get("to"),
-        )
+        return {
+            **super().spec_fields(),
+            "category": data.get("category") or None,
+            "severity": data.get("severity") or None,
+        }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 from django.contrib.gis.db.models import PointField
 from django.contrib.gis.db.models.functions import Distance
@@ -11,7 +12,7 @@ from django.contrib.gis.geos import Point
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce
 
-from accounts.selectors import scope_q
+from cases.workflow import cases_visible_to
 
 from .models import (
     OPEN_STATUSES,
@@ -38,11 +39,12 @@ def reporter_count() -> Coalesce:
     return Coalesce(Subquery(per_incident, output_field=IntegerField()), 0)
 
 
-def incidents_visible_to(user: object) -> QuerySet[Incident]:
-    """Incidents in the user's jurisdiction (the place code they were routed to)."""
-    qs = Incident.objects.all()
-    scope = scope_q(user, "place_code")  # type: ignore[arg-type]
-    return qs if scope is None else qs.filter(scope)
+def incidents_visible_to(user: Any) -> QuerySet[Incident]:
+    """The incidents a user may see: the one rule of the case engine
+    (``cases.workflow.cases_visible_to``: inside the jurisdiction by place or by owner, at a
+    place where the user's worker holds a role, or reported by the user), the same for the
+    API, the pages, the exports and the admin."""
+    return cases_visible_to(user, Incident)
 
 
 def incident_details(qs: QuerySet[Incident] | None = None) -> QuerySet[Incident]:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, models
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from cases import workflow as engine
@@ -153,7 +152,6 @@ __all__ = [
     "actor_name",
     "allowed_actions",
     "case_act",
-    "cases_visible_to",
     "handler_worker_ids",
     "open_case",
     "owner_above",
@@ -198,11 +196,6 @@ def allowed_actions(
 ) -> list[Action]:
     """``cases.workflow.allowed_actions`` on an incident."""
     return engine.allowed_actions(user=user, case=incident, at=at)
-
-
-def cases_visible_to(user: User) -> QuerySet[Incident]:
-    """The incidents a user may open (``cases.workflow.cases_visible_to``)."""
-    return engine.cases_visible_to(user, Incident)
 
 
 def open_case(incident: Incident) -> None:

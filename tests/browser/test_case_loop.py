@@ -23,14 +23,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.screens import SCREENSHOTS
 from tests.browser.test_map import assert_stayed_on_this_machine
 
 pytestmark = [pytest.mark.browser]
 
-SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
 CITY_PREFIX = "4507"
 PASSWORD = "browser-pass-4507"
 LEADER = {"username": "browser-case-leader", "password": PASSWORD}

@@ -13,15 +13,14 @@ import subprocess
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from coverage.export import display, sections
 from tests.browser.conftest import DESKTOP
+from tests.browser.screens import SCREENSHOTS
 from tests.browser.test_map import assert_stayed_on_this_machine
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
-SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
 LOADED = '#coverage-map[data-loaded="true"]'
 
 

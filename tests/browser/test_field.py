@@ -17,15 +17,14 @@ import uuid
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.utils import translation
 
 from tests.browser.conftest import PHONE
+from tests.browser.screens import SCREENSHOTS
 from tests.browser.test_map import assert_stayed_on_this_machine
 
 pytestmark = [pytest.mark.browser]
 
-SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
 CITY_PREFIX = "4507"
 MEMBER = {"username": "browser-grid-member", "password": "browser-pass-4507"}
 LEADER = {"username": "browser-grid-leader", "password": "browser-pass-4507"}

@@ -12,14 +12,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
 from django.db.models import Q
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.screens import SCREENSHOTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
-SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
 CITY_PREFIX = "4507"
 LOADED = '#gridmap[data-loaded="true"]'
 

@@ -22,16 +22,15 @@ import re
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.screens import SCREENSHOTS
 from tests.browser.test_map import assert_stayed_on_this_machine
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
-SCREENSHOTS = settings.BASE_DIR / "docs" / "screenshots"
 DISTRICT = "990250"
 TOWN = DISTRICT + "001"
 PLANNER = {"username": "browser-planner", "password": "browser-pass-9902"}

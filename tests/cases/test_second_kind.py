@@ -81,6 +81,7 @@ def place(db):
         "head": holder(Role.STATION_HEAD, station=station),
         "resident": UserFactory(),
         "stranger": UserFactory(),
+        "superuser": UserFactory(is_superuser=True),
     }
 
 
@@ -212,3 +213,36 @@ def test_who_may_open_it_and_the_history_cannot_be_edited(place):
         ErrandEvent.objects.filter(errand=errand).update(note="rewritten")
     with pytest.raises(IntegrityError), transaction.atomic():
         ErrandEvent.objects.filter(errand=errand).delete()
+
+
+def test_the_three_lists_serve_the_second_kind(place):
+    from cases import lists
+
+    done, open_one = new_errand(place), new_errand(place)
+    at = REPORTED + dt.timedelta(minutes=30)
+    act(place, "leader", done, Action.ACKNOWLEDGE, at=at)
+    act(place, "leader", done, Action.RESOLVE, at=at + dt.timedelta(hours=1))
+    act(place, "head", done, Action.VERIFY, at=at + dt.timedelta(hours=2))
+    act(place, "head", done, Action.CLOSE_OUT, at=at + dt.timedelta(hours=3))
+
+    def listed(kind: str, user: str = "head") -> list[list[str]]:
+        columns = [lists.CASE, lists.STATUS, lists.OWNER]
+        if kind == lists.ListKind.CLOSEOUT:
+            columns += [lists.SIGNED_BY, lists.ON_TIME]
+        spec = lists.ListSpec(kind=kind)
+        qs = lists.list_queryset(user=place[user], spec=spec, qs=Errand.objects.all())
+        return [[c.text for c in cells] for _, cells in lists.rows(qs, columns, at)]
+
+    assert [row[0] for row in listed(lists.ListKind.PROBLEMS, "superuser")] == [
+        str(open_one.pk),
+        str(done.pk),
+    ]
+    assert [row[0] for row in listed(lists.ListKind.RESPONSIBILITY, "superuser")] == [
+        str(open_one.pk)
+    ]
+    (closed,) = listed(lists.ListKind.CLOSEOUT, "superuser")
+    head_name = place["head"].worker.name
+    assert closed[0] == str(done.pk) and closed[3] == head_name
+    # Nobody's jurisdiction covers the test place through an account: a user without one
+    # sees nothing.
+    assert listed(lists.ListKind.PROBLEMS, "stranger") == []
