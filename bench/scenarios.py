@@ -198,11 +198,17 @@ def incident_create() -> None:
                                   h["name"], h["phone"])
                     ],
                 )  # fmt: skip
-                values = ", ".join(["(%s, %s, 'routed', '{}'::jsonb, now())"] * len(people))
+                values = ", ".join(
+                    ["(%s, 'routed', '{}'::jsonb, %s, 'incident', %s, now())"] * len(people)
+                )
                 cur.execute(
-                    "INSERT INTO incidents_notification (worker_id, incident_id, kind, message, "
-                    f"created_at) VALUES {values}",
-                    [x for h in people for x in (h["worker_id"], incident_id)],
+                    "INSERT INTO incidents_notification (worker_id, kind, message, link, "
+                    f"subject_type, subject_id, created_at) VALUES {values}",
+                    [
+                        x
+                        for h in people
+                        for x in (h["worker_id"], f"/field/#incident-{incident_id}", incident_id)
+                    ],
                 )
 
     try:

@@ -686,7 +686,8 @@ _DELETE_SQL = [
     "DELETE FROM incidents_caseevent WHERE incident_id IN (SELECT id FROM _demo_case)",
     "ALTER TABLE incidents_caseevent ENABLE TRIGGER case_event_append_only",
     "ALTER TABLE incidents_caseattachment ENABLE TRIGGER case_attachment_append_only",
-    "DELETE FROM incidents_notification WHERE incident_id IN (SELECT id FROM _demo_case)",
+    "DELETE FROM incidents_notification WHERE subject_type = 'incident'"
+    " AND subject_id IN (SELECT id FROM _demo_case)",
     "DELETE FROM incidents_dueevent WHERE incident_id IN (SELECT id FROM _demo_case)",
     "DELETE FROM incidents_supervisionrecord WHERE incident_id IN (SELECT id FROM _demo_case)",
     "DELETE FROM incidents_incidentrecipient WHERE incident_id IN (SELECT id FROM _demo_case)",

@@ -15,6 +15,11 @@ api_patterns = [
     path("grids/<str:code>/", grids_api.GridDetailApi.as_view(), name="grid-detail"),
     path("layers/<str:level>/", grids_api.LayerApi.as_view(), name="layer"),
     path("households/", households_api.HouseholdListApi.as_view(), name="household-list"),
+    path(
+        "ten-household-units/",
+        households_api.TenHouseholdUnitApi.as_view(),
+        name="ten-household-unit-list",
+    ),
 ]
 
 urlpatterns = [
@@ -24,7 +29,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),
     path("api/", include("incidents.api_urls")),
-    path("api/", include("incidents.inbox_urls")),
+    path("api/", include("inbox.urls")),
     path("api/", include("reports.api_urls")),
     path("", include("grids.urls")),
     path("", include("incidents.urls")),

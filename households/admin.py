@@ -7,6 +7,7 @@ from leaflet.admin import LeafletGeoAdmin
 
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
 from accounts.selectors import can_see_personal_data
+from gridmap.messages import render_messages
 
 from .models import CentralHousehold, Household, PartyBranch, PartyMember, TenHouseholdUnit
 
@@ -48,9 +49,7 @@ class TenHouseholdUnitAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     @admin.display(description=_("warnings"))
     def warnings_text(self, obj: TenHouseholdUnit) -> str:
         """The saved-with-warning conditions, in the admin user's language."""
-        from incidents.notifications import render_message
-
-        return " ".join(render_message(w) for w in obj.warnings or []) or "-"
+        return " ".join(render_messages(obj.warnings)) or "-"
 
 
 @admin.register(PartyBranch)

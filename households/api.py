@@ -22,11 +22,12 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from accounts.selectors import can_see_personal_data, scope_q
 from gridmap.geojson import feature_collection
+from gridmap.messages import render_messages
 from gridmap.params import bbox_param
-from incidents.notifications import render_message
 
 from . import services
 from .models import CentralHousehold, Household, TenHouseholdUnit
+from .routing import render_explanation
 
 MASK = "***"
 
@@ -140,13 +141,11 @@ class TenHouseholdUnitCreateSerializer(serializers.Serializer):
 
 
 def render_warnings(warnings: list[dict[str, Any]] | None) -> list[str]:
-    return [render_message(w) for w in warnings or []]
+    return render_messages(warnings)
 
 
 def unit_created_body(unit: TenHouseholdUnit) -> dict[str, Any]:
     """The response to a created unit: identity, grid, size, warnings, who it went to."""
-    from incidents.routing import render_explanation
-
     grid = unit.grid
     return {
         "id": unit.pk,

@@ -17,6 +17,8 @@ from grids.models import Grid
 from grids.services import buildings_assign_grids  # noqa: F401  (its old name here: the demo)
 
 from .models import CentralHousehold, Household, TenHouseholdUnit
+from .notifications import notify_unit
+from .routing import OutsideEveryDistrict, route_unit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -170,13 +172,10 @@ def ten_household_unit_create(
     ``members`` names them). The central household must be in the actor's jurisdiction; it
     need not be a member, but one farther than ``CENTRAL_HOUSEHOLD_REACH_M`` from every member
     is a warning. The unit's grid (from the head household) and its area come from
-    ``ten_household_units_refresh``. The routing result (``incidents.routing.route_unit`` at
+    ``ten_household_units_refresh``. The routing result (``households.routing.route_unit`` at
     the head household, now) is attached as ``unit.routing`` and the number of members as
     ``unit.member_count``, for the caller to show.
     """
-    from incidents.notifications import notify_unit
-    from incidents.routing import OutsideEveryDistrict, route_unit
-
     if not member_ids:
         raise ValidationError({"members": [_(MSG_MEMBERS_REQUIRED)]})
     ids = list(dict.fromkeys([head_household.pk, *member_ids]))

@@ -21,7 +21,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
+from accounts.admin_mixins import ViewOnlyAdminMixin, town_filter
+from inbox.admin import register_subject_scope
 
 from .models import (
     CaseAttachment,
@@ -33,8 +34,8 @@ from .models import (
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
-    Notification,
 )
+from .notifications import SUBJECT_INCIDENT
 from .routing import render_explanation
 from .selectors import incidents_visible_to
 from .workflow import CASE_FIELDS, Action, ActionNotAllowed, CaseConflict, case_act
@@ -215,13 +216,9 @@ class IncidentPhotoAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["report"]
 
 
-@admin.register(Notification)
-class NotificationAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "incident__place_code"
-    list_display = ["id", "worker", "kind", "incident", "created_at", "read_at"]
-    list_filter = ["kind"]
-    raw_id_fields = ["worker", "incident", "ten_household_unit"]
-    list_select_related = ["worker"]
+# A jurisdiction-limited admin user sees the inbox entries about the incidents they may see
+# (inbox.admin), by the same one rule.
+register_subject_scope(SUBJECT_INCIDENT, lambda user: incidents_visible_to(user).values("pk"))
 
 
 @admin.register(CaseEvent)

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
 from cases.kinds import register
@@ -12,3 +15,14 @@ class IncidentsConfig(AppConfig):
         from .kind import IncidentKind
 
         register(IncidentKind())
+        # A deleted incident takes its inbox entries with it (they named it by a foreign key
+        # with CASCADE before the inbox became generic).
+        post_delete.connect(
+            _incident_deleted, sender="incidents.Incident", dispatch_uid="incident_inbox"
+        )
+
+
+def _incident_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from .notifications import delete_incident_notifications
+
+    delete_incident_notifications(incident_ids=[instance.pk])

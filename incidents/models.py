@@ -1,4 +1,4 @@
-"""Incidents, their categories, their routing result and the notifications they cause.
+"""Incidents, their categories and their routing result.
 
 Routing is recorded, never recomputed: an incident keeps the grid version it was routed to
 and a snapshot of each recipient (worker, role, name, phone) at the reported time. A later
@@ -26,32 +26,24 @@ from cases.models import (
 )
 from gridmap.codes import LEVEL_ORDER, Level
 from grids.models import Generation, Grid, Town, Village, Worker
+from households.routing import Responder, Severity
+from inbox.models import RecipientKind
 
-# Re-exported: the case engine's names as the incident modules have always used them.
-__all__ = ["LEVEL_ORDER", "OPEN_STATUSES", "Level", "Status", "TimeUnit"]
+# Re-exported: the case engine's names as the incident modules have always used them; the
+# severity and responders of the routing engine (households.routing) and the recipient kinds
+# of the inbox, their choices unchanged.
+__all__ = [
+    "LEVEL_ORDER",
+    "OPEN_STATUSES",
+    "Level",
+    "RecipientKind",
+    "Responder",
+    "Severity",
+    "Status",
+    "TimeUnit",
+]
 
 SRID = settings.GRIDMAP_SRID
-
-
-class Severity(models.TextChoices):
-    """Xiangzhou's red / yellow / blue method."""
-
-    BLUE = "blue", _("blue")
-    YELLOW = "yellow", _("yellow")
-    RED = "red", _("red")
-
-
-class Responder(models.TextChoices):
-    """Who a severity tier reaches; resolved to people by the router."""
-
-    GRID_LEADER = "grid_leader", _("grid leader")
-    PARTY_GUIDE = "party_guide", _("party-building guide")
-    CENTRAL_HOUSEHOLD = "central_household", _("central household")
-    MEDIATION_DIRECTOR = "mediation_director", _("village mediation director")
-    MEDIATION_TEAM = "mediation_team", _("village mediation team")
-    VILLAGE_SECRETARY = "village_secretary", _("village party secretary")
-    STATION_HEAD = "station_head", _("station head")
-    TOWN_DISPATCHER = "town_dispatcher", _("town platform dispatcher")
 
 
 class Category(models.Model):
@@ -266,12 +258,6 @@ class IncidentPhoto(models.Model):
         verbose_name_plural = _("photos")
 
 
-class RecipientKind(models.TextChoices):
-    ROUTED = "routed", _("routed to")
-    COPIED = "copied", _("copied")
-    WATCHING = "watching", _("watching")
-
-
 class IncidentRecipient(models.Model):
     """A person an incident was routed, copied or shown to, as they were at the reported time.
 
@@ -305,50 +291,6 @@ class IncidentRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.responder})"
-
-
-class Notification(models.Model):
-    """An entry in a worker's in-app inbox."""
-
-    worker = models.ForeignKey(
-        Worker, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("worker")
-    )
-    incident = models.ForeignKey(
-        Incident,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="notifications",
-        verbose_name=_("incident"),
-    )
-    ten_household_unit = models.ForeignKey(
-        "households.TenHouseholdUnit",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="notifications",
-        verbose_name=_("ten-household unit"),
-    )
-    kind = models.CharField(_("kind"), max_length=10, choices=RecipientKind.choices)
-    # {"msgid": ..., "params": {...}}, rendered in the reader's language.
-    message = models.JSONField(_("message"), default=dict)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["worker", "created_at"],
-                condition=Q(read_at__isnull=True),
-                name="notification_unread",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.worker} · {self.kind}"
 
 
 class CaseEvent(CaseEventBase):

@@ -1,595 +1,86 @@
-"""Routing: who is responsible for a point at a time.
+"""Routing an incident: who is responsible for it, by the rules of ``households.routing``.
 
-``route()`` answers, for an incident at a point and a reported time, which grid (in which
-boundary generation), village and town it belongs to, who receives it and why. It reads the
-boundaries and the role assignments valid at that time; the caller records the answer
-(``incidents.services``) and nothing ever recomputes it.
-
-The rules
----------
-- **Generation.** The boundaries are those of the newest generation created at or before the
-  reported time; a report dated before every generation takes the first generation that has
-  districts (the first complete import: a city-only generation before it has no grids). A
-  row is valid in generation *n* when ``generation_low <= n <= generation_high`` (NULL =
-  current).
-- **Grid.** The grid of that generation covering the point (``ST_Covers``, so a point on the
-  boundary is covered). A point covered by several grids (on a shared edge or vertex) goes to
-  the grid with the smallest code: ``grids.selectors.EDGE_TIE_BREAK``.
-- **Edges.** Every *other* grid of that generation within ``EDGE_METRES`` (20 m, measured on
-  the spheroid: ``ST_DWithin`` on ``geography``) of the point is a neighbour: its active grid
-  leader is added as a ``watching`` recipient. So a point exactly on a shared edge goes to
-  the smaller code and the other grid's leader watches; a point 10 m inside a grid near an
-  edge also gets the neighbour's leader watching; a point 30 m inside does not. (A point in
-  no grid but within 20 m of one gets that grid's leader watching too.)
-- **No grid.** In a village but in no grid: the village secretary and the head of the
-  station whose catchment holds the village at that date are routed to.
-  In a district but in no village: the dispatcher of the town covering the point, or, when
-  no town covers it, of the nearest town of that district. Outside every district:
-  ``OutsideEveryDistrict``.
-- **Severity tiers** are data (``CategoryResponder`` rows of the category and severity).
-  The seeded tiers: blue reaches the grid leader, the party-building guide, the central
-  household of the ten-household unit the point falls in (or the nearest unit of the grid)
-  and the village mediation director; yellow adds the village mediation team; red goes to
-  the town dispatcher. The party-building guide of the grid is copied on every incident in
-  the grid whatever the tier says (routed when the tier names the guide). The central
-  household is that of the unit whose area covers the point, else of the unit of the grid
-  nearest to it; one whose party member is not a worker (``PartyMember.worker``) is named
-  in the explanation and skipped.
-- **Vacancies.** A role with no active holder falls to the next level up and the
-  explanation says so: grid leader -> village secretary -> station head -> town dispatcher;
-  party-building guide -> station head -> town dispatcher. A vacant village, station or
-  town role is named in the explanation (no fall-back).
-- **Time.** Holders are the role assignments active on the reported date (local time).
-  Roles are matched on the *code* of the place, not on the boundary row, so an assignment
-  that followed a superseded grid to its new row still counts for a time it was active.
-- **Responsible level:** grid for blue, village for yellow or for a point in no grid, town
-  for red or for a point in no village, county for a point in no town.
-
-The whole lookup is one SQL statement (``ROUTING_SQL``): it sits on the hot path of incident
-creation. The Python part (``_decide``) is pure: it turns that row into recipients and an
-explanation.
-
-The explanation is a list of ``{"msgid", "params"}`` parts, rendered in the reader's
-language by ``render_explanation``; a parameter is a plain value or a nested
-``{"msgid": ...}`` (a role or severity label), as ``incidents.notifications`` stores them.
+``route()`` answers, for an incident at a point and a reported time, which grid, village and
+town it belongs to, who receives it and why; the caller records the answer
+(``incidents.services``) and nothing ever recomputes it. The rules, the statement and the
+explanation are the routing engine's (``households.routing``, shared with the ten-household
+units); an incident adds its tier, the ``CategoryResponder`` rows of its category and
+severity, read inside the same one statement (``ROUTING_SQL``): it sits on the hot path of
+incident creation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
-from django.db import connection
-from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
 
-from grids.models import Role
+from households import routing as engine
 
-from .models import Level, RecipientKind, Responder, Severity
+# The engine's names an incident's callers know from here (the API and the case pages render
+# the explanation; the services catch OutsideEveryDistrict; the tests read the msgids).
+from households.routing import (  # noqa: F401
+    EXPLAIN_CENTRAL_NO_WORKER,
+    EXPLAIN_CENTRAL_NONE,
+    EXPLAIN_IN_DISTRICT_NO_TOWN,
+    EXPLAIN_IN_GRID,
+    EXPLAIN_IN_TOWN_NO_VILLAGE,
+    EXPLAIN_IN_VILLAGE_NO_GRID,
+    EXPLAIN_LEVEL,
+    EXPLAIN_NEAREST_TOWN,
+    EXPLAIN_NO_GRID_ROUTED,
+    EXPLAIN_NO_VILLAGE_ROUTED,
+    EXPLAIN_PERSON,
+    EXPLAIN_PERSON_COPIED,
+    EXPLAIN_SEVERITY,
+    EXPLAIN_TEAM_ADDED,
+    EXPLAIN_VACANT,
+    EXPLAIN_VACANT_FALLBACK,
+    EXPLAIN_VACANT_NOBODY,
+    EXPLAIN_WATCHING,
+    EXPLAIN_WATCHING_VACANT,
+    MSG_OUTSIDE_EVERY_DISTRICT,
+    OutsideEveryDistrict,
+    PlaceRef,
+    RoutedPerson,
+    RoutingResult,
+    render_explanation,
+)
+
+from .models import CategoryResponder
 
 if TYPE_CHECKING:
     from .models import Category
 
-# A point within this distance of another grid makes that grid's leader a watcher.
-EDGE_METRES = 20.0
-
-MSG_OUTSIDE_EVERY_DISTRICT = gettext_noop(
-    "This place is outside every district we serve; nothing was saved."
-)
-
-# --- explanation parts (msgids; params in parentheses) --------------------------------------
-EXPLAIN_IN_GRID = gettext_noop("In grid %(code)s (%(name)s)")
-EXPLAIN_IN_VILLAGE_NO_GRID = gettext_noop("In village %(code)s (%(name)s), in no grid")
-EXPLAIN_IN_TOWN_NO_VILLAGE = gettext_noop("In town %(code)s (%(name)s), in no village")
-EXPLAIN_NEAREST_TOWN = gettext_noop(
-    "In district %(district)s, in no town; the nearest town %(code)s (%(name)s) takes it"
-)
-EXPLAIN_IN_DISTRICT_NO_TOWN = gettext_noop(
-    "In district %(code)s (%(name)s), in no town: the district takes it"
-)
-EXPLAIN_PERSON = gettext_noop("%(responder)s %(name)s")
-EXPLAIN_PERSON_COPIED = gettext_noop("%(responder)s %(name)s is copied")
-EXPLAIN_VACANT_FALLBACK = gettext_noop("no %(responder)s: the %(role)s %(name)s takes it")
-EXPLAIN_VACANT_NOBODY = gettext_noop("no %(responder)s, and nobody above to take it")
-EXPLAIN_VACANT = gettext_noop("no %(responder)s")
-EXPLAIN_NO_GRID_ROUTED = gettext_noop("no grid: the %(role)s %(name)s takes it")
-EXPLAIN_NO_VILLAGE_ROUTED = gettext_noop("no village: the %(role)s %(name)s takes it")
-EXPLAIN_WATCHING = gettext_noop("near grid %(code)s: its leader %(name)s watches")
-EXPLAIN_WATCHING_VACANT = gettext_noop("near grid %(code)s, which has no grid leader to watch")
-EXPLAIN_CENTRAL_NO_WORKER = gettext_noop(
-    "the central household of %(unit)s (%(name)s) is not registered as a worker: not notified"
-)
-EXPLAIN_CENTRAL_NONE = gettext_noop(
-    "no ten-household unit with a central household here: no central household notified"
-)
-EXPLAIN_SEVERITY = gettext_noop("severity %(severity)s")
-EXPLAIN_TEAM_ADDED = gettext_noop("%(severity)s: the village mediation team is added")
-EXPLAIN_LEVEL = gettext_noop("responsible level: %(level)s")
-EXPLANATION_JOINER = gettext_noop("; ")
-EXPLANATION_SENTENCE = gettext_noop("%(parts)s.")
-
-# The English msgids of the role labels (the same strings as the models' choices, so the
-# catalogue has them already): a parameter {"msgid": LABELS[code]} renders translated.
-LABELS: dict[str, str] = {
-    Responder.GRID_LEADER: gettext_noop("grid leader"),
-    Responder.PARTY_GUIDE: gettext_noop("party-building guide"),
-    Responder.CENTRAL_HOUSEHOLD: gettext_noop("central household"),
-    Responder.MEDIATION_DIRECTOR: gettext_noop("village mediation director"),
-    Responder.MEDIATION_TEAM: gettext_noop("village mediation team"),
-    Responder.VILLAGE_SECRETARY: gettext_noop("village party secretary"),
-    Responder.STATION_HEAD: gettext_noop("station head"),
-    Responder.TOWN_DISPATCHER: gettext_noop("town platform dispatcher"),
-}
-TEAM_MEMBER_LABEL = gettext_noop("village mediation team member")
-
-# Vacancy fall-back: who takes a role nobody holds, in order.
-FALLBACK: dict[str, tuple[str, ...]] = {
-    Responder.GRID_LEADER: (Role.VILLAGE_SECRETARY, Role.STATION_HEAD, Role.TOWN_DISPATCHER),
-    Responder.PARTY_GUIDE: (Role.STATION_HEAD, Role.TOWN_DISPATCHER),
-}
-LEVEL_ORDER = [Level.GRID, Level.VILLAGE, Level.TOWN, Level.COUNTY]
-SEVERITY_LEVEL = {
-    Severity.BLUE: Level.GRID,
-    Severity.YELLOW: Level.VILLAGE,
-    Severity.RED: Level.TOWN,
-}
-UNIT_RESPONDERS = [Responder.GRID_LEADER, Responder.PARTY_GUIDE]
-
-
-class OutsideEveryDistrict(ValidationError):
-    """The point lies in no district, town, village or grid: nothing can be routed."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            {"geometry": [gettext(MSG_OUTSIDE_EVERY_DISTRICT)]}, code="outside_every_district"
-        )
-
-
-@dataclass(frozen=True)
-class PlaceRef:
-    id: int
-    code: str
-    name: str
-
-
-@dataclass(frozen=True)
-class RoutedPerson:
-    """A recipient: ``responder`` is what the rule asked for, ``role`` who actually took it."""
-
-    worker_id: int
-    kind: str  # RecipientKind
-    responder: str  # Responder
-    role: str
-    name: str
-    phone: str
-
-
-@dataclass(frozen=True)
-class RoutingResult:
-    generation: int
-    grid: PlaceRef | None
-    village: PlaceRef | None
-    town: PlaceRef | None
-    district: PlaceRef | None
-    place_code: str
-    responsible_level: str
-    recipients: list[RoutedPerson] = field(default_factory=list)
-    explanation: list[dict[str, Any]] = field(default_factory=list)
-    station: PlaceRef | None = None  # the station whose catchment holds the village
-
-
-# --- the statement --------------------------------------------------------------------------
-# One round trip: generation, grids near the point, the covering grid, village, town,
-# district, station (catchment at that date), every role holder the rules may need, the
-# ten-household unit and the category's tier. Boundary rows are filtered to the generation;
-# role and catchment rows to the date, matched on place codes (see the module docstring).
-_VALID = "{t}.generation_low_id <= gen.id AND ({t}.generation_high_id IS NULL OR {t}.generation_high_id >= gen.id)"  # noqa: E501
-ROUTING_SQL = f"""
-WITH pt AS MATERIALIZED (
-  SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), {settings.GRIDMAP_SRID}) AS p
-), gen AS MATERIALIZED (
-  SELECT COALESCE(
-    (SELECT id FROM grids_generation WHERE created_at <= %(at)s
-      ORDER BY created_at DESC, id DESC LIMIT 1),
-    (SELECT min(generation_low_id) FROM grids_district)) AS id
-), near AS MATERIALIZED (
-  SELECT g.id, g.code, g.name, g.village_id, ST_Covers(g.geom, pt.p) AS covers
-    FROM grids_grid g, pt, gen
-   WHERE g.geom && ST_Expand(pt.p, %(deg)s) AND {_VALID.format(t="g")}
-     AND ST_DWithin(ST_ClipByBox2D(g.geom, ST_Expand(pt.p, %(deg)s)::box2d)::geography,
-                    pt.p::geography, %(metres)s)
-), grid AS MATERIALIZED (
-  SELECT id, code, name, village_id FROM near WHERE covers ORDER BY code LIMIT 1
-), village AS MATERIALIZED (
-  SELECT v.id, v.code, v.name, v.town_id FROM grids_village v
-   WHERE v.id = (SELECT village_id FROM grid)
-  UNION ALL
-  (SELECT v.id, v.code, v.name, v.town_id FROM grids_village v, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM grid) AND ST_Covers(v.geom, pt.p) AND {_VALID.format(t="v")}
-    ORDER BY v.code LIMIT 1)
-), town1 AS MATERIALIZED (
-  SELECT t.id, t.code, t.name, t.district_id, false AS nearest FROM grids_town t
-   WHERE t.id = (SELECT town_id FROM village)
-  UNION ALL
-  (SELECT t.id, t.code, t.name, t.district_id, false FROM grids_town t, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM village) AND ST_Covers(t.geom, pt.p) AND {_VALID.format(t="t")}
-    ORDER BY t.code LIMIT 1)
-), district AS MATERIALIZED (
-  SELECT d.id, d.code, d.name FROM grids_district d WHERE d.id = (SELECT district_id FROM town1)
-  UNION ALL
-  (SELECT d.id, d.code, d.name FROM grids_district d, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM town1) AND ST_Covers(d.geom, pt.p) AND {_VALID.format(t="d")}
-    ORDER BY d.code LIMIT 1)
-), town AS MATERIALIZED (
-  SELECT id, code, name, nearest FROM town1
-  UNION ALL
-  (SELECT t.id, t.code, t.name, true FROM grids_town t, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM town1) AND left(t.code, 6) = (SELECT code FROM district)
-      AND {_VALID.format(t="t")}
-    ORDER BY ST_Distance(t.geom::geography, pt.p::geography), t.code LIMIT 1)
-), station AS MATERIALIZED (
-  SELECT s.id, s.code, s.name FROM grids_catchmentassignment ca
-    JOIN grids_village v ON v.id = ca.village_id
-    JOIN grids_station s ON s.id = ca.station_id
-   WHERE v.code = (SELECT code FROM village) AND ca.period @> %(day)s::date
-   ORDER BY s.code LIMIT 1
-), assignments AS (
-  SELECT g.code AS place, ra.role, ra.worker_id, lower(ra.period) AS since
-    FROM grids_roleassignment ra JOIN grids_grid g ON g.id = ra.grid_id
-   WHERE g.code IN (SELECT code FROM near) AND ra.period @> %(day)s::date
-     AND ra.role IN ('grid_leader', 'party_guide')
-  UNION ALL
-  SELECT v.code, ra.role, ra.worker_id, lower(ra.period)
-    FROM grids_roleassignment ra JOIN grids_village v ON v.id = ra.village_id
-   WHERE v.code = (SELECT code FROM village) AND ra.period @> %(day)s::date
-     AND ra.role IN ('village_secretary', 'mediation_director', 'mediation_team')
-  UNION ALL
-  SELECT s.code, ra.role, ra.worker_id, lower(ra.period)
-    FROM grids_roleassignment ra JOIN station s ON s.id = ra.station_id
-   WHERE ra.period @> %(day)s::date AND ra.role = 'station_head'
-  UNION ALL
-  SELECT t.code, ra.role, ra.worker_id, lower(ra.period)
-    FROM grids_roleassignment ra JOIN grids_town t ON t.id = ra.town_id
-   WHERE t.code = (SELECT code FROM town) AND ra.period @> %(day)s::date
-     AND ra.role = 'town_dispatcher'
-), holders AS MATERIALIZED (
-  SELECT a.place, a.role, w.id AS worker_id, w.name, w.phone, a.since
-    FROM assignments a JOIN grids_worker w ON w.id = a.worker_id
-), unit_candidates AS (
-  SELECT u.id FROM households_tenhouseholdunit u, pt WHERE ST_Covers(u.geom, pt.p)
-  UNION
-  SELECT u.id FROM households_tenhouseholdunit u
-   WHERE u.grid_id IN (SELECT g.id FROM grids_grid g WHERE g.code = (SELECT code FROM grid))
-), nearest_unit AS MATERIALIZED (
-  SELECT u.id, u.name, u.central_household_id
-    FROM unit_candidates c JOIN households_tenhouseholdunit u ON u.id = c.id, pt
-   ORDER BY coalesce(ST_Covers(u.geom, pt.p), false) DESC,
-            ST_Distance(
-              ST_Scale(coalesce(u.geom, (SELECT h.location FROM households_household h
-                                          WHERE h.id = u.head_household_id)), %(kx)s, 1.0),
-              ST_Scale(pt.p, %(kx)s, 1.0)),
-            u.id
-   LIMIT 1
-), unit AS (
-  SELECT u.id, u.name, ch.id AS central_id, pm.name AS member_name,
-         w.id AS worker_id, w.name AS worker_name, w.phone AS worker_phone
-    FROM nearest_unit u
-    LEFT JOIN households_centralhousehold ch ON ch.id = u.central_household_id
-    LEFT JOIN households_partymember pm ON pm.id = ch.party_member_id
-    LEFT JOIN grids_worker w ON w.id = pm.worker_id
-)
-SELECT jsonb_build_object(
-  'generation', (SELECT id FROM gen),
-  'grid', (SELECT to_jsonb(grid) FROM grid),
-  'village', (SELECT to_jsonb(village) FROM village),
-  'town', (SELECT to_jsonb(town) FROM town),
-  'district', (SELECT to_jsonb(district) FROM district),
-  'station', (SELECT to_jsonb(station) FROM station),
-  'near', (SELECT coalesce(jsonb_agg(jsonb_build_object('code', code, 'name', name)
-                                     ORDER BY code), '[]')
-             FROM near WHERE code IS DISTINCT FROM (SELECT code FROM grid)),
-  'holders', (SELECT coalesce(jsonb_agg(to_jsonb(h) ORDER BY place, role, since, worker_id),
-                              '[]')
-                FROM holders h),
-  'unit', (SELECT to_jsonb(unit) FROM unit),
-  'responders', (SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
-                   FROM incidents_categoryresponder
-                  WHERE category_id = %(category)s AND severity = %(severity)s))
+# The incident's tier, read in the statement: the responders of its category and severity.
+CATEGORY_RESPONDERS_SQL = f"""
+  SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
+    FROM {CategoryResponder._meta.db_table}
+   WHERE category_id = %(category)s AND severity = %(severity)s
 """
-
-
-def _edge_degrees(lat: float) -> float:
-    """A bbox margin in degrees that surely contains EDGE_METRES around a point at ``lat``
-    (the index prefilter; the exact test is ST_DWithin on geography)."""
-    return 1.5 * EDGE_METRES / (111_000.0 * max(math.cos(math.radians(lat)), 0.01))
+ROUTING_SQL = engine.routing_sql(responders=CATEGORY_RESPONDERS_SQL)
 
 
 def routing_params(
     *, point: Point, at: dt.datetime, category_id: int | None, severity: str | None
 ) -> dict[str, Any]:
     """The parameters of ``ROUTING_SQL`` (the bench runs the statement with them too)."""
-    if point.srid and point.srid != settings.GRIDMAP_SRID:
-        point = point.transform(settings.GRIDMAP_SRID, clone=True)
     return {
-        "x": point.x,
-        "y": point.y,
-        "at": at,
-        "day": timezone.localdate(at) if timezone.is_aware(at) else at.date(),
-        "deg": _edge_degrees(point.y),
-        "metres": EDGE_METRES,
-        # Nearest unit: planar distance with longitude scaled by cos(latitude), exact to a
-        # fraction of a percent across a grid and far cheaper than geography.
-        "kx": math.cos(math.radians(point.y)),
+        **engine.routing_params(point=point, at=at),
         "category": category_id,
         "severity": severity,
     }
 
 
 def _lookup(params: dict[str, Any]) -> dict[str, Any]:
-    with connection.cursor() as cur:
-        cur.execute(ROUTING_SQL, params)
-        (raw,) = cur.fetchone()
-    # Django has psycopg hand jsonb over as text; one document, decoded once.
-    return json.loads(raw) if isinstance(raw, str) else raw
+    return engine.lookup(ROUTING_SQL, params)
 
 
 def route(*, point: Point, at: dt.datetime, category: Category, severity: str) -> RoutingResult:
-    """Who an incident at ``point`` reported at ``at`` goes to (see the module docstring).
+    """Who an incident at ``point`` reported at ``at`` goes to (see ``households.routing``).
 
     Raises ``OutsideEveryDistrict`` when the point is in no district.
     """
     row = _lookup(routing_params(point=point, at=at, category_id=category.pk, severity=severity))
-    return _decide(row, responders=row["responders"], severity=severity)
-
-
-def route_unit(*, point: Point, at: dt.datetime) -> RoutingResult:
-    """Routing of a ten-household unit: its grid's leader and party-building guide only (both
-    routed), with the same vacancy fall-back."""
-    row = _lookup(routing_params(point=point, at=at, category_id=None, severity=None))
-    return _decide(row, responders=UNIT_RESPONDERS, severity=None)
-
-
-# --- deciding (pure) ------------------------------------------------------------------------
-def _label(code: str) -> dict[str, str]:
-    return {"msgid": LABELS.get(code, code)}
-
-
-def _ref(value: dict[str, Any] | None) -> PlaceRef | None:
-    return PlaceRef(value["id"], value["code"], value["name"]) if value else None
-
-
-class _Recipients:
-    """Recipients in order, one per (worker, responder), with the explanation beside them."""
-
-    def __init__(self) -> None:
-        self.people: list[RoutedPerson] = []
-        self.explanation: list[dict[str, Any]] = []
-        self._seen: set[tuple[int, str]] = set()
-
-    def say(self, msgid: str, **params: Any) -> None:
-        self.explanation.append({"msgid": msgid, "params": params})
-
-    def add(self, holder: dict[str, Any], *, kind: str, responder: str, role: str) -> bool:
-        key = (holder["worker_id"], responder)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        self.people.append(
-            RoutedPerson(
-                worker_id=holder["worker_id"],
-                kind=str(kind),
-                responder=str(responder),
-                role=str(role),
-                name=holder["name"],
-                phone=holder["phone"] or "",
-            )
-        )
-        return True
-
-
-def _decide(row: dict[str, Any], *, responders: list[str], severity: str | None) -> RoutingResult:
-    grid, village, town, district = row["grid"], row["village"], row["town"], row["district"]
-    station, holder_rows, unit_row = row["station"], row["holders"], row["unit"]
-    if not (grid or village or town or district):
-        raise OutsideEveryDistrict
-
-    # Holders by (place code, role), in the statement's order (longest-serving first).
-    by_place: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for h in holder_rows:
-        by_place.setdefault((h["place"], h["role"]), []).append(h)
-
-    def holder(place: dict[str, Any] | None, role: str) -> dict[str, Any] | None:
-        found = by_place.get((place["code"], role)) if place else None
-        return found[0] if found else None
-
-    out = _Recipients()
-    place_of_role = {
-        Role.VILLAGE_SECRETARY: village,
-        Role.MEDIATION_DIRECTOR: village,
-        Role.STATION_HEAD: station,
-        Role.TOWN_DISPATCHER: town,
-    }
-
-    def fill(responder: str, *, kind: str) -> None:
-        """The grid role ``responder`` to its holder, or to the first one up who holds the
-        next role (saying so)."""
-        found = holder(grid, responder)
-        if found is not None:
-            added = out.add(found, kind=kind, responder=responder, role=responder)
-            if added:
-                msgid = EXPLAIN_PERSON_COPIED if kind == RecipientKind.COPIED else EXPLAIN_PERSON
-                out.say(msgid, responder=_label(responder), name=found["name"])
-            return
-        for role in FALLBACK[responder]:
-            found = holder(place_of_role[role], role)
-            if found is not None:
-                out.add(found, kind=kind, responder=responder, role=role)
-                out.say(
-                    EXPLAIN_VACANT_FALLBACK,
-                    responder=_label(responder),
-                    role=_label(role),
-                    name=found["name"],
-                )
-                return
-        out.say(EXPLAIN_VACANT_NOBODY, responder=_label(responder))
-
-    def direct(role: str, *, msgid: str = EXPLAIN_PERSON) -> None:
-        """A village, station or town role to its holder (no fall-back: say it is vacant)."""
-        found = holder(place_of_role[role], role)
-        if found is None:
-            if place_of_role[role] is not None:
-                out.say(EXPLAIN_VACANT, responder=_label(role))
-            return
-        if out.add(found, kind=RecipientKind.ROUTED, responder=role, role=role):
-            out.say(msgid, responder=_label(role), role=_label(role), name=found["name"])
-
-    # Where the point is.
-    if grid:
-        out.say(EXPLAIN_IN_GRID, code=grid["code"], name=grid["name"])
-        base_level = Level.GRID
-    elif village:
-        out.say(EXPLAIN_IN_VILLAGE_NO_GRID, code=village["code"], name=village["name"])
-        base_level = Level.VILLAGE
-    elif town and town.get("nearest"):
-        out.say(
-            EXPLAIN_NEAREST_TOWN, district=district["code"], code=town["code"], name=town["name"]
-        )
-        base_level = Level.TOWN
-    elif town:
-        out.say(EXPLAIN_IN_TOWN_NO_VILLAGE, code=town["code"], name=town["name"])
-        base_level = Level.TOWN
-    else:
-        out.say(EXPLAIN_IN_DISTRICT_NO_TOWN, code=district["code"], name=district["name"])
-        base_level = Level.COUNTY
-
-    # Who the place itself sends it to when there is no grid.
-    if not grid and village:
-        direct(Role.VILLAGE_SECRETARY, msgid=EXPLAIN_NO_GRID_ROUTED)
-        direct(Role.STATION_HEAD, msgid=EXPLAIN_NO_GRID_ROUTED)
-    elif not grid and not village and town:
-        direct(Role.TOWN_DISPATCHER, msgid=EXPLAIN_NO_VILLAGE_ROUTED)
-
-    # The tier, in the order the responders are listed (Responder's order).
-    wanted = set(responders)
-    for responder in Responder.values:
-        if responder not in wanted:
-            continue
-        if responder == Responder.GRID_LEADER:
-            if grid:
-                fill(responder, kind=RecipientKind.ROUTED)
-        elif responder == Responder.PARTY_GUIDE:
-            pass  # below: the guide is on every incident in the grid
-        elif responder == Responder.CENTRAL_HOUSEHOLD:
-            if grid or unit_row:
-                _central_household(out, unit_row)
-        elif responder == Responder.MEDIATION_TEAM:
-            team = by_place.get((village["code"], Role.MEDIATION_TEAM), []) if village else []
-            for member in team:
-                if out.add(
-                    member,
-                    kind=RecipientKind.ROUTED,
-                    responder=responder,
-                    role=Role.MEDIATION_TEAM,
-                ):
-                    out.say(
-                        EXPLAIN_PERSON, responder={"msgid": TEAM_MEMBER_LABEL}, name=member["name"]
-                    )
-            if village and not team:
-                out.say(EXPLAIN_VACANT, responder=_label(responder))
-        else:
-            direct(responder)
-    if grid:
-        guide_kind = (
-            RecipientKind.ROUTED if Responder.PARTY_GUIDE in wanted else RecipientKind.COPIED
-        )
-        fill(Responder.PARTY_GUIDE, kind=guide_kind)
-
-    # Neighbouring grids within EDGE_METRES: their leaders watch.
-    for other in row["near"]:
-        leader = by_place.get((other["code"], Role.GRID_LEADER))
-        if not leader:
-            out.say(EXPLAIN_WATCHING_VACANT, code=other["code"])
-            continue
-        if out.add(
-            leader[0],
-            kind=RecipientKind.WATCHING,
-            responder=Responder.GRID_LEADER,
-            role=Role.GRID_LEADER,
-        ):
-            out.say(EXPLAIN_WATCHING, code=other["code"], name=leader[0]["name"])
-
-    if severity is not None:
-        if Responder.MEDIATION_TEAM in wanted and severity != Severity.BLUE:
-            out.say(EXPLAIN_TEAM_ADDED, severity={"msgid": severity})
-        else:
-            out.say(EXPLAIN_SEVERITY, severity={"msgid": severity})
-    level = max(base_level, SEVERITY_LEVEL.get(severity, Level.GRID), key=LEVEL_ORDER.index)
-    out.say(EXPLAIN_LEVEL, level={"msgid": str(level)})
-
-    place = grid or village or town or district
-    return RoutingResult(
-        generation=row["generation"],
-        grid=_ref(grid),
-        village=_ref(village),
-        town=_ref(town),
-        district=_ref(district),
-        station=_ref(station),
-        place_code=place["code"],
-        responsible_level=str(level),
-        recipients=out.people,
-        explanation=out.explanation,
-    )
-
-
-def _central_household(out: _Recipients, unit_row: dict[str, Any] | None) -> None:
-    if not unit_row or not unit_row.get("central_id"):
-        out.say(EXPLAIN_CENTRAL_NONE)
-        return
-    if unit_row.get("worker_id") is None:
-        out.say(EXPLAIN_CENTRAL_NO_WORKER, unit=unit_row["name"], name=unit_row["member_name"])
-        return
-    holder = {
-        "worker_id": unit_row["worker_id"],
-        "name": unit_row["worker_name"],
-        "phone": unit_row["worker_phone"],
-    }
-    if out.add(
-        holder,
-        kind=RecipientKind.ROUTED,
-        responder=Responder.CENTRAL_HOUSEHOLD,
-        role=Responder.CENTRAL_HOUSEHOLD,
-    ):
-        out.say(EXPLAIN_PERSON, responder=_label(Responder.CENTRAL_HOUSEHOLD), name=holder["name"])
-
-
-# --- rendering ------------------------------------------------------------------------------
-def _render_param(value: Any) -> Any:
-    if isinstance(value, dict) and "msgid" in value:
-        return gettext(value["msgid"])
-    return value
-
-
-def render_part(part: dict[str, Any]) -> str:
-    params = part.get("params") or {}
-    text = gettext(part["msgid"])
-    if not params:
-        return text
-    rendered = {k: _render_param(v) for k, v in params.items()}
-    try:
-        return text % rendered
-    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
-        return part["msgid"] % rendered
-
-
-def render_explanation(parts: list[dict[str, Any]]) -> str:
-    """The stored explanation as one sentence in the active language."""
-    if not parts:
-        return ""
-    joined = gettext(EXPLANATION_JOINER).join(render_part(p) for p in parts)
-    return gettext(EXPLANATION_SENTENCE) % {"parts": joined}
+    return engine.decide(row, responders=row["responders"], severity=severity)

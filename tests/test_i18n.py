@@ -25,6 +25,7 @@ CATALOGUES = [
 SOURCE_DIRS = [
     "gridmap",
     "grids",
+    "inbox",
     "households",
     "cases",
     "incidents",

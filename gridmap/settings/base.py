@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "leaflet",
     "grids",
+    "inbox",
     "households",
     "cases",
     "incidents",
@@ -172,9 +173,9 @@ SPECTACULAR_SETTINGS = {
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
 # --- Notifications ----------------------------------------------------------------------
-# Outbound channels (dotted paths to incidents.channels.Channel subclasses) that every new
+# Outbound channels (dotted paths to inbox.channels.Channel subclasses) that every new
 # inbox entry is handed to once its transaction commits. A failing channel is logged.
-GRIDMAP_NOTIFICATION_CHANNELS = ["incidents.channels.EmailChannel"]
+GRIDMAP_NOTIFICATION_CHANNELS = ["inbox.channels.EmailChannel"]
 
 # --- Case time limits ---------------------------------------------------------------------
 # Working periods of a working day (local time, GRIDMAP_WORKING_TIME_ZONE); which days are

@@ -383,7 +383,7 @@ def _create(incident_create: Any, grid: dict[str, Any], category: str, text: str
 
 def test_my_work_lists_what_was_routed_and_the_inbox(new_page, field_people):
     """The grid leader sees the member's reports under "my work" and in the inbox."""
-    from incidents.models import Notification
+    from inbox.models import Notification
     from incidents.services import incident_create
 
     grid = field_people

@@ -21,6 +21,7 @@ from households.models import (
     PartyMember,
     TenHouseholdUnit,
 )
+from households.notifications import MSG_NEW_UNIT
 from households.services import (
     MSG_ALREADY_IN_UNIT,
     MSG_MEMBERS_REQUIRED,
@@ -30,8 +31,7 @@ from households.services import (
     WARN_UNIT_SIZE,
     ten_household_unit_create,
 )
-from incidents.models import Notification
-from incidents.notifications import MSG_NEW_UNIT
+from inbox.models import Notification
 from tests.factories import (
     AccountFactory,
     HouseholdFactory,
@@ -123,9 +123,10 @@ def test_leader_and_guide_are_told(api_client, place):
     assert {"王网格长", "李指导员"} <= names
     assert {"name", "phone", "responder", "role"} <= set(body["recipients"][0])
     assert "王网格长" in body["explanation"]
-    told = Notification.objects.filter(ten_household_unit_id=body["id"])
+    told = Notification.objects.filter(subject_type="ten_household_unit", subject_id=body["id"])
     assert {place["leader"].id, place["guide"].id} <= set(told.values_list("worker_id", flat=True))
-    assert all(n.incident_id is None for n in told)
+    assert set(told.values_list("link", flat=True)) == {f"/map/#ten-household-unit-{body['id']}"}
+    assert Notification.objects.count() == told.count()
     leader_entry = told.get(worker=place["leader"])
     assert leader_entry.kind == "routed"
     assert leader_entry.message["msgid"] == MSG_NEW_UNIT
@@ -318,3 +319,15 @@ def test_creating_a_unit_takes_the_same_queries_for_any_number_of_members(api_cl
             assert post(api_client, place["user"], members).status_code == 201
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1] <= 16
+
+
+def test_deleting_a_unit_deletes_its_entries(api_client, place):
+    first = post(api_client, place["user"], row(10, grid=place["west"])).json()
+    second = post(api_client, place["user"], row(10, grid=place["west"], y=0.03), name="第二十户")
+    second = second.json()
+    assert Notification.objects.filter(subject_id=first["id"]).exists()
+
+    TenHouseholdUnit.objects.get(pk=first["id"]).delete()
+    assert set(Notification.objects.values_list("subject_type", "subject_id")) == {
+        ("ten_household_unit", second["id"])
+    }

@@ -18,6 +18,7 @@ from PIL import Image
 
 from accounts.models import AccountRole
 from grids.api import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID
+from inbox.models import Notification
 from incidents import api, routing, services
 from incidents.models import (
     Category,
@@ -25,7 +26,6 @@ from incidents.models import (
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
-    Notification,
 )
 from tests.factories import AccountFactory, UserFactory, WorkerFactory
 from tests.incidents.test_routing import World, build_world, world_generation

@@ -29,13 +29,13 @@ from accounts.models import AccountRole
 from cases import clock, deadlines, tasks
 from cases import workflow as engine
 from grids.models import Worker
+from inbox.models import Notification
 from incidents import notifications, time_limits, workflow
 from incidents.models import (
     CaseEvent,
     DueEvent,
     Incident,
     Level,
-    Notification,
     Status,
     SupervisionRecord,
 )
@@ -108,7 +108,9 @@ def test_an_unacknowledged_case_escalates_once_after_its_deadline(cw):
     assert due_events(incident) == [("acknowledge", due)]
     told = set(
         Notification.objects.filter(
-            incident=incident, message__msgid=notifications.MSG_CASE_ESCALATED
+            subject_type="incident",
+            subject_id=incident.pk,
+            message__msgid=notifications.MSG_CASE_ESCALATED,
         ).values_list("worker__name", flat=True)
     )
     assert told == {"V1 secretary", "V1 director"}
@@ -237,13 +239,17 @@ def test_overdue_at_the_city_tells_its_owners(cw):
     incident.refresh_from_db()
     assert (incident.owner_level, incident.escalation_count) == (Level.CITY, 2)
     [entry] = Notification.objects.filter(
-        incident=incident, message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP
+        subject_type="incident",
+        subject_id=incident.pk,
+        message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP,
     )
     assert entry.worker.name == "City duty officer"
     assert mine(clock.escalate_overdue(now + MINUTE), incident) == []
     assert (
         Notification.objects.filter(
-            incident=incident, message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP
+            subject_type="incident",
+            subject_id=incident.pk,
+            message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP,
         ).count()
         == 1
     )
@@ -361,7 +367,9 @@ def test_supervision_every_15_days_until_closed(cw):
     ]
     assert {(r.owner_level, r.owner_code) for r in records} == {(Level.GRID, cw.west)}
     [entry] = Notification.objects.filter(
-        incident=incident, message__msgid=notifications.MSG_CASE_SUPERVISION
+        subject_type="incident",
+        subject_id=incident.pk,
+        message__msgid=notifications.MSG_CASE_SUPERVISION,
     )
     assert entry.worker.name == "W leader"
     assert entry.message["params"]["number"] == 2
@@ -388,7 +396,9 @@ def test_supervision_follows_the_owner(cw):
     assert (record.owner_level, record.owner_code) == (Level.VILLAGE, cw.v1)
     told = set(
         Notification.objects.filter(
-            incident=incident, message__msgid=notifications.MSG_CASE_SUPERVISION
+            subject_type="incident",
+            subject_id=incident.pk,
+            message__msgid=notifications.MSG_CASE_SUPERVISION,
         ).values_list("worker__name", flat=True)
     )
     assert told == {"V1 secretary", "V1 director"}
@@ -504,7 +514,9 @@ def _real_worker(tmp_path: Path) -> None:
 
     def told_at_the_top() -> int:
         return Notification.objects.filter(
-            incident=at_the_top, message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP
+            subject_type="incident",
+            subject_id=at_the_top.pk,
+            message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP,
         ).count()
 
     worker = _start_worker(log)

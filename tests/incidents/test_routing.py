@@ -1,4 +1,5 @@
-"""incidents.routing: every rule, on a small literal world near lon 100, lat 0.
+"""incidents.routing: every rule of the engine (households.routing) as an incident meets it,
+on a small literal world near lon 100, lat 0.
 
 The world (``world`` fixture), in one district D (lon 100.0-100.4):
 
@@ -33,7 +34,7 @@ from households.models import (
 )
 from incidents import routing
 from incidents.models import Category, CategoryResponder, Level, RecipientKind, Responder
-from incidents.routing import OutsideEveryDistrict, render_explanation, route, route_unit
+from incidents.routing import OutsideEveryDistrict, render_explanation, route
 from tests.factories import (
     CatchmentAssignmentFactory,
     DistrictFactory,
@@ -507,26 +508,6 @@ def test_routing_is_one_statement(world, dispute, django_assert_num_queries):
         here(100.05, 0.05, dispute, "yellow")
 
 
-# --- ten-household units ----------------------------------------------------------------------
-def test_route_unit_names_the_leader_and_the_guide_both_routed(world):
-    result = route_unit(point=Point(100.02, 0.05, srid=4326), at=now())
-    assert routed(result) == {
-        (RecipientKind.ROUTED, Responder.GRID_LEADER): "W leader",
-        (RecipientKind.ROUTED, Responder.PARTY_GUIDE): "W guide",
-    }
-    assert result.responsible_level == Level.GRID
-
-
-def test_route_unit_falls_back_on_vacancies(world):
-    end(world.people["W leader"])
-    world.people["W guide"].delete()
-    result = route_unit(point=Point(100.02, 0.05, srid=4326), at=now())
-    assert {(p.responder, p.role, p.name) for p in result.recipients} == {
-        (Responder.GRID_LEADER, Role.VILLAGE_SECRETARY, "V1 secretary"),
-        (Responder.PARTY_GUIDE, Role.STATION_HEAD, "S1 head"),
-    }
-
-
 # --- the explanation in words -----------------------------------------------------------------
 def test_the_explanation_reads_as_one_sentence_in_the_readers_language(world, dispute):
     result = here(100.02, 0.05, dispute, "yellow")
@@ -542,33 +523,3 @@ def test_the_explanation_reads_as_one_sentence_in_the_readers_language(world, di
     assert chinese.startswith(f"位于网格 {world.west.code}（{world.west.name}）；网格长W leader；")
     assert chinese.endswith("责任层级：村（社区）。")
     assert "黄色预警：增派村调解队" in chinese
-
-
-def test_every_explanation_msgid_is_marked_for_translation():
-    """Each EXPLAIN_ constant is a literal gettext_noop string with named placeholders only,
-    so makemessages finds it and a translation can reorder the parameters."""
-    import re
-
-    with open(routing.__file__, encoding="utf-8") as f:
-        source = f.read()
-    constants = {k: v for k, v in vars(routing).items() if k.startswith("EXPLAIN")}
-    assert len(constants) >= 15
-    for name, msgid in constants.items():
-        assert re.search(rf"{name} = gettext_noop\(", source), name
-        assert not re.search(r"%[sd]", msgid), name
-
-
-def test_the_role_labels_are_the_models_labels():
-    with translation.override("en"):
-        labels = {code: str(label) for code, label in Responder.choices}
-        assert {k: gettext(v) for k, v in routing.LABELS.items()} == labels
-
-
-def test_explanation_parts_render_without_a_database():
-    parts = [
-        {"msgid": routing.EXPLAIN_IN_GRID, "params": {"code": "1", "name": "G"}},
-        {"msgid": routing.EXPLAIN_LEVEL, "params": {"level": {"msgid": "grid"}}},
-    ]
-    with translation.override("en"):
-        assert render_explanation(parts) == "In grid 1 (G); responsible level: grid."
-    assert render_explanation([]) == ""

@@ -16,6 +16,7 @@ from PIL import Image
 
 from grids.models import Role
 from grids.services import boundary_supersede
+from inbox.models import Notification
 from incidents import notifications, routing, services
 from incidents.models import (
     Category,
@@ -23,7 +24,6 @@ from incidents.models import (
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
-    Notification,
     RecipientKind,
     Responder,
 )

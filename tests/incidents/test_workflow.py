@@ -31,6 +31,7 @@ from accounts.models import Account, AccountRole
 from cases import deadlines
 from cases import workflow as engine
 from grids.models import Generation, Worker
+from inbox.models import Notification
 from incidents import notifications, services, time_limits, workflow
 from incidents.models import (
     CaseAttachment,
@@ -39,7 +40,6 @@ from incidents.models import (
     Incident,
     IncidentReport,
     Level,
-    Notification,
     Status,
 )
 from incidents.workflow import (
@@ -322,7 +322,7 @@ def test_resolve_straight_after_acknowledging_and_the_resolve_tells_the_station(
     incident = act(cw, "grid_leader", incident, Action.RESOLVE, note="settled")
     assert incident.status == Status.RESOLVED
     head = cw.world.people["S1 head"].worker
-    entry = Notification.objects.get(worker=head, incident=incident)
+    entry = Notification.objects.get(worker=head, subject_type="incident", subject_id=incident.pk)
     assert entry.message["msgid"] == notifications.MSG_CASE_RESOLVED
     assert_history_complete(incident)
 
@@ -370,7 +370,9 @@ def test_return_goes_to_the_village_which_redispatches_to_the_right_grid(cw):
     assert (incident.acknowledge_due_at, incident.resolve_due_at) == due  # the clock runs on
     secretary = cw.world.people["V1 secretary"].worker
     assert (
-        Notification.objects.get(worker=secretary, incident=incident).message["msgid"]
+        Notification.objects.get(
+            worker=secretary, subject_type="incident", subject_id=incident.pk
+        ).message["msgid"]
         == notifications.MSG_CASE_RETURNED
     )
     assert allowed_actions(user=cw.users["grid_leader"], incident=incident) == []
@@ -402,7 +404,10 @@ def test_return_goes_to_the_village_which_redispatches_to_the_right_grid(cw):
     assert event.data["code"] == cw.east
     e_leader = cw.world.people["E leader"].worker
     assert Notification.objects.filter(
-        worker=e_leader, incident=incident, message__msgid=notifications.MSG_CASE_REDISPATCHED
+        worker=e_leader,
+        subject_type="incident",
+        subject_id=incident.pk,
+        message__msgid=notifications.MSG_CASE_REDISPATCHED,
     ).exists()
     # Grid E's people handle it now; grid W's no longer do.
     with pytest.raises(ActionNotAllowed) as err:
@@ -607,7 +612,9 @@ def test_escalation_tells_the_new_owners(cw):
     act(cw, "grid_leader", incident, Action.ESCALATE, note="needs the village")
     notified = set(
         Notification.objects.filter(
-            incident=incident, message__msgid=notifications.MSG_CASE_ESCALATED
+            subject_type="incident",
+            subject_id=incident.pk,
+            message__msgid=notifications.MSG_CASE_ESCALATED,
         ).values_list("worker__name", flat=True)
     )
     assert notified == {"V1 secretary", "V1 director"}

@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from grids.models import CatchmentAssignment, Station
-from incidents.models import CaseEvent, Category, Incident, Notification, Status
+from inbox.models import Notification
+from incidents.models import CaseEvent, Category, Incident, Status
 from incidents.services import incident_create
 from planning import services
 from planning.models import ChangeKind, Plan, PlanAssignment, PlanStation
@@ -434,7 +435,9 @@ def test_the_new_station_head_is_told(full):
         actor=board.actor, plan=plan, village_code=board.code(2), station=board.a.code
     )
     services.plan_publish(actor=board.actor, plan=plan)
-    note = Notification.objects.filter(worker=head_a, incident=incident).get()
+    note = Notification.objects.filter(
+        worker=head_a, subject_type="incident", subject_id=incident.pk
+    ).get()
     assert note.message["params"]["id"] == incident.pk
 
 

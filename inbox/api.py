@@ -1,7 +1,8 @@
 """The logged-in worker's inbox: entries routed to them, copied to them, or watched.
 
 A user without a worker (an administrator, say) has an empty inbox, not an error. Messages are
-rendered in the request's language. Views parse, call ``incidents.notifications``, render.
+rendered in the request's language. Views parse, call ``inbox.selectors`` and
+``inbox.services``, render.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import notifications as inbox_service
+from gridmap.messages import render_message
+
+from . import selectors, services
 from .models import Notification, RecipientKind
 
 MSG_UNKNOWN_KIND = gettext_noop("Unknown kind %(kind)s; choose one of: %(kinds)s.")
@@ -28,10 +31,23 @@ MSG_NO_SUCH_NOTIFICATION = gettext_noop("There is no such notification in your i
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
+class SubjectIdField(serializers.IntegerField):
+    """The entry's subject id when the subject is of ``subject_type``, else null: the API names
+    each kind of subject in a field of its own (``incident``, ``ten_household_unit``), as it did
+    when the subjects were foreign keys."""
+
+    def __init__(self, subject_type: str, **kwargs: Any) -> None:
+        self.subject_type = subject_type
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: Notification) -> int | None:  # type: ignore[override]
+        return value.subject_id if value.subject_type == self.subject_type else None
+
+
 class NotificationSerializer(serializers.ModelSerializer):
     message = serializers.SerializerMethodField()
-    incident = serializers.IntegerField(source="incident_id", allow_null=True)
-    ten_household_unit = serializers.IntegerField(source="ten_household_unit_id", allow_null=True)
+    incident = SubjectIdField("incident")
+    ten_household_unit = SubjectIdField("ten_household_unit")
 
     class Meta:
         model = Notification
@@ -46,7 +62,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         ]
 
     def get_message(self, obj: Notification) -> str:
-        return inbox_service.render_message(obj.message)
+        return render_message(obj.message)
 
 
 class InboxPagination(PageNumberPagination):
@@ -77,7 +93,7 @@ class InboxApi(APIView):
     )
     def get(self, request: Request) -> Response:
         kind = _kind_param(request)
-        qs = inbox_service.inbox(request.user)
+        qs = selectors.inbox(request.user)
         if kind:
             qs = qs.filter(kind=kind)
         if request.query_params.get("unread", "").lower() in TRUE_VALUES:
@@ -87,7 +103,7 @@ class InboxApi(APIView):
         assert page is not None  # page_size is set
         return Response(
             {
-                "unread": inbox_service.inbox_unread_counts(request.user),
+                "unread": selectors.inbox_unread_counts(request.user),
                 "count": paginator.page.paginator.count,
                 "next": paginator.get_next_link(),
                 "previous": paginator.get_previous_link(),
@@ -102,9 +118,7 @@ class InboxReadApi(APIView):
     @extend_schema(request=None, responses={200: NotificationSerializer, 404: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
         try:
-            notification = inbox_service.notification_mark_read(
-                user=request.user, notification_id=pk
-            )
+            notification = services.notification_mark_read(user=request.user, notification_id=pk)
         except Notification.DoesNotExist:
             raise NotFound(_(MSG_NO_SUCH_NOTIFICATION)) from None
         return Response(NotificationSerializer(notification).data)
@@ -120,9 +134,9 @@ class InboxReadAllApi(APIView):
     )
     def post(self, request: Request) -> Response:
         kind = _kind_param(request)
-        marked = inbox_service.notifications_mark_all_read(user=request.user, kind=kind)
+        marked = services.notifications_mark_all_read(user=request.user, kind=kind)
         body: dict[str, Any] = {
             "marked": marked,
-            "unread": inbox_service.inbox_unread_counts(request.user),
+            "unread": selectors.inbox_unread_counts(request.user),
         }
         return Response(body)

@@ -1,0 +1,157 @@
+"""Writes to the inbox: ``notify`` (the one entry point) and the read marks.
+
+``notify`` is called downwards by the apps that have something to tell (households about a new
+ten-household unit, incidents about an incident or a case event), inside their transaction.
+It writes the entries at once (they roll back with the transaction) and hands them to the
+outbound channels of ``settings.GRIDMAP_NOTIFICATION_CHANNELS`` only after the transaction
+commits, so a rolled-back action sends nothing. A failing channel is logged and never breaks
+the action.
+
+One entry per worker and subject: a worker named several times (routed as grid leader and
+copied as party-building guide, say) gets one entry, of the strongest kind
+(routed > copied > watching).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from .models import Notification, RecipientKind
+from .selectors import inbox
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from .channels import Channel
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHANNELS = ["inbox.channels.EmailChannel"]
+
+# Strongest first: the kind a worker's single entry takes.
+KIND_STRENGTH = [RecipientKind.ROUTED, RecipientKind.COPIED, RecipientKind.WATCHING]
+
+
+class Recipient(Protocol):
+    """A recipient with its own kind (an ``IncidentRecipient`` or a routing result's person)."""
+
+    worker_id: int | None
+    kind: str
+
+
+def kind_per_worker(
+    workers: Iterable[int | Recipient], *, kind: str = RecipientKind.ROUTED
+) -> dict[int, str]:
+    """One kind per worker: the strongest of the kinds they were given (a bare worker id has
+    ``kind``); a recipient without a worker (a vacancy) is nobody to tell."""
+    rank = {k.value: i for i, k in enumerate(KIND_STRENGTH)}
+    kinds: dict[int, str] = {}
+    for w in workers:
+        worker_id, given = (w, kind) if isinstance(w, int) else (w.worker_id, w.kind)
+        if worker_id is None:
+            continue
+        current = kinds.get(worker_id)
+        if current is None or rank.get(given, 99) < rank.get(current, 99):
+            kinds[worker_id] = str(given)
+    return kinds
+
+
+def notify(
+    *,
+    workers: Iterable[int | Recipient],
+    message: dict[str, Any],
+    link: str,
+    subject_type: str,
+    subject_id: int,
+    kind: str = RecipientKind.ROUTED,
+    detail: str = "",
+) -> list[Notification]:
+    """Tell ``workers`` (worker ids, of ``kind``, or recipients with their own kind) about a
+    subject: one inbox entry per worker now, the outbound channels after commit.
+
+    ``message`` is ``{"msgid", "params"}`` (``gridmap.messages``), ``link`` the path the entry
+    opens, ``detail`` plain text the channels add to the message (not stored).
+    """
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(
+                worker_id=worker_id,
+                kind=worker_kind,
+                message=message,
+                link=link,
+                subject_type=subject_type,
+                subject_id=subject_id,
+            )
+            for worker_id, worker_kind in kind_per_worker(workers, kind=kind).items()
+        ]
+    )
+    for n in notifications:
+        n.detail = detail
+    if notifications:
+        transaction.on_commit(lambda: send_to_channels(notifications))
+    return notifications
+
+
+def notifications_delete_about(*, subject_type: str, subject_ids: Iterable[int]) -> int:
+    """Delete the entries about these subjects (their owner deleted them); how many."""
+    deleted, _ = Notification.objects.filter(
+        subject_type=subject_type, subject_id__in=list(subject_ids)
+    ).delete()
+    return deleted
+
+
+# --- outbound channels ----------------------------------------------------------------------
+def channels() -> list[Channel]:
+    """The configured channels; one that cannot be loaded is logged and left out."""
+    loaded = []
+    for path in getattr(settings, "GRIDMAP_NOTIFICATION_CHANNELS", DEFAULT_CHANNELS):
+        try:
+            loaded.append(import_string(path)())
+        except Exception:
+            logger.exception("Cannot load notification channel %s", path)
+    return loaded
+
+
+def send_to_channels(notifications: list[Notification]) -> None:
+    """Hand the entries to every channel; a channel's failure is logged, never raised."""
+    for channel in channels():
+        try:
+            channel.send(notifications)
+        except Exception:
+            logger.exception(
+                "Notification channel %s failed for %d entries",
+                type(channel).__name__,
+                len(notifications),
+            )
+
+
+# --- read marks -----------------------------------------------------------------------------
+def notification_mark_read(
+    *, user: AbstractBaseUser | AnonymousUser, notification_id: int
+) -> Notification:
+    """Mark one of the user's own entries read (the first read time is kept).
+
+    Raises ``Notification.DoesNotExist`` for an entry that is not the user's.
+    """
+    notification = inbox(user).get(pk=notification_id)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(
+    *, user: AbstractBaseUser | AnonymousUser, kind: str | None = None
+) -> int:
+    """Mark all the user's unread entries (of one kind, if given) read; returns how many."""
+    qs = inbox(user).filter(read_at__isnull=True)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.update(read_at=timezone.now())
