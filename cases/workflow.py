@@ -102,12 +102,12 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from accounts.models import AccountRole
 from accounts.selectors import account_of, scope_q
 from gridmap.codes import (
-    CODE_LENGTH,
     LEVEL_ORDER,
     Level,
     code_at,
     covering_codes,
     covers,
+    is_code,
     level_above,
 )
 from grids.models import CatchmentAssignment, District, Grid, Role, RoleAssignment, Town, Village
@@ -921,11 +921,7 @@ def _redispatch_target(case: Case, kind: CaseKind, data: dict[str, Any]) -> tupl
     if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(case.owner_level):
         raise _field_error("level", MSG_LEVEL_TOO_HIGH, level=_level_label(case.owner_level))
     code = code.strip() if isinstance(code, str) else ""
-    if (
-        not code.isdigit()
-        or len(code) != CODE_LENGTH[level]
-        or (level == Level.CITY) != code.endswith("00")
-    ):
+    if not is_code(level, code):
         raise _field_error("code", MSG_BAD_CODE, code=code or "?", level=_level_label(level))
     area = owner_above(case.owner_level, case.owner_code) or (
         case.owner_level,

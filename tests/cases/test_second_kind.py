@@ -8,6 +8,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from psycopg.types.range import Range
 
@@ -246,3 +247,41 @@ def test_the_three_lists_serve_the_second_kind(place):
     # Nobody's jurisdiction covers the test place through an account: a user without one
     # sees nothing.
     assert listed(lists.ListKind.PROBLEMS, "stranger") == []
+
+
+def test_a_returned_case_is_redispatched_to_a_place_whose_code_ends_in_00(place):
+    # Real codes end in 00 often (town 450702100); only a city's must, and a county's not.
+    grid_100 = GridFactory(
+        village=place["village"],
+        code=place["village"].code + "100",
+        geom=rect(100.0, 0.05, 100.1, 0.1),
+    )
+    errand = new_errand(place)
+    at = REPORTED + dt.timedelta(minutes=10)
+    errand = act(place, "leader", errand, Action.RETURN_CASE, at=at, note="Not our grid")
+    assert (errand.status, errand.owner_level) == (Status.RETURNED, Level.VILLAGE)
+    errand = act(
+        place,
+        "secretary",
+        errand,
+        Action.REDISPATCH,
+        at=at + dt.timedelta(minutes=5),
+        data={"level": Level.GRID, "code": grid_100.code},
+    )
+    assert (errand.status, errand.owner_level, errand.owner_code) == (
+        Status.REPORTED,
+        Level.GRID,
+        grid_100.code,
+    )
+    other = new_errand(place)
+    act(place, "leader", other, Action.RETURN_CASE, at=at, note="Not our grid")
+    with pytest.raises(ValidationError) as refused:
+        act(
+            place,
+            "secretary",
+            other,
+            Action.REDISPATCH,
+            at=at + dt.timedelta(minutes=5),
+            data={"level": Level.GRID, "code": place["village"].code + "1"},
+        )
+    assert "code" in refused.value.message_dict
