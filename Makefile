@@ -106,6 +106,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_imports.py
 
 stop:
 	@scripts/localdb.sh stop
