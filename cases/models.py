@@ -85,9 +85,9 @@ class Case(models.Model):
         abstract = True
 
 
-# The case fields an action may change (saved with update_fields).
-CASE_FIELDS = [
-    "status",
+# The case fields an action may change besides its status, and with it (saved with
+# update_fields).
+CASE_STATE_FIELDS = [
     "owner_level",
     "owner_code",
     "version",
@@ -103,6 +103,7 @@ CASE_FIELDS = [
     "escalation_count",
     "satisfaction",
 ]
+CASE_FIELDS = ["status", *CASE_STATE_FIELDS]
 
 
 class CaseEventBase(models.Model):
@@ -136,6 +137,22 @@ class CaseEventBase(models.Model):
 
     class Meta:
         abstract = True
+
+
+# The fields of an event, as the history lists them.
+EVENT_FIELDS = [
+    "seq",
+    "action",
+    "actor",
+    "actor_name",
+    "at",
+    "from_status",
+    "to_status",
+    "from_level",
+    "to_level",
+    "note",
+    "data",
+]
 
 
 class DueKind(models.TextChoices):

@@ -47,6 +47,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from cases.models import CASE_STATE_FIELDS, EVENT_FIELDS
 from grids.models import Generation
 from incidents.models import (
     CaseEvent,
@@ -504,20 +505,7 @@ def _write(
             data = step.data(rows) if step.data else ["{}"] * len(rows)
             n_events += _copy(
                 CaseEvent,
-                [
-                    "incident",
-                    "seq",
-                    "action",
-                    "actor",
-                    "actor_name",
-                    "at",
-                    "from_status",
-                    "to_status",
-                    "from_level",
-                    "to_level",
-                    "note",
-                    "data",
-                ],  # fmt: skip
+                ["incident", *EVENT_FIELDS],
                 [
                     [id_text[i] for i in rows],
                     _strs(seq[rows]),
@@ -578,20 +566,7 @@ def _write(
             "place_code",
             "responsible_level",
             "explanation",
-            "owner_level",
-            "owner_code",
-            "version",
-            "acknowledge_due_at",
-            "resolve_due_at",
-            "acknowledged_at",
-            "resolved_at",
-            "closed_at",
-            "closed_on_time",
-            "extension_pending",
-            "extension_count",
-            "rework_count",
-            "escalation_count",
-            "satisfaction",
+            *CASE_STATE_FIELDS,
         ],  # fmt: skip
         [
             id_text,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -43,3 +44,10 @@ class ViewOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyInline(ViewOnlyAdminMixin, admin.TabularInline):
+    """An inline that shows related records and never adds, changes or deletes them."""
+
+    extra = 0
+    can_delete = False

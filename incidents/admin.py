@@ -22,6 +22,8 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import ViewOnlyAdminMixin, town_filter
+from cases.models import EVENT_FIELDS
+from gridmap.admin import ReadOnlyInline
 from inbox.admin import register_subject_scope
 
 from .models import (
@@ -63,17 +65,6 @@ class CategoryAdmin(admin.ModelAdmin):
     inlines = [CategoryResponderInline, CategoryTimeLimitInline]
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class IncidentRecipientInline(ReadOnlyInline):
     model = IncidentRecipient
     fields = ["kind", "responder", "role", "name", "phone", "worker"]
@@ -86,22 +77,8 @@ class IncidentReportInline(ReadOnlyInline):
 
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
-    fields = [
-        "seq",
-        "action",
-        "actor_name",
-        "at",
-        "from_status",
-        "to_status",
-        "from_level",
-        "to_level",
-        "note",
-        "data",
-    ]
+    fields = [f for f in EVENT_FIELDS if f != "actor"]
     ordering = ["seq"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _case_action(action: Action) -> Any:

@@ -535,19 +535,23 @@ class CaseView(LoginRequiredMixin, View):
         return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
 
 
+def _of_visible_case(request: HttpRequest, model: Any, pk: int, *, incident: str, case: int) -> Any:
+    """The ``model`` row ``pk`` of case ``case`` (reached by the path ``incident``), if the user
+    may open the case; else 404."""
+    visible = selectors.incidents_visible_to(request.user)
+    found = model.objects.filter(
+        pk=pk, **{f"{incident}__in": visible, f"{incident}_id": case}
+    ).first()
+    if found is None:
+        raise Http404
+    return found
+
+
 @login_required
 @require_GET
 def case_photo(request: HttpRequest, pk: int, photo: int) -> FileResponse:
     """A photo of a case, for whoever may open the case."""
-    found = (
-        IncidentPhoto.objects.filter(
-            pk=photo, report__incident__in=selectors.incidents_visible_to(request.user)
-        )
-        .filter(report__incident_id=pk)
-        .first()
-    )
-    if found is None:
-        raise Http404
+    found = _of_visible_case(request, IncidentPhoto, photo, incident="report__incident", case=pk)
     return FileResponse(found.image.open("rb"), content_type=found.content_type)
 
 
@@ -555,15 +559,9 @@ def case_photo(request: HttpRequest, pk: int, photo: int) -> FileResponse:
 @require_GET
 def case_attachment(request: HttpRequest, pk: int, attachment: int) -> FileResponse:
     """An attachment of the case history, for whoever may open the case."""
-    found = (
-        CaseAttachment.objects.filter(
-            pk=attachment, event__incident__in=selectors.incidents_visible_to(request.user)
-        )
-        .filter(event__incident_id=pk)
-        .first()
+    found = _of_visible_case(
+        request, CaseAttachment, attachment, incident="event__incident", case=pk
     )
-    if found is None:
-        raise Http404
     name = found.file.name.rsplit("/", 1)[-1].split("-", 1)[-1]
     return FileResponse(found.file.open("rb"), content_type=found.content_type, filename=name)
 

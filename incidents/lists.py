@@ -108,53 +108,22 @@ RESPONSIBLE = Column(
     "responsible", _("responsible people"), lambda i, now: list(i.responsible or []), "people"
 )
 
+# What and where, as every list starts.
+WHAT = [CATEGORY, SEVERITY, PLACE, PLACE_CODE]
 COLUMNS: dict[str, list[Column]] = {
-    ListKind.PROBLEMS: [
-        CASE,
-        REPORTED,
-        CATEGORY,
-        SEVERITY,
-        PLACE,
-        PLACE_CODE,
-        STATUS,
-        LIGHT,
-        OWNER_LEVEL,
-        OWNER,
-        RESOLVE_DUE,
-        DESCRIPTION,
-    ],
+    ListKind.PROBLEMS: [CASE, REPORTED, *WHAT, STATUS, LIGHT, OWNER_LEVEL, OWNER, RESOLVE_DUE],
     ListKind.RESPONSIBILITY: [
-        CASE,
-        CATEGORY,
-        SEVERITY,
-        PLACE,
-        PLACE_CODE,
-        STATUS,
-        LIGHT,
-        OWNER_LEVEL,
-        OWNER,
-        RESPONSIBLE,
-        ACK_DUE,
-        RESOLVE_DUE,
-        DESCRIPTION,
+        *[CASE, *WHAT, STATUS, LIGHT, OWNER_LEVEL, OWNER],
+        *[RESPONSIBLE, ACK_DUE, RESOLVE_DUE],
     ],
     ListKind.CLOSEOUT: [
-        CASE,
-        CATEGORY,
-        SEVERITY,
-        PLACE,
-        PLACE_CODE,
-        REPORTED,
-        RESOLVED,
-        SIGNED_BY,
-        SIGNED_AT,
-        ON_TIME,
-        SATISFACTION,
-        REWORK,
-        EXTENSIONS,
-        DESCRIPTION,
+        *[CASE, *WHAT, REPORTED, RESOLVED, SIGNED_BY, SIGNED_AT],
+        *[ON_TIME, SATISFACTION, REWORK, EXTENSIONS],
     ],
 }
+# The description closes every list (the longest column).
+for _columns in COLUMNS.values():
+    _columns.append(DESCRIPTION)
 
 
 def rows(incidents: Any, kind: str, now: dt.datetime) -> Iterator[tuple[Incident, list[Cell]]]:

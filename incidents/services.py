@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -167,29 +168,19 @@ def incident_create(
     photo_types = _validate_photos(photos)
     try:
         with transaction.atomic():
+            report = _Report(
+                actor=actor,
+                point=point,
+                description=description,
+                reported_at=reported_at,
+                client_uuid=client_uuid,
+                photos=photos,
+                photo_types=photo_types,
+            )
             if attach_to is not None:
-                incident = _attach(
-                    attach_to,
-                    actor=actor,
-                    point=point,
-                    description=description,
-                    reported_at=reported_at,
-                    client_uuid=client_uuid,
-                    photos=photos,
-                    photo_types=photo_types,
-                )
+                incident = _attach(attach_to, report)
             else:
-                incident = _create(
-                    actor=actor,
-                    point=point,
-                    category=category,
-                    severity=severity,
-                    description=description,
-                    reported_at=reported_at,
-                    client_uuid=client_uuid,
-                    photos=photos,
-                    photo_types=photo_types,
-                )
+                incident = _create(report, category=category, severity=severity)
     except IntegrityError:
         # The same client_uuid arrived twice at once: the other request stored it.
         existing = _incident_of_report(client_uuid) if client_uuid is not None else None
@@ -212,18 +203,26 @@ def _incident_of_report(client_uuid: UUID) -> Incident | None:
     return incident_details().get(pk=incident_id)
 
 
-def _create(
-    *,
-    actor: AbstractBaseUser,
-    point: Point,
-    category: Category,
-    severity: str,
-    description: str,
-    reported_at: dt.datetime,
-    client_uuid: UUID | None,
-    photos: Sequence[UploadedFile],
-    photo_types: list[str],
-) -> Incident:
+@dataclass(frozen=True)
+class _Report:
+    """One person's report, validated: what the first report and a duplicate both store."""
+
+    actor: AbstractBaseUser
+    point: Point
+    description: str
+    reported_at: dt.datetime
+    client_uuid: UUID | None
+    photos: Sequence[UploadedFile]
+    photo_types: list[str]
+
+
+def _create(new: _Report, *, category: Category, severity: str) -> Incident:
+    actor, point, description, reported_at = (
+        new.actor,
+        new.point,
+        new.description,
+        new.reported_at,
+    )
     routing = route(point=point, at=reported_at, category=category, severity=severity)
     incident = Incident(
         location=point,
@@ -260,16 +259,7 @@ def _create(
     )
     incident.save()
     workflow.record_report(incident, actor=actor)
-    report = _report(
-        incident,
-        actor=actor,
-        point=point,
-        description=description,
-        reported_at=reported_at,
-        client_uuid=client_uuid,
-        photos=photos,
-        photo_types=photo_types,
-    )
+    report = _report(incident, new)
     recipients = IncidentRecipient.objects.bulk_create(
         [
             IncidentRecipient(
@@ -291,59 +281,30 @@ def _create(
     return incident
 
 
-def _attach(
-    incident: Incident,
-    *,
-    actor: AbstractBaseUser,
-    point: Point,
-    description: str,
-    reported_at: dt.datetime,
-    client_uuid: UUID | None,
-    photos: Sequence[UploadedFile],
-    photo_types: list[str],
-) -> Incident:
+def _attach(incident: Incident, new: _Report) -> Incident:
     # Lock the incident so a status change cannot slip between the check and the insert.
     locked = Incident.objects.select_for_update().only("status").get(pk=incident.pk)
     if locked.status not in OPEN_STATUSES:
         raise _error("attach_to", MSG_ATTACH_CLOSED, id=incident.pk)
-    _report(
-        incident,
-        actor=actor,
-        point=point,
-        description=description,
-        reported_at=reported_at,
-        client_uuid=client_uuid,
-        photos=photos,
-        photo_types=photo_types,
-    )
+    _report(incident, new)
     from .selectors import incident_details
 
     return incident_details().get(pk=incident.pk)
 
 
-def _report(
-    incident: Incident,
-    *,
-    actor: AbstractBaseUser,
-    point: Point,
-    description: str,
-    reported_at: dt.datetime,
-    client_uuid: UUID | None,
-    photos: Sequence[UploadedFile],
-    photo_types: list[str],
-) -> IncidentReport:
+def _report(incident: Incident, new: _Report) -> IncidentReport:
     report = IncidentReport.objects.create(
         incident=incident,
-        reporter=actor,
-        reported_at=reported_at,
-        location=point,
-        description=description,
-        client_uuid=client_uuid,
+        reporter=new.actor,
+        reported_at=new.reported_at,
+        location=new.point,
+        description=new.description,
+        client_uuid=new.client_uuid,
     )
     saved = IncidentPhoto.objects.bulk_create(
         [
             IncidentPhoto(report=report, image=photo, content_type=content_type, size=photo.size)
-            for photo, content_type in zip(photos, photo_types, strict=True)
+            for photo, content_type in zip(new.photos, new.photo_types, strict=True)
         ]
     )
     _cache_related(report, "photos", saved)

@@ -8,10 +8,8 @@ have: re-assigning open incidents to another station when a catchment plan is pu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, models
 from django.utils import timezone
 
@@ -165,30 +163,11 @@ __all__ = [
 ]
 
 
-def case_act(
-    *,
-    actor: User | None,
-    incident_id: int,
-    action: Action | str,
-    version: int,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-    attachments: Sequence[UploadedFile] = (),
-    at: dt.datetime | None = None,
-) -> Incident:
-    """``cases.workflow.case_act`` on an incident. Raises ``Incident.DoesNotExist`` for an
-    unknown id."""
-    return engine.case_act(
-        actor=actor,
-        model=Incident,
-        case_id=incident_id,
-        action=action,
-        version=version,
-        note=note,
-        data=data,
-        attachments=attachments,
-        at=at,
-    )
+def case_act(*, incident_id: int, **kwargs: Any) -> Incident:
+    """``cases.workflow.case_act`` on an incident: the same keywords (``actor``, ``action``,
+    ``version``, ``note``, ``data``, ``attachments``, ``at``), ``incident_id`` for the case.
+    Raises ``Incident.DoesNotExist`` for an unknown id."""
+    return engine.case_act(model=Incident, case_id=incident_id, **kwargs)
 
 
 def allowed_actions(

@@ -20,25 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import JurisdictionAdminMixin, ViewOnlyAdminMixin, town_filter
 from accounts.selectors import jurisdiction_prefixes
+from gridmap.admin import ReadOnlyInline
 from gridmap.codes import covers
 from grids.models import Village
 
 from .models import AllowedLink, Plan, PlanChange, PlanStation, TravelTime
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PlanStationInline(ReadOnlyInline):
