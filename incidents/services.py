@@ -169,13 +169,7 @@ def incident_create(
     try:
         with transaction.atomic():
             report = _Report(
-                actor=actor,
-                point=point,
-                description=description,
-                reported_at=reported_at,
-                client_uuid=client_uuid,
-                photos=photos,
-                photo_types=photo_types,
+                actor, point, description, reported_at, client_uuid, photos, photo_types
             )
             if attach_to is not None:
                 incident = _attach(attach_to, report)

@@ -553,13 +553,7 @@ class PlanView(APIView):
     hard: Callable[[], bool] | None = None
 
     def plan(self, request: Request, pk: int) -> Plan:
-        plan = (
-            selectors.plans_visible_to(request.user)
-            .select_related("author", "published_by")
-            .annotate(area_name=selectors.area_name_expression())
-            .filter(pk=pk)
-            .first()
-        )
+        plan = selectors.visible_plan_of(request.user, pk)
         if plan is None:
             raise NotFound(_(MSG_UNKNOWN_PLAN) % {"id": pk})
         return plan

@@ -97,6 +97,18 @@ def plans_visible_to(user: Any) -> QuerySet[Plan]:
     return qs if scope is None else qs.filter(scope)
 
 
+def visible_plan_of(user: Any, pk: int) -> Plan | None:
+    """The plan ``pk`` if the user may see it, with its author, publisher and area name
+    (what the plan's page and API show), else None."""
+    return (
+        plans_visible_to(user)
+        .select_related("author", "published_by")
+        .annotate(area_name=area_name_expression())
+        .filter(pk=pk)
+        .first()
+    )
+
+
 def area_name_expression() -> Coalesce:
     """The current name of a plan's area (a town or a district), as a query expression."""
     town = Town.objects.current().filter(code=OuterRef("area_code")).values("name")[:1]

@@ -261,13 +261,7 @@ def editor_config(plan: Plan) -> dict[str, Any]:
 
 
 def visible_plan(request: HttpRequest, pk: int) -> Plan:
-    plan = (
-        selectors.plans_visible_to(request.user)
-        .select_related("author", "published_by")
-        .annotate(area_name=selectors.area_name_expression())
-        .filter(pk=pk)
-        .first()
-    )
+    plan = selectors.visible_plan_of(request.user, pk)
     if plan is None:
         raise Http404(_(api.MSG_UNKNOWN_PLAN) % {"id": pk})
     return plan
