@@ -282,6 +282,13 @@ def _body(request: Request) -> Any:
     return request.data
 
 
+def _validated(request: Request, serializer_class: type[serializers.Serializer]) -> Any:
+    """The body's fields, validated by the view's input serializer (400 if bad)."""
+    serializer = serializer_class(data=_body(request))
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 class _Body(serializers.Field):
     """A field of the body as ``dict.get`` reads it: ``to_internal_value`` sees every value,
     ``empty`` when the field is absent, and gives the one message."""
@@ -624,9 +631,8 @@ class PlanListApi(APIView):
         responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
-        serializer = PlanCreateInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
-        plan = services.plan_create(actor=request.user, **serializer.validated_data)
+        data = _validated(request, PlanCreateInputSerializer)
+        plan = services.plan_create(actor=request.user, **data)
         row = selectors.plan_rows(request.user).get(pk=plan.pk)
         return Response(plan_row(row), status=status.HTTP_201_CREATED)
 
@@ -654,9 +660,7 @@ class PlanAssignApi(PlanView):
     @_schema(operation_id="plans_assign", request=PlanAssignInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        serializer = PlanAssignInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(request, PlanAssignInputSerializer)
         return self.write(
             request,
             plan,
@@ -718,9 +722,7 @@ class PlanStationAddApi(PlanView):
     @_schema(operation_id="plans_station_add", request=PlanStationAddInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        serializer = PlanStationAddInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(request, PlanStationAddInputSerializer)
         data["town_code"] = data["town_code"] or _town_at(plan, data["location"])
         return self.write(
             request,
@@ -738,13 +740,12 @@ class PlanStationMoveApi(PlanView):
     def post(self, request: Request, pk: int, code: str) -> Response:
         plan = self.plan(request, pk)
         station = self.station(plan, code)
-        serializer = PlanStationMoveInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
+        data = _validated(request, PlanStationMoveInputSerializer)
         return self.write(
             request,
             plan,
             lambda: services.plan_station_move(
-                actor=request.user, plan=plan, station=station.code, **serializer.validated_data
+                actor=request.user, plan=plan, station=station.code, **data
             ),
             extra=lambda change: {"station": station.code},
         )
@@ -758,13 +759,12 @@ class PlanStationRetireApi(PlanView):
     def post(self, request: Request, pk: int, code: str) -> Response:
         plan = self.plan(request, pk)
         station = self.station(plan, code)
-        serializer = PlanStationRetireInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
+        data = _validated(request, PlanStationRetireInputSerializer)
         return self.write(
             request,
             plan,
             lambda: services.plan_station_retire(
-                actor=request.user, plan=plan, station=station.code, **serializer.validated_data
+                actor=request.user, plan=plan, station=station.code, **data
             ),
             hard=lambda: _hard_refusal(plan, station.code),
             extra=lambda changes: {
@@ -782,13 +782,12 @@ class PlanStationLockApi(PlanView):
     def post(self, request: Request, pk: int, code: str) -> Response:
         plan = self.plan(request, pk)
         station = self.station(plan, code)
-        serializer = PlanStationLockInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
+        data = _validated(request, PlanStationLockInputSerializer)
         return self.write(
             request,
             plan,
             lambda: services.plan_station_lock(
-                actor=request.user, plan=plan, station=station.code, **serializer.validated_data
+                actor=request.user, plan=plan, station=station.code, **data
             ),
             extra=lambda change: {"station": station.code},
         )
@@ -823,9 +822,7 @@ class PlanSolveApi(PlanView):
     @_schema(operation_id="plans_solve", request=PlanSolveInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        serializer = PlanSolveInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _validated(request, PlanSolveInputSerializer)
         return self.write(
             request,
             plan,
@@ -844,14 +841,11 @@ class PlanPublishApi(PlanView):
     @_schema(operation_id="plans_publish", request=PlanPublishInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
-        serializer = PlanPublishInputSerializer(data=_body(request))
-        serializer.is_valid(raise_exception=True)
+        data = _validated(request, PlanPublishInputSerializer)
         return self.write(
             request,
             plan,
-            lambda: services.plan_publish(
-                actor=request.user, plan=plan, **serializer.validated_data
-            ),
+            lambda: services.plan_publish(actor=request.user, plan=plan, **data),
         )
 
 
