@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -253,14 +252,12 @@ class TenHouseholdUnitApi(APIView):
                         ]
                     }
                 )
-        try:
-            unit = services.ten_household_unit_create(
-                actor=request.user,
-                name=data["name"],
-                head_household=head,
-                member_ids=data["members"],
-                central_household=central,
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        # A refusal (Django's ValidationError) becomes a 400 in gridmap.api's handler.
+        unit = services.ten_household_unit_create(
+            actor=request.user,
+            name=data["name"],
+            head_household=head,
+            member_ids=data["members"],
+            central_household=central,
+        )
         return Response(unit_created_body(unit), status=status.HTTP_201_CREATED)
