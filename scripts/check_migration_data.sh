@@ -22,13 +22,25 @@ scripts/localdb.sh psql -qc "DROP DATABASE IF EXISTS $DB" >/dev/null
 GRIDMAP_DB_NAME=$DB scripts/localdb.sh start >/dev/null
 URL=$(GRIDMAP_DB_NAME=$DB scripts/localdb.sh url)
 
-echo "== $OLD: migrate, the small demo, 2,000 demo cases"
+echo "== $OLD: migrate, the small demo, 2,000 demo cases, 19 incidents reported through the service (with their inbox entries)"
 (
   cd "$OLDTREE"
   export DATABASE_URL=$URL
   "$PY" manage.py migrate --no-input -v 0
   "$PY" manage.py load_demo --scale small >/dev/null
   "$PY" manage.py load_demo_cases --count 2000 >/dev/null
+  "$PY" manage.py create_demo_users >/dev/null
+  "$PY" manage.py shell -c "
+from django.contrib.auth import get_user_model
+from grids.models import Grid
+from incidents.models import Category
+from incidents.services import incident_create
+user = get_user_model().objects.get(username='grid_worker')
+category = Category.objects.order_by('id').first()
+for grid in Grid.objects.current().order_by('code'):
+    incident_create(actor=user, point=grid.geom.point_on_surface, category=category,
+                    severity='blue', description='migration check')
+"
 )
 
 COUNT_SQL="
