@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop
 from accounts.selectors import scope_q
 from gridmap.codes import Level, code_at
 from gridmap.geojson import feature_collection
-from gridmap.sql import tables
+from gridmap.sql import table, tables
 from grids.models import CatchmentAssignment, District, Grid, Station, Town, Village
 from households.models import Household, PartyMember
 
@@ -43,8 +43,8 @@ MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 # An ``AllowedLink`` (a bridge, a ferry) makes two villages adjacent whatever their shapes.
 _ADJACENCY_SQL = f"""
 SELECT a.code, b.code
-FROM {Village._meta.db_table} a
-JOIN {Village._meta.db_table} b ON a.code < b.code AND a.geom && b.geom
+FROM {table(Village)} a
+JOIN {table(Village)} b ON a.code < b.code AND a.geom && b.geom
 WHERE a.generation_high_id IS NULL AND b.generation_high_id IS NULL
   AND a.code = ANY(%s) AND b.code = ANY(%s)
   AND (ST_Relate(a.geom, b.geom, '****1****') OR ST_Relate(a.geom, b.geom, '2********'))
