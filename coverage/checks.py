@@ -27,13 +27,41 @@ from django.conf import settings
 from django.db import connection
 
 from gridmap.codes import Level, level_of, place_name
-from grids.models import GRID_ROLES, Role
+from gridmap.sql import tables
+from grids.models import (
+    GRID_ROLES,
+    Building,
+    CatchmentAssignment,
+    Grid,
+    Role,
+    RoleAssignment,
+    Station,
+    Town,
+    Village,
+    Worker,
+)
+from households.models import CentralHousehold, Household, TenHouseholdUnit
 
 # Household and building id lists in a report are cut at this length (counts stay exact);
 # GET /api/coverage/uncovered-households/ lists every household as GeoJSON.
 MAX_LISTED_IDS = 1000
 
 AREA_CODE_RE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
+
+# The tables the checks read, by the names their SQL formats in.
+_T = tables(
+    building=Building,
+    catchment=CatchmentAssignment,
+    central_household=CentralHousehold,
+    grid=Grid,
+    household=Household,
+    role_assignment=RoleAssignment,
+    station=Station,
+    town=Town,
+    unit=TenHouseholdUnit,
+    village=Village,
+    worker=Worker,
+)
 
 # Local metric frame of a village (see the module docstring): metres per degree of longitude
 # and latitude at the centre ``cy`` of its bounding box.
@@ -44,9 +72,9 @@ _FRAME_CTE = """
       FROM (SELECT id, code, geom,
                    (ST_XMin(geom) + ST_XMax(geom)) / 2 AS cx,
                    (ST_YMin(geom) + ST_YMax(geom)) / 2 AS cy
-              FROM grids_village
+              FROM {village}
              WHERE generation_high_id IS NULL AND code LIKE %(like)s) v
-"""
+""".format(**_T)
 _METRIC = "ST_Scale(ST_Translate({g}, -{f}.cx, -{f}.cy), {f}.kx, {f}.ky)"
 SLIVER_BUFFER_M = -0.005
 
@@ -93,7 +121,7 @@ def check_tiling(prefix: str) -> dict[str, Any]:
         f"""
         WITH f AS ({_FRAME_CTE}),
              cover AS (SELECT g.village_id, ST_Union(g.geom) AS geom
-                         FROM grids_grid g JOIN f ON f.id = g.village_id
+                         FROM {_T["grid"]} g JOIN f ON f.id = g.village_id
                         WHERE g.generation_high_id IS NULL
                         GROUP BY g.village_id)
         SELECT code, area, ST_X(p), ST_Y(p) FROM (
@@ -113,7 +141,7 @@ def check_tiling(prefix: str) -> dict[str, Any]:
         f"""
         WITH f AS ({_FRAME_CTE}),
              g AS (SELECT g.id, g.code, g.village_id, g.geom
-                     FROM grids_grid g JOIN f ON f.id = g.village_id
+                     FROM {_T["grid"]} g JOIN f ON f.id = g.village_id
                     WHERE g.generation_high_id IS NULL)
         SELECT code, a, b, area, ST_X(p), ST_Y(p) FROM (
             SELECT f.code, a.code AS a, b.code AS b, ST_Area({metric}) AS area,
@@ -129,26 +157,26 @@ def check_tiling(prefix: str) -> dict[str, Any]:
         ORDER BY code, a, b, area DESC""",
         params,
     )
-    in_area = """EXISTS (SELECT 1 FROM grids_village v
+    in_area = """EXISTS (SELECT 1 FROM {village} v
                           WHERE v.generation_high_id IS NULL AND v.code LIKE %(like)s
                             AND {predicate})"""
     buildings = _rows(
-        f"""SELECT b.id FROM grids_building b
+        f"""SELECT b.id FROM {_T["building"]} b
              WHERE b.grid_id IS NULL
-               AND {in_area.format(predicate="ST_Intersects(v.geom, b.footprint)")}
+               AND {in_area.format(predicate="ST_Intersects(v.geom, b.footprint)", **_T)}
              ORDER BY b.id""",
         params,
     )
     households = _rows(
-        f"""SELECT h.id FROM households_household h
+        f"""SELECT h.id FROM {_T["household"]} h
              WHERE h.grid_id IS NULL
-               AND {in_area.format(predicate="ST_Covers(v.geom, h.location)")}
+               AND {in_area.format(predicate="ST_Covers(v.geom, h.location)", **_T)}
              ORDER BY h.id""",
         params,
     )
     (villages,) = _rows(
-        """SELECT count(*) FROM grids_village
-            WHERE generation_high_id IS NULL AND code LIKE %(like)s""",
+        """SELECT count(*) FROM {village}
+            WHERE generation_high_id IS NULL AND code LIKE %(like)s""".format(**_T),
         params,
     )[0]
     gap_items = [
@@ -187,38 +215,39 @@ def check_roles(prefix: str) -> dict[str, Any]:
     params = _params(prefix, roles=grid_roles, limit=limit)
     missing = _rows(
         """
-        WITH g AS (SELECT id, code FROM grids_grid
+        WITH g AS (SELECT id, code FROM {grid}
                     WHERE generation_high_id IS NULL AND code LIKE %(like)s),
-             r AS (SELECT grid_id, array_agg(DISTINCT role) AS roles FROM grids_roleassignment
+             r AS (SELECT grid_id, array_agg(DISTINCT role) AS roles FROM {role_assignment}
                     WHERE grid_id IN (SELECT id FROM g) AND period @> %(today)s::date
                     GROUP BY grid_id)
         SELECT g.code, ARRAY(SELECT unnest(%(roles)s::text[])
-                             EXCEPT SELECT unnest(coalesce(r.roles, '{}'::text[])))
+                             EXCEPT SELECT unnest(coalesce(r.roles, '{{}}'::text[])))
           FROM g LEFT JOIN r ON r.grid_id = g.id
-         WHERE NOT coalesce(r.roles, '{}'::text[]) @> %(roles)s::varchar[]
-         ORDER BY g.code""",
+         WHERE NOT coalesce(r.roles, '{{}}'::text[]) @> %(roles)s::varchar[]
+         ORDER BY g.code""".format(**_T),
         params,
     )
     (grids,) = _rows(
-        "SELECT count(*) FROM grids_grid WHERE generation_high_id IS NULL AND code LIKE %(like)s",
+        """SELECT count(*) FROM {grid}
+            WHERE generation_high_id IS NULL AND code LIKE %(like)s""".format(**_T),
         params,
     )[0]
     overloaded = _rows(
         """
         WITH a AS (
             SELECT ra.worker_id, ra.role, coalesce(g.code, v.code, s.code, t.code) AS place
-              FROM grids_roleassignment ra
-              LEFT JOIN grids_grid g ON g.id = ra.grid_id
-              LEFT JOIN grids_village v ON v.id = ra.village_id
-              LEFT JOIN grids_station s ON s.id = ra.station_id
-              LEFT JOIN grids_town t ON t.id = ra.town_id
+              FROM {role_assignment} ra
+              LEFT JOIN {grid} g ON g.id = ra.grid_id
+              LEFT JOIN {village} v ON v.id = ra.village_id
+              LEFT JOIN {station} s ON s.id = ra.station_id
+              LEFT JOIN {town} t ON t.id = ra.town_id
              WHERE ra.period @> %(today)s::date)
         SELECT w.id, w.name, count(*),
                array_agg(a.role || ' ' || a.place ORDER BY a.place, a.role)
-          FROM a JOIN grids_worker w ON w.id = a.worker_id
+          FROM a JOIN {worker} w ON w.id = a.worker_id
          GROUP BY w.id, w.name
         HAVING count(*) > %(limit)s AND bool_or(a.place LIKE %(like)s)
-         ORDER BY count(*) DESC, w.id""",
+         ORDER BY count(*) DESC, w.id""".format(**_T),
         params,
     )
     by_role: dict[str, list[str]] = {r: [] for r in grid_roles}
@@ -247,11 +276,11 @@ def check_grid_size(prefix: str) -> dict[str, Any]:
     low, high = settings.GRIDMAP_GRID_HOUSEHOLDS_NORM
     counts = _rows(
         """SELECT g.code, coalesce(h.n, 0)
-             FROM grids_grid g
-             LEFT JOIN (SELECT grid_id, count(*) AS n FROM households_household
+             FROM {grid} g
+             LEFT JOIN (SELECT grid_id, count(*) AS n FROM {household}
                          WHERE grid_id IS NOT NULL GROUP BY grid_id) h ON h.grid_id = g.id
             WHERE g.generation_high_id IS NULL AND g.code LIKE %(like)s
-            ORDER BY g.code""",
+            ORDER BY g.code""".format(**_T),
         _params(prefix),
     )
     bins: dict[int, int] = {}
@@ -280,30 +309,30 @@ def check_units(prefix: str) -> dict[str, Any]:
     params = _params(prefix)
     ((households, in_unit),) = _rows(
         """SELECT count(*), count(h.ten_household_unit_id)
-             FROM households_household h JOIN grids_grid g ON g.id = h.grid_id
-            WHERE g.code LIKE %(like)s""",
+             FROM {household} h JOIN {grid} g ON g.id = h.grid_id
+            WHERE g.code LIKE %(like)s""".format(**_T),
         params,
     )
     without_central = _rows(
-        """SELECT u.id, u.name, g.code FROM households_tenhouseholdunit u
-             JOIN grids_grid g ON g.id = u.grid_id
+        """SELECT u.id, u.name, g.code FROM {unit} u
+             JOIN {grid} g ON g.id = u.grid_id
             WHERE g.code LIKE %(like)s AND u.central_household_id IS NULL
-            ORDER BY g.code, u.id""",
+            ORDER BY g.code, u.id""".format(**_T),
         params,
     )
     (units,) = _rows(
-        """SELECT count(*) FROM households_tenhouseholdunit u
-             JOIN grids_grid g ON g.id = u.grid_id WHERE g.code LIKE %(like)s""",
+        """SELECT count(*) FROM {unit} u
+             JOIN {grid} g ON g.id = u.grid_id WHERE g.code LIKE %(like)s""".format(**_T),
         params,
     )[0]
     per_grid = _rows(
         """SELECT g.code, coalesce(c.n, 0)
-             FROM grids_grid g
-             LEFT JOIN (SELECT h.grid_id, count(*) AS n FROM households_centralhousehold ch
-                          JOIN households_household h ON h.id = ch.household_id
+             FROM {grid} g
+             LEFT JOIN (SELECT h.grid_id, count(*) AS n FROM {central_household} ch
+                          JOIN {household} h ON h.id = ch.household_id
                          GROUP BY h.grid_id) c ON c.grid_id = g.id
             WHERE g.generation_high_id IS NULL AND g.code LIKE %(like)s
-            ORDER BY g.code""",
+            ORDER BY g.code""".format(**_T),
         params,
     )
     return {
@@ -333,32 +362,33 @@ def check_staffing(prefix: str) -> dict[str, Any]:
     norm = settings.GRIDMAP_HOUSEHOLDS_PER_WORKER
     params = _params(prefix, role=str(Role.STATION_WORKER))
     ((households,),) = _rows(
-        """SELECT count(*) FROM households_household h JOIN grids_grid g ON g.id = h.grid_id
-            WHERE g.code LIKE %(like)s""",
+        """SELECT count(*) FROM {household} h JOIN {grid} g ON g.id = h.grid_id
+            WHERE g.code LIKE %(like)s""".format(**_T),
         params,
     )
     ((workers,),) = _rows(
-        """SELECT count(DISTINCT ra.worker_id) FROM grids_roleassignment ra
-             JOIN grids_station s ON s.id = ra.station_id
-            WHERE s.code LIKE %(like)s AND ra.role = %(role)s AND ra.period @> %(today)s::date""",
+        """SELECT count(DISTINCT ra.worker_id) FROM {role_assignment} ra
+             JOIN {station} s ON s.id = ra.station_id
+            WHERE s.code LIKE %(like)s AND ra.role = %(role)s
+              AND ra.period @> %(today)s::date""".format(**_T),
         params,
     )
     stations = _rows(
         """
-        WITH st AS (SELECT id, code FROM grids_station WHERE code LIKE %(like)s),
-             w AS (SELECT station_id, count(DISTINCT worker_id) AS n FROM grids_roleassignment
+        WITH st AS (SELECT id, code FROM {station} WHERE code LIKE %(like)s),
+             w AS (SELECT station_id, count(DISTINCT worker_id) AS n FROM {role_assignment}
                     WHERE role = %(role)s AND period @> %(today)s::date
                       AND station_id IN (SELECT id FROM st)
                     GROUP BY station_id),
              hh AS (SELECT ca.station_id, count(h.id) AS n
-                      FROM grids_catchmentassignment ca
-                      JOIN grids_grid g ON g.village_id = ca.village_id
-                      JOIN households_household h ON h.grid_id = g.id
+                      FROM {catchment} ca
+                      JOIN {grid} g ON g.village_id = ca.village_id
+                      JOIN {household} h ON h.grid_id = g.id
                      WHERE ca.period @> %(today)s::date AND ca.station_id IN (SELECT id FROM st)
                      GROUP BY ca.station_id)
         SELECT st.code, coalesce(hh.n, 0), coalesce(w.n, 0)
           FROM st LEFT JOIN w ON w.station_id = st.id LEFT JOIN hh ON hh.station_id = st.id
-         ORDER BY st.code""",
+         ORDER BY st.code""".format(**_T),
         params,
     )
     per_station = [
@@ -394,28 +424,28 @@ def check_stations(prefix: str) -> dict[str, Any]:
     )
     villages = _rows(
         """SELECT v.code, count(s.id), coalesce(array_agg(s.code ORDER BY s.code)
-                                               FILTER (WHERE s.id IS NOT NULL), '{}')
-             FROM grids_village v
-             LEFT JOIN grids_catchmentassignment ca
+                                               FILTER (WHERE s.id IS NOT NULL), '{{}}')
+             FROM {village} v
+             LEFT JOIN {catchment} ca
                ON ca.village_id = v.id AND ca.period @> %(today)s::date
-             LEFT JOIN grids_station s ON s.id = ca.station_id
+             LEFT JOIN {station} s ON s.id = ca.station_id
             WHERE v.generation_high_id IS NULL AND v.code LIKE %(like)s
             GROUP BY v.code
            HAVING count(s.id) <> 1
-            ORDER BY v.code""",
+            ORDER BY v.code""".format(**_T),
         params,
     )
     stations = _rows(
         """SELECT s.code, count(v.id),
                   coalesce(array_length(ST_ClusterWithin(
                       v.geom, %(tol)s / (111320.0 * cos(radians(ST_Y(s.location))))), 1), 0)
-             FROM grids_station s
-             LEFT JOIN grids_catchmentassignment ca
+             FROM {station} s
+             LEFT JOIN {catchment} ca
                ON ca.station_id = s.id AND ca.period @> %(today)s::date
-             LEFT JOIN grids_village v ON v.id = ca.village_id
+             LEFT JOIN {village} v ON v.id = ca.village_id
             WHERE s.code LIKE %(like)s
             GROUP BY s.id, s.code
-            ORDER BY s.code""",
+            ORDER BY s.code""".format(**_T),
         params,
     )
     return {

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.db import DatabaseError, connection, transaction
 
+from gridmap.sql import table
 from grids.importers import BoundaryImportError, normalise_code, read_layer, to_srid
 
 from .models import RoadNode, RoadSegment
@@ -259,7 +260,7 @@ def _write(lines: list[_Line], *, tolerance_m: float, report: RoadImportReport) 
         x1, y1 = ends.max(0) + pad
         with connection.cursor() as cur:
             cur.execute(
-                f"SELECT id, ST_X(geom), ST_Y(geom) FROM {RoadNode._meta.db_table} "
+                f"SELECT id, ST_X(geom), ST_Y(geom) FROM {table(RoadNode)} "
                 "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, %s) ORDER BY id",
                 [x0, y0, x1, y1, SRID],
             )

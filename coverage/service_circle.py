@@ -35,6 +35,12 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.sql import tables
+from grids.models import Grid, ServiceCentre, Village
+from households.models import Household
+
+from .models import RoadNode, RoadSegment
+
 SERVICE_CIRCLE_MINUTES = 15
 # Virtual pgRouting vertex of a service centre: VIRTUAL_VERTEX_BASE + centre id (road node ids
 # stay far below it); its edge to the nearest road node has id -centre id.
@@ -160,44 +166,54 @@ def area_prefix(area_code: str) -> str:
     return code
 
 
+# The tables, by the names the statements format in.
+_T = tables(
+    grid=Grid,
+    household=Household,
+    road_node=RoadNode,
+    road_segment=RoadSegment,
+    service_centre=ServiceCentre,
+    village=Village,
+)
+
 _SETUP = """
 DROP TABLE IF EXISTS _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household;
 
 CREATE TEMP TABLE _sc_village AS
 SELECT v.id, v.code, v.name,
-       EXISTS (SELECT 1 FROM coverage_roadnode n WHERE ST_Intersects(v.geom, n.geom)) AS has_roads
-FROM grids_village v
+       EXISTS (SELECT 1 FROM {road_node} n WHERE ST_Intersects(v.geom, n.geom)) AS has_roads
+FROM {village} v
 WHERE v.generation_high_id IS NULL AND v.code LIKE %(prefix)s;
 ANALYZE _sc_village;
-"""
+""".format(**_T)
 
 _CENTRES = """
 CREATE TEMP TABLE _sc_centre AS
 WITH box AS (
   SELECT ST_Expand(ST_Extent(v.geom)::geometry, %(pad)s) AS geom
-  FROM grids_village v JOIN _sc_village s ON s.id = v.id
+  FROM {village} v JOIN _sc_village s ON s.id = v.id
 )
 SELECT c.id, c.name, coalesce(cv.code, '') AS village_code, c.location,
        %(base)s + c.id AS vid, nn.id AS node_id, nn.snap_m
-FROM grids_servicecentre c
+FROM {service_centre} c
 CROSS JOIN box
-LEFT JOIN grids_village cv ON cv.id = c.village_id
+LEFT JOIN {village} cv ON cv.id = c.village_id
 CROSS JOIN LATERAL (
   SELECT k.id, ST_Distance(k.geom::geography, c.location::geography) AS snap_m
-  FROM (SELECT n.id, n.geom FROM coverage_roadnode n
+  FROM (SELECT n.id, n.geom FROM {road_node} n
         ORDER BY n.geom <-> c.location LIMIT %(k)s) k
   ORDER BY 2, 1 LIMIT 1
 ) nn
 WHERE c.location && box.geom AND nn.snap_m <= %(reach)s;
-"""
+""".format(**_T)
 
 # Edges: the road segments near the area (the bounding box of its villages, padded by the
 # reach) and one virtual edge per centre.
 _EDGES = """
 SELECT id, source_id AS source, target_id AS target, length_m AS cost
-FROM coverage_roadsegment
+FROM {road_segment}
 WHERE geom && (SELECT ST_Expand(ST_Extent(v.geom)::geometry, {pad})
-               FROM grids_village v JOIN _sc_village s ON s.id = v.id)
+               FROM {village} v JOIN _sc_village s ON s.id = v.id)
 UNION ALL
 SELECT -id, vid, node_id, snap_m FROM _sc_centre
 """
@@ -220,26 +236,26 @@ CREATE TEMP TABLE _sc_household AS
 WITH hh AS MATERIALIZED (
   SELECT h.id, h.location, s.id AS village_id, s.has_roads
   FROM _sc_village s
-  JOIN grids_grid g ON g.village_id = s.id
-  JOIN households_household h ON h.grid_id = g.id
+  JOIN {grid} g ON g.village_id = s.id
+  JOIN {household} h ON h.grid_id = g.id
 )
 SELECT hh.id, hh.village_id,
        CASE WHEN hh.has_roads THEN
          coalesce((SELECT nd.dist FROM _sc_node nd WHERE nd.node = nn.id) + nn.snap_m
                   <= %(reach)s, false)
        ELSE EXISTS (
-         SELECT 1 FROM grids_servicecentre c
+         SELECT 1 FROM {service_centre} c
          WHERE c.location && ST_Expand(hh.location, %(pad)s)
            AND ST_DWithin(c.location::geography, hh.location::geography, %(reach)s))
        END AS covered
 FROM hh
 LEFT JOIN LATERAL (
   SELECT k.id, ST_Distance(k.geom::geography, hh.location::geography) AS snap_m
-  FROM (SELECT n.id, n.geom FROM coverage_roadnode n
+  FROM (SELECT n.id, n.geom FROM {road_node} n
         ORDER BY n.geom <-> hh.location LIMIT %(k)s) k
   ORDER BY 2, 1 LIMIT 1
 ) nn ON hh.has_roads;
-"""
+""".format(**_T)
 
 _VILLAGES = """
 SELECT s.code, s.name, s.has_roads, count(h.id), count(h.id) FILTER (WHERE h.covered)
@@ -252,10 +268,10 @@ SELECT c.id, c.name, c.village_code, count(*),
        ST_AsGeoJSON(ST_ConcaveHull(ST_Collect(c.location, ST_Collect(n.geom)), 0.5), 7)
 FROM _sc_centre c
 JOIN _sc_reach r ON r.from_v = c.vid
-JOIN coverage_roadnode n ON n.id = r.node
+JOIN {road_node} n ON n.id = r.node
 GROUP BY c.id, c.name, c.village_code, c.location
 ORDER BY c.id
-"""
+""".format(**_T)
 
 
 def service_circle(area_code: str) -> ServiceCircleResult:
@@ -287,7 +303,7 @@ def service_circle(area_code: str) -> ServiceCircleResult:
         cur.execute(_CENTRES, params)
         cur.execute("SELECT count(*) FROM _sc_centre")
         if cur.fetchone()[0]:
-            cur.execute(_REACH, {**params, "edges": _EDGES.format(pad=float(pad))})
+            cur.execute(_REACH, {**params, "edges": _EDGES.format(pad=float(pad), **_T)})
         else:
             cur.execute(
                 "CREATE TEMP TABLE _sc_reach (from_v bigint, node bigint, agg_cost float);"

@@ -52,6 +52,7 @@ from gridmap.codes import (
     level_of,
     place_name,
 )
+from gridmap.sql import column, table
 
 from .coords import OBFUSCATED_TO_WGS84
 from .models import BOUNDARY_MODELS, Boundary, Generation, Town, Village
@@ -627,7 +628,7 @@ def _same_geometry(model: type[Boundary], pairs: list[tuple[int, MultiPolygon]])
     """Ids of the rows whose stored geometry equals the incoming one (see the SQL)."""
     if not pairs:
         return set()
-    sql = _SAME_GEOMETRY_SQL.format(table=connection.ops.quote_name(model._meta.db_table))
+    sql = _SAME_GEOMETRY_SQL.format(table=table(model))
     params = {
         "ids": [pk for pk, _ in pairs],
         "wkbs": [shapely.to_wkb(geom) for _, geom in pairs],
@@ -645,11 +646,10 @@ def _check_containment(level: str, ids: list[int], report: ImportReport) -> None
     if model.parent_field is None or not ids:
         return
     parent_model = BOUNDARY_MODELS[PARENT_LEVEL[level]]
-    quote = connection.ops.quote_name
     sql = _OUTSIDE_PARENT_SQL.format(
-        table=quote(model._meta.db_table),
-        parent_table=quote(parent_model._meta.db_table),
-        parent_column=quote(model._meta.get_field(model.parent_field).column),
+        table=table(model),
+        parent_table=table(parent_model),
+        parent_column=column(model, model.parent_field),
     )
     params = {"ids": ids, "min_area": OUTSIDE_MIN_M2, "min_share": OUTSIDE_MIN_SHARE}
     with connection.cursor() as cursor:

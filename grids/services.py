@@ -9,6 +9,8 @@ from django.contrib.postgres.fields import DateRangeField
 from django.db import connection, models, transaction
 from django.db.models import Q
 
+from gridmap.sql import tables
+
 from .models import Boundary, Building, Generation, Grid
 from .signals import grid_replaced
 
@@ -157,12 +159,14 @@ def _rederive_grid_members(*, old: Grid, new: Grid) -> None:
     grid_replaced.send(sender=Grid, old=old, new=new)
 
 
+_T = tables(building=Building, grid=Grid)
+
 # Resolves a footprint on a shared grid edge with grids.selectors.EDGE_TIE_BREAK (smallest
 # code), like the households' statement.
 _ASSIGN_BUILDINGS_SQL = """
-UPDATE grids_building b
+UPDATE {building} b
    SET grid_id = (
-       SELECT g.id FROM grids_grid g
+       SELECT g.id FROM {grid} g
         WHERE g.generation_high_id IS NULL
           AND ST_Covers(g.geom, ST_PointOnSurface(b.footprint))
         ORDER BY g.code LIMIT 1)
@@ -175,5 +179,5 @@ def buildings_assign_grids(*, ids: list[int] | None = None) -> int:
     """Derive ``grid`` from the footprint for the given buildings (all when ids is None)."""
     where, params = ("b.id = ANY(%s)", [ids]) if ids is not None else ("TRUE", [])
     with connection.cursor() as cur:
-        cur.execute(_ASSIGN_BUILDINGS_SQL.format(where=where), params)
+        cur.execute(_ASSIGN_BUILDINGS_SQL.format(where=where, **_T), params)
         return cur.rowcount

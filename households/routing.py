@@ -76,8 +76,22 @@ from django.utils.translation import gettext_lazy as _
 
 from gridmap.codes import LEVEL_ORDER, Level
 from gridmap.messages import render_parts
-from grids.models import Role
+from gridmap.sql import tables
+from grids.models import (
+    CatchmentAssignment,
+    District,
+    Generation,
+    Grid,
+    Role,
+    RoleAssignment,
+    Station,
+    Town,
+    Village,
+    Worker,
+)
 from inbox.models import RecipientKind
+
+from .models import CentralHousehold, Household, PartyMember, TenHouseholdUnit
 
 
 class Severity(models.TextChoices):
@@ -212,89 +226,91 @@ class RoutingResult:
 # district, station (catchment at that date), every role holder the rules may need, the
 # ten-household unit and the caller's tier. Boundary rows are filtered to the generation;
 # role and catchment rows to the date, matched on place codes (see the module docstring).
+# Tables are formatted in by name (``{grid}`` is the grids' table, a bare ``grid`` the CTE);
+# the text is built once, at import.
 _VALID = "{t}.generation_low_id <= gen.id AND ({t}.generation_high_id IS NULL OR {t}.generation_high_id >= gen.id)"  # noqa: E501
-_ROUTING_SQL = f"""
+_ROUTING_SQL = """
 WITH pt AS MATERIALIZED (
-  SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), {settings.GRIDMAP_SRID}) AS p
+  SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), {srid}) AS p
 ), gen AS MATERIALIZED (
   SELECT COALESCE(
-    (SELECT id FROM grids_generation WHERE created_at <= %(at)s
+    (SELECT id FROM {generation} WHERE created_at <= %(at)s
       ORDER BY created_at DESC, id DESC LIMIT 1),
-    (SELECT min(generation_low_id) FROM grids_district)) AS id
+    (SELECT min(generation_low_id) FROM {district})) AS id
 ), near AS MATERIALIZED (
   SELECT g.id, g.code, g.name, g.village_id, ST_Covers(g.geom, pt.p) AS covers
-    FROM grids_grid g, pt, gen
-   WHERE g.geom && ST_Expand(pt.p, %(deg)s) AND {_VALID.format(t="g")}
+    FROM {grid} g, pt, gen
+   WHERE g.geom && ST_Expand(pt.p, %(deg)s) AND {valid_g}
      AND ST_DWithin(ST_ClipByBox2D(g.geom, ST_Expand(pt.p, %(deg)s)::box2d)::geography,
                     pt.p::geography, %(metres)s)
 ), grid AS MATERIALIZED (
   SELECT id, code, name, village_id FROM near WHERE covers ORDER BY code LIMIT 1
 ), village AS MATERIALIZED (
-  SELECT v.id, v.code, v.name, v.town_id FROM grids_village v
+  SELECT v.id, v.code, v.name, v.town_id FROM {village} v
    WHERE v.id = (SELECT village_id FROM grid)
   UNION ALL
-  (SELECT v.id, v.code, v.name, v.town_id FROM grids_village v, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM grid) AND ST_Covers(v.geom, pt.p) AND {_VALID.format(t="v")}
+  (SELECT v.id, v.code, v.name, v.town_id FROM {village} v, pt, gen
+    WHERE NOT EXISTS (SELECT 1 FROM grid) AND ST_Covers(v.geom, pt.p) AND {valid_v}
     ORDER BY v.code LIMIT 1)
 ), town1 AS MATERIALIZED (
-  SELECT t.id, t.code, t.name, t.district_id, false AS nearest FROM grids_town t
+  SELECT t.id, t.code, t.name, t.district_id, false AS nearest FROM {town} t
    WHERE t.id = (SELECT town_id FROM village)
   UNION ALL
-  (SELECT t.id, t.code, t.name, t.district_id, false FROM grids_town t, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM village) AND ST_Covers(t.geom, pt.p) AND {_VALID.format(t="t")}
+  (SELECT t.id, t.code, t.name, t.district_id, false FROM {town} t, pt, gen
+    WHERE NOT EXISTS (SELECT 1 FROM village) AND ST_Covers(t.geom, pt.p) AND {valid_t}
     ORDER BY t.code LIMIT 1)
 ), district AS MATERIALIZED (
-  SELECT d.id, d.code, d.name FROM grids_district d WHERE d.id = (SELECT district_id FROM town1)
+  SELECT d.id, d.code, d.name FROM {district} d WHERE d.id = (SELECT district_id FROM town1)
   UNION ALL
-  (SELECT d.id, d.code, d.name FROM grids_district d, pt, gen
-    WHERE NOT EXISTS (SELECT 1 FROM town1) AND ST_Covers(d.geom, pt.p) AND {_VALID.format(t="d")}
+  (SELECT d.id, d.code, d.name FROM {district} d, pt, gen
+    WHERE NOT EXISTS (SELECT 1 FROM town1) AND ST_Covers(d.geom, pt.p) AND {valid_d}
     ORDER BY d.code LIMIT 1)
 ), town AS MATERIALIZED (
   SELECT id, code, name, nearest FROM town1
   UNION ALL
-  (SELECT t.id, t.code, t.name, true FROM grids_town t, pt, gen
+  (SELECT t.id, t.code, t.name, true FROM {town} t, pt, gen
     WHERE NOT EXISTS (SELECT 1 FROM town1) AND left(t.code, 6) = (SELECT code FROM district)
-      AND {_VALID.format(t="t")}
+      AND {valid_t}
     ORDER BY ST_Distance(t.geom::geography, pt.p::geography), t.code LIMIT 1)
 ), station AS MATERIALIZED (
-  SELECT s.id, s.code, s.name FROM grids_catchmentassignment ca
-    JOIN grids_village v ON v.id = ca.village_id
-    JOIN grids_station s ON s.id = ca.station_id
+  SELECT s.id, s.code, s.name FROM {catchment} ca
+    JOIN {village} v ON v.id = ca.village_id
+    JOIN {station} s ON s.id = ca.station_id
    WHERE v.code = (SELECT code FROM village) AND ca.period @> %(day)s::date
    ORDER BY s.code LIMIT 1
 ), assignments AS (
   SELECT g.code AS place, ra.role, ra.worker_id, lower(ra.period) AS since
-    FROM grids_roleassignment ra JOIN grids_grid g ON g.id = ra.grid_id
+    FROM {role_assignment} ra JOIN {grid} g ON g.id = ra.grid_id
    WHERE g.code IN (SELECT code FROM near) AND ra.period @> %(day)s::date
      AND ra.role IN ('grid_leader', 'party_guide')
   UNION ALL
   SELECT v.code, ra.role, ra.worker_id, lower(ra.period)
-    FROM grids_roleassignment ra JOIN grids_village v ON v.id = ra.village_id
+    FROM {role_assignment} ra JOIN {village} v ON v.id = ra.village_id
    WHERE v.code = (SELECT code FROM village) AND ra.period @> %(day)s::date
      AND ra.role IN ('village_secretary', 'mediation_director', 'mediation_team')
   UNION ALL
   SELECT s.code, ra.role, ra.worker_id, lower(ra.period)
-    FROM grids_roleassignment ra JOIN station s ON s.id = ra.station_id
+    FROM {role_assignment} ra JOIN station s ON s.id = ra.station_id
    WHERE ra.period @> %(day)s::date AND ra.role = 'station_head'
   UNION ALL
   SELECT t.code, ra.role, ra.worker_id, lower(ra.period)
-    FROM grids_roleassignment ra JOIN grids_town t ON t.id = ra.town_id
+    FROM {role_assignment} ra JOIN {town} t ON t.id = ra.town_id
    WHERE t.code = (SELECT code FROM town) AND ra.period @> %(day)s::date
      AND ra.role = 'town_dispatcher'
 ), holders AS MATERIALIZED (
   SELECT a.place, a.role, w.id AS worker_id, w.name, w.phone, a.since
-    FROM assignments a JOIN grids_worker w ON w.id = a.worker_id
+    FROM assignments a JOIN {worker} w ON w.id = a.worker_id
 ), unit_candidates AS (
-  SELECT u.id FROM households_tenhouseholdunit u, pt WHERE ST_Covers(u.geom, pt.p)
+  SELECT u.id FROM {unit} u, pt WHERE ST_Covers(u.geom, pt.p)
   UNION
-  SELECT u.id FROM households_tenhouseholdunit u
-   WHERE u.grid_id IN (SELECT g.id FROM grids_grid g WHERE g.code = (SELECT code FROM grid))
+  SELECT u.id FROM {unit} u
+   WHERE u.grid_id IN (SELECT g.id FROM {grid} g WHERE g.code = (SELECT code FROM grid))
 ), nearest_unit AS MATERIALIZED (
   SELECT u.id, u.name, u.central_household_id
-    FROM unit_candidates c JOIN households_tenhouseholdunit u ON u.id = c.id, pt
+    FROM unit_candidates c JOIN {unit} u ON u.id = c.id, pt
    ORDER BY coalesce(ST_Covers(u.geom, pt.p), false) DESC,
             ST_Distance(
-              ST_Scale(coalesce(u.geom, (SELECT h.location FROM households_household h
+              ST_Scale(coalesce(u.geom, (SELECT h.location FROM {household} h
                                           WHERE h.id = u.head_household_id)), %(kx)s, 1.0),
               ST_Scale(pt.p, %(kx)s, 1.0)),
             u.id
@@ -303,9 +319,9 @@ WITH pt AS MATERIALIZED (
   SELECT u.id, u.name, ch.id AS central_id, pm.name AS member_name,
          w.id AS worker_id, w.name AS worker_name, w.phone AS worker_phone
     FROM nearest_unit u
-    LEFT JOIN households_centralhousehold ch ON ch.id = u.central_household_id
-    LEFT JOIN households_partymember pm ON pm.id = ch.party_member_id
-    LEFT JOIN grids_worker w ON w.id = pm.worker_id
+    LEFT JOIN {central_household} ch ON ch.id = u.central_household_id
+    LEFT JOIN {party_member} pm ON pm.id = ch.party_member_id
+    LEFT JOIN {worker} w ON w.id = pm.worker_id
 )
 SELECT jsonb_build_object(
   'generation', (SELECT id FROM gen),
@@ -322,7 +338,25 @@ SELECT jsonb_build_object(
                 FROM holders h),
   'unit', (SELECT to_jsonb(unit) FROM unit),
   'responders', (:responders))
-"""
+""".format(
+    srid=settings.GRIDMAP_SRID,
+    **{f"valid_{t}": _VALID.format(t=t) for t in "gvtd"},
+    **tables(
+        catchment=CatchmentAssignment,
+        central_household=CentralHousehold,
+        district=District,
+        generation=Generation,
+        grid=Grid,
+        household=Household,
+        party_member=PartyMember,
+        role_assignment=RoleAssignment,
+        station=Station,
+        town=Town,
+        unit=TenHouseholdUnit,
+        village=Village,
+        worker=Worker,
+    ),
+)
 NO_RESPONDERS = "SELECT '[]'::jsonb"
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.selectors import scope_q
+from gridmap.sql import tables
 from grids.models import Grid
 from grids.services import buildings_assign_grids  # noqa: F401  (its old name here: the demo)
 
@@ -23,13 +24,15 @@ from .routing import OutsideEveryDistrict, route_unit
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+_T = tables(grid=Grid, household=Household, unit=TenHouseholdUnit)
+
 # Resolves a point on a shared grid edge with the tie-break of grids.selectors.EDGE_TIE_BREAK
 # (smallest code), like the buildings' statement in grids.services, so the SQL path and the
 # ORM path agree.
 _ASSIGN_HOUSEHOLDS_SQL = """
-UPDATE households_household h
+UPDATE {household} h
    SET grid_id = (
-       SELECT g.id FROM grids_grid g
+       SELECT g.id FROM {grid} g
         WHERE g.generation_high_id IS NULL AND ST_Covers(g.geom, h.location)
         ORDER BY g.code LIMIT 1)
  WHERE {where}
@@ -41,7 +44,7 @@ def households_assign_grids(*, ids: list[int] | None = None) -> int:
     """Derive ``grid`` from ``location`` for the given households (all when ids is None)."""
     where, params = ("h.id = ANY(%s)", [ids]) if ids is not None else ("TRUE", [])
     with connection.cursor() as cur:
-        cur.execute(_ASSIGN_HOUSEHOLDS_SQL.format(where=where), params)
+        cur.execute(_ASSIGN_HOUSEHOLDS_SQL.format(where=where, **_T), params)
         return cur.rowcount
 
 
@@ -51,13 +54,13 @@ def ten_household_units_refresh(*, ids: list[int] | None = None) -> int:
     buffer around the convex hull of its members), in one statement."""
     where, params = ("u.id = ANY(%s)", [ids]) if ids is not None else ("TRUE", [])
     sql = f"""
-    UPDATE households_tenhouseholdunit u
+    UPDATE {_T["unit"]} u
        SET grid_id = head.grid_id,
            geom = (
              SELECT ST_Buffer(ST_ConvexHull(ST_Collect(m.location))::geography, 15, 4)::geometry
-               FROM households_household m
+               FROM {_T["household"]} m
               WHERE m.ten_household_unit_id = u.id)
-      FROM households_household head
+      FROM {_T["household"]} head
      WHERE head.id = u.head_household_id AND {where}
     """
     with connection.cursor() as cur:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.gis.geos import Point
 
+from gridmap.sql import table
 from households import routing as engine
 
 # The engine's names an incident's callers know from here (the API and the case pages render
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 # The incident's tier, read in the statement: the responders of its category and severity.
 CATEGORY_RESPONDERS_SQL = f"""
   SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
-    FROM {CategoryResponder._meta.db_table}
+    FROM {table(CategoryResponder)}
    WHERE category_id = %(category)s AND severity = %(severity)s
 """
 ROUTING_SQL = engine.routing_sql(responders=CATEGORY_RESPONDERS_SQL)

@@ -21,11 +21,14 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from PIL import Image, UnidentifiedImageError
 
+from gridmap.sql import table
 from grids.models import Grid, Town, Village
 
 from . import notifications, workflow
 from .models import (
     OPEN_STATUSES,
+    CaseAttachment,
+    CaseEvent,
     Category,
     Incident,
     IncidentPhoto,
@@ -325,16 +328,14 @@ def _cache_related(instance: Any, name: str, objects: list[Any]) -> None:
 # triggers off inside its own transaction (ALTER TABLE takes an exclusive lock, so no other
 # session ever sees the tables without them) and on again before it commits.
 HISTORY_TRIGGERS = [
-    ("incidents_caseevent", "case_event_append_only"),
-    ("incidents_caseattachment", "case_attachment_append_only"),
+    (table(CaseEvent), "case_event_append_only"),
+    (table(CaseAttachment), "case_attachment_append_only"),
 ]
 
 
 def incidents_purge(*, ids: Iterable[int]) -> int:
     """Delete incidents with their history and everything hanging off them (maintenance
     only, never a user action); returns how many incidents were deleted."""
-    from .models import CaseAttachment, CaseEvent
-
     ids = list(ids)
     if not ids:
         return 0

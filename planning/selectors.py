@@ -28,7 +28,8 @@ from django.utils.translation import gettext_noop
 from accounts.selectors import scope_q
 from gridmap.codes import Level, code_at
 from gridmap.geojson import feature_collection
-from grids.models import CatchmentAssignment, District, Station, Town, Village
+from gridmap.sql import table, tables
+from grids.models import CatchmentAssignment, District, Grid, Station, Town, Village
 from households.models import Household, PartyMember
 
 from .models import AllowedLink, Plan, PlanAssignment, PlanStation
@@ -42,8 +43,8 @@ MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 # An ``AllowedLink`` (a bridge, a ferry) makes two villages adjacent whatever their shapes.
 _ADJACENCY_SQL = f"""
 SELECT a.code, b.code
-FROM {Village._meta.db_table} a
-JOIN {Village._meta.db_table} b ON a.code < b.code AND a.geom && b.geom
+FROM {table(Village)} a
+JOIN {table(Village)} b ON a.code < b.code AND a.geom && b.geom
 WHERE a.generation_high_id IS NULL AND b.generation_high_id IS NULL
   AND a.code = ANY(%s) AND b.code = ANY(%s)
   AND (ST_Relate(a.geom, b.geom, '****1****') OR ST_Relate(a.geom, b.geom, '2********'))
@@ -346,19 +347,28 @@ def plan_diff(plan: Plan, other: Plan | None = None) -> list[dict[str, Any]]:
     ]
 
 
+_T = tables(
+    catchment=CatchmentAssignment,
+    grid=Grid,
+    household=Household,
+    plan_assignment=PlanAssignment,
+    plan_station=PlanStation,
+    village=Village,
+)
+
 _CATCHMENTS_SQL = """
 SELECT ps.code, ps.name, count(*)::int, sum(coalesce(hh.n, 0))::int,
        ST_AsGeoJSON(ST_Union(v.geom), 6)
-  FROM planning_planassignment pa
-  JOIN planning_planstation ps ON ps.id = pa.station_id
-  JOIN grids_village v ON v.code = pa.village_code AND v.generation_high_id IS NULL
-  LEFT JOIN LATERAL (SELECT count(*) AS n FROM households_household h
-                       JOIN grids_grid g ON g.id = h.grid_id
+  FROM {plan_assignment} pa
+  JOIN {plan_station} ps ON ps.id = pa.station_id
+  JOIN {village} v ON v.code = pa.village_code AND v.generation_high_id IS NULL
+  LEFT JOIN LATERAL (SELECT count(*) AS n FROM {household} h
+                       JOIN {grid} g ON g.id = h.grid_id
                       WHERE g.village_id = v.id) hh ON true
  WHERE pa.plan_id = %s
  GROUP BY ps.code, ps.name
  ORDER BY ps.code
-"""
+""".format(**_T)
 
 
 def plan_catchments_geojson(plan: Plan) -> dict[str, Any]:
@@ -414,12 +424,12 @@ def close_catchments(area_code: str, day: dt.date) -> int:
     with connection.cursor() as cur:
         cur.execute(
             """
-            UPDATE grids_catchmentassignment ca
+            UPDATE {catchment} ca
                SET period = daterange(lower(ca.period), %(day)s::date, '[)')
-              FROM grids_village v
+              FROM {village} v
              WHERE v.id = ca.village_id AND v.code LIKE %(prefix)s
                AND ca.period @> %(day)s::date AND lower(ca.period) < %(day)s::date
-            """,
+            """.format(**_T),
             {"day": day, "prefix": area_code + "%"},
         )
         return cur.rowcount
@@ -444,12 +454,12 @@ def plan_problem(plan: Plan) -> Any:
         cur.execute(
             """
             SELECT DISTINCT ON (ps.id) ps.id, v.code
-              FROM planning_planstation ps
-              JOIN grids_village v
+              FROM {plan_station} ps
+              JOIN {village} v
                 ON v.generation_high_id IS NULL AND ST_Covers(v.geom, ps.location)
              WHERE ps.plan_id = %s
              ORDER BY ps.id, v.code
-            """,
+            """.format(**_T),
             [plan.pk],
         )
         home = dict(cur.fetchall())

@@ -35,6 +35,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import AccountRole
 from accounts.selectors import account_of, jurisdiction_prefixes
 from gridmap.codes import CODE_LENGTH, Level, code_at, covers
+from gridmap.sql import table
 from grids.models import CatchmentAssignment, District, Station, Town, Village
 from incidents.workflow import reassign_stations
 
@@ -776,14 +777,14 @@ MSG_ISLAND_NOTE = gettext_noop("ferry or bridge to an island village (added auto
 
 _NEAREST_OUTSIDE = """
 SELECT a.code, b.code
-  FROM grids_village a
-  JOIN grids_village b
+  FROM {village} a
+  JOIN {village} b
     ON b.generation_high_id IS NULL AND left(b.code, 9) = left(a.code, 9)
    AND NOT (b.code = ANY(%(piece)s))
  WHERE a.generation_high_id IS NULL AND a.code = ANY(%(piece)s)
  ORDER BY ST_Distance(a.geom::geography, b.geom::geography), a.code, b.code
  LIMIT 1
-"""
+""".format(village=table(Village))
 
 
 @transaction.atomic

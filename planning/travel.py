@@ -32,11 +32,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 
 from gridmap.codes import CODE_LENGTH, Level, code_at
+from gridmap.sql import tables
+from grids.models import ServiceCentre, Village
 
 from .models import TravelTime as TravelTimeRow
 
@@ -85,6 +88,9 @@ def clear_travel_cache() -> int:
     return deleted
 
 
+# The roads are coverage's tables: planning sits beside coverage, not above it, so it names
+# them through the app registry rather than by importing coverage. Tables are formatted in by
+# name (``{village}`` is the villages' table, a bare ``village`` the CTE).
 _ROUTE_SQL = """
 WITH pair AS (
   SELECT DISTINCT u.code, u.lkey, u.town,
@@ -95,9 +101,9 @@ WITH pair AS (
 village AS (
   SELECT v.code, left(v.code, %(town_len)s) AS town,
          coalesce(c.location, ST_PointOnSurface(v.geom)) AS geom
-  FROM grids_village v
+  FROM {village} v
   LEFT JOIN LATERAL (
-    SELECT sc.location FROM grids_servicecentre sc WHERE sc.village_id = v.id
+    SELECT sc.location FROM {service_centre} sc WHERE sc.village_id = v.id
     ORDER BY sc.id LIMIT 1
   ) c ON true
   WHERE v.generation_high_id IS NULL AND v.code IN (SELECT code FROM pair)
@@ -117,7 +123,7 @@ snap AS MATERIALIZED (
   JOIN box b USING (town)
   LEFT JOIN LATERAL (
     SELECT k.id, ST_Distance(k.geom::geography, p.geom::geography) AS snap_m
-    FROM (SELECT n.id, n.geom FROM coverage_roadnode n
+    FROM (SELECT n.id, n.geom FROM {road_node} n
           WHERE n.geom && b.geom
           ORDER BY n.geom <-> p.geom LIMIT %(k)s) k
     ORDER BY 2, 1 LIMIT 1
@@ -137,7 +143,7 @@ cost AS (
   FROM town t
   CROSS JOIN LATERAL pgr_dijkstraCost(
     format('SELECT id, source_id AS source, target_id AS target, length_m AS cost '
-           'FROM coverage_roadsegment WHERE geom && %%L::geometry', t.geom),
+           'FROM {road_segment} WHERE geom && %%L::geometry', t.geom),
     t.sources, t.targets, directed := false) d
   WHERE t.sources IS NOT NULL AND t.targets IS NOT NULL
 )
@@ -150,7 +156,14 @@ FROM pair p
 JOIN snap sv ON sv.kind = 'v' AND sv.id = p.code
 JOIN snap ss ON ss.kind = 's' AND ss.id = p.lkey AND ss.town = p.town
 LEFT JOIN cost c ON c.town = p.town AND c.start_vid = ss.node AND c.end_vid = sv.node
-"""
+""".format(
+    **tables(
+        road_node=apps.get_model("coverage", "RoadNode"),
+        road_segment=apps.get_model("coverage", "RoadSegment"),
+        service_centre=ServiceCentre,
+        village=Village,
+    )
+)
 
 
 def _route(

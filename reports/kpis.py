@@ -83,6 +83,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from accounts.models import LEVEL_CODE_REGEX
 from accounts.selectors import jurisdiction_prefixes
 from gridmap.codes import covers
+from gridmap.sql import table as sql_table
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village, Worker
 from incidents.models import Incident, IncidentRecipient, RecipientKind
 
@@ -432,7 +433,7 @@ def kpi_where(unit: Unit, params: dict[str, Any]) -> str:
         params["worker"] = unit.worker_id
         params["routed"] = RecipientKind.ROUTED.value
         where += (
-            f" AND EXISTS (SELECT 1 FROM {IncidentRecipient._meta.db_table} r"
+            f" AND EXISTS (SELECT 1 FROM {sql_table(IncidentRecipient)} r"
             " WHERE r.incident_id = i.id AND r.worker_id = %(worker)s AND r.kind = %(routed)s)"
         )
     return where
@@ -452,7 +453,7 @@ def kpi_sql(
     lo, hi = period_bounds(start, end)
     params: dict[str, Any] = {"start": lo, "end": hi}
     where = kpi_where(unit, params)
-    table = Incident._meta.db_table
+    table = sql_table(Incident)
     if not children and not weekly:
         return f"SELECT NULL, 0,{AGGREGATES}\nFROM {table} i\nWHERE {where}", params
     child_expr, join = "NULL::text", ""

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.selectors import jurisdiction_prefixes
 from gridmap.codes import covers, overlaps
+from gridmap.sql import table
 from grids.models import CatchmentAssignment, Station, Town, Village
 from incidents.models import OPEN_STATUSES, Incident
 
@@ -82,7 +83,7 @@ SELECT count(*) FILTER (WHERE reported_at >= %(start)s AND reported_at < %(end)s
        count(*) FILTER (WHERE reported_at < %(end)s AND status = ANY(%(open)s)),
        count(*) FILTER (WHERE reported_at < %(end)s AND status = ANY(%(open)s)
                           AND resolve_due_at < %(now)s)
-  FROM {Incident._meta.db_table}
+  FROM {table(Incident)}
  WHERE place_code LIKE %(prefix)s
    AND (reported_at < %(end)s)
    AND (reported_at >= %(start)s OR closed_at >= %(start)s OR status = ANY(%(open)s))
