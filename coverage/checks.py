@@ -50,18 +50,10 @@ AREA_CODE_RE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
 
 # The tables the checks read, by the names their SQL formats in.
 _T = tables(
-    building=Building,
-    catchment=CatchmentAssignment,
-    central_household=CentralHousehold,
-    grid=Grid,
-    household=Household,
-    role_assignment=RoleAssignment,
-    station=Station,
-    town=Town,
-    unit=TenHouseholdUnit,
-    village=Village,
-    worker=Worker,
-)
+    building=Building, catchment=CatchmentAssignment, central_household=CentralHousehold,
+    grid=Grid, household=Household, role_assignment=RoleAssignment, station=Station, town=Town,
+    unit=TenHouseholdUnit, village=Village, worker=Worker,
+)  # fmt: skip
 
 # Local metric frame of a village (see the module docstring): metres per degree of longitude
 # and latitude at the centre ``cy`` of its bounding box.

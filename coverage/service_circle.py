@@ -168,13 +168,9 @@ def area_prefix(area_code: str) -> str:
 
 # The tables, by the names the statements format in.
 _T = tables(
-    grid=Grid,
-    household=Household,
-    road_node=RoadNode,
-    road_segment=RoadSegment,
-    service_centre=ServiceCentre,
-    village=Village,
-)
+    grid=Grid, household=Household, road_node=RoadNode, road_segment=RoadSegment,
+    service_centre=ServiceCentre, village=Village,
+)  # fmt: skip
 
 _SETUP = """
 DROP TABLE IF EXISTS _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household;

@@ -214,20 +214,14 @@ class _Report:
 
 
 def _create(new: _Report, *, category: Category, severity: str) -> Incident:
-    actor, point, description, reported_at = (
-        new.actor,
-        new.point,
-        new.description,
-        new.reported_at,
-    )
-    routing = route(point=point, at=reported_at, category=category, severity=severity)
+    routing = route(point=new.point, at=new.reported_at, category=category, severity=severity)
     incident = Incident(
-        location=point,
+        location=new.point,
         category=category,
         severity=severity,
-        description=description,
-        reporter=actor,
-        reported_at=reported_at,
+        description=new.description,
+        reporter=new.actor,
+        reported_at=new.reported_at,
         generation_id=routing.generation,
         # Unsaved stand-ins carrying what the routing read, so nothing is fetched again.
         grid=Grid(pk=routing.grid.id, code=routing.grid.code, name=routing.grid.name)
@@ -255,7 +249,7 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
         validate_constraints=False,
     )
     incident.save()
-    workflow.record_report(incident, actor=actor)
+    workflow.record_report(incident, actor=new.actor)
     report = _report(incident, new)
     recipients = IncidentRecipient.objects.bulk_create(
         [

@@ -348,13 +348,9 @@ def plan_diff(plan: Plan, other: Plan | None = None) -> list[dict[str, Any]]:
 
 
 _T = tables(
-    catchment=CatchmentAssignment,
-    grid=Grid,
-    household=Household,
-    plan_assignment=PlanAssignment,
-    plan_station=PlanStation,
-    village=Village,
-)
+    catchment=CatchmentAssignment, grid=Grid, household=Household, plan_assignment=PlanAssignment,
+    plan_station=PlanStation, village=Village,
+)  # fmt: skip
 
 _CATCHMENTS_SQL = """
 SELECT ps.code, ps.name, count(*)::int, sum(coalesce(hh.n, 0))::int,
