@@ -4,6 +4,7 @@ The database comes from ``DATABASE_URL`` (``postgis://user:pass@host:port/name``
 unset, the project-local cluster started by ``scripts/localdb.sh`` is used.
 """
 
+import datetime as dt
 import os
 import subprocess
 from pathlib import Path
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "planning",
     "demo",
     "procrastinate.contrib.django",
+    # Lockout after repeated wrong passwords (gridmap.auth).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into gridmap.auth.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gridmap.urls"
@@ -98,8 +103,28 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A locked-out login is refused before any password is checked (django-axes), on the login
+# page, the admin and the token endpoint alike; see gridmap.auth.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("GRIDMAP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("GRIDMAP_LOGIN_LOCKOUT_MINUTES", "30")))
+# Per username and, separately, per address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gridmap.auth.lockout_response"
+# API tokens expire this many hours after they are issued (gridmap.auth).
+GRIDMAP_TOKEN_TTL_HOURS = int(os.environ.get("GRIDMAP_TOKEN_TTL_HOURS", str(24 * 7)))
 
 # --- Internationalisation: zh-hans by default, English complete -------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -152,7 +177,7 @@ LEAFLET_CONFIG = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "gridmap.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
