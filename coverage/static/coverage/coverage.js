@@ -80,7 +80,7 @@ window.coverageInit = function (map) {
     style: STYLE.grid,
     filter: inArea,
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(feature.properties.name + " " + feature.properties.code, { sticky: true });
+      layer.bindTooltip(el("span", null, feature.properties.name + " " + feature.properties.code), { sticky: true });
     },
   });
   const missing = L.geoJSON(null, {
@@ -89,7 +89,7 @@ window.coverageInit = function (map) {
       return missingRoles.has(feature.properties.code);
     },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(S.gridsMissingRoles + ": " + feature.properties.code, { sticky: true });
+      layer.bindTooltip(el("span", null, S.gridsMissingRoles + ": " + feature.properties.code), { sticky: true });
     },
   });
   const stations = L.geoJSON(null, {
@@ -100,7 +100,7 @@ window.coverageInit = function (map) {
       return L.circleMarker(latlng, { pane: "cv-points", radius: 8, color: "#ffffff", weight: 2, fillColor: "#862e9c", fillOpacity: 1 });
     },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(feature.properties.name + " " + feature.properties.code);
+      layer.bindTooltip(el("span", null, feature.properties.name + " " + feature.properties.code));
     },
   });
 
@@ -109,7 +109,7 @@ window.coverageInit = function (map) {
     (items || []).forEach(function (item) {
       if (!item.location) return;
       const marker = dot(color, 7)(L.latLng(item.location[1], item.location[0]));
-      marker.bindTooltip(text + " · " + item.village + " · " + item.area_m2 + " m²");
+      marker.bindTooltip(el("span", null, text + " · " + item.village + " · " + item.area_m2 + " m²"));
       group.addLayer(marker);
     });
     return group;
@@ -119,7 +119,7 @@ window.coverageInit = function (map) {
   const serviceAreas = L.geoJSON(null, {
     style: { color: "#2b8a3e", weight: 1, fillColor: "#51cf66", fillOpacity: 0.15 },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(S.serviceAreas + " · " + feature.properties.name, { sticky: true });
+      layer.bindTooltip(el("span", null, S.serviceAreas + " · " + feature.properties.name), { sticky: true });
     },
   });
   if (circle.service_areas && circle.service_areas.features) {
@@ -202,7 +202,7 @@ window.coverageInit = function (map) {
           if (!entry || !feature.geometry) return;
           const c = feature.geometry.coordinates;
           const marker = dot(entry[1], 3.5)(L.latLng(c[1], c[0]));
-          marker.bindTooltip(entry[2] + (feature.properties.grid ? " · " + feature.properties.grid : ""));
+          marker.bindTooltip(el("span", null, entry[2] + (feature.properties.grid ? " · " + feature.properties.grid : "")));
           entry[0].addLayer(marker);
         });
         Object.keys(reasons).forEach(function (reason) {

@@ -196,7 +196,7 @@ function boundaries(kind, style) {
         // Village names sit just below the centre, clear of a station marker there.
         offset: kind === "village" ? [0, 13] : [0, 0],
       });
-      labels.addLayer(label.setLatLng([point[1], point[0]]).setContent(name));
+      labels.addLayer(label.setLatLng([point[1], point[0]]).setContent(el("span", null, name)));
     },
   });
   return { shapes: shapes, overlay: L.layerGroup([shapes, labels]) };

@@ -241,7 +241,7 @@ async function loadHouseholds() {
       unit.households.set(id, { feature: feature, layer: layer });
       if (unit.selected.has(id)) unit.selected.set(id, feature);
       layer.setStyle(householdStyle(id));
-      layer.bindTooltip(householdLabel(feature), { direction: "top", offset: [0, -8] });
+      layer.bindTooltip(el("span", null, householdLabel(feature)), { direction: "top", offset: [0, -8] });
       layer.on("click", function (event) {
         L.DomEvent.stopPropagation(event);
         toggleHousehold(id);

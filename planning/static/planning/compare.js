@@ -65,7 +65,7 @@ window.planCompareInit = async function (map) {
         box.appendChild(el("div", null, interpolate(S.unchanged, { station: props.station || S.unassigned })));
       }
       item.bindPopup(box);
-      item.bindTooltip(props.name, {
+      item.bindTooltip(el("span", null, props.name), {
         permanent: true,
         direction: "center",
         className: row ? "pl-label" : "pl-label pl-label-muted",

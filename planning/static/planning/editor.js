@@ -768,14 +768,14 @@ function drawVillages(collection) {
         villageClicked(code, event);
       });
       if (labels) {
-        item.bindTooltip(feature.properties.name, {
+        item.bindTooltip(el("span", null, feature.properties.name), {
           permanent: true,
           direction: "center",
           className: "pl-label",
           interactive: false,
         });
       } else {
-        item.bindTooltip(feature.properties.name + " " + code, { sticky: true });
+        item.bindTooltip(el("span", null, feature.properties.name + " " + code), { sticky: true });
       }
     },
   }).addTo(map);
