@@ -111,7 +111,8 @@ def test_list_csv_neutralises_formulas(client, world, injected, kind):
 def test_list_xlsx_neutralises_formulas(client, world, injected, kind):
     login(client, AccountRole.DISTRICT_ADMIN, [world.district.code])
     rows = _xlsx(client, kind)
-    assert _descriptions(rows) == {"'" + p for p in PAYLOADS}
+    # XML reads a carriage return back as a line feed; the quote is what matters.
+    assert _descriptions(rows) == {"'" + p.replace("\r", "\n") for p in PAYLOADS}
     assert _unsafe_text(rows) == []
     # Case numbers and dates are still numbers and dates.
     assert all(isinstance(row[0], int) for row in rows[1:])
@@ -139,7 +140,8 @@ def test_coverage_csv_neutralises_formulas():
     report = {"checks": {'=HYPERLINK("http://x","y")': {"change": -2, "names": ["@SUM(1)"]}}}
     text = coverage_export.report_csv(report, SimpleNamespace(code="450000"))
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert _unsafe_text(rows) == []
+    # Every text column (the value column holds the figures: numbers, -2 among them).
+    assert _unsafe_text([row[:4] + row[5:] for row in rows]) == []
     assert {row[1] for row in rows[1:]} == {
         "'" + coverage_export.label(next(iter(report["checks"])))
     }
