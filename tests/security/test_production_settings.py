@@ -104,3 +104,22 @@ def test_check_deploy_is_clean_with_the_documented_environment():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stderr
+
+
+def test_behind_the_tls_proxy_http_is_redirected_and_https_gets_hsts():
+    """With the documented environment, a plain HTTP request is sent to HTTPS and a request the
+    proxy marks as HTTPS gets HSTS (with subdomains)."""
+    env = {**documented_environment(), "DJANGO_ALLOWED_HOSTS": "testserver"}
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "plain = Client().get('/no-such-page/')\n"
+        "print(plain.status_code, plain['Location'])\n"
+        "secure = Client().get('/no-such-page/', HTTP_X_FORWARDED_PROTO='https')\n"
+        "print(secure.status_code, secure['Strict-Transport-Security'])\n"
+    )
+    result = run(["-c", code], **env)
+    assert result.returncode == 0, result.stderr
+    plain, secure = result.stdout.splitlines()
+    assert plain == "301 https://testserver/no-such-page/"
+    assert secure == "404 max-age=31536000; includeSubDomains"
