@@ -48,6 +48,7 @@ from openpyxl.styles import Font
 
 from accounts.selectors import account_of, jurisdiction_prefixes, scope_q
 from gridmap.codes import Level
+from gridmap.exports import safe_cell, safe_row
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
 
 from .deadlines import traffic_light
@@ -293,14 +294,26 @@ class _Echo:
         return value
 
 
+# Columns whose values are written as numbers (in the CSV too: a negative number is a number,
+# not a formula to quote).
+NUMBER_KINDS = ("number", "case")
+
+
+def _csv_value(cell: Cell) -> Any:
+    if cell.kind in NUMBER_KINDS and cell.value is not None and cell.labels is None:
+        return cell.value
+    return safe_cell(cell.text)
+
+
 def csv_lines(qs: QuerySet[Any], columns: list[Column], now: dt.datetime) -> Iterator[str]:
     """The CSV file, line by line: a BOM (so spreadsheet programs read UTF-8), the headers in
-    the active language, then the rows, fetched from the database in chunks."""
+    the active language, then the rows, fetched from the database in chunks. Text that would
+    be a formula is quoted (``gridmap.exports``)."""
     writer = csv.writer(_Echo())
     yield "\ufeff"
-    yield writer.writerow([str(c.label) for c in columns])
+    yield writer.writerow(safe_row(str(c.label) for c in columns))
     for _case, cells in rows(qs.iterator(chunk_size=2000), columns, now):
-        yield writer.writerow([cell.text for cell in cells])
+        yield writer.writerow([_csv_value(cell) for cell in cells])
 
 
 def _xlsx_value(cell: Cell) -> Any:
@@ -309,9 +322,10 @@ def _xlsx_value(cell: Cell) -> Any:
     if cell.kind == "datetime":
         # Spreadsheets have no time zones: local time, as the page shows it.
         return timezone.localtime(cell.value).replace(tzinfo=None)
-    if cell.kind in ("number", "case"):
+    if cell.kind in NUMBER_KINDS:
         return cell.value
-    return cell.text
+    # openpyxl writes text starting with "=" as a formula: quoted, it stays text.
+    return safe_cell(cell.text)
 
 
 def xlsx_bytes(qs: QuerySet[Any], columns: list[Column], now: dt.datetime, title: str) -> bytes:
@@ -325,7 +339,7 @@ def xlsx_bytes(qs: QuerySet[Any], columns: list[Column], now: dt.datetime, title
     sheet.freeze_panes = "A2"
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.label))
+        cell = WriteOnlyCell(sheet, value=safe_cell(str(column.label)))
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)

@@ -25,6 +25,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from gridmap.exports import safe_row
 from grids.models import Grid, Village
 from households.models import Household
 
@@ -245,22 +246,27 @@ def map_config(area_code: str, prefix: str, *, has_basemap: bool) -> dict[str, A
 
 # --- CSV -----------------------------------------------------------------------------------
 def report_csv(report: dict[str, Any], area: Any) -> str:
-    """One row per figure (item empty), then one row per item behind it (value empty)."""
+    """One row per figure (item empty), then one row per item behind it (value empty). Text
+    that would be a formula is quoted (``gridmap.exports``); figures stay numbers."""
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly with a BOM
     writer = csv.writer(out)
     writer.writerow(
-        [_("Area"), _("Check"), _("Figure"), _("Field"), _("Value"), _("Item"), _("Details")]
+        safe_row(
+            [_("Area"), _("Check"), _("Figure"), _("Field"), _("Value"), _("Item"), _("Details")]
+        )
     )
     for section in sections(report):
         for figure in section.figures:
             writer.writerow(
-                [area.code, section.label, figure.label, figure.key, figure.value, "", ""]
+                safe_row([area.code, section.label, figure.label, figure.key, figure.value, "", ""])
             )
             for number, row in enumerate(figure.items or [], start=1):
                 details = "; ".join(f"{label(k)}: {display(v)}" for k, v in row.items())
                 writer.writerow(
-                    [area.code, section.label, figure.label, figure.key, "", number, details]
+                    safe_row(
+                        [area.code, section.label, figure.label, figure.key, "", number, details]
+                    )
                 )
     return out.getvalue()
 

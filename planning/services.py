@@ -35,6 +35,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import AccountRole
 from accounts.selectors import account_of, jurisdiction_prefixes
 from gridmap.codes import CODE_LENGTH, Level, code_at, covers
+from gridmap.exports import read_cell, safe_row
 from gridmap.sql import table
 from grids.models import CatchmentAssignment, District, Station, Town, Village
 from incidents.workflow import reassign_stations
@@ -562,12 +563,16 @@ def plan_redo(*, actor: Any, plan: Plan) -> list[PlanChange]:
 
 # --- CSV --------------------------------------------------------------------------------------
 def plan_export_csv(plan: Plan) -> str:
-    """``village_code,station_code`` per village of the plan (empty station: unassigned)."""
+    """``village_code,station_code`` per village of the plan (empty station: unassigned).
+
+    Codes are digits and ``S`` and never start like a formula; the cells still go through
+    ``gridmap.exports.safe_row``, as every export's do, and the import reads them back with
+    ``read_cell``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(safe_row(CSV_HEADER))
     rows = plan.assignments.order_by("village_code").values_list("village_code", "station__code")
-    writer.writerows((code, station or "") for code, station in rows)
+    writer.writerows(safe_row((code, station or "")) for code, station in rows)
     return out.getvalue()
 
 
@@ -597,7 +602,7 @@ def plan_import_csv(*, actor: Any, plan: Plan, text: str | bytes) -> list[PlanCh
         errors.append(_(MSG_CSV_LINE) % {"line": line, "error": _(msgid) % params})
 
     for line, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        row = [cell.strip() for cell in row]
+        row = [read_cell(cell).strip() for cell in row]
         if not any(row) or (line == 1 and tuple(row) == CSV_HEADER):
             continue
         if len(row) != 2:
