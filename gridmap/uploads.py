@@ -130,7 +130,7 @@ def stored_name(name: str | None, content_type: str) -> str:
     stem = (name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1].rsplit(".", 1)[0]
     stem = unicodedata.normalize("NFKC", stem)
     stem = re.sub(r"[^\w-]+", "_", stem).strip("_-")[-40:] or "file"
-    return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
+    return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"  # bin: bytes of no accepted type
 
 
 def serving_type(content_type: str) -> str:
@@ -142,10 +142,14 @@ def serving_type(content_type: str) -> str:
 def file_response(
     f: IO[bytes], *, content_type: str, filename: str, inline_images: bool = False
 ) -> FileResponse:
-    """Serve a stored upload so that it can never run as a page of this site."""
+    """Serve a stored upload so that it can never run as a page of this site. ``filename``
+    is the name shown; it is downloaded with the served type's extension (``.bin`` for a
+    legacy file served as bytes)."""
     served = serving_type(content_type)
     inline = inline_images and served in IMAGE_TYPES
-    response = FileResponse(f, content_type=served, as_attachment=not inline, filename=filename)
+    response = FileResponse(
+        f, content_type=served, as_attachment=not inline, filename=stored_name(filename, served)
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = SANDBOX_CSP
     return response

@@ -355,7 +355,7 @@ def test_an_attachment_stored_before_the_checks_is_served_as_bytes(client, peopl
     )
     assert got.status_code == 200
     assert got["Content-Type"] == "application/octet-stream"
-    assert got["Content-Disposition"].startswith("attachment;")
+    assert got["Content-Disposition"] == 'attachment; filename="page.bin"'
     assert got["X-Content-Type-Options"] == "nosniff"
     assert got["Content-Security-Policy"] == SANDBOX
 
