@@ -91,6 +91,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import Max, Q, QuerySet, Subquery, Value
@@ -101,6 +102,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from accounts.models import AccountRole
 from accounts.selectors import account_of, scope_q
+from gridmap import uploads
 from gridmap.codes import (
     LEVEL_ORDER,
     Level,
@@ -230,6 +232,10 @@ MSG_CODE_OUTSIDE = gettext_noop(
 MSG_UNKNOWN_PLACE = gettext_noop("There is no %(level)s %(code)s.")
 MSG_TOO_MANY_ATTACHMENTS = gettext_noop("At most %(max)s attachments per action.")
 MSG_ATTACHMENT_TOO_BIG = gettext_noop("Attachment %(name)s is larger than %(max_mb)s MB.")
+MSG_ATTACHMENT_TYPE = gettext_noop(
+    "Attachment %(name)s is not a photo (JPEG, PNG, WebP), a PDF, a Word document (.docx) or an "
+    "Excel workbook (.xlsx)."
+)
 
 # Texts the system writes into the history (stored in the site's language).
 MSG_SYSTEM = gettext_noop("system")
@@ -878,17 +884,34 @@ def _whole_number(value: Any) -> int | None:
     return None
 
 
-def _check_attachments(attachments: Sequence[UploadedFile]) -> None:
+def _check_attachments(attachments: Sequence[UploadedFile]) -> list[str]:
+    """The content type of each attachment, judged by its content (``gridmap.uploads``: an
+    image, a PDF, a Word document or an Excel workbook); raises ValidationError on the first
+    file refused, whatever name and type the uploader gave it."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise _field_error("attachments", MSG_TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
+    types = []
     for f in attachments:
+        name = f.name or "?"
         if f.size is None or f.size > MAX_ATTACHMENT_BYTES:
             raise _field_error(
                 "attachments",
                 MSG_ATTACHMENT_TOO_BIG,
-                name=f.name or "?",
+                name=name,
                 max_mb=MAX_ATTACHMENT_BYTES >> 20,
             )
+        try:
+            types.append(uploads.attachment_type(f))
+        except uploads.Refused as refused:
+            if refused.reason == uploads.TOO_MANY_PIXELS:
+                raise _field_error(
+                    "attachments",
+                    uploads.MSG_TOO_MANY_PIXELS,
+                    name=name,
+                    max=uploads.MAX_PIXELS // 1_000_000,
+                ) from None
+            raise _field_error("attachments", MSG_ATTACHMENT_TYPE, name=name) from None
+    return types
 
 
 def _extension_until(case: Case, data: dict[str, Any], at: dt.datetime) -> dt.datetime:
@@ -1039,7 +1062,7 @@ def case_act(
     explicit_at = at is not None
     at = at or timezone.now()
     attachments = list(attachments)
-    _check_attachments(attachments)
+    attachment_types = _check_attachments(attachments)
     with transaction.atomic():
         case = model.objects.select_for_update().get(pk=case_id)
         if case.version != version:
@@ -1080,13 +1103,15 @@ def case_act(
         if attachments and kind.attachment_model is not None:
             kind.attachment_model.objects.bulk_create(
                 [
+                    # The detected type, never the uploader's; a generated name with the
+                    # detected type's extension.
                     kind.attachment_model(
                         event=event,
-                        file=f,
-                        content_type=(f.content_type or "application/octet-stream")[:100],
+                        file=File(f, name=uploads.stored_name(f.name, content_type)),
+                        content_type=content_type,
                         size=f.size,
                     )
-                    for f in attachments
+                    for f, content_type in zip(attachments, attachment_types, strict=True)
                 ]
             )
         if step.reopen_note is not None:

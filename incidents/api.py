@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import Point
 from django.db.models import F, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language, gettext_noop
@@ -130,7 +131,13 @@ def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, 
             for r in incident.recipients.all()
         ],
         "explanation": render_explanation(incident.explanation),
-        "photos": [p.image.url for report in incident.reports.all() for p in report.photos.all()],
+        # Each photo through the case page's jurisdiction check (the media directory is not
+        # served): /cases/<id>/photos/<photo>/.
+        "photos": [
+            reverse("case-photo", kwargs={"pk": incident.pk, "photo": p.pk})
+            for report in incident.reports.all()
+            for p in report.photos.all()
+        ],
     }
 
 

@@ -49,6 +49,7 @@ from django.views.decorators.http import require_GET
 
 from cases import deadlines
 from cases.deadlines import traffic_light
+from gridmap import uploads
 from grids.models import City, District, Grid, Role, Station, Town, Village
 
 from . import lists, selectors
@@ -552,7 +553,13 @@ def _of_visible_case(request: HttpRequest, model: Any, pk: int, *, incident: str
 def case_photo(request: HttpRequest, pk: int, photo: int) -> FileResponse:
     """A photo of a case, for whoever may open the case."""
     found = _of_visible_case(request, IncidentPhoto, photo, incident="report__incident", case=pk)
-    return FileResponse(found.image.open("rb"), content_type=found.content_type)
+    # Inline (the page shows it), but as the detected type only, unsniffed and sandboxed.
+    return uploads.file_response(
+        found.image.open("rb"),
+        content_type=found.content_type,
+        filename=_shown_name(found.image.name),
+        inline_images=True,
+    )
 
 
 @login_required
@@ -562,8 +569,17 @@ def case_attachment(request: HttpRequest, pk: int, attachment: int) -> FileRespo
     found = _of_visible_case(
         request, CaseAttachment, attachment, incident="event__incident", case=pk
     )
-    name = found.file.name.rsplit("/", 1)[-1].split("-", 1)[-1]
-    return FileResponse(found.file.open("rb"), content_type=found.content_type, filename=name)
+    # Always a download: an attachment never opens as a page of this site.
+    return uploads.file_response(
+        found.file.open("rb"),
+        content_type=found.content_type,
+        filename=_shown_name(found.file.name),
+    )
+
+
+def _shown_name(stored: str) -> str:
+    """The name a stored upload is downloaded under: the part after the generated prefix."""
+    return stored.rsplit("/", 1)[-1].split("-", 1)[-1]
 
 
 # --- the lists -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from cases.models import (
     SupervisionRecordBase,
     TimeUnit,
 )
+from gridmap import uploads
 from gridmap.codes import LEVEL_ORDER, Level
 from grids.models import Generation, Grid, Town, Village, Worker
 from households.routing import Responder, Severity
@@ -241,8 +242,13 @@ class IncidentReport(models.Model):
         return f"{self.incident_id} · {self.reporter}"
 
 
+# Stored names are generated: a random prefix, the uploader's name reduced to letters and
+# digits, and the extension of the type detected from the content (gridmap.uploads), so no
+# name or extension an uploader chose reaches the disk. The part after the first "-" is the
+# name shown and downloaded.
 def photo_path(instance: IncidentPhoto, filename: str) -> str:
-    return f"incidents/{instance.report.incident_id}/{uuid.uuid4().hex}-{filename[-40:]}"
+    name = uploads.stored_name(filename, instance.content_type)
+    return f"incidents/{instance.report.incident_id}/{uuid.uuid4().hex}-{name}"
 
 
 class IncidentPhoto(models.Model):
@@ -314,7 +320,8 @@ class CaseEvent(CaseEventBase):
 
 
 def attachment_path(instance: CaseAttachment, filename: str) -> str:
-    return f"cases/{instance.event.incident_id}/{uuid.uuid4().hex}-{filename[-40:]}"
+    name = uploads.stored_name(filename, instance.content_type)
+    return f"cases/{instance.event.incident_id}/{uuid.uuid4().hex}-{name}"
 
 
 class CaseAttachment(models.Model):

@@ -15,12 +15,13 @@ from uuid import UUID
 
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
-from PIL import Image, UnidentifiedImageError
 
+from gridmap import uploads
 from gridmap.sql import table
 from grids.models import Grid, Town, Village
 
@@ -43,8 +44,8 @@ if TYPE_CHECKING:
 
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-# Pillow format -> the content type stored with the photo.
-PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Pillow format -> the content type stored with the photo (judged by gridmap.uploads).
+PHOTO_FORMATS = uploads.IMAGE_FORMATS
 MAX_DESCRIPTION = 2000
 # How far in the future a phone's clock may be before its report time is refused.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -68,21 +69,6 @@ def _error(field: str, msgid: str, **params: Any) -> ValidationError:
 
 
 # --- validation -----------------------------------------------------------------------------
-def photo_content_type(photo: UploadedFile) -> str | None:
-    """The content type of an image file judged by its content (Pillow), or None when it is
-    not a JPEG, PNG or WebP image. The file is rewound."""
-    try:
-        photo.seek(0)
-        with Image.open(photo) as image:
-            kind = image.format
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return None
-    finally:
-        photo.seek(0)
-    return PHOTO_FORMATS.get(kind or "")
-
-
 def _validate_photos(photos: Sequence[UploadedFile]) -> list[str]:
     """The content type of each photo; raises ValidationError on the first bad one."""
     if len(photos) > MAX_PHOTOS:
@@ -92,10 +78,17 @@ def _validate_photos(photos: Sequence[UploadedFile]) -> list[str]:
         name = photo.name or "?"
         if photo.size is None or photo.size > MAX_PHOTO_BYTES:
             raise _error("photos", MSG_PHOTO_TOO_BIG, name=name, max_mb=MAX_PHOTO_BYTES >> 20)
-        content_type = photo_content_type(photo)
-        if content_type is None:
-            raise _error("photos", MSG_PHOTO_TYPE, name=name)
-        types.append(content_type)
+        try:
+            types.append(uploads.image_type(photo))
+        except uploads.Refused as refused:
+            if refused.reason == uploads.TOO_MANY_PIXELS:
+                raise _error(
+                    "photos",
+                    uploads.MSG_TOO_MANY_PIXELS,
+                    name=name,
+                    max=uploads.MAX_PIXELS // 1_000_000,
+                ) from None
+            raise _error("photos", MSG_PHOTO_TYPE, name=name) from None
     return types
 
 
@@ -294,7 +287,12 @@ def _report(incident: Incident, new: _Report) -> IncidentReport:
     )
     saved = IncidentPhoto.objects.bulk_create(
         [
-            IncidentPhoto(report=report, image=photo, content_type=content_type, size=photo.size)
+            IncidentPhoto(
+                report=report,
+                image=File(photo, name=uploads.stored_name(photo.name, content_type)),
+                content_type=content_type,
+                size=photo.size,
+            )
             for photo, content_type in zip(new.photos, new.photo_types, strict=True)
         ]
     )
