@@ -2,7 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.settings import api_settings
+
+# Not found: JSON {"detail"} under /api/, Django's page elsewhere.
+handler404 = "gridmap.views.not_found"
+
+# DRF's token view names its own parsers; it takes the API's (JSON within the limits).
+obtain_auth_token = ObtainAuthToken.as_view(parser_classes=api_settings.DEFAULT_PARSER_CLASSES)
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
