@@ -29,6 +29,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from gridmap.middleware import MSG_NUL_BYTE
+
 MSG_INVALID = "The request has invalid fields."
 MSG_BODY_NOT_OBJECT = gettext_noop("Send the fields as a JSON object.")
 
@@ -64,10 +66,16 @@ class Invalid(ValidationError):
 
 def object_body(request: Request) -> Any:
     """The request's fields (a JSON object, or a form's fields); a 400 under
-    ``non_field_errors`` when the body is a JSON list, string, number or ``null``."""
-    if not hasattr(request.data, "get"):
+    ``non_field_errors`` when the body is a JSON list, string, number or ``null``, or when a
+    form field holds a NUL (JSON with one never gets here: ``gridmap.parsers``)."""
+    data = request.data
+    if not hasattr(data, "get"):
         raise Invalid({"non_field_errors": [_(MSG_BODY_NOT_OBJECT)]})
-    return request.data
+    if hasattr(data, "lists"):  # a form: multipart or urlencoded
+        for name, values in data.lists():
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                raise Invalid({name: [_(MSG_NUL_BYTE)]})
+    return data
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+# Also for NUL in a JSON body (gridmap.parsers) and in a form field (gridmap.api.object_body).
 MSG_NUL_BYTE = gettext_noop(
     "The request contains a NUL character, which is never valid here. Remove it and try again."
 )

@@ -311,6 +311,21 @@ def test_a_nul_in_a_json_string_is_a_400(cw):  # noqa: F811
     assert incident.status == "reported"
 
 
+def test_a_nul_in_a_form_field_is_a_400(cw):  # noqa: F811
+    """A multipart case action (with attachments) carries its note as a form field."""
+    incident = new_case(cw)
+    client = Client(raise_request_exception=False)
+    client.force_login(cw.users["grid_leader"])
+    answer = client.post(
+        f"/api/incidents/{incident.pk}/actions/",
+        {"action": "acknowledge", "version": str(incident.version), "note": "a\x00b"},
+    )
+    assert_refused(answer, msg(middleware.MSG_NUL_BYTE))
+    assert answer.json()["errors"] == {"note": [msg(middleware.MSG_NUL_BYTE)]}
+    incident.refresh_from_db()
+    assert incident.status == "reported"
+
+
 # --- 3. impossible report times ------------------------------------------------------------------
 def _feature(reported_at: str) -> dict:
     return {
