@@ -43,7 +43,12 @@ def _service_circle(area_code: str) -> dict[str, Any]:
     if not service_circle_available():
         return dict(NOT_AVAILABLE)
     module = importlib.import_module("coverage.service_circle")
-    result = dict(module.service_circle(area_code))
+    try:
+        result = dict(module.service_circle(area_code))
+    except module.ServiceCircleError:
+        # A known area (coverage_report found it) without any current village, such as a new
+        # district not yet divided: nothing to reach, every figure empty.
+        result = module.empty_result(area_code).as_dict()
     result.setdefault("available", True)
     return result
 

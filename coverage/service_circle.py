@@ -270,6 +270,16 @@ ORDER BY c.id
 """.format(**_T)
 
 
+def empty_result(area_code: str) -> ServiceCircleResult:
+    """The figures of an area with nothing in it (no village, no household)."""
+    return ServiceCircleResult(
+        area_code=area_code,
+        walking_kmh=settings.GRIDMAP_WALKING_KMH,
+        minutes=SERVICE_CIRCLE_MINUTES,
+        reach_m=reach_m(),
+    )
+
+
 def service_circle(area_code: str) -> ServiceCircleResult:
     """The 15-minute service circle of a city, district, town or village (see the module)."""
     reach = reach_m()
@@ -283,12 +293,7 @@ def service_circle(area_code: str) -> ServiceCircleResult:
         "base": VIRTUAL_VERTEX_BASE,
         "k": NEAREST_CANDIDATES,
     }
-    result = ServiceCircleResult(
-        area_code=area_code,
-        walking_kmh=settings.GRIDMAP_WALKING_KMH,
-        minutes=SERVICE_CIRCLE_MINUTES,
-        reach_m=reach,
-    )
+    result = empty_result(area_code)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL jit = off")  # short queries; compiling costs more than it saves
         cur.execute(_SETUP, params)

@@ -12,16 +12,27 @@ Its contract, for every API view:
   as DRF does.
 - Any other DRF error whose body is a dict without ``detail`` (a serializer's field errors) is
   wrapped as ``{"detail": "The request has invalid fields.", "errors": <the body>}``.
+
+A view that reads fields from the body takes them through ``object_body(request)``: a JSON
+list, string, number or ``null`` is refused with a 400 instead of failing on ``.get`` (or
+acting with every default). Bodies nested too deep or holding a NUL never reach a view
+(``gridmap.parsers``).
 """
 
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from gridmap.middleware import MSG_NUL_BYTE
+
 MSG_INVALID = "The request has invalid fields."
+MSG_BODY_NOT_OBJECT = gettext_noop("Send the fields as a JSON object.")
 
 
 def error_dict(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -51,6 +62,20 @@ class Invalid(ValidationError):
     def __init__(self, errors: dict[str, Any], *, default: str = MSG_INVALID) -> None:
         super().__init__({"detail": first_message(errors) or default, "errors": errors})
         self.errors = errors
+
+
+def object_body(request: Request) -> Any:
+    """The request's fields (a JSON object, or a form's fields); a 400 under
+    ``non_field_errors`` when the body is a JSON list, string, number or ``null``, or when a
+    form field holds a NUL (JSON with one never gets here: ``gridmap.parsers``)."""
+    data = request.data
+    if not hasattr(data, "get"):
+        raise Invalid({"non_field_errors": [_(MSG_BODY_NOT_OBJECT)]})
+    if hasattr(data, "lists"):  # a form: multipart or urlencoded
+        for name, values in data.lists():
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                raise Invalid({name: [_(MSG_NUL_BYTE)]})
+    return data
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -24,6 +24,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from .authentication import token_expired
 
@@ -35,6 +36,9 @@ MSG_LOCKED_OUT = gettext_noop(
 
 class ObtainExpiringAuthToken(ObtainAuthToken):
     """``POST /api/auth/token/``: the user's token, a new one when the old one has expired."""
+
+    # DRF's token view names its own parsers; this one takes the API's (JSON within limits).
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     def get_serializer_context(self) -> dict[str, Any]:
         # Authenticate with Django's request, not DRF's wrapper: django-axes marks a lockout

@@ -5,6 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gridmap.auth import ObtainExpiringAuthToken
 
+# Not found: JSON {"detail"} under /api/, Django's page elsewhere.
+handler404 = "gridmap.views.not_found"
+
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

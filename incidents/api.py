@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import math
 import uuid
 from types import SimpleNamespace
@@ -43,6 +42,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from cases.deadlines import traffic_light
+from gridmap import parsers
 from gridmap.api import Invalid
 from gridmap.geojson import feature_collection
 from gridmap.params import (
@@ -168,7 +168,7 @@ def _feature_of(request: Request) -> dict[str, Any]:
     data = request.data
     if hasattr(data, "getlist"):  # multipart or form: the Feature is JSON in ``feature``
         try:
-            data = json.loads(data.get("feature"))
+            data = parsers.loads(data.get("feature"))
         except (TypeError, ValueError):
             raise _invalid({"feature": [_(MSG_BAD_FEATURE_FIELD)]}) from None
     if not isinstance(data, dict) or data.get("type") != "Feature":

@@ -13,7 +13,6 @@ The rules live in ``incidents.workflow``; this module parses and renders.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Prefetch
@@ -31,6 +30,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.deadlines import traffic_light
+from gridmap import parsers
+from gridmap.api import object_body
 
 from .api import MSG_UNKNOWN_INCIDENT, _invalid
 from .models import CaseAttachment, CaseEvent, Incident
@@ -103,7 +104,7 @@ def _case(request: Request, pk: int) -> Incident:
 
 
 def _action_input(request: Request) -> dict[str, Any]:
-    body = request.data
+    body = object_body(request)
     errors: dict[str, list[str]] = {}
     action = body.get("action")
     if not action or not isinstance(action, str):
@@ -117,7 +118,7 @@ def _action_input(request: Request) -> dict[str, Any]:
     data = body.get("data")
     if isinstance(data, str):
         try:
-            data = json.loads(data) if data.strip() else {}
+            data = parsers.loads(data) if data.strip() else {}
         except ValueError:
             data = None
     if data is None and body.get("data") in (None, ""):

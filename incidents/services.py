@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -58,6 +59,9 @@ MSG_DESCRIPTION_TOO_LONG = gettext_noop("Keep the description under %(max)s char
 MSG_BAD_SEVERITY = gettext_noop("Severity must be red, yellow or blue.")
 MSG_CATEGORY_INACTIVE = gettext_noop("The category %(category)s is no longer in use.")
 MSG_REPORTED_IN_FUTURE = gettext_noop("The reported time is in the future.")
+MSG_REPORTED_TOO_LONG_AGO = gettext_noop(
+    "The reported time is more than %(days)s days ago. Check the date and the phone's clock."
+)
 MSG_ATTACH_CLOSED = gettext_noop(
     "Incident %(id)s is no longer open; report a new incident instead."
 )
@@ -112,8 +116,11 @@ def _validate(
         errors["description"] = [gettext(MSG_DESCRIPTION_REQUIRED)]
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = [gettext(MSG_DESCRIPTION_TOO_LONG) % {"max": MAX_DESCRIPTION}]
+    max_age = settings.GRIDMAP_REPORT_MAX_AGE_DAYS
     if reported_at > now + CLOCK_SKEW:
         errors["reported_at"] = [gettext(MSG_REPORTED_IN_FUTURE)]
+    elif reported_at < now - dt.timedelta(days=max_age):
+        errors["reported_at"] = [gettext(MSG_REPORTED_TOO_LONG_AGO) % {"days": max_age}]
     if errors:
         raise ValidationError(errors)
     return severity, description

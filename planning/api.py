@@ -56,13 +56,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import SkipField, empty
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gridmap.api import Invalid, error_dict
+from gridmap.api import MSG_BODY_NOT_OBJECT as MSG_BODY_NOT_OBJECT  # tests reuse it
+from gridmap.api import Invalid, error_dict, object_body
 from gridmap.params import InputSerializer
+from gridmap.parsers import JSONParser
 from grids.models import Town
 
 from . import selectors, services
@@ -71,7 +73,6 @@ from .models import Plan, PlanChange, PlanStation
 MIN_VILLAGES, MAX_VILLAGES = settings.GRIDMAP_STATION_VILLAGES
 
 # --- messages (tests reuse them) -----------------------------------------------------------
-MSG_BODY_NOT_OBJECT = gettext_noop("Send the fields as a JSON object.")
 MSG_UNKNOWN_PLAN = gettext_noop("There is no plan %(id)s in your jurisdiction.")
 MSG_UNKNOWN_STATION = services.MSG_STATION_NOT_IN_PLAN
 MSG_VILLAGES_LIST = gettext_noop("villages must be a list of village codes.")
@@ -274,17 +275,11 @@ def plan_body(plan: Plan, user: Any) -> dict[str, Any]:
 
 
 # --- parsing: one input serializer per write ---------------------------------------------------
-def _body(request: Request) -> Any:
-    """The request's fields. A body that is not an object (a JSON list or text) is refused:
-    it would otherwise act with every default (lock a station, run a proposal)."""
-    if not hasattr(request.data, "get"):
-        raise Invalid({"non_field_errors": [_(MSG_BODY_NOT_OBJECT)]})
-    return request.data
-
-
 def _validated(request: Request, serializer_class: type[serializers.Serializer]) -> Any:
-    """The body's fields, validated by the view's input serializer (400 if bad)."""
-    serializer = serializer_class(data=_body(request))
+    """The body's fields, validated by the view's input serializer (400 if bad). A body that
+    is not an object (a JSON list or text) is refused: it would otherwise act with every
+    default (lock a station, run a proposal)."""
+    serializer = serializer_class(data=object_body(request))
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -884,7 +879,7 @@ class PlanImportCsvApi(PlanView):
         serializer = PlanImportInputSerializer(
             data={
                 "file": request.FILES.get("file") if request.FILES else None,
-                "csv": _body(request).get("csv"),
+                "csv": object_body(request).get("csv"),
             }
         )
         serializer.is_valid(raise_exception=True)

@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridmap.api import object_body
 from grids.models import Station, Town, Village
 
 from . import selectors, services
@@ -131,16 +132,17 @@ class TaskListPublishApi(APIView):
             request.user, code
         ):
             raise NotFound(_(MSG_NOT_FOUND) % {"place": _("town"), "code": code})
-        items = request.data.get("items")
+        body = object_body(request)
+        items = body.get("items")
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             message = _(services.MSG_NO_ITEMS)
             raise ValidationError({"detail": message, "errors": {"items": [message]}})
         task_list = services.task_list_publish(
             actor=request.user,
             town_code=code,
-            week=_week(request.data.get("week")),
+            week=_week(body.get("week")),
             items=items,
-            note=str(request.data.get("note") or ""),
+            note=str(body.get("note") or ""),
         )
         return Response(task_list_body(task_list))
 
@@ -156,11 +158,12 @@ class VillageReportApi(APIView):
             request.user, code
         ):
             raise NotFound(_(MSG_NOT_FOUND) % {"place": _("village"), "code": code})
+        body = object_body(request)
         report = services.village_report_submit(
             actor=request.user,
             village_code=code,
-            week=_week(request.data.get("week")),
-            text=str(request.data.get("text") or ""),
+            week=_week(body.get("week")),
+            text=str(body.get("text") or ""),
         )
         return Response(report_body(report))
 
@@ -172,8 +175,9 @@ class StationSummaryApi(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, code: str) -> Response:
+        body = object_body(request)
         station = Station.objects.select_related("town").filter(code=code).first()
-        week = _week(request.data.get("week"))
+        week = _week(body.get("week"))
         villages = [v.code for v in selectors.station_villages(code, week)] if station else []
         if station is None or not selectors.can_view_station(request.user, station, villages):
             raise NotFound(_(MSG_NOT_FOUND) % {"place": _("station"), "code": code})
@@ -181,6 +185,6 @@ class StationSummaryApi(APIView):
             actor=request.user,
             station_code=code,
             week=week,
-            text=str(request.data.get("text") or ""),
+            text=str(body.get("text") or ""),
         )
         return Response(report_body(summary))

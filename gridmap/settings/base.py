@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After LocaleMiddleware, so its message is in the user's language.
+    "gridmap.middleware.RefuseNulBytes",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -182,9 +184,20 @@ REST_FRAMEWORK = {
         "gridmap.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The JSON parser with a nesting limit (gridmap.parsers); a view that sets its own
+    # parser_classes keeps it (tests/security/test_bad_input.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "gridmap.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gridmap.api.exception_handler",
 }
+# JSON nested deeper than this is refused before it is parsed (gridmap.parsers): deep enough
+# for any document the API takes (a GeoJSON polygon nests four levels), far from Python's
+# recursion limit.
+GRIDMAP_JSON_MAX_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "gridmap API",
     "DESCRIPTION": "Grids, places and people of party-building-led grassroots governance.",
@@ -203,6 +216,14 @@ SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 # Outbound channels (dotted paths to inbox.channels.Channel subclasses) that every new
 # inbox entry is handed to once its transaction commits. A failing channel is logged.
 GRIDMAP_NOTIFICATION_CHANNELS = ["inbox.channels.EmailChannel"]
+
+# --- Incident reports -------------------------------------------------------------------
+# A report time more than this many days in the past is refused (incidents.services): wide
+# enough for a phone kept offline for days or weeks (the field page's queue sends a late report
+# with the time it was made), narrow enough that a wrong clock or a made-up date (year 1, 1970)
+# never reaches the lists, the deadlines and the supervision clock. A report time in the
+# future (beyond 5 minutes of clock skew) is refused too.
+GRIDMAP_REPORT_MAX_AGE_DAYS = int(os.environ.get("GRIDMAP_REPORT_MAX_AGE_DAYS", "30"))
 
 # --- Case time limits ---------------------------------------------------------------------
 # Working periods of a working day (local time, GRIDMAP_WORKING_TIME_ZONE); which days are

@@ -151,9 +151,11 @@ class Period:
 
 
 @pytest.fixture
-def driven(world, root) -> Period:
+def driven(world, root, settings) -> Period:
     """~90 cases with random real histories around a 6-week period (some exactly on its
     edges), in every kind of place; returns the period."""
+    # Histories of four months ago, reported then: wider than the window a live report has.
+    settings.GRIDMAP_REPORT_MAX_AGE_DAYS = 365
     rng = random.Random(20260401)
     today = timezone.localdate()
     period = Period(today - dt.timedelta(days=120), today - dt.timedelta(days=78))
