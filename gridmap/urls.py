@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from gridmap.auth import ObtainExpiringAuthToken
 
@@ -10,7 +10,7 @@ handler404 = "gridmap.views.not_found"
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("auth/token/", ObtainExpiringAuthToken.as_view(), name="api-token"),
     path("", include("grids.api_urls")),
     path("", include("households.api_urls")),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into gridmap.auth.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -263,3 +266,34 @@ GRIDMAP_STATION_CONTIGUITY_TOLERANCE_M = 1.0
 # Travel speed from a village centre to its station along roads (villagers come by e-bike,
 # motorbike or bus on village roads), for the plans' travel times and the proposals.
 GRIDMAP_STATION_TRAVEL_KMH = float(os.environ.get("GRIDMAP_STATION_TRAVEL_KMH", "30"))
+
+
+# Content-Security-Policy (django-csp): scripts only from this site, and the one inline script
+# django-leaflet writes by its nonce; no plugins, no framing, forms post here only. Styles
+# allow inline style attributes (Leaflet positions its panes with them). Images also from the
+# basemap's tile server.
+from csp.constants import NONCE  # noqa: E402
+
+
+def _origin(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *filter(None, [_origin(GRIDMAP_BASEMAP_URL)])],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

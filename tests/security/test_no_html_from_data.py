@@ -47,3 +47,5 @@ def test_a_place_name_is_drawn_as_text_on_the_map(renamed_village, new_page, bro
     labels = page.locator(".gm-label", has_text="<img src=x")
     assert labels.count() >= 1
     assert page.locator(".gm-label img").count() == 0
+    # And the page runs under its Content-Security-Policy without a violation.
+    assert log.errors == [], log.errors
