@@ -111,6 +111,7 @@ from gridmap.codes import (
     covers,
     is_code,
     level_above,
+    level_of,
 )
 from grids.models import CatchmentAssignment, District, Grid, Role, RoleAssignment, Town, Village
 from grids.models import Worker as WorkerModel
@@ -313,7 +314,7 @@ def _covering_codes(level: str, code: str) -> list[str]:
     case, else the place and its ancestors below the city (codes nest)."""
     if level == Level.CITY:
         return [code_at(Level.CITY, code)]
-    return [c for c in covering_codes(code) if c != code_at(Level.CITY, code) or len(code) == 6]
+    return [c for c in covering_codes(code) if level_of(c) != Level.CITY]
 
 
 def _level_label(level: str) -> str:
@@ -890,28 +891,14 @@ def _check_attachments(attachments: Sequence[UploadedFile]) -> list[str]:
     file refused, whatever name and type the uploader gave it."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise _field_error("attachments", MSG_TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
-    types = []
-    for f in attachments:
-        name = f.name or "?"
-        if f.size is None or f.size > MAX_ATTACHMENT_BYTES:
-            raise _field_error(
-                "attachments",
-                MSG_ATTACHMENT_TOO_BIG,
-                name=name,
-                max_mb=MAX_ATTACHMENT_BYTES >> 20,
-            )
-        try:
-            types.append(uploads.attachment_type(f))
-        except uploads.Refused as refused:
-            if refused.reason == uploads.TOO_MANY_PIXELS:
-                raise _field_error(
-                    "attachments",
-                    uploads.MSG_TOO_MANY_PIXELS,
-                    name=name,
-                    max=uploads.MAX_PIXELS // 1_000_000,
-                ) from None
-            raise _field_error("attachments", MSG_ATTACHMENT_TYPE, name=name) from None
-    return types
+    return uploads.content_types(
+        attachments,
+        field="attachments",
+        detect=uploads.attachment_type,
+        max_bytes=MAX_ATTACHMENT_BYTES,
+        msg_too_big=MSG_ATTACHMENT_TOO_BIG,
+        msg_refused=MSG_ATTACHMENT_TYPE,
+    )
 
 
 def _extension_until(case: Case, data: dict[str, Any], at: dt.datetime) -> dt.datetime:

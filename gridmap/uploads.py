@@ -32,11 +32,13 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from typing import IO
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 from PIL import Image
 
 # Pillow format -> content type.
@@ -122,6 +124,37 @@ def attachment_type(f: UploadedFile) -> str:
         raise Refused(NOT_ALLOWED)
     _refuse_markup(f)
     return content_type
+
+
+def content_types(
+    files: Sequence[UploadedFile],
+    *,
+    field: str,
+    detect: Callable[[UploadedFile], str],
+    max_bytes: int,
+    msg_too_big: str,
+    msg_refused: str,
+) -> list[str]:
+    """The detected content type of each file (``detect``: ``image_type`` or
+    ``attachment_type``); raises a ValidationError keyed by ``field`` on the first file that
+    is too big, has too many pixels or is refused (``msg_too_big`` takes ``name`` and
+    ``max_mb``, ``msg_refused`` takes ``name``)."""
+
+    def error(msgid: str, **params: Any) -> ValidationError:
+        return ValidationError({field: [gettext(msgid) % params]})
+
+    types = []
+    for f in files:
+        name = f.name or "?"
+        if f.size is None or f.size > max_bytes:
+            raise error(msg_too_big, name=name, max_mb=max_bytes >> 20)
+        try:
+            types.append(detect(f))
+        except Refused as refused:
+            if refused.reason == TOO_MANY_PIXELS:
+                raise error(MSG_TOO_MANY_PIXELS, name=name, max=MAX_PIXELS // 1_000_000) from None
+            raise error(msg_refused, name=name) from None
+    return types
 
 
 def stored_name(name: str | None, content_type: str) -> str:

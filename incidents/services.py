@@ -77,23 +77,14 @@ def _validate_photos(photos: Sequence[UploadedFile]) -> list[str]:
     """The content type of each photo; raises ValidationError on the first bad one."""
     if len(photos) > MAX_PHOTOS:
         raise _error("photos", MSG_TOO_MANY_PHOTOS, max=MAX_PHOTOS)
-    types = []
-    for photo in photos:
-        name = photo.name or "?"
-        if photo.size is None or photo.size > MAX_PHOTO_BYTES:
-            raise _error("photos", MSG_PHOTO_TOO_BIG, name=name, max_mb=MAX_PHOTO_BYTES >> 20)
-        try:
-            types.append(uploads.image_type(photo))
-        except uploads.Refused as refused:
-            if refused.reason == uploads.TOO_MANY_PIXELS:
-                raise _error(
-                    "photos",
-                    uploads.MSG_TOO_MANY_PIXELS,
-                    name=name,
-                    max=uploads.MAX_PIXELS // 1_000_000,
-                ) from None
-            raise _error("photos", MSG_PHOTO_TYPE, name=name) from None
-    return types
+    return uploads.content_types(
+        photos,
+        field="photos",
+        detect=uploads.image_type,
+        max_bytes=MAX_PHOTO_BYTES,
+        msg_too_big=MSG_PHOTO_TOO_BIG,
+        msg_refused=MSG_PHOTO_TYPE,
+    )
 
 
 def _validate(

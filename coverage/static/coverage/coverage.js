@@ -8,7 +8,7 @@
  * The map gets data-loaded="true" once every layer has answered, data-errors="<n>" counting
  * those that failed and data-count-<layer>="<n>" per drawn layer.
  */
-import { el, fetchJson, interpolate, readJson } from "../gridmap/common.js";
+import { el, fetchJson, interpolate, readJson, textTooltip } from "../gridmap/common.js";
 
 const S = readJson("coverage-strings");
 const CONFIG = readJson("coverage-config");
@@ -51,9 +51,20 @@ function dot(color, radius) {
   };
 }
 
-function swatch(color, text, outline) {
-  const style = outline ? "border: 2px dashed " + color : "background: " + color;
-  return '<span class="cv-swatch" style="' + style + '"></span>' + text;
+/* A colour sample (a filled or dashed box) as an element; labels go beside it as text. */
+function swatch(color, outline) {
+  const span = el("span", "cv-swatch");
+  if (outline) span.style.border = "2px dashed " + color;
+  else span.style.background = color;
+  return span;
+}
+
+/* Leaflet's layer control takes its names as HTML: built from elements, so text stays text. */
+function swatchLabel(color, text, outline) {
+  const label = el("span");
+  label.appendChild(swatch(color, outline));
+  label.appendChild(document.createTextNode(text));
+  return label.innerHTML;
 }
 
 window.coverageInit = function (map) {
@@ -80,7 +91,7 @@ window.coverageInit = function (map) {
     style: STYLE.grid,
     filter: inArea,
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(el("span", null, feature.properties.name + " " + feature.properties.code), { sticky: true });
+      textTooltip(layer, feature.properties.name + " " + feature.properties.code, { sticky: true });
     },
   });
   const missing = L.geoJSON(null, {
@@ -89,7 +100,7 @@ window.coverageInit = function (map) {
       return missingRoles.has(feature.properties.code);
     },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(el("span", null, S.gridsMissingRoles + ": " + feature.properties.code), { sticky: true });
+      textTooltip(layer, S.gridsMissingRoles + ": " + feature.properties.code, { sticky: true });
     },
   });
   const stations = L.geoJSON(null, {
@@ -100,7 +111,7 @@ window.coverageInit = function (map) {
       return L.circleMarker(latlng, { pane: "cv-points", radius: 8, color: "#ffffff", weight: 2, fillColor: "#862e9c", fillOpacity: 1 });
     },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(el("span", null, feature.properties.name + " " + feature.properties.code));
+      textTooltip(layer, feature.properties.name + " " + feature.properties.code);
     },
   });
 
@@ -109,7 +120,7 @@ window.coverageInit = function (map) {
     (items || []).forEach(function (item) {
       if (!item.location) return;
       const marker = dot(color, 7)(L.latLng(item.location[1], item.location[0]));
-      marker.bindTooltip(el("span", null, text + " · " + item.village + " · " + item.area_m2 + " m²"));
+      textTooltip(marker, text + " · " + item.village + " · " + item.area_m2 + " m²");
       group.addLayer(marker);
     });
     return group;
@@ -119,7 +130,7 @@ window.coverageInit = function (map) {
   const serviceAreas = L.geoJSON(null, {
     style: { color: "#2b8a3e", weight: 1, fillColor: "#51cf66", fillOpacity: 0.15 },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(el("span", null, S.serviceAreas + " · " + feature.properties.name), { sticky: true });
+      textTooltip(layer, S.serviceAreas + " · " + feature.properties.name, { sticky: true });
     },
   });
   if (circle.service_areas && circle.service_areas.features) {
@@ -152,7 +163,7 @@ window.coverageInit = function (map) {
   ];
   overlays.forEach(function (item) {
     item[0].addTo(map);
-    control.addOverlay(item[0], swatch(item[1], item[2], item[3]));
+    control.addOverlay(item[0], swatchLabel(item[1], item[2], item[3]));
   });
   container.dataset.countGaps = String(gaps.getLayers().length);
   container.dataset.countOverlaps = String(overlaps.getLayers().length);
@@ -202,7 +213,7 @@ window.coverageInit = function (map) {
           if (!entry || !feature.geometry) return;
           const c = feature.geometry.coordinates;
           const marker = dot(entry[1], 3.5)(L.latLng(c[1], c[0]));
-          marker.bindTooltip(el("span", null, entry[2] + (feature.properties.grid ? " · " + feature.properties.grid : "")));
+          textTooltip(marker, entry[2] + (feature.properties.grid ? " · " + feature.properties.grid : ""));
           entry[0].addLayer(marker);
         });
         Object.keys(reasons).forEach(function (reason) {
@@ -224,7 +235,7 @@ window.coverageInit = function (map) {
     const list = document.createElement("ul");
     overlays.forEach(function (item) {
       const li = document.createElement("li");
-      li.innerHTML = swatch(item[1], "", item[3]);
+      li.appendChild(swatch(item[1], item[3]));
       li.appendChild(document.createTextNode(item[2]));
       list.appendChild(li);
     });

@@ -29,6 +29,12 @@ export function el(tag, className, text) {
   return node;
 }
 
+/* A Leaflet tooltip whose content is ``text`` as text: a name from the database never
+   becomes markup (Leaflet would insert a string as HTML). */
+export function textTooltip(layer, text, options) {
+  return layer.bindTooltip(el("span", null, text), options);
+}
+
 /* --- language ---------------------------------------------------------------------------- */
 /* The page's language (<html lang>) and the locale the browser formats numbers and dates in. */
 const LANG = document.documentElement.lang || "zh-hans";

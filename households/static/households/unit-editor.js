@@ -10,7 +10,7 @@
  * showApiErrors, showPanel and personRow. It answers with the mode's handlers. For the
  * browser tests #field carries data-households (drawn) and data-selected (chosen).
  */
-import { el, fetchJson, interpolate, isAuthError, jsonPost, withQuery } from "../gridmap/common.js";
+import { el, fetchJson, interpolate, isAuthError, jsonPost, textTooltip, withQuery } from "../gridmap/common.js";
 
 let root = null;
 let map = null;
@@ -241,7 +241,7 @@ async function loadHouseholds() {
       unit.households.set(id, { feature: feature, layer: layer });
       if (unit.selected.has(id)) unit.selected.set(id, feature);
       layer.setStyle(householdStyle(id));
-      layer.bindTooltip(el("span", null, householdLabel(feature)), { direction: "top", offset: [0, -8] });
+      textTooltip(layer, householdLabel(feature), { direction: "top", offset: [0, -8] });
       layer.on("click", function (event) {
         L.DomEvent.stopPropagation(event);
         toggleHousehold(id);

@@ -7,7 +7,7 @@
  * change are drawn in the colour of their new station with a dark outline, the others pale.
  * The map gets data-loaded="true" and data-count-changed="<n>" once drawn.
  */
-import { el, fetchJson, interpolate, readJson } from "../gridmap/common.js";
+import { el, fetchJson, interpolate, readJson, textTooltip } from "../gridmap/common.js";
 
 const S = readJson("compare-strings");
 const C = readJson("compare-config");
@@ -65,7 +65,7 @@ window.planCompareInit = async function (map) {
         box.appendChild(el("div", null, interpolate(S.unchanged, { station: props.station || S.unassigned })));
       }
       item.bindPopup(box);
-      item.bindTooltip(el("span", null, props.name), {
+      textTooltip(item, props.name, {
         permanent: true,
         direction: "center",
         className: row ? "pl-label" : "pl-label pl-label-muted",

@@ -15,7 +15,7 @@
  * counts the draws, data-busy is "true" while a request runs, data-mode is the map mode.
  * UI text comes from the "plan-strings" JSON the template renders in the active language.
  */
-import { el, fetchJson, formatNumber, interpolate, jsonPost, readJson } from "../gridmap/common.js";
+import { el, fetchJson, formatNumber, interpolate, jsonPost, readJson, textTooltip } from "../gridmap/common.js";
 
 const S = readJson("plan-strings");
 const C = readJson("plan-config");
@@ -768,14 +768,14 @@ function drawVillages(collection) {
         villageClicked(code, event);
       });
       if (labels) {
-        item.bindTooltip(el("span", null, feature.properties.name), {
+        textTooltip(item, feature.properties.name, {
           permanent: true,
           direction: "center",
           className: "pl-label",
           interactive: false,
         });
       } else {
-        item.bindTooltip(el("span", null, feature.properties.name + " " + code), { sticky: true });
+        textTooltip(item, feature.properties.name + " " + code, { sticky: true });
       }
     },
   }).addTo(map);

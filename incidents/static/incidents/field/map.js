@@ -3,7 +3,7 @@
  * and village outlines, the pins of queued reports and of the incident on show, and keeps
  * points clear of the sheet that covers part of it.
  */
-import { el } from "../../gridmap/common.js";
+import { textTooltip } from "../../gridmap/common.js";
 import { CONFIG, api, sheet, state } from "./page.js";
 
 /* The map's own layers, for the other parts and the browser tests. */
@@ -82,7 +82,7 @@ export function setUpMap(map) {
         const path = layer.getElement();
         if (path) path.setAttribute("data-grid-code", feature.properties.code);
       });
-      layer.bindTooltip(el("span", null, feature.properties.name), {
+      textTooltip(layer, feature.properties.name, {
         permanent: true,
         direction: "center",
         className: "fd-grid-label",
