@@ -183,8 +183,20 @@ class WorkerAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
         if self._masked(request, obj):
-            fields.append(self._phone(request))
+            fields.append("masked_phone")
         return fields
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Worker) -> str:
+        """The form's read-only phone, for the viewers ``_masked`` says may not see it."""
+        return personal_data.show(
+            obj.phone,
+            kind=personal_data.PHONE,
+            visible=False,
+            record_type="worker",
+            record_id=obj.pk,
+            code=getattr(obj, "resident_code", None),
+        )
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         if obj is not None and getattr(obj, "resident_household", None) is not None:
