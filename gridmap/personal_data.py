@@ -98,6 +98,7 @@ class Answer:
 
     carries: bool = False
     seen: set[Seen] = field(default_factory=set)
+    viewer: Any = None
 
 
 _answer: contextvars.ContextVar[Answer | None] = contextvars.ContextVar(
@@ -154,10 +155,17 @@ def show(
     return value
 
 
+def viewer_may_see() -> bool:
+    """Whether the viewer of the current answer sees values unmasked: for admin display
+    methods, which get no request. Outside a request: no."""
+    answer = _answer.get()
+    return answer is not None and answer.viewer is not None and may_see(answer.viewer)
+
+
 @contextmanager
-def answering() -> Iterator[Answer]:
+def answering(viewer: Any = None) -> Iterator[Answer]:
     """Collect what one answer shows (the middleware's scope; tests may use it directly)."""
-    answer = Answer()
+    answer = Answer(viewer=viewer)
     token = _answer.set(answer)
     try:
         yield answer
@@ -176,7 +184,7 @@ class PersonalDataAnswers:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with answering() as answer:
+        with answering(getattr(request, "user", None)) as answer:
             response = self.get_response(request)
         if answer.carries:
             response["Cache-Control"] = NO_STORE

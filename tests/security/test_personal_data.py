@@ -38,7 +38,7 @@ from openpyxl import load_workbook
 
 from accounts.models import AccountRole
 from accounts.services import account_upsert
-from gridmap import crypto
+from gridmap import crypto, personal_data
 from gridmap.logfilters import RedactPersonalNumbers
 from households.models import Household
 from households.selectors import households_by_number_q
@@ -199,6 +199,23 @@ def test_a_superuser_on_the_admin_worker_list_is_logged(world, root):
         username="root", path="/admin/grids/worker/", records=[f"worker:{world.central_worker.pk}"]
     ).exists()
     assert listing["Cache-Control"] == "no-store"
+
+
+def test_the_incident_admins_recipients_are_logged_for_a_superuser(world, incident, root):
+    client = Client()
+    client.force_login(root)
+    path = f"/admin/incidents/incident/{incident.pk}/change/"
+    form = client.get(path)
+    assert form.status_code == 200
+    assert PHONE in form.content.decode()
+    assert AccessLogEntry.objects.filter(username="root", path=path, fields=["phone"]).exists()
+
+
+def test_outside_a_request_nobody_is_a_viewer_who_may_see():
+    assert personal_data.viewer_may_see() is False
+    assert personal_data.show(PHONE, kind="phone", visible=False, record_type="x", record_id=1) == (
+        MASKED_PHONE
+    )
 
 
 # --- no-store ---------------------------------------------------------------------------------
