@@ -30,7 +30,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
-from gridmap.crypto import decrypt, encrypt, keyed_hash
+from gridmap.crypto import encrypt, keyed_hash
 from grids.models import (
     Building,
     CatchmentAssignment,
@@ -198,21 +198,17 @@ def load_demo(
 
 
 # A central household is reached through its party member's Worker record (blue incidents
-# go to the central household of the unit). The household's phone is encrypted in its table
-# (gridmap.crypto), so it is read and decrypted here; the worker ids are drawn from the sequence
-# up front so the new workers and the member links are written together in one statement.
-_CENTRAL_MEMBERS_SQL = """
-SELECT pm.id, pm.name, h.phone
-  FROM households_centralhousehold ch
-  JOIN households_partymember pm ON pm.id = ch.party_member_id
-  JOIN households_household h ON h.id = ch.household_id
- WHERE ch.household_id = ANY(%s) AND pm.worker_id IS NULL
-"""
+# go to the central household of the unit). One statement: worker ids are drawn from the
+# sequence up front so the new workers and the member links are written together. The
+# household's phone is copied as it is stored, a token of the same keys (gridmap.crypto).
 _CENTRAL_WORKERS_SQL = """
 WITH c AS (
-  SELECT member_id, name, phone,
+  SELECT pm.id AS member_id, pm.name, h.phone,
          nextval(pg_get_serial_sequence('grids_worker', 'id')) AS worker_id
-    FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS m(member_id, name, phone)
+    FROM households_centralhousehold ch
+    JOIN households_partymember pm ON pm.id = ch.party_member_id
+    JOIN households_household h ON h.id = ch.household_id
+   WHERE ch.household_id = ANY(%s) AND pm.worker_id IS NULL
 ), w AS (
   INSERT INTO grids_worker (id, name, phone, email, is_party_member)
   SELECT worker_id, name, phone, '', TRUE FROM c
@@ -223,13 +219,7 @@ UPDATE households_partymember pm SET worker_id = c.worker_id FROM c WHERE pm.id 
 
 def _central_household_workers(household_ids: list[int]) -> None:
     with connection.cursor() as cur:
-        cur.execute(_CENTRAL_MEMBERS_SQL, [household_ids])
-        rows = cur.fetchall()
-        if rows:
-            cur.execute(
-                _CENTRAL_WORKERS_SQL,
-                [[r[0] for r in rows], [r[1] for r in rows], [decrypt(r[2] or "") for r in rows]],
-            )
+        cur.execute(_CENTRAL_WORKERS_SQL, [household_ids])
 
 
 def _ensure_districts(codes: Iterable[str], out: TextIO) -> None:

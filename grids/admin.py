@@ -150,7 +150,7 @@ class WorkerAdmin(admin.ModelAdmin):
     def _phone(self, request: HttpRequest) -> Any:
         visible = personal_data.may_see(request.user)
 
-        @admin.display(description=_("phone"), ordering="phone")
+        @admin.display(description=_("phone"))
         def phone(obj: Worker) -> str:
             if getattr(obj, "resident_household", None) is None:
                 return obj.phone

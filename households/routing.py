@@ -76,6 +76,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridmap import personal_data
 from gridmap.codes import LEVEL_ORDER, Level
+from gridmap.crypto import decrypt
 from gridmap.messages import render_parts
 from gridmap.sql import tables
 from grids.models import (
@@ -470,7 +471,8 @@ class _Recipients:
                 responder=str(responder),
                 role=str(role),
                 name=holder["name"],
-                phone=holder["phone"] or "",
+                # Read by the routing statement: the column's token (gridmap.crypto).
+                phone=decrypt(holder["phone"] or ""),
             )
         )
         return True

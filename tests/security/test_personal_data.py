@@ -83,7 +83,8 @@ def incident(world, root):
         severity="blue",
         description="A quarrel over a wall",
     )
-    assert made.recipients.filter(responder=Responder.CENTRAL_HOUSEHOLD, phone=PHONE).exists()
+    central = made.recipients.filter(responder=Responder.CENTRAL_HOUSEHOLD)
+    assert [r.phone for r in central] == [PHONE]
     return made
 
 
@@ -292,6 +293,23 @@ def test_values_are_ciphertext_in_the_table(world):
     assert ID_NUMBER not in id_number and PHONE not in phone
     head.refresh_from_db()
     assert (head.id_number, head.phone) == (ID_NUMBER, PHONE)
+
+
+def test_worker_and_recipient_phones_are_ciphertext_too(world, incident):
+    """A central household's worker carries its household's phone; so does the snapshot of
+    the recipients of a case."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT phone FROM grids_worker WHERE id = %s", [world.central_worker.pk])
+        (worker_phone,) = cur.fetchone()
+        cur.execute(
+            "SELECT phone FROM incidents_incidentrecipient WHERE incident_id = %s", [incident.pk]
+        )
+        recipient_phones = [row[0] for row in cur.fetchall()]
+    assert worker_phone.startswith(crypto.TOKEN_PREFIX)
+    assert recipient_phones and all(
+        p.startswith(crypto.TOKEN_PREFIX) for p in recipient_phones if p
+    )
+    assert all(PHONE not in p for p in [worker_phone, *recipient_phones])
 
 
 def test_exact_search_by_keyed_hash(world, root):
