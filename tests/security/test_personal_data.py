@@ -259,6 +259,10 @@ def test_a_district_admin_reads_and_exports_the_log_of_their_district_only(world
     workbook = client.get("/privacy/access-log/?format=xlsx")
 
     assert page.status_code == 200
+    assert (
+        'href="/privacy/access-log/"'
+        in login(AccountRole.DISTRICT_ADMIN, world).get("/map/").content.decode()
+    )
     assert "/cases/1/" in page.content.decode() and "elsewhere" not in page.content.decode()
     rows = list(csv.reader(io.StringIO(exported.content.decode())))
     assert [r[1] for r in rows[1:]] == ["'=HYPERLINK(1)"]
