@@ -21,6 +21,9 @@ numbers published to residents, and are not masked (docs/architecture.md, "Resid
 personal data").
 
 Outside a request (a management command, the clock), ``show`` masks as asked and notes nothing.
+So does a body streamed after the view returned (``StreamingHttpResponse``): render personal
+data before returning, or it is neither logged nor marked no-store. (No streamed export
+carries personal data today.)
 The kernel knows no app: the log's writer is registered (``register_sink``), as the
 jurisdiction policy is.
 """

@@ -35,6 +35,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.test import Client, override_settings
 from openpyxl import load_workbook
+from rest_framework.authtoken.models import Token
 
 from accounts.models import AccountRole
 from accounts.services import account_upsert
@@ -180,6 +181,21 @@ def test_visiting_roles_see_the_phone_and_the_view_is_logged(role, world, incide
         assert row.fields == ["phone"]
         assert row.records == [f"worker:{world.central_worker.pk}"]
         assert row.district_code == world.district.code
+
+
+def test_a_token_authenticated_view_is_logged_under_its_login(world, incident):
+    """The field page calls the API with a token, not a session: the log still names who."""
+    account = account_upsert(
+        username="token-worker",
+        password="x-Secret-123",
+        role=AccountRole.GRID_WORKER,
+        codes=[world.west.code],
+    )
+    token = Token.objects.create(user=account.user)
+    answer = Client().get(f"/api/incidents/{incident.pk}/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert central_phone(answer) == PHONE
+    (row,) = AccessLogEntry.objects.filter(username="token-worker")
+    assert row.user_id == account.user.pk and row.fields == ["phone"]
 
 
 def test_one_log_row_per_request_for_a_whole_list(world):
