@@ -146,7 +146,14 @@ def _place() -> dict[str, Any]:
     """A demo grid from the middle of the list (the other browser tests take the first and
     the last), with a leader with a phone, a station with a head, a service centre and
     buildings."""
-    from grids.models import Building, CatchmentAssignment, Grid, Role, RoleAssignment, ServiceCentre
+    from grids.models import (
+        Building,
+        CatchmentAssignment,
+        Grid,
+        Role,
+        RoleAssignment,
+        ServiceCentre,
+    )
 
     active = RoleAssignment.objects.active().select_related("worker")
     grids = list(
@@ -258,8 +265,17 @@ def world(demo, django_db_blocker) -> Iterator[World]:
 
     from accounts.models import AccountRole
     from accounts.services import account_upsert
-    from grids.models import Building, City, District, Grid, ServiceCentre, Station, Town, Village
-    from grids.models import Worker
+    from grids.models import (
+        Building,
+        City,
+        District,
+        Grid,
+        ServiceCentre,
+        Station,
+        Town,
+        Village,
+        Worker,
+    )
     from incidents import workflow
     from incidents.models import CaseAttachment, Category, Incident
     from incidents.services import incident_create
@@ -566,8 +582,8 @@ def visits(world, browser_module, server_url) -> dict[str, list[Visit]]:
         session.close()
     for role, pages in found.items():  # the figures for the lead's note (pytest -s)
         for v in pages:
-            print(f"{role:15} {v.status} {v.path:45} shown={len(v.shown)} opened={v.opened}", end=" ")
-            print(v.problems())
+            figures = f"shown={len(v.shown)} opened={v.opened}"
+            print(f"{role:15} {v.status} {v.path:45} {figures} {v.problems()}")
     return found
 
 
