@@ -11,21 +11,24 @@ category, in two plans and a plan station, in a case's description, its second r
 action notes and its callback, and in an attachment's file name; an HTML upload is refused.
 It then loads every page that draws these (map, coverage, plan editor and comparison, the
 field page's "my work", the case page, the lists, dashboard, weekly pages, the public notice
-board and village page, admin changelists) as a grid worker, a town's staff and a district
-administrator, opens the tooltips and popups that draw the names, and asserts that no dialog
+board and village page, the admin's lists and forms) as a grid worker, a town's staff and a
+district administrator (and the admin models only a superuser opens, as a superuser), opens the tooltips and popups that draw the names, and asserts that no dialog
 opened, no payload ran (``window.__xss``), no event-handler attribute or ``javascript:`` link
 appeared, and no Content-Security-Policy violation or console error happened other than the
 one each browser context provokes on purpose (to prove the listener hears). And the payloads
 are on the page as text, so the test notices if the names stopped being drawn at all.
 
-What fixed the holes this test found: names inserted with ``el``/``textTooltip``
-(gridmap/static/gridmap/common.js), django-csp's policy with nonces, uploads checked by
-content (gridmap.uploads). On the code before those changes it failed on /map/, the plan
-editor and comparison (Leaflet labels and tooltips as HTML) and on the case page (an HTML
-attachment served inline).
+What fixed the holes this test finds: names inserted with ``el``/``textTooltip``
+(gridmap/static/gridmap/common.js, commit e2c843b), django-csp's policy with nonces, uploads
+checked by content (gridmap.uploads). With the page scripts as they were before e2c843b it
+fails on /map/, the plan editor and both comparisons (Leaflet labels, tooltips and popups as
+HTML: ``IMG[onerror]``, ``svg[onload]``, CSP ``script-src-attr`` violations) for every role
+that opens them, and on /coverage/ (a ``<script>`` element built in the layer control); with
+the content check of attachments removed, the HTML upload is not refused for what it is.
 
 The data is committed (the server is another process) and restored afterwards: names
-renamed back, plans, the case and the logins removed.
+renamed back, the plans and the case removed; the test logins stay, without their payload
+names (as the other browser tests' logins do).
 """
 
 from __future__ import annotations
