@@ -10,13 +10,15 @@ service centre, building), in the names of the grid's workers and the station's 
 category, in two plans and a plan station, in a case's description, its second report, its
 action notes and its callback, and in an attachment's file name; an HTML upload is refused.
 It then loads every page that draws these (map, coverage, plan editor and comparison, the
-field page's "my work", the case page, the lists, dashboard, weekly pages, the public notice
-board and village page, the admin's lists and forms) as a grid worker, a town's staff and a
-district administrator (and the admin models only a superuser opens, as a superuser), opens the tooltips and popups that draw the names, and asserts that no dialog
-opened, no payload ran (``window.__xss``), no event-handler attribute or ``javascript:`` link
-appeared, and no Content-Security-Policy violation or console error happened other than the
-one each browser context provokes on purpose (to prove the listener hears). And the payloads
-are on the page as text, so the test notices if the names stopped being drawn at all.
+field page's "my work" and report form with its duplicates nearby, the case page and the lists
+also in English, dashboard, weekly pages, the public notice board and village page, the
+admin's lists and forms) as a grid worker, a town's staff and a district administrator (and
+the admin models only a superuser opens, as a superuser), opens the tooltips and popups that
+draw the names, and asserts that no dialog opened, no payload ran (``window.__xss``), no
+event-handler attribute or ``javascript:`` link appeared, and no Content-Security-Policy
+violation or console error happened other than the one each browser context provokes on
+purpose (to prove the listener hears). And the payloads are on the page as text, so the test
+notices if the names stopped being drawn at all.
 
 What fixed the holes this test finds: names inserted with ``el``/``textTooltip``
 (gridmap/static/gridmap/common.js, commit e2c843b), django-csp's policy with nonces, uploads
@@ -57,6 +59,9 @@ DOUBLE_QUOTED = 'x" onfocus="alert(__xss=4)" autofocus="'
 SINGLE_QUOTED = "x' onfocus='alert(__xss=5)' autofocus='"
 JAVASCRIPT = "javascript:__xss=6"  # a phone number (20 characters): it becomes a tel: link
 PAYLOADS = (IMG, SCRIPT, SVG, DOUBLE_QUOTED, SINGLE_QUOTED)
+CATEGORY_EN = f"{IMG}kind"  # a category's English name: shown in English only
+FIELD_WORK = "/field/ (my work, case opened, inbox)"
+FIELD_REPORT = "/field/ (report at the case's place: categories, duplicates nearby)"
 
 # What the browser records in every page: CSP violations, before any page script runs.
 INIT_SCRIPT = """
@@ -212,6 +217,7 @@ class World:
     plans: list[Any]
     attachment_names: list[str]
     superuser: dict[str, str]
+    category_code: str
     html_upload: dict[str, Any] = field(default_factory=dict)
     restore: list[Any] = field(default_factory=list)
 
@@ -367,7 +373,7 @@ def world(demo, django_db_blocker) -> Iterator[World]:
             for i, worker in enumerate(workers.values()):
                 _rename(restore, Worker, worker.pk, name=PAYLOADS[i % len(PAYLOADS)] + "员")
             _rename(restore, Worker, leader.pk, phone=JAVASCRIPT)
-            _rename(restore, Category, category.pk, name_zh=f"{SVG}类", name_en=f"{IMG}kind")
+            _rename(restore, Category, category.pk, name_zh=f"{SVG}类", name_en=CATEGORY_EN)
 
             # The case's history: notes, an attachment with a payload name, the callback.
             def act(action: str, note: str, **extra: Any) -> None:
@@ -400,6 +406,7 @@ def world(demo, django_db_blocker) -> Iterator[World]:
         plans=plans,
         attachment_names=names_shown,
         superuser=SUPERUSER,
+        category_code=category.code,
         restore=restore,
     )
     with django_db_blocker.unblock():
@@ -489,6 +496,10 @@ class Session:
             self.page.wait_for_load_state("networkidle")
             opened = self.page.evaluate(OPEN_FEATURES, marker)
             self.page.wait_for_timeout(300)
+        return self.snapshot(path, status, opened)
+
+    def snapshot(self, path: str, status: int = 200, opened: int = 0) -> Visit:
+        """What the page holds now, and what happened since the last ``visit`` began."""
         text = self.page.evaluate("document.body ? document.body.innerText : ''")
         return Visit(
             role=self.role,
@@ -499,7 +510,7 @@ class Session:
             errors=list(self.errors),
             injected=self.page.evaluate(INJECTED),
             xss=self.page.evaluate("window.__xss === undefined ? null : window.__xss"),
-            shown=[p for p in PAYLOADS if p in text],
+            shown=[p for p in PAYLOADS + (CATEGORY_EN,) if p in text],
             opened=opened,
         )
 
@@ -574,6 +585,8 @@ def visits(world, browser_module, server_url) -> dict[str, list[Visit]]:
                 pages += _admin_pages(world)
             found[role] = [session.visit(path, ready) for path, ready in pages]
             found[role].append(_field_work(session, world))
+            found[role].append(_field_report(session, world))
+            found[role] += _in_english(session, world, server_url)
         finally:
             session.close()
     # The admin models a district admin may not open, as a superuser.
@@ -610,19 +623,38 @@ def _field_work(session: Session, world: World) -> Visit:
     if inbox.count() and inbox.is_visible():
         inbox.click()
     page.wait_for_timeout(500)
-    text = page.evaluate("document.body.innerText")
-    return Visit(
-        opened=visit.opened,
-        role=session.role,
-        path="/field/ (my work, case opened, inbox)",
-        status=200,
-        dialogs=list(session.dialogs),
-        csp=page.evaluate("window.__csp || []"),
-        errors=list(session.errors),
-        injected=page.evaluate(INJECTED),
-        xss=page.evaluate("window.__xss === undefined ? null : window.__xss"),
-        shown=[p for p in PAYLOADS if p in text],
+    return session.snapshot(FIELD_WORK, opened=visit.opened)
+
+
+def _field_report(session: Session, world: World) -> Visit:
+    """The field page's report form at the case's place: its categories and the duplicates
+    nearby (the case's description) are drawn by the page's script."""
+    from tests.browser.test_field import click_map_at
+
+    page = session.page
+    visit = session.visit("/field/", '#field[data-ready="true"]')
+    if visit.status != 200:
+        return visit
+    point = world.place["point"]
+    click_map_at(page, point.x, point.y)
+    with page.expect_response(lambda r: "/api/incidents/duplicates/?" in r.url):
+        page.click(f'label.fd-chip:has(input[value="{world.category_code}"])')
+    page.wait_for_selector(f'.fd-duplicate[data-incident-id="{world.incident.pk}"]')
+    page.wait_for_timeout(300)
+    return session.snapshot(FIELD_REPORT, opened=visit.opened)
+
+
+def _in_english(session: Session, world: World, server_url: str) -> list[Visit]:
+    """The case page and the lists in English (the category's English name)."""
+    session.context.add_cookies([{"name": "django_language", "value": "en", "url": server_url}])
+    case = world.incident.pk
+    found = [session.visit(f"/cases/{case}/", '#case[data-ready="true"]'), session.visit("/lists/")]
+    for v in found:
+        v.path += " (en)"
+    session.context.add_cookies(
+        [{"name": "django_language", "value": "zh-hans", "url": server_url}]
     )
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -673,6 +705,9 @@ def test_the_payloads_are_shown_as_text(visits):
         # The attachments' list shows their stored names, which keep no markup (tested below).
         silent = [v.path for v in opened if not v.shown and "caseattachment" not in v.path]
         assert silent == [], (role, silent)
+        for v in opened:
+            if v.path.startswith("/cases/") and v.path.endswith("(en)"):
+                assert CATEGORY_EN in v.shown, (role, v.path, v.shown)
 
 
 def test_the_maps_opened_the_tooltips_and_popups_of_the_named_features(visits):
@@ -688,7 +723,7 @@ def test_every_role_opened_the_core_pages(visits, world):
     case = f"/cases/{world.incident.pk}/"
     for role in LOGINS:
         status = {v.path: v.status for v in visits[role]}
-        for path in ("/map/", "/field/ (my work, case opened, inbox)", case, "/lists/"):
+        for path in ("/map/", FIELD_WORK, FIELD_REPORT, case, "/lists/", case + " (en)"):
             assert status[path] == 200, (role, path, status[path])
     admin = {v.path: v.status for v in visits["district_admin"]}
     town = {v.path: v.status for v in visits["town_staff"]}
