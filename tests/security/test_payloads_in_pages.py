@@ -220,7 +220,6 @@ class World:
     attachment_names: list[str]
     superuser: dict[str, str]
     category_code: str
-    html_upload: dict[str, Any] = field(default_factory=dict)
     restore: list[Any] = field(default_factory=list)
 
 
@@ -296,6 +295,7 @@ def world(demo, django_db_blocker) -> Iterator[World]:
     restore: list[Any] = []
     with django_db_blocker.unblock():
         _purge(usernames)  # after an interrupted run
+        _refuse_leftovers()
         place = _place()
         leader = place["leader"]
         previous_login = leader.user_id
@@ -417,6 +417,38 @@ def world(demo, django_db_blocker) -> Iterator[World]:
         Worker.objects.filter(pk=leader.pk).update(user_id=previous_login)
         # The logins stay (as the other browser tests' do), without their payload names.
         get_user_model().objects.filter(username__in=usernames).update(first_name="")
+
+
+def _refuse_leftovers() -> None:
+    """A run killed before its teardown leaves payload names behind, which this run would
+    then take for the names to restore: say so instead of making them permanent."""
+    from grids.models import (
+        Building,
+        City,
+        District,
+        Grid,
+        ServiceCentre,
+        Station,
+        Town,
+        Village,
+        Worker,
+    )
+    from incidents.models import Category
+
+    left = [
+        model.__name__
+        for model, column in [
+            *[(m, "name") for m in (City, District, Town, Village, Grid, Building, Station)],
+            (ServiceCentre, "name"),
+            (Worker, "name"),
+            (Category, "name_zh"),
+        ]
+        if model.objects.filter(**{f"{column}__contains": "__xss"}).exists()
+    ]
+    assert left == [], (
+        f"payload names left in {left} by an interrupted run: recreate the test database "
+        "(pytest --create-db)"
+    )
 
 
 def _restore(restore: list[Any]) -> None:
