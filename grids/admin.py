@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from gridmap.admin import JurisdictionAdminMixin
+from gridmap.jurisdiction import prefixes_of
 
 from .admin_filters import town_filter
 from .models import (
@@ -23,12 +24,28 @@ from .models import (
     Village,
     Worker,
 )
-from .selectors import with_household_figures
+from .selectors import (
+    ASSIGNMENT_PLACE_PATHS,
+    WORKER_PLACE_PATHS,
+    with_household_figures,
+    workers_within,
+)
 
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
+    """Boundary generations belong to every area at once: only superusers write them."""
+
     list_display = ["id", "description", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
 
 
 class BoundaryAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
@@ -107,7 +124,8 @@ class ServiceCentreAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     autocomplete_fields = ["village"]
 
 
-class CatchmentInline(admin.TabularInline):
+class CatchmentInline(JurisdictionAdminMixin, admin.TabularInline):
+    jurisdiction_code_path = "village__code"
     model = CatchmentAssignment
     extra = 0
     autocomplete_fields = ["village"]
@@ -123,15 +141,42 @@ class StationAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     inlines = [CatchmentInline]
 
 
+class RoleAssignmentInline(JurisdictionAdminMixin, admin.TabularInline):
+    """A worker's roles inside the user's jurisdiction. A user limited to a jurisdiction
+    creates a worker together with a first role inside it: a worker with no role is in no
+    area (``grids.selectors.workers_within``) and could not be reached again."""
+
+    model = RoleAssignment
+    jurisdiction_code_path = ASSIGNMENT_PLACE_PATHS
+    extra = 0
+    autocomplete_fields = ["grid", "village", "station", "town"]
+
+    def get_min_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 1 if obj is None and prefixes_of(request.user) is not None else 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
+
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    # In a jurisdiction by their roles (grids.selectors.workers_within); the form has no
+    # place of its own to check, the roles inline does.
+    jurisdiction_code_path = WORKER_PLACE_PATHS
+    jurisdiction_form_paths = ()
     list_display = ["name", "phone", "is_party_member", "user"]
     search_fields = ["name", "phone"]
     autocomplete_fields = ["user"]
+    inlines = [RoleAssignmentInline]
+
+    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
+        return workers_within(prefixes_of(request.user), qs)
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = ASSIGNMENT_PLACE_PATHS
     list_display = ["worker", "role", "place", "period"]
     list_filter = ["role"]
     search_fields = ["worker__name", "grid__code", "village__code", "station__code"]
