@@ -88,9 +88,7 @@ def can_see_personal_data(user: User) -> bool:
 def _codes_inside_sql(table: str) -> str:
     """SQL true when every code of ``table``'s account lies inside the prefixes given as
     ``LIKE`` patterns (one parameter, an array)."""
-    return (
-        f'NOT EXISTS (SELECT 1 FROM unnest("{table}"."codes") c WHERE NOT c LIKE ANY(%s))'
-    )
+    return f'NOT EXISTS (SELECT 1 FROM unnest("{table}"."codes") c WHERE NOT c LIKE ANY(%s))'
 
 
 def accounts_within(user: User, qs: QuerySet[Account] | None = None) -> QuerySet[Account]:

@@ -97,10 +97,17 @@ def _place(place: Any, **extra: Any) -> dict[str, Any] | None:
     return None if place is None else {"code": place.code, "name": place.name, **extra}
 
 
-def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, Any]:
+def incident_result(
+    incident: Incident, *, attached: bool = False, people: bool = True
+) -> dict[str, Any]:
     """The POST result and detail properties. Expects ``selectors.incident_details`` (or the
-    service's return, which carries the same)."""
+    service's return, which carries the same). Without ``people`` (a case outside the
+    viewer's area, ``selectors.sees_people_of``) the recipients are left out and the routing
+    explanation names nobody."""
     category = incident.category
+    explanation = incident.explanation
+    if not people:
+        explanation = selectors.explanation_without_people(explanation or [])
     return {
         "id": incident.pk,
         "status": incident.status,
@@ -128,9 +135,9 @@ def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, 
                 "name": r.name,
                 "phone": r.phone,
             }
-            for r in incident.recipients.all()
+            for r in (incident.recipients.all() if people else [])
         ],
-        "explanation": render_explanation(incident.explanation),
+        "explanation": render_explanation(explanation),
         # Each photo through the case page's jurisdiction check (the media directory is not
         # served): /cases/<id>/photos/<photo>/.
         "photos": [
@@ -588,8 +595,9 @@ class IncidentListApi(APIView):
         else:
             first = incident.reports.all()[0] if incident.reports.all() else None
             attached = first is not None and first.client_uuid != args["client_uuid"]
+        people = selectors.sees_people_of(request.user, incident)
         return Response(
-            incident_result(incident, attached=attached),
+            incident_result(incident, attached=attached, people=people),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -606,7 +614,7 @@ class IncidentDetailApi(APIView):
         )
         if incident is None:
             raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
-        return Response(_feature(incident))
+        return Response(_feature(incident, people=selectors.sees_people_of(request.user, incident)))
 
 
 class IncidentDuplicatesApi(APIView):
