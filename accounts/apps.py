@@ -4,6 +4,10 @@ from django.utils.translation import gettext_lazy as _
 from gridmap.jurisdiction import register_policy
 
 
+# Admins of data that belongs to no area: staff with the permission may read them.
+GLOBAL_READABLE_ADMINS = {"grids.generation", "incidents.category"}
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
@@ -13,3 +17,10 @@ class AccountsConfig(AppConfig):
 
         # The one jurisdiction policy, for the layers below accounts (see gridmap.jurisdiction).
         register_policy(jurisdiction_prefixes)
+        # Every admin without a jurisdiction rule is for superusers (gridmap.admin); the
+        # global data of every area stays readable to permitted staff.
+        from django.contrib import admin
+
+        from gridmap.admin import superuser_only_unless_scoped
+
+        superuser_only_unless_scoped(admin.site, GLOBAL_READABLE_ADMINS)

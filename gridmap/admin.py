@@ -29,6 +29,7 @@ from operator import or_
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
@@ -197,3 +198,33 @@ class ReadOnlyInline(ViewOnlyAdminMixin, admin.TabularInline):
 
     extra = 0
     can_delete = False
+
+
+# Admins without a jurisdiction rule (third-party ones: tokens, lockouts, jobs, groups; and
+# the global data of every area: boundary generations, incident categories) are for
+# superusers: ``superuser_only_unless_scoped`` is run once the registry is complete
+# (``accounts/apps.py``), so an admin added later without a rule is closed by default.
+# ``readable`` names the global models any permitted staff user may still read.
+def _superuser(request: HttpRequest, obj: Any = None) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+def superuser_only_unless_scoped(site: admin.AdminSite, readable: set[str]) -> list[str]:
+    """Close every admin of ``site`` that has no ``jurisdiction_queryset`` to all but
+    superusers (viewing stays open for ``readable`` ``app_label.model`` labels). Returns the
+    labels closed."""
+    closed = []
+    for model in apps.get_models():
+        if not site.is_registered(model):
+            continue
+        model_admin = site.get_model_admin(model)
+        if hasattr(model_admin, "jurisdiction_queryset"):
+            continue
+        label = model._meta.label_lower
+        for name in ("has_add_permission", "has_change_permission", "has_delete_permission"):
+            setattr(model_admin, name, _superuser)
+        if label not in readable:
+            model_admin.has_view_permission = _superuser
+            model_admin.has_module_permission = _superuser
+        closed.append(label)
+    return sorted(closed)

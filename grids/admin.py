@@ -34,18 +34,10 @@ from .selectors import (
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    """Boundary generations belong to every area at once: only superusers write them."""
+    """Boundary generations belong to every area at once: only superusers write them
+    (``gridmap.admin.superuser_only_unless_scoped``)."""
 
     list_display = ["id", "description", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_superuser
 
 
 class BoundaryAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
