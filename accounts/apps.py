@@ -3,7 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 from gridmap.jurisdiction import register_policy
 
-
 # Admins of data that belongs to no area: staff with the permission may read them.
 GLOBAL_READABLE_ADMINS = {"grids.generation", "incidents.category"}
 
@@ -21,6 +20,6 @@ class AccountsConfig(AppConfig):
         # global data of every area stays readable to permitted staff.
         from django.contrib import admin
 
-        from gridmap.admin import superuser_only_unless_scoped
+        from .admin_mixins import superuser_only_unless_scoped
 
         superuser_only_unless_scoped(admin.site, GLOBAL_READABLE_ADMINS)

@@ -85,7 +85,8 @@ def period_post(**fields: object) -> dict:
 def test_a_district_admin_lists_and_opens_only_workers_of_their_district(two: Two):
     page = two.admin.get(reverse("admin:grids_worker_changelist")).content.decode()
     assert "Inside A" in page and "OUTSIDEMARK" not in page
-    assert two.admin.get(reverse("admin:grids_worker_change", args=[two.worker_a.pk])).status_code == 200
+    inside = two.admin.get(reverse("admin:grids_worker_change", args=[two.worker_a.pk]))
+    assert inside.status_code == 200
     outside = two.admin.get(reverse("admin:grids_worker_change", args=[two.worker_b.pk]))
     assert outside.status_code == 302  # "does not exist", as for a deleted one
 
@@ -199,8 +200,9 @@ def test_an_outside_login_cannot_be_linked_to_a_worker(two: Two):
     assert auto.status_code in (200, 403)
     if auto.status_code == 200:
         assert "b-town" not in {r["text"] for r in auto.json()["results"]}
+    inline = {"assignments-TOTAL_FORMS": "0", "assignments-INITIAL_FORMS": "0"}
     two.admin.post(url, {"name": "Inside A", "phone": "", "email": "", "user": other.user.pk,
-                         "assignments-TOTAL_FORMS": "0", "assignments-INITIAL_FORMS": "0"})  # fmt: skip
+                         **inline})  # fmt: skip
     two.worker_a.refresh_from_db()
     assert two.worker_a.user_id is None
 
@@ -224,7 +226,8 @@ def test_a_district_admin_cannot_make_an_administrator(account_manager: Two):
     district = two.grid_a.village.town.district.code
     answer = two.admin.post(url, account_post(login, AccountRole.DISTRICT_ADMIN, district))
     assert answer.status_code == 200
-    assert gettext("Only a superuser makes district or city administrators.") in answer.content.decode()
+    refusal = gettext("Only a superuser makes district or city administrators.")
+    assert refusal in answer.content.decode()
     assert not Account.objects.filter(user=login).exists()
 
 
