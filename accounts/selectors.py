@@ -108,20 +108,26 @@ def accounts_within(user: User, qs: QuerySet[Account] | None = None) -> QuerySet
 
 
 def users_within(user: User, qs: QuerySet | None = None) -> QuerySet:
-    """The logins of ``qs`` (all) that ``user`` may see and link: those whose account lies
-    inside ``user``'s jurisdiction, those of a worker inside it, and plain logins that are
-    nobody's yet (no account, no worker, no staff or superuser flag), so a new login can be
-    linked."""
+    """The logins of ``qs`` (all) that ``user`` may see and link: their own; those whose
+    account lies inside ``user``'s jurisdiction, those of a worker inside it, and plain logins
+    that are nobody's yet (no account, no worker, no staff or superuser flag, so a new login
+    can be linked), unless they belong to a superuser or to an account of ``user``'s rank or
+    above (a peer's or a superior's login, and so its password, is not theirs to change)."""
     qs = get_user_model().objects.all() if qs is None else qs
     prefixes = jurisdiction_prefixes(user)
     if prefixes is None:
         return qs
     if not prefixes:
         return qs.none()
+    own = account_of(user)
+    rank = ROLE_RANK[AccountRole(own.role)] if own is not None else -1
+    at_or_above = [r.value for r in AccountRole if ROLE_RANK[r] >= rank]
     accounts = accounts_within(user).values("user_id")
     workers = workers_within(prefixes).filter(user__isnull=False).values("user_id")
     unlinked = Q(account__isnull=True, worker__isnull=True, is_staff=False, is_superuser=False)
-    return qs.filter(Q(pk__in=accounts) | Q(pk__in=workers) | unlinked)
+    inside = Q(pk__in=accounts) | Q(pk__in=workers) | unlinked
+    peer = Q(account__role__in=at_or_above) | Q(is_superuser=True)
+    return qs.filter(Q(pk=user.pk) | (inside & ~peer))
 
 
 def rank_errors(user: User, role: str) -> list[str]:

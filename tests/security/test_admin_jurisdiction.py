@@ -268,6 +268,26 @@ def test_outside_accounts_and_logins_are_not_listed(account_manager: Two):
     assert two.admin.get(reverse("admin:auth_user_change", args=[root.pk])).status_code == 302
 
 
+def test_a_peers_or_superusers_login_is_not_reachable(account_manager: Two):
+    """A district admin cannot open (and so reset the password of) another admin's login of
+    the same district, or a superuser's login linked to a worker of the district."""
+    two = account_manager
+    peer = account_upsert(
+        username="peer", password="pass-word-1", role=AccountRole.DISTRICT_ADMIN,
+        codes=[two.grid_a.village.town.district.code],
+    )  # fmt: skip
+    root = UserFactory(username="root-worker", is_superuser=True, is_staff=True)
+    two.worker_a.user = root
+    two.worker_a.save()
+    town = account_upsert(
+        username="a-town-login", password="pass-word-1", role=AccountRole.TOWN_STAFF,
+        codes=[two.grid_a.village.town.code],
+    )  # fmt: skip
+    for login, reachable in ((peer.user, False), (root, False), (town.user, True)):
+        url = reverse("admin:auth_user_password_change", args=[login.pk])
+        assert (two.admin.get(url).status_code == 200) is reachable, login.username
+
+
 # --- the answers outside the admin -----------------------------------------------------------
 def test_the_person_kpi_answers_only_for_workers_inside(two: Two):
     api = Client()
