@@ -40,6 +40,7 @@ from .codes import covers
 from .jurisdiction import Prefixes, prefixes_of, scope_q
 
 MSG_OUTSIDE = gettext_noop("%(codes)s lies outside your jurisdiction.")
+MSG_NO_GRID_HERE = gettext_noop("This location lies in no grid of your jurisdiction.")
 MSG_NO_PLACE = gettext_noop(
     "Give this record a place inside your jurisdiction, or you could not reach it again."
 )

@@ -1,12 +1,15 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from gridmap.admin import JurisdictionAdminMixin
+from gridmap.admin import MSG_NO_GRID_HERE, JurisdictionAdminMixin
+from gridmap.codes import covers
 from gridmap.jurisdiction import prefixes_of
 
 from .admin_filters import town_filter
@@ -27,9 +30,38 @@ from .models import (
 from .selectors import (
     ASSIGNMENT_PLACE_PATHS,
     WORKER_PLACE_PATHS,
+    grid_at_point,
     with_household_figures,
     workers_within,
 )
+from .services import buildings_assign_grids
+
+
+class DerivedGridMixin:
+    """For records whose grid is derived from where they are (buildings, households), never
+    typed in: a user limited to a jurisdiction may place one only inside a grid of it (the
+    form says so), and the grid is derived on save as the importers derive it."""
+
+    located_field = "location"
+
+    def jurisdiction_errors(self, request: HttpRequest, obj: Any) -> list[str]:
+        errors = super().jurisdiction_errors(request, obj)  # type: ignore[misc]
+        prefixes = prefixes_of(request.user)
+        where: GEOSGeometry | None = getattr(obj, self.located_field, None)
+        if prefixes is None or where is None:
+            return errors
+        grid = grid_at_point(where.point_on_surface, queryset=Grid.objects.only("code"))
+        if grid is None or not covers(prefixes, grid.code):
+            errors.append(gettext(MSG_NO_GRID_HERE))
+        return errors
+
+    def assign_grid(self, obj: Any) -> None:
+        """Derive the grid of ``obj`` from where it is (after it is saved)."""
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        self.assign_grid(obj)
 
 
 @admin.register(Generation)
@@ -98,13 +130,17 @@ class GridAdmin(HouseholdFiguresMixin, BoundaryAdmin):
 
 
 @admin.register(Building)
-class BuildingAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
+class BuildingAdmin(DerivedGridMixin, JurisdictionAdminMixin, LeafletGeoAdmin):
     jurisdiction_code_path = "grid__code"
+    located_field = "footprint"
     list_display = ["name", "grid", "floors"]
     list_filter = [town_filter("grid__code")]
     search_fields = ["name", "grid__code"]
     readonly_fields = ["grid"]
     list_select_related = ["grid"]
+
+    def assign_grid(self, obj: Any) -> None:
+        buildings_assign_grids(ids=[obj.pk])
 
 
 @admin.register(ServiceCentre)

@@ -8,14 +8,16 @@ from leaflet.admin import LeafletGeoAdmin
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
 from accounts.selectors import can_see_personal_data
 from gridmap.messages import render_messages
+from grids.admin import DerivedGridMixin
 
 from .models import CentralHousehold, Household, PartyBranch, PartyMember, TenHouseholdUnit
+from .services import households_assign_grids
 
 PERSONAL_FIELDS = ("id_number", "phone")
 
 
 @admin.register(Household)
-class HouseholdAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
+class HouseholdAdmin(DerivedGridMixin, JurisdictionAdminMixin, LeafletGeoAdmin):
     jurisdiction_code_path = "grid__code"
     list_display = ["address", "head_name", "size", "grid", "tags"]
     list_filter = [town_filter("grid__code")]
@@ -23,6 +25,9 @@ class HouseholdAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     readonly_fields = ["grid"]
     raw_id_fields = ["building", "ten_household_unit"]
     list_select_related = ["grid"]
+
+    def assign_grid(self, obj: Household) -> None:
+        households_assign_grids(ids=[obj.pk])
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         if can_see_personal_data(request.user):

@@ -26,6 +26,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 
 from accounts.models import Account, AccountRole
@@ -62,7 +63,9 @@ class Two:
 @pytest.fixture
 def two() -> Two:
     grid_a = GridFactory(village=VillageFactory(town=TownFactory()))
-    grid_b = GridFactory(village=VillageFactory(town=TownFactory()))
+    grid_b = GridFactory(
+        village=VillageFactory(town=TownFactory()), geom=rect(100.5, 0, 100.6, 0.1)
+    )
     assert grid_a.village.town.district_id != grid_b.village.town.district_id
     worker_a = RoleAssignmentFactory(grid=grid_a, worker=WorkerFactory(name="Inside A")).worker
     worker_b = RoleAssignmentFactory(grid=grid_b, worker=WorkerFactory(name="OUTSIDEMARK B")).worker
@@ -354,3 +357,23 @@ def test_ended_roles_keep_a_worker_in_the_area(two: Two):
     ).worker
     page = two.admin.get(reverse("admin:grids_worker_changelist")).content.decode()
     assert old.name in page
+
+
+def test_a_household_is_placed_only_in_a_grid_inside(two: Two):
+    """A household's grid is derived from its location: the admin refuses a location in a
+    grid outside, and derives the grid of one inside."""
+    from households.models import Household
+
+    url = reverse("admin:households_household_add")
+    center = two.grid_b.geom.point_on_surface
+    post = {"address": "Placed road", "head_name": "Placed", "size": "2"}
+    answer = two.admin.post(url, {**post, "location": center.geojson})
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.non_field_errors()
+    with translation.override("zh-hans"):  # the admin's language, translated
+        assert errors == [gettext("This location lies in no grid of your jurisdiction.")]
+    assert not Household.objects.filter(address="Placed road").exists()
+    inside = two.grid_a.geom.point_on_surface
+    answer = two.admin.post(url, {**post, "location": inside.geojson})
+    assert answer.status_code == 302, answer.content.decode()[-3000:]
+    assert Household.objects.get(address="Placed road").grid == two.grid_a
