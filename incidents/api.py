@@ -41,6 +41,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from accounts.selectors import can_see_personal_data
 from cases.deadlines import traffic_light
 from gridmap import parsers
 from gridmap.api import Invalid
@@ -53,6 +54,7 @@ from gridmap.params import (
     lon_lat_in_range,
     srid_known,
 )
+from households.routing import shown_phone
 
 from . import selectors, services
 from .models import Category, Incident, Severity, Status
@@ -98,12 +100,13 @@ def _place(place: Any, **extra: Any) -> dict[str, Any] | None:
 
 
 def incident_result(
-    incident: Incident, *, attached: bool = False, people: bool = True
+    incident: Incident, *, attached: bool = False, personal: bool = False, people: bool = True
 ) -> dict[str, Any]:
     """The POST result and detail properties. Expects ``selectors.incident_details`` (or the
-    service's return, which carries the same). Without ``people`` (a case outside the
-    viewer's area, ``selectors.sees_people_of``) the recipients are left out and the routing
-    explanation names nobody."""
+    service's return, which carries the same). A central household's phone is a resident's:
+    unmasked only when ``personal`` (``can_see_personal_data``). Without ``people`` (a case
+    outside the viewer's area, ``selectors.sees_people_of``) the recipients are left out and
+    the routing explanation names nobody."""
     category = incident.category
     explanation = incident.explanation
     if not people:
@@ -133,7 +136,14 @@ def incident_result(
                 "responder": r.responder,
                 "role": r.role,
                 "name": r.name,
-                "phone": r.phone,
+                "phone": shown_phone(
+                    r.phone,
+                    r.responder,
+                    visible=personal,
+                    record_type="worker",
+                    record_id=r.worker_id,
+                    code=incident.place_code,
+                ),
             }
             for r in (incident.recipients.all() if people else [])
         ],
@@ -597,7 +607,12 @@ class IncidentListApi(APIView):
             attached = first is not None and first.client_uuid != args["client_uuid"]
         people = selectors.sees_people_of(request.user, incident)
         return Response(
-            incident_result(incident, attached=attached, people=people),
+            incident_result(
+                incident,
+                attached=attached,
+                personal=can_see_personal_data(request.user),
+                people=people,
+            ),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -614,7 +629,13 @@ class IncidentDetailApi(APIView):
         )
         if incident is None:
             raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
-        return Response(_feature(incident, people=selectors.sees_people_of(request.user, incident)))
+        return Response(
+            _feature(
+                incident,
+                personal=can_see_personal_data(request.user),
+                people=selectors.sees_people_of(request.user, incident),
+            )
+        )
 
 
 class IncidentDuplicatesApi(APIView):

@@ -506,6 +506,7 @@ RULES: dict[str, list[Rule]] = {
     "api/plans/<int:pk>/import/": [Rule("plan", path=plan_pk, post=True)],
     "api/plans/<int:pk>/catchments.geojson": [Rule("plan", path=plan_pk)],
     "api/plans/<int:pk>/diff/": [Rule("plan", path=plan_pk)],
+    "privacy/access-log/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
     "plans/": [PLAIN],
     "plans/<int:pk>/": [Rule("plan", path=plan_pk)],
     "plans/<int:pk>/compare/": [Rule("plan", path=plan_pk)],
