@@ -124,7 +124,9 @@ def boundary_lineage(boundary: Boundary) -> dict[str, str]:
 # -------------------------
 # A worker has no place code of their own: they are in every area where they hold or held a
 # role (a role assignment, past, present or future, on a grid, village, station or town
-# inside it; a station's staff are also in the villages of its catchment). Past roles count
+# inside it; a station's staff are also in the villages of its catchment), and where the
+# household lies of which they are a party member (a central household's worker; the
+# reverse relation by its name, as households lies above grids). Past roles count
 # because the history of cases names them there (their KPIs, the case pages). A worker who
 # never held a role is in no area: only superusers reach them, so the admin creates a worker
 # together with a first role (``grids.admin.WorkerAdmin``).
@@ -134,6 +136,7 @@ WORKER_PLACE_PATHS = (
     "assignments__station__code",
     "assignments__town__code",
     "assignments__station__catchment_assignments__village__code",
+    "party_member__household__grid__code",
 )
 ASSIGNMENT_PLACE_PATHS = ("grid__code", "village__code", "station__code", "town__code")
 
