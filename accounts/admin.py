@@ -1,11 +1,62 @@
+"""Logins and accounts in the admin, limited like every admin to the user's jurisdiction
+(``gridmap.admin.JurisdictionAdminMixin``), with the rank rule of ``models.ROLE_RANK``: a
+user who is not a superuser sees and links only logins of their area
+(``selectors.users_within``), and creates or changes only accounts whose codes lie inside
+their jurisdiction and whose role is below their own (never an administrator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from gridmap.admin import JurisdictionAdminMixin
 
 from .models import Account
+from .selectors import accounts_within, rank_errors, users_within
+
+User = get_user_model()
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = "codes"
     list_display = ["user", "role", "codes"]
     list_filter = ["role"]
     search_fields = ["user__username", "codes"]
     autocomplete_fields = ["user"]
+
+    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
+        return accounts_within(request.user, qs)
+
+    def jurisdiction_errors(self, request: HttpRequest, obj: Any) -> list[str]:
+        errors = super().jurisdiction_errors(request, obj)
+        if obj.role:
+            errors += rank_errors(request.user, obj.role)
+        return errors
+
+
+# Django's login admin, limited: a user who is not a superuser sees only the logins of their
+# area and never grants staff, superuser, group or permission flags.
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+@admin.register(User)
+class UserAdmin(JurisdictionAdminMixin, DjangoUserAdmin):
+    jurisdiction_form_paths = ()
+
+    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
+        return users_within(request.user, qs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += [f for f in PRIVILEGE_FIELDS if f not in fields]
+        return fields

@@ -3,7 +3,16 @@ and the read-only mixin are the kernel's (``gridmap.admin``), the town filter is
 (``grids.admin_filters``). Both filter through the one policy, ``selectors.jurisdiction_prefixes``.
 """
 
-from gridmap.admin import JurisdictionAdminMixin, ViewOnlyAdminMixin
+from gridmap.admin import (
+    JurisdictionAdminMixin,
+    ViewOnlyAdminMixin,
+    superuser_only_unless_scoped,
+)
 from grids.admin_filters import town_filter
 
-__all__ = ["JurisdictionAdminMixin", "ViewOnlyAdminMixin", "town_filter"]
+__all__ = [
+    "JurisdictionAdminMixin",
+    "ViewOnlyAdminMixin",
+    "superuser_only_unless_scoped",
+    "town_filter",
+]

@@ -78,3 +78,18 @@ class Account(models.Model):
     @property
     def level(self) -> str:
         return ROLE_LEVELS[AccountRole(self.role)]
+
+
+# Rank: who may make whom. A user may create or change only accounts of a rank below their
+# own, and only superusers make administrators (district or city): a district admin makes
+# town-and-below accounts inside the district, never another admin, never their own.
+ROLE_RANK = {
+    AccountRole.GRID_WORKER: 0,
+    AccountRole.VILLAGE_STAFF: 1,
+    AccountRole.STATION_STAFF: 2,
+    AccountRole.TOWN_STAFF: 3,
+    AccountRole.PLANNER: 3,
+    AccountRole.DISTRICT_ADMIN: 4,
+    AccountRole.CITY_ADMIN: 5,
+}
+ADMIN_ACCOUNT_ROLES = frozenset({AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})

@@ -9,13 +9,26 @@ kernel so that grids (below accounts) filters by the same rule without importing
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext, gettext_noop
 
 from gridmap import jurisdiction
 from grids.models import CatchmentAssignment
+from grids.selectors import workers_within
 
-from .models import PERSONAL_DATA_ROLES, Account
+from .models import (
+    ADMIN_ACCOUNT_ROLES,
+    PERSONAL_DATA_ROLES,
+    ROLE_RANK,
+    Account,
+    AccountRole,
+)
+
+MSG_ADMINS_BY_SUPERUSERS = gettext_noop("Only a superuser makes district or city administrators.")
+MSG_RANK = gettext_noop("You may not give an account the role %(role)s: it is not below yours.")
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -70,3 +83,64 @@ def can_see_personal_data(user: User) -> bool:
         return True
     account = account_of(user)
     return account is not None and account.role in PERSONAL_DATA_ROLES
+
+
+def _codes_inside_sql(table: str) -> str:
+    """SQL true when every code of ``table``'s account lies inside the prefixes given as
+    ``LIKE`` patterns (one parameter, an array)."""
+    return f'NOT EXISTS (SELECT 1 FROM unnest("{table}"."codes") c WHERE NOT c LIKE ANY(%s))'
+
+
+def accounts_within(user: User, qs: QuerySet[Account] | None = None) -> QuerySet[Account]:
+    """The accounts of ``qs`` (all) whose whole jurisdiction lies inside ``user``'s."""
+    qs = Account.objects.all() if qs is None else qs
+    prefixes = jurisdiction_prefixes(user)
+    if prefixes is None:
+        return qs
+    if not prefixes:
+        return qs.none()
+    inside = RawSQL(
+        _codes_inside_sql(Account._meta.db_table),
+        [[f"{p}%" for p in prefixes]],
+        output_field=BooleanField(),
+    )
+    return qs.alias(codes_inside=inside).filter(codes_inside=True)
+
+
+def users_within(user: User, qs: QuerySet | None = None) -> QuerySet:
+    """The logins of ``qs`` (all) that ``user`` may see and link: their own; those whose
+    account lies inside ``user``'s jurisdiction, those of a worker inside it, and plain logins
+    that are nobody's yet (no account, no worker, no staff or superuser flag, so a new login
+    can be linked), unless they belong to a superuser or to an account of ``user``'s rank or
+    above (a peer's or a superior's login, and so its password, is not theirs to change)."""
+    qs = get_user_model().objects.all() if qs is None else qs
+    prefixes = jurisdiction_prefixes(user)
+    if prefixes is None:
+        return qs
+    if not prefixes:
+        return qs.none()
+    own = account_of(user)
+    rank = ROLE_RANK[AccountRole(own.role)] if own is not None else -1
+    at_or_above = [r.value for r in AccountRole if ROLE_RANK[r] >= rank]
+    accounts = accounts_within(user).values("user_id")
+    workers = workers_within(prefixes).filter(user__isnull=False).values("user_id")
+    unlinked = Q(account__isnull=True, worker__isnull=True, is_staff=False, is_superuser=False)
+    inside = Q(pk__in=accounts) | Q(pk__in=workers) | unlinked
+    peer = Q(account__role__in=at_or_above) | Q(is_superuser=True)
+    return qs.filter(Q(pk=user.pk) | (inside & ~peer))
+
+
+def rank_errors(user: User, role: str) -> list[str]:
+    """Why ``user`` may not give an account the role ``role`` (empty: they may)."""
+    if user.is_authenticated and user.is_superuser:
+        return []
+    account = account_of(user)
+    try:
+        wanted = AccountRole(role)
+    except ValueError:
+        return []  # the form refuses an unknown role itself
+    if wanted in ADMIN_ACCOUNT_ROLES:
+        return [gettext(MSG_ADMINS_BY_SUPERUSERS)]
+    if account is None or ROLE_RANK[wanted] >= ROLE_RANK[AccountRole(account.role)]:
+        return [gettext(MSG_RANK) % {"role": wanted.label}]
+    return []

@@ -201,7 +201,8 @@ def check_tiling(prefix: str) -> dict[str, Any]:
 def check_roles(prefix: str) -> dict[str, Any]:
     """Grids missing an active grid leader, grid member or party-building guide; workers
     holding more active roles (anywhere) than GRIDMAP_MAX_ROLES_PER_WORKER, listed when at
-    least one of their roles is inside the area."""
+    least one of their roles is inside the area. Only their assignments inside the area are
+    named (the jurisdiction rule: places outside it are not shown); the count is of all."""
     limit = settings.GRIDMAP_MAX_ROLES_PER_WORKER
     grid_roles = [str(r) for r in GRID_ROLES]
     params = _params(prefix, roles=grid_roles, limit=limit)
@@ -236,6 +237,7 @@ def check_roles(prefix: str) -> dict[str, Any]:
              WHERE ra.period @> %(today)s::date)
         SELECT w.id, w.name, count(*),
                array_agg(a.role || ' ' || a.place ORDER BY a.place, a.role)
+                 FILTER (WHERE a.place LIKE %(like)s)
           FROM a JOIN {worker} w ON w.id = a.worker_id
          GROUP BY w.id, w.name
         HAVING count(*) > %(limit)s AND bool_or(a.place LIKE %(like)s)

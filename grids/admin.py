@@ -1,13 +1,17 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from gridmap import personal_data
-from gridmap.admin import JurisdictionAdminMixin
+from gridmap.admin import MSG_NO_GRID_HERE, JurisdictionAdminMixin
+from gridmap.codes import covers
+from gridmap.jurisdiction import prefixes_of
 
 from .admin_filters import town_filter
 from .models import (
@@ -24,11 +28,48 @@ from .models import (
     Village,
     Worker,
 )
-from .selectors import with_household_figures
+from .selectors import (
+    ASSIGNMENT_PLACE_PATHS,
+    WORKER_PLACE_PATHS,
+    grid_at_point,
+    with_household_figures,
+    workers_within,
+)
+from .services import buildings_assign_grids
+
+
+class DerivedGridMixin:
+    """For records whose grid is derived from where they are (buildings, households), never
+    typed in: a user limited to a jurisdiction may place one only inside a grid of it (the
+    form says so), and the grid is derived on save as the importers derive it."""
+
+    located_field = "location"
+
+    def jurisdiction_errors(self, request: HttpRequest, obj: Any) -> list[str]:
+        errors = super().jurisdiction_errors(request, obj)  # type: ignore[misc]
+        prefixes = prefixes_of(request.user)
+        where: GEOSGeometry | None = getattr(obj, self.located_field, None)
+        if prefixes is None or where is None:
+            return errors
+        grid = grid_at_point(where.point_on_surface, queryset=Grid.objects.only("code"))
+        if grid is None or not covers(prefixes, grid.code):
+            errors.append(gettext(MSG_NO_GRID_HERE))
+        return errors
+
+    def assign_grid(self, obj: Any) -> None:
+        """Derive the grid of ``obj`` from where it is (after it is saved)."""
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        self.assign_grid(obj)
 
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
+    """Boundary generations belong to every area at once: only superusers write them
+    (``gridmap.admin.superuser_only_unless_scoped``)."""
+
     list_display = ["id", "description", "created_at"]
 
 
@@ -90,13 +131,17 @@ class GridAdmin(HouseholdFiguresMixin, BoundaryAdmin):
 
 
 @admin.register(Building)
-class BuildingAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
+class BuildingAdmin(DerivedGridMixin, JurisdictionAdminMixin, LeafletGeoAdmin):
     jurisdiction_code_path = "grid__code"
+    located_field = "footprint"
     list_display = ["name", "grid", "floors"]
     list_filter = [town_filter("grid__code")]
     search_fields = ["name", "grid__code"]
     readonly_fields = ["grid"]
     list_select_related = ["grid"]
+
+    def assign_grid(self, obj: Any) -> None:
+        buildings_assign_grids(ids=[obj.pk])
 
 
 @admin.register(ServiceCentre)
@@ -108,7 +153,8 @@ class ServiceCentreAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     autocomplete_fields = ["village"]
 
 
-class CatchmentInline(admin.TabularInline):
+class CatchmentInline(JurisdictionAdminMixin, admin.TabularInline):
+    jurisdiction_code_path = "village__code"
     model = CatchmentAssignment
     extra = 0
     autocomplete_fields = ["village"]
@@ -124,16 +170,42 @@ class StationAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     inlines = [CatchmentInline]
 
 
+class RoleAssignmentInline(JurisdictionAdminMixin, admin.TabularInline):
+    """A worker's roles inside the user's jurisdiction. A user limited to a jurisdiction
+    creates a worker together with a first role inside it: a worker with no role is in no
+    area (``grids.selectors.workers_within``) and could not be reached again."""
+
+    model = RoleAssignment
+    jurisdiction_code_path = ASSIGNMENT_PLACE_PATHS
+    extra = 0
+    autocomplete_fields = ["grid", "village", "station", "town"]
+
+    def get_min_num(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 1 if obj is None and prefixes_of(request.user) is not None else 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
+
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     """Workers. A worker who is a party member of a household (a central household) is a
     resident: their phone is their household's and goes through ``gridmap.personal_data``
     (masked for roles that do not visit households, each unmasked view logged). A role
     holder's phone is a work number, shown as it is. Phones are not searched here: a search
     box that answers "this number is someone's" is a way to read them."""
 
+    # In a jurisdiction by their roles (grids.selectors.workers_within); the form has no
+    # place of its own to check, the roles inline does.
+    jurisdiction_code_path = WORKER_PLACE_PATHS
+    jurisdiction_form_paths = ()
     search_fields = ["name"]
     autocomplete_fields = ["user"]
+    inlines = [RoleAssignmentInline]
+
+    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
+        return workers_within(prefixes_of(request.user), qs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The household of the worker's party member, by the reverse relation's name
@@ -206,7 +278,8 @@ class WorkerAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_code_path = ASSIGNMENT_PLACE_PATHS
     list_display = ["worker", "role", "place", "period"]
     list_filter = ["role"]
     search_fields = ["worker__name", "grid__code", "village__code", "station__code"]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
+from operator import or_
 
 from django.contrib.gis.geos import Point
 from django.db.models import Prefetch, Q, QuerySet
+
+from gridmap.jurisdiction import Prefixes, scope_q
 
 from .models import (
     Boundary,
@@ -15,6 +19,7 @@ from .models import (
     Role,
     RoleAssignment,
     Station,
+    Worker,
 )
 from .signals import household_figures
 
@@ -113,3 +118,35 @@ def boundary_lineage(boundary: Boundary) -> dict[str, str]:
         out[type(node).__name__.lower()] = node.code
         node = node.parent
     return out
+
+
+# Workers in a jurisdiction
+# -------------------------
+# A worker has no place code of their own: they are in every area where they hold or held a
+# role (a role assignment, past, present or future, on a grid, village, station or town
+# inside it; a station's staff are also in the villages of its catchment), and where the
+# household lies of which they are a party member (a central household's worker; the
+# reverse relation by its name, as households lies above grids). Past roles count
+# because the history of cases names them there (their KPIs, the case pages). A worker who
+# never held a role is in no area: only superusers reach them, so the admin creates a worker
+# together with a first role (``grids.admin.WorkerAdmin``).
+WORKER_PLACE_PATHS = (
+    "assignments__grid__code",
+    "assignments__village__code",
+    "assignments__station__code",
+    "assignments__town__code",
+    "assignments__station__catchment_assignments__village__code",
+    "party_member__household__grid__code",
+)
+ASSIGNMENT_PLACE_PATHS = ("grid__code", "village__code", "station__code", "town__code")
+
+
+def workers_within(prefixes: Prefixes, qs: QuerySet[Worker] | None = None) -> QuerySet[Worker]:
+    """The workers of ``qs`` (all) in the jurisdiction ``prefixes`` (None: everyone)."""
+    qs = Worker.objects.all() if qs is None else qs
+    if prefixes is None:
+        return qs
+    if not prefixes:
+        return qs.none()
+    inside = reduce(or_, (scope_q(prefixes, p) for p in WORKER_PLACE_PATHS))  # type: ignore[arg-type]
+    return qs.filter(pk__in=Worker.objects.filter(inside).values("pk"))

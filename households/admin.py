@@ -10,15 +10,17 @@ from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
 from accounts.selectors import can_see_personal_data
 from gridmap import personal_data
 from gridmap.messages import render_messages
+from grids.admin import DerivedGridMixin
 
 from .models import CentralHousehold, Household, PartyBranch, PartyMember, TenHouseholdUnit
 from .selectors import households_by_number_q
+from .services import households_assign_grids
 
 PERSONAL_FIELDS = ("id_number", "phone")
 
 
 @admin.register(Household)
-class HouseholdAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
+class HouseholdAdmin(DerivedGridMixin, JurisdictionAdminMixin, LeafletGeoAdmin):
     """Households. ID number and phone: excluded from the form for roles that do not visit
     households; shown (and logged, ``gridmap.personal_data``) for those that do. The search box
     finds an exact ID number or phone through the keyed hashes (the columns are encrypted), for
@@ -31,6 +33,9 @@ class HouseholdAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
     readonly_fields = ["grid"]
     raw_id_fields = ["building", "ten_household_unit"]
     list_select_related = ["grid"]
+
+    def assign_grid(self, obj: Household) -> None:
+        households_assign_grids(ids=[obj.pk])
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
         if can_see_personal_data(request.user):

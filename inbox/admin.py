@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
+from accounts.admin_mixins import JurisdictionAdminMixin
 from accounts.selectors import jurisdiction_prefixes
 
 from .models import Notification
@@ -25,14 +26,14 @@ def register_subject_scope(subject_type: str, ids_in_scope: SubjectScope) -> Non
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
+    jurisdiction_form_paths = ()
     list_display = ["id", "worker", "kind", "subject_type", "subject_id", "created_at", "read_at"]
     list_filter = ["kind", "subject_type"]
     raw_id_fields = ["worker"]
     list_select_related = ["worker"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
+    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
         if jurisdiction_prefixes(request.user) is None:
             return qs
         visible = Q(pk__in=[])

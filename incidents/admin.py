@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin_mixins import ViewOnlyAdminMixin, town_filter
 from cases.models import EVENT_FIELDS
 from gridmap import personal_data
-from gridmap.admin import ReadOnlyInline
+from gridmap.admin import JurisdictionAdminMixin, ReadOnlyInline
 from households.routing import shown_phone
 from inbox.admin import register_subject_scope
 
@@ -138,15 +138,16 @@ ROUTING_FIELDS = [
 ]
 
 
-class VisibleIncidentsAdminMixin:
-    """Limit a changelist to what hangs off the incidents the user may see: the one rule of
+class VisibleIncidentsAdminMixin(JurisdictionAdminMixin):
+    """Limit a changelist, and the choices of its forms (``gridmap.admin``), to what hangs
+    off the incidents the user may see: the one rule of
     ``incidents.selectors.incidents_visible_to``, as the API and the pages apply it.
     ``incident_path`` leads from the model to its incident ("" for the incident itself)."""
 
     incident_path = ""
+    jurisdiction_form_paths = ()
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)  # type: ignore[misc]
+    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
         if request.user.is_superuser:
             return qs
         visible = incidents_visible_to(request.user).values("pk")

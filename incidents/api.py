@@ -100,12 +100,17 @@ def _place(place: Any, **extra: Any) -> dict[str, Any] | None:
 
 
 def incident_result(
-    incident: Incident, *, attached: bool = False, personal: bool = False
+    incident: Incident, *, attached: bool = False, personal: bool = False, people: bool = True
 ) -> dict[str, Any]:
     """The POST result and detail properties. Expects ``selectors.incident_details`` (or the
     service's return, which carries the same). A central household's phone is a resident's:
-    unmasked only when ``personal`` (``can_see_personal_data``)."""
+    unmasked only when ``personal`` (``can_see_personal_data``). Without ``people`` (a case
+    outside the viewer's area, ``selectors.sees_people_of``) the recipients are left out and
+    the routing explanation names nobody."""
     category = incident.category
+    explanation = incident.explanation
+    if not people:
+        explanation = selectors.explanation_without_people(explanation or [])
     return {
         "id": incident.pk,
         "status": incident.status,
@@ -140,9 +145,9 @@ def incident_result(
                     code=incident.place_code,
                 ),
             }
-            for r in incident.recipients.all()
+            for r in (incident.recipients.all() if people else [])
         ],
-        "explanation": render_explanation(incident.explanation),
+        "explanation": render_explanation(explanation),
         # Each photo through the case page's jurisdiction check (the media directory is not
         # served): /cases/<id>/photos/<photo>/.
         "photos": [
@@ -600,9 +605,13 @@ class IncidentListApi(APIView):
         else:
             first = incident.reports.all()[0] if incident.reports.all() else None
             attached = first is not None and first.client_uuid != args["client_uuid"]
+        people = selectors.sees_people_of(request.user, incident)
         return Response(
             incident_result(
-                incident, attached=attached, personal=can_see_personal_data(request.user)
+                incident,
+                attached=attached,
+                personal=can_see_personal_data(request.user),
+                people=people,
             ),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
@@ -620,7 +629,13 @@ class IncidentDetailApi(APIView):
         )
         if incident is None:
             raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
-        return Response(_feature(incident, personal=can_see_personal_data(request.user)))
+        return Response(
+            _feature(
+                incident,
+                personal=can_see_personal_data(request.user),
+                people=selectors.sees_people_of(request.user, incident),
+            )
+        )
 
 
 class IncidentDuplicatesApi(APIView):

@@ -410,6 +410,7 @@ def case_context(
     field_errors: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     now = timezone.now()
+    people = selectors.sees_people_of(request.user, incident)
     allowed = [action_value(a) for a in allowed_actions(user=request.user, incident=incident)]
     messages_by_field = field_errors or {}
     form_errors = list(dict.fromkeys(m for msgs in messages_by_field.values() for m in msgs))
@@ -419,8 +420,14 @@ def case_context(
     light = traffic_light(incident, now) if is_open else None
     return {
         "incident": incident,
-        "explanation": render_explanation(incident.explanation),
-        "recipients": _recipients(incident, personal=can_see_personal_data(request.user)),
+        "explanation": render_explanation(
+            incident.explanation
+            if people
+            else selectors.explanation_without_people(incident.explanation)
+        ),
+        "recipients": (
+            _recipients(incident, personal=can_see_personal_data(request.user)) if people else []
+        ),
         "photos": _photos(incident),
         "history": history,
         "main_forms": [f for f in forms if f.get("main")],

@@ -12,7 +12,9 @@ from django.contrib.gis.geos import Point
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce
 
-from cases.workflow import cases_visible_to
+from accounts.selectors import jurisdiction_prefixes
+from cases.workflow import cases_visible_to, role_prefixes
+from gridmap.codes import covers
 
 from .models import (
     OPEN_STATUSES,
@@ -45,6 +47,33 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
     place where the user's worker holds a role, or reported by the user), the same for the
     API, the pages, the exports and the admin."""
     return cases_visible_to(user, Incident)
+
+
+# Reporting outside one's area
+# ----------------------------
+# A grid worker may report what they see next door: the report is accepted and routed there
+# as any other (nobody should have to walk home to report a fire). The reporter may then
+# follow the case they reported (``cases_visible_to``: reported by the user), but only the
+# case: who it was routed to, their phones and the routing sentences that name them belong
+# to the area it lies in. ``sees_people_of`` is that line, for the API answers (the POST
+# answer, the detail) and the case page alike.
+def sees_people_of(user: Any, incident: Incident) -> bool:
+    """Whether ``user`` may see the people of ``incident`` (its recipients): it lies, by
+    place or by owner, inside their jurisdiction or at a place where their worker holds a
+    role."""
+    if user.is_authenticated and user.is_superuser:
+        return True
+    prefixes = jurisdiction_prefixes(user)
+    if prefixes is None:
+        return True
+    areas = [*prefixes, *(role_prefixes(user) if user.is_authenticated else [])]
+    codes = [c for c in (incident.place_code, incident.owner_code) if c]
+    return any(covers(areas, c) for c in codes)
+
+
+def explanation_without_people(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The routing explanation without the sentences that name a person."""
+    return [p for p in parts if "name" not in (p.get("params") or {})]
 
 
 def incident_details(qs: QuerySet[Incident] | None = None) -> QuerySet[Incident]:

@@ -84,7 +84,8 @@ from accounts.models import LEVEL_CODE_REGEX
 from accounts.selectors import jurisdiction_prefixes
 from gridmap.codes import covers
 from gridmap.sql import table as sql_table
-from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village, Worker
+from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
+from grids.selectors import workers_within
 from incidents.models import Incident, IncidentRecipient, RecipientKind
 
 User = AbstractBaseUser | AnonymousUser
@@ -321,7 +322,10 @@ def unit_resolve(*, level: str, code: str, user: User) -> Unit:
     )
     unit: Unit | None = None
     if level == "person":
-        worker = Worker.objects.filter(pk=int(code)).only("name").first()
+        # A person is found only inside the caller's jurisdiction (by their roles,
+        # grids.selectors.workers_within): one outside is "not found", like one that does
+        # not exist, so the answer tells nothing about them, not even their name.
+        worker = workers_within(allowed).filter(pk=int(code)).only("name").first()
         if worker is not None and allowed != []:
             # Figures are limited to the caller's jurisdiction (see kpis()).
             unit = Unit("person", code, worker.name, tuple(allowed or ("",)), worker.pk)

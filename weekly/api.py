@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import jurisdiction_prefixes
 from gridmap.api import object_body
 from grids.models import Station, Town, Village
 
@@ -81,7 +82,11 @@ class TownWeekApi(APIView):
         town = Town.objects.current().filter(code=code).defer("geom").first()
         if town is None or not selectors.can_view(request.user, code):
             raise NotFound(_(MSG_NOT_FOUND) % {"place": _("town"), "code": code})
-        tw = selectors.town_week(town, _week(request.query_params.get("week")))
+        tw = selectors.town_week(
+            town,
+            _week(request.query_params.get("week")),
+            prefixes=jurisdiction_prefixes(request.user),
+        )
         return Response(
             {
                 "town": {"code": town.code, "name": town.name},

@@ -197,8 +197,18 @@ class TownWeek:
         return out
 
 
-def town_week(town: Town, week: dt.date, now: dt.datetime | None = None) -> TownWeek:
-    """The town's week: its task list, each station and village with its report's status."""
+def town_week(
+    town: Town,
+    week: dt.date,
+    now: dt.datetime | None = None,
+    *,
+    prefixes: list[str] | None = None,
+) -> TownWeek:
+    """The town's week: its task list, each station and village with its report's status.
+
+    ``prefixes`` is the viewer's jurisdiction (None: everything): a viewer inside the town
+    (village or station staff, a grid worker) reads the town's task list and only the rows
+    of their own villages and stations; the other villages' reports are not theirs."""
     now = now or timezone.now()
     v_due, s_due = village_report_due(week), station_summary_due(week)
     villages = list(
@@ -239,6 +249,11 @@ def town_week(town: Town, week: dt.date, now: dt.datetime | None = None) -> Town
         (station.villages if station else unassigned).append(row)
     for s in stations:
         s.flag = report_flag(s.summary and s.summary.submitted_at, s_due, now)
+    if prefixes is not None and not covers(prefixes, town.code):
+        for s in stations:
+            s.villages = [v for v in s.villages if overlaps(prefixes, v.code)]
+        stations = [s for s in stations if s.villages or covers(prefixes, s.code)]
+        unassigned = [v for v in unassigned if overlaps(prefixes, v.code)]
     return TownWeek(
         town=town,
         week=week,

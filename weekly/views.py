@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from django.views import View
 
 from accounts.models import AccountRole
-from accounts.selectors import account_of
+from accounts.selectors import account_of, jurisdiction_prefixes
 from gridmap.codes import Level, code_at
 from grids.models import Station, Town, Village
 
@@ -140,7 +140,9 @@ class TownWeekView(_WeekPage):
             )
         return {
             "town": town,
-            "town_week": selectors.town_week(town, self.week),
+            "town_week": selectors.town_week(
+                town, self.week, prefixes=jurisdiction_prefixes(request.user)
+            ),
             "task_list": task_list,
             "may_publish": may_publish,
             "form": form,
