@@ -99,7 +99,14 @@ start() {
   init
   if ! running; then
     rm -f "$DATA/postmaster.pid" 2>/dev/null || true
-    as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null \
+    # Another clone's cluster may have taken our port while ours was stopped: move to a free
+    # one (the port is passed on the command line, so postgresql.conf's first choice yields).
+    if (exec 3<>"/dev/tcp/127.0.0.1/$(port)") 2>/dev/null; then
+      local taken; taken=$(port)
+      GRIDMAP_PG_PORT=$((taken + 1)) free_port >"$PGROOT/port"
+      echo "localdb: port $taken is taken by another server; using $(port)"
+    fi
+    as_owner "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 -o "-p $(port)" start >/dev/null \
       || { tail -20 "$LOG" >&2; die "the cluster did not start (log: $LOG)"; }
     echo "localdb: PostgreSQL running on 127.0.0.1:$(port) (data in var/pg/data)"
   fi
