@@ -21,9 +21,7 @@ IMPORT = re.compile(r"""\bfrom\s*["'](\.{1,2}/[^"']+)["']""")
 BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 
 
-def test_collectstatic_with_the_production_storage_hashes_every_module_import(
-    settings, tmp_path
-):
+def test_collectstatic_with_the_production_storage_hashes_every_module_import(settings, tmp_path):
     settings.STATIC_ROOT = tmp_path
     settings.STORAGES = {
         **settings.STORAGES,
