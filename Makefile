@@ -138,10 +138,10 @@ bench: setup demo users
 # Backups (scripts/dbbackup.py; DATABASE_URL or the local cluster): pg_dump's custom format
 # into var/backups/, and a restore into a new database (never over one holding tables
 # unless FORCE=1). tests/security/test_backup_restore.py restores one and compares every table.
-backup: db
+backup: db venv
 	$(PY) scripts/dbbackup.py backup
 
-restore: db
+restore: db venv
 	@[ -n "$(FILE)" ] || { echo "usage: make restore FILE=var/backups/gridmap-....dump [TARGET_DB=name] [FORCE=1]"; exit 2; }
 	$(PY) scripts/dbbackup.py restore "$(FILE)" $(if $(TARGET_DB),--target-db "$(TARGET_DB)") \
 		$(if $(FORCE),--force)
