@@ -27,12 +27,13 @@ bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
 wsgi_app = "gridmap.wsgi:application"
 
 # Processes x threads. The requests are short and mostly wait on PostgreSQL (a lookup, a
-# routing statement, a list), so two threads per process keep both cores busy while one
-# thread waits, without the memory of more processes (each holds Django, GDAL, pandas). Three
-# processes on two cores: one can be busy in Python while the other two serve; a worker that
-# is recycled (max_requests) leaves two. More cores: workers = cores + 1.
+# routing statement, a list), so threads, not processes, carry the load: while one waits,
+# another runs, without the memory of another process (each holds Django, GDAL, pandas).
+# Measured with the bench (20 clients, 2 cores): 3 x 2 served about 30 requests/s, 3 x 4 and
+# 2 x 4 about 50. Three processes on two cores: one can be busy in Python (a PDF, an export)
+# or being replaced (max_requests) while the others serve. More cores: workers = cores + 1.
 workers = env_int("GRIDMAP_WEB_WORKERS", 3)
-threads = env_int("GRIDMAP_WEB_THREADS", 2)
+threads = env_int("GRIDMAP_WEB_THREADS", 4)
 worker_class = "gthread"
 # A worker that stops answering its master's heartbeat for this long is killed and replaced.
 # (With threads, a slow request does not stop the heartbeat: nginx's proxy_read_timeout bounds
