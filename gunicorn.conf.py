@@ -57,7 +57,10 @@ control_socket_disable = True
 # ``%(q)s``) and no Referer (``%(f)s``, the previous page's address with its query): a search
 # for a resident by ID number or phone (``/admin/households/household/?q=...``,
 # ``/api/households/?q=...``) must never reach a log. tests/security/test_serving.py checks it.
-accesslog = os.environ.get("GRIDMAP_WEB_ACCESS_LOG", "-")
+# In each worker, Django's settings.LOGGING then hands the gunicorn.access and gunicorn.error
+# loggers to its console handler (standard error, the journal under systemd), through the
+# filter that also blanks ID numbers and phones anywhere in a line (gridmap.logfilters).
+accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GRIDMAP_WEB_LOG_LEVEL", "info")

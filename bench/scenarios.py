@@ -873,7 +873,6 @@ def serve() -> None:
             "gunicorn.log",
             GRIDMAP_WEB_HOST="127.0.0.1",
             GRIDMAP_WEB_PORT=str(port),
-            GRIDMAP_WEB_ACCESS_LOG=os.devnull,
         )
         port = _free_port()
         baseline = measure(

@@ -30,6 +30,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
+from gridmap.crypto import encrypt, keyed_hash
 from grids.models import (
     Building,
     CatchmentAssignment,
@@ -198,7 +199,8 @@ def load_demo(
 
 # A central household is reached through its party member's Worker record (blue incidents
 # go to the central household of the unit). One statement: worker ids are drawn from the
-# sequence up front so the new workers and the member links are written together.
+# sequence up front so the new workers and the member links are written together. The
+# household's phone is copied as it is stored, a token of the same keys (gridmap.crypto).
 _CENTRAL_WORKERS_SQL = """
 WITH c AS (
   SELECT pm.id AS member_id, pm.name, h.phone,
@@ -406,6 +408,8 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
             "head_name",
             "id_number",
             "phone",
+            "id_number_hash",
+            "phone_hash",
             "ten_household_unit",
         ],
         [
@@ -416,8 +420,11 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
             pop.size.astype(str),
             tag_text[pop.tags],
             text(pop.head_name),
-            pop.id_number.astype(str),
-            pop.phone.astype(str),
+            # Encrypted at rest, with their keyed hashes (gridmap.crypto).
+            [encrypt(v) for v in pop.id_number.astype(str)],
+            [encrypt(v) for v in pop.phone.astype(str)],
+            [keyed_hash(v) for v in pop.id_number.astype(str)],
+            [keyed_hash(v) for v in pop.phone.astype(str)],
             _null_or(unit_ids, pop.unit),
         ],
     )

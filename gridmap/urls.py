@@ -34,4 +34,5 @@ urlpatterns = [
     path("", include("weekly.urls")),
     path("api/", include("planning.api_urls")),
     path("", include("planning.urls")),
+    path("", include("privacy.urls")),
 ]

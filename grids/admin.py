@@ -1,11 +1,12 @@
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from gridmap import personal_data
 from gridmap.admin import JurisdictionAdminMixin
 
 from .admin_filters import town_filter
@@ -125,9 +126,83 @@ class StationAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
 
 @admin.register(Worker)
 class WorkerAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone", "is_party_member", "user"]
-    search_fields = ["name", "phone"]
+    """Workers. A worker who is a party member of a household (a central household) is a
+    resident: their phone is their household's and goes through ``gridmap.personal_data``
+    (masked for roles that do not visit households, each unmasked view logged). A role
+    holder's phone is a work number, shown as it is. Phones are not searched here: a search
+    box that answers "this number is someone's" is a way to read them."""
+
+    search_fields = ["name"]
     autocomplete_fields = ["user"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The household of the worker's party member, by the reverse relation's name
+        # (households lies above grids): not null means a resident.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                resident_household=F("party_member__household_id"),
+                resident_code=F("party_member__household__grid__code"),
+            )
+        )
+
+    def _phone(self, request: HttpRequest) -> Any:
+        visible = personal_data.may_see(request.user)
+
+        @admin.display(description=_("phone"))
+        def phone(obj: Worker) -> str:
+            if getattr(obj, "resident_household", None) is None:
+                return obj.phone
+            return personal_data.show(
+                obj.phone,
+                kind=personal_data.PHONE,
+                visible=visible,
+                record_type="worker",
+                record_id=obj.pk,
+                code=obj.resident_code,
+            )
+
+        return phone
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return ["name", self._phone(request), "is_party_member", "user"]
+
+    def _masked(self, request: HttpRequest, obj: Worker | None) -> bool:
+        return (
+            obj is not None
+            and getattr(obj, "resident_household", None) is not None
+            and not personal_data.may_see(request.user)
+        )
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self._masked(request, obj):
+            return ["phone"]
+        return super().get_exclude(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if self._masked(request, obj):
+            fields.append("masked_phone")
+        return fields
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Worker) -> str:
+        """The form's read-only phone, for the viewers ``_masked`` says may not see it."""
+        return personal_data.show(
+            obj.phone,
+            kind=personal_data.PHONE,
+            visible=False,
+            record_type="worker",
+            record_id=obj.pk,
+            code=getattr(obj, "resident_code", None),
+        )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        if obj is not None and getattr(obj, "resident_household", None) is not None:
+            # Shown in the form: masked (read-only) or, for a role that visits, logged.
+            self._phone(request)(obj)
+        return super().get_form(request, obj, **kwargs)
 
 
 @admin.register(RoleAssignment)

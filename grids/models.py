@@ -29,6 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from gridmap.crypto import EncryptedCharField
+
 SRID = settings.GRIDMAP_SRID
 
 
@@ -369,7 +371,9 @@ class Worker(models.Model):
     """A person who holds roles in the governance network; may have a login."""
 
     name = models.CharField(_("name"), max_length=50)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Encrypted at rest (gridmap.crypto): a central household's worker carries its household's
+    # phone, a resident's. Staff phones are encrypted alike (one rule for the column).
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

@@ -20,23 +20,14 @@ from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from accounts.selectors import can_see_personal_data, scope_q
+from gridmap import personal_data
 from gridmap.geojson import feature_collection
 from gridmap.messages import render_messages
 from gridmap.params import bbox_param
 
 from . import services
 from .models import CentralHousehold, Household, TenHouseholdUnit
-from .routing import render_explanation
-
-MASK = "***"
-
-
-def mask_id_number(value: str) -> str:
-    return f"{value[:6]}********{value[-4:]}" if len(value) == 18 else (MASK if value else "")
-
-
-def mask_phone(value: str) -> str:
-    return f"{value[:3]}****{value[-4:]}" if len(value) >= 7 else (MASK if value else "")
+from .routing import render_explanation, shown_phone
 
 
 class HouseholdSerializer(GeoFeatureModelSerializer):
@@ -70,10 +61,19 @@ class HouseholdSerializer(GeoFeatureModelSerializer):
 
     def to_representation(self, instance: Household) -> dict[str, Any]:
         data = super().to_representation(instance)
-        if not self.context.get("personal_data"):
-            props = data["properties"]
-            props["id_number"] = mask_id_number(instance.id_number)
-            props["phone"] = mask_phone(instance.phone)
+        # The one masking rule, which also logs an unmasked view (gridmap.personal_data).
+        props = data["properties"]
+        visible = bool(self.context.get("personal_data"))
+        code = instance.grid.code if instance.grid is not None else None
+        for kind in personal_data.FIELDS:
+            props[kind] = personal_data.show(
+                getattr(instance, kind),
+                kind=kind,
+                visible=visible,
+                record_type="household",
+                record_id=instance.pk,
+                code=code,
+            )
         return data
 
 
@@ -143,8 +143,9 @@ def render_warnings(warnings: list[dict[str, Any]] | None) -> list[str]:
     return render_messages(warnings)
 
 
-def unit_created_body(unit: TenHouseholdUnit) -> dict[str, Any]:
-    """The response to a created unit: identity, grid, size, warnings, who it went to."""
+def unit_created_body(unit: TenHouseholdUnit, *, personal: bool) -> dict[str, Any]:
+    """The response to a created unit: identity, grid, size, warnings, who it went to
+    (a central household's phone as ``personal`` allows)."""
     grid = unit.grid
     return {
         "id": unit.pk,
@@ -155,7 +156,14 @@ def unit_created_body(unit: TenHouseholdUnit) -> dict[str, Any]:
         "recipients": [
             {
                 "name": r.name,
-                "phone": r.phone,
+                "phone": shown_phone(
+                    r.phone,
+                    r.responder,
+                    visible=personal,
+                    record_type="worker",
+                    record_id=r.worker_id,
+                    code=grid.code if grid is not None else None,
+                ),
                 "responder": r.responder,
                 "role": r.role,
                 "kind": r.kind,
@@ -260,4 +268,7 @@ class TenHouseholdUnitApi(APIView):
             member_ids=data["members"],
             central_household=central,
         )
-        return Response(unit_created_body(unit), status=status.HTTP_201_CREATED)
+        return Response(
+            unit_created_body(unit, personal=can_see_personal_data(request.user)),
+            status=status.HTTP_201_CREATED,
+        )

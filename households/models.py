@@ -10,12 +10,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
 from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
+from gridmap.crypto import EncryptedCharField, KeyedHashField
 from grids.models import Building, Grid, Village, Worker
 
 SRID = settings.GRIDMAP_SRID
+# A resident identity card number: 17 digits and a check digit or X (GB 11643). Checked before
+# encryption (the column holds a token, which a CHECK constraint cannot read).
+ID_NUMBER_RE = r"^\d{17}[\dX]$"
+MSG_ID_NUMBER_FORMAT = gettext_noop("An ID number is 17 digits and a final digit or X.")
 
 
 class Tag(models.TextChoices):
@@ -122,9 +129,18 @@ class Household(models.Model):
         verbose_name=_("tags"),
     )
     head_name = models.CharField(_("head of household"), max_length=50)
-    # Personal data: only roles in accounts.PERSONAL_DATA_ROLES see these.
-    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Personal data: only roles in accounts.PERSONAL_DATA_ROLES see these (through
+    # gridmap.personal_data.show). Encrypted at rest; the keyed hashes serve exact search
+    # (``households.selectors.households_by_number``), see gridmap.crypto.
+    id_number = EncryptedCharField(
+        _("ID number"),
+        max_length=18,
+        blank=True,
+        validators=[RegexValidator(ID_NUMBER_RE, _(MSG_ID_NUMBER_FORMAT))],
+    )
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
+    id_number_hash = KeyedHashField(source="id_number")
+    phone_hash = KeyedHashField(source="phone")
     ten_household_unit = models.ForeignKey(
         TenHouseholdUnit,
         on_delete=models.SET_NULL,
@@ -143,10 +159,6 @@ class Household(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(tags__contained_by=[t.value for t in Tag]), name="household_tags_known"
-            ),
-            models.CheckConstraint(
-                condition=Q(id_number="") | Q(id_number__regex=r"^\d{17}[\dX]$"),
-                name="household_id_number_format",
             ),
         ]
 

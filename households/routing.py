@@ -74,7 +74,9 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from gridmap import personal_data
 from gridmap.codes import LEVEL_ORDER, Level
+from gridmap.crypto import decrypt
 from gridmap.messages import render_parts
 from gridmap.sql import tables
 from grids.models import (
@@ -193,6 +195,30 @@ class PlaceRef:
     id: int
     code: str
     name: str
+
+
+def shown_phone(
+    phone: str,
+    responder: str,
+    *,
+    visible: bool,
+    record_type: str,
+    record_id: int,
+    code: str | None,
+) -> str:
+    """A recipient's phone as the viewer may see it. A central household is a resident: its
+    phone (its household's) goes through ``gridmap.personal_data.show``; a role holder's phone
+    is a work number, shown as it is."""
+    if responder != Responder.CENTRAL_HOUSEHOLD:
+        return phone
+    return personal_data.show(
+        phone,
+        kind=personal_data.PHONE,
+        visible=visible,
+        record_type=record_type,
+        record_id=record_id,
+        code=code,
+    )
 
 
 @dataclass(frozen=True)
@@ -445,7 +471,8 @@ class _Recipients:
                 responder=str(responder),
                 role=str(role),
                 name=holder["name"],
-                phone=holder["phone"] or "",
+                # Read by the routing statement: the column's token (gridmap.crypto).
+                phone=decrypt(holder["phone"] or ""),
             )
         )
         return True

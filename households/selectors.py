@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from gridmap.crypto import keyed_hash
 from grids.models import Grid
 
 from .models import Household
+
+
+def households_by_number_q(number: str) -> Q:
+    """Households whose ID number or phone is exactly ``number`` (spaces and dashes aside), by
+    the keyed hashes: the columns themselves are encrypted (gridmap.crypto)."""
+    digest = keyed_hash(number)
+    if not digest:
+        return Q(pk__in=[])
+    return Q(id_number_hash=digest) | Q(phone_hash=digest)
 
 
 def with_household_figures(qs: QuerySet, household_link: str = "grid") -> QuerySet:

@@ -23,7 +23,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import ViewOnlyAdminMixin, town_filter
 from cases.models import EVENT_FIELDS
+from gridmap import personal_data
 from gridmap.admin import ReadOnlyInline
+from households.routing import shown_phone
 from inbox.admin import register_subject_scope
 
 from .models import (
@@ -67,7 +69,21 @@ class CategoryAdmin(admin.ModelAdmin):
 
 class IncidentRecipientInline(ReadOnlyInline):
     model = IncidentRecipient
-    fields = ["kind", "responder", "role", "name", "phone", "worker"]
+    fields = ["kind", "responder", "role", "name", "recipient_phone", "worker"]
+    readonly_fields = ["recipient_phone"]
+
+    @admin.display(description=_("phone"))
+    def recipient_phone(self, obj: IncidentRecipient) -> str:
+        """A central household's phone is a resident's: masked or logged
+        (gridmap.personal_data)."""
+        return shown_phone(
+            obj.phone,
+            obj.responder,
+            visible=personal_data.viewer_may_see(),
+            record_type="worker",
+            record_id=obj.worker_id,
+            code=obj.incident.place_code,
+        )
 
 
 class IncidentReportInline(ReadOnlyInline):

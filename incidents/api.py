@@ -41,6 +41,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from accounts.selectors import can_see_personal_data
 from cases.deadlines import traffic_light
 from gridmap import parsers
 from gridmap.api import Invalid
@@ -53,6 +54,7 @@ from gridmap.params import (
     lon_lat_in_range,
     srid_known,
 )
+from households.routing import shown_phone
 
 from . import selectors, services
 from .models import Category, Incident, Severity, Status
@@ -97,9 +99,12 @@ def _place(place: Any, **extra: Any) -> dict[str, Any] | None:
     return None if place is None else {"code": place.code, "name": place.name, **extra}
 
 
-def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, Any]:
+def incident_result(
+    incident: Incident, *, attached: bool = False, personal: bool = False
+) -> dict[str, Any]:
     """The POST result and detail properties. Expects ``selectors.incident_details`` (or the
-    service's return, which carries the same)."""
+    service's return, which carries the same). A central household's phone is a resident's:
+    unmasked only when ``personal`` (``can_see_personal_data``)."""
     category = incident.category
     return {
         "id": incident.pk,
@@ -126,7 +131,14 @@ def incident_result(incident: Incident, *, attached: bool = False) -> dict[str, 
                 "responder": r.responder,
                 "role": r.role,
                 "name": r.name,
-                "phone": r.phone,
+                "phone": shown_phone(
+                    r.phone,
+                    r.responder,
+                    visible=personal,
+                    record_type="worker",
+                    record_id=r.worker_id,
+                    code=incident.place_code,
+                ),
             }
             for r in incident.recipients.all()
         ],
@@ -589,7 +601,9 @@ class IncidentListApi(APIView):
             first = incident.reports.all()[0] if incident.reports.all() else None
             attached = first is not None and first.client_uuid != args["client_uuid"]
         return Response(
-            incident_result(incident, attached=attached),
+            incident_result(
+                incident, attached=attached, personal=can_see_personal_data(request.user)
+            ),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -606,7 +620,7 @@ class IncidentDetailApi(APIView):
         )
         if incident is None:
             raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
-        return Response(_feature(incident))
+        return Response(_feature(incident, personal=can_see_personal_data(request.user)))
 
 
 class IncidentDuplicatesApi(APIView):

@@ -47,10 +47,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_GET
 
+from accounts.selectors import can_see_personal_data
 from cases import deadlines
 from cases.deadlines import traffic_light
 from gridmap import uploads
 from grids.models import City, District, Grid, Role, Station, Town, Village
+from households.routing import shown_phone
 
 from . import lists, selectors
 from .models import (
@@ -337,16 +339,31 @@ def _pending_extension(history: list[dict[str, Any]]) -> Any:
     return None
 
 
-def _recipients(incident: Incident) -> list[dict[str, Any]]:
+def _recipients(incident: Incident, *, personal: bool) -> list[dict[str, Any]]:
+    """Who got the case; a central household's phone as ``personal`` allows."""
     roles = {c.value: capfirst(c.label) for c in Role}
     roles.update({c.value: capfirst(c.label) for c in Responder})
     order = {RecipientKind.ROUTED: 0, RecipientKind.COPIED: 1, RecipientKind.WATCHING: 2}
     people = sorted(incident.recipients.all(), key=lambda r: (order.get(r.kind, 9), r.pk))
+    shown = {
+        r.pk: shown_phone(
+            r.phone,
+            r.responder,
+            visible=personal,
+            record_type="worker",
+            record_id=r.worker_id,
+            code=incident.place_code,
+        )
+        for r in people
+    }
     return [
         {
             "name": r.name,
-            "phone": r.phone,
-            "tel": "".join(ch for ch in r.phone if ch.isdigit() or ch == "+"),
+            "phone": shown[r.pk],
+            # No link for a masked number.
+            "tel": ""
+            if "*" in shown[r.pk]
+            else "".join(ch for ch in r.phone if ch.isdigit() or ch == "+"),
             "role": roles.get(r.role, r.role),
             "kind": r.kind,
             "kind_label": capfirst(RecipientKind(r.kind).label),
@@ -403,7 +420,7 @@ def case_context(
     return {
         "incident": incident,
         "explanation": render_explanation(incident.explanation),
-        "recipients": _recipients(incident),
+        "recipients": _recipients(incident, personal=can_see_personal_data(request.user)),
         "photos": _photos(incident),
         "history": history,
         "main_forms": [f for f in forms if f.get("main")],

@@ -26,6 +26,7 @@ from cases.models import (
 )
 from gridmap import uploads
 from gridmap.codes import LEVEL_ORDER, Level
+from gridmap.crypto import EncryptedCharField
 from grids.models import Generation, Grid, Town, Village, Worker
 from households.routing import Responder, Severity
 from inbox.models import RecipientKind
@@ -284,7 +285,8 @@ class IncidentRecipient(models.Model):
     responder = models.CharField(_("responder"), max_length=30, choices=Responder.choices)
     role = models.CharField(_("role"), max_length=30)
     name = models.CharField(_("name"), max_length=50)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # A snapshot of the worker's phone, encrypted like it (gridmap.crypto).
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("incident recipient")

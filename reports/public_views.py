@@ -47,6 +47,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from gridmap import personal_data
+from gridmap.personal_data import MASK
 from grids.models import RoleAssignment, Village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
@@ -55,18 +57,12 @@ from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentRep
 PUBLIC_STATUSES = (Status.CLOSED,)
 RESOLVE_ACTION = "resolve"
 PAGE_SIZE = 30
-MASK = "***"
 # A name shorter than this is not masked on its own (one character is too common in text).
 MIN_NAME_LENGTH = 2
 
 _CJK = re.compile(r"^[\u3400-\u9fff\u00b7]+$")
-# Digits: a run of 7+ (phones, ID numbers with a final X, cards); a mobile number written in
-# groups (138 1234 5678, +86-138-1234-5678); a landline with its area code (0777-1234567).
-_NUMBERS = re.compile(
-    r"(?<![0-9A-Za-z])(?:\+?86[-\s]?)?1[3-9]\d[-\s]\d{4}[-\s]?\d{4}(?!\d)"
-    r"|(?<!\d)0\d{2,3}[-\s]\d{7,8}(?!\d)"
-    r"|\d{7,}[Xx]?"
-)
+# Digits (phones, ID numbers, cards): the kernel's one rule, also used by the log filter.
+_NUMBERS = personal_data.NUMBERS
 # House, building, unit and room numbers: the number after a road, lane or group and before
 # 号 (滨江路49号, 3组12号; not a date's 10月1号), before 栋/幢/单元/室, and the room after
 # 号/栋/幢/单元 (49号1单元701).

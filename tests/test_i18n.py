@@ -35,6 +35,7 @@ SOURCE_DIRS = [
     "weekly",
     "coverage",
     "planning",
+    "privacy",
 ]
 
 

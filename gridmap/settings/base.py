@@ -17,6 +17,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # The development key is public (it is in this file): gridmap.settings.production refuses it.
 DEV_SECRET_KEY = "dev-only-not-secret-change-me"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+
+# Residents' ID numbers and phones are encrypted at rest (gridmap.crypto). GRIDMAP_FIELD_KEYS:
+# comma-separated Fernet keys, the first encrypts, all decrypt; GRIDMAP_HASH_KEY: the key of the
+# keyed hash used for exact search. These development keys are public: production refuses them
+# (gridmap.settings.production; docs/deployment.md, "Encryption keys: setting and rotating").
+DEV_FIELD_KEY = "Z3JpZG1hcC1kZXYtZmllbGQta2V5LW5vdC1zZWNyZXQ="
+DEV_HASH_KEY = "gridmap-dev-hash-key-not-secret"
+GRIDMAP_FIELD_KEYS = [
+    k.strip() for k in os.environ.get("GRIDMAP_FIELD_KEYS", DEV_FIELD_KEY).split(",") if k.strip()
+]
+GRIDMAP_HASH_KEY = os.environ.get("GRIDMAP_HASH_KEY", DEV_HASH_KEY)
 DEBUG = False
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
@@ -41,6 +52,8 @@ INSTALLED_APPS = [
     "cases",
     "incidents",
     "accounts",
+    # The personal-data access log (gridmap.personal_data).
+    "privacy",
     "reports",
     "weekly",
     "coverage",
@@ -51,6 +64,39 @@ INSTALLED_APPS = [
     "axes",
     "csp",
 ]
+
+# Log records never carry a resident's ID number or phone (gridmap.logfilters): the
+# development server's and the request logger's lines (a search term in a query string) are
+# redacted; gunicorn's access log can use the same filter through this configuration.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_personal_numbers": {"()": "gridmap.logfilters.RedactPersonalNumbers"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_personal_numbers"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_personal_numbers"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -68,6 +114,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
+    # Residents' ID numbers and phones: no-store on answers that carry them, and the access
+    # log of the unmasked ones (gridmap.personal_data; after authentication: it logs who).
+    "gridmap.personal_data.PersonalDataAnswers",
     # Last, as django-axes asks: it turns a lockout into gridmap.auth.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]

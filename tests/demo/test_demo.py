@@ -30,6 +30,7 @@ from demo.names import id_number_valid
 from demo.people import synthesise_staff
 from demo.plan import plan_boundaries
 from demo.population import synthesise_population
+from gridmap.crypto import TOKEN_PREFIX, decrypt
 
 SEED = 7
 PREFIX = "4507%"
@@ -215,6 +216,9 @@ def test_households_are_well_formed(loaded):
              FROM households_household h JOIN grids_grid g ON g.id = h.grid_id
             WHERE g.code LIKE %(prefix)s ORDER BY h.id"""
     )
+    # Encrypted at rest (gridmap.crypto): the table holds tokens, Python reads the numbers.
+    assert all(r[0].startswith(TOKEN_PREFIX) and r[1].startswith(TOKEN_PREFIX) for r in sample)
+    sample = [(decrypt(r[0]), decrypt(r[1]), *r[2:]) for r in sample]
     assert all(id_number_valid(r[0]) for r in sample)
     assert len({r[0] for r in sample}) == len(sample)
     assert all(len(r[1]) == 11 and r[1].startswith("1") for r in sample)
@@ -445,3 +449,7 @@ def test_every_central_household_is_reachable_through_a_worker(demo):
     central = CentralHousehold.objects.filter(household__grid__code__startswith="4507")
     assert central.exists()
     assert not central.filter(party_member__worker__isnull=True).exists()
+    # The worker carries its household's phone (decrypted from the household's table).
+    sample = central.select_related("household", "party_member__worker")[:50]
+    assert all(c.party_member.worker.phone == c.household.phone for c in sample)
+    assert all(len(c.household.phone) == 11 for c in sample)

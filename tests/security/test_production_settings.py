@@ -21,11 +21,18 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
+
+from gridmap.settings import base
 
 BASE_DIR = settings.BASE_DIR
 DEPLOYMENT = BASE_DIR / "docs" / "deployment.md"
 GOOD_KEY = secrets.token_urlsafe(50)
+FIELD_KEY = Fernet.generate_key().decode()
+HASH_KEY = secrets.token_urlsafe(32)
+# The encryption keys a production start needs besides the secret key.
+DATA_KEYS = {"GRIDMAP_FIELD_KEYS": FIELD_KEY, "GRIDMAP_HASH_KEY": HASH_KEY}
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
@@ -46,7 +53,7 @@ def documented_environment() -> dict[str, str]:
     text = DEPLOYMENT.read_text(encoding="utf-8")
     section = text.split("## Settings for production", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
-    own = {"DJANGO_SECRET_KEY": GOOD_KEY, "DATABASE_URL": settings.DATABASE_URL}
+    own = {"DJANGO_SECRET_KEY": GOOD_KEY, "DATABASE_URL": settings.DATABASE_URL, **DATA_KEYS}
     env = {}
     for line in block.splitlines():
         line = line.strip()
@@ -75,8 +82,40 @@ def test_no_settings_module_and_no_key_refuses_to_start(module):
         ({"DJANGO_SECRET_KEY": "ab" * 30}, "at least 5 different characters"),
         ({"DJANGO_SECRET_KEY": "dev-only-not-secret-change-me" * 2}, "development key"),
         ({"DJANGO_SECRET_KEY": GOOD_KEY, "DJANGO_DEBUG": "1"}, "DEBUG is on"),
+        ({"DJANGO_SECRET_KEY": GOOD_KEY}, "GRIDMAP_FIELD_KEYS is not set"),
+        (
+            {**DATA_KEYS, "DJANGO_SECRET_KEY": GOOD_KEY, "GRIDMAP_FIELD_KEYS": "not-a-key"},
+            "is not a Fernet key",
+        ),
+        (
+            {
+                **DATA_KEYS,
+                "DJANGO_SECRET_KEY": GOOD_KEY,
+                "GRIDMAP_FIELD_KEYS": f"{FIELD_KEY},{base.DEV_FIELD_KEY}",
+            },
+            "key 2 is the public development key",
+        ),
+        (
+            {"DJANGO_SECRET_KEY": GOOD_KEY, "GRIDMAP_FIELD_KEYS": FIELD_KEY},
+            "GRIDMAP_HASH_KEY is not set",
+        ),
+        (
+            {**DATA_KEYS, "DJANGO_SECRET_KEY": GOOD_KEY, "GRIDMAP_HASH_KEY": base.DEV_HASH_KEY},
+            "GRIDMAP_HASH_KEY is the development key",
+        ),
     ],
-    ids=["missing", "short", "repetitive", "development", "debug"],
+    ids=[
+        "missing",
+        "short",
+        "repetitive",
+        "development",
+        "debug",
+        "no-field-keys",
+        "bad-field-key",
+        "dev-field-key",
+        "no-hash-key",
+        "dev-hash-key",
+    ],
 )
 def test_production_settings_refuse_an_unsafe_environment(env, message):
     result = run(
@@ -92,7 +131,7 @@ def test_the_entry_points_default_to_production():
         "import gridmap.wsgi; from django.conf import settings; "
         "print(settings.SETTINGS_MODULE, settings.DEBUG)"
     )
-    result = run(["-c", code], DJANGO_SECRET_KEY=GOOD_KEY)
+    result = run(["-c", code], DJANGO_SECRET_KEY=GOOD_KEY, **DATA_KEYS)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["gridmap.settings.production", "False"]
 

@@ -82,15 +82,12 @@ def test_the_configuration_loads_and_binds_to_loopback(server_env):
 
 def test_the_access_log_holds_paths_but_no_query_string_or_referer(server_env, tmp_path):
     port = free_port()
-    log = tmp_path / "access.log"
-    env = {**server_env, "GRIDMAP_WEB_PORT": str(port), "GRIDMAP_WEB_ACCESS_LOG": str(log)}
-    server = subprocess.Popen(
-        [GUNICORN, "-c", CONFIG],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "gunicorn.log"  # everything it writes: the access log and its messages
+    env = {**server_env, "GRIDMAP_WEB_PORT": str(port)}
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [GUNICORN, "-c", CONFIG], cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     searches = [
         f"/api/households/?q={ID_NUMBER}",

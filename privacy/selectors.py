@@ -1,0 +1,30 @@
+"""Reads of the personal-data access log: who may read it, and the rows they may read."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import AccountRole
+from accounts.selectors import User, account_of, scope_q
+
+from .models import AccessLogEntry
+
+# Who reads the log: the district's administrators (their district), superusers (all). A city
+# administrator reads the log of the districts of their city.
+LOG_READER_ROLES = frozenset({AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})
+
+
+def can_read_access_log(user: User) -> bool:
+    if user.is_authenticated and user.is_superuser:
+        return True
+    account = account_of(user)
+    return account is not None and account.role in LOG_READER_ROLES
+
+
+def access_log_visible_to(user: User) -> QuerySet[AccessLogEntry]:
+    """The log rows of the user's jurisdiction (by the records' district), newest first."""
+    if not can_read_access_log(user):
+        return AccessLogEntry.objects.none()
+    qs = AccessLogEntry.objects.all()
+    scope = scope_q(user, "district_code")
+    return qs if scope is None else qs.filter(scope)
