@@ -14,14 +14,19 @@ PORT ?= 8000
 SCALE ?= small
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help run test bench stop system venv db migrate messages translations demo users setup lint screenshots
+.PHONY: help run dev test bench stop system venv db migrate messages translations demo users setup lint \
+	screenshots backup restore lock
 
 help:
-	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT)"
+	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT) (gunicorn)"
+	@echo "make dev    the same with Django's development server, reloading on every change"
 	@echo "make test   set up everything missing and run the whole test suite"
 	@echo "make bench  run the benchmark scenarios against the demo"
 	@echo "make lint   ruff (lint, format) and the import layers (lint-imports)"
 	@echo "make stop   stop the project-local PostGIS cluster"
+	@echo "make backup           dump the database into var/backups/gridmap-YYYYmmdd-HHMMSS.dump"
+	@echo "make restore FILE=... restore a dump into a new database (TARGET_DB=name, FORCE=1)"
+	@echo "make lock   refresh requirements.lock from pyproject.toml (UPGRADE=1: newest versions)"
 	@echo "make screenshots  refresh the README's screenshots (docs/screenshots/)"
 
 # --- system packages (apt), only what is missing ------------------------------------------
@@ -44,12 +49,28 @@ var/.system-ok: Makefile
 	@mkdir -p var && touch $@
 
 # --- Python environment ---------------------------------------------------------------------
+# Every package at the version and with the hashes pinned in requirements.lock (made by
+# `make lock` from pyproject.toml, development extras included), then the project itself.
+# A dependency added to pyproject.toml but not yet locked stops here with what to do.
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml var/.system-ok
+$(VENV)/.installed: requirements.lock pyproject.toml var/.system-ok
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) scripts/check_lock.py
 	@touch $@
+
+# Refresh requirements.lock: keeps the pinned versions unless pyproject.toml asks for others
+# (UPGRADE=1 takes the newest allowed). From PyPI, or UV_INDEX_URL (a mirror); UV_OFFLINE=1
+# uses only uv's cache. Commit the result; the next `make` installs from it.
+LOCK_ARGS := --extra dev --universal --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command 'make lock'
+lock: var/.system-ok
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@[ -x $(VENV)/bin/uv ] || $(PY) -m pip install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_ARGS) $(if $(UPGRADE),--upgrade) \
+		-o requirements.lock
 
 # --- database: the project-local cluster unless DATABASE_URL is set -------------------------
 db: var/.system-ok
@@ -76,17 +97,31 @@ users: demo
 
 setup: migrate messages
 
-# The clock (incidents.tasks: escalation of overdue cases, supervision every 15 days) is a
+# The clock (cases.tasks: escalation of overdue cases, supervision every 15 days) is a
 # procrastinate worker on the same PostgreSQL, started in the background with the server and
 # stopped when the server stops (Ctrl-C included); its log is var/worker.log.
-run: setup demo users
-	$(PY) manage.py collectstatic --no-input -v 0
-	@$(PY) manage.py procrastinate worker --concurrency=1 >>var/worker.log 2>&1 & wpid=$$!; \
+# $(call with_worker,COMMAND) runs COMMAND in the foreground with the worker beside it.
+define with_worker
+@GRIDMAP_DB_APPLICATION_NAME=gridmap-worker \
+	$(PY) manage.py procrastinate worker --concurrency=1 >>var/worker.log 2>&1 & wpid=$$!; \
 	trap 'kill $$wpid 2>/dev/null; wait $$wpid 2>/dev/null' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	echo "The clock is running (procrastinate worker $$wpid: escalations and supervision every minute; log in var/worker.log)"; \
 	echo "Serving http://$(HOST):$(PORT)/map/  (Ctrl-C to stop; 'make stop' stops the database)"; \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	$(1)
+endef
+
+# gunicorn with whitenoise, as on a server (gunicorn.conf.py; docs/deployment.md), with the
+# development settings (DEBUG: whitenoise serves the source static files, errors show).
+run: setup demo users
+	$(PY) manage.py collectstatic --no-input -v 0
+	$(call with_worker,DJANGO_SETTINGS_MODULE=gridmap.settings.dev GRIDMAP_WEB_HOST=$(HOST) \
+		GRIDMAP_WEB_PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py)
+
+# Django's development server, reloading when a file changes. It starts a thread per
+# request, so connections are not kept (DJANGO_CONN_MAX_AGE=0).
+dev: setup demo users
+	$(call with_worker,DJANGO_CONN_MAX_AGE=0 $(PY) manage.py runserver $(HOST):$(PORT))
 
 # lint first: an upward import (import-linter) fails the run before any test.
 test: lint setup
@@ -97,8 +132,19 @@ test: lint setup
 screenshots: setup
 	GRIDMAP_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser -q $(PYTEST_ARGS)
 
-bench: setup demo
+bench: setup demo users
 	$(PY) bench/run.py
+
+# Backups (scripts/dbbackup.py; DATABASE_URL or the local cluster): pg_dump's custom format
+# into var/backups/, and a restore into a new database (never over one holding tables
+# unless FORCE=1). tests/security/test_backup_restore.py restores one and compares every table.
+backup: db venv
+	$(PY) scripts/dbbackup.py backup
+
+restore: db venv
+	@[ -n "$(FILE)" ] || { echo "usage: make restore FILE=var/backups/gridmap-....dump [TARGET_DB=name] [FORCE=1]"; exit 2; }
+	$(PY) scripts/dbbackup.py restore "$(FILE)" $(if $(TARGET_DB),--target-db "$(TARGET_DB)") \
+		$(if $(FORCE),--force)
 
 # ruff (lint and format), and the layers of the apps (import-linter, [tool.importlinter] in
 # pyproject.toml).

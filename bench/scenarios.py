@@ -586,3 +586,323 @@ def propose() -> None:
             print(f"   {label}: {msg}")
     print(f"   ratio ours/published (objective): {ev_ours.objective / ev_published.objective:.4f}")
     print(f"   ratio ours/baseline  (objective): {ev_ours.objective / ev_baseline.objective:.4f}")
+
+
+# --- serve: the application server under load ---------------------------------------------
+# 20 parallel clients, each on its own keep-alive connection, for BENCH_SERVE_SECONDS, mixing
+# the three requests a county's phones make most: the point lookup, reporting an incident and
+# the incidents list (weights below), as the demo's town staff (SERVE_LOGIN) with an API
+# token, at points inside their town.
+SERVE_CLIENTS = 20
+SERVE_MIX = (("lookup", 5), ("list", 3), ("create", 2))
+SERVE_POLL_SECONDS = 0.5
+SERVE_LOGIN = "town_staff"
+# Database connections the worker (manage.py procrastinate worker) holds: procrastinate's
+# psycopg pool (psycopg_pool's default size, 4), its LISTEN connection, Django's connection of
+# the main thread and of the thread that runs the task. docs/deployment.md, "Database
+# connections".
+WORKER_CONNECTIONS = 4 + 1 + 2
+
+
+def _serve_fixture() -> dict | None:
+    """The demo's town staff login (its town's grids, cases and lists) with a valid token, and
+    points inside its town to look up and report at."""
+    import random
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from gridmap.authentication import token_expired
+
+    user = get_user_model().objects.filter(username=SERVE_LOGIN).first()
+    if user is None:
+        print("serve: no demo logins; run 'make run' or 'python manage.py create_demo_users'")
+        return None
+    token = Token.objects.filter(user=user).first()
+    if token is None or token_expired(token):
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT ST_X(p), ST_Y(p) FROM (
+                 SELECT (ST_Dump(ST_GeneratePoints(geom, 3, 44))).geom AS p
+                   FROM grids_grid
+                  WHERE generation_high_id IS NULL AND code LIKE ANY(%s) ORDER BY code) s""",
+            [[f"{code}%" for code in user.account.codes]],
+        )
+        points = cur.fetchall()
+    if not points:
+        print("serve: no grids loaded; run 'make run' or 'python manage.py load_demo' first")
+        return None
+    random.Random(3).shuffle(points)
+    return {"user": user, "token": token.key, "points": points}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _load(
+    base_port: int, token: str, points: list, seconds: float, app_names: dict[str, str]
+) -> dict:
+    """SERVE_CLIENTS threads on loopback for ``seconds``, and a thread polling
+    pg_stat_activity every SERVE_POLL_SECONDS for the connections of each process kind
+    (``app_names``: kind -> application_name)."""
+    import http.client
+    import json
+    import random
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    kinds = [k for k, w in SERVE_MIX for _ in range(w)]
+    results: list[tuple[str, int, float]] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    headers = {"Authorization": f"Token {token}", "Host": "127.0.0.1"}
+
+    def client(i: int) -> None:
+        rng = random.Random(100 + i)
+        conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=120)
+        mine = []
+        while time.monotonic() < stop:
+            kind = rng.choice(kinds)
+            lon, lat = rng.choice(points)
+            if kind == "lookup":
+                args = ("GET", f"/api/grids/at?lon={lon:.6f}&lat={lat:.6f}", None, headers)
+            elif kind == "list":
+                args = ("GET", "/api/incidents/", None, headers)
+            else:
+                body = {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {"category": "dispute", "description": "bench"},
+                }
+                args = (
+                    "POST",
+                    "/api/incidents/",
+                    json.dumps(body),
+                    {**headers, "Content-Type": "application/json"},
+                )
+            t0 = time.perf_counter()
+            try:
+                conn.request(*args)
+                res = conn.getresponse()
+                res.read()
+                status = res.status
+            except (OSError, http.client.HTTPException):
+                status = 0  # no answer: refused, reset or timed out
+                conn.close()
+            mine.append((kind, status, time.perf_counter() - t0))
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params["application_name"] = "bench-poll"
+    peaks = {kind: 0 for kind in [*app_names, "total"]}
+    polling = threading.Event()
+
+    def poll() -> None:
+        with psycopg.connect(**params, autocommit=True) as db:
+            while not polling.is_set():
+                rows = dict(
+                    db.execute(
+                        "SELECT application_name, count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "GROUP BY 1"
+                    ).fetchall()
+                )
+                for kind, name in app_names.items():
+                    peaks[kind] = max(peaks[kind], rows.get(name, 0))
+                peaks["total"] = max(peaks["total"], sum(rows.values()))
+                polling.wait(SERVE_POLL_SECONDS)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(SERVE_CLIENTS)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    polling.set()
+    poller.join()
+    return {"results": results, "elapsed": elapsed, "peaks": peaks}
+
+
+def _serve_print(label: str, run: dict, bound: int | None) -> None:
+    import statistics
+
+    results, elapsed, peaks = run["results"], run["elapsed"], run["peaks"]
+    print(f"   {label}")
+    for kind, _ in SERVE_MIX:
+        lat = sorted(t for k, _, t in results if k == kind)
+        n = len(lat)
+        errors = sum(1 for k, s, _ in results if k == kind and s >= 500)
+        p50 = statistics.median(lat) * 1000 if lat else float("nan")
+        p95 = lat[int(0.95 * (n - 1))] * 1000 if lat else float("nan")
+        print(
+            f"     {kind:<7} {n:6d} requests   p50 {p50:8.1f} ms   p95 {p95:8.1f} ms   5xx {errors}"
+        )
+    statuses: dict[int, int] = {}
+    for _, s, _ in results:
+        statuses[s] = statuses.get(s, 0) + 1
+    print(
+        f"     {len(results)} requests in {elapsed:.1f} s: {len(results) / elapsed:.1f} req/s; "
+        f"5xx {sum(n for s, n in statuses.items() if s >= 500)}, "
+        f"no answer {statuses.get(0, 0)}; statuses {dict(sorted(statuses.items()))}"
+    )
+    within = (
+        ""
+        if bound is None
+        else f" (bound {bound}: {'within' if peaks['total'] <= bound else 'ABOVE'})"
+    )
+    print(
+        f"     most database connections: web server {peaks['web']}, worker {peaks['worker']}, "
+        f"all on the database {peaks['total']}{within}"
+    )
+
+
+@scenario
+def serve() -> None:
+    """20 parallel clients for BENCH_SERVE_SECONDS (default 60) on loopback: gunicorn started
+    as `make run` starts it (gunicorn.conf.py, the development settings, the procrastinate
+    worker beside it) vs Django's development server as `make run` served before (runserver,
+    one thread per connection), on the same mix of lookups, reports and lists, with the same
+    worker. Prints requests per endpoint, throughput, p50/p95, server errors (5xx; must be 0)
+    and the most database connections seen (pg_stat_activity every 0.5 s) against the bound
+    of docs/deployment.md; the ratio is gunicorn's throughput over runserver's."""
+    import os
+    import runpy
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from incidents.models import Incident
+    from incidents.services import incidents_purge
+
+    fixture = _serve_fixture()
+    if fixture is None:
+        return
+    seconds = float(os.environ.get("BENCH_SERVE_SECONDS", "60"))
+    root = Path(settings.BASE_DIR)
+    python = Path(sys.executable)
+    tag = os.getpid()
+    names = {"web": f"bench-web-{tag}", "worker": f"bench-worker-{tag}"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gridmap.settings.dev",
+        "DATABASE_URL": settings.DATABASE_URL,
+        "PYTHONUNBUFFERED": "1",
+    }
+    # The bound for gunicorn: its threads (the same configuration file, the same environment),
+    # the worker's connections, and one for management (this bench's own Django connection;
+    # the poll does not count itself).
+    config = runpy.run_path(str(root / "gunicorn.conf.py"))
+    web_bound = config["workers"] * config["threads"]
+    bound = web_bound + WORKER_CONNECTIONS + 1
+    logs = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+
+    def start(command: list[str], app_name: str, log: str, **extra: str) -> subprocess.Popen:
+        with open(logs / log, "wb") as out:
+            return subprocess.Popen(
+                command,
+                cwd=root,
+                env={**env, "GRIDMAP_DB_APPLICATION_NAME": app_name, **extra},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_up(port: int, process: subprocess.Popen, log: str) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{(logs / log).read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise RuntimeError(f"the server did not answer in 120 s:\n{(logs / log).read_text()}")
+
+    def stop(process: subprocess.Popen) -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def measure(command: list[str], port: int, log: str, **extra: str) -> dict:
+        server = start(command, names["web"], log, **extra)
+        try:
+            wait_up(port, server, log)
+            return _load(port, fixture["token"], fixture["points"], seconds, names)
+        finally:
+            stop(server)
+
+    started = timezone.now()
+    worker = start(
+        [str(python), "manage.py", "procrastinate", "worker", "--concurrency=1"],
+        names["worker"],
+        "worker.log",
+    )
+    try:
+        port = _free_port()
+        ours = measure(
+            [str(python.parent / "gunicorn"), "-c", "gunicorn.conf.py"],
+            port,
+            "gunicorn.log",
+            GRIDMAP_WEB_HOST="127.0.0.1",
+            GRIDMAP_WEB_PORT=str(port),
+        )
+        port = _free_port()
+        baseline = measure(
+            [str(python), "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            port,
+            "runserver.log",
+        )
+    finally:
+        stop(worker)
+        # The demo does not grow: every incident the clients reported goes.
+        purged = incidents_purge(
+            ids=Incident.objects.filter(
+                reporter=fixture["user"], reported_at__gte=started
+            ).values_list("id", flat=True)
+        )
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n== serving: {SERVE_CLIENTS} parallel clients for {seconds:g} s on loopback")
+    # Both servers share the machine's cores with everything else running: on a busy machine
+    # a server with more threads (runserver: one per client) takes a larger share of them.
+    print(f"   load average after the run (1, 5, 15 min): {load} on {os.cpu_count()} cores")
+    print(
+        f"   mix lookup:list:create = {':'.join(str(w) for _, w in SERVE_MIX)}, as the demo's "
+        f"{SERVE_LOGIN} (token); gunicorn {config['workers']} workers x {config['threads']} "
+        f"threads; bound = {web_bound} (web) + {WORKER_CONNECTIONS} (worker) + 1 (management) "
+        f"= {bound}; logs in {logs}; {purged} reported incidents deleted afterwards"
+    )
+    _serve_print("ours: gunicorn (gunicorn.conf.py), as `make run` serves now", ours, bound)
+    _serve_print("baseline: runserver, as `make run` served before", baseline, None)
+    ratio = (len(ours["results"]) / ours["elapsed"]) / (
+        len(baseline["results"]) / baseline["elapsed"]
+    )
+    print(f"   ratio ours/baseline (throughput): {ratio:.2f}x")

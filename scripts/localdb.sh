@@ -83,6 +83,10 @@ listen_addresses = '127.0.0.1'
 port = $(port)
 unix_socket_directories = '$RUNDIR'
 shared_buffers = 1GB
+# Well above what gridmap holds (docs/deployment.md, "Database connections": gunicorn's
+# workers x threads + the worker's 7 + management; 20 with the defaults, 32 during a
+# graceful reload), with room for the tests' servers and a psql or two.
+max_connections = 100
 work_mem = 64MB
 maintenance_work_mem = 512MB
 max_wal_size = 4GB

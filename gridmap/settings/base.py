@@ -100,6 +100,9 @@ LOGGING = {
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the application server (gunicorn), compressed and cached for ever
+    # under their hashed names (STORAGES below); nginx may serve them instead.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # After LocaleMiddleware, so its message is in the user's language.
@@ -154,8 +157,23 @@ if not DATABASE_URL:
         "No database configured: set DATABASE_URL=postgis://... or run 'make run' once "
         "to create the project-local PostGIS cluster."
     )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Each thread of each process keeps its connection for CONN_MAX_AGE seconds (checked before
+# reuse), so the connections are bounded by the threads that serve: docs/deployment.md,
+# "Database connections". 0 closes it after every request (`make dev`: runserver starts a
+# thread per request, whose connection would otherwise stay open until it expires).
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Which process a connection belongs to, in pg_stat_activity (gunicorn.conf.py: gridmap-web;
+# the Makefile's worker: gridmap-worker).
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.get(
+    "GRIDMAP_DB_APPLICATION_NAME", "gridmap"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -193,6 +211,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "gridmap" / "static"]
+# Hashed, compressed copies made by collectstatic (whitenoise); with DEBUG on, whitenoise
+# serves the source files instead, so `make run` needs no collectstatic to see a change.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "gridmap.storage.StaticFilesStorage"},
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 

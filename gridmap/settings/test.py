@@ -12,3 +12,7 @@ STORAGES = {
 }
 # A second kind of case, for tests only (tests/casekind): the case engine serves any kind.
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.casekind"]  # noqa: F405
+# No collectstatic in the tests (the browser tests' runserver --insecure serves static files
+# from the apps), so no whitenoise: it would warn about the missing STATIC_ROOT each time a
+# test client builds its middleware. tests/gridmap/test_static.py collects with the real storage.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405

@@ -2,7 +2,7 @@
  * gridmap: the helpers every page script shares (an ES module, no build step).
  *
  * Page scripts import what they need:
- *   import { readJson, interpolate, el, fetchJson } from "../gridmap/common.js";
+ *   import { readJson, interpolate, el, fetchJson } from "../gridmap/common.js"
  * (the path is relative to the importing file under /static/). UI text never comes from
  * here: each page renders its strings in the active language as a json_script and passes
  * the few a helper shows (the network error) as an argument.
