@@ -9,6 +9,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db.models import JSONField, QuerySet, Value
 from django.db.models.functions import Cast, JSONObject
+from rest_framework_gis import pagination
 
 
 def feature_collection(
@@ -36,3 +37,22 @@ def feature_collection(
         features=JSONBAgg(feature, order_by=tuple(order_by), default=Value([], JSONField()))
     )
     return {"type": "FeatureCollection", "features": agg["features"] or []}
+
+
+class GeoJsonPagination(pagination.GeoJsonPagination):
+    """rest_framework_gis' page of features (``{"type": "FeatureCollection", "count", "next",
+    "previous", "features"}``), documented as it is answered: rest_framework_gis documents a
+    page as ``{count, results}`` with a whole FeatureCollection under ``features``."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # ``schema``: the serializer's FeatureCollection (``type`` and ``features``).
+        page = {
+            "type": "object",
+            "required": ["type", "count", "features"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+            },
+        }
+        return {"allOf": [schema, page]}

@@ -16,12 +16,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from accounts.selectors import can_see_personal_data, scope_q
 from gridmap import personal_data
-from gridmap.geojson import feature_collection
+from gridmap.geojson import GeoJsonPagination, feature_collection
 from gridmap.messages import render_messages
 from gridmap.params import bbox_param
 

@@ -445,12 +445,11 @@ class IncidentListFilterSerializer(InputSerializer):
     bbox = BBoxField(required=False, default=None, help_text="minlon,minlat,maxlon,maxlat")
     status = _FilterChoiceField(Status.values, required=False, default=None)
     severity = _FilterChoiceField(Severity.values, required=False, default=None)
+    # No default: an empty value is refused, so "" is no default the schema can document.
     category = serializers.CharField(
-        required=False, default="", trim_whitespace=False, help_text="category code"
+        required=False, trim_whitespace=False, help_text="category code"
     )
-    grid = serializers.CharField(
-        required=False, default="", trim_whitespace=False, help_text="grid code"
-    )
+    grid = serializers.CharField(required=False, trim_whitespace=False, help_text="grid code")
     mine = _MineField(required=False, default=False, help_text="routed, copied or watching")
     page = _PositiveField(MAX_PAGE, required=False, default=1)
     page_size = _PositiveField(MAX_PAGE_SIZE, required=False, default=DEFAULT_PAGE_SIZE)
@@ -544,9 +543,9 @@ class IncidentListApi(APIView):
             qs = qs.filter(status=filters["status"])
         if filters["severity"]:
             qs = qs.filter(severity=filters["severity"])
-        if filters["category"]:
+        if filters.get("category"):
             qs = qs.filter(category__code=filters["category"])
-        if filters["grid"]:
+        if filters.get("grid"):
             qs = qs.filter(grid__code=filters["grid"])
         if filters["mine"]:
             qs = qs.filter(selectors.my_work_q(request.user))
@@ -660,10 +659,18 @@ class IncidentDuplicatesApi(APIView):
         )
 
 
+class CategorySerializer(serializers.Serializer):
+    """An incident category as ``GET /api/incident-categories/`` lists it."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    default_severity = serializers.ChoiceField(choices=Severity.choices)
+
+
 class CategoryListApi(APIView):
     """Active incident categories, named in the user's language."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: CategorySerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(
             [

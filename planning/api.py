@@ -897,7 +897,10 @@ class PlanCatchmentsApi(PlanView):
     """The plan's catchments as GeoJSON, one feature per station (the union of its
     villages, built in PostGIS), as a download."""
 
-    @_schema(operation_id="plans_catchments")
+    @_schema(
+        operation_id="plans_catchments",
+        responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, pk: int) -> JsonResponse:
         plan = self.plan(request, pk)
         collection = selectors.plan_catchments_geojson(plan)
