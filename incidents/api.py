@@ -400,7 +400,14 @@ def _report_request_schema() -> dict[str, Any]:
 
 # --- list as GeoJSON, built in the database --------------------------------------------------
 class _FilterChoiceField(serializers.ChoiceField):
-    def to_internal_value(self, data: Any) -> str:
+    """One of the choices; empty (``?status=``) is no filter, and the schema says so."""
+
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
+        super().__init__(choices, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str | None:
+        if data == "":
+            return None
         if data not in self.choices:
             choices = ", ".join(self.choices)
             raise ValidationError(
@@ -445,11 +452,13 @@ class IncidentListFilterSerializer(InputSerializer):
     bbox = BBoxField(required=False, default=None, help_text="minlon,minlat,maxlon,maxlat")
     status = _FilterChoiceField(Status.values, required=False, default=None)
     severity = _FilterChoiceField(Severity.values, required=False, default=None)
-    # No default: an empty value is refused, so "" is no default the schema can document.
+    # Empty is no filter (as DRF reads an empty query parameter), so the schema allows it.
     category = serializers.CharField(
-        required=False, trim_whitespace=False, help_text="category code"
+        required=False, allow_blank=True, trim_whitespace=False, help_text="category code"
     )
-    grid = serializers.CharField(required=False, trim_whitespace=False, help_text="grid code")
+    grid = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="grid code"
+    )
     mine = _MineField(required=False, default=False, help_text="routed, copied or watching")
     page = _PositiveField(MAX_PAGE, required=False, default=1)
     page_size = _PositiveField(MAX_PAGE_SIZE, required=False, default=DEFAULT_PAGE_SIZE)
