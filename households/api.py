@@ -37,6 +37,10 @@ class HouseholdSerializer(GeoFeatureModelSerializer):
         source="central_household_pk", allow_null=True, default=None
     )
     is_central_household = serializers.SerializerMethodField()
+    # Shown masked (450702********3014, 132****5854) to roles that do not visit households:
+    # documented as text, not as the model's formats (tests/security/test_schema_fuzz.py).
+    id_number = serializers.CharField(read_only=True, help_text="masked unless the role visits")
+    phone = serializers.CharField(read_only=True, help_text="masked unless the role visits")
 
     class Meta:
         model = Household
