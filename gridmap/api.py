@@ -11,7 +11,8 @@ Its contract, for every API view:
 - Django's ``PermissionDenied`` and ``Http404`` become 403 and 404 ``{"detail": <message>}``,
   as DRF does.
 - Any other DRF error whose body is a dict without ``detail`` (a serializer's field errors) is
-  wrapped as ``{"detail": "The request has invalid fields.", "errors": <the body>}``.
+  wrapped as ``{"detail": "The request has invalid fields.", "errors": <the body>}``, the
+  message in the reader's language.
 
 A view that reads fields from the body takes them through ``object_body(request)``: a JSON
 list, string, number or ``null`` is refused with a 400 instead of failing on ``.get`` (or
@@ -31,7 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from gridmap.middleware import MSG_NUL_BYTE
 
-MSG_INVALID = "The request has invalid fields."
+MSG_INVALID = gettext_noop("The request has invalid fields.")
 MSG_BODY_NOT_OBJECT = gettext_noop("Send the fields as a JSON object.")
 
 
@@ -57,10 +58,12 @@ def first_message(errors: Any) -> str | None:
 
 
 class Invalid(ValidationError):
-    """Bad input: a 400 ``{"detail": <the first message>, "errors": errors}``."""
+    """Bad input: a 400 ``{"detail": <the first message>, "errors": errors}``; ``default``
+    (in the reader's language) when ``errors`` holds no message."""
 
-    def __init__(self, errors: dict[str, Any], *, default: str = MSG_INVALID) -> None:
-        super().__init__({"detail": first_message(errors) or default, "errors": errors})
+    def __init__(self, errors: dict[str, Any], *, default: str | None = None) -> None:
+        detail = first_message(errors) or default or _(MSG_INVALID)
+        super().__init__({"detail": detail, "errors": errors})
         self.errors = errors
 
 
@@ -85,5 +88,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = Invalid(error_dict(exc))
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        response.data = {"detail": MSG_INVALID, "errors": response.data}
+        response.data = {"detail": _(MSG_INVALID), "errors": response.data}
     return response

@@ -20,6 +20,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 from django.utils.translation import gettext, gettext_noop
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
@@ -34,6 +37,10 @@ MSG_LOCKED_OUT = gettext_noop(
 )
 
 
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
 class ObtainExpiringAuthToken(ObtainAuthToken):
     """``POST /api/auth/token/``: the user's token, a new one when the old one has expired."""
 
@@ -45,6 +52,9 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
         # on the request it is given, and its middleware reads it from Django's.
         return {**super().get_serializer_context(), "request": self.request._request}
 
+    # No login needed (``auth=[]``); a lockout answers 429 (gridmap.schema documents the
+    # other errors of every operation).
+    @extend_schema(auth=[], responses={200: TokenSerializer, 429: OpenApiTypes.OBJECT})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

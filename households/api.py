@@ -16,12 +16,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from accounts.selectors import can_see_personal_data, scope_q
 from gridmap import personal_data
-from gridmap.geojson import feature_collection
+from gridmap.geojson import GeoJsonPagination, feature_collection
 from gridmap.messages import render_messages
 from gridmap.params import bbox_param
 
@@ -38,6 +37,10 @@ class HouseholdSerializer(GeoFeatureModelSerializer):
         source="central_household_pk", allow_null=True, default=None
     )
     is_central_household = serializers.SerializerMethodField()
+    # Shown masked (450702********3014, 132****5854) to roles that do not visit households:
+    # documented as text, not as the model's formats (tests/security/test_schema_fuzz.py).
+    id_number = serializers.CharField(read_only=True, help_text="masked unless the role visits")
+    phone = serializers.CharField(read_only=True, help_text="masked unless the role visits")
 
     class Meta:
         model = Household

@@ -26,9 +26,11 @@ from . import selectors, services
 from .models import Notification, RecipientKind
 
 MSG_UNKNOWN_KIND = gettext_noop("Unknown kind %(kind)s; choose one of: %(kinds)s.")
+MSG_NOT_BOOLEAN = gettext_noop("%(field)s must be true or false.")
 MSG_NO_SUCH_NOTIFICATION = gettext_noop("There is no such notification in your inbox.")
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off"}
 
 
 class SubjectIdField(serializers.IntegerField):
@@ -72,12 +74,25 @@ class InboxPagination(PageNumberPagination):
 
 
 def _kind_param(request: Request) -> str | None:
-    kind = request.query_params.get("kind") or None
+    """``?kind=``: one of the kinds, as the schema says (empty is refused too)."""
+    kind = request.query_params.get("kind")
     if kind is not None and kind not in RecipientKind.values:
         raise ValidationError(
             {"kind": [_(MSG_UNKNOWN_KIND) % {"kind": kind, "kinds": ", ".join(RecipientKind)}]}
         )
     return kind
+
+
+def _unread_param(request: Request) -> bool:
+    """``?unread=``: a boolean (``1``/``0``, ``true``/``false``, ...), or a 400."""
+    raw = request.query_params.get("unread")
+    if raw is None:
+        return False
+    if raw.lower() in TRUE_VALUES:
+        return True
+    if raw.lower() in FALSE_VALUES:
+        return False
+    raise ValidationError({"unread": [_(MSG_NOT_BOOLEAN) % {"field": "unread"}]})
 
 
 class InboxApi(APIView):
@@ -96,7 +111,7 @@ class InboxApi(APIView):
         qs = selectors.inbox(request.user)
         if kind:
             qs = qs.filter(kind=kind)
-        if request.query_params.get("unread", "").lower() in TRUE_VALUES:
+        if _unread_param(request):
             qs = qs.filter(read_at__isnull=True)
         paginator = InboxPagination()
         page = paginator.paginate_queryset(qs, request, view=self)

@@ -405,7 +405,14 @@ def _report_request_schema() -> dict[str, Any]:
 
 # --- list as GeoJSON, built in the database --------------------------------------------------
 class _FilterChoiceField(serializers.ChoiceField):
-    def to_internal_value(self, data: Any) -> str:
+    """One of the choices; empty (``?status=``) is no filter, and the schema says so."""
+
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
+        super().__init__(choices, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str | None:
+        if data == "":
+            return None
         if data not in self.choices:
             choices = ", ".join(self.choices)
             raise ValidationError(
@@ -450,11 +457,12 @@ class IncidentListFilterSerializer(InputSerializer):
     bbox = BBoxField(required=False, default=None, help_text="minlon,minlat,maxlon,maxlat")
     status = _FilterChoiceField(Status.values, required=False, default=None)
     severity = _FilterChoiceField(Severity.values, required=False, default=None)
+    # Empty is no filter (as DRF reads an empty query parameter), so the schema allows it.
     category = serializers.CharField(
-        required=False, default="", trim_whitespace=False, help_text="category code"
+        required=False, allow_blank=True, trim_whitespace=False, help_text="category code"
     )
     grid = serializers.CharField(
-        required=False, default="", trim_whitespace=False, help_text="grid code"
+        required=False, allow_blank=True, trim_whitespace=False, help_text="grid code"
     )
     mine = _MineField(required=False, default=False, help_text="routed, copied or watching")
     page = _PositiveField(MAX_PAGE, required=False, default=1)
@@ -549,9 +557,9 @@ class IncidentListApi(APIView):
             qs = qs.filter(status=filters["status"])
         if filters["severity"]:
             qs = qs.filter(severity=filters["severity"])
-        if filters["category"]:
+        if filters.get("category"):
             qs = qs.filter(category__code=filters["category"])
-        if filters["grid"]:
+        if filters.get("grid"):
             qs = qs.filter(grid__code=filters["grid"])
         if filters["mine"]:
             qs = qs.filter(selectors.my_work_q(request.user))
@@ -675,10 +683,18 @@ class IncidentDuplicatesApi(APIView):
         )
 
 
+class CategorySerializer(serializers.Serializer):
+    """An incident category as ``GET /api/incident-categories/`` lists it."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    default_severity = serializers.ChoiceField(choices=Severity.choices)
+
+
 class CategoryListApi(APIView):
     """Active incident categories, named in the user's language."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: CategorySerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(
             [

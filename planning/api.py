@@ -477,9 +477,14 @@ class PlanStationLockInputSerializer(_PlanInput):
 
 
 @extend_schema_field({"type": "string", "enum": ["propose", "repair"]})
-class _Mode(_Text):
+class _Mode(_Body):
+    """``propose`` when absent; anything but ``propose`` or ``repair`` is refused, as the
+    schema says (an empty or non-text mode used to run a proposal)."""
+
     def to_internal_value(self, data: Any) -> str:
-        mode = super().to_internal_value(data) or "propose"
+        if data is empty:
+            return "propose"
+        mode = data.strip() if isinstance(data, str) else data
         if mode not in ("propose", "repair"):
             raise ValidationError(_(MSG_BAD_MODE))
         return mode
@@ -814,6 +819,11 @@ class PlanSolveApi(PlanView):
     assignment) or repair the violations moving the fewest villages (``mode=repair``); the
     answer is applied as one batch (undone together). The report is under ``report``."""
 
+    # JSON only: its fields are a number, a boolean and a choice, which a form cannot type
+    # (and a garbled multipart body lost ``mode`` and ran a proposal; tests/security/
+    # test_schema_fuzz.py). The editor sends JSON.
+    parser_classes = [JSONParser]
+
     @_schema(operation_id="plans_solve", request=PlanSolveInputSerializer)
     def post(self, request: Request, pk: int) -> Response:
         plan = self.plan(request, pk)
@@ -897,7 +907,10 @@ class PlanCatchmentsApi(PlanView):
     """The plan's catchments as GeoJSON, one feature per station (the union of its
     villages, built in PostGIS), as a download."""
 
-    @_schema(operation_id="plans_catchments")
+    @_schema(
+        operation_id="plans_catchments",
+        responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, pk: int) -> JsonResponse:
         plan = self.plan(request, pk)
         collection = selectors.plan_catchments_geojson(plan)

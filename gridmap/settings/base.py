@@ -267,7 +267,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with every error an operation can answer (gridmap.schema).
+    "DEFAULT_SCHEMA_CLASS": "gridmap.schema.AutoSchema",
     "EXCEPTION_HANDLER": "gridmap.api.exception_handler",
 }
 # JSON nested deeper than this is refused before it is parsed (gridmap.parsers): deep enough

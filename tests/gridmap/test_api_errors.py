@@ -91,7 +91,18 @@ def test_http404_is_404_with_its_message():
 def test_a_drf_field_error_dict_gets_the_generic_detail():
     res = answer(DRFValidationError({"bbox": ["bbox must be four numbers."]}))
     assert res.status_code == 400
-    assert res.data == {"detail": MSG_INVALID, "errors": {"bbox": ["bbox must be four numbers."]}}
+    detail = translation.gettext(MSG_INVALID)
+    assert res.data == {"detail": detail, "errors": {"bbox": ["bbox must be four numbers."]}}
+
+
+def test_the_generic_detail_is_in_the_reader_s_language():
+    """It stayed English in Chinese mode (issue 11)."""
+    with translation.override("zh-hans"):
+        res = answer(DRFValidationError({"bbox": ["bbox must be four numbers."]}))
+    assert res.data["detail"] == "请求中有无效的字段，请检查后重试。"
+    with translation.override("en"):
+        res = answer(DRFValidationError({"bbox": ["bbox must be four numbers."]}))
+    assert res.data["detail"] == "The request has invalid fields."
 
 
 def test_a_body_with_detail_is_kept_as_it_is():
@@ -108,7 +119,7 @@ def test_invalid_has_the_first_message_as_detail():
         "detail": "Place it.",
         "errors": {"geometry": ["Place it."], "category": ["Choose a category."]},
     }
-    assert answer(Invalid({})).data == {"detail": MSG_INVALID, "errors": {}}
+    assert answer(Invalid({})).data == {"detail": translation.gettext(MSG_INVALID), "errors": {}}
     assert answer(Invalid({}, default="Nothing was saved.")).data["detail"] == "Nothing was saved."
 
 

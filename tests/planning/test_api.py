@@ -345,6 +345,10 @@ def test_propose_and_repair_report(town, client_for):
     assert answer.data["report"]["constraints"]["sizes_ok"] is True
     bad = client.post(url("api-plan-solve", plan), {"mode": "guess"}, format="json")
     assert bad.status_code == 400 and bad.data["errors"] == {"mode": [msg(api.MSG_BAD_MODE)]}
+    # An empty or non-text mode is refused too (it ran a proposal; issue 11, the schema).
+    for mode in ("", None, 3):
+        bad = client.post(url("api-plan-solve", plan), {"mode": mode}, format="json")
+        assert bad.status_code == 400 and bad.data["errors"] == {"mode": [msg(api.MSG_BAD_MODE)]}
     bad = client.post(url("api-plan-solve", plan), {"time_limit": 900}, format="json")
     assert bad.data["errors"] == {"time_limit": [msg(api.MSG_BAD_TIME_LIMIT, max=60)]}
 
