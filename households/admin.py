@@ -85,6 +85,7 @@ class TenHouseholdUnitAdmin(JurisdictionAdminMixin, LeafletGeoAdmin):
 class PartyBranchAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     jurisdiction_code_path = "village__code"
     list_display = ["name", "village"]
+    ordering = ["village__code", "name"]
     search_fields = ["name", "village__code"]
     autocomplete_fields = ["village"]
 
