@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -13,14 +14,15 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from gridmap.exports import safe_row
 
-from .models import AccessLogEntry
-from .selectors import access_log_visible_to, can_read_access_log
+from .forms import AccessLogFilter
+from .models import AccessLogEntry, record_label
+from .selectors import access_log_filtered, access_log_visible_to, can_read_access_log
 
 PAGE_SIZE = 100
 XLSX_MAX_ROWS = 200_000
@@ -28,8 +30,21 @@ FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": gettext_lazy("p
 
 
 def _columns() -> list[str]:
-    return [_("when"), _("login"), _("method"), _("page or endpoint"), _("district"),
+    return [_("when"), _("login"), _("request method"), _("page or endpoint"), _("district"),
             _("fields"), _("records")]  # fmt: skip
+
+
+def _join(items: Iterable[str]) -> str:
+    """A list as the reader's language writes one (Chinese: 、)."""
+    return ("、" if (get_language() or "").startswith("zh") else ", ").join(items)
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """The filters of this page, for the export and page links."""
+    query = request.GET.copy()
+    for key in ("page", "format"):
+        query.pop(key, None)
+    return query.urlencode()
 
 
 def _row(entry: AccessLogEntry) -> list[Any]:
@@ -39,8 +54,8 @@ def _row(entry: AccessLogEntry) -> list[Any]:
         entry.method,
         entry.path,
         entry.district_code,
-        ", ".join(str(FIELD_LABELS.get(f, f)) for f in entry.fields),
-        " ".join(entry.records),
+        _join(str(FIELD_LABELS.get(f, f)) for f in entry.fields),
+        _join(record_label(r) for r in entry.records),
     ]
 
 
@@ -48,7 +63,13 @@ def _row(entry: AccessLogEntry) -> list[Any]:
 def access_log(request: HttpRequest) -> HttpResponse:
     if not can_read_access_log(request.user):
         raise PermissionDenied
+    form = AccessLogFilter(request.GET or None)
     qs = access_log_visible_to(request.user)
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "page": None, "columns": _columns(), "rows": []}
+        return render(request, "privacy/access_log.html", context, status=400)
+    if form.is_bound:
+        qs = access_log_filtered(qs, **form.cleaned_data)
     fmt = request.GET.get("format") or ""
     filename = f"access-log-{timezone.localdate():%Y%m%d}"
     if fmt == "csv":
@@ -78,5 +99,11 @@ def access_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "privacy/access_log.html",
-        {"page": page, "columns": _columns(), "rows": [_row(e) for e in page.object_list]},
+        {
+            "form": form if form.is_bound else AccessLogFilter(),
+            "page": page,
+            "query": _query_without_page(request),
+            "columns": _columns(),
+            "rows": [_row(e) for e in page.object_list],
+        },
     )
