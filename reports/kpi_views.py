@@ -134,7 +134,8 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         if not params.get("level") and not params.get("code"):
             params["level"], params["code"] = default_unit(request.user)
         if "breakdown" not in params:
-            params["breakdown"] = "1"
+            # Closure per child unit, where the unit has children (a grid has none).
+            params["breakdown"] = "1" if kpis.CHILD_LEVELS.get(params.get("level") or "") else ""
         params["weeks"] = "1"
         context = self.get_context_data(params=params)
         try:

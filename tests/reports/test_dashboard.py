@@ -117,3 +117,18 @@ def test_charts_use_the_vendored_chart_js_served_locally(world, town_staff):
 def test_the_page_speaks_chinese_by_default(world, town_staff):
     html = town_staff.get("/dashboard/").content.decode()
     assert '<html lang="zh-hans">' in html
+
+
+def test_a_grid_workers_dashboard_opens_on_their_grid(world):
+    """A grid has no child units: the dashboard opens without a breakdown (it answered 400,
+    "a grid has no lower units", to every grid worker)."""
+    account = AccountFactory(
+        user=UserFactory(), role=AccountRole.GRID_WORKER, codes=[world.west.code]
+    )
+    client = Client()
+    client.force_login(account.user)
+
+    answer = client.get("/dashboard/")
+
+    assert answer.status_code == 200
+    assert world.west.code in answer.content.decode()
