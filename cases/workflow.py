@@ -50,8 +50,14 @@ It starts at the routing's responsible level; escalation and return move it one 
   *station* whose catchment holds the village (its ``station_staff`` accounts and its
   station head); for town-level cases the county's handlers, for county-level cases the
   city's, and the city's own for city-level cases (nobody is above them).
-- **Close-out** (销号) is signed off by the station for grid- and village-level cases, and
-  by the owning level's own handlers for town-, county- and city-level cases.
+- **Close-out** (销号) of grid- and village-level cases is signed by the head of the station
+  (``RoleAssignment`` station_head, through ``Worker.user``) or the delegate recorded for
+  the head (an active ``station_head_delegate`` assignment on the station: dated, so a
+  delegation ends by itself); station staff accounts do not sign. Town-, county- and
+  city-level cases are closed out by the owning level's own handlers.
+- **Separation of duties**: ``resolve`` needs a written result (its note; photos may go with
+  it); whoever made the latest ``verify`` cannot ``close_out`` the case (``not_the_verifier``,
+  superusers too); the close-out event records ``signed_as`` (the signer's station role).
 - **Redispatch** of a returned case: the level it was returned to (its handlers) or their
   supervisors send it to the right place, at that level or below, inside the area of the
   level above it (a village sends it within its town, a town within its county).
