@@ -50,8 +50,14 @@ It starts at the routing's responsible level; escalation and return move it one 
   *station* whose catchment holds the village (its ``station_staff`` accounts and its
   station head); for town-level cases the county's handlers, for county-level cases the
   city's, and the city's own for city-level cases (nobody is above them).
-- **Close-out** (销号) is signed off by the station for grid- and village-level cases, and
-  by the owning level's own handlers for town-, county- and city-level cases.
+- **Close-out** (销号) of grid- and village-level cases is signed by the head of the station
+  (``RoleAssignment`` station_head, through ``Worker.user``) or the delegate recorded for
+  the head (an active ``station_head_delegate`` assignment on the station: dated, so a
+  delegation ends by itself); station staff accounts do not sign. Town-, county- and
+  city-level cases are closed out by the owning level's own handlers.
+- **Separation of duties**: ``resolve`` needs a written result (its note; photos may go with
+  it); whoever made the latest ``verify`` cannot ``close_out`` the case (``not_the_verifier``,
+  superusers too); the close-out event records ``signed_as`` (the signer's station role).
 - **Redispatch** of a returned case: the level it was returned to (its handlers) or their
   supervisors send it to the right place, at that level or below, inside the area of the
   level above it (a village sends it within its town, a town within its county).
@@ -203,6 +209,16 @@ MSG_EXTENSION_PENDING = gettext_noop(
 )
 MSG_NO_EXTENSION_REQUESTED = gettext_noop("Nobody has asked for more time on this case.")
 MSG_ALREADY_RATED = gettext_noop("How this case was handled has already been rated.")
+MSG_RESULT_REQUIRED = gettext_noop(
+    "Write what was done and what came of it before reporting the case resolved."
+)
+MSG_VERIFIER_CANNOT_CLOSE = gettext_noop(
+    "You verified this case, so someone else must close it out: verification and close-out "
+    "are done by different people."
+)
+MSG_ONLY_STATION_HEAD = gettext_noop(
+    "Only the head of station %(code)s, or the delegate recorded for them, can %(action)s."
+)
 MSG_CONFLICT = gettext_noop(
     "Someone else acted on this case first: it is now %(status)s. Reload and try again."
 )
@@ -450,6 +466,15 @@ class _Parties:
             return True
         return any(r[0] == Role.STATION_HEAD and r[3] == station for r in self.roles)
 
+    def signing_role(self, station: str) -> str | None:
+        """The role in which the actor signs a close-out for ``station`` (its head, or the
+        delegate recorded for the head: a dated ``station_head_delegate`` assignment), or
+        None. Station staff accounts and the other station roles do not sign."""
+        for role in (Role.STATION_HEAD, Role.STATION_HEAD_DELEGATE):
+            if any(r[0] == role and r[3] == station for r in self.roles):
+                return str(role)
+        return None
+
     def is_(self, party: str) -> bool:
         if self.everything:
             return True
@@ -459,7 +484,9 @@ class _Parties:
             return self.user is not None and case.reporter_id == self.user.pk
         if party == HANDLER:
             return self.handles(level, code)
-        if party == SUPERVISOR or (party == CLOSER and level in (Level.GRID, Level.VILLAGE)):
+        if party == CLOSER and level in (Level.GRID, Level.VILLAGE):
+            return self.station is not None and self.signing_role(self.station) is not None
+        if party == SUPERVISOR:
             if level in (Level.GRID, Level.VILLAGE):
                 return self.station is not None and self.staffs_station(self.station)
             above = owner_above(level, code) or (level, code)
@@ -484,6 +511,8 @@ class _Parties:
         if level in (Level.GRID, Level.VILLAGE):
             if self.station is None:
                 return gettext(MSG_NO_STATION) % {**params, "code": code[:12]}
+            if party == CLOSER:
+                return gettext(MSG_ONLY_STATION_HEAD) % {**params, "code": self.station}
             return gettext(MSG_ONLY_STATION) % {**params, "code": self.station}
         above_level, above_code = owner_above(level, code) or (level, code)
         return gettext(MSG_ONLY_HANDLERS[above_level]) % {**params, "code": above_code}
@@ -505,14 +534,17 @@ class Step:
     notify: set[int] = field(default_factory=set)
     # An unsatisfied callback's reopen, appended right after the callback event.
     reopen_note: str | None = None
+    # A close-out's signer's role (station head or their delegate), for the history.
+    signed_as: str | None = None
 
     @property
     def on(self) -> dt.date:
         return timezone.localdate(self.at)
 
 
-# A condition says why an action may not be taken now (a message), or None when it may.
-Condition = Callable[[Case, CaseKind], str | None]
+# A condition says why an action may not be taken now (a message), or None when it may. It
+# sees the case, its kind and the actor (``_Parties``: who they are to the case).
+Condition = Callable[[Case, CaseKind, "_Parties"], str | None]
 
 
 @dataclass(frozen=True)
@@ -580,7 +612,7 @@ NOT_ACTIONS = {
 
 # --- conditions ---------------------------------------------------------------------------------
 def below_the_top(action: str) -> Condition:
-    def check(case: Case, kind: CaseKind) -> str | None:
+    def check(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
         if case.owner_level == Level.CITY:
             return gettext(MSG_TOP_LEVEL) % {"action": _phrase(action)}
         return None
@@ -588,19 +620,35 @@ def below_the_top(action: str) -> Condition:
     return check
 
 
-def no_extension_pending(case: Case, kind: CaseKind) -> str | None:
+def no_extension_pending(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
     return gettext(MSG_EXTENSION_PENDING) if case.extension_pending else None
 
 
-def extension_pending(case: Case, kind: CaseKind) -> str | None:
+def extension_pending(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
     return None if case.extension_pending else gettext(MSG_NO_EXTENSION_REQUESTED)
 
 
-def not_rated_since_resolved(case: Case, kind: CaseKind) -> str | None:
+def not_rated_since_resolved(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
     events = kind.events(case)
     last_resolve = events.filter(action=Action.RESOLVE).aggregate(m=Max("seq"))["m"] or 0
     rated = events.filter(action=Action.CALLBACK, seq__gt=last_resolve).exists()
     return gettext(MSG_ALREADY_RATED) if rated else None
+
+
+def not_the_verifier(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
+    """Separation of duties: whoever verified the case (its latest ``verify`` event) does not
+    also close it out. The system (``actor=None``) is nobody."""
+    user = parties.user
+    if user is None or not user.is_authenticated:
+        return None
+    verifier = (
+        kind.events(case)
+        .filter(action=Action.VERIFY)
+        .order_by("-seq")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    return gettext(MSG_VERIFIER_CANNOT_CLOSE) if verifier == user.pk else None
 
 
 # --- the handlers: one per action ---------------------------------------------------------------
@@ -621,6 +669,7 @@ def start(step: Step) -> None:
     party=HANDLER,
     sources=[Status.ACKNOWLEDGED, Status.IN_PROGRESS],
     target=Status.RESOLVED,
+    reason_required=True,  # the written result (MSG_RESULT_REQUIRED)
 )
 def resolve(step: Step) -> None:
     step.case.resolved_at = step.at
@@ -633,8 +682,16 @@ def verify(step: Step) -> None:
     pass
 
 
-@transition(Action.CLOSE_OUT, party=CLOSER, sources=[Status.VERIFIED], target=Status.CLOSED)
+@transition(
+    Action.CLOSE_OUT,
+    party=CLOSER,
+    sources=[Status.VERIFIED],
+    target=Status.CLOSED,
+    conditions=[not_the_verifier],
+)
 def close_out(step: Step) -> None:
+    if step.signed_as:
+        step.out["signed_as"] = step.signed_as
     case = step.case
     case.closed_at = step.at
     case.closed_on_time = bool(
@@ -764,8 +821,10 @@ def callback(step: Step) -> None:
         step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
 
 
-# Actions whose note is required (the reason).
+# Actions whose note is required (the reason; for resolve, the written result).
 REASON_REQUIRED = {action for action, t in TRANSITIONS.items() if t.reason_required}
+# What a missing note is called, where it is not "a reason".
+NOTE_REQUIRED_MESSAGES = {Action.RESOLVE: MSG_RESULT_REQUIRED}
 # Who may take each action in which states (read by pages and tests).
 RULES = TRANSITIONS
 
@@ -783,7 +842,7 @@ def _refusal(action: str, parties: _Parties, case: Case, kind: CaseKind) -> str 
     if not parties.is_(rule.party):
         return parties.who(rule.party, action)
     for condition in rule.conditions:
-        refusal = condition(case, kind)
+        refusal = condition(case, kind, parties)
         if refusal is not None:
             return refusal
     return None
@@ -1060,7 +1119,7 @@ def case_act(
             raise ActionNotAllowed(refusal)
         rule = TRANSITIONS[action]
         if rule.reason_required and not note:
-            raise _field_error("note", MSG_REASON_REQUIRED)
+            raise _field_error("note", NOTE_REQUIRED_MESSAGES.get(action, MSG_REASON_REQUIRED))
         seq, last_at = last_event(case)
         if last_at is not None and at < last_at:
             if explicit_at:
@@ -1068,6 +1127,8 @@ def case_act(
             at = last_at  # clocks of two servers a little apart: history keeps its order
         from_status, from_level = case.status, case.owner_level
         step = Step(case=case, kind=kind, note=note, data=data, at=at, system=actor is None)
+        if action == Action.CLOSE_OUT and parties.station is not None:
+            step.signed_as = parties.signing_role(parties.station)
         if rule.target is not None:
             case.status = rule.target
         rule.handler(step)

@@ -18,7 +18,8 @@ How a case is made up (vectorised with numpy, one array per step):
   second acknowledge and start; request_extension before the deadline (about 9 %), granted
   (80 %, the deadline moves by one more time limit) or refused; resolve; callback (80 %)
   with a rating, a rating of 1–2 reopening the case at once; or a failed verification (3 %)
-  reopening it; resolve and callback again; verify; close_out;
+  reopening it; resolve and callback again; verify; close_out (resolve with a written result;
+  verify and close_out by two other people, named in the history without a login);
 - steps later than ``end`` have not happened yet, so recent cases are still open;
 - the case fields (``acknowledged_at`` = first acknowledge, ``resolved_at`` = last resolve,
   ``closed_at``, ``closed_on_time`` = last resolve not after the deadline in force,
@@ -94,7 +95,12 @@ NOTES = {
     "refuse_extension": "理由不充分，不予延期",
     "reopen_callback": "回访不满意，重新办理",
     "reopen_verify": "核查未通过，重新办理",
+    "resolve": "已到现场处置，问题已解决，结果已告知反映人",
 }
+# Verification and close-out are done by different people (cases.workflow: separation of
+# duties), neither of them the handler: the history names them; they have no login here.
+VERIFIER_NAME = "党建工作站核查员"
+CLOSER_NAME = "党建工作站站长"
 
 
 class DemoCasesError(Exception):
@@ -215,6 +221,7 @@ class Step:
     level_change: int = 0  # +1 one level up, -1 back down
     note: str | np.ndarray = ""
     data: Callable[[np.ndarray], list[str]] | None = None  # rows -> JSON texts
+    by: str | None = None  # someone other than the handler (no login): the history's name
 
 
 @dataclass
@@ -349,18 +356,18 @@ def _simulate(
                    note=NOTES["request_extension"], data=until_data)  # fmt: skip
     grant = Step("grant_extension", t_decide, granted, None, data=grant_data)
     refuse = Step("refuse_extension", t_decide, refused, None, note=NOTES["refuse_extension"])
-    res_1 = Step("resolve", t_res1, acked, "resolved")
+    res_1 = Step("resolve", t_res1, acked, "resolved", note=NOTES["resolve"])
     callback_1 = Step("callback", t_cb1, cb1, None, data=rating_data(r1))
     reopen_by_callback = Step(
         "reopen", t_reopen, bad_cb, "in_progress", note=NOTES["reopen_callback"],
         data=rating_data(r1, "callback"),
     )  # fmt: skip
     reopen_by_verify = Step("reopen", t_reopen, vfail, "in_progress", note=NOTES["reopen_verify"])
-    res_2 = Step("resolve", t_res2, rework, "resolved")
+    res_2 = Step("resolve", t_res2, rework, "resolved", note=NOTES["resolve"])
     callback_2 = Step("callback", t_cb2, cb2, None, data=rating_data(r2))
     escalate = Step("escalate", t_esc, esc, "reported", +1, NOTES["escalate"],
                     data=dues(t_esc + limits[0], t_esc + limits[1]))  # fmt: skip
-    close = Step("close_out", t_close, acked, "closed")
+    close = Step("close_out", t_close, acked, "closed", by=CLOSER_NAME)
     steps = [
         report,
         Step("cancel", t_cancel, cancel, "cancelled", note=NOTES["cancel"]),
@@ -388,7 +395,7 @@ def _simulate(
         reopen_by_verify,
         res_2,
         callback_2,
-        Step("verify", t_verify, acked, "verified"),
+        Step("verify", t_verify, acked, "verified", by=VERIFIER_NAME),
         close,
     ]
     for step in steps:
@@ -510,8 +517,8 @@ def _write(
                     [id_text[i] for i in rows],
                     _strs(seq[rows]),
                     [step.action] * len(rows),
-                    [reporter] * len(rows),
-                    list(actor_name[rows]),
+                    [reporter if step.by is None else None] * len(rows),
+                    list(actor_name[rows]) if step.by is None else [step.by] * len(rows),
                     _iso(step.at[rows]),
                     list(from_status),
                     list(to_status),

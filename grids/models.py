@@ -404,13 +404,21 @@ class Role(models.TextChoices):
     STATION_HEAD = "station_head", _("station head")
     STATION_DEPUTY = "station_deputy", _("station deputy")
     STATION_WORKER = "station_worker", _("full-time station worker")
+    # Signs close-outs (销号) for the station head while the assignment runs (a dated
+    # RoleAssignment on the station: who delegated to whom, from when to when).
+    STATION_HEAD_DELEGATE = "station_head_delegate", _("station head's delegate for close-out")
     TOWN_DISPATCHER = "town_dispatcher", _("town platform dispatcher")
 
 
 # Which place each role is held on.
 GRID_ROLES = [Role.GRID_LEADER, Role.GRID_MEMBER, Role.PARTY_GUIDE]
 VILLAGE_ROLES = [Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR, Role.MEDIATION_TEAM]
-STATION_ROLES = [Role.STATION_HEAD, Role.STATION_DEPUTY, Role.STATION_WORKER]
+STATION_ROLES = [
+    Role.STATION_HEAD,
+    Role.STATION_DEPUTY,
+    Role.STATION_WORKER,
+    Role.STATION_HEAD_DELEGATE,
+]
 TOWN_ROLES = [Role.TOWN_DISPATCHER]
 # Roles of which a place has at most one holder at any date.
 SINGLE_HOLDER_ROLES = [

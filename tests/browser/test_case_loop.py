@@ -34,6 +34,8 @@ CITY_PREFIX = "4507"
 PASSWORD = "browser-pass-4507"
 LEADER = {"username": "browser-case-leader", "password": PASSWORD}
 HEAD = {"username": "browser-case-station-head", "password": PASSWORD}
+# A station account that is not the head's: verifies; the head signs the close-out.
+STAFF = {"username": "browser-case-station-staff", "password": PASSWORD}
 REPORTER = {"username": "browser-case-reporter", "password": PASSWORD, "name": "韦秀兰"}
 WRITTEN_PHONE = "13907771234"
 WRITTEN_ID = "450702198805052316"
@@ -128,6 +130,12 @@ def loop(demo, django_db_blocker) -> Iterator[dict[str, Any]]:
             codes=[place["station"].code],
             worker=place["head"],
             first_name=place["head"].name,
+        )
+        account_upsert(
+            username=STAFF["username"],
+            password=PASSWORD,
+            role=AccountRole.STATION_STAFF,
+            codes=[place["station"].code],
         )
         reporter = account_upsert(
             username=REPORTER["username"],
@@ -257,13 +265,17 @@ def test_leader_resolves_station_head_closes_out_and_the_village_board_shows_it(
     assert page.locator("[data-message]").count() == 1
     log_out(page)
 
-    # --- the station head, at a desk -------------------------------------------------------
+    # --- the station: its staff verify, its head signs the close-out, at a desk ---------------
     desk, desk_log = new_page(DESKTOP, timezone_id="Asia/Shanghai")
-    log_in_at(desk, case_path, HEAD)
+    log_in_at(desk, case_path, STAFF)
     assert offered(desk)[0] == "verify"
     assert note in desk.inner_text('.cs-event[data-action="resolve"]')
     take(desk, "verify")
     assert desk.get_attribute("#case", "data-status") == Status.VERIFIED
+    assert "close_out" not in offered(desk)  # a station account that is not the head's
+    log_out(desk)
+    log_in_at(desk, case_path, HEAD)
+    assert offered(desk)[0] == "close_out"
     take(desk, "close_out", note="已到现场核实，排水沟畅通。")
     assert desk.get_attribute("#case", "data-status") == Status.CLOSED
     actions = desk.eval_on_selector_all(".cs-event", "events => events.map(e => e.dataset.action)")

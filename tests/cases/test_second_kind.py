@@ -10,12 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 from psycopg.types.range import Range
 
+from accounts.models import AccountRole
 from cases import clock, deadlines
 from cases.kinds import kind_of
 from cases.models import Status
 from cases.workflow import (
+    ACTION_PHRASES,
+    MSG_ONLY_STATION_HEAD,
+    MSG_RESULT_REQUIRED,
+    MSG_VERIFIER_CANNOT_CLOSE,
     Action,
     ActionNotAllowed,
     allowed_actions,
@@ -35,6 +41,7 @@ from tests.casekind.models import (
     ErrandSupervision,
 )
 from tests.factories import (
+    AccountFactory,
     CatchmentAssignmentFactory,
     DistrictFactory,
     GenerationFactory,
@@ -80,6 +87,9 @@ def place(db):
         "leader": holder(Role.GRID_LEADER, grid=grid),
         "secretary": holder(Role.VILLAGE_SECRETARY, village=village),
         "head": holder(Role.STATION_HEAD, station=station),
+        "delegate": holder(Role.STATION_HEAD_DELEGATE, station=station),
+        "deputy": holder(Role.STATION_DEPUTY, station=station),
+        "staff": AccountFactory(role=AccountRole.STATION_STAFF, codes=[station.code]).user,
         "resident": UserFactory(),
         "stranger": UserFactory(),
         "superuser": UserFactory(is_superuser=True),
@@ -100,6 +110,8 @@ def new_errand(place, *, at: dt.datetime = REPORTED) -> Errand:
 
 
 def act(place, who: str, errand: Errand, action: str, **kw) -> Errand:
+    if action == Action.RESOLVE:  # the workflow requires a written result
+        kw.setdefault("note", "Card renewed and handed over")
     errand.refresh_from_db()
     return case_act(
         actor=place[who],
@@ -157,7 +169,7 @@ def test_acknowledge_resolve_verify_close_out_with_deadlines(place):
     assert TOLD[-1] == (Action.RESOLVE, errand.pk, frozenset({worker_of(place["head"])}))
     with pytest.raises(ActionNotAllowed):
         act(place, "leader", errand, Action.VERIFY, at=resolved_at)
-    act(place, "head", errand, Action.VERIFY, at=resolved_at + dt.timedelta(hours=1))
+    act(place, "staff", errand, Action.VERIFY, at=resolved_at + dt.timedelta(hours=1))
     errand = act(place, "head", errand, Action.CLOSE_OUT, at=resolved_at + dt.timedelta(hours=2))
     errand = act(place, "resident", errand, Action.CALLBACK, data={"rating": 5})
 
@@ -223,7 +235,7 @@ def test_the_three_lists_serve_the_second_kind(place):
     at = REPORTED + dt.timedelta(minutes=30)
     act(place, "leader", done, Action.ACKNOWLEDGE, at=at)
     act(place, "leader", done, Action.RESOLVE, at=at + dt.timedelta(hours=1))
-    act(place, "head", done, Action.VERIFY, at=at + dt.timedelta(hours=2))
+    act(place, "staff", done, Action.VERIFY, at=at + dt.timedelta(hours=2))
     act(place, "head", done, Action.CLOSE_OUT, at=at + dt.timedelta(hours=3))
 
     def listed(kind: str, user: str = "head") -> list[list[str]]:
@@ -285,3 +297,94 @@ def test_a_returned_case_is_redispatched_to_a_place_whose_code_ends_in_00(place)
             data={"level": Level.GRID, "code": place["village"].code + "1"},
         )
     assert "code" in refused.value.message_dict
+
+
+# --- separation of duties (issue 12, item 6) ------------------------------------------------
+# The threat: one person resolves a case with no written result, or verifies and closes out
+# their own check, or a station clerk signs the close-out the station head answers for. The
+# rule lives in cases.workflow (generic), so the second kind must obey it as incidents do.
+def resolved_errand(place) -> Errand:
+    errand = new_errand(place)
+    act(place, "leader", errand, Action.ACKNOWLEDGE, at=REPORTED + dt.timedelta(minutes=30))
+    return act(place, "leader", errand, Action.RESOLVE, at=REPORTED + dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("blank", ["", "   \n\t "])
+def test_resolve_without_a_written_result_is_refused_and_writes_nothing(place, blank):
+    errand = new_errand(place)
+    act(place, "leader", errand, Action.ACKNOWLEDGE, at=REPORTED + dt.timedelta(minutes=30))
+    errand.refresh_from_db()
+    before = history(errand)
+    with pytest.raises(ValidationError) as err:
+        case_act(
+            actor=place["leader"],
+            model=Errand,
+            case_id=errand.pk,
+            action=Action.RESOLVE,
+            version=errand.version,
+            note=blank,
+            at=REPORTED + dt.timedelta(hours=1),
+        )
+    assert err.value.message_dict == {"note": [gettext(MSG_RESULT_REQUIRED)]}
+    errand.refresh_from_db()
+    assert (errand.status, errand.resolved_at) == (Status.ACKNOWLEDGED, None)
+    assert history(errand) == before
+
+
+def test_whoever_verified_cannot_close_out_and_is_not_offered_it(place):
+    errand = resolved_errand(place)
+    at = REPORTED + dt.timedelta(hours=2)
+    act(place, "head", errand, Action.VERIFY, at=at)
+    errand.refresh_from_db()
+    assert Action.CLOSE_OUT not in allowed_actions(user=place["head"], case=errand, at=at)
+    with pytest.raises(ActionNotAllowed) as err:
+        act(place, "head", errand, Action.CLOSE_OUT, at=at)
+    assert err.value.message == gettext(MSG_VERIFIER_CANNOT_CLOSE)
+    # Not even a superuser closes out their own verification.
+    superuser = resolved_errand(place)
+    act(place, "superuser", superuser, Action.VERIFY, at=at)
+    with pytest.raises(ActionNotAllowed):
+        act(place, "superuser", superuser, Action.CLOSE_OUT, at=at)
+    # The head's recorded delegate, a different person, signs; the history says who and as what.
+    assert Action.CLOSE_OUT in allowed_actions(user=place["delegate"], case=errand, at=at)
+    errand = act(place, "delegate", errand, Action.CLOSE_OUT, at=at)
+    assert errand.status == Status.CLOSED
+    event = ErrandEvent.objects.get(errand=errand, action=Action.CLOSE_OUT)
+    assert event.actor == place["delegate"]
+    assert event.data == {"signed_as": Role.STATION_HEAD_DELEGATE}
+
+
+@pytest.mark.parametrize("who", ["staff", "deputy", "leader", "secretary"])
+def test_only_the_station_head_or_delegate_closes_out_a_grid_case(place, who):
+    errand = resolved_errand(place)
+    at = REPORTED + dt.timedelta(hours=2)
+    act(place, "staff", errand, Action.VERIFY, at=at)
+    errand.refresh_from_db()
+    assert Action.CLOSE_OUT not in allowed_actions(user=place[who], case=errand, at=at)
+    with pytest.raises(ActionNotAllowed) as err:
+        act(place, who, errand, Action.CLOSE_OUT, at=at)
+    station = place["village"].catchment_assignments.get().station.code
+    assert err.value.message == gettext(MSG_ONLY_STATION_HEAD) % {
+        "code": station,
+        "action": gettext(ACTION_PHRASES[Action.CLOSE_OUT]),
+    }
+    errand = act(place, "head", errand, Action.CLOSE_OUT, at=at)
+    event = ErrandEvent.objects.get(errand=errand, action=Action.CLOSE_OUT)
+    assert (event.actor, event.data) == (place["head"], {"signed_as": Role.STATION_HEAD})
+
+
+def test_a_delegation_that_has_ended_signs_nothing(place):
+    errand = resolved_errand(place)
+    at = REPORTED + dt.timedelta(hours=2)
+    act(place, "staff", errand, Action.VERIFY, at=at)
+    station = place["village"].catchment_assignments.get().station
+    former = UserFactory()
+    RoleAssignmentFactory(
+        worker=WorkerFactory(user=former),
+        role=Role.STATION_HEAD_DELEGATE,
+        station=station,
+        period=Range(dt.date(2026, 1, 1), dt.date(2026, 11, 3), "[)"),  # ended the day before
+    )
+    place["former"] = former
+    with pytest.raises(ActionNotAllowed):
+        act(place, "former", errand, Action.CLOSE_OUT, at=at)

@@ -51,6 +51,22 @@ def test_the_case_fields_are_what_the_generated_history_says(cases):
         assert all(e.at < END for e in history)
 
 
+def test_closed_demo_cases_keep_the_separation_of_duties(cases):
+    """Every resolve has a written result; verification and close-out are by two different
+    people, neither of them the one who resolved (cases.workflow, issue 12 item 6)."""
+    closed = 0
+    for incident in cases.filter(status="closed"):
+        history = list(CaseEvent.objects.filter(incident=incident).order_by("seq"))
+        assert all(e.note.strip() for e in history if e.action == "resolve")
+        verify = [e for e in history if e.action == "verify"][-1]
+        close = next(e for e in history if e.action == "close_out")
+        resolve = [e for e in history if e.action == "resolve"][-1]
+        assert (verify.actor_id, verify.actor_name) != (close.actor_id, close.actor_name)
+        assert close.actor_name not in (verify.actor_name, resolve.actor_name)
+        closed += 1
+    assert closed > 100
+
+
 def test_cases_are_spread_over_statuses_places_and_time(cases):
     statuses = set(cases.values_list("status", flat=True))
     assert {"closed", "in_progress", "reported", "cancelled"} <= statuses

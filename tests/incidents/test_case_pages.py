@@ -60,6 +60,8 @@ def people(world) -> dict[str, Any]:
             [world.station.code],
             world.people["S1 head"].worker,
         ),
+        # A station account that is not the head's: verifies, never signs the close-out.
+        "staff": login_as("s1-staff", AccountRole.STATION_STAFF, [world.station.code]),
         # A grid worker of the other grid reports in W: a reporter from outside W.
         "reporter": login_as("e-member", AccountRole.GRID_WORKER, [world.east.code]),
         "outsider": login_as("v2-staff", AccountRole.VILLAGE_STAFF, [world.v2.code]),
@@ -221,9 +223,11 @@ def test_leader_acknowledges_starts_resolves_and_the_station_closes_out(client, 
     assert b"".join(got.streaming_content).startswith(b"\x89PNG")
     assert offered(page) == []  # the leader waits for the station now
 
-    client.force_login(people["head"])
+    client.force_login(people["staff"])
     assert offered(client.get(url(incident)))[:1] == ["verify"]
     assert act(client, incident, "verify").status_code == 303
+    assert "close_out" not in offered(client.get(url(incident)))  # the head signs
+    client.force_login(people["head"])
     assert offered(client.get(url(incident)))[:1] == ["close_out"]
     assert act(client, incident, "close_out", note="Checked on site").status_code == 303
     closed = fresh(incident)
@@ -327,6 +331,21 @@ def test_a_missing_reason_is_a_400_and_nothing_changes(client, people):
     assert fresh(incident).owner_level == "grid"
 
 
+def test_resolve_without_a_result_is_a_400_that_says_what_to_write(client, people):
+    incident = report(people)
+    client.force_login(people["leader"])
+    act(client, incident, "acknowledge")
+    html = client.get(url(incident)).content.decode()
+    form = re.search(r'<form method="post"[^>]*data-action-form="resolve".*?</form>', html, re.S)
+    assert form and re.search(r"<textarea[^>]*name=\"note\"[^>]*required", form.group(0))
+    with translation.override("en"):
+        response = act(client, incident, "resolve", note=" \n ", HTTP_ACCEPT_LANGUAGE="en")
+        message = str(workflow.MSG_RESULT_REQUIRED)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert fresh(incident).status == Status.ACKNOWLEDGED
+
+
 def test_unknown_action_and_bad_version_are_400(client, people):
     incident = report(people)
     client.force_login(people["leader"])
@@ -371,7 +390,7 @@ def _closed(people: dict[str, Any]) -> Incident:
     for who, action in (
         ("leader", "acknowledge"),
         ("leader", "resolve"),
-        ("head", "verify"),
+        ("staff", "verify"),
         ("head", "close_out"),
     ):
         workflow.case_act(
@@ -379,6 +398,7 @@ def _closed(people: dict[str, Any]) -> Incident:
             incident_id=incident.pk,
             action=action,
             version=fresh(incident).version,
+            note="Drain cleared" if action == "resolve" else "",
         )
     return fresh(incident)
 

@@ -153,7 +153,10 @@ def new_case(
 
 
 def act(cw: CaseWorld, who: str | None, incident: Incident, action: str, **kwargs: Any) -> Incident:
-    """Take an action with the case's current version (as a page showing it now would)."""
+    """Take an action with the case's current version (as a page showing it now would); a
+    resolve without a note gets a written result (the workflow requires one)."""
+    if action == Action.RESOLVE:
+        kwargs.setdefault("note", "The wall was rebuilt on the line the two agreed")
     version = Incident.objects.values_list("version", flat=True).get(pk=incident.pk)
     return case_act(
         actor=None if who is None else cw.users[who],
@@ -286,8 +289,8 @@ def test_happy_path_to_close_out(cw):
         ("grid_leader", Action.ACKNOWLEDGE, Status.ACKNOWLEDGED),
         ("grid_worker", Action.START, Status.IN_PROGRESS),
         ("grid_leader", Action.RESOLVE, Status.RESOLVED),
-        ("station_head", Action.VERIFY, Status.VERIFIED),
-        ("station_staff", Action.CLOSE_OUT, Status.CLOSED),
+        ("station_staff", Action.VERIFY, Status.VERIFIED),
+        ("station_head", Action.CLOSE_OUT, Status.CLOSED),
     ]
     for version, (who, action, status) in enumerate(steps, start=1):
         incident = case_act(
@@ -305,8 +308,8 @@ def test_happy_path_to_close_out(cw):
         "W leader",
         "w-worker",
         "W leader",
-        "S1 head",
         "s1-staff",
+        "S1 head",
     ]
     assert [e.note for e in events[1:]] == [f"{a} done" for _, a, _ in steps]
     assert all(e.from_level == e.to_level == Level.GRID for e in events)
@@ -334,7 +337,7 @@ def test_closing_late_is_not_on_time(cw):
     late = incident.resolve_due_at + dt.timedelta(hours=1)
     act(cw, "grid_leader", incident, Action.ACKNOWLEDGE)
     act(cw, "grid_leader", incident, Action.RESOLVE, at=late)
-    act(cw, "station_head", incident, Action.VERIFY, at=late)
+    act(cw, "station_staff", incident, Action.VERIFY, at=late)
     incident = act(cw, "station_head", incident, Action.CLOSE_OUT, at=late)
     assert incident.closed_on_time is False
     assert_history_complete(incident)
@@ -353,7 +356,7 @@ def test_attachments_go_with_the_event(cw):
     assert (attachment.content_type, attachment.size) == ("image/jpeg", photo.size)
     too_many = [SimpleUploadedFile(f"{i}.txt", b"x") for i in range(6)]
     with pytest.raises(ValidationError) as err:
-        act(cw, "station_head", incident, Action.VERIFY, attachments=too_many)
+        act(cw, "station_staff", incident, Action.VERIFY, attachments=too_many)
     assert err.value.message_dict == {
         "attachments": [msg(workflow.MSG_TOO_MANY_ATTACHMENTS, max=5)]
     }
@@ -513,7 +516,7 @@ def test_extension_requested_refused_then_requested_and_granted(cw):
     ).exists()
     # Resolved between the old and the new deadline: on time.
     act(cw, "grid_leader", incident, Action.RESOLVE, at=first_due + dt.timedelta(days=1))
-    act(cw, "station_head", incident, Action.VERIFY, at=first_due + dt.timedelta(days=1))
+    act(cw, "station_staff", incident, Action.VERIFY, at=first_due + dt.timedelta(days=1))
     incident = act(
         cw, "station_head", incident, Action.CLOSE_OUT, at=first_due + dt.timedelta(days=2)
     )
@@ -598,9 +601,15 @@ def test_escalate_by_hand_up_to_the_city(cw):
         Action.REQUEST_EXTENSION,
         Action.CANCEL,
     ]
-    # The city handles and supervises itself, and signs off.
-    for action in (Action.ACKNOWLEDGE, Action.RESOLVE, Action.VERIFY, Action.CLOSE_OUT):
-        incident = act(cw, "city_admin", incident, action, at=timezone.now() + dt.timedelta(days=1))
+    # The city handles and supervises itself, and signs off: verification and close-out by
+    # two different administrators.
+    cw.users["other_city_admin"] = _account("c-admin-2", AccountRole.CITY_ADMIN, cw.city)
+    later = timezone.now() + dt.timedelta(days=1)
+    for action in (Action.ACKNOWLEDGE, Action.RESOLVE, Action.VERIFY):
+        incident = act(cw, "city_admin", incident, action, at=later)
+    with pytest.raises(ActionNotAllowed):
+        act(cw, "city_admin", incident, Action.CLOSE_OUT, at=later)
+    incident = act(cw, "other_city_admin", incident, Action.CLOSE_OUT, at=later)
     assert incident.status == Status.CLOSED
     levels = [(e.from_level, e.to_level) for e in history(incident) if e.action == "escalate"]
     assert levels == [
@@ -659,10 +668,10 @@ def test_failed_verification_reopens_as_rework(cw):
     later = timezone.now() + dt.timedelta(hours=2)
     incident = act(cw, "grid_leader", incident, Action.RESOLVE, at=later)
     assert incident.resolved_at == later != first_resolved  # the last resolve
-    act(cw, "station_head", incident, Action.VERIFY, at=later)
+    act(cw, "station_staff", incident, Action.VERIFY, at=later)
     act(cw, "station_head", incident, Action.REOPEN, at=later)
     act(cw, "grid_leader", incident, Action.RESOLVE, at=later)
-    act(cw, "station_head", incident, Action.VERIFY, at=later)
+    act(cw, "station_staff", incident, Action.VERIFY, at=later)
     incident = act(cw, "station_head", incident, Action.CLOSE_OUT, at=later)
     assert (incident.status, incident.rework_count) == (Status.CLOSED, 2)
     assert_history_complete(incident)
@@ -673,7 +682,7 @@ def closed_case(cw: CaseWorld) -> Incident:
     for who, action in [
         ("grid_leader", Action.ACKNOWLEDGE),
         ("grid_leader", Action.RESOLVE),
-        ("station_head", Action.VERIFY),
+        ("station_staff", Action.VERIFY),
         ("station_head", Action.CLOSE_OUT),
     ]:
         incident = act(cw, who, incident, action)
@@ -728,7 +737,7 @@ def test_an_unsatisfied_callback_reopens_the_case(cw):
     act(cw, "grid_leader", incident, Action.RESOLVE)
     incident = act(cw, "reporter", incident, Action.CALLBACK, data={"rating": "5"})
     assert (incident.status, incident.satisfaction) == (Status.RESOLVED, 5)
-    act(cw, "station_head", incident, Action.VERIFY)
+    act(cw, "station_staff", incident, Action.VERIFY)
     incident = act(cw, "station_head", incident, Action.CLOSE_OUT)
     assert_history_complete(incident)
 
@@ -768,8 +777,8 @@ def _to(*steps: tuple[str, str, dict[str, Any]]) -> Callable[[CaseWorld, Inciden
 
 ACK = ("grid_leader", Action.ACKNOWLEDGE, {})
 START = ("grid_leader", Action.START, {})
-RESOLVE = ("grid_leader", Action.RESOLVE, {})
-VERIFY = ("station_head", Action.VERIFY, {})
+RESOLVE = ("grid_leader", Action.RESOLVE, {"note": "settled"})
+VERIFY = ("station_staff", Action.VERIFY, {})
 CLOSE = ("station_head", Action.CLOSE_OUT, {})
 ASK = ("grid_leader", Action.REQUEST_EXTENSION, {"data": {"working_days": 1}})
 RETURN = ("grid_leader", Action.RETURN_CASE, {"note": "not ours"})
@@ -781,6 +790,10 @@ def _handlers(cw: CaseWorld) -> dict[str, Any]:
 
 def _station(cw: CaseWorld) -> dict[str, Any]:
     return {"msgid": workflow.MSG_ONLY_STATION, "code": cw.station}
+
+
+def _station_head(cw: CaseWorld) -> dict[str, Any]:
+    return {"msgid": workflow.MSG_ONLY_STATION_HEAD, "code": cw.station}
 
 
 def _redispatchers(cw: CaseWorld) -> dict[str, Any]:
@@ -801,8 +814,10 @@ FORBIDDEN = [
     (Action.REQUEST_EXTENSION, _to(ACK), "station_staff", _handlers),
     (Action.ESCALATE, _to(), "other_grid_worker", _handlers),
     (Action.VERIFY, _to(ACK, RESOLVE), "grid_leader", _station),
-    (Action.CLOSE_OUT, _to(ACK, RESOLVE, VERIFY), "grid_worker", _station),
-    (Action.CLOSE_OUT, _to(ACK, RESOLVE, VERIFY), "town_staff", _station),
+    (Action.CLOSE_OUT, _to(ACK, RESOLVE, VERIFY), "grid_worker", _station_head),
+    (Action.CLOSE_OUT, _to(ACK, RESOLVE, VERIFY), "town_staff", _station_head),
+    # A station account that is not the head's (issue 12, acceptance 4).
+    (Action.CLOSE_OUT, _to(ACK, RESOLVE, VERIFY), "station_staff", _station_head),
     (Action.GRANT_EXTENSION, _to(ASK), "grid_leader", _station),
     (Action.REFUSE_EXTENSION, _to(ASK), "town_dispatcher", _station),
     (Action.REDISPATCH, _to(RETURN), "other_grid_leader", _redispatchers),
@@ -875,7 +890,7 @@ def test_a_case_in_a_village_without_a_station_says_so(cw):
     act(cw, "grid_leader", incident, Action.RESOLVE)
     CatchmentAssignment.objects.filter(village__code=cw.v1).delete()
     with pytest.raises(ActionNotAllowed) as err:
-        act(cw, "station_head", incident, Action.VERIFY)
+        act(cw, "station_staff", incident, Action.VERIFY)
     assert err.value.message == msg(workflow.MSG_NO_STATION, code=cw.v1, action=phrase("verify"))
 
 

@@ -106,11 +106,14 @@ def _arguments(rng: random.Random, incident: Incident, action: str) -> dict[str,
         return {"data": {"level": level, "code": place_code_at(level, incident.place_code)}}
     if action in (Action.RETURN_CASE, Action.ESCALATE, Action.CANCEL):
         return {"note": "reason"}
+    if action == Action.RESOLVE:
+        return {"note": "the written result"}
     return {}
 
 
-def drive(rng: random.Random, actor, incident: Incident, until: dt.datetime) -> None:
-    """A random walk through the actions the workflow allows, at increasing times."""
+def drive(rng: random.Random, actor, incident: Incident, until: dt.datetime, closer=None) -> None:
+    """A random walk through the actions the workflow allows, at increasing times; ``closer``
+    (another person) closes out what ``actor`` verified (separation of duties)."""
     at = incident.reported_at
     for _ in range(rng.randint(0, 16)):
         at += dt.timedelta(minutes=rng.choice([15, 40, 90, 240, 600, 1500, 3000, 6000]))
@@ -118,11 +121,19 @@ def drive(rng: random.Random, actor, incident: Incident, until: dt.datetime) -> 
             return
         incident = Incident.objects.get(pk=incident.pk)
         allowed = allowed_actions(user=actor, incident=incident, at=at)
+        by = dict.fromkeys(allowed, actor)
+        if (
+            closer is not None
+            and Action.CLOSE_OUT not in by
+            and Action.CLOSE_OUT in allowed_actions(user=closer, incident=incident, at=at)
+        ):
+            allowed.append(Action.CLOSE_OUT)
+            by[Action.CLOSE_OUT] = closer
         if not allowed:
             return
         action = rng.choices(allowed, [WEIGHTS[a] for a in allowed])[0]
         case_act(
-            actor=actor,
+            actor=by[action],
             incident_id=incident.pk,
             action=action,
             version=incident.version,
@@ -157,6 +168,7 @@ def driven(world, root, settings) -> Period:
     # Histories of four months ago, reported then: wider than the window a live report has.
     settings.GRIDMAP_REPORT_MAX_AGE_DAYS = 365
     rng = random.Random(20260401)
+    closer = UserFactory(username="kpi-closer", is_superuser=True, is_staff=True)
     today = timezone.localdate()
     period = Period(today - dt.timedelta(days=120), today - dt.timedelta(days=78))
     first = local(period.start) - dt.timedelta(days=8)
@@ -169,7 +181,7 @@ def driven(world, root, settings) -> Period:
         where = rng.choice(["W", "W", "W", "E", "E", "V2", "T2"])
         incident = report(root, where, at, rng.choice(["blue", "blue", "yellow", "red"]))
         if n % 9 != 0:  # a few stay as reported
-            drive(rng, root, incident, until)
+            drive(rng, root, incident, until, closer)
     return period
 
 
