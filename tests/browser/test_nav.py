@@ -29,7 +29,15 @@ TOWN_STAFF = {"username": "browser-nav-town", "password": "browser-pass-nav-town
 # reports on a town or more, so a grid worker has none: the link would be a 404).
 MENU = {
     "grid_worker": ["/map/", "/lists/", "/dashboard/", "/weekly/", "/public/", "/field/"],
-    "town_staff": ["/map/", "/lists/", "/dashboard/", "/coverage/", "/weekly/", "/public/", "/field/"],
+    "town_staff": [
+        "/map/",
+        "/lists/",
+        "/dashboard/",
+        "/coverage/",
+        "/weekly/",
+        "/public/",
+        "/field/",
+    ],
 }
 
 
