@@ -45,6 +45,7 @@ SERVICE_WORKER_SOURCE = "incidents/field-sw.js"
 FIELD_STATIC = [
     "gridmap/base.css",
     "gridmap/favicon.svg",
+    "gridmap/menu.js",  # base.html's site menu
     "incidents/field.css",
     "incidents/field-queue.js",
     "incidents/field.js",

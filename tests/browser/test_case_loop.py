@@ -205,6 +205,9 @@ def log_in_at(
 
 
 def log_out(page: Any) -> None:
+    menu = page.locator(".gm-menu-button")
+    if menu.is_visible():  # a phone: signing out is in the menu
+        menu.click()
     page.click(".gm-logout button[type=submit]")
     page.wait_for_url("**/accounts/login/**")
 

@@ -248,8 +248,13 @@ def test_map_fits_a_phone(new_page, browser_user):
 
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the page scrolls sideways on a phone"
+    menu = page.locator(".gm-menu-button").bounding_box()  # the way to every other page
+    assert menu and menu["x"] + menu["width"] <= PHONE["width"]
+    assert page.locator(".gm-logout button").is_hidden()
+    page.click(".gm-menu-button")
     logout = page.locator(".gm-logout button").bounding_box()
     assert logout and logout["x"] + logout["width"] <= PHONE["width"]
+    page.keyboard.press("Escape")
     # The layers control and the legend start folded away, leaving the map to the map.
     assert page.locator(".leaflet-control-layers-expanded").count() == 0
     assert page.locator(".gm-legend[open]").count() == 0
