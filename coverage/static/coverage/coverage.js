@@ -59,7 +59,10 @@ function swatch(color, outline) {
   return span;
 }
 
-/* Leaflet's layer control takes its names as HTML: built from elements, so text stays text. */
+/* Leaflet's layer control takes its names as an HTML string. The label is built from elements
+   and the text goes in as a text node, so serialising it (innerHTML) escapes <, > and & in the
+   text: no name reaches the control as markup (tests/security/test_payloads_in_pages.py loads
+   /coverage/ with a <script> payload in every name). */
 function swatchLabel(color, text, outline) {
   const label = el("span");
   label.appendChild(swatch(color, outline));
