@@ -571,9 +571,7 @@ class CaseView(LoginRequiredMixin, View):
     ) -> HttpResponse:
         """The publication review form: approve (or edit, or withdraw) the public text."""
         try:
-            publication.approve_public_text(
-                actor=request.user, incident_id=incident.pk, text=text
-            )
+            publication.approve_public_text(actor=request.user, incident_id=incident.pk, text=text)
         except publication.PublicationNotAllowed as exc:
             return again(403, exc.message)
         except ValidationError as exc:

@@ -53,8 +53,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from gridmap import personal_data
-from gridmap.personal_data import MASK
 from gridmap.codes import Level
+from gridmap.personal_data import MASK
 from grids.models import Role, RoleAssignment, Village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status

@@ -128,14 +128,14 @@ NAMES = [*RESIDENTS, WORKER_NAME, *UNKNOWN]
 
 
 def leaked(html: str) -> list[str]:
-    return sorted({n for n in NAMES if n in html} | {f"{n[0]}某" for n in NAMES if f"{n[0]}某" in html})
+    """The names, and their surname + 某 forms, that the page prints."""
+    terms = {*NAMES, *(f"{n[0]}某" for n in NAMES)}
+    return sorted(t for t in terms if t in html)
 
 
 def test_the_board_and_the_index_print_no_name(client, world, named_cases):
     for language in ("zh-hans", "en"):
-        html = client.get(
-            notice_url(world.v1.code), HTTP_ACCEPT_LANGUAGE=language
-        ).content.decode()
+        html = client.get(notice_url(world.v1.code), HTTP_ACCEPT_LANGUAGE=language).content.decode()
         assert leaked(html) == [], language
         # The structured outcome is there: the category and the role that handled it.
         assert named_cases[0].category.name_zh in html or named_cases[0].category.name_en in html
@@ -166,7 +166,8 @@ def test_a_town_reviewer_approves_by_api_and_the_board_shows_it(client, world, n
         "t1-reviewer",
     )
     # Withdrawn: the board is back to the outcome only, and the history keeps both.
-    assert town.post(api_url(case), {"text": ""}, content_type="application/json").status_code == 200
+    withdraw = town.post(api_url(case), {"text": ""}, content_type="application/json")
+    assert withdraw.status_code == 200
     assert APPROVED not in client.get(notice_url(world.v1.code)).content.decode()
     assert CaseEvent.objects.filter(incident=case, action="publish_notice").count() == 2
 
