@@ -193,6 +193,8 @@ class Incident(Case):
     public_text = models.TextField(
         _("public text"),
         blank=True,
+        default="",
+        db_default="",  # rows inserted in bulk by SQL (the demo) have none either
         help_text=_("What the public notice board shows of this case, as approved."),
     )
     public_text_by = models.ForeignKey(
