@@ -181,6 +181,10 @@ class IncidentAdmin(VisibleIncidentsAdminMixin, admin.ModelAdmin):
         *ROUTING_FIELDS,
         # The case's state: exactly what incidents.workflow writes with each action.
         *CASE_FIELDS,
+        # The publication review: approved on the case page or by the API (with history).
+        "public_text",
+        "public_text_by",
+        "public_text_at",
     ]
     fields = ["description", *readonly_fields]
     inlines = [IncidentRecipientInline, IncidentReportInline, CaseEventInline]

@@ -10,5 +10,10 @@ urlpatterns = [
     path("incidents/<int:pk>/", api.IncidentDetailApi.as_view(), name="incident-detail"),
     path("incidents/<int:pk>/case/", case_api.CaseApi.as_view(), name="incident-case"),
     path("incidents/<int:pk>/actions/", case_api.CaseActionApi.as_view(), name="incident-actions"),
+    path(
+        "incidents/<int:pk>/public-text/",
+        case_api.PublicTextApi.as_view(),
+        name="incident-public-text",
+    ),
     path("incident-categories/", api.CategoryListApi.as_view(), name="incident-category-list"),
 ]

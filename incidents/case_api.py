@@ -7,6 +7,12 @@
   now; 409 ``{"detail", "case"}`` when the version is stale (someone else acted first:
   nothing was applied); 400 ``{"detail", "errors": {field: [...]}}`` for bad input; 404 for
   a case the user cannot see.
+- ``GET /api/incidents/<id>/public-text/``: the case's approved public text (what the notice
+  board shows), who approved it and when, and whether the user may approve.
+- ``POST /api/incidents/<id>/public-text/``: JSON ``{"text"}`` approves (or edits, or with an
+  empty text withdraws) it (``incidents.publication``): 200 with the new state; 400
+  ``{"detail", "errors"}`` for a text that cannot be published; 403 for a role that does not
+  review; 404 for a case the user cannot see.
 
 The rules live in ``incidents.workflow``; this module parses and renders.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -35,6 +42,7 @@ from gridmap.api import object_body
 
 from .api import MSG_UNKNOWN_INCIDENT, _invalid
 from .models import CaseAttachment, CaseEvent, Incident
+from .publication import PublicationNotAllowed, approve_public_text, may_approve_public_text
 from .selectors import incidents_visible_to
 from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act
 
@@ -43,6 +51,7 @@ MSG_VERSION_REQUIRED = gettext_noop(
     "version must be the case's version number as you saw it (reload the case)."
 )
 MSG_BAD_DATA = gettext_noop("data must be a JSON object.")
+MSG_TEXT_REQUIRED = gettext_noop("text must be a string (empty withdraws the public text).")
 
 _DATETIME = DateTimeField()
 
@@ -174,3 +183,51 @@ class CaseActionApi(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(case_body(incident, request.user))
+
+
+def public_text_body(incident: Incident, user: Any) -> dict[str, Any]:
+    by = incident.public_text_by
+    return {
+        "id": incident.pk,
+        "text": incident.public_text,
+        "approved_by": (by.get_username() if by is not None else None),
+        "approved_at": _when(incident.public_text_at),
+        "may_approve": may_approve_public_text(user),
+    }
+
+
+class PublicTextApi(APIView):
+    """The publication review of a case: the text the public notice board shows (see the
+    module docstring for the answers)."""
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        operation_id="case_public_text_get",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(public_text_body(_case(request, pk), request.user))
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+        },
+        operation_id="case_public_text_approve",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        incident = _case(request, pk)
+        body = object_body(request)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise _invalid({"text": [_(MSG_TEXT_REQUIRED)]})
+        try:
+            incident = approve_public_text(actor=request.user, incident_id=incident.pk, text=text)
+        except PublicationNotAllowed as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+        except ValidationError as exc:
+            errors = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+            raise _invalid(errors) from None
+        return Response(public_text_body(incident, request.user))

@@ -54,7 +54,7 @@ from gridmap import uploads
 from grids.models import City, District, Grid, Role, Station, Town, Village
 from households.routing import shown_phone
 
-from . import lists, selectors
+from . import lists, publication, selectors
 from .models import (
     OPEN_STATUSES,
     CaseAttachment,
@@ -204,6 +204,7 @@ HISTORY_LABELS = {
     "reopen": _("Reopened"),
     "cancel": _("Cancelled"),
     "reassign_station": _("Station changed by a catchment plan"),
+    "publish_notice": _("Public text approved"),
 }
 
 LIGHTS = {
@@ -443,6 +444,9 @@ def case_context(
         "unsatisfied_at": UNSATISFIED_AT_MOST,
         "max_attachments": MAX_ATTACHMENTS,
         "supervisions": list(incident.supervisions.order_by("number")),
+        "may_publish": publication.may_approve_public_text(request.user),
+        "public_text_max": publication.MAX_PUBLIC_TEXT,
+        "posted_public_text": (posted or {}).get("public_text"),
     }
 
 
@@ -522,6 +526,9 @@ class CaseView(LoginRequiredMixin, View):
             context = case_context(request, fresh, posted=posted, error=error, field_errors=fields)
             return render(request, self.template_name, context, status=status)
 
+        if action == publication.PUBLISH_ACTION:
+            posted["public_text"] = request.POST.get("public_text", "")
+            return self._publish(request, incident, posted["public_text"], again)
         if action not in ACTIONS:
             return again(400, gettext(MSG_UNKNOWN_ACTION) % {"action": action})
         try:
@@ -557,6 +564,20 @@ class CaseView(LoginRequiredMixin, View):
         else:
             label = history_label(action)
             messages.success(request, gettext(MSG_DONE) % {"action": label})
+        return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
+
+    def _publish(
+        self, request: HttpRequest, incident: Incident, text: str, again: Any
+    ) -> HttpResponse:
+        """The publication review form: approve (or edit, or withdraw) the public text."""
+        try:
+            publication.approve_public_text(actor=request.user, incident_id=incident.pk, text=text)
+        except publication.PublicationNotAllowed as exc:
+            return again(403, exc.message)
+        except ValidationError as exc:
+            first, fields = _validation_messages(exc)
+            return again(400, first, fields)
+        messages.success(request, gettext(MSG_DONE) % {"action": history_label("publish_notice")})
         return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
 
 

@@ -187,6 +187,25 @@ class Incident(Case):
     )
     # A list of {"msgid": ..., "params": {...}} rendered in the reader's language.
     explanation = models.JSONField(_("routing explanation"), default=list)
+    # The publication review (issue 12, item 7): the text the public notice board shows for
+    # this case, as approved by a reviewer (incidents.publication); empty: the board shows
+    # only the structured outcome. Each approval is also an event of the case history.
+    public_text = models.TextField(
+        _("public text"),
+        blank=True,
+        default="",
+        db_default="",  # rows inserted in bulk by SQL (the demo) have none either
+        help_text=_("What the public notice board shows of this case, as approved."),
+    )
+    public_text_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("public text approved by"),
+    )
+    public_text_at = models.DateTimeField(_("public text approved at"), null=True, blank=True)
 
     # The case fields (status, owner, version, deadlines, milestones, counters, place_code,
     # reported_at) come from cases.models.Case.

@@ -8,14 +8,22 @@ village's. No login, and no personal data. What is shown, and why:
   the board shows what the record vouches for. Cancelled cases are never shown.
 - **Where**: the village and the grid *name* the case was routed to. No coordinates, no map,
   no building or household.
-- **What**: the category, the description and what was done (the note of the last
-  ``resolve``), the reported and closed-out dates, on time or late, the reporter's rating.
+- **What**: the category, the severity, the status, the reported and closed-out dates, on
+  time or late, the reporter's rating, and the *role* that handled it (网格长, 站长, ... from
+  ``grids.Role``; the role held by whoever reported it resolved), never a person.
+- **Free text** (the description, the notes, the result, the feedback) is written by people
+  and may name anyone: residents, workers, or people nobody told the system about (张三丰
+  typed into a note). No masking can recognise those, so the board shows free text **only
+  after a reviewer approved it for publication** (``incidents.publication``: town, station
+  or district staff in whose jurisdiction the case lies write or edit the public text on
+  the case page or through the API; each approval is in the case history). A case without
+  an approved text shows the structured outcome only (issue 12, item 7).
 - **Never**: the reporter, the handlers, the station head or anyone else by name (not the
   recipients, not the actors of the history), phone numbers, ID numbers, household
   addresses.
 
-Free text (the description and the resolve note) is written by people and may name people.
-It is shown only after ``mask_personal_data``:
+An approved text still goes through ``mask_personal_data``, a safety net for a reviewer's
+slip:
 
 1. every name the system knows in connection with the case or the village is replaced:
    the recipients and the actors of the case, the reporters (name and login), the heads of
@@ -28,9 +36,6 @@ It is shown only after ``mask_personal_data``:
    area code become ``***``;
 4. house, building, unit and room numbers (``滨江路49号``, ``3栋``, ``2单元``, ``701室``, the
    room after ``单元``) have their digits replaced by ``*``; a date's ``10月1号`` stays.
-
-A name the system does not know ("the neighbour Lao Zhang") cannot be recognised; the rule
-for people who write notes is not to put names in them, and the masking is the safety net.
 """
 
 from __future__ import annotations
@@ -48,8 +53,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from gridmap import personal_data
+from gridmap.codes import Level
 from gridmap.personal_data import MASK
-from grids.models import RoleAssignment, Village
+from grids.models import Role, RoleAssignment, Village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
 
@@ -116,7 +122,9 @@ def public_cases(village_code: str) -> QuerySet[Incident]:
             "category__name_en",
             "grid__name",
             "village__name",
-            "description",
+            "severity",
+            "owner_level",
+            "public_text",
             "reported_at",
             "resolved_at",
             "closed_at",
@@ -124,7 +132,7 @@ def public_cases(village_code: str) -> QuerySet[Incident]:
             "satisfaction",
             "status",
         )
-        .annotate(resolve_note=Subquery(resolves.values("note")[:1]))
+        .annotate(resolver_id=Subquery(resolves.values("actor_id")[:1]))
         .order_by("-closed_at", "-id")
     )
 
@@ -177,22 +185,58 @@ def village_addresses(village_code: str) -> set[str]:
     )
 
 
+def _role_label(role: str) -> str:
+    return str(Role(role).label) if role in Role.values else ""
+
+
+def handling_roles(cases: list[Incident]) -> dict[int, str]:
+    """The role (a ``grids.Role`` label) that handled each case: the role in which the
+    person who reported it resolved was told of the case, else a role that person holds
+    now, else the level that owned the case. Never a name. Two queries."""
+    resolvers = {c.pk: c.resolver_id for c in cases if c.resolver_id}  # type: ignore[attr-defined]
+    by_case: dict[tuple[int, int], str] = {}
+    for incident_id, user_id, role in IncidentRecipient.objects.filter(
+        incident_id__in=list(resolvers), worker__user_id__in=set(resolvers.values())
+    ).values_list("incident_id", "worker__user_id", "role"):
+        by_case.setdefault((incident_id, user_id), _role_label(role))
+    held: dict[int, str] = {}
+    for user_id, role in (
+        RoleAssignment.objects.active()
+        .filter(worker__user_id__in=set(resolvers.values()))
+        .order_by("worker__user_id", "id")
+        .values_list("worker__user_id", "role")
+    ):
+        held.setdefault(user_id, _role_label(role))
+    out = {}
+    for case in cases:
+        user_id = resolvers.get(case.pk)
+        role = (by_case.get((case.pk, user_id), "") or held.get(user_id, "")) if user_id else ""
+        if not role and case.owner_level in Level.values:
+            role = str(Level(case.owner_level).label)
+        out[case.pk] = role
+    return out
+
+
 def public_entries(village_code: str, cases: list[Incident]) -> list[dict[str, Any]]:
-    """What the board shows of each case: masked text, names of places, dates."""
-    names = known_names(village_code, [c.pk for c in cases])
-    addresses = village_addresses(village_code)
+    """What the board shows of each case: the structured outcome, names of places and roles,
+    dates, and the approved public text (masked once more) if there is one."""
+    approved = [c for c in cases if c.public_text]
+    names = known_names(village_code, [c.pk for c in approved]) if approved else set()
+    addresses = village_addresses(village_code) if approved else set()
+    roles = handling_roles(cases)
     entries = []
     for case in cases:
         entries.append(
             {
                 "id": case.pk,
                 "category": case.category.name,
+                "severity": case.get_severity_display(),
+                "severity_code": case.severity,
+                "status": case.get_status_display(),
                 "place": case.grid.name if case.grid is not None else "",
-                "description": mask_personal_data(
-                    case.description, names=names, addresses=addresses
-                ),
-                "outcome": mask_personal_data(
-                    case.resolve_note or "", names=names, addresses=addresses
+                "handled_by": roles.get(case.pk, ""),
+                "public_text": mask_personal_data(
+                    case.public_text, names=names, addresses=addresses
                 ),
                 "reported_on": case.reported_at,
                 "closed_on": case.closed_at,

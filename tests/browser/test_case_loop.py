@@ -1,7 +1,8 @@
 """Acceptance 4 of the closed-loop issue, in headless Chromium against the small demo:
 
-a grid leader acknowledges and resolves a case, the station head closes it out, and it
-appears on the village's public notice page without personal data.
+a grid leader acknowledges and resolves a case, the station head closes it out and approves
+its public text, and it appears on the village's public notice page without personal data
+(issue 12: only the approved text, people by role).
 
 The case is reported (``incident_create``, committed) by a third login in a demo grid; its
 description names a household head of the grid and carries a phone number and an ID
@@ -284,6 +285,12 @@ def test_leader_resolves_station_head_closes_out_and_the_village_board_shows_it(
     actions = desk.eval_on_selector_all(".cs-event", "events => events.map(e => e.dataset.action)")
     assert actions == ["report", "acknowledge", "start", "resolve", "verify", "close_out"]
     assert head.name in desk.inner_text('.cs-event[data-action="close_out"]')
+    # The station head approves what the notice board may say (issue 12, item 7).
+    approved = "网格长带领村民清理了排水沟淤泥，路面已无积水。"
+    desk.fill("#cs-public-text", approved)
+    with desk.expect_navigation():
+        desk.click("[data-publish-form] button[type=submit]")
+    assert approved in desk.inner_text("[data-approved-text]")
     desk.wait_for_timeout(200)
     desk.screenshot(path=str(SCREENSHOTS / "case-closed.png"), full_page=True)
 
@@ -314,9 +321,11 @@ def test_leader_resolves_station_head_closes_out_and_the_village_board_shows_it(
     assert "/accounts/login/" not in board.url
     entry = board.locator(f'.cs-notice[data-case-id="{incident.pk}"]')
     assert entry.count() == 1
-    assert loop["token"] in entry.locator("[data-description]").inner_text()
-    outcome = entry.locator("[data-outcome]").inner_text()
-    assert "清理了排水沟淤泥" in outcome and "路面已无积水" in outcome
+    # Only the approved text: not the description, not the resolve note.
+    assert entry.locator("[data-public-text]").inner_text() == approved
+    assert loop["token"] not in entry.inner_text()
+    assert "已告知" not in entry.inner_text()
+    assert entry.locator("[data-handled-by]").inner_text() == "网格长"
     assert entry.locator('[data-on-time="true"]').count() == 1
     assert loop["grid"].name in entry.inner_text()
 
@@ -349,9 +358,8 @@ def test_leader_resolves_station_head_closes_out_and_the_village_board_shows_it(
     forbidden.add(loop["household"].head_name)
     leaked = sorted(term for term in forbidden if term in text or term in html)
     assert leaked == []
-    # Names became surname + 某; numbers became ***.
-    assert f"{leader.name[0]}某" in outcome
-    assert "***" in entry.locator("[data-description]").inner_text()
+    # Not even a surname + 某.
+    assert f"{leader.name[0]}某" not in text
     # Nothing finer than the grid: no coordinates, no map.
     point = loop["point"]
     assert f"{point.x:.4f}" not in html and f"{point.y:.4f}" not in html

@@ -1,6 +1,8 @@
 """/public/ and /public/villages/<code>/ (村务公开栏): no login, handled problems only, and no
 personal data: not the reporter, not the handlers, no phone numbers, ID numbers or household
-addresses, no coordinates; free text is masked (``mask_personal_data``)."""
+addresses, no coordinates; free text only as approved for publication (and then masked once
+more by ``mask_personal_data``). The names test of issue 12 (acceptance 6) is
+tests/security/test_public_notice_names.py."""
 
 from __future__ import annotations
 
@@ -123,8 +125,11 @@ def test_lists_only_the_villages_closed_out_cases_with_their_outcome(client, wor
     assert entry["place"] == world.west.name
     assert entry["on_time"] is True
     assert entry["satisfaction"] == 5
-    assert "组织疏通了排水沟" in entry["outcome"]
-    assert "门前排水沟堵塞" in entry["description"]
+    # No approved text: free text is not shown at all, only the structured outcome.
+    assert entry["public_text"] == ""
+    assert "组织疏通了排水沟" not in html and "门前排水沟堵塞" not in html
+    assert entry["severity_code"] == "blue"
+    assert entry["handled_by"]
     assert 'data-on-time="true"' in html
     assert case.category.name in html
 
@@ -159,12 +164,23 @@ def test_no_personal_data_on_the_board(client, world, handled, household):
         assert leaked == [], language
         # No coordinates: not the point, not a map.
         assert f"{case.location.x:.4f}" not in html and "leaflet" not in html.lower()
-    # What the masking left: surnames with 某, and *** for numbers.
+    # Neither the description nor the resolve note is on the board (none approved).
     entry = response.context["entries"][0]
-    assert f"{HOUSEHOLD_HEAD[0]}某" in entry["description"]
-    assert f"{REPORTER_NAME[0]}某" in entry["description"]
-    assert MASK in entry["description"]
-    assert "W leader" not in entry["outcome"] and MASK in entry["outcome"]
+    assert entry["public_text"] == ""
+    assert "排水沟" not in html
+
+
+def test_an_approved_text_is_masked_once_more(client, world, handled, household):
+    """A reviewer's slip: the approved text names the household head and a phone number;
+    the safety net masks them."""
+    case, _others = handled
+    Incident.objects.filter(pk=case.pk).update(
+        public_text=f"网格长组织疏通了{HOUSEHOLD_HEAD}家门前的排水沟，电话{WRITTEN_PHONE}"
+    )
+    html = client.get(notice_url(world.v1.code)).content.decode()
+    assert "网格长组织疏通了" in html
+    assert HOUSEHOLD_HEAD not in html and WRITTEN_PHONE not in html
+    assert f"{HOUSEHOLD_HEAD[0]}某" in html and MASK in html
 
 
 def test_the_index_counts_handled_cases_per_village(client, world, handled):

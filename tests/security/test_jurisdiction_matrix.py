@@ -415,6 +415,7 @@ RULES: dict[str, list[Rule]] = {
     "api/incidents/<int:pk>/": [Rule("incident", path=incident_pk)],
     "api/incidents/<int:pk>/case/": [Rule("incident", path=incident_pk)],
     "api/incidents/<int:pk>/actions/": [Rule("incident", path=incident_pk, post=True)],
+    "api/incidents/<int:pk>/public-text/": [Rule("incident", path=incident_pk, post=True)],
     "api/incident-categories/": [PLAIN],
     "api/inbox/": [PLAIN],
     "api/inbox/read-all/": [PLAIN],
