@@ -92,4 +92,7 @@ ROLE_RANK = {
     AccountRole.DISTRICT_ADMIN: 4,
     AccountRole.CITY_ADMIN: 5,
 }
+# Office roles without a place role: their accounts are explicit grants (made by someone above).
+# Every other role's access follows the person's active role assignments (grids.RoleAssignment).
+OFFICE_ROLES = frozenset({AccountRole.PLANNER, AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})
 ADMIN_ACCOUNT_ROLES = frozenset({AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})

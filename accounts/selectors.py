@@ -9,18 +9,23 @@ kernel so that grids (below accounts) filters by the same rule without importing
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from gridmap import jurisdiction
-from grids.models import CatchmentAssignment
+from grids.models import GRID_ROLES, VILLAGE_ROLES, CatchmentAssignment, RoleAssignment
 from grids.selectors import workers_within
 
 from .models import (
     ADMIN_ACCOUNT_ROLES,
+    OFFICE_ROLES,
     PERSONAL_DATA_ROLES,
     ROLE_RANK,
     Account,
@@ -42,18 +47,62 @@ def account_of(user: User) -> Account | None:
         return None
 
 
-def jurisdiction_prefixes(user: User) -> list[str] | None:
-    """Code prefixes the user may see; None means everything (superusers).
+def has_worker(user: User) -> bool:
+    """Whether the login is a person's (a ``grids.Worker`` links it)."""
+    if not user.is_authenticated:
+        return False
+    try:
+        return user.worker is not None  # type: ignore[union-attr]
+    except ObjectDoesNotExist:
+        return False
 
-    Codes nest, so a place is inside the jurisdiction when its code starts with a prefix.
-    A city code (``450700``) stands for its districts (``4507``); a station for the
-    villages of its current catchment.
+
+def granted_account(user: User) -> Account | None:
+    """The account whose role and codes count for ``user``.
+
+    Office roles without a place (planner, district and city administrators) are explicit
+    grants, made by someone above (the admin enforces it): they always count. A place-level
+    account (grid worker, village, station, town staff) is a grant typed by hand that routing
+    knows nothing of: for a person's login (a ``Worker`` links it) it counts for nothing, their
+    active role assignments decide instead; a login that is nobody's person keeps it until
+    ``manage.py link_logins`` links it to its worker (docs/architecture.md, "One identity").
     """
-    if user.is_authenticated and user.is_superuser:
-        return None
     account = account_of(user)
-    if account is None:
-        return []
+    if account is None or account.role in OFFICE_ROLES:
+        return account
+    return None if has_worker(user) else account
+
+
+def active_assignments(user: User, on: dt.date | None = None) -> QuerySet[RoleAssignment]:
+    """The role assignments the user's worker holds on a day (today when omitted)."""
+    if not user.is_authenticated:
+        return RoleAssignment.objects.none()
+    return RoleAssignment.objects.active(on or timezone.localdate()).filter(worker__user=user)
+
+
+def assignment_prefixes(user: User, on: dt.date | None = None) -> list[str]:
+    """Codes of the places where the user's worker holds a role on a day: a grid role its
+    grid, a village role its village, a town role its town, a station role the villages of
+    the station's catchment on that day."""
+    on = on or timezone.localdate()
+    codes: set[str] = set()
+    stations: set[int] = set()
+    for grid, village, town, station in active_assignments(user, on).values_list(
+        "grid__code", "village__code", "town__code", "station_id"
+    ):
+        codes |= {c for c in (grid, village, town) if c}
+        if station is not None:
+            stations.add(station)
+    if stations:
+        codes |= set(
+            CatchmentAssignment.objects.active(on)
+            .filter(station_id__in=stations)
+            .values_list("village__code", flat=True)
+        )
+    return sorted(codes)
+
+
+def _account_prefixes(account: Account) -> list[str]:
     if account.level == "city":
         return [c[:4] for c in account.codes]
     if account.level == "station":
@@ -63,6 +112,28 @@ def jurisdiction_prefixes(user: User) -> list[str] | None:
             .values_list("village__code", flat=True)
         )
     return list(account.codes)
+
+
+def jurisdiction_prefixes(user: User) -> list[str] | None:
+    """Code prefixes the user may see; None means everything (superusers).
+
+    The one policy: the places of the user's worker's **active** role assignments today
+    (``assignment_prefixes``), united with the explicit grant of their account
+    (``granted_account``: office roles; a place-level account only for a login that is no
+    worker's). A handover (one assignment ends, another starts) moves access on its date.
+    Codes nest, so a place is inside the jurisdiction when its code starts with a prefix.
+    A city code (``450700``) stands for its districts (``4507``); a station for the
+    villages of its current catchment.
+    """
+    if user.is_authenticated and user.is_superuser:
+        return None
+    if not user.is_authenticated:
+        return []
+    prefixes = set(assignment_prefixes(user))
+    account = granted_account(user)
+    if account is not None:
+        prefixes |= set(_account_prefixes(account))
+    return sorted(prefixes)
 
 
 def scope_q(user: User, code_path: str = "code") -> Q | None:
@@ -81,7 +152,9 @@ def can_see_personal_data(user: User) -> bool:
     """ID numbers and phone numbers of households: only the roles that visit them."""
     if user.is_authenticated and user.is_superuser:
         return True
-    account = account_of(user)
+    if active_assignments(user).filter(role__in=[*GRID_ROLES, *VILLAGE_ROLES]).exists():
+        return True
+    account = granted_account(user)
     return account is not None and account.role in PERSONAL_DATA_ROLES
 
 

@@ -36,7 +36,10 @@ A case has an owner: ``owner_level`` (grid, village, town, county, city) and ``o
 (the place at that level: grid 15 digits, village 12, town 9, county 6, city ``NNNN00``).
 It starts at the routing's responsible level; escalation and return move it one level up
 (grid -> village ``code[:12]`` -> town ``code[:9]`` -> county ``code[:6]`` -> city
-``code[:4] + "00"``); redispatch sets it. Roles are those active on the day of the action.
+``code[:4] + "00"``); redispatch sets it. Roles are those active on the day of the action:
+a person's (a login linked to a ``Worker``) come from their ``RoleAssignment`` rows only, a
+place-level account of theirs counts for nothing (``accounts.selectors.granted_account``);
+the accounts named below are office grants and logins that are nobody's worker yet.
 
 - **Handlers** (the owner level's people) acknowledge, start, resolve, return, ask for more
   time and escalate:
@@ -47,8 +50,8 @@ It starts at the routing's responsible level; escalation and return move it one 
   district; city: ``city_admin`` accounts of the city.
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
-  *station* whose catchment holds the village (its ``station_staff`` accounts and its
-  station head); for town-level cases the county's handlers, for county-level cases the
+  *station* whose catchment holds the village (its ``station_staff`` accounts and the
+  holders of its station roles: head, deputy, full-time worker); for town-level cases the county's handlers, for county-level cases the
   city's, and the city's own for city-level cases (nobody is above them).
 - **Close-out** (销号) is signed off by the station for grid- and village-level cases, and
   by the owning level's own handlers for town-, county- and city-level cases.
@@ -101,7 +104,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from accounts.models import AccountRole
-from accounts.selectors import account_of, scope_q
+from accounts.selectors import assignment_prefixes, granted_account, scope_q
 from gridmap import uploads
 from gridmap.codes import (
     LEVEL_ORDER,
@@ -113,7 +116,16 @@ from gridmap.codes import (
     level_above,
     level_of,
 )
-from grids.models import CatchmentAssignment, District, Grid, Role, RoleAssignment, Town, Village
+from grids.models import (
+    STATION_ROLES,
+    CatchmentAssignment,
+    District,
+    Grid,
+    Role,
+    RoleAssignment,
+    Town,
+    Village,
+)
 from grids.models import Worker as WorkerModel
 
 from . import deadlines
@@ -354,12 +366,13 @@ def handler_worker_ids(level: str, code: str, on: dt.date) -> set[int]:
             .filter(role__in=roles, **{f"{field}__code": code})
             .values_list("worker_id", flat=True)
         )
-    ids |= set(
-        WorkerModel.objects.filter(
-            user__account__role=ACCOUNT_ROLE[level],
-            user__account__codes__overlap=_covering_codes(level, code),
-        ).values_list("pk", flat=True)
-    )
+    if level not in WORKER_ROLES:  # county and city: office roles, explicit grants
+        ids |= set(
+            WorkerModel.objects.filter(
+                user__account__role=ACCOUNT_ROLE[level],
+                user__account__codes__overlap=_covering_codes(level, code),
+            ).values_list("pk", flat=True)
+        )
     return ids
 
 
@@ -376,14 +389,8 @@ def station_code_of(village_code: str, on: dt.date) -> str | None:
 def station_worker_ids(station_code: str, on: dt.date) -> set[int]:
     ids = set(
         RoleAssignment.objects.active(on)
-        .filter(role=Role.STATION_HEAD, station__code=station_code)
+        .filter(role__in=STATION_ROLES, station__code=station_code)
         .values_list("worker_id", flat=True)
-    )
-    ids |= set(
-        WorkerModel.objects.filter(
-            user__account__role=AccountRole.STATION_STAFF,
-            user__account__codes__contains=[station_code],
-        ).values_list("pk", flat=True)
     )
     return ids
 
@@ -410,7 +417,7 @@ class _Parties:
 
     @cached_property
     def account(self) -> Any:
-        return None if self.user is None else account_of(self.user)
+        return None if self.user is None else granted_account(self.user)
 
     @cached_property
     def roles(self) -> list[tuple[str, str | None, str | None, str | None]]:
@@ -448,7 +455,7 @@ class _Parties:
             and station in account.codes
         ):
             return True
-        return any(r[0] == Role.STATION_HEAD and r[3] == station for r in self.roles)
+        return any(r[0] in STATION_ROLES and r[3] == station for r in self.roles)
 
     def is_(self, party: str) -> bool:
         if self.everything:
@@ -813,21 +820,8 @@ def _past(due: dt.datetime | None, at: dt.datetime) -> bool:
 
 def role_prefixes(user: User, on: dt.date | None = None) -> list[str]:
     """Codes of the places where the user's worker holds a role today (grid, village, town;
-    a station stands for the villages of its catchment)."""
-    on = on or timezone.localdate()
-    rows = RoleAssignment.objects.active(on).filter(worker__user=user)
-    codes = set()
-    for grid, village, town, station in rows.values_list(
-        "grid__code", "village__code", "town__code", "station_id"
-    ):
-        codes |= {c for c in (grid, village, town) if c}
-        if station is not None:
-            codes |= set(
-                CatchmentAssignment.objects.active(on)
-                .filter(station_id=station)
-                .values_list("village__code", flat=True)
-            )
-    return sorted(codes)
+    a station stands for the villages of its catchment): ``accounts.selectors``'s rule."""
+    return assignment_prefixes(user, on)
 
 
 def cases_visible_to(user: User, model: type[Case]) -> QuerySet[Any]:

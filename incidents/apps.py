@@ -15,6 +15,13 @@ class IncidentsConfig(AppConfig):
         from .kind import IncidentKind
 
         register(IncidentKind())
+        # The inbox shows an incident's entries only while the incident is the user's to see.
+        from inbox.selectors import register_subject_scope
+
+        from .notifications import SUBJECT_INCIDENT
+        from .selectors import incidents_visible_to
+
+        register_subject_scope(SUBJECT_INCIDENT, lambda user: incidents_visible_to(user).values("pk"))
         # A deleted incident takes its inbox entries with it (they named it by a foreign key
         # with CASCADE before the inbox became generic).
         post_delete.connect(
