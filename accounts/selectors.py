@@ -10,6 +10,8 @@ kernel so that grids (below accounts) filters by the same rule without importing
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -30,9 +32,13 @@ from .models import (
     ROLE_RANK,
     Account,
     AccountRole,
+    PasswordChangeRequired,
 )
 
 MSG_ADMINS_BY_SUPERUSERS = gettext_noop("Only a superuser makes district or city administrators.")
+MSG_CHANGE_PASSWORD_FIRST = gettext_noop(
+    "Your password is a one-time password: change it at /accounts/password_change/ first."
+)
 MSG_RANK = gettext_noop("You may not give an account the role %(role)s: it is not below yours.")
 
 User = AbstractBaseUser | AnonymousUser
@@ -102,6 +108,11 @@ def assignment_prefixes(user: User, on: dt.date | None = None) -> list[str]:
     return sorted(codes)
 
 
+def today_prefixes(user: User) -> list[str]:
+    """``assignment_prefixes`` of today, computed once per user object."""
+    return list(_cached(user, "assignments", lambda: assignment_prefixes(user)))
+
+
 def _account_prefixes(account: Account) -> list[str]:
     if account.level == "city":
         return [c[:4] for c in account.codes]
@@ -112,6 +123,19 @@ def _account_prefixes(account: Account) -> list[str]:
             .values_list("village__code", flat=True)
         )
     return list(account.codes)
+
+
+# Per user object and day: a request asks several times (the API, masking, the inbox's
+# subjects). A user object lives for one request or task; a handover reaches it on its next.
+_CACHE_ATTR = "_gridmap_identity"
+
+
+def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
+    cache = user.__dict__.setdefault(_CACHE_ATTR, {})
+    slot = (key, timezone.localdate())
+    if slot not in cache:
+        cache[slot] = compute()
+    return cache[slot]
 
 
 def jurisdiction_prefixes(user: User) -> list[str] | None:
@@ -129,7 +153,11 @@ def jurisdiction_prefixes(user: User) -> list[str] | None:
         return None
     if not user.is_authenticated:
         return []
-    prefixes = set(assignment_prefixes(user))
+    return list(_cached(user, "prefixes", lambda: _jurisdiction_prefixes(user)))
+
+
+def _jurisdiction_prefixes(user: User) -> list[str]:
+    prefixes = set(today_prefixes(user))
     account = granted_account(user)
     if account is not None:
         prefixes |= set(_account_prefixes(account))
@@ -152,7 +180,8 @@ def can_see_personal_data(user: User) -> bool:
     """ID numbers and phone numbers of households: only the roles that visit them."""
     if user.is_authenticated and user.is_superuser:
         return True
-    if active_assignments(user).filter(role__in=[*GRID_ROLES, *VILLAGE_ROLES]).exists():
+    visiting = [*GRID_ROLES, *VILLAGE_ROLES]
+    if _cached(user, "visits", lambda: active_assignments(user).filter(role__in=visiting).exists()):
         return True
     account = granted_account(user)
     return account is not None and account.role in PERSONAL_DATA_ROLES
@@ -217,3 +246,10 @@ def rank_errors(user: User, role: str) -> list[str]:
     if account is None or ROLE_RANK[wanted] >= ROLE_RANK[AccountRole(account.role)]:
         return [gettext(MSG_RANK) % {"role": wanted.label}]
     return []
+
+
+def must_change_password(user: User) -> bool:
+    """Whether the login still has its one-time password (``PasswordChangeRequired``)."""
+    if not user.is_authenticated:
+        return False
+    return PasswordChangeRequired.objects.filter(user_id=user.pk).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -19,7 +20,14 @@ from grids.models import (
     Worker,
 )
 
-from .models import LEVEL_CODE_REGEX, OFFICE_ROLES, ROLE_LEVELS, Account, AccountRole
+from .models import (
+    LEVEL_CODE_REGEX,
+    OFFICE_ROLES,
+    ROLE_LEVELS,
+    Account,
+    AccountRole,
+    PasswordChangeRequired,
+)
 
 MSG_CODE_LEVEL = "Code %(code)s is not a %(level)s code, which the role %(role)s needs."
 # Back-office roles get staff access to the admin, limited to their jurisdiction.
@@ -136,3 +144,43 @@ def link_logins(*, dry_run: bool = False) -> list[LinkResult]:
             worker.save(update_fields=["user"])
         results.append(LinkResult(username, "linked", worker.name))
     return results
+
+
+# --- logins for workers ----------------------------------------------------------------------
+MSG_NO_MOBILE = "%(worker)s has no mobile number to sign in with."
+MSG_HAS_LOGIN = "%(worker)s already has a login."
+MSG_USERNAME_TAKEN = "The username %(username)s is taken by another login."
+MOBILE_RE = re.compile(r"^1\d{10}$")
+# No look-alikes (0/O, 1/l/I): the password is read off paper or a screen once.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PASSWORD_LENGTH = 12
+
+
+def one_time_password() -> str:
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+@transaction.atomic
+def worker_login_create(*, worker: Worker) -> tuple[str, str]:
+    """Give a worker a login: username = their normalised mobile number, a random one-time
+    password (returned once, stored only hashed) that must be changed at first sign-in.
+    Returns ``(username, password)``; ValidationError when the worker cannot have one."""
+    username = normalise_mobile(worker.phone)
+    if not MOBILE_RE.match(username):
+        raise ValidationError(MSG_NO_MOBILE % {"worker": worker.name})
+    if worker.user_id is not None:
+        raise ValidationError(MSG_HAS_LOGIN % {"worker": worker.name})
+    users = get_user_model().objects
+    if users.filter(username=username).exists():
+        raise ValidationError(MSG_USERNAME_TAKEN % {"username": username})
+    password = one_time_password()
+    user = users.create_user(username=username, password=password, first_name=worker.name)
+    PasswordChangeRequired.objects.create(user=user)
+    worker.user = user
+    worker.save(update_fields=["user"])
+    return username, password
+
+
+def password_change_done(*, user: object) -> None:
+    """The login has chosen its own password: lift the forced change."""
+    PasswordChangeRequired.objects.filter(user_id=getattr(user, "pk", None)).delete()

@@ -104,7 +104,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from accounts.models import AccountRole
-from accounts.selectors import assignment_prefixes, granted_account, scope_q
+from accounts.selectors import (
+    assignment_prefixes,
+    granted_account,
+    scope_q,
+    today_prefixes,
+)
 from gridmap import uploads
 from gridmap.codes import (
     LEVEL_ORDER,
@@ -821,6 +826,8 @@ def _past(due: dt.datetime | None, at: dt.datetime) -> bool:
 def role_prefixes(user: User, on: dt.date | None = None) -> list[str]:
     """Codes of the places where the user's worker holds a role today (grid, village, town;
     a station stands for the villages of its catchment): ``accounts.selectors``'s rule."""
+    if on is None:  # today's: asked once per request (accounts.selectors caches it)
+        return assignment_prefixes(user) if not user.is_authenticated else today_prefixes(user)
     return assignment_prefixes(user, on)
 
 
