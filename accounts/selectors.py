@@ -86,19 +86,21 @@ def active_assignments(user: User, on: dt.date | None = None) -> QuerySet[RoleAs
     return RoleAssignment.objects.active(on or timezone.localdate()).filter(worker__user=user)
 
 
-def assignment_prefixes(user: User, on: dt.date | None = None) -> list[str]:
-    """Codes of the places where the user's worker holds a role on a day: a grid role its
-    grid, a village role its village, a town role its town, a station role the villages of
-    the station's catchment on that day."""
-    on = on or timezone.localdate()
-    codes: set[str] = set()
-    stations: set[int] = set()
-    for grid, village, town, station in active_assignments(user, on).values_list(
-        "grid__code", "village__code", "town__code", "station_id"
-    ):
-        codes |= {c for c in (grid, village, town) if c}
-        if station is not None:
-            stations.add(station)
+AssignmentRow = tuple[str, str | None, str | None, str | None, int | None]
+
+
+def _assignment_rows(user: User, on: dt.date) -> list[AssignmentRow]:
+    """(role, grid code, village code, town code, station id) of the active assignments."""
+    return list(
+        active_assignments(user, on).values_list(
+            "role", "grid__code", "village__code", "town__code", "station_id"
+        )
+    )
+
+
+def _prefixes_of_rows(rows: list[AssignmentRow], on: dt.date) -> list[str]:
+    codes = {c for _, grid, village, town, _ in rows for c in (grid, village, town) if c}
+    stations = {station for *_, station in rows if station is not None}
     if stations:
         codes |= set(
             CatchmentAssignment.objects.active(on)
@@ -108,9 +110,24 @@ def assignment_prefixes(user: User, on: dt.date | None = None) -> list[str]:
     return sorted(codes)
 
 
+def assignment_prefixes(user: User, on: dt.date | None = None) -> list[str]:
+    """Codes of the places where the user's worker holds a role on a day: a grid role its
+    grid, a village role its village, a town role its town, a station role the villages of
+    the station's catchment on that day."""
+    on = on or timezone.localdate()
+    return _prefixes_of_rows(_assignment_rows(user, on), on)
+
+
+def _today_rows(user: User) -> list[AssignmentRow]:
+    return list(_cached(user, "rows", lambda: _assignment_rows(user, timezone.localdate())))
+
+
 def today_prefixes(user: User) -> list[str]:
     """``assignment_prefixes`` of today, computed once per user object."""
-    return list(_cached(user, "assignments", lambda: assignment_prefixes(user)))
+    if not user.is_authenticated:
+        return []
+    today = timezone.localdate()
+    return list(_cached(user, "assignments", lambda: _prefixes_of_rows(_today_rows(user), today)))
 
 
 def _account_prefixes(account: Account) -> list[str]:
@@ -180,8 +197,8 @@ def can_see_personal_data(user: User) -> bool:
     """ID numbers and phone numbers of households: only the roles that visit them."""
     if user.is_authenticated and user.is_superuser:
         return True
-    visiting = [*GRID_ROLES, *VILLAGE_ROLES]
-    if _cached(user, "visits", lambda: active_assignments(user).filter(role__in=visiting).exists()):
+    visiting = {*GRID_ROLES, *VILLAGE_ROLES}
+    if user.is_authenticated and any(row[0] in visiting for row in _today_rows(user)):
         return True
     account = granted_account(user)
     return account is not None and account.role in PERSONAL_DATA_ROLES

@@ -51,8 +51,9 @@ the accounts named below are office grants and logins that are nobody's worker y
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
   *station* whose catchment holds the village (its ``station_staff`` accounts and the
-  holders of its station roles: head, deputy, full-time worker); for town-level cases the county's handlers, for county-level cases the
-  city's, and the city's own for city-level cases (nobody is above them).
+  holders of its station roles: head, deputy, full-time worker); for town-level cases the
+  county's handlers, for county-level cases the city's, and the city's own for city-level
+  cases (nobody is above them).
 - **Close-out** (销号) is signed off by the station for grid- and village-level cases, and
   by the owning level's own handlers for town-, county- and city-level cases.
 - **Redispatch** of a returned case: the level it was returned to (its handlers) or their

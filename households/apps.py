@@ -19,12 +19,9 @@ class HouseholdsConfig(AppConfig):
         grid_replaced.connect(_follow_grid, dispatch_uid="households-follow-grid")
         register_household_figures(with_household_figures)
         # The inbox shows a unit's entries only while the unit is inside the jurisdiction.
-        from inbox.selectors import register_subject_scope
+        from .notifications import register_inbox_scope
 
-        from .notifications import SUBJECT_UNIT
-        from .selectors import units_visible_to
-
-        register_subject_scope(SUBJECT_UNIT, lambda user: units_visible_to(user).values("pk"))
+        register_inbox_scope()
         # A deleted unit takes its inbox entries with it (they named it by a foreign key
         # with CASCADE before the inbox became generic).
         post_delete.connect(

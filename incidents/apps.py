@@ -16,12 +16,9 @@ class IncidentsConfig(AppConfig):
 
         register(IncidentKind())
         # The inbox shows an incident's entries only while the incident is the user's to see.
-        from inbox.selectors import register_subject_scope
+        from .notifications import register_inbox_scope
 
-        from .notifications import SUBJECT_INCIDENT
-        from .selectors import incidents_visible_to
-
-        register_subject_scope(SUBJECT_INCIDENT, lambda user: incidents_visible_to(user).values("pk"))
+        register_inbox_scope()
         # A deleted incident takes its inbox entries with it (they named it by a foreign key
         # with CASCADE before the inbox became generic).
         post_delete.connect(

@@ -72,7 +72,8 @@ def test_login_by_mobile_with_a_one_time_password_changed_first(leader):
     assert res.status_code == 403 and res.json()["detail"] == gettext(MSG_CHANGE_PASSWORD_FIRST)
     # A token (issued or not) is refused with the message.
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=Worker.objects.get(pk=leader.pk).user).key}")
+    token = Token.objects.create(user=Worker.objects.get(pk=leader.pk).user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     res = api.get(reverse("inbox"))
     assert res.status_code in (401, 403)
     assert res.json()["detail"] == gettext(MSG_CHANGE_PASSWORD_FIRST)

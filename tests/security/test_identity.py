@@ -83,8 +83,9 @@ def handover():
     RoleAssignmentFactory(
         worker=new, role=Role.GRID_LEADER, grid=grid, period=Range(today, None, "[)")
     )
+    accounts = list(Account.objects.values())
     return {"grid": grid, "old": old, "new": new, "case": before, "clients": clients,
-            "reporter": reporter, "category": category, "accounts": list(Account.objects.values())}  # fmt: skip
+            "reporter": reporter, "category": category, "accounts": accounts}  # fmt: skip
 
 
 def test_after_a_handover_the_old_leader_gets_nothing_and_the_new_leader_everything(handover):

@@ -44,9 +44,9 @@ class Command(BaseCommand):
             )
             if not active.exists():
                 raise CommandError(f"No active role in village {village}.")
-        workers = Worker.objects.filter(
-            pk__in=active.values("worker"), user__isnull=True
-        ).order_by("name", "pk")
+        workers = Worker.objects.filter(pk__in=active.values("worker"), user__isnull=True).order_by(
+            "name", "pk"
+        )
         created = 0
         for worker in workers:
             if not options["print"]:
