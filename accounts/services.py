@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from grids.models import (
     GRID_ROLES,
@@ -147,9 +148,9 @@ def link_logins(*, dry_run: bool = False) -> list[LinkResult]:
 
 
 # --- logins for workers ----------------------------------------------------------------------
-MSG_NO_MOBILE = "%(worker)s has no mobile number to sign in with."
-MSG_HAS_LOGIN = "%(worker)s already has a login."
-MSG_USERNAME_TAKEN = "The username %(username)s is taken by another login."
+MSG_NO_MOBILE = gettext_noop("%(worker)s has no mobile number to sign in with.")
+MSG_HAS_LOGIN = gettext_noop("%(worker)s already has a login.")
+MSG_USERNAME_TAKEN = gettext_noop("The username %(username)s is taken by another login.")
 MOBILE_RE = re.compile(r"^1\d{10}$")
 # No look-alikes (0/O, 1/l/I): the password is read off paper or a screen once.
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -167,12 +168,12 @@ def worker_login_create(*, worker: Worker) -> tuple[str, str]:
     Returns ``(username, password)``; ValidationError when the worker cannot have one."""
     username = normalise_mobile(worker.phone)
     if not MOBILE_RE.match(username):
-        raise ValidationError(MSG_NO_MOBILE % {"worker": worker.name})
+        raise ValidationError(gettext(MSG_NO_MOBILE) % {"worker": worker.name})
     if worker.user_id is not None:
-        raise ValidationError(MSG_HAS_LOGIN % {"worker": worker.name})
+        raise ValidationError(gettext(MSG_HAS_LOGIN) % {"worker": worker.name})
     users = get_user_model().objects
     if users.filter(username=username).exists():
-        raise ValidationError(MSG_USERNAME_TAKEN % {"username": username})
+        raise ValidationError(gettext(MSG_USERNAME_TAKEN) % {"username": username})
     password = one_time_password()
     user = users.create_user(username=username, password=password, first_name=worker.name)
     PasswordChangeRequired.objects.create(user=user)

@@ -95,3 +95,23 @@ def test_a_worker_without_a_mobile_is_skipped(leader):
     assert "created 0 logins" in run("--village", leader.assignments.get().grid.village.code,
                                      "--print")  # fmt: skip
     assert not get_user_model().objects.exists()
+
+
+def test_the_admin_action_shows_each_password_once_and_not_cached(leader, admin_client):
+    res = admin_client.post(
+        reverse("admin:grids_worker_changelist"),
+        {"action": "create_worker_logins", "_selected_action": [leader.pk]},
+    )
+    assert res.status_code == 200 and "no-store" in res["Cache-Control"]
+    page = res.content.decode()
+    match = re.search(r"<td>13900001111</td><td><code>(\w+)</code>", page)
+    assert match is not None, page
+    user = Worker.objects.get(pk=leader.pk).user
+    assert user.username == "13900001111" and user.check_password(match.group(1))
+    assert PasswordChangeRequired.objects.filter(user=user).exists()
+    # A second time: the worker has a login; nothing new, the reason shown.
+    again = admin_client.post(
+        reverse("admin:grids_worker_changelist"),
+        {"action": "create_worker_logins", "_selected_action": [leader.pk]},
+    ).content.decode()
+    assert "<code>" not in again and "张网格长" in again
