@@ -11,13 +11,18 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from gridmap.admin import JurisdictionAdminMixin
+from grids.admin import WORKER_ACTIONS
 
 from .models import Account
 from .selectors import accounts_within, rank_errors, users_within
+from .services import worker_login_create
 
 User = get_user_model()
 
@@ -60,3 +65,34 @@ class UserAdmin(JurisdictionAdminMixin, DjangoUserAdmin):
         if not request.user.is_superuser:
             fields += [f for f in PRIVILEGE_FIELDS if f not in fields]
         return fields
+
+
+@admin.action(
+    description=_("Create logins (one-time passwords, shown once)"), permissions=["change"]
+)
+def create_worker_logins(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+    """An action on workers (``grids.admin.WORKER_ACTIONS``): a login for each selected worker
+    of the admin's jurisdiction (the changelist is limited to it) without one, username = the
+    mobile number, a one-time password to change at first sign-in. The passwords are on this
+    answer only (not stored, not cached)."""
+    created, skipped = [], []
+    for worker in queryset.order_by("name", "pk"):
+        try:
+            username, password = worker_login_create(worker=worker)
+        except ValidationError as e:
+            skipped.append((worker.name, "; ".join(e.messages)))
+            continue
+        created.append((worker.name, username, password))
+    response = TemplateResponse(
+        request,
+        "accounts/worker_logins.html",
+        {**modeladmin.admin_site.each_context(request), "created": created, "skipped": skipped,
+         "title": _("New logins")},
+    )  # fmt: skip
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# "Create logins" on the workers' changelist (grids may not import accounts).
+if create_worker_logins not in WORKER_ACTIONS:
+    WORKER_ACTIONS.append(create_worker_logins)

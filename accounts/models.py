@@ -92,4 +92,30 @@ ROLE_RANK = {
     AccountRole.DISTRICT_ADMIN: 4,
     AccountRole.CITY_ADMIN: 5,
 }
+# Office roles without a place role: their accounts are explicit grants (made by someone above).
+# Every other role's access follows the person's active role assignments (grids.RoleAssignment).
+OFFICE_ROLES = frozenset({AccountRole.PLANNER, AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})
 ADMIN_ACCOUNT_ROLES = frozenset({AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})
+
+
+class PasswordChangeRequired(models.Model):
+    """A login that must change its one-time password before anything else: pages redirect
+    to the password change (``accounts.middleware.ForcePasswordChange``), API tokens are
+    refused with a message (``accounts.authentication``). Deleted when the password is
+    changed (``accounts.views.FirstPasswordChangeView``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="password_change_required",
+        verbose_name=_("login"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("password change required")
+        verbose_name_plural = _("password changes required")
+
+    def __str__(self) -> str:
+        return str(self.user)

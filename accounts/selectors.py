@@ -9,25 +9,36 @@ kernel so that grids (below accounts) filters by the same rule without importing
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from gridmap import jurisdiction
-from grids.models import CatchmentAssignment
+from grids.models import GRID_ROLES, VILLAGE_ROLES, CatchmentAssignment, RoleAssignment
 from grids.selectors import workers_within
 
 from .models import (
     ADMIN_ACCOUNT_ROLES,
+    OFFICE_ROLES,
     PERSONAL_DATA_ROLES,
     ROLE_RANK,
     Account,
     AccountRole,
+    PasswordChangeRequired,
 )
 
 MSG_ADMINS_BY_SUPERUSERS = gettext_noop("Only a superuser makes district or city administrators.")
+MSG_CHANGE_PASSWORD_FIRST = gettext_noop(
+    "Your password is a one-time password: change it at /accounts/password_change/ first."
+)
 MSG_RANK = gettext_noop("You may not give an account the role %(role)s: it is not below yours.")
 
 User = AbstractBaseUser | AnonymousUser
@@ -42,18 +53,84 @@ def account_of(user: User) -> Account | None:
         return None
 
 
-def jurisdiction_prefixes(user: User) -> list[str] | None:
-    """Code prefixes the user may see; None means everything (superusers).
+def has_worker(user: User) -> bool:
+    """Whether the login is a person's (a ``grids.Worker`` links it)."""
+    if not user.is_authenticated:
+        return False
+    try:
+        return user.worker is not None  # type: ignore[union-attr]
+    except ObjectDoesNotExist:
+        return False
 
-    Codes nest, so a place is inside the jurisdiction when its code starts with a prefix.
-    A city code (``450700``) stands for its districts (``4507``); a station for the
-    villages of its current catchment.
+
+def granted_account(user: User) -> Account | None:
+    """The account whose role and codes count for ``user``.
+
+    Office roles without a place (planner, district and city administrators) are explicit
+    grants, made by someone above (the admin enforces it): they always count. A place-level
+    account (grid worker, village, station, town staff) is a grant typed by hand that routing
+    knows nothing of: for a person's login (a ``Worker`` links it) it counts for nothing, their
+    active role assignments decide instead; a login that is nobody's person keeps it until
+    ``manage.py link_logins`` links it to its worker (docs/architecture.md, "One identity").
     """
-    if user.is_authenticated and user.is_superuser:
-        return None
     account = account_of(user)
-    if account is None:
+    if account is None or account.role in OFFICE_ROLES:
+        return account
+    return None if has_worker(user) else account
+
+
+def active_assignments(user: User, on: dt.date | None = None) -> QuerySet[RoleAssignment]:
+    """The role assignments the user's worker holds on a day (today when omitted)."""
+    if not user.is_authenticated:
+        return RoleAssignment.objects.none()
+    return RoleAssignment.objects.active(on or timezone.localdate()).filter(worker__user=user)
+
+
+AssignmentRow = tuple[str, str | None, str | None, str | None, int | None]
+
+
+def _assignment_rows(user: User, on: dt.date) -> list[AssignmentRow]:
+    """(role, grid code, village code, town code, station id) of the active assignments."""
+    return list(
+        active_assignments(user, on).values_list(
+            "role", "grid__code", "village__code", "town__code", "station_id"
+        )
+    )
+
+
+def _prefixes_of_rows(rows: list[AssignmentRow], on: dt.date) -> list[str]:
+    codes = {c for _, grid, village, town, _ in rows for c in (grid, village, town) if c}
+    stations = {station for *_, station in rows if station is not None}
+    if stations:
+        codes |= set(
+            CatchmentAssignment.objects.active(on)
+            .filter(station_id__in=stations)
+            .values_list("village__code", flat=True)
+        )
+    return sorted(codes)
+
+
+def assignment_prefixes(user: User, on: dt.date | None = None) -> list[str]:
+    """Codes of the places where the user's worker holds a role on a day: a grid role its
+    grid, a village role its village, a town role its town, a station role the villages of
+    the station's catchment on that day."""
+    on = on or timezone.localdate()
+    return _prefixes_of_rows(_assignment_rows(user, on), on)
+
+
+def _today_rows(user: User) -> list[AssignmentRow]:
+    return list(_cached(user, "rows", lambda: _assignment_rows(user, timezone.localdate())))
+
+
+def today_prefixes(user: User) -> list[str]:
+    """``assignment_prefixes`` of today, computed once per user object."""
+    if not user.is_authenticated:
         return []
+    today = timezone.localdate()
+    return list(_cached(user, "assignments", lambda: _prefixes_of_rows(_today_rows(user), today)))
+
+
+def _account_prefixes(account: Account) -> list[str]:
     if account.level == "city":
         return [c[:4] for c in account.codes]
     if account.level == "station":
@@ -63,6 +140,45 @@ def jurisdiction_prefixes(user: User) -> list[str] | None:
             .values_list("village__code", flat=True)
         )
     return list(account.codes)
+
+
+# Per user object and day: a request asks several times (the API, masking, the inbox's
+# subjects). A user object lives for one request or task; a handover reaches it on its next.
+_CACHE_ATTR = "_gridmap_identity"
+
+
+def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
+    cache = user.__dict__.setdefault(_CACHE_ATTR, {})
+    slot = (key, timezone.localdate())
+    if slot not in cache:
+        cache[slot] = compute()
+    return cache[slot]
+
+
+def jurisdiction_prefixes(user: User) -> list[str] | None:
+    """Code prefixes the user may see; None means everything (superusers).
+
+    The one policy: the places of the user's worker's **active** role assignments today
+    (``assignment_prefixes``), united with the explicit grant of their account
+    (``granted_account``: office roles; a place-level account only for a login that is no
+    worker's). A handover (one assignment ends, another starts) moves access on its date.
+    Codes nest, so a place is inside the jurisdiction when its code starts with a prefix.
+    A city code (``450700``) stands for its districts (``4507``); a station for the
+    villages of its current catchment.
+    """
+    if user.is_authenticated and user.is_superuser:
+        return None
+    if not user.is_authenticated:
+        return []
+    return list(_cached(user, "prefixes", lambda: _jurisdiction_prefixes(user)))
+
+
+def _jurisdiction_prefixes(user: User) -> list[str]:
+    prefixes = set(today_prefixes(user))
+    account = granted_account(user)
+    if account is not None:
+        prefixes |= set(_account_prefixes(account))
+    return sorted(prefixes)
 
 
 def scope_q(user: User, code_path: str = "code") -> Q | None:
@@ -81,7 +197,10 @@ def can_see_personal_data(user: User) -> bool:
     """ID numbers and phone numbers of households: only the roles that visit them."""
     if user.is_authenticated and user.is_superuser:
         return True
-    account = account_of(user)
+    visiting = {*GRID_ROLES, *VILLAGE_ROLES}
+    if user.is_authenticated and any(row[0] in visiting for row in _today_rows(user)):
+        return True
+    account = granted_account(user)
     return account is not None and account.role in PERSONAL_DATA_ROLES
 
 
@@ -144,3 +263,10 @@ def rank_errors(user: User, role: str) -> list[str]:
     if account is None or ROLE_RANK[wanted] >= ROLE_RANK[AccountRole(account.role)]:
         return [gettext(MSG_RANK) % {"role": wanted.label}]
     return []
+
+
+def must_change_password(user: User) -> bool:
+    """Whether the login still has its one-time password (``PasswordChangeRequired``)."""
+    if not user.is_authenticated:
+        return False
+    return PasswordChangeRequired.objects.filter(user_id=user.pk).exists()

@@ -36,7 +36,10 @@ A case has an owner: ``owner_level`` (grid, village, town, county, city) and ``o
 (the place at that level: grid 15 digits, village 12, town 9, county 6, city ``NNNN00``).
 It starts at the routing's responsible level; escalation and return move it one level up
 (grid -> village ``code[:12]`` -> town ``code[:9]`` -> county ``code[:6]`` -> city
-``code[:4] + "00"``); redispatch sets it. Roles are those active on the day of the action.
+``code[:4] + "00"``); redispatch sets it. Roles are those active on the day of the action:
+a person's (a login linked to a ``Worker``) come from their ``RoleAssignment`` rows only, a
+place-level account of theirs counts for nothing (``accounts.selectors.granted_account``);
+the accounts named below are office grants and logins that are nobody's worker yet.
 
 - **Handlers** (the owner level's people) acknowledge, start, resolve, return, ask for more
   time and escalate:
@@ -47,14 +50,16 @@ It starts at the routing's responsible level; escalation and return move it one 
   district; city: ``city_admin`` accounts of the city.
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
-  *station* whose catchment holds the village (its ``station_staff`` accounts and its
-  station head); for town-level cases the county's handlers, for county-level cases the
-  city's, and the city's own for city-level cases (nobody is above them).
+  *station* whose catchment holds the village (its ``station_staff`` accounts and the
+  holders of its station roles: head, deputy, full-time worker); for town-level cases the
+  county's handlers, for county-level cases the city's, and the city's own for city-level
+  cases (nobody is above them).
 - **Close-out** (销号) of grid- and village-level cases is signed by the head of the station
   (``RoleAssignment`` station_head, through ``Worker.user``) or the delegate recorded for
   the head (an active ``station_head_delegate`` assignment on the station: dated, so a
-  delegation ends by itself); station staff accounts do not sign. Town-, county- and
-  city-level cases are closed out by the owning level's own handlers.
+  delegation ends by itself); station staff accounts and the other station roles do not
+  sign. Town-, county- and city-level cases are closed out by the owning level's own
+  handlers.
 - **Separation of duties**: ``resolve`` needs a written result (its note; photos may go with
   it); whoever made the latest ``verify`` cannot ``close_out`` the case (``not_the_verifier``,
   superusers too); the close-out event records ``signed_as`` (the signer's station role).
@@ -107,7 +112,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from accounts.models import AccountRole
-from accounts.selectors import account_of, scope_q
+from accounts.selectors import (
+    assignment_prefixes,
+    granted_account,
+    scope_q,
+    today_prefixes,
+)
 from gridmap import uploads
 from gridmap.codes import (
     LEVEL_ORDER,
@@ -119,7 +129,16 @@ from gridmap.codes import (
     level_above,
     level_of,
 )
-from grids.models import CatchmentAssignment, District, Grid, Role, RoleAssignment, Town, Village
+from grids.models import (
+    STATION_ROLES,
+    CatchmentAssignment,
+    District,
+    Grid,
+    Role,
+    RoleAssignment,
+    Town,
+    Village,
+)
 from grids.models import Worker as WorkerModel
 
 from . import deadlines
@@ -370,12 +389,13 @@ def handler_worker_ids(level: str, code: str, on: dt.date) -> set[int]:
             .filter(role__in=roles, **{f"{field}__code": code})
             .values_list("worker_id", flat=True)
         )
-    ids |= set(
-        WorkerModel.objects.filter(
-            user__account__role=ACCOUNT_ROLE[level],
-            user__account__codes__overlap=_covering_codes(level, code),
-        ).values_list("pk", flat=True)
-    )
+    if level not in WORKER_ROLES:  # county and city: office roles, explicit grants
+        ids |= set(
+            WorkerModel.objects.filter(
+                user__account__role=ACCOUNT_ROLE[level],
+                user__account__codes__overlap=_covering_codes(level, code),
+            ).values_list("pk", flat=True)
+        )
     return ids
 
 
@@ -392,14 +412,8 @@ def station_code_of(village_code: str, on: dt.date) -> str | None:
 def station_worker_ids(station_code: str, on: dt.date) -> set[int]:
     ids = set(
         RoleAssignment.objects.active(on)
-        .filter(role=Role.STATION_HEAD, station__code=station_code)
+        .filter(role__in=STATION_ROLES, station__code=station_code)
         .values_list("worker_id", flat=True)
-    )
-    ids |= set(
-        WorkerModel.objects.filter(
-            user__account__role=AccountRole.STATION_STAFF,
-            user__account__codes__contains=[station_code],
-        ).values_list("pk", flat=True)
     )
     return ids
 
@@ -426,7 +440,7 @@ class _Parties:
 
     @cached_property
     def account(self) -> Any:
-        return None if self.user is None else account_of(self.user)
+        return None if self.user is None else granted_account(self.user)
 
     @cached_property
     def roles(self) -> list[tuple[str, str | None, str | None, str | None]]:
@@ -464,7 +478,7 @@ class _Parties:
             and station in account.codes
         ):
             return True
-        return any(r[0] == Role.STATION_HEAD and r[3] == station for r in self.roles)
+        return any(r[0] in STATION_ROLES and r[3] == station for r in self.roles)
 
     def signing_role(self, station: str) -> str | None:
         """The role in which the actor signs a close-out for ``station`` (its head, or the
@@ -872,21 +886,10 @@ def _past(due: dt.datetime | None, at: dt.datetime) -> bool:
 
 def role_prefixes(user: User, on: dt.date | None = None) -> list[str]:
     """Codes of the places where the user's worker holds a role today (grid, village, town;
-    a station stands for the villages of its catchment)."""
-    on = on or timezone.localdate()
-    rows = RoleAssignment.objects.active(on).filter(worker__user=user)
-    codes = set()
-    for grid, village, town, station in rows.values_list(
-        "grid__code", "village__code", "town__code", "station_id"
-    ):
-        codes |= {c for c in (grid, village, town) if c}
-        if station is not None:
-            codes |= set(
-                CatchmentAssignment.objects.active(on)
-                .filter(station_id=station)
-                .values_list("village__code", flat=True)
-            )
-    return sorted(codes)
+    a station stands for the villages of its catchment): ``accounts.selectors``'s rule."""
+    if on is None:  # today's: asked once per request (accounts.selectors caches it)
+        return assignment_prefixes(user) if not user.is_authenticated else today_prefixes(user)
+    return assignment_prefixes(user, on)
 
 
 def cases_visible_to(user: User, model: type[Case]) -> QuerySet[Any]:

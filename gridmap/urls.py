@@ -19,6 +19,8 @@ api_patterns = [
 urlpatterns = [
     path("", RedirectView.as_view(url="/map/", permanent=False)),
     path("admin/", admin.site.urls),
+    # Django's password change, which also lifts the first sign-in's forced change.
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),

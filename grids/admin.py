@@ -188,6 +188,11 @@ class RoleAssignmentInline(JurisdictionAdminMixin, admin.TabularInline):
         return super().get_formset(request, obj, **kwargs)
 
 
+# Actions on workers that apps above grids add (accounts: "create logins"), in their
+# AppConfig.ready, since grids may not import them.
+WORKER_ACTIONS: list[Any] = []
+
+
 @admin.register(Worker)
 class WorkerAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     """Workers. A worker who is a party member of a household (a central household) is a
@@ -203,6 +208,7 @@ class WorkerAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     search_fields = ["name"]
     autocomplete_fields = ["user"]
     inlines = [RoleAssignmentInline]
+    actions = WORKER_ACTIONS
 
     def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
         return workers_within(prefixes_of(request.user), qs)

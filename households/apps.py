@@ -18,6 +18,10 @@ class HouseholdsConfig(AppConfig):
         # the household figures, without grids importing households (see grids.signals).
         grid_replaced.connect(_follow_grid, dispatch_uid="households-follow-grid")
         register_household_figures(with_household_figures)
+        # The inbox shows a unit's entries only while the unit is inside the jurisdiction.
+        from .notifications import register_inbox_scope
+
+        register_inbox_scope()
         # A deleted unit takes its inbox entries with it (they named it by a foreign key
         # with CASCADE before the inbox became generic).
         post_delete.connect(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_noop
 
 from inbox import services as inbox_services
 from inbox.models import Notification
+from inbox.selectors import register_subject_scope
 from inbox.services import Recipient
 
 from .models import TenHouseholdUnit
@@ -64,3 +65,11 @@ def delete_unit_notifications(*, unit_ids: Iterable[int]) -> int:
     return inbox_services.notifications_delete_about(
         subject_type=SUBJECT_UNIT, subject_ids=unit_ids
     )
+
+
+def register_inbox_scope() -> None:
+    """The inbox shows an entry about one of these only while the user may see it
+    (``inbox.selectors.register_subject_scope``; called from ``AppConfig.ready``)."""
+    from .selectors import units_visible_to
+
+    register_subject_scope(SUBJECT_UNIT, lambda user: units_visible_to(user).values("pk"))

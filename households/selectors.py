@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from accounts.selectors import scope_q
 from gridmap.crypto import keyed_hash
 from grids.models import Grid
 
-from .models import Household
+from .models import Household, TenHouseholdUnit
 
 
 def households_by_number_q(number: str) -> Q:
@@ -44,3 +47,10 @@ def grid_household_figures(grid: Grid) -> dict[str, int]:
         household_count=Count("id"), population=Sum("size")
     )
     return {"household_count": agg["household_count"], "population": agg["population"] or 0}
+
+
+def units_visible_to(user: Any) -> QuerySet[TenHouseholdUnit]:
+    """The ten-household units inside the user's jurisdiction (``accounts.selectors``)."""
+    qs = TenHouseholdUnit.objects.all()
+    scope = scope_q(user, "grid__code")
+    return qs if scope is None else qs.filter(scope)

@@ -1,8 +1,16 @@
-"""Reads of the inbox: a user's entries and their unread counts."""
+"""Reads of the inbox: a user's entries and their unread counts.
+
+An entry is shown only while its subject is still the user's to see: the app that owns a
+subject type (an incident, a ten-household unit) registers which of its subjects a user may
+see (``register_subject_scope``, in its ``AppConfig.ready``), because the inbox lies below
+those apps. So a handover (a leader's assignment ends today) takes the grid's entries out of
+the old leader's inbox on the day, with no other step.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -12,11 +20,26 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 
+# subject type -> user -> a queryset of the primary keys of the subjects the user may see.
+SubjectScope = Callable[[Any], QuerySet[Any]]
+_subject_scopes: dict[str, SubjectScope] = {}
+
+
+def register_subject_scope(subject_type: str, scope: SubjectScope) -> None:
+    """Make ``scope(user)`` (a ``values("pk")`` queryset) decide which entries of
+    ``subject_type`` the user's inbox shows (the owning app, once)."""
+    _subject_scopes[subject_type] = scope
+
+
 def inbox(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Notification]:
-    """The entries of the user's worker, newest first (none for a user without a worker)."""
+    """The entries of the user's worker whose subject they may still see, newest first (none
+    for a user without a worker)."""
     if not user.is_authenticated:
         return Notification.objects.none()
-    return Notification.objects.filter(worker__user=user).order_by("-created_at", "-id")
+    qs = Notification.objects.filter(worker__user=user)
+    for subject_type, scope in _subject_scopes.items():
+        qs = qs.exclude(Q(subject_type=subject_type) & ~Q(subject_id__in=scope(user)))
+    return qs.order_by("-created_at", "-id")
 
 
 def inbox_unread_counts(user: AbstractBaseUser | AnonymousUser) -> dict[str, int]:

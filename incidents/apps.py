@@ -15,6 +15,10 @@ class IncidentsConfig(AppConfig):
         from .kind import IncidentKind
 
         register(IncidentKind())
+        # The inbox shows an incident's entries only while the incident is the user's to see.
+        from .notifications import register_inbox_scope
+
+        register_inbox_scope()
         # A deleted incident takes its inbox entries with it (they named it by a foreign key
         # with CASCADE before the inbox became generic).
         post_delete.connect(

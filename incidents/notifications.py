@@ -28,6 +28,7 @@ from django.utils.translation import gettext_noop
 
 from inbox import services as inbox_services
 from inbox.models import Notification
+from inbox.selectors import register_subject_scope
 from inbox.services import Recipient
 
 if TYPE_CHECKING:
@@ -195,3 +196,11 @@ def delete_incident_notifications(*, incident_ids: Iterable[int]) -> int:
     return inbox_services.notifications_delete_about(
         subject_type=SUBJECT_INCIDENT, subject_ids=incident_ids
     )
+
+
+def register_inbox_scope() -> None:
+    """The inbox shows an entry about one of these only while the user may see it
+    (``inbox.selectors.register_subject_scope``; called from ``AppConfig.ready``)."""
+    from .selectors import incidents_visible_to
+
+    register_subject_scope(SUBJECT_INCIDENT, lambda user: incidents_visible_to(user).values("pk"))

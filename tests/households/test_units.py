@@ -315,10 +315,13 @@ def test_creating_a_unit_takes_the_same_queries_for_any_number_of_members(api_cl
     counts = []
     for y, size in ((0.01, 8), (0.03, 15)):
         members = row(size, grid=place["west"], y=y)
+        # A fresh user object, as every real request has (accounts.selectors caches the
+        # identity on it).
+        user = type(place["user"]).objects.get(pk=place["user"].pk)
         with CaptureQueriesContext(connection) as ctx:
-            assert post(api_client, place["user"], members).status_code == 201
+            assert post(api_client, user, members).status_code == 201
         counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1] <= 16
+    assert counts[0] == counts[1] <= 18
 
 
 def test_deleting_a_unit_deletes_its_entries(api_client, place):

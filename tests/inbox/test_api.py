@@ -8,12 +8,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from households.models import TenHouseholdUnit
 from inbox.api import MSG_NO_SUCH_NOTIFICATION
 from inbox.models import Notification, RecipientKind
 from inbox.services import notify
 from incidents.models import Responder
 from incidents.notifications import MSG_NEW_INCIDENT, notify_incident
-from tests.factories import UserFactory
+from tests.factories import HouseholdFactory, UserFactory
 from tests.incidents.test_notifications import make_incident
 
 pytestmark = pytest.mark.django_db
@@ -46,8 +47,9 @@ def test_inbox_lists_own_entries_with_unread_counts_in_three_queries(
     api_client, inbox_of_leader, django_assert_num_queries
 ):
     api_client.force_authenticate(inbox_of_leader.user)
-    # unread counts (one conditional aggregate) + count + page
-    with django_assert_num_queries(3):
+    # the user's places today (role assignments, account: once per request) + unread counts
+    # (one conditional aggregate) + count + page
+    with django_assert_num_queries(5):
         body = api_client.get(INBOX).json()
     assert body["unread"] == {"routed": 1, "copied": 1, "watching": 1, "total": 3}
     assert body["count"] == 4
@@ -147,13 +149,15 @@ def test_read_all_of_one_kind_then_all(api_client, inbox_of_leader, people):
 
 def test_a_unit_entry_names_its_unit_and_no_incident(api_client, people):
     leader = people["leader"]
+    head = HouseholdFactory(grid=people["grid"])
+    unit = TenHouseholdUnit.objects.create(name="一组", grid=people["grid"], head_household=head)
     notify(
         workers=[leader.id],
         message={"msgid": "New ten-household unit %(name)s in %(place)s: %(count)s households"},
-        link="/map/#ten-household-unit-7",
+        link=f"/map/#ten-household-unit-{unit.pk}",
         subject_type="ten_household_unit",
-        subject_id=7,
+        subject_id=unit.pk,
     )
     api_client.force_authenticate(leader.user)
     [entry] = api_client.get(INBOX).json()["results"]
-    assert (entry["incident"], entry["ten_household_unit"]) == (None, 7)
+    assert (entry["incident"], entry["ten_household_unit"]) == (None, unit.pk)

@@ -422,9 +422,11 @@ def test_mine_lists_the_incidents_routed_copied_or_watched_by_my_worker(
     mine = sorted(ids_of(api_client.get(LIST, {"mine": 1})))
     everything = sorted(ids_of(api_client.get(LIST)))
 
-    # The W guide gets both W incidents (routed on blue/yellow); not E's or V2's.
+    # The W guide gets both W incidents (routed on blue/yellow); not E's or V2's. The login is
+    # the guide's, so its village account counts for nothing: everything is the W grid's, where
+    # the guide holds the role (accounts.selectors.granted_account).
     assert mine == sorted([reported["w_blue"], reported["w_yellow"]])
-    assert everything == sorted([reported["w_blue"], reported["w_yellow"], reported["e_red"]])
+    assert everything == sorted([reported["w_blue"], reported["w_yellow"]])
 
 
 def test_mine_without_a_worker_is_empty(root, reported):
@@ -444,7 +446,8 @@ def test_list_query_count_does_not_grow_with_incidents(
         post(root, feature(100.01 + i * 0.001, 0.02))
     worker = AccountFactory(role=AccountRole.GRID_WORKER, codes=[world.west.code]).user
     api_client.force_authenticate(worker)
-    with django_assert_max_num_queries(3):  # account, count, features
+    # role assignments today, account, count, features
+    with django_assert_max_num_queries(4):
         assert len(ids_of(api_client.get(LIST))) == 12
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from gridmap.messages import render_message
+from grids.models import Role
 from inbox.models import Notification
 from incidents.models import (
     Category,
@@ -20,7 +21,13 @@ from incidents.models import (
 )
 from incidents.notifications import MSG_NEW_INCIDENT, notify_incident
 from incidents.services import incidents_purge
-from tests.factories import GridFactory, UserFactory, WorkerFactory, current_generation
+from tests.factories import (
+    GridFactory,
+    RoleAssignmentFactory,
+    UserFactory,
+    WorkerFactory,
+    current_generation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,12 +37,19 @@ ROUTED, COPIED, WATCHING = RecipientKind.ROUTED, RecipientKind.COPIED, Recipient
 @pytest.fixture
 def people():
     grid = GridFactory()
-    return {
+    people = {
         "grid": grid,
         "leader": WorkerFactory(name="王网格长", email="leader@example.org", user=UserFactory()),
         "guide": WorkerFactory(name="李指导员", email="guide@example.org", user=UserFactory()),
         "neighbour": WorkerFactory(name="赵邻格长", email="", user=UserFactory()),
     }
+    # Their roles: an inbox shows entries about what the person's roles let them see.
+    RoleAssignmentFactory(worker=people["leader"], role=Role.GRID_LEADER, grid=grid)
+    RoleAssignmentFactory(worker=people["guide"], role=Role.PARTY_GUIDE, grid=grid)
+    RoleAssignmentFactory(
+        worker=people["neighbour"], role=Role.GRID_LEADER, grid=GridFactory(village=grid.village)
+    )
+    return people
 
 
 def make_incident(people: dict, recipients: list[tuple[str, str, str]]) -> Incident:
