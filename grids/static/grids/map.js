@@ -544,6 +544,13 @@ window.gridmapInit = function (map) {
 
   Promise.all(loads).then(function () {
     container.dataset.errors = String(errors);
+    // /map/?grid=CODE (the coverage page's links): open on that grid, when it is in view.
+    const wanted = new URLSearchParams(window.location.search).get("grid");
+    const layer = wanted ? findGrid(wanted) : null;
+    if (layer) {
+      map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 17 });
+      openGrid(wanted, layer.getBounds().getCenter(), layer);
+    }
     container.dataset.loaded = "true";
     refreshBuildings();
   });
