@@ -126,8 +126,8 @@ LABELS: dict[str, Any] = {
 STATUS_LABELS: dict[str, Any] = {
     "not_available_yet": gettext_lazy("not available yet"),
 }
-# Fields that are not figures of the area.
-SKIPPED = {"seconds"}
+# Fields that are not figures of the area (the service areas are a map layer).
+SKIPPED = {"seconds", "service_areas"}
 
 
 def label(key: str) -> str:

@@ -81,7 +81,7 @@ def link_sections(sections: list[Section], *, area_code: str, user: Any) -> None
         )
     for section in sections:
         for figure in section.figures:
-            if figure.key in HOUSEHOLD_FIGURES:
+            if figure.key in HOUSEHOLD_FIGURES and figure.value:
                 figure.href = households_url(area_code, HOUSEHOLD_FIGURES[figure.key])
             elif figure.key == BEYOND_FIGURE:
                 figure.href = f"#items-{VILLAGES_FIGURE}"
