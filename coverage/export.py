@@ -196,7 +196,7 @@ class Row:
 @dataclass
 class Figure:
     key: str  # "<check>-<field>", also the HTML id of its items
-    name: str  # the field
+    name: str  # the field, with the path to it ("grids_missing.grid_leader")
     label: str
     value: Any
     items: list[dict[str, Any]] | None = None  # the rows behind the figure, when it has any
@@ -281,7 +281,7 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
             figures.append(
                 Figure(
                     key,
-                    name,
+                    prefix + name,
                     label(prefix + name),
                     value["count"],
                     rows,
@@ -292,7 +292,7 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
             figures.extend(_figures(check, value, prefix=f"{prefix}{name}."))
         elif isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
             # A range of a setting, e.g. the norm [300, 500].
-            figures.append(Figure(key, name, label(prefix + name), "–".join(map(str, value))))
+            figures.append(Figure(key, prefix + name, label(prefix + name), "–".join(map(str, value))))
         elif isinstance(value, list):
             rows = [
                 {k: v for k, v in item.items() if not _is_geometry(v)}
@@ -300,9 +300,9 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
                 else {"code": item}
                 for item in value
             ]
-            figures.append(Figure(key, name, label(prefix + name), len(value), rows))
+            figures.append(Figure(key, prefix + name, label(prefix + name), len(value), rows))
         else:
-            figures.append(Figure(key, name, label(prefix + name), value))
+            figures.append(Figure(key, prefix + name, label(prefix + name), value))
     return figures
 
 
