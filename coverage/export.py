@@ -292,7 +292,9 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
             figures.extend(_figures(check, value, prefix=f"{prefix}{name}."))
         elif isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
             # A range of a setting, e.g. the norm [300, 500].
-            figures.append(Figure(key, prefix + name, label(prefix + name), "–".join(map(str, value))))
+            figures.append(
+                Figure(key, prefix + name, label(prefix + name), "–".join(map(str, value)))
+            )
         elif isinstance(value, list):
             rows = [
                 {k: v for k, v in item.items() if not _is_geometry(v)}

@@ -61,7 +61,9 @@ def map_url(grid_code: str) -> str:
 
 
 def assign_url(grid_id: int, role: str) -> str:
-    return f"{reverse('admin:grids_roleassignment_add')}?{urlencode({'grid': grid_id, 'role': role})}"
+    return (
+        f"{reverse('admin:grids_roleassignment_add')}?{urlencode({'grid': grid_id, 'role': role})}"
+    )
 
 
 def link_sections(sections: list[Section], *, area_code: str, user: Any) -> None:
@@ -76,9 +78,7 @@ def link_sections(sections: list[Section], *, area_code: str, user: Any) -> None
             if figure.key in missing_roles
             for row in figure.items or []
         }
-        assignable = dict(
-            Grid.objects.current().filter(code__in=codes).values_list("code", "id")
-        )
+        assignable = dict(Grid.objects.current().filter(code__in=codes).values_list("code", "id"))
     for section in sections:
         for figure in section.figures:
             if figure.key in HOUSEHOLD_FIGURES and figure.value:

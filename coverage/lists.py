@@ -17,6 +17,7 @@ which also marks the answer no-store and logs an unmasked view.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy

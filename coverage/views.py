@@ -36,7 +36,9 @@ AREA_NOT_FOUND = gettext_lazy(
 )
 UNKNOWN_LIST = gettext_lazy("Unknown list %(list)s.")
 VILLAGE_NOT_FOUND = gettext_lazy("No village with the code %(code)s in this area.")
-CHOOSE_VILLAGE = gettext_lazy("Choose a village: the households beyond the circle are listed per village.")
+CHOOSE_VILLAGE = gettext_lazy(
+    "Choose a village: the households beyond the circle are listed per village."
+)
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,9 @@ class CoverageHouseholdsView(LoginRequiredMixin, TemplateView):
             rows=[
                 {
                     "row": row,
-                    "distance": lists.distance_text(row, page.horizon_m) if kind == lists.BEYOND else "",
+                    "distance": lists.distance_text(row, page.horizon_m)
+                    if kind == lists.BEYOND
+                    else "",
                     "grid_url": links.map_url(row.grid) if row.grid else None,
                 }
                 for row in page.rows

@@ -167,7 +167,9 @@ def test_names_are_masked_for_a_role_that_does_not_visit_and_shown_and_logged_fo
 ):
     village = _village_with_beyond(town)
     query = {"area": town, "list": "beyond", "village": village["code"]}
-    names = dict(Household.objects.values_list("id", "head_name").filter(grid__code__startswith=town))
+    names = dict(
+        Household.objects.values_list("id", "head_name").filter(grid__code__startswith=town)
+    )
     client.force_login(staff)
     response = client.get(HOUSEHOLDS, query)
     assert response["Cache-Control"] == "no-store"
@@ -263,7 +265,7 @@ def test_a_grid_missing_a_role_links_to_the_map_and_assign_only_for_who_may(
     ).user
     map_link = f'href="{reverse("map")}?grid={leaderless.code}"'
     assign = (
-        f'{reverse("admin:grids_roleassignment_add")}?grid={leaderless.pk}&amp;role=grid_leader'
+        f"{reverse('admin:grids_roleassignment_add')}?grid={leaderless.pk}&amp;role=grid_leader"
     )
     client.force_login(staff)
     html = client.get(COVERAGE, {"area": town}).content.decode()

@@ -26,10 +26,10 @@ from accounts.models import AccountRole
 from cases import lists as case_lists
 from cases.lists import CASE, Column
 from coverage import export as coverage_export
-from incidents.lists import COLUMNS, ListKind
-from incidents.models import Incident
 from gridmap.personal_data import mask_name
 from households.models import Household
+from incidents.lists import COLUMNS, ListKind
+from incidents.models import Incident
 from planning import services as planning_services
 from tests.coverage.test_service_circle import river  # noqa: F401 (a fixture)
 from tests.factories import AccountFactory, UserFactory
@@ -151,7 +151,7 @@ def test_coverage_csv_neutralises_formulas():
     assert [row[4] for row in rows if row[2] == coverage_export.label("change")] == ["-2"]
 
 
-def test_coverage_households_csv_neutralises_formulas_masks_and_is_not_stored(client, river):
+def test_coverage_households_csv_neutralises_formulas_masks_and_is_not_stored(client, river):  # noqa: F811
     """The households beyond the service circle (issue 12, item 9): a head of household's
     name or an address that would be a formula is quoted, masked or not; the name is masked
     for a role that does not visit households; the answer is not stored."""
