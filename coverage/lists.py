@@ -26,7 +26,7 @@ from gridmap import personal_data
 from grids.models import Village
 from households.models import Household
 
-from .service_circle import LIST_HORIZON_FACTOR, Method, beyond_page, reach_m
+from .service_circle import Method, beyond_page
 
 NO_GRID = "no_grid"
 NO_UNIT = "no_unit"
@@ -142,7 +142,3 @@ def distance_text(row: HouseholdRow, horizon_m: float | None) -> str:
     if row.method == Method.ESTIMATE:
         return _("%(metres)s m in a straight line") % {"metres": f"{row.distance_m:,.0f}"}
     return _("%(metres)s m by road") % {"metres": f"{row.distance_m:,.0f}"}
-
-
-def list_horizon_m() -> float:
-    return reach_m() * LIST_HORIZON_FACTOR
