@@ -470,6 +470,23 @@ RULES: dict[str, list[Rule]] = {
     "coverage/": [PLAIN, Rule("town", query=lambda a: {"area": a.town.code}, strict=False)],
     "coverage/export.csv": [Rule("town", query=lambda a: {"area": a.town.code})],
     "coverage/export.pdf": [Rule("town", query=lambda a: {"area": a.town.code})],
+    "coverage/households/": [
+        Rule("town", query=lambda a: {"area": a.town.code, "list": "no_unit"}),
+        Rule("town", query=lambda a: {"area": a.town.code, "list": "no_unit", "format": "csv"}),
+        Rule(
+            "village",
+            query=lambda a: {"area": a.town.code, "list": "beyond", "village": a.village.code},
+        ),
+        Rule(
+            "village",
+            query=lambda a: {
+                "area": a.town.code,
+                "list": "beyond",
+                "village": a.village.code,
+                "format": "csv",
+            },
+        ),
+    ],
     "cases/<int:pk>/": [Rule("incident", path=incident_pk)],
     "cases/<int:pk>/photos/<int:photo>/": [
         Rule("incidentphoto", path=lambda a: {"pk": a.incident.pk, "photo": a.incidentphoto.pk})

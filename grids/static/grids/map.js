@@ -14,6 +14,7 @@ import { el, fetchJson, formatNumber, interpolate, readJson, telHref, withQuery 
 const S = readJson("gridmap-strings");
 const CONFIG = readJson("gridmap-config");
 const NARROW = window.matchMedia("(max-width: 640px)").matches;
+const WANTED_GRID = new URLSearchParams(window.location.search).get("grid");
 
 /* --- talking to the API ------------------------------------------------------------------ */
 let pending = 0;
@@ -526,7 +527,10 @@ window.gridmapInit = function (map) {
         );
         if (level === "district") {
           homeBounds = districts.getBounds();
-          if (homeBounds.isValid()) fitHome();
+          // A grid named in the address (?grid=CODE) is fitted once every layer is in.
+          if (homeBounds.isValid()) {
+            if (!WANTED_GRID) fitHome();
+          }
           else setNotice("empty", S.emptyJurisdiction, "hint");
         }
       })
@@ -544,6 +548,15 @@ window.gridmapInit = function (map) {
 
   Promise.all(loads).then(function () {
     container.dataset.errors = String(errors);
+    // /map/?grid=CODE (the coverage page's links): open on that grid when it is in the
+    // jurisdiction's layer, else on the whole jurisdiction as usual.
+    const layer = WANTED_GRID ? findGrid(WANTED_GRID) : null;
+    if (layer) {
+      map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 17, animate: false });
+      openGrid(WANTED_GRID, layer.getBounds().getCenter(), layer);
+    } else if (WANTED_GRID) {
+      fitHome();
+    }
     container.dataset.loaded = "true";
     refreshBuildings();
   });
