@@ -525,7 +525,10 @@ window.gridmapInit = function (map) {
           collection.features.length
         );
         if (level === "district") {
-          homeBounds = districts.getBounds();
+          // Home: the server's extent of the user's own places (a grid leader's grid), else
+          // every district in view.
+          const home = CONFIG.home;
+          homeBounds = home ? L.latLngBounds([home[1], home[0]], [home[3], home[2]]) : districts.getBounds();
           if (homeBounds.isValid()) fitHome();
           else setNotice("empty", S.emptyJurisdiction, "hint");
         }
