@@ -53,30 +53,40 @@ def demo_logins_ensure() -> LoginsResult:
     role who has none; bulk inserts, no password hashing. Idempotent."""
     users = get_user_model()
     workers = list(demo_role_workers().filter(user__isnull=True).order_by("pk"))
-    taken = set(
-        users.objects.filter(
-            username__in=[normalise_mobile(w.phone) for w in workers]
-        ).values_list("username", flat=True)
-    )
+    existing = users.objects.filter(username__in=[normalise_mobile(w.phone) for w in workers])
+    taken = set(existing.values_list("username", flat=True))
+    # A login left by a previous demo (load_demo --replace deletes the workers, not their
+    # logins; the same seed makes the same mobiles): the new worker takes it over, without
+    # the old password. Never a login of a worker, of staff or of a superuser.
+    orphans = {
+        u.get_username(): u
+        for u in existing.filter(worker__isnull=True, is_staff=False, is_superuser=False)
+    }
     skipped: list[str] = []
     new: list[tuple[Worker, object]] = []
+    reused: list[tuple[Worker, object]] = []
     for worker in workers:
         username = normalise_mobile(worker.phone)
         if not MOBILE_RE.match(username):
             skipped.append(f"{worker.name}: no mobile number")
-            continue
-        if username in taken:
+        elif username in orphans:
+            user = orphans.pop(username)
+            user.first_name = worker.name
+            user.set_unusable_password()
+            reused.append((worker, user))
+        elif username in taken:
             skipped.append(f"{worker.name}: username {username} is taken")
-            continue
-        taken.add(username)
-        user = users(username=username, first_name=worker.name)
-        user.set_unusable_password()
-        new.append((worker, user))
+        else:
+            taken.add(username)
+            user = users(username=username, first_name=worker.name)
+            user.set_unusable_password()
+            new.append((worker, user))
     users.objects.bulk_create([u for _, u in new], batch_size=1000)
-    for worker, user in new:
+    users.objects.bulk_update([u for _, u in reused], ["first_name", "password"], batch_size=1000)
+    for worker, user in new + reused:
         worker.user = user
-    Worker.objects.bulk_update([w for w, _ in new], ["user"], batch_size=1000)
-    return LoginsResult(created=len(new), skipped=skipped)
+    Worker.objects.bulk_update([w for w, _ in new + reused], ["user"], batch_size=1000)
+    return LoginsResult(created=len(new) + len(reused), skipped=skipped)
 
 
 @dataclass(frozen=True)
