@@ -557,6 +557,7 @@ def _write(
             ids.append(None if who is None or who[0] is None else str(who[0]))
             names.append(above if who is None else who[1])
         return ids, names
+
     for step in sim.steps:
         rows = np.flatnonzero(step.mask)
         if not len(rows):

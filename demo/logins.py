@@ -103,10 +103,9 @@ def demo_logins_issue(
     """One-time passwords for the workers holding ``assignments``: for each login that has no
     usable password yet (or every one, with ``reset``). Logins are made first if missing."""
     demo_logins_ensure()
-    rows = (
-        assignments.select_related("worker__user", "grid", "village", "station", "town")
-        .order_by("worker__name", "worker__pk", "role")
-    )
+    rows = assignments.select_related(
+        "worker__user", "grid", "village", "station", "town"
+    ).order_by("worker__name", "worker__pk", "role")
     roles: dict[int, list[str]] = {}
     workers: dict[int, Worker] = {}
     for a in rows:

@@ -12,8 +12,8 @@ from django.db.models import Count
 
 from accounts.models import AccountRole
 from accounts.services import account_upsert
-from gridmap.codes import Level, code_at
 from demo.logins import demo_logins_ensure
+from gridmap.codes import Level, code_at
 from grids.models import District, Grid, Role, RoleAssignment, Station, Town, Village
 
 DEMO_PASSWORD = "gridmap-demo"

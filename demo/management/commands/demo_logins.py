@@ -58,9 +58,8 @@ class Command(BaseCommand):
             asked = asked.filter(Q(worker__name__contains=name) | Q(worker__user__username=name))
         logins = demo_logins_issue(assignments=asked, reset=options["reset"])
         if not logins:
-            what = " ".join(
-                f"--{k} {v}" for k, v in (("village", village), ("role", role), ("worker", name)) if v
-            )
+            given = (("village", village), ("role", role), ("worker", name))
+            what = " ".join(f"--{k} {v}" for k, v in given if v)
             raise CommandError(NOBODY.format(asked=what))
         self.stdout.write("name\tusername\tone-time password\troles")
         for login in logins:
