@@ -704,7 +704,7 @@ def _write(
 def demo_reporter() -> int:
     """The login that reports (and acts on) every demo case; it cannot log in."""
     user, created = get_user_model().objects.get_or_create(
-        username=DEMO_REPORTER, defaults={"is_active": False, "first_name": "演示"}
+        username=DEMO_REPORTER, defaults={"is_active": False, "first_name": REPORTER_NAME}
     )
     if created:
         user.set_unusable_password()
