@@ -526,12 +526,13 @@ window.gridmapInit = function (map) {
           collection.features.length
         );
         if (level === "district") {
-          homeBounds = districts.getBounds();
-          // A grid named in the address (?grid=CODE) is fitted once every layer is in.
-          if (homeBounds.isValid()) {
-            if (!WANTED_GRID) fitHome();
-          }
-          else setNotice("empty", S.emptyJurisdiction, "hint");
+          // Home: the server's extent of the user's own places (a grid leader's grid), else
+          // every district in view. A grid named in the address (?grid=CODE) is fitted once
+          // every layer is in.
+          const home = CONFIG.home;
+          homeBounds = home ? L.latLngBounds([home[1], home[0]], [home[3], home[2]]) : districts.getBounds();
+          if (!homeBounds.isValid()) setNotice("empty", S.emptyJurisdiction, "hint");
+          else if (!WANTED_GRID) fitHome();
         }
       })
       .catch(function (error) {
