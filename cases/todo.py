@@ -172,9 +172,7 @@ class PartyQ:
 
     def supervisor(self) -> Q:
         staffed = {r[4] for r in self.rows if r[0] in STATION_ROLES and r[4] is not None}
-        station = self._station_exists(
-            staffed, set(self._account_codes(AccountRole.STATION_STAFF))
-        )
+        station = self._station_exists(staffed, set(self._account_codes(AccountRole.STATION_STAFF)))
         town = Q(owner_level=Level.TOWN) & self.handles_place(Level.COUNTY, Level.TOWN)
         above = Q(owner_level__in=[Level.COUNTY, Level.CITY]) & self.handles_place(
             Level.CITY, Level.COUNTY
@@ -216,7 +214,9 @@ def _not_rated_since_resolved(kind: CaseKind, parties: PartyQ) -> Q:
     later_resolve = kind.events(OuterRef(OuterRef("pk"))).filter(
         action=Action.RESOLVE, seq__gt=OuterRef("seq")
     )
-    rated = kind.events(OuterRef("pk")).filter(action=Action.CALLBACK).filter(~Exists(later_resolve))
+    rated = (
+        kind.events(OuterRef("pk")).filter(action=Action.CALLBACK).filter(~Exists(later_resolve))
+    )
     return ~Q(Exists(rated))
 
 
@@ -295,4 +295,3 @@ def todo_queryset(
         return qs.none()
     expression = todo_action_expression(user, qs.model, extra=extra, now=now)
     return qs.annotate(todo_action=expression).filter(todo_action__isnull=False)
-

@@ -25,8 +25,18 @@ import math
 from typing import Any
 
 from django.db.models import Case as CaseWhen
-from django.db.models import Count, DateTimeField, Exists, F, IntegerField, OuterRef, Q, QuerySet
-from django.db.models import Value, When
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import ngettext, pgettext_lazy
@@ -133,7 +143,7 @@ def todo_count(user: Any) -> int:
 
 
 def due_text(due_at: dt.datetime | None, at: dt.datetime) -> str:
-    """"还剩 2 小时" / "已超时 3 小时" (days from 48 hours on), or "" without a deadline.
+    """ "还剩 2 小时" / "已超时 3 小时" (days from 48 hours on), or "" without a deadline.
     Wall-clock time, as a person counts it on their phone."""
     if due_at is None:
         return ""

@@ -41,4 +41,3 @@ class TodoView(LoginRequiredMixin, View):
             "todo_badge": TodoBadge(request.user, count=total),
         }
         return render(request, self.template_name, context)
-

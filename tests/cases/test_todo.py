@@ -35,12 +35,17 @@ from tests.incidents.test_workflow import (
 )
 
 
-@pytest.fixture
-def tw(db) -> CaseWorld:
+def build_todo_world() -> CaseWorld:
+    """The workflow tests' world with logins for W's guide and V1's mediation director."""
     cw = build_case_world(build_world(world_generation()))
     cw.users["guide"] = _login_for(cw.world, "W guide", "w-guide")
     cw.users["director"] = _login_for(cw.world, "V1 director", "v1-director")
     return cw
+
+
+@pytest.fixture
+def tw(db) -> CaseWorld:
+    return build_todo_world()
 
 
 def _cases(cw: CaseWorld) -> dict[str, Incident]:
@@ -132,9 +137,7 @@ def test_the_to_do_is_what_allowed_actions_says_for_every_login_and_case(tw):
         visible = list(incidents_visible_to(user))
         expected = {i.pk: expected_item(user, i) for i in visible}
         expected = {pk: a for pk, a in expected.items() if a is not None}
-        got = dict(
-            todo_queryset(user, incidents_visible_to(user)).values_list("id", "todo_action")
-        )
+        got = dict(todo_queryset(user, incidents_visible_to(user)).values_list("id", "todo_action"))
         assert got == expected, name
         seen |= set(got.values())
     # The comparison covered every kind of item.
