@@ -162,9 +162,14 @@ def due_text(due_at: dt.datetime | None, at: dt.datetime) -> str:
 
 
 def place_of(incident: Incident) -> dict[str, str] | None:
-    """The most precise place of the case: its grid, else village, else town."""
+    """The most precise place of the case: its grid (with its village's name), else its
+    village, else its town."""
     place = incident.grid or incident.village or incident.town
-    return None if place is None else {"code": place.code, "name": place.name}
+    if place is None:
+        return None
+    # A grid's name ("第1网格") says little without its village's.
+    village = incident.village.name if incident.grid and incident.village else ""
+    return {"code": place.code, "name": place.name, "village": village}
 
 
 def item(incident: Incident, *, at: dt.datetime) -> dict[str, Any]:
