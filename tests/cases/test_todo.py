@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from accounts.models import AccountRole
 from cases import workflow as engine
 from cases.todo import CONDITION_SQL, TODO_ACTIONS, TodoAction, todo_queryset
 from incidents.models import Incident, Status
 from incidents.selectors import incidents_visible_to
 from incidents.todo import FOLLOW_UP, todo, todo_count, todo_counts
 from incidents.workflow import Action, allowed_actions
+from tests.factories import AccountFactory
 from tests.incidents.test_routing import build_world, world_generation
 from tests.incidents.test_workflow import (
     CaseWorld,
@@ -40,6 +42,11 @@ def build_todo_world() -> CaseWorld:
     cw = build_case_world(build_world(world_generation()))
     cw.users["guide"] = _login_for(cw.world, "W guide", "w-guide")
     cw.users["director"] = _login_for(cw.world, "V1 director", "v1-director")
+    # A hand-typed grid account for W on E's leader: a person's place-level account counts
+    # for nothing (``granted_account``), in the to do as in the workflow.
+    AccountFactory(
+        user=cw.users["other_grid_leader"], role=AccountRole.GRID_WORKER, codes=[cw.west]
+    )
     return cw
 
 
@@ -78,6 +85,8 @@ def _cases(cw: CaseWorld) -> dict[str, Incident]:
     c["closed_rated"] = act(cw, "reporter", rated, Action.CALLBACK, data={"rating": 5})
     c["returned"] = act(cw, "grid_leader", new_case(cw), Action.RETURN_CASE, note="not ours")
     c["village"] = new_case(cw, "yellow")
+    # Reported by E's leader, so visible to them: yet not theirs to acknowledge.
+    c["reported_by_e_leader"] = new_case(cw, reporter="other_grid_leader")
     c["town"] = new_case(cw, "red")
     town = act(cw, "town_dispatcher", new_case(cw, "red"), Action.ACKNOWLEDGE)
     c["town_resolved"] = act(cw, "town_staff", town, Action.RESOLVE)
@@ -166,6 +175,7 @@ def test_who_gets_what(tw):
     assert staff["resolved"] == "verify"
     assert "verified_by_staff" not in staff  # station staff accounts do not sign
     assert items("reporter") == {"closed": "callback"}
+    assert items("other_grid_leader") == {}
     assert items("village_secretary")["village"] == "acknowledge"
     assert items("village_secretary")["returned"] == "redispatch"
     assert items("town_dispatcher")["town"] == "acknowledge"
@@ -174,7 +184,11 @@ def test_who_gets_what(tw):
     assert items("district_admin")["county"] == "acknowledge"
     assert items("city_admin")["city"] == "acknowledge"
     # Routed with the leader but not a handler: asked to see that it is taken up, until it is.
-    assert items("guide") == {"reported": FOLLOW_UP, "village": FOLLOW_UP}
+    assert items("guide") == {
+        "reported": FOLLOW_UP,
+        "village": FOLLOW_UP,
+        "reported_by_e_leader": FOLLOW_UP,
+    }
     # The mediation director handles village cases: the yellow one is theirs to acknowledge.
     director = items("director")
     assert (director["reported"], director["village"]) == (FOLLOW_UP, "acknowledge")
