@@ -170,3 +170,19 @@ def test_sign_in_lands_on_the_to_do_and_next_still_wins(tw, client):
         {"username": user.username, "password": "secret-pass-1", "next": "/weekly/"},
     )
     assert res["Location"] == "/weekly/"
+
+
+def test_the_badge_is_one_query_once_the_request_knows_who_you_are(
+    tw, django_assert_num_queries
+):
+    """The identity (account, worker, today's assignments, jurisdiction) is read once per
+    request and shared with every other part of the page; the badge adds one count."""
+    from accounts.selectors import granted_account, jurisdiction_prefixes, today_assignments
+    from incidents.context_processors import TodoBadge
+
+    new_case(tw)
+    for who in ("grid_leader", "station_head", "town_staff", "reporter"):
+        user = type(tw.users[who]).objects.get(pk=tw.users[who].pk)  # a fresh request's user
+        jurisdiction_prefixes(user), today_assignments(user), granted_account(user)
+        with django_assert_num_queries(1):
+            assert TodoBadge(user).text in ("", "1")
