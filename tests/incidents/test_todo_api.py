@@ -172,9 +172,7 @@ def test_sign_in_lands_on_the_to_do_and_next_still_wins(tw, client):
     assert res["Location"] == "/weekly/"
 
 
-def test_the_badge_is_one_query_once_the_request_knows_who_you_are(
-    tw, django_assert_num_queries
-):
+def test_the_badge_is_one_query_once_the_request_knows_who_you_are(tw, django_assert_num_queries):
     """The identity (account, worker, today's assignments, jurisdiction) is read once per
     request and shared with every other part of the page; the badge adds one count."""
     from accounts.selectors import granted_account, jurisdiction_prefixes, today_assignments
