@@ -130,6 +130,14 @@ def _today_rows(user: User) -> list[AssignmentRow]:
     return list(_cached(user, "rows", lambda: _assignment_rows(user, timezone.localdate())))
 
 
+def today_assignments(user: User) -> list[AssignmentRow]:
+    """(role, grid code, village code, town code, station id) of the role assignments the
+    user's worker holds today, read once per user object (the jurisdiction reads the same)."""
+    if not user.is_authenticated:
+        return []
+    return _today_rows(user)
+
+
 def today_prefixes(user: User) -> list[str]:
     """``assignment_prefixes`` of today, computed once per user object."""
     if not user.is_authenticated:

@@ -194,3 +194,22 @@ def test_weekly_reports_and_home_pages_follow_the_assignments(handover):
     held.save()
     fresh = type(secretary.user).objects.get(pk=secretary.user.pk)
     assert not may_submit_village_report(fresh, village.code)
+
+
+def test_after_a_handover_the_to_do_moves_to_the_new_leader(handover, client):
+    """The to do (issue 12, item 2) lists what waits on the person by the same assignments:
+    the old leader, though still a recipient of the case routed to them and still holding a
+    hand-typed grid account, has nothing; the new leader has both cases to acknowledge."""
+    after, _ = incident_create(
+        actor=handover["reporter"], point=WHERE, category=handover["category"], severity=None,
+        description="HANDOVERMARK after",
+    )  # fmt: skip
+    old, new = handover["clients"]["old"], handover["clients"]["new"]
+    todo = reverse("todo-api")
+    assert old.get(todo).json()["count"] == 0
+    assert "HANDOVERMARK" not in old.get(todo).content.decode()
+    items = {r["id"]: r["action"] for r in new.get(todo).json()["results"]}
+    assert items == {handover["case"].pk: "acknowledge", after.pk: "acknowledge"}
+    client.force_login(handover["old"].user)
+    assert "gm-badge" not in client.get(reverse("todo")).content.decode()
+    assert list(Account.objects.values()) == handover["accounts"]

@@ -445,6 +445,9 @@ RULES: dict[str, list[Rule]] = {
     "api/incidents/<int:pk>/public-text/": [Rule("incident", path=incident_pk, post=True)],
     "api/incident-categories/": [PLAIN],
     "api/inbox/": [PLAIN],
+    # The to do lists only the visible cases waiting on the login (incidents.todo).
+    "api/todo/": [PLAIN],
+    "todo/": [PLAIN],
     "api/inbox/read-all/": [PLAIN],
     "api/inbox/<int:pk>/read/": [
         Rule("notification", path=lambda a: {"pk": a.notification.pk}, post=True)
