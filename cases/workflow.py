@@ -143,7 +143,7 @@ from grids.models import Worker as WorkerModel
 
 from . import deadlines
 from .kinds import CaseKind, kind_of
-from .models import CASE_FIELDS, OPEN_STATUSES, Case, CaseEventBase, Status, TimeUnit
+from .models import CASE_FIELDS, OPEN_STATUSES, Case, CaseEventBase, DueKind, Status, TimeUnit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -153,6 +153,7 @@ if TYPE_CHECKING:
 
 class Action(models.TextChoices):
     REPORT = "report", pgettext_lazy("case action", "report")
+    ASSESS = "assess", pgettext_lazy("case action", "assess (re-grade)")
     ACKNOWLEDGE = "acknowledge", pgettext_lazy("case action", "acknowledge")
     START = "start", pgettext_lazy("case action", "start work")
     RESOLVE = "resolve", pgettext_lazy("case action", "report resolved")
@@ -176,6 +177,7 @@ class Action(models.TextChoices):
 # What an action does, for "Only ... can %(action)s." and "You cannot %(action)s: ...".
 ACTION_PHRASES: dict[str, str] = {
     Action.REPORT: gettext_noop("report this case"),
+    Action.ASSESS: gettext_noop("assess this case"),
     Action.ACKNOWLEDGE: gettext_noop("acknowledge this case"),
     Action.START: gettext_noop("start work on this case"),
     Action.RESOLVE: gettext_noop("report this case resolved"),
@@ -245,6 +247,10 @@ MSG_CONFLICT = gettext_noop(
 MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
 MSG_DATA_NOT_OBJECT = gettext_noop("The details of an action must be an object.")
 MSG_REASON_REQUIRED = gettext_noop("Give a reason.")
+MSG_ASSESS_REASON_REQUIRED = gettext_noop(
+    "Write why you change the severity or the category: the history keeps it."
+)
+MSG_NOT_ASSESSABLE = gettext_noop("This kind of case cannot be re-graded.")
 MSG_EXTENSION_HOW = gettext_noop(
     "Give either the new deadline (until) or a number of working days, not both."
 )
@@ -297,7 +303,7 @@ ACCOUNT_ROLE = {
 WORKER_ROLES: dict[str, tuple[list[str], str]] = {
     Level.GRID: ([Role.GRID_LEADER], "grid"),
     Level.VILLAGE: ([Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR], "village"),
-    Level.TOWN: ([Role.TOWN_DISPATCHER], "town"),
+    Level.TOWN: ([Role.TOWN_DISPATCHER, Role.TOWN_DUTY_OFFICER], "town"),
 }
 PLACE_MODELS = {Level.GRID: Grid, Level.VILLAGE: Village, Level.TOWN: Town, Level.COUNTY: District}
 LEVEL_LABELS = {
@@ -602,6 +608,7 @@ def transition(
 _UNRESOLVED = [Status.REPORTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS]
 # The order actions are offered in.
 ACTION_ORDER = [
+    Action.ASSESS,
     Action.ACKNOWLEDGE,
     Action.START,
     Action.RESOLVE,
@@ -665,7 +672,33 @@ def not_the_verifier(case: Case, kind: CaseKind, parties: _Parties) -> str | Non
     return gettext(MSG_VERIFIER_CANNOT_CLOSE) if verifier == user.pk else None
 
 
+def assessable(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
+    return None if kind.assessable else gettext(MSG_NOT_ASSESSABLE)
+
+
 # --- the handlers: one per action ---------------------------------------------------------------
+@transition(
+    Action.ASSESS,
+    party=HANDLER,
+    sources=[Status.REPORTED],
+    target=Status.REPORTED,
+    conditions=[assessable],
+    reason_required=True,  # MSG_ASSESS_REASON_REQUIRED
+)
+def assess(step: Step) -> None:
+    """研判: the receiving level re-grades the case (for an incident: its severity and
+    category) before acknowledging it. The kind validates and re-routes
+    (``CaseKind.assess``); the case goes to the owner of the new grading with new deadlines
+    from the new time limits, and the new owners and recipients are told."""
+    case = step.case
+    result = step.kind.assess(case, step.data, step.at)
+    code = code_at(result.level, case.place_code)
+    step.out = {**result.out, "level": result.level, "code": code}
+    step.out.update(_set_owner(step, result.level, code, new_deadlines=True))
+    case.extension_pending = False
+    step.notify = set(result.notify) | handler_worker_ids(result.level, code, step.on)
+
+
 @transition(
     Action.ACKNOWLEDGE, party=HANDLER, sources=[Status.REPORTED], target=Status.ACKNOWLEDGED
 )
@@ -743,9 +776,18 @@ def return_case(step: Step) -> None:
 )
 def escalate(step: Step) -> None:
     _move_up(step, escalate=True)
-    step.case.escalation_count += 1
+    case = step.case
+    case.escalation_count += 1
     if step.system:
         step.out.update({k: v for k, v in step.data.items() if k not in step.out})
+        # An emergency the clock escalated for not being acknowledged escalates again every
+        # ``repeat_minutes`` (its time limit's data) until somebody acknowledges it.
+        repeat = step.kind.time_limit(case).repeat_minutes
+        overdue = {item.get("kind") for item in step.data.get("overdue", [])}
+        if repeat and DueKind.ACKNOWLEDGE in overdue:
+            case.acknowledge_due_at = step.at + dt.timedelta(minutes=repeat)
+            step.out["acknowledge_due_at"] = case.acknowledge_due_at.isoformat()
+            step.out["repeat_minutes"] = repeat
 
 
 @transition(
@@ -838,7 +880,10 @@ def callback(step: Step) -> None:
 # Actions whose note is required (the reason; for resolve, the written result).
 REASON_REQUIRED = {action for action, t in TRANSITIONS.items() if t.reason_required}
 # What a missing note is called, where it is not "a reason".
-NOTE_REQUIRED_MESSAGES = {Action.RESOLVE: MSG_RESULT_REQUIRED}
+NOTE_REQUIRED_MESSAGES = {
+    Action.RESOLVE: MSG_RESULT_REQUIRED,
+    Action.ASSESS: MSG_ASSESS_REASON_REQUIRED,
+}
 # Who may take each action in which states (read by pages and tests).
 RULES = TRANSITIONS
 
@@ -1049,6 +1094,7 @@ def _set_owner(step: Step, level: str, code: str, *, new_deadlines: bool) -> dic
         return {}
     limit = step.kind.time_limit(case)
     case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(step.at, limit)
+    case.calendar_clock = limit.calendar
     return {
         "acknowledge_due_at": case.acknowledge_due_at.isoformat(),
         "resolve_due_at": case.resolve_due_at.isoformat(),
@@ -1231,6 +1277,7 @@ def open_case(case: Case, *, level: str) -> None:
     case.status = Status.REPORTED
     limit = kind_of(case).time_limit(case)
     case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(case.reported_at, limit)
+    case.calendar_clock = limit.calendar
 
 
 def record_report(case: Case, *, actor: User) -> None:
