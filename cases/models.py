@@ -77,9 +77,7 @@ class Case(models.Model):
     # Whether the deadlines above run round the clock (a time limit in calendar minutes) or
     # on the working calendar: the traffic light measures the share of the limit on the same
     # clock (cases.deadlines).
-    calendar_clock = models.BooleanField(
-        _("round the clock"), default=False, db_default=False
-    )
+    calendar_clock = models.BooleanField(_("round the clock"), default=False, db_default=False)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed out at"), null=True, blank=True)

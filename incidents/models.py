@@ -132,8 +132,7 @@ class CategoryTimeLimit(models.Model):
                 name="time_limit_positive",
             ),
             models.CheckConstraint(
-                condition=Q(escalate_every_minutes__isnull=True)
-                | Q(escalate_every_minutes__gte=1),
+                condition=Q(escalate_every_minutes__isnull=True) | Q(escalate_every_minutes__gte=1),
                 name="time_limit_escalate_every_positive",
             ),
         ]
