@@ -14,6 +14,7 @@ States and actions
 ------------------
 ::
 
+    reported --assess--> reported, re-graded and re-routed       (研判, before acknowledging)
     reported --acknowledge--> acknowledged --start--> in_progress --resolve--> resolved
         (resolve also straight from acknowledged)
     resolved --verify--> verified --close_out--> closed          (销号)
@@ -41,12 +42,13 @@ a person's (a login linked to a ``Worker``) come from their ``RoleAssignment`` r
 place-level account of theirs counts for nothing (``accounts.selectors.granted_account``);
 the accounts named below are office grants and logins that are nobody's worker yet.
 
-- **Handlers** (the owner level's people) acknowledge, start, resolve, return, ask for more
-  time and escalate:
+- **Handlers** (the owner level's people) assess (re-grade, while the case is still
+  ``reported``: the receiving level, before acknowledging it), acknowledge, start (on site:
+  到场), resolve, return, ask for more time and escalate:
   grid: the grid's leader (``RoleAssignment`` grid_leader, through ``Worker.user``) or a
   ``grid_worker`` account whose codes cover the grid; village: ``village_staff`` accounts of
   the village, its party secretary and its mediation director; town: ``town_staff`` accounts
-  of the town and its platform dispatcher; county: ``district_admin`` accounts of the
+  of the town, its platform dispatcher and its on-duty officer of the day; county: ``district_admin`` accounts of the
   district; city: ``city_admin`` accounts of the city.
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
