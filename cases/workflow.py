@@ -610,13 +610,14 @@ def transition(
 _UNRESOLVED = [Status.REPORTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS]
 # The order actions are offered in.
 ACTION_ORDER = [
-    Action.ASSESS,
     Action.ACKNOWLEDGE,
     Action.START,
     Action.RESOLVE,
     Action.VERIFY,
     Action.CLOSE_OUT,
     Action.CALLBACK,
+    # Re-grading (研判) is offered beside acknowledging a new case, before the other actions.
+    Action.ASSESS,
     Action.REQUEST_EXTENSION,
     Action.GRANT_EXTENSION,
     Action.REFUSE_EXTENSION,

@@ -597,8 +597,8 @@ def test_escalate_by_hand_up_to_the_city(cw):
         act(cw, "city_admin", incident, Action.ESCALATE, note="higher")
     assert err.value.message == msg(workflow.MSG_TOP_LEVEL, action=phrase("escalate"))
     assert allowed_actions(user=cw.users["city_admin"], incident=incident) == [
-        Action.ASSESS,
         Action.ACKNOWLEDGE,
+        Action.ASSESS,
         Action.REQUEST_EXTENSION,
         Action.CANCEL,
     ]
@@ -910,8 +910,8 @@ def test_a_role_that_has_ended_no_longer_counts(cw):
 @pytest.mark.parametrize(
     ("who", "expected"),
     [
-        ("grid_leader", ["assess", "acknowledge", "request_extension", "return_case", "escalate"]),
-        ("grid_worker", ["assess", "acknowledge", "request_extension", "return_case", "escalate"]),
+        ("grid_leader", ["acknowledge", "assess", "request_extension", "return_case", "escalate"]),
+        ("grid_worker", ["acknowledge", "assess", "request_extension", "return_case", "escalate"]),
         ("station_head", ["cancel"]),
         ("station_staff", ["cancel"]),
         ("reporter", []),
@@ -921,7 +921,7 @@ def test_a_role_that_has_ended_no_longer_counts(cw):
         ("city_admin", []),
         (
             "superuser",
-            ["assess", "acknowledge", "request_extension", "return_case", "escalate", "cancel"],
+            ["acknowledge", "assess", "request_extension", "return_case", "escalate", "cancel"],
         ),
     ],
 )
@@ -1150,8 +1150,8 @@ def test_get_the_case(api_client, cw):
     )
     assert (body["version"], body["traffic_light"]) == (1, "green")
     assert body["allowed_actions"] == [
-        "assess",
         "acknowledge",
+        "assess",
         "request_extension",
         "return_case",
         "escalate",
@@ -1285,8 +1285,8 @@ def test_a_redispatched_case_is_visible_to_its_new_owners(api_client, cw):
     )
     body = client.get(case_url(incident)).json()
     assert body["allowed_actions"] == [
-        "assess",
         "acknowledge",
+        "assess",
         "request_extension",
         "return_case",
         "escalate",
