@@ -48,8 +48,8 @@ the accounts named below are office grants and logins that are nobody's worker y
   grid: the grid's leader (``RoleAssignment`` grid_leader, through ``Worker.user``) or a
   ``grid_worker`` account whose codes cover the grid; village: ``village_staff`` accounts of
   the village, its party secretary and its mediation director; town: ``town_staff`` accounts
-  of the town, its platform dispatcher and its on-duty officer of the day; county: ``district_admin`` accounts of the
-  district; city: ``city_admin`` accounts of the city.
+  of the town, its platform dispatcher and its on-duty officer of the day; county:
+  ``district_admin`` accounts of the district; city: ``city_admin`` accounts of the city.
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
   *station* whose catchment holds the village (its ``station_staff`` accounts and the

@@ -35,7 +35,8 @@ The rules
   and the village mediation director; yellow adds the village mediation team and the village
   team (legal adviser, auxiliary police officer, party secretary); red goes to the town
   dispatcher, the grid leader and the town's on-duty officer of the day (issue 12). With
-  nobody on duty, the dispatcher takes the on-duty officer's part (``DIRECT_FALLBACK``). The party-building guide of the grid is copied on every incident in
+  nobody on duty, the dispatcher takes the on-duty officer's part (``DIRECT_FALLBACK``).
+  The party-building guide of the grid is copied on every incident in
   the grid whatever the tier says (routed when the tier names the guide). The central
   household is that of the unit whose area covers the point, else of the unit of the grid
   nearest to it; one whose party member is not a worker (``PartyMember.worker``) is named

@@ -26,11 +26,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from cases.kinds import Assessment
 from gridmap import uploads
 from gridmap.sql import table
 from grids.models import Grid, Town, Village
-
-from cases.kinds import Assessment
 from inbox.models import RecipientKind
 
 from . import notifications, workflow
