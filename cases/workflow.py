@@ -1283,8 +1283,9 @@ def open_case(case: Case, *, level: str) -> None:
     case.calendar_clock = limit.calendar
 
 
-def record_report(case: Case, *, actor: User) -> None:
-    """Append the first event of a saved new case: ``report``, seq 1, by the reporter.
+def record_report(case: Case, *, actor: User, facts: dict[str, Any] | None = None) -> None:
+    """Append the first event of a saved new case: ``report``, seq 1, by the reporter;
+    ``facts`` are added to its data (what the kind's routing wants in the history).
 
     One statement: the reporter's worker name is read inside the INSERT (case creation is
     the hot path)."""
@@ -1311,5 +1312,6 @@ def record_report(case: Case, *, actor: User) -> None:
             if case.acknowledge_due_at
             else None,
             "resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
+            **(facts or {}),
         },
     )

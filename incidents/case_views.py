@@ -242,6 +242,7 @@ EVENT_DATA_LABELS = {
     "severity": _("severity"),
     "category": _("category"),
     "repeat_minutes": _("escalate again every (minutes)"),
+    "on_duty_taken_by": _("nobody on duty: told instead"),
 }
 DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at"}
 
@@ -326,6 +327,8 @@ def _history(incident: Incident) -> list[dict[str, Any]]:
                 value = capfirst(Level(value).label) if value in Level.values else value
             elif key in REGRADED_FACTS and isinstance(value, list) and len(value) == 2:
                 value = " → ".join(_grading_label(key, v) for v in value)
+            elif key == "on_duty_taken_by":
+                value = capfirst(Role(value).label) if value in Role.values else value
             elif key in DATETIME_FACTS:
                 value = _local_text(value)
             facts.append({"key": key, "label": label, "value": value})

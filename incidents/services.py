@@ -42,9 +42,10 @@ from .models import (
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
+    Responder,
     Severity,
 )
-from .routing import route
+from .routing import RoutingResult, route
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -214,6 +215,18 @@ class _Report:
     photo_types: list[str]
 
 
+def _routing_facts(routing: RoutingResult) -> dict[str, Any]:
+    """What the report event records of the routing besides the explanation: who took the
+    on-duty officer's part when nobody was on duty (a role, never a name: the history is
+    shown to people who may not see names)."""
+    stand_in = [
+        p.role
+        for p in routing.recipients
+        if p.responder == Responder.TOWN_DUTY_OFFICER and p.role != Responder.TOWN_DUTY_OFFICER
+    ]
+    return {"on_duty_taken_by": stand_in[0]} if stand_in else {}
+
+
 def _create(new: _Report, *, category: Category, severity: str) -> Incident:
     routing = route(point=new.point, at=new.reported_at, category=category, severity=severity)
     incident = Incident(
@@ -250,7 +263,7 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
         validate_constraints=False,
     )
     incident.save()
-    workflow.record_report(incident, actor=new.actor)
+    workflow.record_report(incident, actor=new.actor, facts=_routing_facts(routing))
     report = _report(incident, new)
     recipients = IncidentRecipient.objects.bulk_create(
         [

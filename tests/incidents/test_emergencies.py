@@ -182,6 +182,20 @@ def test_a_red_incident_on_sunday_is_due_in_minutes_reaches_leader_and_duty_and_
     ]
 
 
+def test_with_nobody_on_duty_the_dispatcher_is_told_and_the_history_says_so(client, cw):
+    incident = new_case(cw, "red")  # nobody is on duty at T1 today
+    stand_in = IncidentRecipient.objects.get(
+        incident=incident, responder=Responder.TOWN_DUTY_OFFICER
+    )
+    assert (stand_in.name, stand_in.role) == ("T1 dispatcher", Role.TOWN_DISPATCHER)
+    report = events(incident)[0]
+    assert report.data["on_duty_taken_by"] == Role.TOWN_DISPATCHER
+    client.force_login(cw.users["town_dispatcher"])
+    with translation.override("zh-hans"):
+        page = client.get(f"/cases/{incident.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "无人值班，改为通知" in page.content.decode()
+
+
 def test_an_acknowledged_emergency_does_not_escalate_again(cw):
     incident = new_case(cw, "red")
     assert incident.calendar_clock is True
