@@ -51,10 +51,15 @@ from accounts.selectors import can_see_personal_data
 from cases import deadlines
 from cases.deadlines import traffic_light
 from gridmap import uploads
+from gridmap.messages import render_message
+from gridmap.personal_data import MASK, mask_phone
 from grids.models import City, District, Grid, Role, Station, Town, Village
 from households.routing import shown_phone
+from inbox.deliveries import channels as outbound_channels
+from inbox.selectors import deliveries_about
 
 from . import lists, publication, selectors
+from .notifications import SUBJECT_INCIDENT
 from .models import (
     OPEN_STATUSES,
     CaseAttachment,
@@ -375,6 +380,48 @@ def _recipients(incident: Incident, *, personal: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _masked_address(address: str) -> str:
+    return mask_phone(address) if address.isdigit() else (MASK if address else "")
+
+
+def _deliveries(incident: Incident, *, people: bool, personal: bool) -> list[dict[str, Any]]:
+    """Each message about the case (one per person told) with its delivery through each
+    channel. The person by role (their name only for those who see the case's people); the
+    address masked unless the viewer may also see personal data. Rendered as text."""
+    roles = {c.value: capfirst(c.label) for c in Role}
+    roles.update({c.value: capfirst(c.label) for c in Responder})
+    role_of = {r.worker_id: roles.get(r.role, r.role) for r in incident.recipients.all()}
+    labels = {c.name: capfirst(str(c.label)) for c in outbound_channels() if c.name}
+    groups: dict[int, dict[str, Any]] = {}
+    for d in deliveries_about(SUBJECT_INCIDENT, incident.pk):
+        n = d.notification
+        group = groups.get(n.pk)
+        if group is None:
+            group = groups[n.pk] = {
+                "who": role_of.get(n.worker_id) or gettext("Staff"),
+                "name": n.worker.name if people else "",
+                "message": render_message(n.message),
+                "at": n.created_at,
+                "urgent": n.urgent,
+                "rows": [],
+            }
+        group["rows"].append(
+            {
+                "channel": d.channel,
+                "channel_label": labels.get(d.channel, d.channel),
+                "address": d.address if people and personal else _masked_address(d.address),
+                "state": d.state,
+                "state_label": d.get_state_display(),
+                "reason": d.get_reason_display() if d.reason else "",
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "at": d.sent_at or d.updated_at,
+                "not_before": d.not_before,
+            }
+        )
+    return list(groups.values())
+
+
 # --- the case page ---------------------------------------------------------------------------
 def _action_forms(
     allowed: list[str], posted: dict[str, Any] | None, errors: list[str]
@@ -430,6 +477,9 @@ def case_context(
             _recipients(incident, personal=can_see_personal_data(request.user)) if people else []
         ),
         "photos": _photos(incident),
+        "deliveries": _deliveries(
+            incident, people=people, personal=can_see_personal_data(request.user)
+        ),
         "history": history,
         "main_forms": [f for f in forms if f.get("main")],
         "side_forms": [f for f in forms if not f.get("main")],
