@@ -111,7 +111,9 @@ class Delivery(models.Model):
     state = models.CharField(
         _("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.QUEUED
     )
-    reason = models.CharField(_("reason"), max_length=12, choices=DeliveryReason.choices, blank=True)
+    reason = models.CharField(
+        _("reason"), max_length=12, choices=DeliveryReason.choices, blank=True
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # Short and without secrets: an HTTP status or the provider's error code and message.
     last_error = models.CharField(_("last error"), max_length=200, blank=True)

@@ -24,7 +24,6 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 

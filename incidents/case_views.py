@@ -59,7 +59,6 @@ from inbox.deliveries import channels as outbound_channels
 from inbox.selectors import deliveries_about
 
 from . import lists, publication, selectors
-from .notifications import SUBJECT_INCIDENT
 from .models import (
     OPEN_STATUSES,
     CaseAttachment,
@@ -70,6 +69,7 @@ from .models import (
     RecipientKind,
     Responder,
 )
+from .notifications import SUBJECT_INCIDENT
 from .routing import render_explanation
 from .workflow import (
     MAX_ATTACHMENTS,

@@ -211,6 +211,7 @@ def register_inbox_scope() -> None:
     # A background send adds the description under the message, as ``notify`` was told.
     register_subject_detail(
         SUBJECT_INCIDENT,
-        lambda pk: Incident.objects.filter(pk=pk).values_list("description", flat=True).first()
-        or "",
+        lambda pk: (
+            Incident.objects.filter(pk=pk).values_list("description", flat=True).first() or ""
+        ),
     )

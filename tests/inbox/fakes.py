@@ -222,7 +222,10 @@ class FakeTencent(FakeProvider):
         algorithm, _, rest = auth.partition(" ")
         fields = dict(part.strip().split("=", 1) for part in rest.split(",") if "=" in part)
         scope = f"{date}/sms/tc3_request"
-        if algorithm != "TC3-HMAC-SHA256" or fields.get("Credential") != f"{self.secret_id}/{scope}":
+        if (
+            algorithm != "TC3-HMAC-SHA256"
+            or fields.get("Credential") != f"{self.secret_id}/{scope}"
+        ):
             self.problem(f"Authorization {algorithm} {fields.get('Credential')}")
         signed = fields.get("SignedHeaders", "").split(";")
         if "content-type" not in signed or "host" not in signed:
@@ -331,4 +334,9 @@ class FakeWeCom(FakeProvider):
             return scripted
         if body.get("touser") not in self.known_users:
             return 200, {"errcode": 81013, "errmsg": "user & party & tag all invalid"}
-        return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"m{len(self.requests)}"}
+        return 200, {
+            "errcode": 0,
+            "errmsg": "ok",
+            "invaliduser": "",
+            "msgid": f"m{len(self.requests)}",
+        }

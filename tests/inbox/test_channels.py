@@ -9,8 +9,8 @@ import pytest
 from inbox.channels import Channel, EmailChannel
 from inbox.models import Notification
 from incidents.notifications import notify_incident
-from tests.incidents.test_notifications import THREE, make_incident
 from tests.inbox.jobs import run_delivery_jobs
+from tests.incidents.test_notifications import THREE, make_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -148,7 +148,15 @@ def test_aliyun_sends_a_signed_request_the_fake_provider_accepts(
 def test_a_failed_send_is_retried_and_the_case_shows_the_attempts(
     aliyun, phones, client, django_capture_on_commit_callbacks
 ):
-    aliyun.script = [(500, {"Code": "InternalError", "Message": "The request processing has failed due to some unknown error."})]
+    aliyun.script = [
+        (
+            500,
+            {
+                "Code": "InternalError",
+                "Message": "The request processing has failed due to some unknown error.",
+            },
+        )
+    ]
     incident = _report(phones, django_capture_on_commit_callbacks)
 
     assert run_delivery_jobs() == {_leader_delivery(phones, incident).pk: "retry"}
@@ -209,7 +217,18 @@ def test_tencent_sends_a_tc3_signed_request_and_retries_a_rate_limit(
     tencent, phones, client, django_capture_on_commit_callbacks
 ):
     tencent.script = [
-        (200, {"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "请求的次数超过了频率限制。"}, "RequestId": "r"}})
+        (
+            200,
+            {
+                "Response": {
+                    "Error": {
+                        "Code": "RequestLimitExceeded",
+                        "Message": "请求的次数超过了频率限制。",
+                    },
+                    "RequestId": "r",
+                }
+            },
+        )
     ]
     incident = _report(phones, django_capture_on_commit_callbacks)
     assert list(run_delivery_jobs().values()) == ["retry"]
@@ -266,7 +285,10 @@ def test_wecom_refreshes_an_expired_token_and_retries_system_busy(
     assert list(run_delivery_jobs().values()) == ["retry"]  # expired -> new token -> busy
     assert len(wecom.tokens) == 2
     delivery = _leader_delivery(phones, incident)
-    assert (delivery.state, delivery.last_error) == (DeliveryState.QUEUED, "errcode -1: system busy")
+    assert (delivery.state, delivery.last_error) == (
+        DeliveryState.QUEUED,
+        "errcode -1: system busy",
+    )
     assert list(run_delivery_jobs().values()) == [DeliveryState.SENT]
     assert wecom.problems == []
 
@@ -300,12 +322,17 @@ def test_quiet_hours_defer_a_blue_case_and_not_a_red_one(
     red = _report(phones, django_capture_on_commit_callbacks, severity="red")
 
     sms = Delivery.objects.filter(notification__worker=phones["leader"], channel="sms_aliyun")
-    blue_sms, red_sms = sms.get(notification__subject_id=blue.pk), sms.get(notification__subject_id=red.pk)
+    blue_sms, red_sms = (
+        sms.get(notification__subject_id=blue.pk),
+        sms.get(notification__subject_id=red.pk),
+    )
     assert (blue_sms.state, blue_sms.reason) == (DeliveryState.DEFERRED, DeliveryReason.QUIET_HOURS)
     assert blue_sms.not_before > timezone.now() + dt.timedelta(minutes=50)
     assert red_sms.state == DeliveryState.QUEUED
     # E-mail is not held back.
-    email = Delivery.objects.get(notification__worker=phones["leader"], notification__subject_id=blue.pk, channel="email")
+    email = Delivery.objects.get(
+        notification__worker=phones["leader"], notification__subject_id=blue.pk, channel="email"
+    )
     assert email.state == DeliveryState.QUEUED
     # The deferred one's job waits for the end of the quiet hours.
     jobs = {j["args"]["delivery_id"]: j["scheduled_at"] for j in queued_delivery_jobs()}
@@ -325,7 +352,9 @@ def test_without_credentials_the_channels_are_off_and_say_why(
 ):
     settings.ALIBABA_SMS_ACCESS_KEY_ID = ""
     incident = _report(phones, django_capture_on_commit_callbacks)
-    rows = Delivery.objects.filter(notification__worker=phones["leader"], notification__subject_id=incident.pk)
+    rows = Delivery.objects.filter(
+        notification__worker=phones["leader"], notification__subject_id=incident.pk
+    )
     states = {d.channel: (d.state, d.reason) for d in rows}
     assert states == {
         "email": (DeliveryState.QUEUED, ""),

@@ -64,8 +64,7 @@ def test_aliyun_send_sms_signature_matches_the_sms_documentation_example():
 
 def test_tencent_tc3_signature_matches_the_published_example():
     payload = (
-        b'{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], '
-        b'"Name": "instance-name"}]}'
+        b'{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}'
     )
     authorization = tc3_authorization(
         secret_id="AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",

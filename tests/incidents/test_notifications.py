@@ -21,7 +21,6 @@ from incidents.models import (
 )
 from incidents.notifications import MSG_NEW_INCIDENT, notify_incident
 from incidents.services import incidents_purge
-from tests.inbox.jobs import run_delivery_jobs
 from tests.factories import (
     GridFactory,
     RoleAssignmentFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     WorkerFactory,
     current_generation,
 )
+from tests.inbox.jobs import run_delivery_jobs
 
 pytestmark = pytest.mark.django_db
 
