@@ -377,7 +377,10 @@ class Worker(models.Model):
     email = models.EmailField(_("email"), blank=True)
     # The person's user id in the organisation's WeChat Work (企业微信 "账号"), for application
     # messages (inbox.channels.WeComChannel); empty: not reached there.
-    wecom_userid = models.CharField(_("WeChat Work user id"), max_length=64, blank=True)
+    # (db_default: the demo and the party-member import insert workers in SQL.)
+    wecom_userid = models.CharField(
+        _("WeChat Work user id"), max_length=64, blank=True, default="", db_default=""
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
