@@ -56,6 +56,7 @@ from gridmap.personal_data import MASK, mask_phone
 from grids.models import City, District, Grid, Role, Station, Town, Village
 from households.routing import shown_phone
 from inbox.deliveries import channels as outbound_channels
+from inbox.models import DeliveryState
 from inbox.selectors import deliveries_about
 
 from . import lists, publication, selectors
@@ -404,8 +405,10 @@ def _deliveries(incident: Incident, *, people: bool, personal: bool) -> list[dic
                 "at": n.created_at,
                 "urgent": n.urgent,
                 "rows": [],
+                "skipped": [],
             }
-        group["rows"].append(
+        # Skipped ones (channel off, no address) in one short line; the others a row each.
+        group["skipped" if d.state == DeliveryState.SKIPPED else "rows"].append(
             {
                 "channel": d.channel,
                 "channel_label": labels.get(d.channel, d.channel),

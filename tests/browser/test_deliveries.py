@@ -55,6 +55,8 @@ def test_the_case_shows_each_messages_delivery_on_a_phone(new_page, loop, settin
     finally:
         for server in servers:
             server.shutdown()
+        leader.wecom_userid = ""
+        leader.save(update_fields=["wecom_userid"])
 
     page, log = new_page(PHONE, is_mobile=True, has_touch=True, timezone_id="Asia/Shanghai")
     log_in_at(page, f"/cases/{incident.pk}/", LEADER)
@@ -68,9 +70,9 @@ def test_the_case_shows_each_messages_delivery_on_a_phone(new_page, loop, settin
     assert "errcode 81013" in page.inner_text("[data-deliveries]")
     # Text, not markup: no element inside the error line.
     assert page.locator("[data-last-error] *").count() == 0
-    page.locator("[data-deliveries]").scroll_into_view_if_needed()
+    # The phone's view from the leader's latest message down (under the page's sticky header).
+    latest = page.locator("[data-delivery-message]", has=page.locator('[data-state="failed"]'))
+    latest.first.evaluate("el => window.scrollTo(0, el.getBoundingClientRect().top + scrollY - 80)")
     page.wait_for_timeout(200)
-    page.locator("[data-deliveries]").screenshot(path=str(SCREENSHOTS / "case-deliveries.png"))
+    page.screenshot(path=str(SCREENSHOTS / "case-deliveries.png"))
     assert log.errors == [] and log.failed == []
-    leader.wecom_userid = ""
-    leader.save(update_fields=["wecom_userid"])
