@@ -385,13 +385,36 @@ def _masked_address(address: str) -> str:
     return mask_phone(address) if address.isdigit() else (MASK if address else "")
 
 
+def _shown_address(
+    address: str, responder: str, *, people: bool, personal: bool, worker_id: int, code: str
+) -> str:
+    """A delivery's address as the viewer may see it: masked for those who do not see the
+    case's people; a phone number by the rule of the "Routed to" list (a role holder's work
+    number as it is, a central household's through the personal-data rule, logged); an e-mail
+    address or WeChat Work id only for viewers who may see personal data."""
+    if not people:
+        return _masked_address(address)
+    if address.isdigit():
+        return shown_phone(
+            address,
+            responder,
+            visible=personal,
+            record_type="worker",
+            record_id=worker_id,
+            code=code,
+        )
+    return address if personal else _masked_address(address)
+
+
 def _deliveries(incident: Incident, *, people: bool, personal: bool) -> list[dict[str, Any]]:
     """Each message about the case (one per person told) with its delivery through each
-    channel. The person by role (their name only for those who see the case's people); the
-    address masked unless the viewer may also see personal data. Rendered as text."""
+    channel. The person by role (their name only for those who see the case's people), the
+    address by ``_shown_address``. Rendered by the template, as text."""
     roles = {c.value: capfirst(c.label) for c in Role}
     roles.update({c.value: capfirst(c.label) for c in Responder})
-    role_of = {r.worker_id: roles.get(r.role, r.role) for r in incident.recipients.all()}
+    recipients = list(incident.recipients.all())
+    role_of = {r.worker_id: roles.get(r.role, r.role) for r in recipients}
+    responder_of = {r.worker_id: r.responder for r in recipients}
     labels = {c.name: capfirst(str(c.label)) for c in outbound_channels() if c.name}
     groups: dict[int, dict[str, Any]] = {}
     for d in deliveries_about(SUBJECT_INCIDENT, incident.pk):
@@ -412,7 +435,14 @@ def _deliveries(incident: Incident, *, people: bool, personal: bool) -> list[dic
             {
                 "channel": d.channel,
                 "channel_label": labels.get(d.channel, d.channel),
-                "address": d.address if people and personal else _masked_address(d.address),
+                "address": _shown_address(
+                    d.address,
+                    responder_of.get(n.worker_id, ""),
+                    people=people,
+                    personal=personal,
+                    worker_id=n.worker_id,
+                    code=incident.place_code,
+                ),
                 "state": d.state,
                 "state_label": d.get_state_display(),
                 "reason": d.get_reason_display() if d.reason else "",
