@@ -88,9 +88,12 @@ translations: venv
 migrate: db venv
 	$(PY) manage.py migrate --no-input -v 0
 
+# Six months of past cases (demo.cases, seed 7) so lists, KPIs and the dashboard have content.
+DEMO_CASES ?= 3000
 demo: migrate
 	$(PY) manage.py load_demo --scale $(SCALE) --if-empty
 	$(PY) manage.py load_demo_roads --if-empty
+	$(PY) manage.py load_demo_cases --count $(DEMO_CASES) --days 183 --if-empty
 
 users: demo
 	$(PY) manage.py create_demo_users

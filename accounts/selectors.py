@@ -22,7 +22,15 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from gridmap import jurisdiction
-from grids.models import GRID_ROLES, VILLAGE_ROLES, CatchmentAssignment, RoleAssignment
+from grids.models import (
+    GRID_ROLES,
+    STATION_ROLES,
+    TOWN_ROLES,
+    VILLAGE_ROLES,
+    CatchmentAssignment,
+    Role,
+    RoleAssignment,
+)
 from grids.selectors import workers_within
 
 from .models import (
@@ -122,6 +130,14 @@ def _today_rows(user: User) -> list[AssignmentRow]:
     return list(_cached(user, "rows", lambda: _assignment_rows(user, timezone.localdate())))
 
 
+def today_assignments(user: User) -> list[AssignmentRow]:
+    """(role, grid code, village code, town code, station id) of the role assignments the
+    user's worker holds today, read once per user object (the jurisdiction reads the same)."""
+    if not user.is_authenticated:
+        return []
+    return _today_rows(user)
+
+
 def today_prefixes(user: User) -> list[str]:
     """``assignment_prefixes`` of today, computed once per user object."""
     if not user.is_authenticated:
@@ -202,6 +218,72 @@ def can_see_personal_data(user: User) -> bool:
         return True
     account = granted_account(user)
     return account is not None and account.role in PERSONAL_DATA_ROLES
+
+
+# Where a person acts, by level: the place roles of each level (the station head's delegate
+# signs close-outs only, so it does not make the holder act for the station elsewhere).
+LEVEL_ROLES = {
+    "grid": frozenset(GRID_ROLES),
+    "village": frozenset(VILLAGE_ROLES),
+    "station": frozenset(STATION_ROLES) - {Role.STATION_HEAD_DELEGATE},
+    "town": frozenset(TOWN_ROLES),
+}
+# Most local first: a person who holds a grid role and a village role starts at the grid.
+LEVEL_ORDER = ["grid", "village", "station", "town", "district", "city"]
+
+
+def _today_places(user: User) -> list[tuple[str, str]]:
+    rows = active_assignments(user).values_list(
+        "role", "grid__code", "village__code", "station__code", "town__code"
+    )
+    places = []
+    for role, grid, village, station, town in rows:
+        for level, code in (
+            ("grid", grid),
+            ("village", village),
+            ("station", station),
+            ("town", town),
+        ):
+            if code and role in LEVEL_ROLES[level]:
+                places.append((level, code))
+    return places
+
+
+def acting_places(user: User) -> list[tuple[str, str]]:
+    """``(level, code)`` of the places where the user acts today, most local first: the
+    places of their worker's active role assignments, then the codes their granted account
+    (``granted_account``) holds at its level. What a person's own pages open on (weekly, the
+    dashboard) and who may act for a place (``acts_at``)."""
+    if not user.is_authenticated:
+        return []
+
+    def compute() -> list[tuple[str, str]]:
+        places = set(_cached(user, "own-places", lambda: _today_places(user)))
+        account = granted_account(user)
+        if account is not None:
+            places |= {(account.level, code) for code in account.codes}
+        return sorted(places, key=lambda p: (LEVEL_ORDER.index(p[0]), p[1]))
+
+    return list(_cached(user, "places", compute))
+
+
+def acts_at(user: User, level: str, code: str) -> bool:
+    """Whether the user acts for the place ``code`` of ``level`` today (superusers always):
+    a place role held there, or a granted account of that level holding the code (a
+    planner's grant is for planning, not for acting as the town)."""
+    if user.is_authenticated and user.is_superuser:
+        return True
+    if not user.is_authenticated:
+        return False
+    if (level, code) in _cached(user, "own-places", lambda: _today_places(user)):
+        return True
+    account = granted_account(user)
+    return (
+        account is not None
+        and account.role != AccountRole.PLANNER
+        and account.level == level
+        and code in account.codes
+    )
 
 
 def _codes_inside_sql(table: str) -> str:

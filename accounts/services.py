@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -180,6 +181,17 @@ def worker_login_create(*, worker: Worker) -> tuple[str, str]:
     worker.user = user
     worker.save(update_fields=["user"])
     return username, password
+
+
+@transaction.atomic
+def one_time_password_issue(*, user: Any) -> str:
+    """A new random one-time password for an existing login (returned once, stored only
+    hashed), to be changed at first sign-in; the login's old password stops working."""
+    password = one_time_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    PasswordChangeRequired.objects.get_or_create(user=user)
+    return password
 
 
 def password_change_done(*, user: object) -> None:

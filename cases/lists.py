@@ -46,7 +46,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from accounts.selectors import account_of, jurisdiction_prefixes, scope_q
+from accounts.selectors import acting_places, jurisdiction_prefixes, scope_q
 from gridmap.codes import Level
 from gridmap.exports import safe_cell, safe_row
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
@@ -373,9 +373,8 @@ def areas_for(user: User) -> list[tuple[str, list[tuple[str, str]]]]:
     if scope is not None:
         districts = districts.filter(scope)
         towns = towns.filter(scope)
-        account = account_of(user)
-        account_codes = list(account.codes) if account is not None else []
-        stations = stations.filter(scope_q(user, "town__code") | Q(code__in=account_codes))
+        own = [code for level, code in acting_places(user) if level == "station"]
+        stations = stations.filter(scope_q(user, "town__code") | Q(code__in=own))
     groups = [
         (
             AreaLevel.STATION.label,

@@ -26,8 +26,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gridmap.exports import safe_row
-from grids.models import Grid, Village
+from grids.models import Grid, Role, Village
 from households.models import Household
+
+from .service_circle import Method
 
 CJK_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 CJK_FONT = "WenQuanYiMicroHei"
@@ -100,9 +102,32 @@ LABELS: dict[str, Any] = {
     "available": gettext_lazy("Available"),
     "message": gettext_lazy("Note"),
     "settings": gettext_lazy("Settings used"),
+    # Check 7, the service circle (coverage/service_circle.py).
+    "area_code": gettext_lazy("Area code"),
+    "walking_kmh": gettext_lazy("Walking speed (km/h)"),
+    "minutes": gettext_lazy("Minutes on foot"),
+    "reach_m": gettext_lazy("Reach on foot (m)"),
+    "covered": gettext_lazy("Households within the circle"),
+    "share": gettext_lazy("Share within the circle"),
+    "estimated_households": gettext_lazy("Households of villages without road data"),
+    "estimated_covered": gettext_lazy("Of these, within the circle (straight-line estimate)"),
+    "network_households": gettext_lazy("Households of villages with road data"),
+    "network_covered": gettext_lazy("Of these, within the circle by road"),
+    "uncovered_households": gettext_lazy("Households beyond the circle"),
+    "beyond": gettext_lazy("Beyond the circle"),
+    "method": gettext_lazy("Method"),
+    "status": gettext_lazy("Status"),
+    # The settings the report used (coverage/report.py).
+    "grid_households_norm": gettext_lazy("Norm (households per grid)"),
+    "station_villages": gettext_lazy("Norm (villages per station)"),
+    "station_contiguity_tolerance_m": gettext_lazy("Contiguity tolerance of stations (m)"),
 }
-# Fields that are not figures of the area.
-SKIPPED = {"seconds"}
+# Values that are keys (a role, a method, a status): shown by their label.
+STATUS_LABELS: dict[str, Any] = {
+    "not_available_yet": gettext_lazy("not available yet"),
+}
+# Fields that are not figures of the area (the service areas are a map layer).
+SKIPPED = {"seconds", "service_areas"}
 
 
 def label(key: str) -> str:
@@ -112,24 +137,98 @@ def label(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def labelled(key: str) -> bool:
+    """Whether ``key`` has a translated label (tests/coverage/test_links.py checks every
+    field of the report has one)."""
+    return key in LABELS or key.rsplit(".", 1)[-1] in LABELS
+
+
+def _assignment(text: str) -> str:
+    """``grid_leader 450702001001001`` (checks.check_roles) as ``网格长 450702001001001``."""
+    role, _sep, place = text.partition(" ")
+    return f"{_role_label(role)} {place}".strip()
+
+
+def _role_label(role: str) -> str:
+    try:
+        return str(Role(role).label)
+    except ValueError:
+        return role
+
+
+def _method_label(method: str) -> str:
+    try:
+        return str(Method(method).label)
+    except ValueError:
+        return method
+
+
+def display_field(key: str, value: Any) -> str:
+    """``value`` of the field ``key`` for people: keys among the values (roles, methods,
+    statuses) by their labels."""
+    name = key.rsplit(".", 1)[-1]
+    if name == "method" and isinstance(value, str):
+        return _method_label(value)
+    if name == "status" and isinstance(value, str):
+        return str(STATUS_LABELS.get(value, value))
+    if name == "assignments" and isinstance(value, list | tuple):
+        return ", ".join(_assignment(str(v)) for v in value)
+    return display(value)
+
+
+@dataclass
+class Cell:
+    """One cell of an item table: its text and, when it leads somewhere, a link."""
+
+    text: str
+    href: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class Row:
+    cells: list[Cell]
+    actions: list[Cell] = field(default_factory=list)
+
+
 @dataclass
 class Figure:
     key: str  # "<check>-<field>", also the HTML id of its items
-    name: str  # the field
+    name: str  # the field, with the path to it ("grids_missing.grid_leader")
     label: str
     value: Any
     items: list[dict[str, Any]] | None = None  # the rows behind the figure, when it has any
     truncated: bool = False  # the report cut the list (the count stays exact)
+    # Where the figure's value leads (its items: an anchor on the page or a list page), and
+    # per item row, links by column and actions (coverage.links fills these for a viewer).
+    href: str | None = None
+    cell_links: list[dict[str, str]] = field(default_factory=list)
+    row_actions: list[list[Cell]] = field(default_factory=list)
+    # Columns added for the page only (e.g. the "assign" actions).
+    has_actions: bool = False
 
     @property
     def display(self) -> str:
-        return display(self.value)
+        return display_field(self.name, self.value)
 
     @property
     def cells(self) -> list[list[str]]:
         """The items as display strings, one list per row, in ``columns`` order."""
         columns = self.columns
-        return [[display(row.get(c)) for c in columns] for row in self.items or []]
+        return [[display_field(c, row.get(c)) for c in columns] for row in self.items or []]
+
+    @property
+    def rows(self) -> list[Row]:
+        """The items as cells with their links and actions (the page's tables)."""
+        out: list[Row] = []
+        for n, texts in enumerate(self.cells):
+            links = self.cell_links[n] if n < len(self.cell_links) else {}
+            actions = self.row_actions[n] if n < len(self.row_actions) else []
+            cells = [Cell(t, links.get(c)) for c, t in zip(self.columns, texts, strict=True)]
+            out.append(Row(cells, actions))
+        return out
 
     @property
     def column_labels(self) -> list[str]:
@@ -163,7 +262,7 @@ def display(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(display(v) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {display(v)}" for k, v in value.items())
+        return "; ".join(f"{label(k)}: {display_field(k, v)}" for k, v in value.items())
     return str(value)
 
 
@@ -182,7 +281,7 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
             figures.append(
                 Figure(
                     key,
-                    name,
+                    prefix + name,
                     label(prefix + name),
                     value["count"],
                     rows,
@@ -193,7 +292,9 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
             figures.extend(_figures(check, value, prefix=f"{prefix}{name}."))
         elif isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
             # A range of a setting, e.g. the norm [300, 500].
-            figures.append(Figure(key, name, label(prefix + name), "–".join(map(str, value))))
+            figures.append(
+                Figure(key, prefix + name, label(prefix + name), "–".join(map(str, value)))
+            )
         elif isinstance(value, list):
             rows = [
                 {k: v for k, v in item.items() if not _is_geometry(v)}
@@ -201,9 +302,9 @@ def _figures(check: str, data: dict[str, Any], prefix: str = "") -> list[Figure]
                 else {"code": item}
                 for item in value
             ]
-            figures.append(Figure(key, name, label(prefix + name), len(value), rows))
+            figures.append(Figure(key, prefix + name, label(prefix + name), len(value), rows))
         else:
-            figures.append(Figure(key, name, label(prefix + name), value))
+            figures.append(Figure(key, prefix + name, label(prefix + name), value))
     return figures
 
 
@@ -258,11 +359,15 @@ def report_csv(report: dict[str, Any], area: Any) -> str:
     )
     for section in sections(report):
         for figure in section.figures:
+            # Numbers stay numbers; words (a status, yes/no) in the reader's language.
+            value = figure.value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                value = figure.display
             writer.writerow(
-                safe_row([area.code, section.label, figure.label, figure.key, figure.value, "", ""])
+                safe_row([area.code, section.label, figure.label, figure.key, value, "", ""])
             )
             for number, row in enumerate(figure.items or [], start=1):
-                details = "; ".join(f"{label(k)}: {display(v)}" for k, v in row.items())
+                details = "; ".join(f"{label(k)}: {display_field(k, v)}" for k, v in row.items())
                 writer.writerow(
                     safe_row(
                         [area.code, section.label, figure.label, figure.key, "", number, details]
@@ -424,7 +529,7 @@ def report_pdf(report: dict[str, Any], area: Any) -> bytes:
             columns = figure.columns
             shown = figure.items[:PDF_MAX_ITEMS]
             rows = [[p(label(c)) for c in columns]]
-            rows += [[p(display(item.get(c))) for c in columns] for item in shown]
+            rows += [[p(display_field(c, item.get(c))) for c in columns] for item in shown]
             table = Table(rows, colWidths=[width / len(columns)] * len(columns), repeatRows=1)
             table.setStyle(table_style)
             story.append(table)

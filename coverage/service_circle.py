@@ -147,7 +147,10 @@ class ServiceCircleResult:
             "network_households": self.network_households,
             "network_covered": self.network_covered,
             "uncovered_households": len(self.uncovered_household_ids),
-            "villages": [{**asdict(v), "share": v.share} for v in self.villages],
+            "villages": [
+                {**asdict(v), "share": v.share, "beyond": v.households - v.covered}
+                for v in self.villages
+            ],
             "service_areas": self.service_areas_geojson(),
         }
 
@@ -214,10 +217,12 @@ UNION ALL
 SELECT -id, vid, node_id, snap_m FROM _sc_centre
 """
 
+# ``horizon`` is the reach for the figures; the list of households beyond the circle walks
+# further (``LIST_HORIZON_FACTOR``) so that it can say how far by road they are.
 _REACH = """
 CREATE TEMP TABLE _sc_reach AS
 SELECT from_v, node, agg_cost
-FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM _sc_centre), %(reach)s,
+FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM _sc_centre), %(horizon)s,
                          directed := false)
 WHERE node < %(base)s;
 CREATE TEMP TABLE _sc_node AS
@@ -236,6 +241,8 @@ WITH hh AS MATERIALIZED (
   JOIN {household} h ON h.grid_id = g.id
 )
 SELECT hh.id, hh.village_id,
+       CASE WHEN hh.has_roads THEN (SELECT nd.dist FROM _sc_node nd WHERE nd.node = nn.id)
+                                   + nn.snap_m END AS road_m,
        CASE WHEN hh.has_roads THEN
          coalesce((SELECT nd.dist FROM _sc_node nd WHERE nd.node = nn.id) + nn.snap_m
                   <= %(reach)s, false)
@@ -263,7 +270,7 @@ _AREAS = """
 SELECT c.id, c.name, c.village_code, count(*),
        ST_AsGeoJSON(ST_ConcaveHull(ST_Collect(c.location, ST_Collect(n.geom)), 0.5), 7)
 FROM _sc_centre c
-JOIN _sc_reach r ON r.from_v = c.vid
+JOIN _sc_reach r ON r.from_v = c.vid AND r.agg_cost <= %(reach)s
 JOIN {road_node} n ON n.id = r.node
 GROUP BY c.id, c.name, c.village_code, c.location
 ORDER BY c.id
@@ -280,37 +287,51 @@ def empty_result(area_code: str) -> ServiceCircleResult:
     )
 
 
-def service_circle(area_code: str) -> ServiceCircleResult:
-    """The 15-minute service circle of a city, district, town or village (see the module)."""
+def _params(area_code: str, horizon: float) -> dict[str, Any]:
     reach = reach_m()
-    # The reach in degrees, generously (a degree of longitude is >= 90 km at Qinzhou's
-    # latitude; anywhere below 60 degrees of latitude it is >= 55 km).
-    pad = reach / 55_000
-    params = {
+    return {
         "prefix": area_prefix(area_code) + "%",
-        "pad": pad,
+        # The reach in degrees, generously (a degree of longitude is >= 90 km at Qinzhou's
+        # latitude; anywhere below 60 degrees of latitude it is >= 55 km).
+        "pad": horizon / 55_000,
         "reach": reach,
+        "horizon": horizon,
         "base": VIRTUAL_VERTEX_BASE,
         "k": NEAREST_CANDIDATES,
     }
+
+
+def _build(cur: Any, area_code: str, params: dict[str, Any]) -> None:
+    """The temporary tables of one computation: villages, centres, reached road nodes and
+    households with ``covered`` (and ``road_m``, the walk by road when the horizon reaches)."""
+    cur.execute("SET LOCAL jit = off")  # short queries; compiling costs more than it saves
+    cur.execute(_SETUP, params)
+    cur.execute("SELECT count(*) FROM _sc_village")
+    if not cur.fetchone()[0]:
+        cur.execute("DROP TABLE _sc_village")
+        raise ServiceCircleError(str(UNKNOWN_AREA).format(code=area_code))
+    cur.execute(_CENTRES, params)
+    cur.execute("SELECT count(*) FROM _sc_centre")
+    if cur.fetchone()[0]:
+        edges = _EDGES.format(pad=float(params["pad"]), **_T)
+        cur.execute(_REACH, {**params, "edges": edges})
+    else:
+        cur.execute(
+            "CREATE TEMP TABLE _sc_reach (from_v bigint, node bigint, agg_cost float);"
+            "CREATE TEMP TABLE _sc_node (node bigint PRIMARY KEY, dist float)"
+        )
+    cur.execute(_HOUSEHOLDS, params)
+
+
+_DROP = "DROP TABLE _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household"
+
+
+def service_circle(area_code: str) -> ServiceCircleResult:
+    """The 15-minute service circle of a city, district, town or village (see the module)."""
+    params = _params(area_code, reach_m())
     result = empty_result(area_code)
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL jit = off")  # short queries; compiling costs more than it saves
-        cur.execute(_SETUP, params)
-        cur.execute("SELECT count(*) FROM _sc_village")
-        if not cur.fetchone()[0]:
-            cur.execute("DROP TABLE _sc_village")
-            raise ServiceCircleError(str(UNKNOWN_AREA).format(code=area_code))
-        cur.execute(_CENTRES, params)
-        cur.execute("SELECT count(*) FROM _sc_centre")
-        if cur.fetchone()[0]:
-            cur.execute(_REACH, {**params, "edges": _EDGES.format(pad=float(pad), **_T)})
-        else:
-            cur.execute(
-                "CREATE TEMP TABLE _sc_reach (from_v bigint, node bigint, agg_cost float);"
-                "CREATE TEMP TABLE _sc_node (node bigint PRIMARY KEY, dist float)"
-            )
-        cur.execute(_HOUSEHOLDS, params)
+        _build(cur, area_code, params)
         cur.execute(_VILLAGES)
         for code, name, has_roads, households, covered in cur.fetchall():
             method = Method.NETWORK if has_roads else Method.ESTIMATE
@@ -322,13 +343,102 @@ def service_circle(area_code: str) -> ServiceCircleResult:
                 result.estimated_covered += covered
         cur.execute("SELECT id FROM _sc_household WHERE NOT covered ORDER BY id")
         result.uncovered_household_ids = [row[0] for row in cur.fetchall()]
-        cur.execute(_AREAS)
+        cur.execute(_AREAS, params)
         result.service_areas = [
             ServiceArea(centre_id, name, village_code, nodes, json.loads(geometry))
             for centre_id, name, village_code, nodes, geometry in cur.fetchall()
         ]
-        cur.execute("DROP TABLE _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household")
+        cur.execute(_DROP)
     return result
+
+
+# --- the households beyond the circle, one village at a time ---------------------------------
+# The list walks the roads this many times the reach, so a household just beyond the circle
+# gets its distance by road; one farther away is "beyond" that horizon.
+LIST_HORIZON_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class BeyondHousehold:
+    """A household of a village beyond the service circle, with how far it is.
+
+    ``distance_m`` is by road (method ``network``: the three legs of the walk, as the
+    circle measures them) or in a straight line to the nearest centre (``estimate``); None
+    when the roads within ``horizon_m`` reach no centre (or there is no centre at all).
+    """
+
+    id: int
+    head_name: str
+    address: str
+    grid: str
+    method: str
+    distance_m: float | None
+
+
+@dataclass
+class BeyondPage:
+    village_code: str
+    method: str
+    reach_m: float
+    horizon_m: float
+    count: int
+    rows: list[BeyondHousehold]
+
+
+# One page of the village's uncovered households: the farthest first (unknown distance, i.e.
+# beyond the horizon, before every known one); the straight-line distance of an estimate
+# village is computed for the rows of the page only.
+_BEYOND_PAGE = """
+WITH page AS (
+  SELECT h.id, h.road_m FROM _sc_household h
+  WHERE NOT h.covered
+  ORDER BY h.road_m DESC NULLS FIRST, h.id
+  LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT p.id, hh.head_name, hh.address, g.code, s.has_roads,
+       CASE WHEN s.has_roads THEN p.road_m ELSE (
+         SELECT ST_Distance(c.location::geography, hh.location::geography)
+         FROM {service_centre} c ORDER BY c.location <-> hh.location LIMIT 1) END
+FROM page p
+JOIN {household} hh ON hh.id = p.id
+JOIN {grid} g ON g.id = hh.grid_id
+JOIN _sc_village s ON s.id = g.village_id
+ORDER BY p.road_m DESC NULLS FIRST, p.id
+""".format(**_T)
+
+
+def beyond_page(village_code: str, *, offset: int = 0, limit: int | None = None) -> BeyondPage:
+    """The village's households beyond the circle, ``limit`` rows from ``offset`` (all when
+    None), and how many there are. Computed in PostGIS/pgRouting for the one village (and the
+    centres and roads around it), never household by household in Python.
+
+    Raises ServiceCircleError for a code that is no current village.
+    """
+    if len(village_code) != 12:
+        raise ServiceCircleError(str(UNKNOWN_AREA).format(code=village_code))
+    reach = reach_m()
+    params = _params(village_code, reach * LIST_HORIZON_FACTOR)
+    with transaction.atomic(), connection.cursor() as cur:
+        _build(cur, village_code, params)
+        cur.execute("SELECT has_roads FROM _sc_village")
+        (has_roads,) = cur.fetchone()
+        cur.execute("SELECT count(*) FROM _sc_household WHERE NOT covered")
+        (count,) = cur.fetchone()
+        cur.execute(_BEYOND_PAGE, {"limit": limit, "offset": offset})
+        rows = [
+            BeyondHousehold(
+                hid,
+                head_name,
+                address,
+                grid,
+                (Method.NETWORK if roads else Method.ESTIMATE).value,
+                None if distance is None else round(distance, 1),
+            )
+            for hid, head_name, address, grid, roads, distance in cur.fetchall()
+        ]
+        cur.execute(_DROP)
+    method = Method.NETWORK if has_roads else Method.ESTIMATE
+    return BeyondPage(village_code, method.value, reach, params["horizon"], count, rows)
 
 
 def households_beyond(area_code: str) -> list[int]:

@@ -7,6 +7,8 @@ The area picker offers the city, districts and towns inside the user's jurisdict
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,15 +22,22 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from accounts.selectors import jurisdiction_prefixes
+from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
 from gridmap import jurisdiction
+from gridmap.exports import safe_row
 from grids.models import City, District, Town
 
-from . import export
+from . import export, links, lists
+from .checks import area_prefix
 
 NO_AREA = gettext_lazy("There is no town, district or city in your jurisdiction.")
 AREA_NOT_FOUND = gettext_lazy(
     "No town, district or city with the code %(code)s in your jurisdiction."
+)
+UNKNOWN_LIST = gettext_lazy("Unknown list %(list)s.")
+VILLAGE_NOT_FOUND = gettext_lazy("No village with the code %(code)s in this area.")
+CHOOSE_VILLAGE = gettext_lazy(
+    "Choose a village: the households beyond the circle are listed per village."
 )
 
 
@@ -112,11 +121,13 @@ class CoverageView(LoginRequiredMixin, TemplateView):
         area, choices = chosen_area(self.request)
         report = export.load_report(area.code)
         query = urlencode({"area": area.code})
+        sections = export.sections(report)
+        links.link_sections(sections, area_code=area.code, user=self.request.user)
         context.update(
             area=area,
             choices=choices,
             report=report,
-            sections=export.sections(report),
+            sections=sections,
             csv_url=f"{reverse('coverage-export-csv')}?{query}",
             pdf_url=f"{reverse('coverage-export-pdf')}?{query}",
             page_strings=page_strings(),
@@ -148,4 +159,118 @@ class CoveragePdfView(LoginRequiredMixin, View):
         report = export.load_report(area.code)
         response = HttpResponse(export.report_pdf(report, area), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="coverage-{area.code}.pdf"'
+        return response
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        return 1
+
+
+def _household_list(request: HttpRequest) -> tuple[Area, str, Any]:
+    """The area, the list and the village asked for, each checked (404 when not there)."""
+    area, _choices = chosen_area(request)
+    kind = (request.GET.get("list") or "").strip()
+    if kind not in lists.LISTS:
+        raise Http404(UNKNOWN_LIST % {"list": kind})
+    code = (request.GET.get("village") or "").strip()
+    village = None
+    if code:
+        village = lists.village_in_area(area_prefix(area.code), code)
+        if village is None:
+            raise Http404(VILLAGE_NOT_FOUND % {"code": code})
+    elif kind == lists.BEYOND:
+        raise Http404(CHOOSE_VILLAGE)
+    return area, kind, village
+
+
+class CoverageHouseholdsView(LoginRequiredMixin, TemplateView):
+    """The households behind a coverage figure, a page at a time (``coverage.lists``), with
+    the head of household masked for roles that do not visit households; ``format=csv``
+    gives every row."""
+
+    template_name = "coverage/households.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.GET.get("format") == "csv":
+            return self.csv(request)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        request = self.request
+        area, kind, village = _household_list(request)
+        number = _page_number(request)
+        size = lists.PAGE_SIZE
+        page = lists.household_page(
+            kind,
+            prefix=area_prefix(area.code),
+            village=village.code if village else None,
+            visible=can_see_personal_data(request.user),
+            offset=(number - 1) * size,
+            limit=size,
+        )
+        pages = max(1, -(-page.count // size))
+        village_code = village.code if village else None
+
+        def url(**extra: Any) -> str:
+            return links.households_url(area.code, kind, village_code, **extra)
+
+        context.update(
+            area=area,
+            kind=kind,
+            title=lists.LISTS[kind],
+            village=village,
+            page=page,
+            rows=[
+                {
+                    "row": row,
+                    "distance": lists.distance_text(row, page.horizon_m)
+                    if kind == lists.BEYOND
+                    else "",
+                    "grid_url": links.map_url(row.grid) if row.grid else None,
+                }
+                for row in page.rows
+            ],
+            number=number,
+            pages=pages,
+            first=(number - 1) * size + 1 if page.rows else 0,
+            last=(number - 1) * size + len(page.rows),
+            previous_url=url(page=number - 1) if number > 1 else None,
+            next_url=url(page=number + 1) if number < pages else None,
+            csv_url=url(format="csv"),
+            coverage_url=f"{reverse('coverage')}?{urlencode({'area': area.code})}",
+        )
+        return context
+
+    def csv(self, request: HttpRequest) -> HttpResponse:
+        area, kind, village = _household_list(request)
+        page = lists.household_page(
+            kind,
+            prefix=area_prefix(area.code),
+            village=village.code if village else None,
+            visible=can_see_personal_data(request.user),
+            limit=None,
+        )
+        out = io.StringIO()
+        out.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly with a BOM
+        writer = csv.writer(out)
+        header = [_("Area"), _("Household"), _("Head of household"), _("Address"), _("Grid")]
+        if kind == lists.BEYOND:
+            header += [_("Distance (m)"), _("Method"), _("How far")]
+        writer.writerow(safe_row(header))
+        for row in page.rows:
+            cells: list[Any] = [area.code, row.id, row.head_name, row.address, row.grid]
+            if kind == lists.BEYOND:
+                cells += [
+                    "" if row.distance_m is None else round(row.distance_m),
+                    export.display_field("method", row.method),
+                    lists.distance_text(row, page.horizon_m),
+                ]
+            writer.writerow(safe_row(cells))
+        name = f"coverage-{kind}-{village.code if village else area.code}.csv".replace("_", "-")
+        response = HttpResponse(out.getvalue(), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

@@ -19,7 +19,10 @@ How a case is made up (vectorised with numpy, one array per step):
   (80 %, the deadline moves by one more time limit) or refused; resolve; callback (80 %)
   with a rating, a rating of 1–2 reopening the case at once; or a failed verification (3 %)
   reopening it; resolve and callback again; verify; close_out (resolve with a written result;
-  verify and close_out by two other people, named in the history without a login);
+  each step by its party in ``cases.workflow``: the routed worker handles, under their demo
+  login (``demo.logins``); the reporter reports and rates; for grid and village cases a
+  deputy or worker of the station verifies and its head closes out, signing as station head;
+  see ``HANDLER`` ... ``CLOSER``);
 - steps later than ``end`` have not happened yet, so recent cases are still open;
 - the case fields (``acknowledged_at`` = first acknowledge, ``resolved_at`` = last resolve,
   ``closed_at``, ``closed_on_time`` = last resolve not after the deadline in force,
@@ -59,6 +62,7 @@ from incidents.models import (
 )
 
 from .loader import StepClock
+from .logins import demo_logins_ensure
 
 DEMO_REPORTER = "demo-cases"
 COPY_CHUNK = 50_000
@@ -97,10 +101,18 @@ NOTES = {
     "reopen_verify": "核查未通过，重新办理",
     "resolve": "已到现场处置，问题已解决，结果已告知反映人",
 }
-# Verification and close-out are done by different people (cases.workflow: separation of
-# duties), neither of them the handler: the history names them; they have no login here.
-VERIFIER_NAME = "党建工作站核查员"
-CLOSER_NAME = "党建工作站站长"
+# Who acts in a step (cases.workflow's parties): the handler (the routed worker, with their
+# demo login), the reporter (report, callback and the reopening a bad rating causes), the
+# supervisor (verify, extensions, cancel, redispatch, a failed verification) and the closer
+# (close-out). For grid- and village-level cases the supervisor is a deputy or full-time
+# worker of the village's station and the closer its head, who signs as ``station_head``
+# (separation of duties: never the same person, never the handler); above that, the county's
+# supervisor and the town's close-out officer, named without a login.
+HANDLER, REPORTER, SUPERVISOR, CLOSER = "handler", "reporter", "supervisor", "closer"
+REPORTER_NAME = "演示群众"
+COUNTY_SUPERVISOR_NAME = "区综治中心核查员"
+TOWN_CLOSER_NAME = "镇综治中心主任"
+STATION_LEVELS = 2  # grid and village: the first two LEVELS, supervised by the station
 
 
 class DemoCasesError(Exception):
@@ -136,6 +148,9 @@ class Places:
     village_index: np.ndarray  # per grid: the index of its village (for its "quality")
     points: list[list[str]]  # per grid: EWKT points inside it
     routed: dict[tuple[int, int], tuple[int, str, str, str, str]]  # (sev, grid) -> recipient
+    user_of: dict[int, int]  # worker id -> login id (demo.logins)
+    # Per grid: its station's (supervisor, head) as (login id or None, name), or None.
+    station_staff: list[tuple[tuple[int | None, str], tuple[int | None, str]] | None]
 
 
 _GRIDS_SQL = """
@@ -154,10 +169,17 @@ SELECT s.id, ST_X(s.p), ST_Y(s.p)
           FROM grids_grid g WHERE g.generation_high_id IS NULL) s
 """
 _HOLDERS_SQL = """
-SELECT ra.role, coalesce(ra.grid_id, ra.village_id, ra.town_id), w.id, w.name, w.phone
+SELECT ra.role, coalesce(ra.grid_id, ra.village_id, ra.town_id), w.id, w.name, w.phone, w.user_id
   FROM grids_roleassignment ra JOIN grids_worker w ON w.id = ra.worker_id
  WHERE ra.period @> %s::date
    AND ra.role IN ('grid_leader', 'village_secretary', 'mediation_director', 'town_dispatcher')
+ ORDER BY ra.id
+"""
+_STATION_STAFF_SQL = """
+SELECT ra.station_id, ra.role, w.user_id, w.name
+  FROM grids_roleassignment ra JOIN grids_worker w ON w.id = ra.worker_id
+ WHERE ra.period @> %s::date AND ra.station_id IS NOT NULL
+   AND ra.role IN ('station_head', 'station_deputy', 'station_worker')
  ORDER BY ra.id
 """
 
@@ -172,6 +194,8 @@ def _places(seed: int, today: dt.date) -> Places:
         pts = cur.fetchall()
         cur.execute(_HOLDERS_SQL, [today])
         holders = cur.fetchall()
+        cur.execute(_STATION_STAFF_SQL, [today])
+        station_rows = cur.fetchall()
     cols = list(zip(*rows, strict=True))
     grid_id = np.array(cols[0], dtype=np.int64)
     village_codes = np.array(cols[3])
@@ -181,8 +205,19 @@ def _places(seed: int, today: dt.date) -> Places:
     for gid, x, y in pts:
         points[index[gid]].append(f"SRID=4326;POINT({x:.7f} {y:.7f})")
     by_role: dict[tuple[str, int], tuple[int, str, str]] = {}
-    for role, place_id, wid, name, phone in holders:
+    user_of: dict[int, int] = {}
+    for role, place_id, wid, name, phone, user_id in holders:
         by_role.setdefault((role, place_id), (wid, name, phone))
+        if user_id is not None:
+            user_of[wid] = user_id
+    heads: dict[int, tuple[int | None, str]] = {}
+    supervisors: dict[int, tuple[int | None, str]] = {}
+    for station, role, user_id, name in station_rows:
+        (heads if role == "station_head" else supervisors).setdefault(station, (user_id, name))
+    station_staff = [
+        (supervisors[sid], heads[sid]) if sid in heads and sid in supervisors else None
+        for sid in cols[6]
+    ]
     routed: dict[tuple[int, int], tuple[int, str, str, str, str]] = {}
     for i, (gid, _gc, vid, _vc, tid, _tc, _sid) in enumerate(rows):
         secretary = by_role.get(("village_secretary", vid))
@@ -208,6 +243,8 @@ def _places(seed: int, today: dt.date) -> Places:
         village_index=village_index,
         points=points,
         routed=routed,
+        user_of=user_of,
+        station_staff=station_staff,
     )
 
 
@@ -221,7 +258,7 @@ class Step:
     level_change: int = 0  # +1 one level up, -1 back down
     note: str | np.ndarray = ""
     data: Callable[[np.ndarray], list[str]] | None = None  # rows -> JSON texts
-    by: str | None = None  # someone other than the handler (no login): the history's name
+    party: str = HANDLER  # who acts: HANDLER, REPORTER, SUPERVISOR or CLOSER
 
 
 @dataclass
@@ -350,27 +387,29 @@ def _simulate(
 
     limits = (np.floor(ack_lim), np.floor(res_lim))
     report = Step("report", t0, np.ones(n, bool), "reported",
-                  data=dues(t0 + limits[0], t0 + limits[1]))  # fmt: skip
+                  data=dues(t0 + limits[0], t0 + limits[1]), party=REPORTER)  # fmt: skip
     ack = Step("acknowledge", t_ack, acked, "acknowledged")
     request = Step("request_extension", t_ext, ext_req, None,
                    note=NOTES["request_extension"], data=until_data)  # fmt: skip
-    grant = Step("grant_extension", t_decide, granted, None, data=grant_data)
-    refuse = Step("refuse_extension", t_decide, refused, None, note=NOTES["refuse_extension"])
+    grant = Step("grant_extension", t_decide, granted, None, data=grant_data, party=SUPERVISOR)
+    refuse = Step("refuse_extension", t_decide, refused, None, note=NOTES["refuse_extension"],
+                  party=SUPERVISOR)  # fmt: skip
     res_1 = Step("resolve", t_res1, acked, "resolved", note=NOTES["resolve"])
-    callback_1 = Step("callback", t_cb1, cb1, None, data=rating_data(r1))
+    callback_1 = Step("callback", t_cb1, cb1, None, data=rating_data(r1), party=REPORTER)
     reopen_by_callback = Step(
         "reopen", t_reopen, bad_cb, "in_progress", note=NOTES["reopen_callback"],
-        data=rating_data(r1, "callback"),
+        data=rating_data(r1, "callback"), party=REPORTER,
     )  # fmt: skip
-    reopen_by_verify = Step("reopen", t_reopen, vfail, "in_progress", note=NOTES["reopen_verify"])
+    reopen_by_verify = Step("reopen", t_reopen, vfail, "in_progress",
+                            note=NOTES["reopen_verify"], party=SUPERVISOR)  # fmt: skip
     res_2 = Step("resolve", t_res2, rework, "resolved", note=NOTES["resolve"])
-    callback_2 = Step("callback", t_cb2, cb2, None, data=rating_data(r2))
+    callback_2 = Step("callback", t_cb2, cb2, None, data=rating_data(r2), party=REPORTER)
     escalate = Step("escalate", t_esc, esc, "reported", +1, NOTES["escalate"],
                     data=dues(t_esc + limits[0], t_esc + limits[1]))  # fmt: skip
-    close = Step("close_out", t_close, acked, "closed", by=CLOSER_NAME)
+    close = Step("close_out", t_close, acked, "closed", party=CLOSER)
     steps = [
         report,
-        Step("cancel", t_cancel, cancel, "cancelled", note=NOTES["cancel"]),
+        Step("cancel", t_cancel, cancel, "cancelled", note=NOTES["cancel"], party=SUPERVISOR),
         Step("return_case", t_return, ret, "returned", +1, NOTES["return"]),
         Step(
             "redispatch",
@@ -380,6 +419,7 @@ def _simulate(
             -1,
             NOTES["redispatch"],
             data=dues(t_redispatch + limits[0], t_redispatch + limits[1]),
+            party=SUPERVISOR,
         ),  # fmt: skip
         ack,
         Step("start", t_start, acked, "in_progress"),
@@ -395,7 +435,7 @@ def _simulate(
         reopen_by_verify,
         res_2,
         callback_2,
-        Step("verify", t_verify, acked, "verified", by=VERIFIER_NAME),
+        Step("verify", t_verify, acked, "verified", party=SUPERVISOR),
         close,
     ]
     for step in steps:
@@ -497,6 +537,27 @@ def _write(
     ]
     actor_name = np.array([r[3] if r else "值班员" for r in recipient], dtype=object)
     reporter = str(reporter_id)
+    handler_id = np.array(
+        [str(places.user_of.get(r[0], reporter_id)) if r else reporter for r in recipient],
+        dtype=object,
+    )
+    staff = [places.station_staff[int(g)] for g in sim.grid]
+
+    def actors(step: Step, rows: np.ndarray, from_level: np.ndarray) -> tuple[list, list]:
+        """(login ids as text or None, names) of whoever takes ``step`` in ``rows``."""
+        if step.party == HANDLER:
+            return list(handler_id[rows]), list(actor_name[rows])
+        if step.party == REPORTER:
+            return [reporter] * len(rows), [REPORTER_NAME] * len(rows)
+        pick = 0 if step.party == SUPERVISOR else 1
+        above = COUNTY_SUPERVISOR_NAME if step.party == SUPERVISOR else TOWN_CLOSER_NAME
+        ids, names = [], []
+        for i, lv in zip(rows, from_level, strict=True):
+            who = staff[i][pick] if staff[i] is not None and lv < STATION_LEVELS else None
+            ids.append(None if who is None or who[0] is None else str(who[0]))
+            names.append(above if who is None else who[1])
+        return ids, names
+
     for step in sim.steps:
         rows = np.flatnonzero(step.mask)
         if not len(rows):
@@ -510,6 +571,12 @@ def _write(
         if events:
             note = step.note[rows] if isinstance(step.note, np.ndarray) else [step.note] * len(rows)
             data = step.data(rows) if step.data else ["{}"] * len(rows)
+            actor_ids, names = actors(step, rows, from_level)
+            if step.party == CLOSER:  # the station head signs grid and village close-outs
+                data = [
+                    '{"signed_as": "station_head"}' if a is not None else d
+                    for a, d in zip(actor_ids, data, strict=True)
+                ]
             n_events += _copy(
                 CaseEvent,
                 ["incident", *EVENT_FIELDS],
@@ -517,8 +584,8 @@ def _write(
                     [id_text[i] for i in rows],
                     _strs(seq[rows]),
                     [step.action] * len(rows),
-                    [reporter if step.by is None else None] * len(rows),
-                    list(actor_name[rows]) if step.by is None else [step.by] * len(rows),
+                    actor_ids,
+                    names,
                     _iso(step.at[rows]),
                     list(from_status),
                     list(to_status),
@@ -637,7 +704,7 @@ def _write(
 def demo_reporter() -> int:
     """The login that reports (and acts on) every demo case; it cannot log in."""
     user, created = get_user_model().objects.get_or_create(
-        username=DEMO_REPORTER, defaults={"is_active": False, "first_name": "演示"}
+        username=DEMO_REPORTER, defaults={"is_active": False, "first_name": REPORTER_NAME}
     )
     if created:
         user.set_unusable_password()
@@ -725,6 +792,7 @@ def load_demo_cases(
         if existing:
             say(f"Deleted {delete_demo_cases():,} previous demo cases.")
             clock.tick("delete")
+        demo_logins_ensure()  # the workers act in the history under their own logins
         places = _places(seed, timezone.localdate(end))
         categories = list(Category.objects.filter(is_active=True).values_list("id", "code"))
         generation = Generation.current()

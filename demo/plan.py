@@ -78,8 +78,10 @@ def scale_spec(scale: str) -> ScaleSpec:
             towns={"450702": 3},
             streets={"450702": 1},
             townships={"450702": 0},
-            stations=3,
-            villages=13,
+            # Six stations: the town with the largest area gets three (the planner's town of
+            # create_demo_users has catchments to redraw), the others one or two.
+            stations=6,
+            villages=20,
             households=7_500,
             station_shuffles=0,
             grids_rural=((1, 2), (0.6, 0.4)),

@@ -43,6 +43,10 @@ MASK = "***"
 ID_NUMBER = "id_number"
 PHONE = "phone"
 FIELDS = (ID_NUMBER, PHONE)
+# The head of household's name, where a list names residents to roles that do not visit them
+# (coverage's households beyond the service circle): not one of ``FIELDS``, which the
+# household API and admin mask; there the name stays visible inside the jurisdiction.
+HEAD_NAME = "head_name"
 
 
 def mask_id_number(value: str) -> str:
@@ -55,7 +59,16 @@ def mask_phone(value: str) -> str:
     return f"{value[:3]}****{value[-4:]}" if len(value) >= 7 else (MASK if value else "")
 
 
-MASKS: dict[str, Callable[[str], str]] = {ID_NUMBER: mask_id_number, PHONE: mask_phone}
+def mask_name(value: str) -> str:
+    """``王**``: the first character (most often the surname) and one star per other one."""
+    return value[:1] + "*" * (len(value) - 1) if len(value) > 1 else (MASK if value else "")
+
+
+MASKS: dict[str, Callable[[str], str]] = {
+    ID_NUMBER: mask_id_number,
+    PHONE: mask_phone,
+    HEAD_NAME: mask_name,
+}
 
 # Numbers in free text (the public notice board, log messages): a run of 7+ digits (phones,
 # 15- and 18-digit ID numbers with a final X, cards); a mobile number written in groups
@@ -146,7 +159,7 @@ def show(
     code: str | None = None,
 ) -> str:
     """``value`` as this viewer may see it (see the module docstring). ``kind`` is
-    ``ID_NUMBER`` or ``PHONE``."""
+    ``ID_NUMBER``, ``PHONE`` or ``HEAD_NAME``."""
     value = value or ""
     mark_answer()
     if not visible:

@@ -6,6 +6,7 @@ import datetime as dt
 from functools import reduce
 from operator import or_
 
+from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -150,3 +151,13 @@ def workers_within(prefixes: Prefixes, qs: QuerySet[Worker] | None = None) -> Qu
         return qs.none()
     inside = reduce(or_, (scope_q(prefixes, p) for p in WORKER_PLACE_PATHS))  # type: ignore[arg-type]
     return qs.filter(pk__in=Worker.objects.filter(inside).values("pk"))
+
+
+def home_extent(prefixes: Prefixes) -> list[float] | None:
+    """[west, south, east, north] of the current grids inside ``prefixes`` (the jurisdiction:
+    grids tile every level above them), or None for the whole map (None: everything) or an
+    empty jurisdiction. Where a person's map opens: a grid leader's on their grid."""
+    if prefixes is None:
+        return None
+    box = Grid.objects.current().filter(scope_q(prefixes)).aggregate(box=Extent("geom"))["box"]
+    return [round(v, 7) for v in box] if box else None

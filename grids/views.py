@@ -10,6 +10,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from gridmap.jurisdiction import prefixes_of
+
+from .selectors import home_extent
+
 # Buildings are listed by bbox only, from this zoom level on (the API caps them at 5000).
 BUILDING_MIN_ZOOM = 15
 
@@ -54,9 +58,11 @@ def map_strings() -> dict[str, str]:
     }
 
 
-def map_config() -> dict[str, Any]:
-    """Where map.js finds its data, and the zoom from which buildings load."""
+def map_config(user: Any = None) -> dict[str, Any]:
+    """Where map.js finds its data, the zoom from which buildings load, and where the map
+    opens: on the user's own jurisdiction (a grid leader's grid), else on the districts."""
     return {
+        "home": home_extent(prefixes_of(user)) if user is not None else None,
         # "LEVEL" and "CODE" are placeholders map.js replaces.
         "layerUrl": reverse("layer", kwargs={"level": "LEVEL"}),
         "gridUrl": reverse("grid-detail", kwargs={"code": "CODE"}),
@@ -73,5 +79,5 @@ class MapView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["map_strings"] = map_strings()
-        context["map_config"] = map_config()
+        context["map_config"] = map_config(self.request.user)
         return context

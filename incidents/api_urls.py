@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, case_api
+from . import api, case_api, todo_api
 
 urlpatterns = [
     path("incidents/", api.IncidentListApi.as_view(), name="incident-list"),
@@ -15,5 +15,6 @@ urlpatterns = [
         case_api.PublicTextApi.as_view(),
         name="incident-public-text",
     ),
+    path("todo/", todo_api.TodoApi.as_view(), name="todo-api"),
     path("incident-categories/", api.CategoryListApi.as_view(), name="incident-category-list"),
 ]

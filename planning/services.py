@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import AccountRole
-from accounts.selectors import account_of, jurisdiction_prefixes
+from accounts.selectors import granted_account, jurisdiction_prefixes
 from gridmap.codes import CODE_LENGTH, Level, code_at, covers
 from gridmap.exports import read_cell, safe_row
 from gridmap.sql import table
@@ -115,7 +115,7 @@ def may_plan(actor: Any, area_code: str) -> bool:
     """Superusers, and planners and administrators whose jurisdiction holds the area."""
     if actor.is_authenticated and actor.is_superuser:
         return True
-    account = account_of(actor)
+    account = granted_account(actor)
     if account is None or account.role not in PLANNING_ROLES:
         return False
     return covers(jurisdiction_prefixes(actor) or [], area_code)

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import AccountRole
-from accounts.selectors import User, account_of, scope_q
+from accounts.selectors import User, granted_account, scope_q
 
 from .models import AccessLogEntry
 
@@ -20,7 +20,7 @@ LOG_READER_ROLES = frozenset({AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN
 def can_read_access_log(user: User) -> bool:
     if user.is_authenticated and user.is_superuser:
         return True
-    account = account_of(user)
+    account = granted_account(user)
     return account is not None and account.role in LOG_READER_ROLES
 
 

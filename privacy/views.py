@@ -26,7 +26,11 @@ from .selectors import access_log_filtered, access_log_visible_to, can_read_acce
 
 PAGE_SIZE = 100
 XLSX_MAX_ROWS = 200_000
-FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": gettext_lazy("phone")}
+FIELD_LABELS = {
+    "id_number": gettext_lazy("ID number"),
+    "phone": gettext_lazy("phone"),
+    "head_name": gettext_lazy("head of household"),
+}
 
 
 def _columns() -> list[str]:

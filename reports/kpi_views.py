@@ -15,8 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from accounts.models import ROLE_LEVELS, AccountRole
-from accounts.selectors import account_of, jurisdiction_prefixes
+from accounts.selectors import acting_places, jurisdiction_prefixes
 from gridmap.codes import code_at, covers
 from grids.models import City, District
 
@@ -30,9 +29,9 @@ FORM_LEVELS = ["city", "district", "town", "station", "village", "grid", "person
 
 def default_unit(user: Any) -> tuple[str, str]:
     """The unit a user's dashboard opens on: their own jurisdiction."""
-    account = account_of(user)
-    if account is not None and account.codes:
-        return ROLE_LEVELS[AccountRole(account.role)], account.codes[0]
+    places = acting_places(user)
+    if places:
+        return places[0]
     city = City.objects.current().order_by("code").values_list("code", flat=True).first()
     if city:
         return "city", city

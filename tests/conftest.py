@@ -11,8 +11,34 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import setup_databases, teardown_databases
 
 DEMO_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, request):
+    """pytest-django's, made safe for session and module fixtures.
+
+    pytest-django sets up the test databases that the *collected tests' marks* ask for. A
+    module run alone whose tests have no ``django_db`` mark but whose fixtures take
+    ``django_db_setup`` (the jurisdiction matrix's world, the demo) would otherwise run on
+    the development database named in the settings: the demo committed there, the matrix's
+    world written there. Here the default test database is set up whatever the marks say.
+    """
+    config = None
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        with django_db_blocker.unblock():
+            config = setup_databases(
+                verbosity=request.config.option.verbose, interactive=False,
+                keepdb=django_db_keepdb, aliases={"default"},
+            )  # fmt: skip
+    assert connection.settings_dict["NAME"].startswith("test_")
+    yield
+    if config is not None and not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")

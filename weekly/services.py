@@ -26,8 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from accounts.models import AccountRole
-from accounts.selectors import account_of
+from accounts.selectors import acts_at
 from grids.models import Station, Town, Village
 
 from . import selectors
@@ -66,23 +65,20 @@ MSG_SUMMARY_SENT = gettext_noop(
 )
 
 
-def _acts_for(actor: Any, role: AccountRole, code: str) -> bool:
-    if actor.is_authenticated and actor.is_superuser:
-        return True
-    account = account_of(actor)
-    return account is not None and account.role == role and code in account.codes
-
-
 def may_publish(actor: Any, town_code: str) -> bool:
-    return _acts_for(actor, AccountRole.TOWN_STAFF, town_code)
+    """The town's own people publish its task list (a town role held there today, or a
+    town-staff grant holding it)."""
+    return acts_at(actor, "town", town_code)
 
 
 def may_submit_village_report(actor: Any, village_code: str) -> bool:
-    return _acts_for(actor, AccountRole.VILLAGE_STAFF, village_code)
+    """The village's own people report on its week (a village role held there today)."""
+    return acts_at(actor, "village", village_code)
 
 
 def may_submit_station_summary(actor: Any, station_code: str) -> bool:
-    return _acts_for(actor, AccountRole.STATION_STAFF, station_code)
+    """The station's people (head, deputy, full-time worker) sum up its villages' week."""
+    return acts_at(actor, "station", station_code)
 
 
 def _check_week(week: dt.date) -> None:

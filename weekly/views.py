@@ -17,8 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views import View
 
-from accounts.models import AccountRole
-from accounts.selectors import account_of, jurisdiction_prefixes
+from accounts.selectors import acting_places, jurisdiction_prefixes
 from gridmap.codes import Level, code_at
 from grids.models import Station, Town, Village
 
@@ -74,21 +73,20 @@ class WeeklyHomeView(LoginRequiredMixin, View):
     """``/weekly/``: the user's own weekly page (village, station or town)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        account = account_of(request.user)
-        code = account.codes[0] if account and account.codes else ""
-        role = account.role if account else ""
-        if role == AccountRole.VILLAGE_STAFF:
+        places = acting_places(request.user)
+        level, code = places[0] if places else ("", "")
+        if level == "village":
             return HttpResponseRedirect(reverse("weekly-village", args=[code]))
-        if role == AccountRole.STATION_STAFF:
+        if level == "station":
             return HttpResponseRedirect(reverse("weekly-station", args=[code]))
-        if role == AccountRole.GRID_WORKER:
+        if level == "grid":
             village = code_at(Level.VILLAGE, code)
             return HttpResponseRedirect(reverse("weekly-village", args=[village]))
-        if role in (AccountRole.TOWN_STAFF, AccountRole.PLANNER):
+        if level == "town":
             return HttpResponseRedirect(reverse("weekly-town", args=[code]))
         town = Town.objects.current().order_by("code")
-        if account and account.codes:
-            town = town.filter(code__startswith=code[:4] if len(code) == 6 else code)
+        if code:
+            town = town.filter(code__startswith=code[:4] if level == "city" else code)
         first = town.values_list("code", flat=True).first()
         if first is None:
             raise Http404(_("There are no towns in your jurisdiction."))

@@ -137,6 +137,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The to-do badge of the header (counted only when a page draws it).
+                "incidents.context_processors.todo_badge",
             ],
         },
     },
@@ -223,7 +225,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/map/"
+# Signed in, a person lands on their to do (``next=`` still wins).
+LOGIN_REDIRECT_URL = "/todo/"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Spatial ------------------------------------------------------------------------------

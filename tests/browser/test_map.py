@@ -264,3 +264,29 @@ def test_map_fits_a_phone(new_page, browser_user):
     assert_stayed_on_this_machine(log)
     assert log.failed == []
     assert log.errors == []
+
+
+def test_the_map_opens_on_the_grid_named_in_its_address(new_page, browser_user):
+    """/map/?grid=CODE (the coverage page links a grid missing a role there): the map fits
+    that grid and opens its popup."""
+    grid = _sample_grid()
+    page, log = new_page(DESKTOP)
+    log_in(page, browser_user)
+    page.goto(f"/map/?grid={grid['code']}")
+    wait_for_map(page)
+    popup = page.locator(f'.gm-grid-detail[data-grid-code="{grid["code"]}"]')
+    popup.wait_for()
+    assert grid["name"] in popup.inner_text()
+    centred = page.evaluate(
+        """code => {
+            let found = null;
+            window.gridmap.layers.grids.eachLayer(l => {
+                if (l.feature.properties.code === code) found = l;
+            });
+            const view = window.gridmap.map.getBounds();
+            return view.contains(found.getBounds()) && window.gridmap.map.getZoom() >= 14;
+        }""",
+        grid["code"],
+    )
+    assert centred
+    assert log.errors == []

@@ -8,7 +8,7 @@ tests drive the other tools: adding a station on the map, a Shift+drag brush str
 and dragging a station, the phone layout; an override with a written reason, retiring a
 station, a CSV with bad lines. Every request stays on 127.0.0.1.
 
-The small demo's towns have too few villages for a station of 7 (3 towns, 13 villages), so
+The small demo's towns have too few villages for a station of 7 (3 towns, 20 villages), so
 this test commits a town of its own, under district 990250 (the factories use 9901xx): a
 4 x 3 lattice of 12 villages with jittered corners (neighbours share whole edges), two
 stations of 6 villages each, households and party members. It is removed afterwards.

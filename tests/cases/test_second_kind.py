@@ -165,8 +165,9 @@ def test_acknowledge_resolve_verify_close_out_with_deadlines(place):
     act(place, "leader", errand, Action.ACKNOWLEDGE, at=at)
     resolved_at = REPORTED + dt.timedelta(hours=5)
     errand = act(place, "leader", errand, Action.RESOLVE, at=resolved_at, note="Card renewed")
-    # The station supervises a grid's case: its head is told to verify.
-    assert TOLD[-1] == (Action.RESOLVE, errand.pk, frozenset({worker_of(place["head"])}))
+    # The station supervises a grid's case: the holders of its roles are told to verify.
+    station_people = frozenset(worker_of(place[who]) for who in ("head", "delegate", "deputy"))
+    assert TOLD[-1] == (Action.RESOLVE, errand.pk, station_people)
     with pytest.raises(ActionNotAllowed):
         act(place, "leader", errand, Action.VERIFY, at=resolved_at)
     act(place, "staff", errand, Action.VERIFY, at=resolved_at + dt.timedelta(hours=1))

@@ -240,7 +240,7 @@ def test_stations_have_3_to_7_villages_of_their_own_town(loaded):
              JOIN grids_village v ON v.id = c.village_id
             WHERE s.code LIKE %(prefix)s GROUP BY s.code"""
     )
-    assert len(stations) == 3
+    assert len(stations) == 6
     assert all(3 <= n <= 7 and own_town for _, n, own_town in stations)
     per_village = rows(
         """SELECT v.code, count(c.id) FROM grids_village v
@@ -248,7 +248,7 @@ def test_stations_have_3_to_7_villages_of_their_own_town(loaded):
                     ON c.village_id = v.id AND c.period @> CURRENT_DATE
             WHERE v.generation_high_id IS NULL AND v.code LIKE %(prefix)s GROUP BY v.code"""
     )
-    assert len(per_village) == 13 and all(n == 1 for _, n in per_village)
+    assert len(per_village) == 20 and all(n == 1 for _, n in per_village)
 
 
 def test_places_have_codes_names_and_kinds(loaded):
@@ -276,7 +276,7 @@ def test_places_have_codes_names_and_kinds(loaded):
         """SELECT count(*), count(*) FILTER (WHERE ST_Covers(v.geom, s.location))
              FROM grids_servicecentre s JOIN grids_village v ON v.id = s.village_id
             WHERE v.code LIKE %(prefix)s"""
-    ) == [(16, 16)]  # one per village and one per town, inside their village
+    ) == [(23, 23)]  # one per village and one per town, inside their village
 
 
 def test_grid_roles_are_filled_except_the_deliberate_gaps(loaded):

@@ -26,10 +26,13 @@ from accounts.models import AccountRole
 from cases import lists as case_lists
 from cases.lists import CASE, Column
 from coverage import export as coverage_export
+from gridmap.personal_data import mask_name
+from households.models import Household
 from incidents.lists import COLUMNS, ListKind
 from incidents.models import Incident
 from planning import services as planning_services
-from tests.factories import UserFactory
+from tests.coverage.test_service_circle import river  # noqa: F401 (a fixture)
+from tests.factories import AccountFactory, UserFactory
 from tests.incidents.test_lists import V2, WEST, close_out, login, make_case
 from tests.incidents.test_routing import World, build_world, world_generation
 from tests.planning.test_plans import Board
@@ -146,6 +149,32 @@ def test_coverage_csv_neutralises_formulas():
         "'" + coverage_export.label(next(iter(report["checks"])))
     }
     assert [row[4] for row in rows if row[2] == coverage_export.label("change")] == ["-2"]
+
+
+def test_coverage_households_csv_neutralises_formulas_masks_and_is_not_stored(client, river):  # noqa: F811
+    """The households beyond the service circle (issue 12, item 9): a head of household's
+    name or an address that would be a formula is quoted, masked or not; the name is masked
+    for a role that does not visit households; the answer is not stored."""
+    town, west, bare, households = river
+    far = households["bare far"]
+    Household.objects.filter(pk=far.pk).update(head_name=PAYLOADS[0], address=PAYLOADS[3])
+    user = AccountFactory(
+        user=UserFactory(username="cov-csv"), role=AccountRole.TOWN_STAFF, codes=[town.code]
+    ).user
+    client.force_login(user)
+    query = {"area": town.code, "list": "beyond", "village": bare.code, "format": "csv"}
+    response = client.get(reverse("coverage-households"), query, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8").lstrip("\ufeff"))))
+    assert _unsafe_text(rows) == []
+    (row,) = rows[1:]
+    assert row[1] == str(far.pk)
+    assert row[2] == "'" + mask_name(PAYLOADS[0])
+    assert row[3] == "'" + PAYLOADS[3]
+    # Outside the jurisdiction: nothing.
+    query["area"] = "450702001"
+    assert client.get(reverse("coverage-households"), query).status_code == 404
 
 
 def test_the_planning_csv_round_trip_survives_the_quoting(db):

@@ -33,6 +33,7 @@ from cases.workflow import Action, allowed_actions
 from grids.models import Role
 from incidents.models import Category
 from incidents.services import incident_create
+from reports.kpi_views import default_unit
 from tests.factories import (
     AccountFactory,
     CatchmentAssignmentFactory,
@@ -44,6 +45,7 @@ from tests.factories import (
     WorkerFactory,
     since,
 )
+from weekly.services import may_publish, may_submit_station_summary, may_submit_village_report
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +157,59 @@ def test_a_station_role_sees_the_catchment_and_an_office_grant_keeps_its_codes(h
     planner = AccountFactory(role=AccountRole.PLANNER, codes=[grid.village.town.code])
     WorkerFactory(user=planner.user)  # a person, but planners hold no place role
     assert jurisdiction_prefixes(planner.user) == [grid.village.town.code]
+
+
+def test_weekly_reports_and_home_pages_follow_the_assignments(handover):
+    """Acting for a place (submitting the village's weekly report, the station's summary,
+    publishing the town's task list) and the place a person's own pages open on (weekly, the
+    dashboard) come from the same assignments, not from an account's codes."""
+    grid = handover["grid"]
+    village, town = grid.village, grid.village.town
+    secretary = WorkerFactory(user=UserFactory(username="village-secretary"))
+    held = RoleAssignmentFactory(
+        worker=secretary, role=Role.VILLAGE_SECRETARY, village=village, period=since(30)
+    )
+    station = StationFactory(town=town)
+    CatchmentAssignmentFactory(station=station, village=village)
+    deputy = WorkerFactory(user=UserFactory(username="station-deputy"))
+    RoleAssignmentFactory(worker=deputy, role=Role.STATION_DEPUTY, station=station, period=since(9))
+    # A hand-typed town account on a person's login counts for nothing.
+    AccountFactory(user=secretary.user, role=AccountRole.TOWN_STAFF, codes=[town.code])
+
+    assert may_submit_village_report(secretary.user, village.code)
+    assert not may_publish(secretary.user, town.code)
+    assert may_submit_station_summary(deputy.user, station.code)
+    assert not may_submit_village_report(deputy.user, village.code)
+    assert default_unit(secretary.user) == ("village", village.code)
+    assert default_unit(deputy.user) == ("station", station.code)
+    assert default_unit(handover["new"].user) == ("grid", grid.code)
+
+    client = APIClient()
+    client.force_login(secretary.user)
+    home = client.get(reverse("weekly"))
+    assert home.status_code == 302 and village.code in home["Location"]
+
+    # The secretary hands the village over today: the right goes with the assignment.
+    held.period = Range(held.period.lower, timezone.localdate(), "[)")
+    held.save()
+    fresh = type(secretary.user).objects.get(pk=secretary.user.pk)
+    assert not may_submit_village_report(fresh, village.code)
+
+
+def test_after_a_handover_the_to_do_moves_to_the_new_leader(handover, client):
+    """The to do (issue 12, item 2) lists what waits on the person by the same assignments:
+    the old leader, though still a recipient of the case routed to them and still holding a
+    hand-typed grid account, has nothing; the new leader has both cases to acknowledge."""
+    after, _ = incident_create(
+        actor=handover["reporter"], point=WHERE, category=handover["category"], severity=None,
+        description="HANDOVERMARK after",
+    )  # fmt: skip
+    old, new = handover["clients"]["old"], handover["clients"]["new"]
+    todo = reverse("todo-api")
+    assert old.get(todo).json()["count"] == 0
+    assert "HANDOVERMARK" not in old.get(todo).content.decode()
+    items = {r["id"]: r["action"] for r in new.get(todo).json()["results"]}
+    assert items == {handover["case"].pk: "acknowledge", after.pk: "acknowledge"}
+    client.force_login(handover["old"].user)
+    assert "gm-badge" not in client.get(reverse("todo")).content.decode()
+    assert list(Account.objects.values()) == handover["accounts"]

@@ -17,7 +17,9 @@ The URL resolver is walked (``get_resolver()``, nested resolvers and the admin's
 every pattern needs a rule in ``RULES`` (pages and API, by route) or is an admin URL of a
 registered model (by model, ``ADMIN_OBJECTS``), or is listed in ``EXCLUDED`` with its
 reason. A pattern without a rule fails the test, saying to add one. Each pattern is requested
-as every role (each ``AccountRole``, anonymous, and a worker with a login but no account),
+as every role (each ``AccountRole``, anonymous, a worker with a login but no account, and
+the holders of a village, station and town role whose access comes only from their role
+assignment: issue 12's one identity),
 with its parameters filled from the role's inside area and from the nearest outside area that
 has such an object. A crossing is a marker, in any answer, of an area outside the role's
 jurisdiction (public pages may name places and cases, never people), or a 2xx answer for an
@@ -303,9 +305,22 @@ ROLE_CODES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     AccountRole.CITY_ADMIN: lambda p: [p["c1"].code],
 }
 ANONYMOUS, NO_ACCOUNT = "anonymous", "worker_without_account"
+# People whose access comes only from a role assignment (issue 12, one identity): a login
+# linked to a worker holding the role on V1, S1 or T1 today, and no account at all.
+PERSON_ROLES: dict[str, tuple[str, str]] = {
+    "person_village_secretary": (Role.VILLAGE_SECRETARY, "v1"),
+    "person_station_head": (Role.STATION_HEAD, "s1"),
+    "person_town_dispatcher": (Role.TOWN_DISPATCHER, "t1"),
+}
+ROLE_FOR_PERSON = {
+    "person_village_secretary": AccountRole.VILLAGE_STAFF.value,
+    "person_station_head": AccountRole.STATION_STAFF.value,
+    "person_town_dispatcher": AccountRole.TOWN_STAFF.value,
+}
 # Every role: each AccountRole (a new one without codes above fails the fixture), anonymous,
-# and a worker of G1 with a login but no account. Superusers see everything: not checked.
-ROLES = [*(r.value for r in AccountRole), ANONYMOUS, NO_ACCOUNT]
+# a worker of G1 with a login but no account, and the role holders above. Superusers see
+# everything: not checked.
+ROLES = [*(r.value for r in AccountRole), ANONYMOUS, NO_ACCOUNT, *PERSON_ROLES]
 
 
 @pytest.fixture(scope="module")
@@ -340,6 +355,18 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
         clients[NO_ACCOUNT] = Client(raise_request_exception=False)
         clients[NO_ACCOUNT].force_login(lone)
         allowed[NO_ACCOUNT] = [places["g1"].code]  # where their worker holds a role
+        for name, (role, key) in PERSON_ROLES.items():
+            place = places[key]
+            holder = Worker.objects.create(
+                name=person(place.code, name), phone="13911113333",
+                user=UserFactory(username=f"matrix-{name}"),
+            )  # fmt: skip
+            field = {"v1": "village", "s1": "station", "t1": "town"}[key]
+            RoleAssignment.objects.create(worker=holder, role=role, period=SINCE, **{field: place})
+            clients[name] = Client(raise_request_exception=False)
+            clients[name].force_login(holder.user)
+            # The same prefixes as the account of that level (a station: its catchment).
+            allowed[name] = allowed[ROLE_FOR_PERSON[name]]
         yield World(areas, clients, allowed)
         transaction.set_rollback(True)
 
@@ -420,6 +447,9 @@ RULES: dict[str, list[Rule]] = {
     "api/incidents/<int:pk>/public-text/": [Rule("incident", path=incident_pk, post=True)],
     "api/incident-categories/": [PLAIN],
     "api/inbox/": [PLAIN],
+    # The to do lists only the visible cases waiting on the login (incidents.todo).
+    "api/todo/": [PLAIN],
+    "todo/": [PLAIN],
     "api/inbox/read-all/": [PLAIN],
     "api/inbox/<int:pk>/read/": [
         Rule("notification", path=lambda a: {"pk": a.notification.pk}, post=True)
@@ -445,6 +475,23 @@ RULES: dict[str, list[Rule]] = {
     "coverage/": [PLAIN, Rule("town", query=lambda a: {"area": a.town.code}, strict=False)],
     "coverage/export.csv": [Rule("town", query=lambda a: {"area": a.town.code})],
     "coverage/export.pdf": [Rule("town", query=lambda a: {"area": a.town.code})],
+    "coverage/households/": [
+        Rule("town", query=lambda a: {"area": a.town.code, "list": "no_unit"}),
+        Rule("town", query=lambda a: {"area": a.town.code, "list": "no_unit", "format": "csv"}),
+        Rule(
+            "village",
+            query=lambda a: {"area": a.town.code, "list": "beyond", "village": a.village.code},
+        ),
+        Rule(
+            "village",
+            query=lambda a: {
+                "area": a.town.code,
+                "list": "beyond",
+                "village": a.village.code,
+                "format": "csv",
+            },
+        ),
+    ],
     "cases/<int:pk>/": [Rule("incident", path=incident_pk)],
     "cases/<int:pk>/photos/<int:photo>/": [
         Rule("incidentphoto", path=lambda a: {"pk": a.incident.pk, "photo": a.incidentphoto.pk})

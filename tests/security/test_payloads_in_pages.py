@@ -625,6 +625,8 @@ def visits(world, browser_module, server_url) -> dict[str, list[Visit]]:
             pages = _pages(world)
             if role == "district_admin":
                 pages += _admin_pages(world)
+            if role == "grid_worker":  # the case waits on the grid: it is in their to do
+                pages += [("/todo/", None)]
             found[role] = [session.visit(path, ready) for path, ready in pages]
             found[role].append(_field_work(session, world))
             found[role].append(_field_report(session, world))

@@ -1,4 +1,6 @@
-"""Create one demo login per role, inside the loaded demo, and print them."""
+"""Create one demo login per role, inside the loaded demo, and print them; give every demo
+worker with an active role a login without a password (``demo.logins``: passwords on request,
+``manage.py demo_logins``)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,31 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count
 
 from accounts.models import AccountRole
 from accounts.services import account_upsert
+from demo.logins import demo_logins_ensure
 from gridmap.codes import Level, code_at
 from grids.models import District, Grid, Role, RoleAssignment, Station, Town, Village
 
 DEMO_PASSWORD = "gridmap-demo"
+HOW_TO_GET_LOGINS = (
+    "Every demo worker with an active role has a login (username = mobile); print one-time "
+    "passwords with: .venv/bin/python manage.py demo_logins --village CODE | --role ROLE | "
+    "--worker NAME"
+)
+
+
+def planner_town(district: District) -> Town:
+    """The district's town with the most stations (ties: the first code): the planner's."""
+    return (
+        Town.objects.current()
+        .filter(district=district)
+        .annotate(n=Count("stations"))
+        .order_by("-n", "code")
+        .first()
+    )
 
 
 class Command(BaseCommand):
@@ -47,7 +67,7 @@ class Command(BaseCommand):
             ("village_staff", AccountRole.VILLAGE_STAFF, [village.code], None),
             ("station_staff", AccountRole.STATION_STAFF, [station.code] if station else [], None),
             ("town_staff", AccountRole.TOWN_STAFF, [town.code], None),
-            ("planner", AccountRole.PLANNER, [town.code], None),
+            ("planner", AccountRole.PLANNER, [planner_town(district).code], None),
             ("district_admin", AccountRole.DISTRICT_ADMIN, [district.code], None),
             ("city_admin", AccountRole.CITY_ADMIN, [city_code], None),
         ]
@@ -65,6 +85,11 @@ class Command(BaseCommand):
         admin.save()
         rows.append(("admin", "superuser", "all"))
 
+        logins = demo_logins_ensure()
+
         self.stdout.write(f"Demo logins (password for all: {password}):")
         for username, label, codes in rows:
             self.stdout.write(f"  {username:<15} {str(label):<28} {codes}")
+        for why in logins.skipped:
+            self.stderr.write(f"No login for {why}")
+        self.stdout.write(HOW_TO_GET_LOGINS)

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from demo.cases import DemoCasesError, delete_demo_cases, load_demo_cases
+from demo.cases import DemoCasesError, delete_demo_cases, demo_case_count, load_demo_cases
 
 
 class Command(BaseCommand):
@@ -33,8 +33,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-events", action="store_true", help="Do not write the case history rows."
         )
-        parser.add_argument(
+        when_loaded = parser.add_mutually_exclusive_group()
+        when_loaded.add_argument(
             "--replace", action="store_true", help="Delete the demo cases loaded before."
+        )
+        when_loaded.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when demo cases are loaded already (what 'make demo' calls).",
         )
         parser.add_argument(
             "--delete",
@@ -49,6 +55,10 @@ class Command(BaseCommand):
                 deleted = delete_demo_cases()
             if options["verbosity"]:
                 self.stdout.write(f"Deleted {deleted:,} demo cases.")
+            return
+        if options["if_empty"] and demo_case_count():
+            if options["verbosity"]:
+                self.stdout.write("Demo cases are already loaded; nothing to do (--if-empty).")
             return
         end = options["end"]
         try:

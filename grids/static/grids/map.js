@@ -14,6 +14,7 @@ import { el, fetchJson, formatNumber, interpolate, readJson, telHref, withQuery 
 const S = readJson("gridmap-strings");
 const CONFIG = readJson("gridmap-config");
 const NARROW = window.matchMedia("(max-width: 640px)").matches;
+const WANTED_GRID = new URLSearchParams(window.location.search).get("grid");
 
 /* --- talking to the API ------------------------------------------------------------------ */
 let pending = 0;
@@ -525,9 +526,13 @@ window.gridmapInit = function (map) {
           collection.features.length
         );
         if (level === "district") {
-          homeBounds = districts.getBounds();
-          if (homeBounds.isValid()) fitHome();
-          else setNotice("empty", S.emptyJurisdiction, "hint");
+          // Home: the server's extent of the user's own places (a grid leader's grid), else
+          // every district in view. A grid named in the address (?grid=CODE) is fitted once
+          // every layer is in.
+          const home = CONFIG.home;
+          homeBounds = home ? L.latLngBounds([home[1], home[0]], [home[3], home[2]]) : districts.getBounds();
+          if (!homeBounds.isValid()) setNotice("empty", S.emptyJurisdiction, "hint");
+          else if (!WANTED_GRID) fitHome();
         }
       })
       .catch(function (error) {
@@ -544,6 +549,15 @@ window.gridmapInit = function (map) {
 
   Promise.all(loads).then(function () {
     container.dataset.errors = String(errors);
+    // /map/?grid=CODE (the coverage page's links): open on that grid when it is in the
+    // jurisdiction's layer, else on the whole jurisdiction as usual.
+    const layer = WANTED_GRID ? findGrid(WANTED_GRID) : null;
+    if (layer) {
+      map.fitBounds(layer.getBounds(), { padding: [24, 24], maxZoom: 17, animate: false });
+      openGrid(WANTED_GRID, layer.getBounds().getCenter(), layer);
+    } else if (WANTED_GRID) {
+      fitHome();
+    }
     container.dataset.loaded = "true";
     refreshBuildings();
   });

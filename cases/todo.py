@@ -1,0 +1,297 @@
+"""The to do (待办): the cases waiting on a person's action now, in one query.
+
+The rule is the workflow's (``cases.workflow``): for each action a to do offers, the
+transition's sources, party and conditions are turned into one ``Q`` on the case fields, so
+the to do and ``allowed_actions`` cannot disagree (``tests/cases/test_todo.py`` compares them
+case by case). Nothing loops over cases in Python:
+
+- **the party** comes from what ``_Parties`` reads, read once per request: the user's active
+  role assignments today (``accounts.selectors.today_assignments``) and the explicit grant of
+  their account (``granted_account``). A *handler* is the owner level's: a role on the owning
+  place (grid leader of the grid, village secretary or mediation director of the village,
+  dispatcher of the town) or an account of the owner level's role covering it. A
+  *supervisor* of a grid or village case staffs the station whose catchment holds the village
+  today (a correlated ``EXISTS`` on the catchment); above that, the handler of the level
+  above. A *closer* of a grid or village case signs for that station (its head or the head's
+  delegate); above that, the owner level's handler. The *reporter* is the case's.
+- **the conditions** each have their SQL twin in ``CONDITION_SQL`` (extension pending or not,
+  not rated since resolved, not the verifier). A condition added to the workflow without a
+  twin makes ``todo_q`` raise, so the to do never silently drifts from the rule.
+
+One case is one item: the first action of ``TODO_ACTIONS`` the user may take on it. Asking
+for more time, returning, escalating, reopening and cancelling are things a person *may* do,
+not work waiting on them, so they are not items; granting and refusing more time are one item
+("decide on more time"). The reporter is asked to rate after close-out (the workflow also
+accepts a rating of a resolved case; the to do asks once the case is closed out) for
+``RATE_WITHIN_DAYS`` days; a rating of 1 or 2 reopens the case (``cases.workflow.callback``).
+
+Superusers may take every action (``_Parties.everything``), but nothing waits on them as
+such: their to do holds what their roles and account make them a party to, like anyone's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from functools import reduce
+from operator import and_, or_
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Case as CaseWhen
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Substr
+from django.db.models.lookups import Exact
+from django.utils import timezone
+from django.utils.translation import pgettext_lazy
+
+from accounts.models import AccountRole
+from accounts.selectors import granted_account, today_assignments
+from gridmap.codes import CODE_LENGTH, Level, prefix_of
+from gridmap.jurisdiction import NOTHING
+from grids.models import STATION_ROLES, CatchmentAssignment, Role
+
+from .kinds import CaseKind, kind_of
+from .models import Case, Status
+from .workflow import (
+    ACCOUNT_ROLE,
+    CLOSER,
+    HANDLER,
+    REDISPATCHER,
+    REPORTER,
+    SUPERVISOR,
+    TRANSITIONS,
+    WORKER_ROLES,
+    Action,
+    extension_pending,
+    no_extension_pending,
+    not_rated_since_resolved,
+    not_the_verifier,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    User = AbstractBaseUser | AnonymousUser
+
+
+class TodoAction(models.TextChoices):
+    """What a to-do item asks of the person, in the order a case is offered (the first that
+    applies): each is one action of the workflow, except ``decide_extension`` (grant or
+    refuse more time, one rule)."""
+
+    ACKNOWLEDGE = "acknowledge", pgettext_lazy("to do", "acknowledge")
+    REDISPATCH = "redispatch", pgettext_lazy("to do", "send to the right place")
+    DECIDE_EXTENSION = "decide_extension", pgettext_lazy("to do", "decide on more time")
+    START = "start", pgettext_lazy("to do", "start work")
+    RESOLVE = "resolve", pgettext_lazy("to do", "handle and report resolved")
+    VERIFY = "verify", pgettext_lazy("to do", "verify")
+    CLOSE_OUT = "close_out", pgettext_lazy("to do", "close out")
+    CALLBACK = "callback", pgettext_lazy("to do", "rate how it was handled")
+
+
+# Each to-do action and the workflow action whose rule it is.
+TODO_ACTIONS: dict[str, str] = {
+    TodoAction.ACKNOWLEDGE: Action.ACKNOWLEDGE,
+    TodoAction.REDISPATCH: Action.REDISPATCH,
+    TodoAction.DECIDE_EXTENSION: Action.GRANT_EXTENSION,
+    TodoAction.START: Action.START,
+    TodoAction.RESOLVE: Action.RESOLVE,
+    TodoAction.VERIFY: Action.VERIFY,
+    TodoAction.CLOSE_OUT: Action.CLOSE_OUT,
+    TodoAction.CALLBACK: Action.CALLBACK,
+}
+# The reporter is asked to rate once the case is closed out, for this many days.
+RATE_WITHIN_DAYS = 30
+
+# The place at a level whose code is the first ``n`` digits of a case's owner code plus a
+# suffix: a city's code is its first four digits and "00".
+_PLACE_OF_OWNER: dict[str, tuple[int, str]] = {
+    Level.GRID: (CODE_LENGTH[Level.GRID], ""),
+    Level.VILLAGE: (CODE_LENGTH[Level.VILLAGE], ""),
+    Level.TOWN: (CODE_LENGTH[Level.TOWN], ""),
+    Level.COUNTY: (CODE_LENGTH[Level.COUNTY], ""),
+    Level.CITY: (4, "00"),
+}
+_STATION_LEVELS = [Level.GRID, Level.VILLAGE]
+_ROLE_COLUMN = {"grid": 1, "village": 2, "town": 3}
+
+
+def _any(qs: Sequence[Q]) -> Q:
+    return reduce(or_, qs) if qs else NOTHING
+
+
+class PartyQ:
+    """``cases.workflow._Parties`` as SQL: for each party, a ``Q`` on the case fields that
+    holds exactly for the cases the user is that party to today."""
+
+    def __init__(self, user: User, on: dt.date) -> None:
+        self.user = user
+        self.on = on
+        self.account = granted_account(user) if user.is_authenticated else None
+        # Today's assignments, read once per request (the jurisdiction reads the same rows).
+        self.rows = today_assignments(user)
+
+    def _account_codes(self, role: str) -> list[str]:
+        account = self.account
+        return list(account.codes) if account is not None and account.role == role else []
+
+    def handles_place(self, level: str, owner_level: str) -> Q:
+        """The user handles the place at ``level`` that holds the case's owner (of level
+        ``owner_level``): ``_Parties.handles(level, code_at(level, owner_code))``."""
+        n, suffix = _PLACE_OF_OWNER[level]
+        parts = [
+            Q(owner_code__startswith=p[:n])
+            for p in map(prefix_of, self._account_codes(ACCOUNT_ROLE[level]))
+            if suffix.startswith(p[n:])
+        ]
+        if level in WORKER_ROLES and level == owner_level:
+            roles, field = WORKER_ROLES[level]
+            codes = {r[_ROLE_COLUMN[field]] for r in self.rows if r[0] in roles}
+            codes.discard(None)
+            if codes:
+                parts.append(Q(owner_code__in=sorted(codes)))
+        return _any(parts)
+
+    def _station_exists(self, station_ids: set[int], station_codes: set[str]) -> Q:
+        """The case's village (its owner code's first 12 digits) lies in the catchment of one
+        of these stations today."""
+        if not station_ids and not station_codes:
+            return NOTHING
+        which = Q(station_id__in=sorted(station_ids)) | Q(station__code__in=sorted(station_codes))
+        catchment = CatchmentAssignment.objects.active(self.on).filter(
+            which,
+            village__code=Substr(OuterRef("owner_code"), 1, CODE_LENGTH[Level.VILLAGE]),
+        )
+        return Q(owner_level__in=_STATION_LEVELS) & Q(Exists(catchment))
+
+    def handler(self) -> Q:
+        return _any(
+            [Q(owner_level=level) & self.handles_place(level, level) for level in _PLACE_OF_OWNER]
+        )
+
+    def supervisor(self) -> Q:
+        staffed = {r[4] for r in self.rows if r[0] in STATION_ROLES and r[4] is not None}
+        station = self._station_exists(staffed, set(self._account_codes(AccountRole.STATION_STAFF)))
+        town = Q(owner_level=Level.TOWN) & self.handles_place(Level.COUNTY, Level.TOWN)
+        above = Q(owner_level__in=[Level.COUNTY, Level.CITY]) & self.handles_place(
+            Level.CITY, Level.COUNTY
+        )
+        return station | town | above
+
+    def closer(self) -> Q:
+        signing = {Role.STATION_HEAD, Role.STATION_HEAD_DELEGATE}
+        signs = {r[4] for r in self.rows if r[0] in signing and r[4] is not None}
+        others = [
+            Q(owner_level=level) & self.handles_place(level, level)
+            for level in _PLACE_OF_OWNER
+            if level not in _STATION_LEVELS
+        ]
+        return self._station_exists(signs, set()) | _any(others)
+
+    def reporter(self) -> Q:
+        return Q(reporter=self.user.pk) if self.user.is_authenticated else NOTHING
+
+    def q(self, party: str) -> Q:
+        if party == HANDLER:
+            return self.handler()
+        if party == SUPERVISOR:
+            return self.supervisor()
+        if party == CLOSER:
+            return self.closer()
+        if party == REDISPATCHER:
+            return self.handler() | self.supervisor()
+        if party == REPORTER:
+            return self.reporter()
+        raise ValueError(party)
+
+
+# --- the conditions' SQL twins ---------------------------------------------------------------
+ConditionSql = Callable[[CaseKind, PartyQ], Q]
+
+
+def _not_rated_since_resolved(kind: CaseKind, parties: PartyQ) -> Q:
+    later_resolve = kind.events(OuterRef(OuterRef("pk"))).filter(
+        action=Action.RESOLVE, seq__gt=OuterRef("seq")
+    )
+    rated = (
+        kind.events(OuterRef("pk")).filter(action=Action.CALLBACK).filter(~Exists(later_resolve))
+    )
+    return ~Q(Exists(rated))
+
+
+def _not_the_verifier(kind: CaseKind, parties: PartyQ) -> Q:
+    if not parties.user.is_authenticated:
+        return Q()
+    verifier = (
+        kind.events(OuterRef("pk"))
+        .filter(action=Action.VERIFY)
+        .order_by("-seq")
+        .values("actor_id")[:1]
+    )
+    latest = Coalesce(Subquery(verifier), Value(0), output_field=models.IntegerField())
+    return ~Q(Exact(latest, parties.user.pk))
+
+
+CONDITION_SQL: dict[Callable[..., Any], ConditionSql] = {
+    no_extension_pending: lambda kind, parties: Q(extension_pending=False),
+    extension_pending: lambda kind, parties: Q(extension_pending=True),
+    not_rated_since_resolved: _not_rated_since_resolved,
+    not_the_verifier: _not_the_verifier,
+}
+
+
+def action_q(action: str, kind: CaseKind, parties: PartyQ, now: dt.datetime) -> Q:
+    """The cases on which the user may take the workflow ``action`` now (its rule as SQL),
+    narrowed as the to do asks (a rating once closed out, within ``RATE_WITHIN_DAYS``)."""
+    rule = TRANSITIONS[action]
+    parts = [Q(status__in=sorted(rule.sources)), parties.q(rule.party)]
+    for condition in rule.conditions:
+        try:
+            parts.append(CONDITION_SQL[condition](kind, parties))
+        except KeyError:
+            raise LookupError(
+                f"The workflow condition {condition.__name__} of {action} has no SQL twin in "
+                "cases.todo.CONDITION_SQL: add one, or the to do drifts from the rule."
+            ) from None
+    if action == Action.CALLBACK:
+        parts += [
+            Q(status=Status.CLOSED),
+            Q(closed_at__gte=now - dt.timedelta(days=RATE_WITHIN_DAYS)),
+        ]
+    return reduce(and_, parts)
+
+
+def todo_action_expression(
+    user: User,
+    model: type[Case],
+    *,
+    extra: Sequence[tuple[str, Q]] = (),
+    now: dt.datetime | None = None,
+) -> CaseWhen:
+    """The to-do action of each case for ``user`` (NULL: nothing waits on them), the first
+    of ``TODO_ACTIONS`` that applies, then the kind's ``extra`` items (name, Q)."""
+    now = now or timezone.now()
+    kind = kind_of(model)
+    parties = PartyQ(user, timezone.localdate())
+    whens = [
+        When(action_q(action, kind, parties, now), then=Value(str(item)))
+        for item, action in TODO_ACTIONS.items()
+    ]
+    whens += [When(q, then=Value(name)) for name, q in extra]
+    return CaseWhen(*whens, default=None, output_field=models.CharField())
+
+
+def todo_queryset(
+    user: User,
+    qs: QuerySet[Any],
+    *,
+    extra: Sequence[tuple[str, Q]] = (),
+    now: dt.datetime | None = None,
+) -> QuerySet[Any]:
+    """The cases of ``qs`` (the user's visible cases) waiting on ``user``, each annotated
+    with ``todo_action``."""
+    if not user.is_authenticated:
+        return qs.none()
+    expression = todo_action_expression(user, qs.model, extra=extra, now=now)
+    return qs.annotate(todo_action=expression).filter(todo_action__isnull=False)
