@@ -20,6 +20,15 @@ The working clock
   first working day after it. A time limit that ends exactly at the end of a period ends
   there (17:30), not at the start of the next one.
 
+The calendar clock (emergencies)
+--------------------------------
+A time limit in ``calendar_minutes`` ignores the working calendar: ``add_time(start, 30,
+calendar_minutes)`` is ``start`` plus 30 minutes, on a Sunday night as on a Tuesday morning.
+Red cases have such limits (``incidents.CategoryTimeLimit``, data per category and severity);
+a case whose limits are in calendar minutes has ``calendar_clock`` set, and its traffic light
+measures the share of the limit in calendar time. A limit may also say to escalate again every
+``repeat_minutes`` while the case stays unacknowledged (``cases.workflow.escalate``).
+
 Deadlines of a case (kept by ``cases.workflow``)
 -------------------------------------------------
 - At creation, escalation and redispatch: ``acknowledge_due_at`` and ``resolve_due_at`` are
@@ -37,7 +46,8 @@ green under 80 %, yellow from 80 % to the deadline, red after it. For a case tha
 escalated, redispatched or extended this is exactly the share of its time limit; an extension
 lengthens it, and after an escalation the time already spent below counts too (a case that
 was escalated for being late does not look fresh). It reads only the case's own fields:
-no query, so lists can light every row.
+no query, so lists can light every row. A case on the calendar clock (``calendar_clock``):
+the same share in calendar time.
 """
 
 from __future__ import annotations
@@ -79,6 +89,14 @@ class TimeLimit:
     acknowledge_unit: str
     resolve_amount: int
     resolve_unit: str
+    # Escalate again every this many minutes while the case stays unacknowledged after an
+    # automatic escalation (None: the new owner gets the full limits, as for any escalation).
+    repeat_minutes: int | None = None
+
+    @property
+    def calendar(self) -> bool:
+        """Whether the limits run round the clock (a unit in calendar minutes)."""
+        return TimeUnit.CALENDAR_MINUTES in (self.acknowledge_unit, self.resolve_unit)
 
 
 # --- the calendar ---------------------------------------------------------------------------
@@ -210,13 +228,23 @@ def working_time_between(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
     return total
 
 
+def add_time(start: dt.datetime, amount: int, unit: TimeUnit | str) -> dt.datetime:
+    """``start`` plus a time limit in any unit: calendar minutes round the clock, working
+    hours and days on the working calendar (``add_working_time``)."""
+    if unit == TimeUnit.CALENDAR_MINUTES:
+        if amount < 0:
+            raise ValueError("A time limit cannot be negative.")
+        return _aware(start).astimezone(time_zone()) + dt.timedelta(minutes=amount)
+    return add_working_time(start, amount, unit)
+
+
 # --- time limits of a case --------------------------------------------------------------------
 def deadlines_from(start: dt.datetime, limit: TimeLimit) -> tuple[dt.datetime, dt.datetime]:
     """``(acknowledge_due_at, resolve_due_at)`` of a case that is given to an owner at
     ``start``."""
     return (
-        add_working_time(start, limit.acknowledge_amount, limit.acknowledge_unit),
-        add_working_time(start, limit.resolve_amount, limit.resolve_unit),
+        add_time(start, limit.acknowledge_amount, limit.acknowledge_unit),
+        add_time(start, limit.resolve_amount, limit.resolve_unit),
     )
 
 
@@ -237,6 +265,11 @@ def traffic_light(case: Case, now: dt.datetime) -> str | None:
         return None
     if clock > due:
         return RED
+    if getattr(case, "calendar_clock", False):
+        limit, spent = due - case.reported_at, clock - case.reported_at
+        if limit <= dt.timedelta(0):
+            return YELLOW
+        return GREEN if spent < YELLOW_FROM * limit else YELLOW
     limit = working_time_between(case.reported_at, due)
     if limit <= dt.timedelta(0):
         return YELLOW

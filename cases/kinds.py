@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import models
@@ -29,6 +30,17 @@ from django.db import models
 if TYPE_CHECKING:
     from .deadlines import TimeLimit
     from .models import Case, CaseEventBase
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What a kind's ``assess`` decided: the level that now owns the case (the engine gives it
+    to that level's place with new deadlines), the facts for the history (old -> new) and the
+    workers to tell besides the new owners."""
+
+    level: str
+    out: dict[str, Any] = field(default_factory=dict)
+    notify: frozenset[int] = frozenset()
 
 
 class CaseKind:
@@ -44,10 +56,18 @@ class CaseKind:
     attachment_model: ClassVar[type[models.Model] | None] = None
     # The name of the foreign key to the case on the event, due-event and supervision models.
     case_field: ClassVar[str] = "case"
+    # Whether its cases can be re-graded (研判, ``assess``): the kind implements ``assess``.
+    assessable: ClassVar[bool] = False
 
     # --- what only the kind knows -------------------------------------------------------
     def time_limit(self, case: Case) -> TimeLimit:
         """The time limits of this case (at creation, escalation and redispatch)."""
+        raise NotImplementedError
+
+    def assess(self, case: Case, data: dict[str, Any], at: dt.datetime) -> Assessment:
+        """Re-grade the case from ``data`` (validate it, raising ``ValidationError`` keyed by
+        field; change and save the kind's own fields; re-route) inside the engine's
+        transaction, at ``at``. Only for a kind with ``assessable``."""
         raise NotImplementedError
 
     def notify(self, case: Case, event: CaseEventBase, worker_ids: set[int]) -> None:

@@ -43,8 +43,13 @@ OPEN_STATUSES = [
 
 
 class TimeUnit(models.TextChoices):
+    """The unit of a time limit: working hours and days run on the working calendar
+    (``cases.deadlines``); calendar minutes run round the clock (emergencies: a red gas leak
+    on Sunday night is due within its minutes, not on Monday morning)."""
+
     WORKING_HOURS = "working_hours", _("working hours")
     WORKING_DAYS = "working_days", _("working days")
+    CALENDAR_MINUTES = "calendar_minutes", _("calendar minutes")
 
 
 class Case(models.Model):
@@ -69,6 +74,10 @@ class Case(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     acknowledge_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    # Whether the deadlines above run round the clock (a time limit in calendar minutes) or
+    # on the working calendar: the traffic light measures the share of the limit on the same
+    # clock (cases.deadlines).
+    calendar_clock = models.BooleanField(_("round the clock"), default=False, db_default=False)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed out at"), null=True, blank=True)
@@ -103,7 +112,9 @@ CASE_STATE_FIELDS = [
     "escalation_count",
     "satisfaction",
 ]
-CASE_FIELDS = ["status", *CASE_STATE_FIELDS]
+# Which clock the deadlines run on (set with them): not a state field, so writers of whole rows
+# (the demo's COPY) leave it to its database default, the working calendar.
+CASE_FIELDS = ["status", *CASE_STATE_FIELDS, "calendar_clock"]
 
 
 class CaseEventBase(models.Model):

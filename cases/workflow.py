@@ -14,6 +14,7 @@ States and actions
 ------------------
 ::
 
+    reported --assess--> reported, re-graded and re-routed       (研判, before acknowledging)
     reported --acknowledge--> acknowledged --start--> in_progress --resolve--> resolved
         (resolve also straight from acknowledged)
     resolved --verify--> verified --close_out--> closed          (销号)
@@ -41,13 +42,14 @@ a person's (a login linked to a ``Worker``) come from their ``RoleAssignment`` r
 place-level account of theirs counts for nothing (``accounts.selectors.granted_account``);
 the accounts named below are office grants and logins that are nobody's worker yet.
 
-- **Handlers** (the owner level's people) acknowledge, start, resolve, return, ask for more
-  time and escalate:
+- **Handlers** (the owner level's people) assess (re-grade, while the case is still
+  ``reported``: the receiving level, before acknowledging it), acknowledge, start (on site:
+  到场), resolve, return, ask for more time and escalate:
   grid: the grid's leader (``RoleAssignment`` grid_leader, through ``Worker.user``) or a
   ``grid_worker`` account whose codes cover the grid; village: ``village_staff`` accounts of
   the village, its party secretary and its mediation director; town: ``town_staff`` accounts
-  of the town and its platform dispatcher; county: ``district_admin`` accounts of the
-  district; city: ``city_admin`` accounts of the city.
+  of the town, its platform dispatcher and its on-duty officer of the day; county:
+  ``district_admin`` accounts of the district; city: ``city_admin`` accounts of the city.
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
   *station* whose catchment holds the village (its ``station_staff`` accounts and the
@@ -143,7 +145,7 @@ from grids.models import Worker as WorkerModel
 
 from . import deadlines
 from .kinds import CaseKind, kind_of
-from .models import CASE_FIELDS, OPEN_STATUSES, Case, CaseEventBase, Status, TimeUnit
+from .models import CASE_FIELDS, OPEN_STATUSES, Case, CaseEventBase, DueKind, Status, TimeUnit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -153,6 +155,7 @@ if TYPE_CHECKING:
 
 class Action(models.TextChoices):
     REPORT = "report", pgettext_lazy("case action", "report")
+    ASSESS = "assess", pgettext_lazy("case action", "assess (re-grade)")
     ACKNOWLEDGE = "acknowledge", pgettext_lazy("case action", "acknowledge")
     START = "start", pgettext_lazy("case action", "start work")
     RESOLVE = "resolve", pgettext_lazy("case action", "report resolved")
@@ -176,6 +179,7 @@ class Action(models.TextChoices):
 # What an action does, for "Only ... can %(action)s." and "You cannot %(action)s: ...".
 ACTION_PHRASES: dict[str, str] = {
     Action.REPORT: gettext_noop("report this case"),
+    Action.ASSESS: gettext_noop("assess this case"),
     Action.ACKNOWLEDGE: gettext_noop("acknowledge this case"),
     Action.START: gettext_noop("start work on this case"),
     Action.RESOLVE: gettext_noop("report this case resolved"),
@@ -245,6 +249,10 @@ MSG_CONFLICT = gettext_noop(
 MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
 MSG_DATA_NOT_OBJECT = gettext_noop("The details of an action must be an object.")
 MSG_REASON_REQUIRED = gettext_noop("Give a reason.")
+MSG_ASSESS_REASON_REQUIRED = gettext_noop(
+    "Write why you change the severity or the category: the history keeps it."
+)
+MSG_NOT_ASSESSABLE = gettext_noop("This kind of case cannot be re-graded.")
 MSG_EXTENSION_HOW = gettext_noop(
     "Give either the new deadline (until) or a number of working days, not both."
 )
@@ -297,7 +305,7 @@ ACCOUNT_ROLE = {
 WORKER_ROLES: dict[str, tuple[list[str], str]] = {
     Level.GRID: ([Role.GRID_LEADER], "grid"),
     Level.VILLAGE: ([Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR], "village"),
-    Level.TOWN: ([Role.TOWN_DISPATCHER], "town"),
+    Level.TOWN: ([Role.TOWN_DISPATCHER, Role.TOWN_DUTY_OFFICER], "town"),
 }
 PLACE_MODELS = {Level.GRID: Grid, Level.VILLAGE: Village, Level.TOWN: Town, Level.COUNTY: District}
 LEVEL_LABELS = {
@@ -608,6 +616,8 @@ ACTION_ORDER = [
     Action.VERIFY,
     Action.CLOSE_OUT,
     Action.CALLBACK,
+    # Re-grading (研判) is offered beside acknowledging a new case, before the other actions.
+    Action.ASSESS,
     Action.REQUEST_EXTENSION,
     Action.GRANT_EXTENSION,
     Action.REFUSE_EXTENSION,
@@ -665,7 +675,33 @@ def not_the_verifier(case: Case, kind: CaseKind, parties: _Parties) -> str | Non
     return gettext(MSG_VERIFIER_CANNOT_CLOSE) if verifier == user.pk else None
 
 
+def assessable(case: Case, kind: CaseKind, parties: _Parties) -> str | None:
+    return None if kind.assessable else gettext(MSG_NOT_ASSESSABLE)
+
+
 # --- the handlers: one per action ---------------------------------------------------------------
+@transition(
+    Action.ASSESS,
+    party=HANDLER,
+    sources=[Status.REPORTED],
+    target=Status.REPORTED,
+    conditions=[assessable],
+    reason_required=True,  # MSG_ASSESS_REASON_REQUIRED
+)
+def assess(step: Step) -> None:
+    """研判: the receiving level re-grades the case (for an incident: its severity and
+    category) before acknowledging it. The kind validates and re-routes
+    (``CaseKind.assess``); the case goes to the owner of the new grading with new deadlines
+    from the new time limits, and the new owners and recipients are told."""
+    case = step.case
+    result = step.kind.assess(case, step.data, step.at)
+    code = code_at(result.level, case.place_code)
+    step.out = {**result.out, "level": result.level, "code": code}
+    step.out.update(_set_owner(step, result.level, code, new_deadlines=True))
+    case.extension_pending = False
+    step.notify = set(result.notify) | handler_worker_ids(result.level, code, step.on)
+
+
 @transition(
     Action.ACKNOWLEDGE, party=HANDLER, sources=[Status.REPORTED], target=Status.ACKNOWLEDGED
 )
@@ -743,9 +779,18 @@ def return_case(step: Step) -> None:
 )
 def escalate(step: Step) -> None:
     _move_up(step, escalate=True)
-    step.case.escalation_count += 1
+    case = step.case
+    case.escalation_count += 1
     if step.system:
         step.out.update({k: v for k, v in step.data.items() if k not in step.out})
+        # An emergency the clock escalated for not being acknowledged escalates again every
+        # ``repeat_minutes`` (its time limit's data) until somebody acknowledges it.
+        repeat = step.kind.time_limit(case).repeat_minutes
+        overdue = {item.get("kind") for item in step.data.get("overdue", [])}
+        if repeat and DueKind.ACKNOWLEDGE in overdue:
+            case.acknowledge_due_at = step.at + dt.timedelta(minutes=repeat)
+            step.out["acknowledge_due_at"] = case.acknowledge_due_at.isoformat()
+            step.out["repeat_minutes"] = repeat
 
 
 @transition(
@@ -838,7 +883,10 @@ def callback(step: Step) -> None:
 # Actions whose note is required (the reason; for resolve, the written result).
 REASON_REQUIRED = {action for action, t in TRANSITIONS.items() if t.reason_required}
 # What a missing note is called, where it is not "a reason".
-NOTE_REQUIRED_MESSAGES = {Action.RESOLVE: MSG_RESULT_REQUIRED}
+NOTE_REQUIRED_MESSAGES = {
+    Action.RESOLVE: MSG_RESULT_REQUIRED,
+    Action.ASSESS: MSG_ASSESS_REASON_REQUIRED,
+}
 # Who may take each action in which states (read by pages and tests).
 RULES = TRANSITIONS
 
@@ -1049,6 +1097,7 @@ def _set_owner(step: Step, level: str, code: str, *, new_deadlines: bool) -> dic
         return {}
     limit = step.kind.time_limit(case)
     case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(step.at, limit)
+    case.calendar_clock = limit.calendar
     return {
         "acknowledge_due_at": case.acknowledge_due_at.isoformat(),
         "resolve_due_at": case.resolve_due_at.isoformat(),
@@ -1231,10 +1280,12 @@ def open_case(case: Case, *, level: str) -> None:
     case.status = Status.REPORTED
     limit = kind_of(case).time_limit(case)
     case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(case.reported_at, limit)
+    case.calendar_clock = limit.calendar
 
 
-def record_report(case: Case, *, actor: User) -> None:
-    """Append the first event of a saved new case: ``report``, seq 1, by the reporter.
+def record_report(case: Case, *, actor: User, facts: dict[str, Any] | None = None) -> None:
+    """Append the first event of a saved new case: ``report``, seq 1, by the reporter;
+    ``facts`` are added to its data (what the kind's routing wants in the history).
 
     One statement: the reporter's worker name is read inside the INSERT (case creation is
     the hot path)."""
@@ -1261,5 +1312,6 @@ def record_report(case: Case, *, actor: User) -> None:
             if case.acknowledge_due_at
             else None,
             "resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
+            **(facts or {}),
         },
     )

@@ -60,6 +60,7 @@ from households.services import (
 from planning.services import link_islands
 
 from .copy import copy_rows, ewkb_hex, reserve_ids, text
+from .emergency import add_emergency_roles
 from .people import Staff, synthesise_staff
 from .plan import BoundaryPlan, plan_boundaries, scale_spec
 from .population import TAGS, Population, synthesise_population
@@ -189,6 +190,7 @@ def load_demo(
         # Island villages of the generated coast get a "ferry" so catchments can be
         # contiguous (planning's adjacency counts allowed links).
         link_islands(CITY_PREFIX)
+        add_emergency_roles(prefix=CITY_PREFIX, seed=seed)
         clock.tick("derive")
         counts = demo_counts()
         clock.tick("count")

@@ -407,6 +407,10 @@ class Role(models.TextChoices):
     VILLAGE_SECRETARY = "village_secretary", _("village party secretary")
     MEDIATION_DIRECTOR = "mediation_director", _("village mediation director")
     MEDIATION_TEAM = "mediation_team", _("village mediation team member")
+    # The village team a yellow case reaches (Xiangzhou: resident lawyer, village auxiliary
+    # police, village party secretary), each a dated role on the village.
+    VILLAGE_LAWYER = "village_lawyer", _("village legal adviser")
+    AUXILIARY_POLICE = "auxiliary_police", _("village auxiliary police officer")
     STATION_HEAD = "station_head", _("station head")
     STATION_DEPUTY = "station_deputy", _("station deputy")
     STATION_WORKER = "station_worker", _("full-time station worker")
@@ -414,18 +418,27 @@ class Role(models.TextChoices):
     # RoleAssignment on the station: who delegated to whom, from when to when).
     STATION_HEAD_DELEGATE = "station_head_delegate", _("station head's delegate for close-out")
     TOWN_DISPATCHER = "town_dispatcher", _("town platform dispatcher")
+    # Who is on duty at the town for red cases round the clock: a dated assignment on the
+    # town (one holder a day; a day's duty is a period of one day). Issue 14 brings rosters.
+    TOWN_DUTY_OFFICER = "town_duty_officer", _("town on-duty officer")
 
 
 # Which place each role is held on.
 GRID_ROLES = [Role.GRID_LEADER, Role.GRID_MEMBER, Role.PARTY_GUIDE]
-VILLAGE_ROLES = [Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR, Role.MEDIATION_TEAM]
+VILLAGE_ROLES = [
+    Role.VILLAGE_SECRETARY,
+    Role.MEDIATION_DIRECTOR,
+    Role.MEDIATION_TEAM,
+    Role.VILLAGE_LAWYER,
+    Role.AUXILIARY_POLICE,
+]
 STATION_ROLES = [
     Role.STATION_HEAD,
     Role.STATION_DEPUTY,
     Role.STATION_WORKER,
     Role.STATION_HEAD_DELEGATE,
 ]
-TOWN_ROLES = [Role.TOWN_DISPATCHER]
+TOWN_ROLES = [Role.TOWN_DISPATCHER, Role.TOWN_DUTY_OFFICER]
 # Roles of which a place has at most one holder at any date.
 SINGLE_HOLDER_ROLES = [
     Role.GRID_LEADER,
@@ -433,6 +446,7 @@ SINGLE_HOLDER_ROLES = [
     Role.VILLAGE_SECRETARY,
     Role.MEDIATION_DIRECTOR,
     Role.STATION_HEAD,
+    Role.TOWN_DUTY_OFFICER,
 ]
 
 

@@ -32,8 +32,11 @@ The rules
   of its category and severity).
   The seeded tiers: blue reaches the grid leader, the party-building guide, the central
   household of the ten-household unit the point falls in (or the nearest unit of the grid)
-  and the village mediation director; yellow adds the village mediation team; red goes to
-  the town dispatcher. The party-building guide of the grid is copied on every incident in
+  and the village mediation director; yellow adds the village mediation team and the village
+  team (legal adviser, auxiliary police officer, party secretary); red goes to the town
+  dispatcher, the grid leader and the town's on-duty officer of the day (issue 12). With
+  nobody on duty, the dispatcher takes the on-duty officer's part (``DIRECT_FALLBACK``).
+  The party-building guide of the grid is copied on every incident in
   the grid whatever the tier says (routed when the tier names the guide). The central
   household is that of the unit whose area covers the point, else of the unit of the grid
   nearest to it; one whose party member is not a worker (``PartyMember.worker``) is named
@@ -116,6 +119,10 @@ class Responder(models.TextChoices):
     VILLAGE_SECRETARY = "village_secretary", _("village party secretary")
     STATION_HEAD = "station_head", _("station head")
     TOWN_DISPATCHER = "town_dispatcher", _("town platform dispatcher")
+    # Issue 12: the village team of yellow, the town's on-duty officer of red.
+    VILLAGE_LAWYER = "village_lawyer", _("village legal adviser")
+    AUXILIARY_POLICE = "auxiliary_police", _("village auxiliary police officer")
+    TOWN_DUTY_OFFICER = "town_duty_officer", _("town on-duty officer")
 
 
 # A point within this distance of another grid makes that grid's leader a watcher.
@@ -165,6 +172,9 @@ LABELS: dict[str, str] = {
     Responder.VILLAGE_SECRETARY: gettext_noop("village party secretary"),
     Responder.STATION_HEAD: gettext_noop("station head"),
     Responder.TOWN_DISPATCHER: gettext_noop("town platform dispatcher"),
+    Responder.VILLAGE_LAWYER: gettext_noop("village legal adviser"),
+    Responder.AUXILIARY_POLICE: gettext_noop("village auxiliary police officer"),
+    Responder.TOWN_DUTY_OFFICER: gettext_noop("town on-duty officer"),
 }
 TEAM_MEMBER_LABEL = gettext_noop("village mediation team member")
 
@@ -172,6 +182,11 @@ TEAM_MEMBER_LABEL = gettext_noop("village mediation team member")
 FALLBACK: dict[str, tuple[str, ...]] = {
     Responder.GRID_LEADER: (Role.VILLAGE_SECRETARY, Role.STATION_HEAD, Role.TOWN_DISPATCHER),
     Responder.PARTY_GUIDE: (Role.STATION_HEAD, Role.TOWN_DISPATCHER),
+}
+# A town with nobody on duty that day: its dispatcher takes the on-duty officer's part (the
+# explanation, recorded with the incident, says so).
+DIRECT_FALLBACK: dict[str, tuple[str, ...]] = {
+    Responder.TOWN_DUTY_OFFICER: (Role.TOWN_DISPATCHER,),
 }
 SEVERITY_LEVEL = {
     Severity.BLUE: Level.GRID,
@@ -313,7 +328,8 @@ WITH pt AS MATERIALIZED (
   SELECT v.code, ra.role, ra.worker_id, lower(ra.period)
     FROM {role_assignment} ra JOIN {village} v ON v.id = ra.village_id
    WHERE v.code = (SELECT code FROM village) AND ra.period @> %(day)s::date
-     AND ra.role IN ('village_secretary', 'mediation_director', 'mediation_team')
+     AND ra.role IN ('village_secretary', 'mediation_director', 'mediation_team',
+                     'village_lawyer', 'auxiliary_police')
   UNION ALL
   SELECT s.code, ra.role, ra.worker_id, lower(ra.period)
     FROM {role_assignment} ra JOIN station s ON s.id = ra.station_id
@@ -322,7 +338,7 @@ WITH pt AS MATERIALIZED (
   SELECT t.code, ra.role, ra.worker_id, lower(ra.period)
     FROM {role_assignment} ra JOIN {town} t ON t.id = ra.town_id
    WHERE t.code = (SELECT code FROM town) AND ra.period @> %(day)s::date
-     AND ra.role = 'town_dispatcher'
+     AND ra.role IN ('town_dispatcher', 'town_duty_officer')
 ), holders AS MATERIALIZED (
   SELECT a.place, a.role, w.id AS worker_id, w.name, w.phone, a.since
     FROM assignments a JOIN {worker} w ON w.id = a.worker_id
@@ -501,6 +517,9 @@ def decide(row: dict[str, Any], *, responders: list[str], severity: str | None) 
         Role.MEDIATION_DIRECTOR: village,
         Role.STATION_HEAD: station,
         Role.TOWN_DISPATCHER: town,
+        Role.VILLAGE_LAWYER: village,
+        Role.AUXILIARY_POLICE: village,
+        Role.TOWN_DUTY_OFFICER: town,
     }
 
     def fill(responder: str, *, kind: str) -> None:
@@ -527,8 +546,23 @@ def decide(row: dict[str, Any], *, responders: list[str], severity: str | None) 
         out.say(EXPLAIN_VACANT_NOBODY, responder=_label(responder))
 
     def direct(role: str, *, msgid: str = EXPLAIN_PERSON) -> None:
-        """A village, station or town role to its holder (no fall-back: say it is vacant)."""
+        """A village, station or town role to its holder (no fall-back but the on-duty
+        officer's: say it is vacant)."""
         found = holder(place_of_role[role], role)
+        if found is None and role in DIRECT_FALLBACK and place_of_role[role] is not None:
+            for other in DIRECT_FALLBACK[role]:
+                found = holder(place_of_role[other], other)
+                if found is not None:
+                    out.add(found, kind=RecipientKind.ROUTED, responder=role, role=other)
+                    out.say(
+                        EXPLAIN_VACANT_FALLBACK,
+                        responder=_label(role),
+                        role=_label(other),
+                        name=found["name"],
+                    )
+                    return
+            out.say(EXPLAIN_VACANT_NOBODY, responder=_label(role))
+            return
         if found is None:
             if place_of_role[role] is not None:
                 out.say(EXPLAIN_VACANT, responder=_label(role))

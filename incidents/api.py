@@ -168,7 +168,12 @@ def _light_of(properties: dict[str, Any], now: dt.datetime) -> str | None:
         name: parse_datetime(properties[name]) if properties.get(name) else None
         for name in ("reported_at", "acknowledge_due_at", "resolve_due_at", "resolved_at")
     }
-    return traffic_light(SimpleNamespace(status=properties.get("status"), **fields), now)
+    row = SimpleNamespace(
+        status=properties.get("status"),
+        calendar_clock=bool(properties.get("calendar_clock")),
+        **fields,
+    )
+    return traffic_light(row, now)
 
 
 def _feature(incident: Incident, **kwargs: Any) -> dict[str, Any]:
@@ -517,6 +522,7 @@ def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
         "acknowledge_due_at": F("acknowledge_due_at"),
         "resolve_due_at": F("resolve_due_at"),
         "resolved_at": F("resolved_at"),
+        "calendar_clock": F("calendar_clock"),
     }
     features = feature_collection(
         qs,
@@ -530,7 +536,7 @@ def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
     for feature in features:
         props = feature["properties"]
         props["traffic_light"] = _light_of(props, now)
-        del props["resolved_at"]
+        del props["resolved_at"], props["calendar_clock"]
     return features
 
 

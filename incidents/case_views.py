@@ -64,11 +64,13 @@ from .models import (
     OPEN_STATUSES,
     CaseAttachment,
     CaseEvent,
+    Category,
     Incident,
     IncidentPhoto,
     Level,
     RecipientKind,
     Responder,
+    Severity,
 )
 from .notifications import SUBJECT_INCIDENT
 from .routing import render_explanation
@@ -105,6 +107,15 @@ MSG_NO_CASE = gettext_noop("There is no case %(id)s that you can see.")
 # The workflow decides who may act and what is valid; the note is marked required in the
 # browser for the actions whose reason the workflow requires (``REASON_REQUIRED``).
 ACTIONS: dict[str, dict[str, Any]] = {
+    "assess": {
+        "button": _("Assess: change the grading"),
+        "help": _(
+            "Before you acknowledge it (研判): if the severity or the category is wrong, "
+            "correct it. The case is routed again and gets the time limits of the new grading."
+        ),
+        "note": _("Why (kept in the history)"),
+        "fields": ["severity", "category"],
+    },
     "acknowledge": {
         "button": _("Acknowledge"),
         "help": _("Confirm that you have received this case and take it on (签收)."),
@@ -195,6 +206,7 @@ ACTIONS: dict[str, dict[str, Any]] = {
 # What each action is called in the history (the automatic ones come from the clock).
 HISTORY_LABELS = {
     "report": _("Reported"),
+    "assess": _("Assessed (re-graded)"),
     "acknowledge": _("Acknowledged"),
     "start": _("Work started"),
     "resolve": _("Reported as resolved"),
@@ -233,6 +245,10 @@ EVENT_DATA_LABELS = {
     "from_station": _("from station"),
     "to_station": _("to station"),
     "plan_name": _("catchment plan"),
+    "severity": _("severity"),
+    "category": _("category"),
+    "repeat_minutes": _("escalate again every (minutes)"),
+    "on_duty_taken_by": _("nobody on duty: told instead"),
 }
 DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at"}
 
@@ -289,6 +305,17 @@ def _case(user: Any, pk: int) -> Incident:
     return incident
 
 
+# An assessment's facts: [old, new] severity and category (codes), shown as labels.
+REGRADED_FACTS = {"severity", "category"}
+
+
+def _grading_label(key: str, value: Any) -> str:
+    if key == "severity":
+        return str(capfirst(Severity(value).label)) if value in Severity.values else str(value)
+    category = Category.objects.filter(code=value).first()
+    return category.name if category is not None else str(value)
+
+
 def _history(incident: Incident) -> list[dict[str, Any]]:
     events = (
         CaseEvent.objects.filter(incident=incident)
@@ -304,6 +331,10 @@ def _history(incident: Incident) -> list[dict[str, Any]]:
                 continue
             if key == "level":
                 value = capfirst(Level(value).label) if value in Level.values else value
+            elif key in REGRADED_FACTS and isinstance(value, list) and len(value) == 2:
+                value = " → ".join(_grading_label(key, v) for v in value)
+            elif key == "on_duty_taken_by":
+                value = capfirst(Role(value).label) if value in Role.values else value
             elif key in DATETIME_FACTS:
                 value = _local_text(value)
             facts.append({"key": key, "label": label, "value": value})
@@ -524,6 +555,10 @@ def case_context(
         "error": error,
         "ratings": [5, 4, 3, 2, 1],
         "levels": [(v, capfirst(label)) for v, label in Level.choices],
+        "severities": [(v, capfirst(label)) for v, label in Severity.choices],
+        "categories": (
+            list(Category.objects.filter(is_active=True)) if "assess" in allowed else []
+        ),
         "unsatisfied_at": UNSATISFIED_AT_MOST,
         "max_attachments": MAX_ATTACHMENTS,
         "supervisions": list(incident.supervisions.order_by("number")),
@@ -569,6 +604,9 @@ def _action_data(action: str, post: Any) -> dict[str, Any]:
     elif action == "redispatch":
         data["level"] = (post.get("level") or "").strip()
         data["code"] = (post.get("code") or "").strip()
+    elif action == "assess":
+        data["severity"] = (post.get("severity") or "").strip()
+        data["category"] = (post.get("category") or "").strip()
     return data
 
 

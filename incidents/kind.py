@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from cases.deadlines import TimeLimit
-from cases.kinds import CaseKind
+from cases.kinds import Assessment, CaseKind
 
-from . import notifications
+from . import notifications, services
 from .models import (
     CaseAttachment,
     CaseEvent,
@@ -33,6 +33,10 @@ class IncidentKind(CaseKind):
     due_event_model = DueEvent
     supervision_model = SupervisionRecord
     case_field = "incident"
+    assessable = True
+
+    def assess(self, case: Any, data: dict[str, Any], at: dt.datetime) -> Assessment:
+        return services.incident_assess(case, data, at)
 
     def time_limit(self, case: Any) -> TimeLimit:
         return time_limit(case.category_id, case.severity)

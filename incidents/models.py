@@ -96,7 +96,9 @@ class CategoryResponder(models.Model):
 
 
 class CategoryTimeLimit(models.Model):
-    """Time to acknowledge and to resolve, per category and severity, on the working calendar."""
+    """Time to acknowledge and to resolve, per category and severity: in working hours or
+    days on the working calendar, or in calendar minutes round the clock (red emergencies);
+    and, for an emergency, how often to escalate again while nobody acknowledges it."""
 
     category = models.ForeignKey(
         Category, on_delete=models.CASCADE, related_name="time_limits", verbose_name=_("category")
@@ -104,11 +106,20 @@ class CategoryTimeLimit(models.Model):
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
     acknowledge_amount = models.PositiveSmallIntegerField(_("time to acknowledge"))
     acknowledge_unit = models.CharField(
-        _("unit"), max_length=15, choices=TimeUnit.choices, default=TimeUnit.WORKING_HOURS
+        _("unit"), max_length=20, choices=TimeUnit.choices, default=TimeUnit.WORKING_HOURS
     )
     resolve_amount = models.PositiveSmallIntegerField(_("time to resolve"))
     resolve_unit = models.CharField(
-        _("unit"), max_length=15, choices=TimeUnit.choices, default=TimeUnit.WORKING_DAYS
+        _("unit"), max_length=20, choices=TimeUnit.choices, default=TimeUnit.WORKING_DAYS
+    )
+    escalate_every_minutes = models.PositiveSmallIntegerField(
+        _("escalate again every (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "While nobody acknowledges a case the clock escalated, escalate it again every "
+            "this many minutes. Empty: the next level gets the full time limits."
+        ),
     )
 
     class Meta:
@@ -119,6 +130,10 @@ class CategoryTimeLimit(models.Model):
             models.CheckConstraint(
                 condition=Q(acknowledge_amount__gte=1, resolve_amount__gte=1),
                 name="time_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalate_every_minutes__isnull=True) | Q(escalate_every_minutes__gte=1),
+                name="time_limit_escalate_every_positive",
             ),
         ]
 

@@ -47,6 +47,9 @@ MSG_CASE_RETURNED = gettext_noop(
     "place: %(note)s"
 )
 MSG_CASE_REDISPATCHED = gettext_noop("Case #%(id)s (%(category)s) was sent to you.")
+MSG_CASE_ASSESSED = gettext_noop(
+    "Case #%(id)s was assessed as %(severity)s %(category)s and sent to you: %(note)s"
+)
 MSG_CASE_RESOLVED = gettext_noop("Case #%(id)s (%(category)s) is reported resolved: verify it.")
 MSG_CASE_EXTENSION_REQUESTED = gettext_noop(
     "More time is asked for on case #%(id)s (%(category)s), until %(until)s."
@@ -72,6 +75,7 @@ CASE_MESSAGES = {
     "escalate": MSG_CASE_ESCALATED,
     "return_case": MSG_CASE_RETURNED,
     "redispatch": MSG_CASE_REDISPATCHED,
+    "assess": MSG_CASE_ASSESSED,
     "resolve": MSG_CASE_RESOLVED,
     "request_extension": MSG_CASE_EXTENSION_REQUESTED,
     "grant_extension": MSG_CASE_EXTENSION_GRANTED,
@@ -166,6 +170,7 @@ def notify_case(
         "note": event.note,
         "until": _local_time(event.data.get("until")),
         "due": _local_time(incident.resolve_due_at),
+        "severity": {"msgid": incident.severity},
     }
     return _to_workers(worker_ids, {"msgid": msgid, "params": params}, incident)
 

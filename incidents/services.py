@@ -1,8 +1,12 @@
 """Writes to incidents: one user action, one transaction.
 
 ``incident_create`` validates, routes (``incidents.routing``), records the routing result
-and notifies, all at once or not at all. Routing is recorded, never recomputed: there is
-deliberately no function here that routes an existing incident again.
+and notifies, all at once or not at all. Routing is recorded, never recomputed, with one
+deliberate exception: assessment (研判, ``incident_assess``), where the receiving level
+re-grades the severity or the category with a written reason before acknowledging. The case
+is routed again as if reported now with the new grading; the new recipients are added (the
+earlier ones stay: they were told), the explanation becomes the new one, and the history
+event keeps the old grading, the old explanation and the reason.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from cases.kinds import Assessment
 from gridmap import uploads
 from gridmap.sql import table
 from grids.models import Grid, Town, Village
+from inbox.models import RecipientKind
 
 from . import notifications, workflow
 from .models import (
@@ -36,9 +42,10 @@ from .models import (
     IncidentPhoto,
     IncidentRecipient,
     IncidentReport,
+    Responder,
     Severity,
 )
-from .routing import route
+from .routing import RoutingResult, route
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -62,6 +69,10 @@ MSG_REPORTED_IN_FUTURE = gettext_noop("The reported time is in the future.")
 MSG_REPORTED_TOO_LONG_AGO = gettext_noop(
     "The reported time is more than %(days)s days ago. Check the date and the phone's clock."
 )
+MSG_ASSESS_UNCHANGED = gettext_noop(
+    "Choose another severity or category: this is how the case is graded already."
+)
+MSG_ASSESS_UNKNOWN_CATEGORY = gettext_noop("There is no category %(category)s in use.")
 MSG_ATTACH_CLOSED = gettext_noop(
     "Incident %(id)s is no longer open; report a new incident instead."
 )
@@ -204,6 +215,18 @@ class _Report:
     photo_types: list[str]
 
 
+def _routing_facts(routing: RoutingResult) -> dict[str, Any]:
+    """What the report event records of the routing besides the explanation: who took the
+    on-duty officer's part when nobody was on duty (a role, never a name: the history is
+    shown to people who may not see names)."""
+    stand_in = [
+        p.role
+        for p in routing.recipients
+        if p.responder == Responder.TOWN_DUTY_OFFICER and p.role != Responder.TOWN_DUTY_OFFICER
+    ]
+    return {"on_duty_taken_by": stand_in[0]} if stand_in else {}
+
+
 def _create(new: _Report, *, category: Category, severity: str) -> Incident:
     routing = route(point=new.point, at=new.reported_at, category=category, severity=severity)
     incident = Incident(
@@ -240,7 +263,7 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
         validate_constraints=False,
     )
     incident.save()
-    workflow.record_report(incident, actor=new.actor)
+    workflow.record_report(incident, actor=new.actor, facts=_routing_facts(routing))
     report = _report(incident, new)
     recipients = IncidentRecipient.objects.bulk_create(
         [
@@ -340,3 +363,59 @@ def incidents_purge(*, ids: Iterable[int]) -> int:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
         _, per_model = Incident.objects.filter(pk__in=ids).delete()
     return per_model.get("incidents.Incident", 0)
+
+
+# --- assessment (研判) ------------------------------------------------------------------------
+def incident_assess(incident: Incident, data: dict[str, Any], at: dt.datetime) -> Assessment:
+    """Re-grade an incident (``data``: ``severity``, ``category`` code; either may be left
+    out to keep it) and route it again at ``at``: called by the case engine's ``assess``
+    inside its transaction, with the case row locked (``cases.workflow``). Saves the
+    incident's grading, responsible level and explanation and adds the new recipients;
+    the engine then gives the case to the new responsible level with the new deadlines."""
+    errors: dict[str, list[str]] = {}
+    severity = str(data.get("severity") or incident.severity).strip()
+    if severity not in Severity.values:
+        errors["severity"] = [gettext(MSG_BAD_SEVERITY)]
+    code = str(data.get("category") or "").strip()
+    category = incident.category
+    if code and code != category.code:
+        found = Category.objects.filter(code=code, is_active=True).first()
+        if found is None:
+            errors["category"] = [gettext(MSG_ASSESS_UNKNOWN_CATEGORY) % {"category": code}]
+        else:
+            category = found
+    if not errors and severity == incident.severity and category.pk == incident.category_id:
+        errors["severity"] = [gettext(MSG_ASSESS_UNCHANGED)]
+    if errors:
+        raise ValidationError(errors)
+    routing = route(point=incident.location, at=at, category=category, severity=severity)
+    out = {
+        "severity": [incident.severity, severity],
+        "category": [incident.category.code, category.code],
+        "previous_explanation": incident.explanation,
+    }
+    incident.severity, incident.category = severity, category
+    incident.responsible_level = routing.responsible_level
+    incident.explanation = routing.explanation
+    incident.save(update_fields=["severity", "category", "responsible_level", "explanation"])
+    IncidentRecipient.objects.bulk_create(
+        [
+            IncidentRecipient(
+                incident=incident,
+                worker_id=person.worker_id,
+                kind=person.kind,
+                responder=person.responder,
+                role=person.role,
+                name=person.name,
+                phone=person.phone,
+            )
+            for person in routing.recipients
+        ],
+        ignore_conflicts=True,
+    )
+    told = frozenset(
+        p.worker_id
+        for p in routing.recipients
+        if p.kind in (RecipientKind.ROUTED, RecipientKind.COPIED)
+    )
+    return Assessment(level=routing.responsible_level, out=out, notify=told)

@@ -191,9 +191,9 @@ def open_case(incident: Incident) -> None:
     engine.open_case(incident, level=incident.responsible_level)
 
 
-def record_report(incident: Incident, *, actor: User) -> None:
-    """Append the ``report`` event of a saved new incident."""
-    engine.record_report(incident, actor=actor)
+def record_report(incident: Incident, *, actor: User, facts: dict[str, Any] | None = None) -> None:
+    """Append the ``report`` event of a saved new incident (``facts``: more of its data)."""
+    engine.record_report(incident, actor=actor, facts=facts)
 
 
 # --- catchment changes (called when a plan is published: planning.services) -----------------

@@ -34,6 +34,7 @@ from incidents.models import Status, TimeUnit
 SH = ZoneInfo("Asia/Shanghai")
 HOURS = TimeUnit.WORKING_HOURS
 DAYS = TimeUnit.WORKING_DAYS
+MINUTES = TimeUnit.CALENDAR_MINUTES
 
 
 def t(*args: int) -> dt.datetime:
@@ -260,16 +261,57 @@ def test_time_limit_reads_the_category_and_falls_back_to_the_defaults():
     from incidents.models import Category, CategoryTimeLimit
 
     dispute = Category.objects.get(code="dispute")
+    # Seeded (migration 0010): red in calendar minutes, escalating again every 30 minutes.
+    seeded = time_limits.time_limit(dispute.pk, "red")
+    assert seeded == deadlines.TimeLimit(30, MINUTES, 1440, MINUTES, repeat_minutes=30)
     CategoryTimeLimit.objects.filter(category=dispute, severity="red").update(
-        acknowledge_amount=2, resolve_amount=4
+        acknowledge_amount=2,
+        acknowledge_unit=HOURS,
+        resolve_amount=4,
+        resolve_unit=DAYS,
+        escalate_every_minutes=None,
     )
     limit = time_limits.time_limit(dispute.pk, "red")
     assert (limit.acknowledge_amount, limit.acknowledge_unit) == (2, HOURS)
     assert (limit.resolve_amount, limit.resolve_unit) == (4, DAYS)
+    assert (limit.repeat_minutes, limit.calendar) == (None, False)
     CategoryTimeLimit.objects.filter(category=dispute).delete()
     assert time_limits.time_limit(dispute.pk, "yellow") == time_limits.DEFAULT_TIME_LIMITS["yellow"]
     ack, res = deadlines.deadlines_from(
         t(2025, 9, 30, 16), time_limits.time_limit(dispute.pk, "red")
     )
-    # Red defaults: 1 working hour (16:00-17:00) and 1 working day (Thu 9 Oct 16:00).
-    assert (ack, res) == (t(2025, 9, 30, 17), t(2025, 10, 9, 16))
+    # Red defaults: 30 calendar minutes and 24 hours, into the National Day holiday.
+    assert (ack, res) == (t(2025, 9, 30, 16, 30), t(2025, 10, 1, 16))
+
+
+def test_calendar_minutes_ignore_the_working_calendar():
+    # Sunday 7 December 2025, 08:19: a red gas leak (issue 12's example).
+    sunday = t(2025, 12, 7, 8, 19)
+    assert deadlines.add_time(sunday, 30, MINUTES) == t(2025, 12, 7, 8, 49)
+    assert deadlines.add_time(sunday, 1, HOURS) == t(2025, 12, 8, 9, 30)  # the working clock
+    limit = deadlines.TimeLimit(30, MINUTES, 120, MINUTES)
+    assert limit.calendar
+    assert deadlines.deadlines_from(sunday, limit) == (
+        t(2025, 12, 7, 8, 49),
+        t(2025, 12, 7, 10, 19),
+    )
+
+
+def test_the_light_of_a_case_on_the_calendar_clock_runs_round_the_clock():
+    sunday = t(2025, 12, 7, 8, 19)
+    red = {
+        "status": Status.REPORTED,
+        "reported_at": sunday,
+        "acknowledge_due_at": sunday + dt.timedelta(minutes=30),
+        "resolve_due_at": sunday + dt.timedelta(hours=24),
+        "resolved_at": None,
+        "calendar_clock": True,
+    }
+    assert traffic_light(case(**red), sunday + dt.timedelta(minutes=10)) == deadlines.GREEN
+    assert traffic_light(case(**red), sunday + dt.timedelta(minutes=25)) == deadlines.YELLOW
+    assert traffic_light(case(**red), sunday + dt.timedelta(minutes=31)) == deadlines.RED
+    # On the working clock the same Sunday case would have no working time at all: yellow.
+    assert (
+        traffic_light(case(**{**red, "calendar_clock": False}), sunday + dt.timedelta(minutes=10))
+        == deadlines.YELLOW
+    )

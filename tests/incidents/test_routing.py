@@ -383,14 +383,65 @@ def test_yellow_adds_the_village_mediation_team_and_is_a_village_matter(world, d
     assert has_part(result, routing.EXPLAIN_TEAM_ADDED, severity={"msgid": "yellow"})
 
 
-def test_red_goes_to_the_town_dispatcher_with_the_guide_copied(world, dispute):
+def test_red_goes_to_the_dispatcher_the_grid_leader_and_the_dispatcher_for_nobody_on_duty(
+    world, dispute
+):
+    """Issue 12 item 4: red reaches the grid leader on the spot and the town's on-duty officer
+    as well as the dispatcher; with nobody on duty that day the dispatcher takes the
+    on-duty officer's part, and the explanation (recorded with the incident) says so."""
     result = here(100.02, 0.05, dispute, "red")
 
     assert routed(result) == {
+        (RecipientKind.ROUTED, Responder.GRID_LEADER): "W leader",
         (RecipientKind.ROUTED, Responder.TOWN_DISPATCHER): "T1 dispatcher",
+        (RecipientKind.ROUTED, Responder.TOWN_DUTY_OFFICER): "T1 dispatcher",
         (RecipientKind.COPIED, Responder.PARTY_GUIDE): "W guide",
     }
+    fallback = next(p for p in result.recipients if p.responder == Responder.TOWN_DUTY_OFFICER)
+    assert fallback.role == Role.TOWN_DISPATCHER
+    assert has_part(
+        result,
+        routing.EXPLAIN_VACANT_FALLBACK,
+        responder={"msgid": "town on-duty officer"},
+        role={"msgid": "town platform dispatcher"},
+        name="T1 dispatcher",
+    )
     assert result.responsible_level == Level.TOWN
+
+
+def test_red_reaches_the_officer_on_duty_that_day(world, dispute):
+    today = timezone.localdate()
+    day = dt.timedelta(days=1)
+    for name, first in (("T1 on duty", today), ("T1 tomorrow", today + day)):
+        RoleAssignmentFactory(
+            role=Role.TOWN_DUTY_OFFICER,
+            worker=WorkerFactory(name=name),
+            town=world.t1,
+            period=Range(first, first + day, "[)"),
+        )
+
+    result = here(100.02, 0.05, dispute, "red")
+
+    assert routed(result)[(RecipientKind.ROUTED, Responder.TOWN_DUTY_OFFICER)] == "T1 on duty"
+    assert "T1 tomorrow" not in {p.name for p in result.recipients}
+
+
+def test_yellow_reaches_the_village_team(world, dispute):
+    _holder("V1 lawyer", Role.VILLAGE_LAWYER, village=world.v1)
+    _holder("V1 police", Role.AUXILIARY_POLICE, village=world.v1)
+
+    result = here(100.02, 0.05, dispute, "yellow")
+
+    people = routed(result)
+    assert people[(RecipientKind.ROUTED, Responder.VILLAGE_LAWYER)] == "V1 lawyer"
+    assert people[(RecipientKind.ROUTED, Responder.AUXILIARY_POLICE)] == "V1 police"
+    assert people[(RecipientKind.ROUTED, Responder.VILLAGE_SECRETARY)] == "V1 secretary"
+    # Data, not code: a district admin takes the lawyer off yellow for this category.
+    CategoryResponder.objects.filter(
+        category=dispute, severity="yellow", responder=Responder.VILLAGE_LAWYER
+    ).delete()
+    after = here(100.02, 0.05, dispute, "yellow")
+    assert (RecipientKind.ROUTED, Responder.VILLAGE_LAWYER) not in routed(after)
 
 
 def test_the_guide_is_copied_even_when_the_category_leaves_the_guide_out(world, dispute):

@@ -98,8 +98,11 @@ def test_create_records_the_routing_and_a_snapshot_of_each_recipient(world, disp
         leader.phone,
         leader.pk,
     ) in stored
+    # Yellow: the blue tier, the mediation team and the village team (issue 12: the party
+    # secretary; the world has no legal adviser or auxiliary police officer).
     assert {r[3] for r in stored} == {
-        "W leader", "W guide", "Central member", "V1 director", "V1 team A", "V1 team B"
+        "W leader", "W guide", "Central member", "V1 director", "V1 team A", "V1 team B",
+        "V1 secretary",
     }  # fmt: skip
     report = incident.reports.get()
     assert (report.reporter, report.description) == (reporter, "Two neighbours quarrel")

@@ -598,6 +598,7 @@ def test_escalate_by_hand_up_to_the_city(cw):
     assert err.value.message == msg(workflow.MSG_TOP_LEVEL, action=phrase("escalate"))
     assert allowed_actions(user=cw.users["city_admin"], incident=incident) == [
         Action.ACKNOWLEDGE,
+        Action.ASSESS,
         Action.REQUEST_EXTENSION,
         Action.CANCEL,
     ]
@@ -806,6 +807,7 @@ def _reporter(cw: CaseWorld) -> dict[str, Any]:
 
 FORBIDDEN = [
     # action, how the case gets to a state where the action is possible, who tries, message
+    (Action.ASSESS, _to(), "village_secretary", _handlers),
     (Action.ACKNOWLEDGE, _to(), "other_grid_leader", _handlers),
     (Action.ACKNOWLEDGE, _to(), "village_secretary", _handlers),
     (Action.START, _to(ACK), "station_head", _handlers),
@@ -842,6 +844,7 @@ def test_a_forbidden_action_is_refused_with_a_clear_message(cw, action, setup, w
         Action.CALLBACK: {"data": {"rating": 5}},
         Action.REDISPATCH: {"data": {"level": "grid", "code": cw.west}},
         Action.REQUEST_EXTENSION: {"data": {"working_days": 1}},
+        Action.ASSESS: {"data": {"severity": "yellow"}},
     }.get(action, {})
     with pytest.raises(ActionNotAllowed) as err:
         act(cw, who, incident, action, note="trying", **data)
@@ -907,8 +910,8 @@ def test_a_role_that_has_ended_no_longer_counts(cw):
 @pytest.mark.parametrize(
     ("who", "expected"),
     [
-        ("grid_leader", ["acknowledge", "request_extension", "return_case", "escalate"]),
-        ("grid_worker", ["acknowledge", "request_extension", "return_case", "escalate"]),
+        ("grid_leader", ["acknowledge", "assess", "request_extension", "return_case", "escalate"]),
+        ("grid_worker", ["acknowledge", "assess", "request_extension", "return_case", "escalate"]),
         ("station_head", ["cancel"]),
         ("station_staff", ["cancel"]),
         ("reporter", []),
@@ -918,7 +921,7 @@ def test_a_role_that_has_ended_no_longer_counts(cw):
         ("city_admin", []),
         (
             "superuser",
-            ["acknowledge", "request_extension", "return_case", "escalate", "cancel"],
+            ["acknowledge", "assess", "request_extension", "return_case", "escalate", "cancel"],
         ),
     ],
 )
@@ -1148,6 +1151,7 @@ def test_get_the_case(api_client, cw):
     assert (body["version"], body["traffic_light"]) == (1, "green")
     assert body["allowed_actions"] == [
         "acknowledge",
+        "assess",
         "request_extension",
         "return_case",
         "escalate",
@@ -1282,6 +1286,7 @@ def test_a_redispatched_case_is_visible_to_its_new_owners(api_client, cw):
     body = client.get(case_url(incident)).json()
     assert body["allowed_actions"] == [
         "acknowledge",
+        "assess",
         "request_extension",
         "return_case",
         "escalate",

@@ -93,6 +93,7 @@ WEIGHTS = {
     Action.ESCALATE: 0.4,
     Action.REOPEN: 0.8,
     Action.CANCEL: 0.15,
+    Action.ASSESS: 0.3,
 }
 
 
@@ -108,6 +109,9 @@ def _arguments(rng: random.Random, incident: Incident, action: str) -> dict[str,
         return {"note": "reason"}
     if action == Action.RESOLVE:
         return {"note": "the written result"}
+    if action == Action.ASSESS:
+        other = [s for s in ("blue", "yellow", "red") if s != incident.severity]
+        return {"note": "re-graded", "data": {"severity": rng.choice(other)}}
     return {}
 
 
