@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("grids", "0005_station_head_delegate"),
+        ("grids", "0006_emergency_roles"),
     ]
 
     operations = [
