@@ -735,6 +735,10 @@ _DELETE_SQL = [
     "DELETE FROM incidents_caseevent WHERE incident_id IN (SELECT id FROM _demo_case)",
     "ALTER TABLE incidents_caseevent ENABLE TRIGGER case_event_append_only",
     "ALTER TABLE incidents_caseattachment ENABLE TRIGGER case_attachment_append_only",
+    # The delivery records of their inbox entries first (inbox.models.Delivery).
+    "DELETE FROM inbox_delivery WHERE notification_id IN (SELECT n.id FROM"
+    " incidents_notification n WHERE n.subject_type = 'incident'"
+    " AND n.subject_id IN (SELECT id FROM _demo_case))",
     "DELETE FROM incidents_notification WHERE subject_type = 'incident'"
     " AND subject_id IN (SELECT id FROM _demo_case)",
     "DELETE FROM incidents_dueevent WHERE incident_id IN (SELECT id FROM _demo_case)",

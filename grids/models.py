@@ -375,6 +375,12 @@ class Worker(models.Model):
     # phone, a resident's. Staff phones are encrypted alike (one rule for the column).
     phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    # The person's user id in the organisation's WeChat Work (企业微信 "账号"), for application
+    # messages (inbox.channels.WeComChannel); empty: not reached there.
+    # (db_default: the demo and the party-member import insert workers in SQL.)
+    wecom_userid = models.CharField(
+        _("WeChat Work user id"), max_length=64, blank=True, default="", db_default=""
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import Notification, RecipientKind
+from .models import Delivery, Notification, RecipientKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -29,6 +29,36 @@ def register_subject_scope(subject_type: str, scope: SubjectScope) -> None:
     """Make ``scope(user)`` (a ``values("pk")`` queryset) decide which entries of
     ``subject_type`` the user's inbox shows (the owning app, once)."""
     _subject_scopes[subject_type] = scope
+
+
+# subject type -> subject id -> the plain text the outbound channels add to a message (an
+# incident's description), asked for when a background send runs ("" when none).
+SubjectDetail = Callable[[int], str]
+_subject_details: dict[str, SubjectDetail] = {}
+
+
+def register_subject_detail(subject_type: str, detail: SubjectDetail) -> None:
+    """Make ``detail(subject_id)`` the text sent under a message about ``subject_type``."""
+    _subject_details[subject_type] = detail
+
+
+def subject_detail(subject_type: str, subject_id: int | None) -> str:
+    detail = _subject_details.get(subject_type)
+    if detail is None or subject_id is None:
+        return ""
+    return detail(subject_id)
+
+
+def deliveries_about(subject_type: str, subject_id: int) -> QuerySet[Delivery]:
+    """The delivery records of every entry about a subject, with their entry and worker,
+    oldest entry first."""
+    return (
+        Delivery.objects.filter(
+            notification__subject_type=subject_type, notification__subject_id=subject_id
+        )
+        .select_related("notification__worker")
+        .order_by("notification__created_at", "notification_id", "channel")
+    )
 
 
 def inbox(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Notification]:

@@ -10,30 +10,38 @@ the action.
 One entry per worker and subject: a worker named several times (routed as grid leader and
 copied as party-building guide, say) gets one entry, of the strongest kind
 (routed > copied > watching).
+
+With each entry, in the same transaction, ``notify`` writes its delivery records (one per
+named channel: queued, deferred for quiet hours, or skipped with the reason); after the commit
+each queued or deferred one becomes a procrastinate job (``inbox.tasks.deliver``, scheduled at
+the end of the quiet hours for a deferred one), and ``inbox.deliveries`` makes the attempts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from .models import Notification, RecipientKind
+from grids.models import Worker
+
+from . import tasks
+from .deliveries import channels, quiet_until
+from .models import Delivery, DeliveryReason, DeliveryState, Notification, RecipientKind
 from .selectors import inbox
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from .channels import Channel
-
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHANNELS = ["inbox.channels.EmailChannel"]
+# The deliveries that become jobs after the commit.
+PENDING = (DeliveryState.QUEUED, DeliveryState.DEFERRED)
 
 # Strongest first: the kind a worker's single entry takes.
 KIND_STRENGTH = [RecipientKind.ROUTED, RecipientKind.COPIED, RecipientKind.WATCHING]
@@ -72,12 +80,15 @@ def notify(
     subject_id: int,
     kind: str = RecipientKind.ROUTED,
     detail: str = "",
+    urgent: bool = False,
 ) -> list[Notification]:
     """Tell ``workers`` (worker ids, of ``kind``, or recipients with their own kind) about a
     subject: one inbox entry per worker now, the outbound channels after commit.
 
     ``message`` is ``{"msgid", "params"}`` (``gridmap.messages``), ``link`` the path the entry
-    opens, ``detail`` plain text the channels add to the message (not stored).
+    opens, ``detail`` plain text the channels add to the message (not stored; a background
+    send asks the subject's app for it, ``inbox.selectors.register_subject_detail``).
+    ``urgent`` (a red case) is sent at once, quiet hours or not.
     """
     notifications = Notification.objects.bulk_create(
         [
@@ -88,12 +99,14 @@ def notify(
                 link=link,
                 subject_type=subject_type,
                 subject_id=subject_id,
+                urgent=urgent,
             )
             for worker_id, worker_kind in kind_per_worker(workers, kind=kind).items()
         ]
     )
     for n in notifications:
         n.detail = detail
+    deliveries_create(notifications)
     if notifications:
         transaction.on_commit(lambda: send_to_channels(notifications))
     return notifications
@@ -108,20 +121,69 @@ def notifications_delete_about(*, subject_type: str, subject_ids: Iterable[int])
 
 
 # --- outbound channels ----------------------------------------------------------------------
-def channels() -> list[Channel]:
-    """The configured channels; one that cannot be loaded is logged and left out."""
-    loaded = []
-    for path in getattr(settings, "GRIDMAP_NOTIFICATION_CHANNELS", DEFAULT_CHANNELS):
+def deliveries_create(
+    notifications: list[Notification], *, now: dt.datetime | None = None
+) -> list[Delivery]:
+    """The delivery records of new entries, one per named channel (one query for the
+    workers' addresses, one insert): skipped when the channel is off or the worker has no
+    address on it, deferred in quiet hours on a channel that keeps them (unless urgent),
+    queued otherwise."""
+    named = [c for c in channels() if c.name]
+    if not notifications or not named:
+        return []
+    now = now or timezone.now()
+    quiet_end = quiet_until(now)
+    workers = Worker.objects.only("phone", "email", "wecom_userid").in_bulk(
+        {n.worker_id for n in notifications}
+    )
+    rows = []
+    for channel in named:
+        off = channel.off_because()
+        for n in notifications:
+            row = Delivery(notification=n, channel=channel.name)
+            worker = workers.get(n.worker_id)
+            address = channel.address(worker) if worker and not off else ""
+            if off:
+                row.state, row.reason = DeliveryState.SKIPPED, DeliveryReason.CHANNEL_OFF
+            elif not address:
+                row.state, row.reason = DeliveryState.SKIPPED, DeliveryReason.NO_ADDRESS
+            elif channel.quiet_hours and quiet_end and not n.urgent:
+                row.state, row.reason = DeliveryState.DEFERRED, DeliveryReason.QUIET_HOURS
+                row.not_before = quiet_end
+            row.address = address
+            rows.append(row)
+    return Delivery.objects.bulk_create(rows)
+
+
+def deliveries_enqueue(deliveries: Iterable[Delivery]) -> int:
+    """A ``inbox.tasks.deliver`` job per queued or deferred delivery (a deferred one at its
+    ``not_before``); how many. A job that cannot be queued is logged."""
+    queued = 0
+    for delivery in deliveries:
+        if delivery.state not in PENDING:
+            continue
         try:
-            loaded.append(import_string(path)())
+            task = tasks.deliver
+            if delivery.not_before:
+                task = task.configure(schedule_at=delivery.not_before)
+            task.defer(delivery_id=delivery.pk)
+            queued += 1
         except Exception:
-            logger.exception("Cannot load notification channel %s", path)
-    return loaded
+            logger.exception("Cannot queue delivery %s", delivery.pk)
+    return queued
 
 
 def send_to_channels(notifications: list[Notification]) -> None:
-    """Hand the entries to every channel; a channel's failure is logged, never raised."""
+    """After the commit: a job per pending delivery of the entries, and the entries to every
+    channel without delivery records; a channel's failure is logged, never raised."""
+    deliveries_enqueue(
+        Delivery.objects.filter(notification__in=notifications, state__in=PENDING).only(
+            "pk", "state", "not_before"
+        )
+    )
     for channel in channels():
+        if channel.name:
+            continue
         try:
             channel.send(notifications)
         except Exception:

@@ -26,9 +26,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_noop
 
+from households.routing import Severity
 from inbox import services as inbox_services
 from inbox.models import Notification
-from inbox.selectors import register_subject_scope
+from inbox.selectors import register_subject_detail, register_subject_scope
 from inbox.services import Recipient
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ def _notify(
         subject_id=incident.pk,
         # The outbound channels (email) add the description under the message.
         detail=incident.description,
+        # A red case reaches phones at once, quiet hours or not.
+        urgent=incident.severity == Severity.RED,
     )
 
 
@@ -206,6 +209,14 @@ def delete_incident_notifications(*, incident_ids: Iterable[int]) -> int:
 def register_inbox_scope() -> None:
     """The inbox shows an entry about one of these only while the user may see it
     (``inbox.selectors.register_subject_scope``; called from ``AppConfig.ready``)."""
+    from .models import Incident
     from .selectors import incidents_visible_to
 
     register_subject_scope(SUBJECT_INCIDENT, lambda user: incidents_visible_to(user).values("pk"))
+    # A background send adds the description under the message, as ``notify`` was told.
+    register_subject_detail(
+        SUBJECT_INCIDENT,
+        lambda pk: (
+            Incident.objects.filter(pk=pk).values_list("description", flat=True).first() or ""
+        ),
+    )

@@ -296,9 +296,39 @@ SPECTACULAR_SETTINGS = {
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
 # --- Notifications ----------------------------------------------------------------------
-# Outbound channels (dotted paths to inbox.channels.Channel subclasses) that every new
-# inbox entry is handed to once its transaction commits. A failing channel is logged.
-GRIDMAP_NOTIFICATION_CHANNELS = ["inbox.channels.EmailChannel"]
+# Outbound channels (dotted paths to inbox.channels.Channel subclasses): every new inbox entry
+# gets a delivery record per channel and is sent in the background (inbox.tasks, procrastinate).
+# A channel whose credentials are not set is off and says so (admin: "Outbound channels").
+# Configure one SMS provider: with both set, a worker gets two text messages.
+GRIDMAP_NOTIFICATION_CHANNELS = [
+    "inbox.channels.EmailChannel",
+    "inbox.channels.AliyunSmsChannel",
+    "inbox.channels.TencentSmsChannel",
+    "inbox.channels.WeComChannel",
+]
+# SMS and WeChat Work wait for the end of the quiet hours (local time, a span across midnight
+# is the night), except for red cases; e-mail goes at once. GRIDMAP_QUIET_HOURS="" turns it off.
+_quiet = os.environ.get("GRIDMAP_QUIET_HOURS", "22:00-07:00").strip()
+GRIDMAP_QUIET_HOURS = tuple(_quiet.split("-", 1)) if _quiet else ()
+GRIDMAP_QUIET_HOURS_TIME_ZONE = os.environ.get("GRIDMAP_QUIET_HOURS_TIME_ZONE", "Asia/Shanghai")
+# Credentials and templates of the providers (docs/deployment.md, "Notifications reach
+# phones"); the endpoints are settings so that tests can point them at local fake servers.
+ALIBABA_SMS_ACCESS_KEY_ID = os.environ.get("ALIBABA_SMS_ACCESS_KEY_ID", "")
+ALIBABA_SMS_ACCESS_KEY_SECRET = os.environ.get("ALIBABA_SMS_ACCESS_KEY_SECRET", "")
+ALIBABA_SMS_SIGN_NAME = os.environ.get("ALIBABA_SMS_SIGN_NAME", "")
+ALIBABA_SMS_TEMPLATE_CODE = os.environ.get("ALIBABA_SMS_TEMPLATE_CODE", "")
+ALIBABA_SMS_ENDPOINT = os.environ.get("ALIBABA_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+TENCENT_SMS_SECRET_ID = os.environ.get("TENCENT_SMS_SECRET_ID", "")
+TENCENT_SMS_SECRET_KEY = os.environ.get("TENCENT_SMS_SECRET_KEY", "")
+TENCENT_SMS_SDK_APP_ID = os.environ.get("TENCENT_SMS_SDK_APP_ID", "")
+TENCENT_SMS_SIGN_NAME = os.environ.get("TENCENT_SMS_SIGN_NAME", "")
+TENCENT_SMS_TEMPLATE_ID = os.environ.get("TENCENT_SMS_TEMPLATE_ID", "")
+TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
+TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com/")
+WECOM_CORP_ID = os.environ.get("WECOM_CORP_ID", "")
+WECOM_CORP_SECRET = os.environ.get("WECOM_CORP_SECRET", "")
+WECOM_AGENT_ID = os.environ.get("WECOM_AGENT_ID", "")
+WECOM_ENDPOINT = os.environ.get("WECOM_ENDPOINT", "https://qyapi.weixin.qq.com")
 
 # --- Incident reports -------------------------------------------------------------------
 # A report time more than this many days in the past is refused (incidents.services): wide

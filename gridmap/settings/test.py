@@ -16,3 +16,5 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.casekind"]  # noqa: F405
 # from the apps), so no whitenoise: it would warn about the missing STATIC_ROOT each time a
 # test client builds its middleware. tests/gridmap/test_static.py collects with the real storage.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+# No quiet hours unless a test sets them: what is sent must not depend on the hour the suite runs.
+GRIDMAP_QUIET_HOURS = ()

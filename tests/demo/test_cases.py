@@ -107,6 +107,17 @@ def test_delete_removes_only_the_demo_cases(cases, capsys):
     assert not IncidentReport.objects.filter(reporter__username=DEMO_REPORTER).exists()
 
 
+def test_delete_removes_the_delivery_records_of_their_notifications(cases):
+    from inbox.models import Delivery
+    from incidents.notifications import notify_incident
+
+    notify_incident(cases.filter(recipients__isnull=False).first())
+    assert Delivery.objects.exists()
+    call_command("load_demo_cases", delete=True)
+    assert demo_case_count() == 0
+    assert not Delivery.objects.exists()
+
+
 def test_same_seed_same_cases(demo):
     load_demo_cases(count=50, seed=11, days=30, end=END)
     first = list(Incident.objects.filter(reporter__username=DEMO_REPORTER)

@@ -9,6 +9,7 @@ import pytest
 from inbox.channels import Channel, EmailChannel
 from inbox.models import Notification
 from incidents.notifications import notify_incident
+from tests.inbox.jobs import run_delivery_jobs
 from tests.incidents.test_notifications import THREE, make_incident
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,13 @@ class RecordingChannel(Channel):
         RecordingChannel.sent.append(notifications)
 
 
-def test_the_default_channel_is_email(settings):
-    assert settings.GRIDMAP_NOTIFICATION_CHANNELS == ["inbox.channels.EmailChannel"]
+def test_the_default_channels_are_email_sms_and_wecom(settings):
+    assert settings.GRIDMAP_NOTIFICATION_CHANNELS == [
+        "inbox.channels.EmailChannel",
+        "inbox.channels.AliyunSmsChannel",
+        "inbox.channels.TencentSmsChannel",
+        "inbox.channels.WeComChannel",
+    ]
 
 
 def test_email_channel_reads_the_addresses_in_one_query(people, django_assert_num_queries):
@@ -47,11 +53,12 @@ def test_a_failing_channel_does_not_break_the_incident_or_the_other_channels(
         "incidents.channels.EmailChannel",
     ]
     with (
-        caplog.at_level(logging.ERROR, logger="inbox.services"),
+        caplog.at_level(logging.ERROR, logger="inbox"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         incident = make_incident(people, THREE)
         notify_incident(incident)
+    run_delivery_jobs()  # e-mail goes in the background
 
     assert Notification.objects.filter(subject_type="incident", subject_id=incident.id).count() == 3
     assert len(mailoutbox) == 2

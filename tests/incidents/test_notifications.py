@@ -28,6 +28,7 @@ from tests.factories import (
     WorkerFactory,
     current_generation,
 )
+from tests.inbox.jobs import run_delivery_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +170,8 @@ def test_emails_go_after_commit_in_chinese_to_workers_with_an_email(
             notifications = notify_incident(incident)
         assert mailoutbox == []  # not before the commit
     assert len(callbacks) == 1
+    assert mailoutbox == []  # and not in the request: in the background
+    run_delivery_jobs()
 
     assert sorted(m.to[0] for m in mailoutbox) == ["guide@example.org", "leader@example.org"]
     with translation.override("zh-hans"):

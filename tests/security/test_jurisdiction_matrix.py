@@ -79,7 +79,7 @@ from households.models import (
     PartyMember,
     TenHouseholdUnit,
 )
-from inbox.models import Notification
+from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
@@ -211,6 +211,8 @@ class Builder:
         attachment.file.save("a.pdf", ContentFile(b"%PDF-1.4 " + code.encode()), save=True)
         o["caseattachment"] = attachment
         o["notification"] = Notification.objects.filter(subject_id=incident.pk).first()
+        # Its delivery records (one per channel, written with it; e-mail or "channel off").
+        o["delivery"] = Delivery.objects.filter(notification=o["notification"]).first()
         login = account_upsert(
             username=person(code, "login"), password="pass-word-1",
             role=AccountRole.GRID_WORKER, codes=[grid.code],
@@ -593,6 +595,7 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "grids.worker": "worker",
     "grids.roleassignment": "roleassignment",
     "inbox.notification": "notification",
+    "inbox.delivery": "delivery",
     "households.tenhouseholdunit": "tenhouseholdunit",
     "households.household": "household",
     "households.partybranch": "partybranch",
