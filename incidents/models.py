@@ -143,7 +143,13 @@ class CategoryTimeLimit(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(onsite_amount__isnull=True, onsite_unit="")
-                | Q(onsite_amount__gte=1, onsite_unit__in=TimeUnit.values),
+                # isnull=False: a NULL amount would make the comparison NULL, which a
+                # CHECK lets pass.
+                | Q(
+                    onsite_amount__isnull=False,
+                    onsite_amount__gte=1,
+                    onsite_unit__in=TimeUnit.values,
+                ),
                 name="time_limit_onsite_amount_and_unit",
                 violation_error_message=_(
                     "Give the time to be on site with its unit, or leave both empty."

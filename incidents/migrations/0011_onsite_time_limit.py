@@ -81,6 +81,7 @@ class Migration(migrations.Migration):
                     models.Q(("onsite_amount__isnull", True), ("onsite_unit", "")),
                     models.Q(
                         ("onsite_amount__gte", 1),
+                        ("onsite_amount__isnull", False),
                         ("onsite_unit__in", ["working_hours", "working_days", "calendar_minutes"]),
                     ),
                     _connector="OR",
