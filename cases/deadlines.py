@@ -34,6 +34,10 @@ Deadlines of a case (kept by ``cases.workflow``)
 - At creation, escalation and redispatch: ``acknowledge_due_at`` and ``resolve_due_at`` are
   the case's time limits (``CaseKind.time_limit``: for an incident, those of its category and
   severity) from that moment: the new owner gets the full limits.
+- ``onsite_due_at`` (到场, the ``start`` action) likewise, when the time limit has an
+  on-site time (``TimeLimit.onsite_amount``; red incidents: 120 calendar minutes), else
+  None. It counts while the case waits to be started (reported, acknowledged); its light
+  is ``onsite_light``.
 - A granted extension moves ``resolve_due_at``; nothing else moves a deadline (a return, a
   reopen and a refused extension keep them).
 
