@@ -10,9 +10,10 @@ tests call directly:
   be acknowledged (status ``reported``), or past its resolve deadline while not resolved
   (reported, acknowledged, in progress, returned), or past its on-site deadline (到场, kinds
   that have one: red incidents) while work has not started (reported, acknowledged), gets a
-  ``DueEvent`` (incident, kind, due time) inserted with ON CONFLICT DO NOTHING; only when it was inserted is the case escalated
-  one level by the system (``workflow.case_act(actor=None, action=escalate)``), which gives
-  it fresh deadlines and notifies the new owners. Both in one transaction per case, with the
+  ``DueEvent`` (incident, kind, due time) inserted with ON CONFLICT DO NOTHING; only when
+  it was inserted is the case escalated one level by the system
+  (``workflow.case_act(actor=None, action=escalate)``), which gives it fresh deadlines and
+  notifies the new owners. Both in one transaction per case, with the
   case row locked. A case at the city level cannot go higher: its due event is recorded and
   its owners are told.
 - ``supervise_ledger(now)``: every open case gets a ``SupervisionRecord`` number *n* for each

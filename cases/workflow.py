@@ -1317,11 +1317,7 @@ def record_report(case: Case, *, actor: User, facts: dict[str, Any] | None = Non
             if case.acknowledge_due_at
             else None,
             "resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
-            **(
-                {"onsite_due_at": case.onsite_due_at.isoformat()}
-                if case.onsite_due_at
-                else {}
-            ),
+            **({"onsite_due_at": case.onsite_due_at.isoformat()} if case.onsite_due_at else {}),
             **(facts or {}),
         },
     )

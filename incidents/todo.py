@@ -15,7 +15,8 @@ plus one item only incidents have:
 Order: severity (red, yellow, blue), then the deadline the item answers (the acknowledgement
 deadline to acknowledge or follow up, the on-site deadline (到场, red cases) to start, else
 the resolution deadline; the resolution deadline to resolve, redispatch or decide on more
-time; verify, close out and rate have none and come last), then the reported time. One query for a page of items, one for the counts.
+time; verify, close out and rate have none and come last), then the reported time. One
+query for a page of items, one for the counts.
 """
 
 from __future__ import annotations
