@@ -6,6 +6,11 @@ second half).
   and the town's officer on duty that day (inbox entries) as well as the dispatcher; left
   unacknowledged it escalates on the next clock tick after the limit, and again every
   ``escalate_every_minutes`` after that.
+- On site (到场) within 2 hours (data: ``CategoryTimeLimit.onsite_amount``): a red case
+  has ``onsite_due_at``; acknowledged but not started, the clock escalates it once on the
+  first tick after that deadline (not at it); started in time, nothing happens; blue and
+  yellow have no on-site deadline. Before issue 12's on-site deadline, "start" had no time
+  limit at all: a handler could acknowledge a gas leak and never go there.
 - Assess (研判): the level that received a case re-grades it with a written reason before
   acknowledging it; it is routed again with new deadlines and the history says why.
 
@@ -27,6 +32,7 @@ from psycopg.types.range import Range
 
 from cases import clock, deadlines
 from cases import workflow as engine
+from gridmap.messages import render_message
 from grids.models import Role
 from inbox.models import Notification
 from incidents import notifications, services, time_limits, todo
@@ -506,3 +512,37 @@ def test_the_to_do_orders_start_work_by_the_on_site_deadline(cw):
     [item] = [i for i in todo.todo(cw.users["town_dispatcher"]) if i.pk == incident.pk]
     assert item.todo_action == "start"
     assert item.due_at == incident.onsite_due_at != incident.resolve_due_at
+
+
+def test_not_on_site_at_the_city_level_its_owners_are_told_once(cw):
+    WorkerFactory(name="City duty officer", user=cw.users["city_admin"])
+    now = timezone.now()
+    incident = red_on(cw, now - dt.timedelta(minutes=5))
+    for who in ("town_dispatcher", "district_admin"):
+        engine.case_act(
+            actor=cw.users[who],
+            model=Incident,
+            case_id=incident.pk,
+            action=Action.ESCALATE,
+            version=Incident.objects.values_list("version", flat=True).get(pk=incident.pk),
+            at=now - dt.timedelta(minutes=4),
+            note="Needs the city's gas company",
+        )
+    take(cw, "city_admin", incident, Action.ACKNOWLEDGE, now - dt.timedelta(minutes=3))
+    incident.refresh_from_db()
+    assert (incident.owner_level, incident.status) == (Level.CITY, Status.ACKNOWLEDGED)
+    late = incident.onsite_due_at + MINUTE
+    assert [a for a in clock.escalate_overdue(late) if a[0] == incident.pk] == [
+        (incident.pk, "onsite")
+    ]
+    assert [a for a in clock.escalate_overdue(late + MINUTE) if a[0] == incident.pk] == []
+    [entry] = Notification.objects.filter(
+        subject_type="incident",
+        subject_id=incident.pk,
+        message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP,
+    )
+    assert entry.worker.name == "City duty officer"
+    with translation.override("zh-hans"):
+        assert "到场" in render_message(entry.message)
+    with translation.override("en"):
+        assert "on site was due" in render_message(entry.message)
