@@ -8,10 +8,12 @@ tests call directly:
 
 - ``escalate_overdue(now)``: every open case past its acknowledge deadline while waiting to
   be acknowledged (status ``reported``), or past its resolve deadline while not resolved
-  (reported, acknowledged, in progress, returned), gets a ``DueEvent`` (incident, kind, due
-  time) inserted with ON CONFLICT DO NOTHING; only when it was inserted is the case escalated
-  one level by the system (``workflow.case_act(actor=None, action=escalate)``), which gives
-  it fresh deadlines and notifies the new owners. Both in one transaction per case, with the
+  (reported, acknowledged, in progress, returned), or past its on-site deadline (到场, kinds
+  that have one: red incidents) while work has not started (reported, acknowledged), gets a
+  ``DueEvent`` (incident, kind, due time) inserted with ON CONFLICT DO NOTHING; only when
+  it was inserted is the case escalated one level by the system
+  (``workflow.case_act(actor=None, action=escalate)``), which gives it fresh deadlines and
+  notifies the new owners. Both in one transaction per case, with the
   case row locked. A case at the city level cannot go higher: its due event is recorded and
   its owners are told.
 - ``supervise_ledger(now)``: every open case gets a ``SupervisionRecord`` number *n* for each
@@ -40,7 +42,7 @@ from gridmap.codes import Level
 
 from . import workflow
 from .kinds import CaseKind, kinds
-from .models import OPEN_STATUSES, Case, DueKind, Status
+from .models import ONSITE_STATUSES, OPEN_STATUSES, Case, DueKind, Status
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +54,10 @@ MAX_ESCALATIONS_PER_RUN = 1000
 
 
 def _overdue_q(now: dt.datetime) -> Q:
-    return Q(status=Status.REPORTED, acknowledge_due_at__lt=now) | Q(
-        status__in=UNRESOLVED, resolve_due_at__lt=now
+    return (
+        Q(status=Status.REPORTED, acknowledge_due_at__lt=now)
+        | Q(status__in=UNRESOLVED, resolve_due_at__lt=now)
+        | Q(status__in=ONSITE_STATUSES, onsite_due_at__lt=now)
     )
 
 
@@ -67,6 +71,9 @@ def _due_now(case: Case, now: dt.datetime) -> list[tuple[str, dt.datetime]]:
     res = case.resolve_due_at
     if case.status in UNRESOLVED and res is not None and res < now:
         due.append((DueKind.RESOLVE.value, res))
+    onsite = case.onsite_due_at
+    if case.status in ONSITE_STATUSES and onsite is not None and onsite < now:
+        due.append((DueKind.ONSITE.value, onsite))
     return due
 
 

@@ -34,6 +34,10 @@ Deadlines of a case (kept by ``cases.workflow``)
 - At creation, escalation and redispatch: ``acknowledge_due_at`` and ``resolve_due_at`` are
   the case's time limits (``CaseKind.time_limit``: for an incident, those of its category and
   severity) from that moment: the new owner gets the full limits.
+- ``onsite_due_at`` (到场, the ``start`` action) likewise, when the time limit has an
+  on-site time (``TimeLimit.onsite_amount``; red incidents: 120 calendar minutes), else
+  None. It counts while the case waits to be started (reported, acknowledged); its light
+  is ``onsite_light``.
 - A granted extension moves ``resolve_due_at``; nothing else moves a deadline (a return, a
   reopen and a refused extension keep them).
 
@@ -62,7 +66,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from django.conf import settings
 
-from .models import OPEN_STATUSES, Status, TimeUnit
+from .models import ONSITE_STATUSES, OPEN_STATUSES, Status, TimeUnit
 
 if TYPE_CHECKING:
     from .models import Case
@@ -92,11 +96,18 @@ class TimeLimit:
     # Escalate again every this many minutes while the case stays unacknowledged after an
     # automatic escalation (None: the new owner gets the full limits, as for any escalation).
     repeat_minutes: int | None = None
+    # The time to be on site (到场: the ``start`` action), or None for no on-site deadline.
+    onsite_amount: int | None = None
+    onsite_unit: str | None = None
 
     @property
     def calendar(self) -> bool:
         """Whether the limits run round the clock (a unit in calendar minutes)."""
-        return TimeUnit.CALENDAR_MINUTES in (self.acknowledge_unit, self.resolve_unit)
+        return TimeUnit.CALENDAR_MINUTES in (
+            self.acknowledge_unit,
+            self.resolve_unit,
+            self.onsite_unit if self.onsite_amount else None,
+        )
 
 
 # --- the calendar ---------------------------------------------------------------------------
@@ -248,6 +259,14 @@ def deadlines_from(start: dt.datetime, limit: TimeLimit) -> tuple[dt.datetime, d
     )
 
 
+def onsite_due_from(start: dt.datetime, limit: TimeLimit) -> dt.datetime | None:
+    """``onsite_due_at`` of a case given to an owner at ``start``: None when its time limit
+    has no on-site deadline."""
+    if not limit.onsite_amount or not limit.onsite_unit:
+        return None
+    return add_time(start, limit.onsite_amount, limit.onsite_unit)
+
+
 # --- the traffic light ------------------------------------------------------------------------
 def traffic_light(case: Case, now: dt.datetime) -> str | None:
     """``"green"``, ``"yellow"``, ``"red"``, or None for a case that is not open or has no
@@ -261,6 +280,19 @@ def traffic_light(case: Case, now: dt.datetime) -> str | None:
         due = case.resolve_due_at
         if case.status in (Status.RESOLVED, Status.VERIFIED) and case.resolved_at:
             clock = case.resolved_at
+    return _light(case, due, clock)
+
+
+def onsite_light(case: Case, now: dt.datetime) -> str | None:
+    """The traffic light of the on-site deadline (到场时限) while the case waits to be started
+    (reported, acknowledged); None otherwise or without one. Same shares as ``traffic_light``,
+    from the case's own fields."""
+    if case.status not in ONSITE_STATUSES:
+        return None
+    return _light(case, getattr(case, "onsite_due_at", None), now)
+
+
+def _light(case: Case, due: dt.datetime | None, clock: dt.datetime) -> str | None:
     if due is None:
         return None
     if clock > due:

@@ -40,6 +40,8 @@ OPEN_STATUSES = [
     Status.VERIFIED,
     Status.RETURNED,
 ]
+# The statuses in which the on-site deadline counts: work has not started yet.
+ONSITE_STATUSES = [Status.REPORTED, Status.ACKNOWLEDGED]
 
 
 class TimeUnit(models.TextChoices):
@@ -74,6 +76,10 @@ class Case(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     acknowledge_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
     resolve_due_at = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    # On site (到场) by: the deadline for the ``start`` action, for kinds whose time limit has
+    # one (red incidents: 2 hours); empty for none. It counts while the case waits to be
+    # started (reported, acknowledged) and is ignored once work has started.
+    onsite_due_at = models.DateTimeField(_("on site by"), null=True, blank=True)
     # Whether the deadlines above run round the clock (a time limit in calendar minutes) or
     # on the working calendar: the traffic light measures the share of the limit on the same
     # clock (cases.deadlines).
@@ -112,9 +118,10 @@ CASE_STATE_FIELDS = [
     "escalation_count",
     "satisfaction",
 ]
-# Which clock the deadlines run on (set with them): not a state field, so writers of whole rows
-# (the demo's COPY) leave it to its database default, the working calendar.
-CASE_FIELDS = ["status", *CASE_STATE_FIELDS, "calendar_clock"]
+# Which clock the deadlines run on and the on-site deadline (set with them): not state fields,
+# so writers of whole rows (the demo's COPY) leave them to their database defaults (the
+# working calendar, no on-site deadline).
+CASE_FIELDS = ["status", *CASE_STATE_FIELDS, "calendar_clock", "onsite_due_at"]
 
 
 class CaseEventBase(models.Model):
@@ -169,6 +176,7 @@ EVENT_FIELDS = [
 class DueKind(models.TextChoices):
     ACKNOWLEDGE = "acknowledge", _("acknowledge")
     RESOLVE = "resolve", _("resolve")
+    ONSITE = "onsite", _("on site")
 
 
 class DueEventBase(models.Model):

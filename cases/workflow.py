@@ -1097,11 +1097,15 @@ def _set_owner(step: Step, level: str, code: str, *, new_deadlines: bool) -> dic
         return {}
     limit = step.kind.time_limit(case)
     case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(step.at, limit)
+    case.onsite_due_at = deadlines.onsite_due_from(step.at, limit)
     case.calendar_clock = limit.calendar
-    return {
+    out = {
         "acknowledge_due_at": case.acknowledge_due_at.isoformat(),
         "resolve_due_at": case.resolve_due_at.isoformat(),
     }
+    if case.onsite_due_at is not None:
+        out["onsite_due_at"] = case.onsite_due_at.isoformat()
+    return out
 
 
 def _reopen(case: Case) -> None:
@@ -1280,6 +1284,7 @@ def open_case(case: Case, *, level: str) -> None:
     case.status = Status.REPORTED
     limit = kind_of(case).time_limit(case)
     case.acknowledge_due_at, case.resolve_due_at = deadlines.deadlines_from(case.reported_at, limit)
+    case.onsite_due_at = deadlines.onsite_due_from(case.reported_at, limit)
     case.calendar_clock = limit.calendar
 
 
@@ -1312,6 +1317,7 @@ def record_report(case: Case, *, actor: User, facts: dict[str, Any] | None = Non
             if case.acknowledge_due_at
             else None,
             "resolve_due_at": case.resolve_due_at.isoformat() if case.resolve_due_at else None,
+            **({"onsite_due_at": case.onsite_due_at.isoformat()} if case.onsite_due_at else {}),
             **(facts or {}),
         },
     )

@@ -129,6 +129,7 @@ def incident_result(
         "owner_code": incident.owner_code,
         "acknowledge_due_at": _when(incident.acknowledge_due_at),
         "resolve_due_at": _when(incident.resolve_due_at),
+        "onsite_due_at": _when(incident.onsite_due_at),
         "traffic_light": traffic_light(incident, timezone.now()),
         "recipients": [
             {

@@ -84,6 +84,7 @@ def case_body(incident: Incident, user: Any) -> dict[str, Any]:
         "version": incident.version,
         "acknowledge_due_at": _when(incident.acknowledge_due_at),
         "resolve_due_at": _when(incident.resolve_due_at),
+        "onsite_due_at": _when(incident.onsite_due_at),
         "traffic_light": traffic_light(incident, now),
         "allowed_actions": [a.value for a in allowed_actions(user=user, incident=incident, at=now)],
         "history": [

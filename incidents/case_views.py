@@ -49,7 +49,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.selectors import can_see_personal_data
 from cases import deadlines
-from cases.deadlines import traffic_light
+from cases.deadlines import onsite_light, traffic_light
 from gridmap import uploads
 from gridmap.messages import render_message
 from gridmap.personal_data import MASK, mask_phone
@@ -242,6 +242,7 @@ EVENT_DATA_LABELS = {
     "to_code": _("to"),
     "acknowledge_due_at": _("acknowledge by"),
     "resolve_due_at": _("resolve by"),
+    "onsite_due_at": _("on site by"),
     "from_station": _("from station"),
     "to_station": _("to station"),
     "plan_name": _("catchment plan"),
@@ -250,7 +251,7 @@ EVENT_DATA_LABELS = {
     "repeat_minutes": _("escalate again every (minutes)"),
     "on_duty_taken_by": _("nobody on duty: told instead"),
 }
-DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at"}
+DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at", "onsite_due_at"}
 
 LEVEL_MODELS: dict[str, Any] = {
     Level.GRID: Grid,
@@ -530,6 +531,7 @@ def case_context(
     history = _history(incident)
     is_open = incident.status in OPEN_STATUSES
     light = traffic_light(incident, now) if is_open else None
+    onsite = onsite_light(incident, now)
     return {
         "incident": incident,
         "explanation": render_explanation(
@@ -549,6 +551,8 @@ def case_context(
         "side_forms": [f for f in forms if not f.get("main")],
         "light": light,
         "light_label": LIGHTS.get(light or "", ""),
+        "onsite_light": onsite,
+        "onsite_light_label": LIGHTS.get(onsite or "", ""),
         "is_open": is_open,
         "owner_name": place_name(incident.owner_level, incident.owner_code),
         "pending_extension": _pending_extension(history) if incident.extension_pending else None,

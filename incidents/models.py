@@ -98,7 +98,8 @@ class CategoryResponder(models.Model):
 class CategoryTimeLimit(models.Model):
     """Time to acknowledge and to resolve, per category and severity: in working hours or
     days on the working calendar, or in calendar minutes round the clock (red emergencies);
-    and, for an emergency, how often to escalate again while nobody acknowledges it."""
+    optionally the time to be on site (到场, red: 2 hours); and, for an emergency, how often
+    to escalate again while nobody acknowledges it."""
 
     category = models.ForeignKey(
         Category, on_delete=models.CASCADE, related_name="time_limits", verbose_name=_("category")
@@ -111,6 +112,11 @@ class CategoryTimeLimit(models.Model):
     resolve_amount = models.PositiveSmallIntegerField(_("time to resolve"))
     resolve_unit = models.CharField(
         _("unit"), max_length=20, choices=TimeUnit.choices, default=TimeUnit.WORKING_DAYS
+    )
+    # On site (到场: the ``start`` action) within this time; both empty: no on-site deadline.
+    onsite_amount = models.PositiveSmallIntegerField(_("time to be on site"), null=True, blank=True)
+    onsite_unit = models.CharField(
+        _("unit"), max_length=20, choices=TimeUnit.choices, blank=True, default=""
     )
     escalate_every_minutes = models.PositiveSmallIntegerField(
         _("escalate again every (minutes)"),
@@ -134,6 +140,20 @@ class CategoryTimeLimit(models.Model):
             models.CheckConstraint(
                 condition=Q(escalate_every_minutes__isnull=True) | Q(escalate_every_minutes__gte=1),
                 name="time_limit_escalate_every_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(onsite_amount__isnull=True, onsite_unit="")
+                # isnull=False: a NULL amount would make the comparison NULL, which a
+                # CHECK lets pass.
+                | Q(
+                    onsite_amount__isnull=False,
+                    onsite_amount__gte=1,
+                    onsite_unit__in=TimeUnit.values,
+                ),
+                name="time_limit_onsite_amount_and_unit",
+                violation_error_message=_(
+                    "Give the time to be on site with its unit, or leave both empty."
+                ),
             ),
         ]
 

@@ -64,6 +64,9 @@ MSG_CASE_REOPENED = gettext_noop("Case #%(id)s (%(category)s) was reopened: %(no
 MSG_CASE_OVERDUE_AT_TOP = gettext_noop(
     "Case #%(id)s (%(category)s) is overdue at the city level: %(kind)s was due %(due)s."
 )
+# The deadline named in MSG_CASE_OVERDUE_AT_TOP, by due kind (``cases.models.DueKind``): the
+# msgid is the kind itself, except for "onsite".
+DUE_KIND_MSGIDS = {"onsite": gettext_noop("on site")}
 MSG_CASE_SUPERVISION = gettext_noop(
     "Supervision no. %(number)s: case #%(id)s (%(category)s) has been open since %(since)s."
 )
@@ -181,7 +184,7 @@ def notify_overdue_at_top(
     """A city-level case past a deadline: nobody is above to escalate to; its owners hear."""
     params = {
         **_case_params(incident),
-        "kind": {"msgid": kind},
+        "kind": {"msgid": DUE_KIND_MSGIDS.get(kind, kind)},
         "due": _local_time(due_at),
     }
     return _to_workers(worker_ids, {"msgid": MSG_CASE_OVERDUE_AT_TOP, "params": params}, incident)

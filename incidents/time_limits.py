@@ -7,12 +7,19 @@ from cases.deadlines import TimeLimit
 
 from .models import CategoryTimeLimit, Severity, TimeUnit
 
-# The seeded limits (migrations 0004 and 0010), used for a category and severity without a row:
-# red round the clock (acknowledge within 30 minutes, resolve within 24 hours, escalate again
-# every 30 minutes while unacknowledged), yellow and blue on the working calendar.
+# The seeded limits (migrations 0004, 0010 and 0011), used for a category and severity without a
+# row: red round the clock (acknowledge within 30 minutes, on site within 2 hours, resolve
+# within 24 hours, escalate again every 30 minutes while unacknowledged), yellow and blue on
+# the working calendar without an on-site deadline.
 DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
     Severity.RED: TimeLimit(
-        30, TimeUnit.CALENDAR_MINUTES, 24 * 60, TimeUnit.CALENDAR_MINUTES, repeat_minutes=30
+        30,
+        TimeUnit.CALENDAR_MINUTES,
+        24 * 60,
+        TimeUnit.CALENDAR_MINUTES,
+        repeat_minutes=30,
+        onsite_amount=120,
+        onsite_unit=TimeUnit.CALENDAR_MINUTES,
     ),
     Severity.YELLOW: TimeLimit(4, TimeUnit.WORKING_HOURS, 3, TimeUnit.WORKING_DAYS),
     Severity.BLUE: TimeLimit(1, TimeUnit.WORKING_DAYS, 7, TimeUnit.WORKING_DAYS),
@@ -29,9 +36,20 @@ def time_limit(category_id: int, severity: str) -> TimeLimit:
             "resolve_amount",
             "resolve_unit",
             "escalate_every_minutes",
+            "onsite_amount",
+            "onsite_unit",
         )
         .first()
     )
     if row is None:
         return DEFAULT_TIME_LIMITS.get(severity, DEFAULT_TIME_LIMITS[Severity.BLUE])
-    return TimeLimit(*row)
+    ack_amount, ack_unit, res_amount, res_unit, repeat, onsite_amount, onsite_unit = row
+    return TimeLimit(
+        ack_amount,
+        ack_unit,
+        res_amount,
+        res_unit,
+        repeat_minutes=repeat,
+        onsite_amount=onsite_amount,
+        onsite_unit=onsite_unit or None,
+    )

@@ -13,9 +13,10 @@ plus one item only incidents have:
   sent elsewhere.
 
 Order: severity (red, yellow, blue), then the deadline the item answers (the acknowledgement
-deadline to acknowledge or follow up, the resolution deadline to start, resolve, redispatch
-or decide on more time; verify, close out and rate have none and come last), then the
-reported time. One query for a page of items, one for the counts.
+deadline to acknowledge or follow up, the on-site deadline (到场, red cases) to start, else
+the resolution deadline; the resolution deadline to resolve, redispatch or decide on more
+time; verify, close out and rate have none and come last), then the reported time. One
+query for a page of items, one for the counts.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.text import Truncator
 from django.utils.translation import ngettext, pgettext_lazy
@@ -59,7 +61,6 @@ ACTIONS: dict[str, Any] = {
 SEVERITY_RANK = {"red": 0, "yellow": 1, "blue": 2}
 _ACKNOWLEDGE_DUE = [str(TodoAction.ACKNOWLEDGE), FOLLOW_UP]
 _RESOLVE_DUE = [
-    str(TodoAction.START),
     str(TodoAction.RESOLVE),
     str(TodoAction.REDISPATCH),
     str(TodoAction.DECIDE_EXTENSION),
@@ -96,6 +97,11 @@ def todo(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Incident]:
     )
     due = CaseWhen(
         When(todo_action__in=_ACKNOWLEDGE_DUE, then=F("acknowledge_due_at")),
+        # Start work (到场): the on-site deadline where the case has one.
+        When(
+            todo_action=str(TodoAction.START),
+            then=Coalesce(F("onsite_due_at"), F("resolve_due_at")),
+        ),
         When(todo_action__in=_RESOLVE_DUE, then=F("resolve_due_at")),
         default=None,
         output_field=DateTimeField(),

@@ -261,20 +261,28 @@ def test_time_limit_reads_the_category_and_falls_back_to_the_defaults():
     from incidents.models import Category, CategoryTimeLimit
 
     dispute = Category.objects.get(code="dispute")
-    # Seeded (migration 0010): red in calendar minutes, escalating again every 30 minutes.
+    # Seeded (migrations 0010 and 0011): red in calendar minutes, on site within 120 of them,
+    # escalating again every 30 minutes.
     seeded = time_limits.time_limit(dispute.pk, "red")
-    assert seeded == deadlines.TimeLimit(30, MINUTES, 1440, MINUTES, repeat_minutes=30)
+    assert seeded == deadlines.TimeLimit(
+        30, MINUTES, 1440, MINUTES, repeat_minutes=30, onsite_amount=120, onsite_unit=MINUTES
+    )
+    assert seeded == time_limits.DEFAULT_TIME_LIMITS["red"]
+    assert time_limits.time_limit(dispute.pk, "yellow").onsite_amount is None
     CategoryTimeLimit.objects.filter(category=dispute, severity="red").update(
         acknowledge_amount=2,
         acknowledge_unit=HOURS,
         resolve_amount=4,
         resolve_unit=DAYS,
         escalate_every_minutes=None,
+        onsite_amount=None,
+        onsite_unit="",
     )
     limit = time_limits.time_limit(dispute.pk, "red")
     assert (limit.acknowledge_amount, limit.acknowledge_unit) == (2, HOURS)
     assert (limit.resolve_amount, limit.resolve_unit) == (4, DAYS)
     assert (limit.repeat_minutes, limit.calendar) == (None, False)
+    assert (limit.onsite_amount, limit.onsite_unit) == (None, None)
     CategoryTimeLimit.objects.filter(category=dispute).delete()
     assert time_limits.time_limit(dispute.pk, "yellow") == time_limits.DEFAULT_TIME_LIMITS["yellow"]
     ack, res = deadlines.deadlines_from(
@@ -295,6 +303,40 @@ def test_calendar_minutes_ignore_the_working_calendar():
         t(2025, 12, 7, 8, 49),
         t(2025, 12, 7, 10, 19),
     )
+
+
+def test_the_on_site_deadline_is_optional_and_may_run_round_the_clock():
+    sunday = t(2025, 12, 7, 8, 19)
+    working = deadlines.TimeLimit(2, HOURS, 3, DAYS)
+    assert deadlines.onsite_due_from(sunday, working) is None
+    red = deadlines.TimeLimit(30, MINUTES, 1440, MINUTES, onsite_amount=120, onsite_unit=MINUTES)
+    assert deadlines.onsite_due_from(sunday, red) == t(2025, 12, 7, 10, 19)
+    # An on-site time in calendar minutes puts the case on the calendar clock by itself.
+    assert deadlines.TimeLimit(2, HOURS, 3, DAYS, onsite_amount=60, onsite_unit=MINUTES).calendar
+    # ... and one on the working calendar waits for Monday morning.
+    on_working_time = deadlines.TimeLimit(2, HOURS, 3, DAYS, onsite_amount=1, onsite_unit=HOURS)
+    assert deadlines.onsite_due_from(sunday, on_working_time) == t(2025, 12, 8, 9, 30)
+
+
+@pytest.mark.django_db
+def test_a_time_limit_gives_the_on_site_time_with_its_unit_or_neither():
+    from django.db import IntegrityError, transaction
+
+    from incidents.models import Category, CategoryTimeLimit
+
+    rows = CategoryTimeLimit.objects.filter(category__code="dispute", severity="red")
+    assert rows.count() == 1
+    for bad in (
+        {"onsite_unit": ""},
+        {"onsite_amount": None},
+        {"onsite_amount": 0},
+        {"onsite_unit": "fortnights"},
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            rows.update(**bad)
+    rows.update(onsite_amount=None, onsite_unit="")
+    rows.update(onsite_amount=60, onsite_unit=HOURS)
+    assert Category.objects.filter(time_limits__onsite_amount=60).exists()
 
 
 def test_the_light_of_a_case_on_the_calendar_clock_runs_round_the_clock():

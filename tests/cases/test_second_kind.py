@@ -154,6 +154,9 @@ def test_acknowledge_resolve_verify_close_out_with_deadlines(place):
     # 2 working hours from 09:00, 3 working days from Tuesday 09:00.
     assert errand.acknowledge_due_at == dt.datetime(2026, 11, 3, 11, 0, tzinfo=SHANGHAI)
     assert errand.resolve_due_at == dt.datetime(2026, 11, 6, 9, 0, tzinfo=SHANGHAI)
+    # A kind whose time limit has no on-site time (到场) has no on-site deadline.
+    assert errand.onsite_due_at is None
+    assert deadlines.onsite_light(errand, REPORTED) is None
     at = REPORTED + dt.timedelta(minutes=30)
     assert deadlines.traffic_light(errand, at) == deadlines.GREEN
 
@@ -205,6 +208,7 @@ def test_overdue_escalates_once_and_long_open_cases_are_supervised(place):
     # The new owner gets the full time limits from the escalation.
     assert errand.acknowledge_due_at == deadlines.add_working_time(late, 2, "working_hours")
     assert ErrandDue.objects.filter(errand=errand).count() == 1
+    assert errand.onsite_due_at is None
     assert history(errand)[-1] == (2, "escalate", Status.REPORTED, Level.VILLAGE)
     assert TOLD[-1] == (Action.ESCALATE, errand.pk, frozenset({worker_of(place["secretary"])}))
     # The village secretary handles it now; the grid leader no longer does.

@@ -6,6 +6,11 @@ second half).
   and the town's officer on duty that day (inbox entries) as well as the dispatcher; left
   unacknowledged it escalates on the next clock tick after the limit, and again every
   ``escalate_every_minutes`` after that.
+- On site (到场) within 2 hours (data: ``CategoryTimeLimit.onsite_amount``): a red case
+  has ``onsite_due_at``; acknowledged but not started, the clock escalates it once on the
+  first tick after that deadline (not at it); started in time, nothing happens; blue and
+  yellow have no on-site deadline. Before issue 12's on-site deadline, "start" had no time
+  limit at all: a handler could acknowledge a gas leak and never go there.
 - Assess (研判): the level that received a case re-grades it with a written reason before
   acknowledging it; it is routed again with new deadlines and the history says why.
 
@@ -20,18 +25,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from psycopg.types.range import Range
 
 from cases import clock, deadlines
 from cases import workflow as engine
+from gridmap.messages import render_message
 from grids.models import Role
 from inbox.models import Notification
-from incidents import notifications, time_limits
+from incidents import notifications, services, time_limits, todo
 from incidents.models import (
     CaseEvent,
     CategoryTimeLimit,
+    DueEvent,
     Incident,
     IncidentRecipient,
     Level,
@@ -386,3 +394,155 @@ def test_the_page_refuses_an_assessment_without_a_reason(client, cw):
     with translation.override("zh-hans"):
         assert gettext(engine.MSG_ASSESS_REASON_REQUIRED) in response.content.decode()
     assert Incident.objects.get(pk=incident.pk).severity == "yellow"
+
+
+# --- on site (到场) within 2 hours --------------------------------------------------------------
+def red_on(cw: CaseWorld, at: dt.datetime) -> Incident:
+    incident, created = services.incident_create(
+        actor=cw.users["reporter"],
+        point=Point(*W_POINT, srid=4326),
+        category=cw.dispute,
+        severity="red",
+        description="Gas smell in the stairwell of building 3",
+        reported_at=at,
+    )
+    assert created
+    return Incident.objects.get(pk=incident.pk)
+
+
+def take(cw: CaseWorld, who: str, incident: Incident, action: str, at: dt.datetime) -> None:
+    version = Incident.objects.values_list("version", flat=True).get(pk=incident.pk)
+    engine.case_act(
+        actor=cw.users[who],
+        model=Incident,
+        case_id=incident.pk,
+        action=action,
+        version=version,
+        at=at,
+    )
+
+
+def test_a_red_incident_on_sunday_must_be_on_site_within_two_hours_or_it_escalates_once(cw):
+    WorkerFactory(name="District duty officer", user=cw.users["district_admin"])
+    sunday = last_sunday_morning()
+    incident = red_on(cw, sunday)
+    # The seeded on-site limit (migration 0011): 120 calendar minutes, a Sunday like a Tuesday.
+    assert incident.onsite_due_at == sunday + dt.timedelta(minutes=120)
+    onsite = dt.datetime.fromisoformat(events(incident)[0].data["onsite_due_at"])
+    assert onsite == incident.onsite_due_at
+    # Acknowledged in time, but nobody starts work (nobody is on site).
+    take(cw, "town_dispatcher", incident, Action.ACKNOWLEDGE, sunday + dt.timedelta(minutes=10))
+
+    due = incident.onsite_due_at
+    assert [a for a in clock.escalate_overdue(due) if a[0] == incident.pk] == []
+    first = due + MINUTE
+    assert [a for a in clock.escalate_overdue(first) if a[0] == incident.pk] == [
+        (incident.pk, "onsite")
+    ]
+    incident.refresh_from_db()
+    assert (incident.status, incident.owner_level) == (Status.REPORTED, Level.COUNTY)
+    assert incident.escalation_count == 1
+    escalation = events(incident)[-1]
+    assert (escalation.action, escalation.actor, escalation.note, escalation.at) == (
+        "escalate",
+        None,
+        auto_note(),
+        first,
+    )
+    [overdue] = escalation.data["overdue"]
+    assert overdue["kind"] == "onsite"
+    assert dt.datetime.fromisoformat(overdue["due_at"]) == due
+    # The next level gets its own full on-site time, and the county's handlers are told.
+    assert incident.onsite_due_at == first + dt.timedelta(minutes=120)
+    assert told(incident, notifications.MSG_CASE_ESCALATED) == {"District duty officer"}
+    # Once per due event: the next ticks do nothing more for it.
+    assert [a for a in clock.escalate_overdue(first + MINUTE) if a[0] == incident.pk] == []
+    assert DueEvent.objects.filter(incident=incident, kind="onsite", due_at=due).count() == 1
+    assert [e.action for e in events(incident)] == ["report", "acknowledge", "escalate"]
+
+
+def test_started_before_the_on_site_deadline_it_does_not_escalate(cw):
+    sunday = last_sunday_morning()
+    incident = red_on(cw, sunday)
+    take(cw, "town_dispatcher", incident, Action.ACKNOWLEDGE, sunday + dt.timedelta(minutes=10))
+    take(cw, "town_dispatcher", incident, Action.START, sunday + dt.timedelta(minutes=100))
+    after = incident.onsite_due_at + MINUTE
+    assert [a for a in clock.escalate_overdue(after) if a[0] == incident.pk] == []
+    incident.refresh_from_db()
+    assert (incident.status, incident.escalation_count) == (Status.IN_PROGRESS, 0)
+    assert not DueEvent.objects.filter(incident=incident).exists()
+    assert deadlines.onsite_light(incident, after) is None
+
+
+def test_blue_and_yellow_have_no_on_site_deadline(cw):
+    for severity in ("blue", "yellow"):
+        incident = new_case(cw, severity)
+        assert incident.onsite_due_at is None
+        assert "onsite_due_at" not in events(incident)[0].data
+        later = incident.reported_at + dt.timedelta(days=30)
+        acted = [a for a in clock.escalate_overdue(later) if a[0] == incident.pk]
+        assert acted and "onsite" not in {kind for _, kind in acted}
+        assert not DueEvent.objects.filter(incident=incident, kind="onsite").exists()
+
+
+def test_the_case_page_shows_the_on_site_deadline_and_its_light(client, cw):
+    red = new_case(cw, "red")
+    blue = new_case(cw, "blue")
+    client.force_login(cw.users["town_dispatcher"])
+    with translation.override("zh-hans"):
+        page = client.get(f"/cases/{red.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "到场时限" in page
+    assert 'data-due="onsite"' in page and 'data-onsite-light="green"' in page
+    local = timezone.localtime(red.onsite_due_at).strftime("%Y-%m-%d %H:%M")
+    assert local in page
+    # Overdue and still not on site: red.
+    assert deadlines.onsite_light(red, red.onsite_due_at + MINUTE) == deadlines.RED
+    assert deadlines.onsite_light(red, red.reported_at + dt.timedelta(minutes=100)) == (
+        deadlines.YELLOW
+    )
+    client.force_login(cw.users["grid_leader"])
+    page = client.get(f"/cases/{blue.pk}/").content.decode()
+    assert 'data-due="onsite"' not in page
+
+
+def test_the_to_do_orders_start_work_by_the_on_site_deadline(cw):
+    now = timezone.now()
+    incident = red_on(cw, now - dt.timedelta(minutes=20))
+    take(cw, "town_dispatcher", incident, Action.ACKNOWLEDGE, now - dt.timedelta(minutes=10))
+    [item] = [i for i in todo.todo(cw.users["town_dispatcher"]) if i.pk == incident.pk]
+    assert item.todo_action == "start"
+    assert item.due_at == incident.onsite_due_at != incident.resolve_due_at
+
+
+def test_not_on_site_at_the_city_level_its_owners_are_told_once(cw):
+    WorkerFactory(name="City duty officer", user=cw.users["city_admin"])
+    now = timezone.now()
+    incident = red_on(cw, now - dt.timedelta(minutes=5))
+    for who in ("town_dispatcher", "district_admin"):
+        engine.case_act(
+            actor=cw.users[who],
+            model=Incident,
+            case_id=incident.pk,
+            action=Action.ESCALATE,
+            version=Incident.objects.values_list("version", flat=True).get(pk=incident.pk),
+            at=now - dt.timedelta(minutes=4),
+            note="Needs the city's gas company",
+        )
+    take(cw, "city_admin", incident, Action.ACKNOWLEDGE, now - dt.timedelta(minutes=3))
+    incident.refresh_from_db()
+    assert (incident.owner_level, incident.status) == (Level.CITY, Status.ACKNOWLEDGED)
+    late = incident.onsite_due_at + MINUTE
+    assert [a for a in clock.escalate_overdue(late) if a[0] == incident.pk] == [
+        (incident.pk, "onsite")
+    ]
+    assert [a for a in clock.escalate_overdue(late + MINUTE) if a[0] == incident.pk] == []
+    [entry] = Notification.objects.filter(
+        subject_type="incident",
+        subject_id=incident.pk,
+        message__msgid=notifications.MSG_CASE_OVERDUE_AT_TOP,
+    )
+    assert entry.worker.name == "City duty officer"
+    with translation.override("zh-hans"):
+        assert "到场" in render_message(entry.message)
+    with translation.override("en"):
+        assert "on site was due" in render_message(entry.message)

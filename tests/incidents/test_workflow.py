@@ -1139,6 +1139,7 @@ def test_get_the_case(api_client, cw):
         "version",
         "acknowledge_due_at",
         "resolve_due_at",
+        "onsite_due_at",
         "traffic_light",
         "allowed_actions",
         "history",
@@ -1148,6 +1149,7 @@ def test_get_the_case(api_client, cw):
         "grid",
         cw.west,
     )
+    assert body["onsite_due_at"] is None  # blue: no on-site deadline
     assert (body["version"], body["traffic_light"]) == (1, "green")
     assert body["allowed_actions"] == [
         "acknowledge",
