@@ -36,14 +36,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import can_see_personal_data
 from cases.deadlines import traffic_light
 from gridmap import parsers
 from gridmap.api import object_body
 
 from .api import MSG_UNKNOWN_INCIDENT, _invalid
+from .deliveries import deliveries_shown
 from .models import CaseAttachment, CaseEvent, Incident
 from .publication import PublicationNotAllowed, approve_public_text, may_approve_public_text
-from .selectors import incidents_visible_to
+from .selectors import incidents_visible_to, sees_people_of
 from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act
 
 MSG_ACTION_REQUIRED = gettext_noop("Choose an action.")
@@ -106,6 +108,43 @@ def case_body(incident: Incident, user: Any) -> dict[str, Any]:
     }
 
 
+def deliveries_body(incident: Incident, request: Request) -> list[dict[str, Any]]:
+    """The delivery states of the messages about the case, as the case page shows them (the
+    person by role, a name only for viewers who see the case's people; addresses masked by
+    the same rules), with times as ISO 8601."""
+    user = request.user
+    groups = deliveries_shown(
+        incident,
+        people=sees_people_of(user, incident),
+        personal=can_see_personal_data(user),
+    )
+    return [
+        {
+            "who": str(g["who"]),
+            "name": g["name"],
+            "message": g["message"],
+            "at": _when(g["at"]),
+            "urgent": g["urgent"],
+            "deliveries": [
+                {
+                    "channel": d["channel"],
+                    "channel_label": str(d["channel_label"]),
+                    "address": d["address"],
+                    "state": d["state"],
+                    "state_label": str(d["state_label"]),
+                    "reason": str(d["reason"]),
+                    "attempts": d["attempts"],
+                    "last_error": d["last_error"],
+                    "at": _when(d["at"]),
+                    "not_before": _when(d["not_before"]),
+                }
+                for d in [*g["rows"], *g["skipped"]]
+            ],
+        }
+        for g in groups
+    ]
+
+
 def _case(request: Request, pk: int) -> Incident:
     incident = incidents_visible_to(request.user).filter(pk=pk).first()
     if incident is None:
@@ -154,7 +193,10 @@ class CaseApi(APIView):
         responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT}, operation_id="case_get"
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(case_body(_case(request, pk), request.user))
+        incident = _case(request, pk)
+        return Response(
+            {**case_body(incident, request.user), "deliveries": deliveries_body(incident, request)}
+        )
 
 
 class CaseActionApi(APIView):

@@ -51,15 +51,11 @@ from accounts.selectors import can_see_personal_data
 from cases import deadlines
 from cases.deadlines import onsite_light, traffic_light
 from gridmap import uploads
-from gridmap.messages import render_message
-from gridmap.personal_data import MASK, mask_phone
 from grids.models import City, District, Grid, Role, Station, Town, Village
 from households.routing import shown_phone
-from inbox.deliveries import channels as outbound_channels
-from inbox.models import DeliveryState
-from inbox.selectors import deliveries_about
 
 from . import lists, publication, selectors
+from .deliveries import deliveries_shown
 from .models import (
     OPEN_STATUSES,
     CaseAttachment,
@@ -72,7 +68,6 @@ from .models import (
     Responder,
     Severity,
 )
-from .notifications import SUBJECT_INCIDENT
 from .routing import render_explanation
 from .workflow import (
     MAX_ATTACHMENTS,
@@ -413,80 +408,6 @@ def _recipients(incident: Incident, *, personal: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _masked_address(address: str) -> str:
-    return mask_phone(address) if address.isdigit() else (MASK if address else "")
-
-
-def _shown_address(
-    address: str, responder: str, *, people: bool, personal: bool, worker_id: int, code: str
-) -> str:
-    """A delivery's address as the viewer may see it: masked for those who do not see the
-    case's people; a phone number by the rule of the "Routed to" list (a role holder's work
-    number as it is, a central household's through the personal-data rule, logged); an e-mail
-    address or WeChat Work id only for viewers who may see personal data."""
-    if not people:
-        return _masked_address(address)
-    if address.isdigit():
-        return shown_phone(
-            address,
-            responder,
-            visible=personal,
-            record_type="worker",
-            record_id=worker_id,
-            code=code,
-        )
-    return address if personal else _masked_address(address)
-
-
-def _deliveries(incident: Incident, *, people: bool, personal: bool) -> list[dict[str, Any]]:
-    """Each message about the case (one per person told) with its delivery through each
-    channel. The person by role (their name only for those who see the case's people), the
-    address by ``_shown_address``. Rendered by the template, as text."""
-    roles = {c.value: capfirst(c.label) for c in Role}
-    roles.update({c.value: capfirst(c.label) for c in Responder})
-    recipients = list(incident.recipients.all())
-    role_of = {r.worker_id: roles.get(r.role, r.role) for r in recipients}
-    responder_of = {r.worker_id: r.responder for r in recipients}
-    labels = {c.name: capfirst(str(c.label)) for c in outbound_channels() if c.name}
-    groups: dict[int, dict[str, Any]] = {}
-    for d in deliveries_about(SUBJECT_INCIDENT, incident.pk):
-        n = d.notification
-        group = groups.get(n.pk)
-        if group is None:
-            group = groups[n.pk] = {
-                "who": role_of.get(n.worker_id) or gettext("Staff"),
-                "name": n.worker.name if people else "",
-                "message": render_message(n.message),
-                "at": n.created_at,
-                "urgent": n.urgent,
-                "rows": [],
-                "skipped": [],
-            }
-        # Skipped ones (channel off, no address) in one short line; the others a row each.
-        group["skipped" if d.state == DeliveryState.SKIPPED else "rows"].append(
-            {
-                "channel": d.channel,
-                "channel_label": labels.get(d.channel, d.channel),
-                "address": _shown_address(
-                    d.address,
-                    responder_of.get(n.worker_id, ""),
-                    people=people,
-                    personal=personal,
-                    worker_id=n.worker_id,
-                    code=incident.place_code,
-                ),
-                "state": d.state,
-                "state_label": d.get_state_display(),
-                "reason": d.get_reason_display() if d.reason else "",
-                "attempts": d.attempts,
-                "last_error": d.last_error,
-                "at": d.sent_at or d.updated_at,
-                "not_before": d.not_before,
-            }
-        )
-    return list(groups.values())
-
-
 # --- the case page ---------------------------------------------------------------------------
 def _action_forms(
     allowed: list[str], posted: dict[str, Any] | None, errors: list[str]
@@ -543,7 +464,7 @@ def case_context(
             _recipients(incident, personal=can_see_personal_data(request.user)) if people else []
         ),
         "photos": _photos(incident),
-        "deliveries": _deliveries(
+        "deliveries": deliveries_shown(
             incident, people=people, personal=can_see_personal_data(request.user)
         ),
         "history": history,

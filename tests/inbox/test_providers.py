@@ -114,6 +114,10 @@ def _case_rows(client, people, incident: Incident) -> str:
     return response.content.decode()
 
 
+def people_name(worker) -> str:
+    return worker.name
+
+
 def _retry_decision(exc: Exception, attempts: int):
     return tasks.RETRY.get_retry_decision(exception=exc, job=SimpleNamespace(attempts=attempts))
 
@@ -181,6 +185,12 @@ def test_a_failed_send_is_retried_and_the_case_shows_the_attempts(
     assert aliyun.problems == [] and len(aliyun.requests) == 2
     page = _case_rows(client, phones, incident)
     assert 'data-channel="sms_aliyun" data-state="sent" data-attempts="2"' in page
+    # The case API answers the same states (for the phone), the person by role.
+    api = client.get(reverse("incident-case", args=[incident.pk])).json()
+    [leader] = [g for g in api["deliveries"] if g["name"] == people_name(phones["leader"])]
+    [sms] = [d for d in leader["deliveries"] if d["channel"] == "sms_aliyun"]
+    assert (sms["state"], sms["attempts"], sms["last_error"]) == ("sent", 2, "")
+    assert sms["address"] == LEADER_PHONE  # the leader's own number, to the leader
 
 
 def test_throttling_is_retried_a_wrong_number_is_not(

@@ -1143,7 +1143,10 @@ def test_get_the_case(api_client, cw):
         "traffic_light",
         "allowed_actions",
         "history",
+        "deliveries",
     }
+    # One message per person told, each with its channels' delivery states.
+    assert body["deliveries"] and all(g["deliveries"] for g in body["deliveries"])
     assert (body["status"], body["owner_level"], body["owner_code"]) == (
         "reported",
         "grid",
@@ -1179,8 +1182,9 @@ def test_get_the_case_in_a_few_queries(api_client, cw, django_assert_max_num_que
     incident = new_case(cw)
     act(cw, "grid_leader", incident, Action.ACKNOWLEDGE)
     client = as_user(api_client, cw, "station_head")
-    # session user, account, case, roles, station, history, attachments
-    with django_assert_max_num_queries(8):
+    # session user, account, case, roles, station, history, attachments; the deliveries
+    # and the people told
+    with django_assert_max_num_queries(10):
         assert client.get(case_url(incident)).status_code == 200
 
 

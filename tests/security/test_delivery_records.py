@@ -109,3 +109,9 @@ def test_names_and_numbers_only_for_those_who_may_see_them(
     for worker in ("leader", "guide", "neighbour"):
         assert phones[worker].name not in section
     assert LEADER_PHONE not in section and "138****5678" in section
+    # The case API answers the same, by the same rules.
+    body = client.get(reverse("incident-case", args=[incident.pk])).content.decode()
+    assert '"state":"sent"' in body.replace(" ", "")
+    for worker in ("leader", "guide", "neighbour"):
+        assert phones[worker].name not in body
+    assert LEADER_PHONE not in body and "138****5678" in body
