@@ -215,6 +215,22 @@ class _Report:
     photo_types: list[str]
 
 
+def _recipient_rows(incident: Incident, routing: RoutingResult) -> list[IncidentRecipient]:
+    """The people the routing reached, as the incident's recipient rows (not yet saved)."""
+    return [
+        IncidentRecipient(
+            incident=incident,
+            worker_id=person.worker_id,
+            kind=person.kind,
+            responder=person.responder,
+            role=person.role,
+            name=person.name,
+            phone=person.phone,
+        )
+        for person in routing.recipients
+    ]
+
+
 def _routing_facts(routing: RoutingResult) -> dict[str, Any]:
     """What the report event records of the routing besides the explanation: who took the
     on-duty officer's part when nobody was on duty (a role, never a name: the history is
@@ -265,20 +281,7 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
     incident.save()
     workflow.record_report(incident, actor=new.actor, facts=_routing_facts(routing))
     report = _report(incident, new)
-    recipients = IncidentRecipient.objects.bulk_create(
-        [
-            IncidentRecipient(
-                incident=incident,
-                worker_id=person.worker_id,
-                kind=person.kind,
-                responder=person.responder,
-                role=person.role,
-                name=person.name,
-                phone=person.phone,
-            )
-            for person in routing.recipients
-        ]
-    )
+    recipients = IncidentRecipient.objects.bulk_create(_recipient_rows(incident, routing))
     _cache_related(incident, "recipients", recipients)
     _cache_related(incident, "reports", [report])
     incident.reporter_count = 1
@@ -399,18 +402,7 @@ def incident_assess(incident: Incident, data: dict[str, Any], at: dt.datetime) -
     incident.explanation = routing.explanation
     incident.save(update_fields=["severity", "category", "responsible_level", "explanation"])
     IncidentRecipient.objects.bulk_create(
-        [
-            IncidentRecipient(
-                incident=incident,
-                worker_id=person.worker_id,
-                kind=person.kind,
-                responder=person.responder,
-                role=person.role,
-                name=person.name,
-                phone=person.phone,
-            )
-            for person in routing.recipients
-        ],
+        _recipient_rows(incident, routing),
         ignore_conflicts=True,
     )
     told = frozenset(
