@@ -308,6 +308,8 @@ MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _AREA3 = re.compile(r"^0(?:10|2\d)")
 _PHONE_SEPARATORS = re.compile(r"[\s\-()（）.]")
 _EXTENSION = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
+# 0777-2822222-801: a dash after a whole local number introduces an extension.
+_DASH_EXTENSION = re.compile(r"(?<=\d{7})\s*-\s*(\d{1,6})$")
 _SEVERAL = re.compile(r"[/,;，；、]|\d\s+\d{11}")
 
 
@@ -320,16 +322,16 @@ def clean_phone(raw: Cell, *, column: str = "", required: bool = False) -> Clean
         return _required(column, required, "")
     integral = _integral_text(raw)
     if integral is not None:
-        original, _ = integral
-        text = original
-    else:
+        text, float_cell = integral
         original = str(raw)
+    else:
+        original, float_cell = str(raw), False
         text = half_width(original).strip()
-    shown = str(raw).strip() if not isinstance(raw, float) else original
+    shown = text if float_cell else original.strip()
     if _SEVERAL.search(text):
         raise RowError(column, MSG_PHONE_SEVERAL, {"value": shown})
     extension = ""
-    match = _EXTENSION.search(text)
+    match = _EXTENSION.search(text) or _DASH_EXTENSION.search(text)
     if match:
         extension = match.group(1)
         text = text[: match.start()]
@@ -406,7 +408,8 @@ TRUE_WORDS = frozenset(
     {"是", "是党员", "党员", "中共党员", "有", "对", "√", "✓", "✔", "y", "yes", "true", "t", "1"}
 )
 FALSE_WORDS = frozenset(
-    {"否", "不是", "非党员", "不是党员", "群众", "无", "没有", "×", "✗", "n", "no", "false", "f", "0"}
+    {"否", "不是", "非党员", "不是党员", "群众", "无", "没有", "×", "✗"}
+    | {"n", "no", "false", "f", "0"}
 )
 
 
