@@ -310,7 +310,7 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-()（）.]")
 _EXTENSION = re.compile(r"(?:转|分机|ext\.?|x|#)\s*(\d{1,6})$", re.IGNORECASE)
 # 0777-2822222-801: a dash after a whole local number introduces an extension.
 _DASH_EXTENSION = re.compile(r"(?<=\d{7})\s*-\s*(\d{1,6})$")
-_SEVERAL = re.compile(r"[/,;，；、]|\d\s+\d{11}")
+_SEVERAL = re.compile(r"[/,;，；、|]|1[3-9]\d{9}\D+1[3-9]\d{9}")
 
 
 def clean_phone(raw: Cell, *, column: str = "", required: bool = False) -> Cleaned[str]:
