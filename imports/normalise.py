@@ -512,11 +512,15 @@ def clean_lon_lat(
     lat_column: str = "lat",
     crs: str = WGS84,
     required: bool = False,
+    convert: bool = True,
 ) -> Cleaned[tuple[float, float] | None]:
     """Longitude and latitude in degrees, converted to WGS84 from ``crs`` (``wgs84``,
     ``gcj02`` or ``bd09``); None if both are empty. Refused: one without the other, not a
     number, out of range, a pair that is swapped (latitude in China's longitudes and the
-    longitude in its latitudes). Whether the point lies in a district is the database's check."""
+    longitude in its latitudes). Whether the point lies in a district is the database's check.
+
+    ``convert=False`` validates only and returns the file's own degrees, for a caller that
+    converts a whole column at once with ``lon_lat_to_wgs84`` (a large file)."""
     if crs not in TO_WGS84:
         raise RowError(lon_column, MSG_UNKNOWN_CRS, {"crs": crs})
     if is_empty(lon) and is_empty(lat):
@@ -531,10 +535,17 @@ def clean_lon_lat(
         raise RowError(lon_column, MSG_LONGITUDE_RANGE, {"value": x})
     if not -90 <= y <= 90:
         raise RowError(lat_column, MSG_LATITUDE_RANGE, {"value": y})
-    convert = TO_WGS84[crs]
-    if convert is not None:
-        x, y = (float(v) for v in convert(np.array([[x, y]]))[0])
+    if convert and crs != WGS84:
+        x, y = (float(v) for v in lon_lat_to_wgs84(np.array([[x, y]]), crs)[0])
     return Cleaned((x, y), lon_normalised or lat_normalised)
+
+
+def lon_lat_to_wgs84(lonlat: np.ndarray, crs: str) -> np.ndarray:
+    """An (N, 2) array of lon/lat in ``crs`` (``wgs84``, ``gcj02``, ``bd09``) in WGS84, in one
+    pass (``grids.coords``); each distinct point is converted once."""
+    convert = TO_WGS84[crs]
+    lonlat = np.asarray(lonlat, dtype=float)
+    return lonlat.copy() if convert is None else convert(lonlat)
 
 
 # --- Counting ---------------------------------------------------------------------------------
@@ -556,7 +567,8 @@ class NormalisationCounter:
     ) -> tuple[dict[str, Any], list[RowError]]:
         """Clean each column of ``row`` named in ``cleaners`` (``column -> clean_*``, a
         ``functools.partial`` for options) and return the values and every refusal. The counts
-        are taken only for a row that is not refused (a refused row is not imported)."""
+        are taken only for a row that is not refused (a refused row is not imported).
+        Coordinates take two cells: clean them with ``clean_lon_lat`` and ``add`` the result."""
         values: dict[str, Any] = {}
         errors: list[RowError] = []
         normalised: list[str] = []

@@ -7,6 +7,7 @@ import math
 from datetime import date, datetime
 from functools import partial
 
+import numpy as np
 import pytest
 from django.utils import translation
 from pyproj import Geod
@@ -48,6 +49,7 @@ from imports.normalise import (
     clean_phone,
     clean_text,
     id_check_character,
+    lon_lat_to_wgs84,
 )
 
 TODAY = date(2026, 12, 6)
@@ -445,6 +447,17 @@ def test_gcj02_and_bd09_land_within_10_m_of_truth(wgs, gcj, bd):
     assert metres(from_bd, wgs) < 10
     # The offsets are real, so an identity conversion would fail above.
     assert metres(gcj, wgs) > 100 and metres(bd, wgs) > 700
+
+
+def test_a_column_converts_at_once_as_each_point_does():
+    gcj = [point[1] for point in REFERENCE]
+    validated = [clean_lon_lat(*p, crs=GCJ02, convert=False).value for p in gcj]
+    assert validated == gcj
+    column = lon_lat_to_wgs84(np.array(validated), GCJ02)
+    one_by_one = [clean_lon_lat(*p, crs=GCJ02).value for p in gcj]
+    assert np.allclose(column, one_by_one, atol=1e-9)
+    assert metres(tuple(column[0]), REFERENCE[0][0]) < 10
+    assert np.array_equal(lon_lat_to_wgs84(np.array(gcj), "wgs84"), np.array(gcj))
 
 
 def test_inverse_sent_forward_again_is_within_a_metre():
