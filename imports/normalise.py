@@ -22,7 +22,7 @@ Excel damage. A number of more than 15 digits typed into a cell formatted as a n
 only 15 significant digits: ``450702199001011234`` becomes ``4.50702E+17`` on screen and
 ``450702199001011000`` in the cell. Such a value is refused with how to fix it (format the
 column as text, type the numbers again): scientific notation, a float (``...234.0``) of more
-than 15 digits, a number cell (int or float) of more than 15 digits, or 16-18 digits whose
+than 15 digits, a float number cell of more than 15 digits, or 16-18 digits whose
 digits after the 15th are all zeros and which fail the check digit. (An 18-digit number ending
 in ``000`` whose check digit is right is a real number and accepted: one in about a thousand
 real numbers ends so; a damaged one passes the check one time in eleven.)
@@ -174,8 +174,10 @@ def _integral_text(raw: Cell) -> tuple[str, bool] | None:
 
 
 def _excel_damaged(raw: Cell, column: str) -> None:
-    """Refuse a long number Excel has mangled (see the module docstring)."""
-    if _number_cell(raw):
+    """Refuse a long number Excel has mangled (see the module docstring). An int cell keeps
+    its digits (a file written by a program, not by Excel, which stores numbers as floats):
+    it is judged by its digits like text."""
+    if isinstance(raw, float):
         digits = _integral_text(raw)
         if digits is not None and len(digits[0].lstrip("-")) > EXCEL_DIGITS:
             raise RowError(column, MSG_EXCEL_DAMAGED, {"value": _shown(raw)})

@@ -128,6 +128,11 @@ def test_id_number_damaged_by_excel_says_how_to_fix(raw):
     assert "Format the column as text" in en and "scientific notation" in en
 
 
+def test_an_int_cell_keeps_its_digits():
+    # A workbook written by a program (not Excel) can hold the whole number as an integer.
+    assert clean_id_number(450702199001011234, today=TODAY) == Cleaned(VALID_ID, False)
+
+
 def test_excel_damage_shows_the_number_as_excel_does():
     error = refusal(clean_id_number, 4.50702199001011e17)
     assert error.params["value"] == "4.50702199001011E+17"
