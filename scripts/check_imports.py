@@ -26,6 +26,7 @@ APPS = {
     "coverage",
     "planning",
     "weekly",
+    "imports",
 }
 
 

@@ -36,6 +36,7 @@ SOURCE_DIRS = [
     "coverage",
     "planning",
     "privacy",
+    "imports",
 ]
 
 

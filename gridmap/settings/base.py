@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "weekly",
     "coverage",
     "planning",
+    # A county's own records in and out (issue 13): files, templates, the error workbook.
+    "imports",
     "demo",
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).
