@@ -6,8 +6,9 @@ input did), then three columns added at the end: the sheet and the row number in
 and the errors (``户编号：同一文件中出现两次；联系电话：……``: each a column's header as the file
 names it and the reason, in the reader's language). File-level errors (a missing column) have
 no row: they are written above the header, and the reader of the re-import skips them as
-title rows; a file refused before its header matched gets a workbook of these lines only. Written streaming (openpyxl write-only), every cell through ``safe_cell``: an input
-cell ``=HYPERLINK(...)`` is written as text, never as a formula.
+title rows; a file refused before its header matched gets a workbook of these lines only.
+Written streaming (openpyxl write-only), every cell through ``safe_cell``: an input cell
+``=HYPERLINK(...)`` is written as text, never as a formula.
 """
 
 from __future__ import annotations

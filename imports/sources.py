@@ -205,7 +205,9 @@ def match_header(kind: Kind, rows: list[RawRow], *, extra: Iterable[str] = ()) -
             columns=_column_list(missing),
             kind={"msgid": kind.label},
         )
-    return Header(sheet=best.sheet, number=best.number, cells=best.cells, keys=keys, unknown=unknown)
+    return Header(
+        sheet=best.sheet, number=best.number, cells=best.cells, keys=keys, unknown=unknown
+    )
 
 
 def _column_list(columns: Iterable[Column]) -> str:
@@ -274,7 +276,7 @@ def open_source(path: str | Path, kind: Kind, *, sheet: str | None = None) -> So
 
 
 def file_format(path: Path) -> str:
-    """"xlsx", "csv" or "geo", by the file's suffix (its content is checked by the reader)."""
+    """ "xlsx", "csv" or "geo", by the file's suffix (its content is checked by the reader)."""
     if not path.exists():
         raise SourceError(MSG_FILE_NOT_FOUND, path=str(path))
     suffix = path.suffix.lower()
@@ -329,7 +331,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[RawRow]:
 
 
 def csv_encoding(path: Path) -> str:
-    """"utf-8-sig" when the whole file decodes as UTF-8 (a BOM or not), else "gb18030".
+    """ "utf-8-sig" when the whole file decodes as UTF-8 (a BOM or not), else "gb18030".
 
     Read in chunks through an incremental decoder, so a large file is not held in memory;
     a GB18030 file fails at its first Chinese character, usually in the header."""

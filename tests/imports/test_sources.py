@@ -198,7 +198,11 @@ def test_utf8_csv_with_bom_and_without(tmp_path):
 
 def test_csv_title_row_quoted_newlines_and_semicolons(tmp_path):
     path = tmp_path / "h.csv"
-    text = '一村住户台账;;;;\r\n' + ";".join(HEADER_ZH) + '\r\nH001;张三;;;"一村\r\n1号"\r\nH002;李四;;;二号\r\n'
+    text = (
+        "一村住户台账;;;;\r\n"
+        + ";".join(HEADER_ZH)
+        + '\r\nH001;张三;;;"一村\r\n1号"\r\nH002;李四;;;二号\r\n'
+    )
     path.write_bytes(text.encode("gb18030"))
     got = records(path)
     assert [r.values["address"] for r in got] == ["一村\r\n1号", "二号"]
@@ -308,9 +312,7 @@ def test_template_round_trip(tmp_path, kind):
     (record,) = list(source)
     assert source.header.number == 1 and source.header.unknown == []
     assert record.number == 2
-    assert record.values == {
-        c.key: str(c.example) if c.text else c.example for c in kind.columns
-    }
+    assert record.values == {c.key: str(c.example) if c.text else c.example for c in kind.columns}
 
 
 def test_template_command(tmp_path):
@@ -342,7 +344,7 @@ def test_error_workbook_keeps_the_input_adds_where_and_why_and_guards_formulas(t
             "一组": [
                 ["台账"],
                 [*HEADER_ZH, "备注"],
-                ROW + ["=HYPERLINK(\"http://x\")"],
+                ROW + ['=HYPERLINK("http://x")'],
                 ["H002", "李四", 4.50702199001011e17, "-1", "二号"],
             ]
         },
@@ -372,7 +374,7 @@ def test_error_workbook_keeps_the_input_adds_where_and_why_and_guards_formulas(t
     assert rows[0][:6] == [*HEADER_ZH, "备注"]
     assert rows[0][6:] == ["工作表", "行号", "错误"]
     # The formula is text (quoted), not a formula; a data type "s" cell.
-    assert rows[1][5] == "'=HYPERLINK(\"http://x\")"
+    assert rows[1][5] == '\'=HYPERLINK("http://x")'
     assert ws.cell(row=2, column=6).data_type == "s"
     assert rows[1][6:8] == ["一组", 3]
     assert rows[1][8].startswith("户编号：")
@@ -399,8 +401,15 @@ def test_error_workbook_in_english_and_for_a_refused_file(tmp_path):
             tmp_path / "r.xlsx",
             None,
             [],
-            file_errors=[RowError(None, {"msgid": MSG_NO_HEADER, "params": {
-                "rows": 10, "sheet": "S", "kind": {"msgid": "households"}}})],
+            file_errors=[
+                RowError(
+                    None,
+                    {
+                        "msgid": MSG_NO_HEADER,
+                        "params": {"rows": 10, "sheet": "S", "kind": {"msgid": "households"}},
+                    },
+                )
+            ],
         )
     rows = list(load_workbook(out).active.iter_rows(values_only=True))
     assert rows[0][5:] == ("sheet", "row", "errors")
