@@ -245,6 +245,16 @@ class Source:
         self.rows = 0
         self.blank_rows = 0
 
+    @property
+    def srid(self) -> int | None:
+        """The EPSG code of the geo layer's CRS (None without a CRS or with one EPSG lacks):
+        a record's geometry as EWKT is ``f"SRID={srid};{shapely.to_wkt(from_wkb(wkb))}"``."""
+        if self.crs is None:
+            return None
+        import pyproj
+
+        return pyproj.CRS.from_user_input(self.crs).to_epsg()
+
     def __iter__(self) -> Iterator[Record]:
         keys = self.header.keys
         first = True

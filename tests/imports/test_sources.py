@@ -253,7 +253,7 @@ def test_geopackage_layer_is_chosen_by_sheet(tmp_path):
     frame.to_file(path, layer="households", driver="GPKG")
     source = open_source(path, HOUSEHOLDS, sheet="households")
     (record,) = list(source)
-    assert source.crs == "EPSG:4545"
+    assert (source.crs, source.srid) == ("EPSG:4545", 4545)
     assert record.sheet == "households"
     assert shapely.from_wkb(record.values["geometry"]).x == 500000
 
@@ -332,6 +332,17 @@ def test_dry_run_command_reads_and_counts(tmp_path, capsys):
     assert "2 data rows read" in out
     with pytest.raises(CommandError):
         call_command("import_records", "households", str(path), "--commit")
+
+
+def test_dry_run_command_refuses_a_file_without_a_required_column_and_reports_it(tmp_path):
+    path = xlsx(tmp_path / "h.xlsx", {"S": [["户编号"], ["H001"]]})
+    with translation.override("zh-hans"), pytest.raises(CommandError) as caught:
+        call_command(
+            "import_records", "households", str(path), "--report", str(tmp_path / "r.xlsx")
+        )
+    assert "户主姓名 (head_name)" in str(caught.value) and "缺少" in str(caught.value)
+    (only,) = list(load_workbook(tmp_path / "r.xlsx").active.iter_rows(values_only=True))
+    assert only[0] == str(caught.value)
 
 
 # --- The error workbook --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext, gettext_noop
 
 from imports.kinds import KIND_NAMES, get_kind
+from imports.report import RowError, write_error_workbook
 from imports.sources import SourceError, open_source
 from imports.templates import write_template
 
@@ -69,6 +70,10 @@ class Command(BaseCommand):
             for _record in source:
                 pass
         except SourceError as exc:
+            if options["report"]:
+                write_error_workbook(
+                    options["report"], None, [], file_errors=[RowError(None, exc.message)]
+                )
             raise CommandError(str(exc)) from exc
         header = source.header
         columns = ", ".join(header.label(key) for key in header.keys.values())
