@@ -54,6 +54,8 @@ SNIFF_CHUNK = 1 << 16
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt"}
 GEO_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".zip"}
+# Binary Excel and WPS workbooks: openpyxl does not read them; the clerk saves as .xlsx.
+OLD_EXCEL_SUFFIXES = {".xls", ".et"}
 GEOMETRY = "geometry"
 CSV_DELIMITERS = (",", ";", "\t")
 
@@ -61,6 +63,10 @@ CSV_DELIMITERS = (",", ";", "\t")
 MSG_FILE_NOT_FOUND = gettext_noop("File not found: %(path)s")
 MSG_UNKNOWN_FORMAT = gettext_noop(
     "%(path)s is not a file this import reads: use XLSX, CSV, GeoPackage, Shapefile or GeoJSON."
+)
+MSG_OLD_EXCEL = gettext_noop(
+    "%(path)s is an old Excel file (.xls or .et): open it in Excel or WPS, save it as an Excel "
+    "workbook (.xlsx) and import that."
 )
 MSG_UNREADABLE = gettext_noop("Cannot read %(path)s: %(error)s")
 MSG_NO_SHEET = gettext_noop("%(path)s has no sheet %(sheet)s; its sheets are: %(sheets)s.")
@@ -296,6 +302,8 @@ def file_format(path: Path) -> str:
         return "csv"
     if suffix in GEO_SUFFIXES or path.is_dir():
         return "geo"
+    if suffix in OLD_EXCEL_SUFFIXES:
+        raise SourceError(MSG_OLD_EXCEL, path=path.name)
     raise SourceError(MSG_UNKNOWN_FORMAT, path=path.name)
 
 

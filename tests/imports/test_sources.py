@@ -22,6 +22,8 @@ from imports.sources import (
     MSG_MISSING_COLUMNS,
     MSG_NO_HEADER,
     MSG_NO_SHEET,
+    MSG_OLD_EXCEL,
+    MSG_UNKNOWN_FORMAT,
     SourceError,
     csv_encoding,
     header_text,
@@ -258,10 +260,32 @@ def test_geopackage_layer_is_chosen_by_sheet(tmp_path):
     assert shapely.from_wkb(record.values["geometry"]).x == 500000
 
 
-def test_unknown_file_type_and_missing_file(tmp_path):
+def test_shapefile_with_its_prj(tmp_path):
+    """A Shapefile's field names are at most 10 bytes: 户主姓名 (12 in UTF-8) does not fit,
+    its English key does."""
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame(
+        {"户编号": ["H001"], "head_name": ["张三"], "地址": ["一号"]},
+        geometry=[shapely.Point(108.65, 21.95)],
+        crs="EPSG:4490",
+    )
+    frame.to_file(tmp_path / "h.shp", encoding="utf-8")
+    source = open_source(tmp_path / "h.shp", HOUSEHOLDS)
+    (record,) = list(source)
+    assert source.srid == 4490
+    assert record.values["code"] == "H001" and record.values["head_name"] == "张三"
+
+
+def test_unknown_file_type_old_excel_and_missing_file(tmp_path):
     (tmp_path / "h.doc").write_bytes(b"x")
-    with pytest.raises(SourceError):
+    with pytest.raises(SourceError) as caught:
         open_source(tmp_path / "h.doc", HOUSEHOLDS)
+    assert caught.value.message["msgid"] == MSG_UNKNOWN_FORMAT
+    (tmp_path / "h.xls").write_bytes(b"x")
+    with pytest.raises(SourceError) as caught:
+        open_source(tmp_path / "h.xls", HOUSEHOLDS)
+    assert caught.value.message["msgid"] == MSG_OLD_EXCEL
     with pytest.raises(SourceError):
         open_source(tmp_path / "none.xlsx", HOUSEHOLDS)
 
