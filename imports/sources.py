@@ -234,6 +234,7 @@ def _is_key_row(row: RawRow, header: Header) -> bool:
 class Source:
     """A file opened for one kind: its header matched, its records streamed once.
 
+    Use it as a context manager (or call ``close``) when the records may not all be read.
     ``header`` is the matched header row; ``crs`` the geo layer's CRS (None for XLSX/CSV);
     after iterating, ``rows`` counts the data rows read and ``blank_rows`` the empty ones
     skipped between them."""
@@ -246,10 +247,26 @@ class Source:
         self._rows = read_rows(self.path, sheet=sheet)
         top = list(itertools.islice(self._rows, HEADER_SCAN_ROWS))
         extra = (GEOMETRY,) if self.format == "geo" else ()
-        self.header = match_header(self.kind, top, extra=extra)
+        try:
+            self.header = match_header(self.kind, top, extra=extra)
+        except SourceError:
+            self.close()
+            raise
         self._pending = [r for r in top if r.number > self.header.number]
         self.rows = 0
         self.blank_rows = 0
+
+    def close(self) -> None:
+        """Release the file (an XLSX workbook is closed) when not read to the end."""
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def srid(self) -> int | None:
@@ -265,7 +282,9 @@ class Source:
         keys = self.header.keys
         first = True
         blank = 0
-        for row in itertools.chain(self._pending, self._rows):
+        # Records are read once: a second iteration goes on where the first stopped.
+        pending, self._pending = self._pending, []
+        for row in itertools.chain(pending, self._rows):
             if all(_blank(c) for c in row.cells):
                 blank += 1
                 continue

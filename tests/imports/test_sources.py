@@ -99,6 +99,14 @@ def test_a_merged_title_row_above_the_header_is_skipped(tmp_path):
     assert (source.rows, source.blank_rows) == (2, 1)
 
 
+def test_a_source_read_in_part_is_closed(tmp_path):
+    path = xlsx(tmp_path / "h.xlsx", {"S": [HEADER_ZH, ROW, ROW, ROW]})
+    with open_source(path, HOUSEHOLDS) as source:
+        first = next(iter(source))
+    assert first.number == 2
+    assert list(source) == []
+
+
 def test_unknown_columns_are_reported_not_refused(tmp_path):
     path = xlsx(tmp_path / "h.xlsx", {"Sheet1": [[*HEADER_ZH, "备注", "户籍地"], [*ROW, "x", "y"]]})
     source = open_source(path, HOUSEHOLDS)
