@@ -271,7 +271,7 @@ class Source:
     @property
     def srid(self) -> int | None:
         """The EPSG code of the geo layer's CRS (None without a CRS or with one EPSG lacks):
-        a record's geometry as EWKT is ``f"SRID={srid};{shapely.to_wkt(from_wkb(wkb))}"``."""
+        a record's geometry as EWKT is ``ewkt(record.values["geometry"], source.srid)``."""
         if self.crs is None:
             return None
         import pyproj
@@ -308,6 +308,17 @@ def open_source(path: str | Path, kind: Kind, *, sheet: str | None = None) -> So
 
 
 # --- Reading rows ---------------------------------------------------------------------------
+
+
+def ewkt(wkb: bytes | None, srid: int | None) -> str | None:
+    """A record's geometry (WKB, as a geo source gives it) as EWKT for PostGIS/GEOS:
+    ``SRID=4326;POINT (108.65 21.95)``; plain WKT without an SRID; None without a geometry."""
+    if wkb is None:
+        return None
+    import shapely
+
+    text = shapely.to_wkt(shapely.from_wkb(wkb))
+    return f"SRID={srid};{text}" if srid is not None else text
 
 
 def file_format(path: Path) -> str:

@@ -26,6 +26,7 @@ from imports.sources import (
     MSG_UNKNOWN_FORMAT,
     SourceError,
     csv_encoding,
+    ewkt,
     header_text,
     open_source,
 )
@@ -248,6 +249,8 @@ def test_geojson_with_a_geometry_and_its_crs(tmp_path):
     ]
     assert shapely.from_wkb(got[0].values["geometry"]).equals(shapely.Point(108.65, 21.95))
     assert got[1].values["geometry"] is None
+    assert ewkt(got[0].values["geometry"], source.srid) == "SRID=4326;POINT (108.65 21.95)"
+    assert ewkt(None, 4326) is None
 
 
 def test_geopackage_layer_is_chosen_by_sheet(tmp_path):
@@ -364,6 +367,16 @@ def test_dry_run_command_reads_and_counts(tmp_path, capsys):
     assert "2 data rows read" in out
     with pytest.raises(CommandError):
         call_command("import_records", "households", str(path), "--commit")
+
+
+def test_dry_run_command_reads_the_sheet_given(tmp_path, capsys):
+    path = xlsx(tmp_path / "h.xlsx", {"说明": [["无"]], "二组": [HEADER_EN, ROW]})
+    with translation.override("zh-hans"):
+        call_command("import_records", "households", str(path), "--sheet", "二组")
+        out = capsys.readouterr().out
+    assert "工作表 二组：表头在第 1 行" in out and "读取数据 1 行" in out
+    with pytest.raises(CommandError):
+        call_command("import_records", "households", str(path), "--sheet", "三组")
 
 
 def test_dry_run_command_refuses_a_file_without_a_required_column_and_reports_it(tmp_path):
