@@ -27,6 +27,7 @@ from openpyxl.styles import Font
 from gridmap.exports import safe_cell
 from gridmap.messages import render_message
 
+from .normalise import RowError
 from .sources import Header, Record
 
 MSG_SHEET = gettext_noop("sheet")
@@ -39,15 +40,20 @@ MAX_CELL = 32767
 
 
 @dataclass(frozen=True)
-class RowError:
+class Refusal:
     """Why a row (or the file, when ``column`` is None and the row is None) was refused:
     ``column`` is the column key, ``message`` a ``{"msgid", "params"}`` message."""
 
     column: str | None
     message: dict[str, Any]
 
+    @classmethod
+    def of(cls, error: RowError) -> Refusal:
+        """The refusal of a cell the cleaners of ``imports.normalise`` refused."""
+        return cls(error.column or None, error.as_message())
 
-def error_text(errors: Iterable[RowError], header: Header) -> str:
+
+def error_text(errors: Iterable[Refusal], header: Header) -> str:
     """The errors of one row in the reader's language, each with its column as the file
     names it."""
     parts = []
@@ -81,7 +87,7 @@ class ErrorWorkbook:
     (also when the block raises, so what was found so far is kept)."""
 
     def __init__(
-        self, path: str | Path, header: Header | None, *, file_errors: Iterable[RowError] = ()
+        self, path: str | Path, header: Header | None, *, file_errors: Iterable[Refusal] = ()
     ) -> None:
         self.path = Path(path)
         self.header = header
@@ -105,7 +111,7 @@ class ErrorWorkbook:
         self._ws.append(row)
         self._width = len(header.cells)
 
-    def add(self, record: Record, errors: Iterable[RowError]) -> None:
+    def add(self, record: Record, errors: Iterable[Refusal]) -> None:
         """One input row with its errors (the cells padded to the header's width)."""
         if self.header is None:
             raise ValueError("An error workbook without a header row has no rows.")
@@ -135,9 +141,9 @@ class ErrorWorkbook:
 def write_error_workbook(
     path: str | Path,
     header: Header | None,
-    rows: Iterable[tuple[Record, Iterable[RowError]]],
+    rows: Iterable[tuple[Record, Iterable[Refusal]]],
     *,
-    file_errors: Iterable[RowError] = (),
+    file_errors: Iterable[Refusal] = (),
 ) -> Path:
     """The error workbook of ``rows`` (each a record and its errors) at ``path``."""
     with ErrorWorkbook(path, header, file_errors=file_errors) as book:

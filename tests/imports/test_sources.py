@@ -16,7 +16,8 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from imports.kinds import HOUSEHOLDS, KIND_NAMES, KINDS, WORKERS
-from imports.report import RowError, write_error_workbook
+from imports.normalise import RowError, clean_phone
+from imports.report import Refusal, write_error_workbook
 from imports.sources import (
     MSG_DUPLICATE_COLUMN,
     MSG_MISSING_COLUMNS,
@@ -413,10 +414,10 @@ def test_error_workbook_keeps_the_input_adds_where_and_why_and_guards_formulas(t
     first, second = list(source)
     assert first.values["code"] == "H001" and first.cells[5] == '=HYPERLINK("http://x")'
     errors = {
-        2: [RowError("code", {"msgid": "a household code twice in one file"})],
+        2: [Refusal("code", {"msgid": "a household code twice in one file"})],
         4: [
-            RowError("id_number", {"msgid": "ID number"}),
-            RowError("phone", {"msgid": "phone"}),
+            Refusal("id_number", {"msgid": "ID number"}),
+            Refusal("phone", {"msgid": "phone"}),
         ],
     }
     out = write_error_workbook(
@@ -451,14 +452,14 @@ def test_error_workbook_in_english_and_for_a_refused_file(tmp_path):
     (record,) = list(source)
     with translation.override("en"):
         out = write_error_workbook(
-            tmp_path / "e.xlsx", source.header, [(record, [RowError("phone", {"msgid": "bad"})])]
+            tmp_path / "e.xlsx", source.header, [(record, [Refusal("phone", {"msgid": "bad"})])]
         )
         refused = write_error_workbook(
             tmp_path / "r.xlsx",
             None,
             [],
             file_errors=[
-                RowError(
+                Refusal(
                     None,
                     {
                         "msgid": MSG_NO_HEADER,
@@ -472,3 +473,18 @@ def test_error_workbook_in_english_and_for_a_refused_file(tmp_path):
     assert rows[1][5:] == ("S", 2, "phone: bad")
     (only,) = list(load_workbook(refused).active.iter_rows(values_only=True))
     assert only[0].startswith("No header row found in the first 10 rows of S")
+
+
+def test_a_cleaners_refusal_goes_into_the_error_workbook(tmp_path):
+    """The cleaners of ``imports.normalise`` raise ``RowError``; ``Refusal.of`` carries it into
+    the workbook with its column and its reason in the reader's language."""
+    source = open_source(xlsx(tmp_path / "in.xlsx", {"S": [HEADER_EN, ROW]}), HOUSEHOLDS)
+    (record,) = list(source)
+    with pytest.raises(RowError) as refused:
+        clean_phone("12345", column="phone")
+    with translation.override("zh-hans"):
+        out = write_error_workbook(
+            tmp_path / "e.xlsx", source.header, [(record, [Refusal.of(refused.value)])]
+        )
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert rows[1][-1].startswith("phone：") and "12345" in rows[1][-1]

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext, gettext_noop
 
 from imports.kinds import KIND_NAMES, get_kind
-from imports.report import RowError, write_error_workbook
+from imports.report import Refusal, write_error_workbook
 from imports.sources import SourceError, open_source
 from imports.templates import write_template
 
@@ -72,7 +72,7 @@ class Command(BaseCommand):
         except SourceError as exc:
             if options["report"]:
                 write_error_workbook(
-                    options["report"], None, [], file_errors=[RowError(None, exc.message)]
+                    options["report"], None, [], file_errors=[Refusal(None, exc.message)]
                 )
             raise CommandError(str(exc)) from exc
         header = source.header
