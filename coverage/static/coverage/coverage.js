@@ -59,16 +59,27 @@ function swatch(color, outline) {
   return span;
 }
 
-/* Leaflet's layer control takes its names as an HTML string. The label is built from elements
-   and the text goes in as a text node, so serialising it (innerHTML) escapes <, > and & in the
-   text: no name reaches the control as markup (tests/security/test_payloads_in_pages.py loads
-   /coverage/ with a <script> payload in every name). */
+/* A layer's label: a colour swatch and the text, as elements (the text as a text node). */
 function swatchLabel(color, text, outline) {
   const label = el("span");
   label.appendChild(swatch(color, outline));
-  label.appendChild(document.createTextNode(text));
-  return label.innerHTML;
+  label.appendChild(document.createTextNode(" " + text));
+  return label;
 }
+
+/* Leaflet's layer control writes each name with innerHTML. This one takes the label as an
+   element and puts a copy of it into the item as nodes, so no name is ever parsed as markup
+   (tests/security/test_payloads_in_pages.py loads /coverage/ with a <script> payload in every
+   name). The control redraws its items on every change: hence the copy. */
+const TextLayers = L.Control.Layers.extend({
+  _addItem: function (obj) {
+    const label = L.Control.Layers.prototype._addItem.call(this, L.extend({}, obj, { name: "" }));
+    const name = label.querySelector("span > span");
+    name.textContent = "";
+    name.appendChild(obj.name.cloneNode(true));
+    return label;
+  },
+});
 
 window.coverageInit = function (map) {
   const container = map.getContainer();
@@ -151,7 +162,7 @@ window.coverageInit = function (map) {
 
   villages.addTo(map);
   grids.addTo(map);
-  const control = L.control.layers(null, null, { collapsed: true }).addTo(map);
+  const control = new TextLayers(null, null, { collapsed: true }).addTo(map);
   const overlays = [
     [villages, "#5f3dc4", S.villages],
     [grids, "#a5d8ff", S.grids],
