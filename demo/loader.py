@@ -205,15 +205,15 @@ def load_demo(
 # household's phone is copied as it is stored, a token of the same keys (gridmap.crypto).
 _CENTRAL_WORKERS_SQL = """
 WITH c AS (
-  SELECT pm.id AS member_id, pm.name, h.phone,
+  SELECT pm.id AS member_id, pm.name, h.phone, h.phone_hash,
          nextval(pg_get_serial_sequence('grids_worker', 'id')) AS worker_id
     FROM households_centralhousehold ch
     JOIN households_partymember pm ON pm.id = ch.party_member_id
     JOIN households_household h ON h.id = ch.household_id
    WHERE ch.household_id = ANY(%s) AND pm.worker_id IS NULL
 ), w AS (
-  INSERT INTO grids_worker (id, name, phone, email, is_party_member)
-  SELECT worker_id, name, phone, '', TRUE FROM c
+  INSERT INTO grids_worker (id, name, phone, phone_hash, email, is_party_member)
+  SELECT worker_id, name, phone, phone_hash, '', TRUE FROM c
 )
 UPDATE households_partymember pm SET worker_id = c.worker_id FROM c WHERE pm.id = c.member_id
 """
@@ -331,18 +331,22 @@ def _write_places(
     ServiceCentre.objects.bulk_create(
         [
             ServiceCentre(
+                code=f"SC{i + 1:04d}",
                 name=str(name),
                 location=_point(xy),
                 village_id=village_id[plan.villages[int(v)].code],
             )
-            for name, xy, v in zip(
-                pop.centre_name, pop.centre_location, pop.centre_village, strict=True
+            for i, (name, xy, v) in enumerate(
+                zip(pop.centre_name, pop.centre_location, pop.centre_village, strict=True)
             )
         ],
         batch_size=2000,
     )
     branches = PartyBranch.objects.bulk_create(
-        [PartyBranch(name=f"{v.name}党支部", village_id=village_id[v.code]) for v in plan.villages],
+        [
+            PartyBranch(code=f"{v.code}01", name=f"{v.name}党支部", village_id=village_id[v.code])
+            for v in plan.villages
+        ],
         batch_size=2000,
     )
     workers = Worker.objects.bulk_create(
@@ -369,6 +373,11 @@ def _write_places(
 
 
 # --- The bulk (COPY) ------------------------------------------------------------------------
+def _codes(prefix: str, ids: np.ndarray, width: int) -> list[str]:
+    """The county-style record numbers the demo gives its rows (the imports' stable keys)."""
+    return [f"{prefix}{i:0{width}d}" for i in ids.tolist()]
+
+
 def _null_or(ids: np.ndarray, index: np.ndarray) -> list[str | None]:
     """``ids[index]`` as text, None where ``index`` is -1."""
     values = np.where(index >= 0, ids[np.maximum(index, 0)], -1).astype(str)
@@ -387,9 +396,10 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
 
     copy_rows(
         Building,
-        ["id", "name", "footprint", "floors"],
+        ["id", "code", "name", "footprint", "floors"],
         [
             building_ids.astype(str),
+            _codes("B", building_ids, 8),
             text(pop.building_name),
             ewkb_hex(shapely.polygons(pop.footprint)),
             pop.floors.astype(str),
@@ -402,6 +412,7 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
         Household,
         [
             "id",
+            "code",
             "address",
             "location",
             "building",
@@ -416,6 +427,7 @@ def _write_bulk(pop: Population, branch_by_village: dict[str, int]) -> dict[str,
         ],
         [
             household_ids.astype(str),
+            _codes("H", household_ids, 9),
             text(pop.address),
             ewkb_hex(shapely.points(pop.location)),
             building_ids[pop.building].astype(str),

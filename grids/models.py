@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gridmap.crypto import EncryptedCharField
+from gridmap.crypto import EncryptedCharField, KeyedHashField
 
 SRID = settings.GRIDMAP_SRID
 
@@ -233,6 +233,11 @@ BOUNDARY_MODELS: dict[str, type[Boundary]] = {
 class Building(models.Model):
     """Building (楼栋) footprint. Not versioned: its grid is derived from where it stands."""
 
+    # The county's building number (建筑编号), the stable key of its records (imports);
+    # empty for a building drawn here and never imported.
+    code = models.CharField(
+        _("building number"), max_length=40, unique=True, null=True, blank=True
+    )
     name = models.CharField(_("name"), max_length=100)
     footprint = models.PolygonField(_("footprint"), srid=SRID)
     grid = models.ForeignKey(
@@ -263,6 +268,8 @@ class Building(models.Model):
 class ServiceCentre(models.Model):
     """A party-mass service centre (党群服务中心) for the 15-minute service circle."""
 
+    # The county's code for the centre, the stable key of its records (imports).
+    code = models.CharField(_("code"), max_length=40, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
     location = models.PointField(_("location"), srid=SRID)
     village = models.ForeignKey(
@@ -374,6 +381,14 @@ class Worker(models.Model):
     # Encrypted at rest (gridmap.crypto): a central household's worker carries its household's
     # phone, a resident's. Staff phones are encrypted alike (one rule for the column).
     phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
+    # The stable key of the workers import (a worker is found by phone); not unique in the
+    # database, as a central household's worker shares its household's phone.
+    # (db_default: the demo and the party-member import insert workers in SQL.)
+    phone_hash = KeyedHashField(source="phone", default="", db_default="")
+    id_number = EncryptedCharField(
+        _("ID number"), max_length=18, blank=True, default="", db_default=""
+    )
+    id_number_hash = KeyedHashField(source="id_number", default="", db_default="")
     email = models.EmailField(_("email"), blank=True)
     # The person's user id in the organisation's WeChat Work (企业微信 "账号"), for application
     # messages (inbox.channels.WeComChannel); empty: not reached there.

@@ -102,6 +102,11 @@ class TenHouseholdUnit(models.Model):
 class Household(models.Model):
     """A dwelling unit (户) at an address."""
 
+    # The county's household number (户编号), the stable key of its records (imports); empty
+    # for a household entered here and never imported.
+    code = models.CharField(
+        _("household number"), max_length=40, unique=True, null=True, blank=True
+    )
     address = models.CharField(_("address"), max_length=200)
     location = models.PointField(_("location"), srid=SRID)
     building = models.ForeignKey(
@@ -169,6 +174,8 @@ class Household(models.Model):
 class PartyBranch(models.Model):
     """Party branch (支部) of a village or community."""
 
+    # The county's code for the branch, the stable key of its records (imports).
+    code = models.CharField(_("code"), max_length=40, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
     village = models.ForeignKey(
         Village, on_delete=models.PROTECT, related_name="party_branches", verbose_name=_("village")
