@@ -235,9 +235,7 @@ class Building(models.Model):
 
     # The county's building number (建筑编号), the stable key of its records (imports);
     # empty for a building drawn here and never imported.
-    code = models.CharField(
-        _("building number"), max_length=40, unique=True, null=True, blank=True
-    )
+    code = models.CharField(_("building number"), max_length=40, unique=True, null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
     footprint = models.PolygonField(_("footprint"), srid=SRID)
     grid = models.ForeignKey(
