@@ -1,0 +1,42 @@
+"""Reads of import jobs: who may import, and the jobs a user may see (their own)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from accounts.models import ADMIN_ACCOUNT_ROLES
+from accounts.selectors import granted_account
+
+from .kinds import KINDS, Kind
+from .models import ImportJob
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def can_import(user: User) -> bool:
+    """District and city administrators (an explicit grant, made by a superuser) and
+    superusers bring a county's records in; what they import is limited to their jurisdiction
+    (``accounts.selectors.jurisdiction_prefixes``, applied row by row by the import)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    account = granted_account(user)
+    return account is not None and account.role in ADMIN_ACCOUNT_ROLES
+
+
+def jobs_of(user: User) -> QuerySet[ImportJob]:
+    """The jobs ``user`` may see: their own (a superuser: every job), newest first. Another
+    administrator's job is not theirs to see, even inside their jurisdiction: its file may
+    hold another district's residents."""
+    if not can_import(user):
+        return ImportJob.objects.none()
+    qs = ImportJob.objects.select_related("user")
+    return qs if user.is_superuser else qs.filter(user=user)
+
+
+def importable_kinds() -> list[Kind]:
+    """The kinds the import reads so far (those declared in ``imports.kinds``), in the order a
+    county loads them."""
+    return list(KINDS.values())
