@@ -350,6 +350,10 @@ def import_households() -> None:
     )
 
     base_seconds, placed = baseline_import(path)
+    print(
+        f"   {'baseline: COPY + one UPDATE ... ST_Covers':<46} {base_seconds:8.1f} s"
+        f"   ({placed:,} rows placed in a grid)"
+    )
     before = _table_writes()
     try:
         ours_seconds, code, maxrss_kb, output = ours_import(path, profile)
@@ -364,6 +368,10 @@ def import_households() -> None:
     print("   ours' output (last lines):")
     for line in output.strip().splitlines()[-12:]:
         print(f"     | {line}")
+    print(
+        f"   rows written per table by ours: {touched or 'none'}; "
+        f"{deleted:,} inserted households deleted afterwards"
+    )
     if code != 0:
         print(f"   ours FAILED (exit code {code}); no ratio. Output in {path.with_suffix('.log')}")
         return
@@ -372,8 +380,6 @@ def import_households() -> None:
         f"   {'ours: import_records households --commit':<46} {ours_seconds:8.1f} s"
         + ("   (under cProfile: slower than it is)" if profile else "")
     )
-    print(f"   {'baseline: COPY + one UPDATE ... ST_Covers':<46} {base_seconds:8.1f} s")
-    print(f"   (the baseline placed {placed:,} rows in a grid; one run each)")
     print(
         f"   ratio ours/baseline: {ratio:.2f}x; target <= {IMPORT_TARGET_RATIO:g}x: "
         f"{'met' if ratio <= IMPORT_TARGET_RATIO else 'NOT met'}"
@@ -382,10 +388,6 @@ def import_households() -> None:
         f"   memory high-water mark of ours (max RSS of the import_records process): "
         f"{maxrss_kb / 1024:.0f} MB; this process: "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
-    )
-    print(
-        f"   rows written per table by ours: {touched or 'none'}; "
-        f"{deleted:,} inserted households deleted afterwards"
     )
     if profile:
         _print_profile(profile)
