@@ -14,11 +14,12 @@ Two steps, both streaming (memory stays flat however long the file):
    ``geometry`` and the layer's CRS on the ``Source``.
 2. ``open_source(path, kind, sheet=...)`` finds the header row among the first
    ``HEADER_SCAN_ROWS`` rows (the row that names the most columns of the kind, so merged title
-   rows above it are skipped), matches each column by its Chinese header or its English key
-   (ignoring surrounding spaces, full-width spaces, full-width letters and case), reports
-   unknown columns (not an error), refuses the file when a required column is missing or a
-   column appears twice (``SourceError``, a message in the reader's language), and yields
-   ``Record``: the raw row plus ``values`` by column key. Empty rows are skipped and counted.
+   rows above it are skipped), matches each column by its Chinese header, its English key or
+   its Shapefile name (``Column.short``), ignoring surrounding spaces, full-width spaces,
+   full-width letters and case, reports unknown columns (not an error), refuses the file when
+   a required column is missing or a column appears twice (``SourceError``, a message in the
+   reader's language), and yields ``Record``: the raw row plus ``values`` by column key.
+   Empty rows are skipped and counted.
 
 Values stay raw (an int, a float, a datetime or text from XLSX; text from CSV; what the geo
 file holds): normalising and validating them is the kind's business. Text that the project's
@@ -126,11 +127,13 @@ def header_text(value: Any) -> str:
 
 
 def column_names(kind: Kind) -> dict[str, str]:
-    """Compared header text -> column key: each column by its Chinese header and its key."""
+    """Compared header text -> column key: each column by its Chinese header, its key, its
+    Shapefile name (``Column.short``) and its key cut at 10 characters (GDAL's own
+    shortening of a long field name in a Shapefile)."""
     names: dict[str, str] = {}
     for col in kind.columns:
-        names[header_text(col.header)] = col.key
-        names[header_text(col.key)] = col.key
+        for name in (col.header, col.key, col.field_name, col.key[:10]):
+            names[header_text(name)] = col.key
     return names
 
 
