@@ -10,6 +10,7 @@ from accounts.selectors import granted_account
 
 from .kinds import KINDS, Kind
 from .models import ImportJob
+from .pipeline import HANDLERS
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -37,6 +38,6 @@ def jobs_of(user: User) -> QuerySet[ImportJob]:
 
 
 def importable_kinds() -> list[Kind]:
-    """The kinds the import reads so far (those declared in ``imports.kinds``), in the order a
-    county loads them."""
-    return list(KINDS.values())
+    """The kinds the import writes so far (declared in ``imports.kinds`` with a handler in the
+    pipeline), in the order a county loads them."""
+    return [kind for kind in KINDS.values() if kind.name in HANDLERS]

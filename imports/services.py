@@ -17,9 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from . import files, tasks
-from .kinds import get_kind
 from .models import CRS_CHOICES, FINAL_STATES, ImportJob, JobState
-from .selectors import can_import, jobs_of
+from .selectors import can_import, importable_kinds, jobs_of
 
 MSG_NOT_ALLOWED = gettext_noop("Only district and city administrators import records.")
 MSG_UNKNOWN_KIND = gettext_noop("Choose the kind of record the file holds.")
@@ -57,7 +56,7 @@ def import_job_create(
     is kept)."""
     if not can_import(user):
         raise PermissionDenied(gettext(MSG_NOT_ALLOWED))
-    if get_kind(kind) is None:
+    if kind not in {k.name for k in importable_kinds()}:
         raise ValidationError({"kind": [gettext(MSG_UNKNOWN_KIND)]})
     if crs not in {c for c, _label in CRS_CHOICES}:
         raise ValidationError({"crs": [gettext(MSG_UNKNOWN_CRS)]})
