@@ -196,6 +196,8 @@ def test_a_district_administrator_imports_households(new_page) -> None:
     sign_in(page)
     # Reached from the navigation.
     assert page.locator(".gm-nav a[href='/imports/'][aria-current=page]").count() == 1
+    # The header still fits a desktop with the administrator's extra links.
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
 
     # The template of the kind.
     with page.expect_download() as template:
