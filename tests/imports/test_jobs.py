@@ -253,3 +253,115 @@ def test_a_revoked_administrator_is_not_run(committed, tmp_path) -> None:
     recorder = Recorder()
     assert runner.run_job(job.pk, commit=False, importer=recorder) == JobState.FAILED
     assert recorder.calls == []
+
+
+# --- with the real pipeline, on the demo ------------------------------------------------------
+DEMO_DISTRICT = "450702"
+DEMO_CODES = "JOBT13"
+
+
+@pytest.fixture
+def demo_committed(demo, committed) -> Iterator[None]:
+    from households.models import Household
+
+    Household.objects.filter(code__startswith=DEMO_CODES).delete()
+    yield
+    Household.objects.filter(code__startswith=DEMO_CODES).delete()
+
+
+def demo_households_csv(path: Path, rows: int) -> None:
+    """``rows`` households inside demo grids of the district (grids' inner points in turn)."""
+    from grids.models import Grid
+
+    points = []
+    for grid in Grid.objects.current().filter(code__startswith=DEMO_DISTRICT).order_by("code"):
+        inner = grid.geom.buffer(-0.0005)
+        if not inner.empty:
+            p = inner.point_on_surface
+            points.append((p.x, p.y))
+    lines = ["户编号,户主姓名,地址,经度,纬度"]
+    for i in range(rows):
+        x, y = points[i % len(points)]
+        lines.append(f"{DEMO_CODES}{i:06d},户主{i},某村{i}号,{x:.7f},{y:.7f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def demo_job(rows: int) -> ImportJob:
+    account = account_upsert(
+        username=f"{PREFIX}-demo-admin",
+        password="pass-word-1",
+        role=AccountRole.DISTRICT_ADMIN,
+        codes=[DEMO_DISTRICT],
+    )
+    stored = "b" * 32 + ".csv"
+    demo_households_csv(files.import_root() / stored, rows)
+    return ImportJob.objects.create(
+        user=account.user, kind="households", original_name="h.csv", stored_name=stored, size=1
+    )
+
+
+def test_the_real_import_reports_progress_and_a_cancelled_commit_writes_nothing(
+    demo_committed,
+) -> None:
+    from households.models import Household
+    from imports.pipeline import CHUNK, run_import
+
+    rows = CHUNK * 2 + 10
+    job = demo_job(rows)
+    before = Household.objects.count()
+    assert runner.run_job(job.pk, commit=False) == JobState.CHECKED
+    job.refresh_from_db()
+    assert (job.rows_read, job.result["new"], job.result["refused"]) == (rows, rows, 0)
+    assert job.rows_total == rows + 1  # the bar's total counts the header line too
+    assert Household.objects.count() == before  # a dry run
+
+    import_job_confirm(user=job.user, job_id=job.pk)
+    seen: list[tuple[int, int]] = []
+
+    def importer(*args: Any, **kwargs: Any) -> Any:
+        progress = kwargs["progress"]
+
+        def progress_then_cancel(n: int) -> None:
+            progress(n)
+            web = other_connection()
+            try:
+                with web.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT rows_read, (SELECT count(*) FROM households_household "
+                        "WHERE code LIKE %s) FROM imports_importjob WHERE id = %s",
+                        [f"{DEMO_CODES}%", job.pk],
+                    )
+                    seen.append(cursor.fetchone())
+                    # The administrator presses Cancel on the page.
+                    cursor.execute(
+                        "UPDATE imports_importjob SET cancel_requested = true WHERE id = %s",
+                        [job.pk],
+                    )
+            finally:
+                web.close()
+
+        return run_import(*args, **{**kwargs, "progress": progress_then_cancel})
+
+    assert runner.run_job(job.pk, commit=True, importer=importer) == JobState.CANCELLED
+    # The first chunk's progress was seen from outside while the import went on; it stopped
+    # at the next poll, and nothing it had done is left.
+    assert seen == [(CHUNK, 0)]
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED and job.committed_at is None
+    assert Household.objects.count() == before
+    assert not Household.objects.filter(code__startswith=DEMO_CODES).exists()
+
+
+def test_the_real_import_refuses_rows_outside_the_jurisdiction(demo_committed) -> None:
+    from households.models import Household
+
+    job = demo_job(3)
+    # The administrator of another district of the city imports the same file.
+    job.user.account.codes = ["450703"]
+    job.user.account.save()
+    assert runner.run_job(job.pk, commit=False) == JobState.CHECKED
+    job.refresh_from_db()
+    assert (job.result["new"], job.result["refused"]) == (0, 3)
+    import_job_confirm(user=job.user, job_id=job.pk)
+    assert runner.run_job(job.pk, commit=True) == JobState.DONE
+    assert not Household.objects.filter(code__startswith=DEMO_CODES).exists()
