@@ -365,3 +365,36 @@ def test_the_real_import_refuses_rows_outside_the_jurisdiction(demo_committed) -
     import_job_confirm(user=job.user, job_id=job.pk)
     assert runner.run_job(job.pk, commit=True) == JobState.DONE
     assert not Household.objects.filter(code__startswith=DEMO_CODES).exists()
+
+
+def test_procrastinates_worker_runs_the_job(demo_committed) -> None:
+    """The task as deployed: queued with ``defer``, run by ``manage.py procrastinate worker``
+    (a process of its own, on the test database) listening to the ``imports`` queue."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    from imports import tasks
+    from tests.browser.conftest import database_url
+
+    job = demo_job(3)
+    tasks.run_job.defer(job_id=job.pk, commit=False)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connections[DEFAULT_DB_ALIAS].settings_dict),
+        "GRIDMAP_IMPORT_ROOT": str(files.import_root()),
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "procrastinate", "worker", "--one-shot", "--queues=imports"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    job.refresh_from_db()
+    assert job.state == JobState.CHECKED, done.stderr[-2000:]
+    assert job.result["new"] == 3
