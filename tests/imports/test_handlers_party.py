@@ -27,6 +27,7 @@ from imports.handlers import centres, party, units
 from imports.handlers.common import MSG_OUTSIDE_DISTRICTS, MSG_OUTSIDE_JURISDICTION
 from imports.handlers.refs import MSG_RECORD_ELSEWHERE, MSG_UNKNOWN_HOUSEHOLD, MSG_UNKNOWN_VILLAGE
 from imports.pipeline import run_import
+from tests.factories import VillageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -123,10 +124,9 @@ def test_branch_refusals(tmp_path, places):
 
 
 def test_a_superseded_village_is_unknown(tmp_path, places):
-    old = Village.objects.exclude(generation_high=None).values_list("code", flat=True).first()
-    if old is None or Village.objects.current().filter(code=old).exists():
-        pytest.skip("the demo has no superseded village code")
-    rows = [["PB01", "支部", old]]
+    old = VillageFactory()
+    Village.objects.filter(pk=old.pk).update(generation_high=old.generation_low)
+    rows = [["PB01", "支部", old.code]]
     result = run_import("party_branches", write_csv(tmp_path / "b.csv", BRANCH_HEADER, rows))
     assert reasons(result) == [(2, "村编码", MSG_UNKNOWN_VILLAGE)]
 
