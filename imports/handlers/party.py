@@ -34,6 +34,7 @@ from .refs import (
     H,
     classify,
     household_place_sql,
+    household_point_sql,
     refuse_duplicates_hidden,
     refuse_elsewhere,
     resolve_household,
@@ -92,6 +93,8 @@ class PartyBranches(Handler):
         ("village_code", "text"),
         ("village_id", "bigint"),
     ]
+    point_sql = f"""(SELECT ST_PointOnSurface(vq.geom) FROM {T["village"]} vq
+                      WHERE vq.id = village_id)"""
 
     cleaners = {
         "code": partial(clean_code, required=True, max_length=40),
@@ -180,6 +183,7 @@ class PartyMembers(Handler):
         ("workers", "bigint[]"),
         ("worker_id", "bigint"),
     ]
+    point_sql = household_point_sql("household_id")
 
     cleaners = {
         "household_code": partial(clean_code, required=True, max_length=40),
@@ -295,6 +299,7 @@ class CentralHouseholds(Handler):
         ("member_household_id", "bigint"),
         ("member_id", "bigint"),
     ]
+    point_sql = household_point_sql("household_id")
 
     cleaners = {
         "household_code": partial(clean_code, required=True, max_length=40),

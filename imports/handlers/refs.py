@@ -42,6 +42,12 @@ def household_place_sql(id_sql: str) -> str:
                  WHERE hp.id = {id_sql})"""
 
 
+def household_point_sql(id_sql: str) -> str:
+    """SQL: the location of the stored household ``id_sql`` (a row's point on the page's
+    map)."""
+    return f"(SELECT hl.location FROM {H} hl WHERE hl.id = {id_sql})"
+
+
 def village_id_sql(code_sql: str) -> str:
     """SQL: the id of the current village with the code ``code_sql``."""
     return f"""(SELECT vi.id FROM {T["village"]} vi

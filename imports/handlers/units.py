@@ -8,8 +8,8 @@ in SQL:
 
 - refused: an unknown household; a household listed in two rows of the file; a household
   already in another unit, unless that unit is in the same file (its row then gives its new
-  members); a member that heads another unit; a household outside the jurisdiction (the head,
-  a member or the central household);
+  members) and its row is not refused; a member that heads another unit; a household outside
+  the jurisdiction (the head, a member or the central household);
 - warnings, stored on the unit as the application stores them
   (``households.services.ten_household_units_warn``): fewer than 8 or more than 15 members,
   members in several grids, a central household far from every member.
@@ -38,6 +38,7 @@ from .common import MSG_OUTSIDE_JURISDICTION
 from .refs import (
     H,
     household_place_sql,
+    household_point_sql,
     refuse_elsewhere,
     resolve_household,
 )
@@ -63,6 +64,10 @@ MSG_MEMBER_IN_OTHER_UNIT = gettext_noop(
     "Household %(code)s already belongs to the ten-household unit %(unit)s (head household "
     "%(head)s), which is not in this file: take it out of that unit first, or put that unit in "
     "the same file with its new members."
+)
+MSG_MEMBER_IN_REFUSED_UNIT = gettext_noop(
+    "Household %(code)s belongs to the ten-household unit %(unit)s, whose row in this file "
+    "(row %(row)s) is refused: correct that row first."
 )
 MSG_MEMBER_HEADS_OTHER_UNIT = gettext_noop(
     "Household %(code)s heads the ten-household unit %(unit)s: it cannot be a member of another."
@@ -102,6 +107,7 @@ class TenHouseholdUnits(Handler):
         ("central_id", "bigint"),
         ("member_ids", "bigint[]"),
     ]
+    point_sql = household_point_sql("head_id")
 
     cleaners = {
         "head_household_code": partial(clean_code, required=True, max_length=40),
@@ -241,6 +247,28 @@ class TenHouseholdUnits(Handler):
                 "head_household_code",
                 "head_household_code",
             )
+        # A member of another unit of the file moves only if that unit's row is written: when
+        # it is refused, so are the rows taking its members (and so on, until none is).
+        while stage.execute(
+            f"""WITH m AS (
+                  SELECT DISTINCT ON (s.n, h.code) s.n, h.code, u.name, o.row_no
+                    FROM {STAGE} s JOIN {H} h ON h.id = ANY(s.member_ids)
+                    JOIN {UNIT} u ON u.id = h.ten_household_unit_id
+                    JOIN {STAGE} o ON o.target_id = u.id AND o.n <> s.n
+                   WHERE s.errors IS NULL AND u.id IS DISTINCT FROM s.target_id
+                     AND o.errors IS NOT NULL
+                   ORDER BY s.n, h.code, o.row_no),
+                r AS (
+                  SELECT n, jsonb_agg(jsonb_build_object(
+                           'column', 'member_codes', 'msgid', %s::text,
+                           'params', jsonb_build_object('code', code, 'unit', name, 'row', row_no))
+                           ORDER BY code) AS e
+                    FROM m GROUP BY n)
+                UPDATE {STAGE} s SET errors = coalesce(s.errors, '[]'::jsonb) || r.e
+                  FROM r WHERE r.n = s.n""",
+            [MSG_MEMBER_IN_REFUSED_UNIT],
+        ):
+            pass
         # Classify: a file without the member column leaves the members as they are.
         same = ["u.name = s.name"]
         if "central_household_code" in present:

@@ -423,6 +423,7 @@ def test_units_import_reimport_and_change_members(tmp_path, unit_world, places):
     path = write_csv(tmp_path / "u.csv", UNIT_HEADER, rows)
     result = run_import("ten_household_units", path, commit=True)
     assert counts(result) == (2, 0, 0, 0), result.refusals
+    assert sorted(p[2] for p in result.points) == ["new", "new"]
     unit = TenHouseholdUnit.objects.get(head_household__code="U01")
     assert unit_members("U01") == ["U01", "U02", "U03", "U04", "U05"]
     assert unit.central_household == unit_world["central"]
@@ -448,6 +449,14 @@ def test_a_household_moves_between_two_units_of_the_same_file(tmp_path, unit_wor
     assert counts(result) == (0, 2, 0, 0), result.refusals
     assert unit_members("U01") == ["U01", "U02"]
     assert unit_members("U06") == ["U03", "U06", "U07"]
+    # Nor when the first unit's row is refused.
+    rows = [["U01", "第1联户", "U99", "U03"], ["U06", "第2联户", "", "U07、U02"]]
+    result = run_import("ten_household_units", write_csv(tmp_path / "d.csv", UNIT_HEADER, rows))
+    assert reasons(result) == [
+        (2, "中心户户编号", units.MSG_NOT_CENTRAL),
+        (3, "成员户编号", units.MSG_MEMBER_IN_REFUSED_UNIT),
+    ]
+    assert result.refusals[1].reason["params"] == {"code": "U02", "unit": "第1联户", "row": 2}
     # Alone, the same move is refused: the first unit is not in the file.
     rows = [["U06", "第2联户", "", "U07、U02"]]
     result = run_import("ten_household_units", write_csv(tmp_path / "c.csv", UNIT_HEADER, rows))
