@@ -206,7 +206,8 @@ def _member_errors(
 
 
 # The warnings of _unit_warnings and of the central household's reach, set-based: the import
-# writes many units at once (imports.handlers.units). Same msgids, same parameters.
+# writes many units at once (imports.handlers.units). Same msgids, same parameters, and the
+# distance Django's Distance gives for a geodetic point field (ST_DistanceSphere).
 _UNIT_WARNINGS_SQL = """
 UPDATE {unit} u SET warnings = coalesce((
   SELECT jsonb_agg(w.msg ORDER BY w.o) FROM (
@@ -227,7 +228,7 @@ UPDATE {unit} u SET warnings = coalesce((
                 'distance', round(f.d)::integer))
       FROM {central} c JOIN {household} ch ON ch.id = c.household_id
      CROSS JOIN LATERAL (
-           SELECT min(ST_Distance(m.location::geography, ch.location::geography)) AS d
+           SELECT min(ST_DistanceSphere(m.location, ch.location)) AS d
              FROM {household} m WHERE m.ten_household_unit_id = u.id) f
      WHERE c.id = u.central_household_id AND f.d > %(reach)s
   ) w), '[]'::jsonb)
