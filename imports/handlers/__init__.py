@@ -1,3 +1,3 @@
 """The kinds' handlers (``imports.pipeline.Handler``), registered on import (``ImportsConfig``)."""
 
-from . import centres, households, party, units  # noqa: F401
+from . import centres, households, party, people, places, units  # noqa: F401

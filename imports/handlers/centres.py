@@ -28,8 +28,8 @@ from .common import (
     point_sql,
     refuse_outside_districts,
 )
+from .places import MSG_UNKNOWN_VILLAGE_CODE
 from .refs import (
-    MSG_UNKNOWN_VILLAGE,
     classify,
     refuse_elsewhere,
     update,
@@ -113,7 +113,7 @@ class ServiceCentres(Handler):
         stage.refuse(
             "village_code <> '' AND village_id IS NULL",
             "village_code",
-            MSG_UNKNOWN_VILLAGE,
+            MSG_UNKNOWN_VILLAGE_CODE,
             "jsonb_build_object('value', village_code)",
         )
         # Without a village code: the village covering the point, for a new or moved centre

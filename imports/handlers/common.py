@@ -150,7 +150,7 @@ def convert_ewkt(values: list[dict[str, Any]], ctx: Context) -> None:
 def refuse_outside_districts(stage: Stage, point: str = "pt") -> int:
     """Refuse rows whose point lies in no current district."""
     return stage.refuse(
-        f"""{point} IS NOT NULL AND NOT EXISTS (
+        f"""errors IS NULL AND {point} IS NOT NULL AND NOT EXISTS (
               SELECT 1 FROM {T["district"]} d
                WHERE d.generation_high_id IS NULL AND ST_Covers(d.geom, {point}))""",
         "lon",

@@ -29,8 +29,9 @@ from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, regist
 from imports.sources import Record
 
 from .common import MSG_MASKED_NEW, MSG_OUTSIDE_JURISDICTION, T, masked
+from .people import MSG_NO_WORKER, MSG_PHONE_SHARED
+from .places import MSG_UNKNOWN_VILLAGE_CODE
 from .refs import (
-    MSG_UNKNOWN_VILLAGE,
     H,
     classify,
     household_place_sql,
@@ -57,13 +58,6 @@ MSG_DUPLICATE_MEMBER = gettext_noop(
 )
 MSG_UNKNOWN_BRANCH = gettext_noop(
     "No party branch has the code %(value)s: import the party branches first, or correct the code."
-)
-MSG_UNKNOWN_WORKER_PHONE = gettext_noop(
-    "No worker has this mobile number: import the workers first, or correct the number."
-)
-MSG_SEVERAL_WORKERS_PHONE = gettext_noop(
-    "%(count)s workers have this mobile number, so it does not say which one this member is: "
-    "correct the workers first."
 )
 MSG_WORKER_TAKEN = gettext_noop(
     "The worker with this mobile number is already the party member %(name)s of household "
@@ -117,7 +111,7 @@ class PartyBranches(Handler):
         stage.refuse(
             "village_code <> '' AND village_id IS NULL",
             "village_code",
-            MSG_UNKNOWN_VILLAGE,
+            MSG_UNKNOWN_VILLAGE_CODE,
             "jsonb_build_object('value', village_code)",
         )
         stage.refuse_out_of_scope(
@@ -232,15 +226,8 @@ class PartyMembers(Handler):
                    WHERE w.phone_hash = s.phone_hash)
                  WHERE s.phone_hash IS NOT NULL"""
         )
-        stage.refuse(
-            "phone_hash IS NOT NULL AND workers IS NULL", "phone", MSG_UNKNOWN_WORKER_PHONE
-        )
-        stage.refuse(
-            "cardinality(workers) > 1",
-            "phone",
-            MSG_SEVERAL_WORKERS_PHONE,
-            "jsonb_build_object('count', cardinality(workers))",
-        )
+        stage.refuse("phone_hash IS NOT NULL AND workers IS NULL", "phone", MSG_NO_WORKER)
+        stage.refuse("cardinality(workers) > 1", "phone", MSG_PHONE_SHARED)
         stage.execute(f"UPDATE {STAGE} SET worker_id = workers[1] WHERE cardinality(workers) = 1")
         stage.refuse(
             f"""worker_id IS NOT NULL AND EXISTS (

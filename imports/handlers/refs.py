@@ -19,10 +19,6 @@ H = Household._meta.db_table
 MSG_UNKNOWN_HOUSEHOLD = gettext_noop(
     "No household has the number %(value)s: import the households first, or correct the number."
 )
-MSG_UNKNOWN_VILLAGE = gettext_noop(
-    "No current village has the code %(value)s: a village code has 12 digits (import the "
-    "boundaries first, or correct the code)."
-)
 MSG_RECORD_ELSEWHERE = gettext_noop(
     "%(value)s is already recorded in %(place)s, outside your jurisdiction: you may change only "
     "records of your own area."
