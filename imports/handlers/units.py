@@ -137,6 +137,10 @@ class TenHouseholdUnits(Handler):
             f"""UPDATE {STAGE} s SET target_id = u.id FROM {UNIT} u
                  WHERE u.head_household_id = s.head_id"""
         )
+        # Members are checked against the other rows' units (temporary tables are not
+        # analysed by autovacuum).
+        stage.execute(f"CREATE INDEX ON {STAGE} (target_id)")
+        stage.execute(f"ANALYZE {STAGE}")
         stage.execute(
             f"""UPDATE {STAGE} s SET central_id = c.id FROM {CENTRAL} c JOIN {H} h
                     ON h.id = c.household_id
@@ -185,7 +189,7 @@ class TenHouseholdUnits(Handler):
         stage.execute(
             f"""WITH m AS (
                   SELECT s.n, h.code, u.name, hh.code AS head, u.id AS unit_id
-                    FROM {STAGE} s JOIN {H} h ON h.id = ANY(s.member_ids)
+                    FROM {STAGE} s CROSS JOIN unnest(s.member_ids) mi JOIN {H} h ON h.id = mi
                     JOIN {UNIT} u ON u.id = h.ten_household_unit_id
                     JOIN {H} hh ON hh.id = u.head_household_id
                    WHERE s.errors IS NULL AND u.id IS DISTINCT FROM s.target_id
@@ -203,7 +207,7 @@ class TenHouseholdUnits(Handler):
         stage.execute(
             f"""WITH m AS (
                   SELECT s.n, h.code, u.name
-                    FROM {STAGE} s JOIN {H} h ON h.id = ANY(s.member_ids)
+                    FROM {STAGE} s CROSS JOIN unnest(s.member_ids) mi JOIN {H} h ON h.id = mi
                     JOIN {UNIT} u ON u.head_household_id = h.id
                    WHERE s.errors IS NULL AND h.id <> s.head_id),
                 r AS (
@@ -252,7 +256,7 @@ class TenHouseholdUnits(Handler):
         while stage.execute(
             f"""WITH m AS (
                   SELECT DISTINCT ON (s.n, h.code) s.n, h.code, u.name, o.row_no
-                    FROM {STAGE} s JOIN {H} h ON h.id = ANY(s.member_ids)
+                    FROM {STAGE} s CROSS JOIN unnest(s.member_ids) mi JOIN {H} h ON h.id = mi
                     JOIN {UNIT} u ON u.id = h.ten_household_unit_id
                     JOIN {STAGE} o ON o.target_id = u.id AND o.n <> s.n
                    WHERE s.errors IS NULL AND u.id IS DISTINCT FROM s.target_id
@@ -296,7 +300,7 @@ class TenHouseholdUnits(Handler):
             r[0]
             for r in stage.fetch(
                 f"""SELECT DISTINCT h.ten_household_unit_id FROM {STAGE} s
-                      JOIN {H} h ON h.id = ANY(s.member_ids)
+                     CROSS JOIN unnest(s.member_ids) mi JOIN {H} h ON h.id = mi
                      WHERE {changed} AND h.ten_household_unit_id IS NOT NULL"""
             )
         ]
@@ -324,9 +328,10 @@ class TenHouseholdUnits(Handler):
                        AND NOT h.id = ANY(s.member_ids)"""
             )
         stage.execute(
-            f"""UPDATE {H} h SET ten_household_unit_id = s.target_id FROM {STAGE} s
-                 WHERE h.id = ANY(s.member_ids) AND {changed}
-                   AND h.ten_household_unit_id IS DISTINCT FROM s.target_id"""
+            f"""UPDATE {H} h SET ten_household_unit_id = m.target_id FROM (
+                  SELECT s.target_id, unnest(s.member_ids) AS id FROM {STAGE} s
+                   WHERE {changed}) m
+                 WHERE h.id = m.id AND h.ten_household_unit_id IS DISTINCT FROM m.target_id"""
         )
         units = sorted(
             {r[0] for r in stage.fetch(f"SELECT target_id FROM {STAGE} s WHERE {changed}")}
