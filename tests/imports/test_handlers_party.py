@@ -8,7 +8,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import geopandas as gpd
+import prcoords
 import pytest
+import shapely
 from django.contrib.gis.geos import Point
 from django.db import connection
 
@@ -283,6 +286,16 @@ def test_central_households_import_reimport_and_update(tmp_path, members):
     assert counts(run_import("central_households", path, commit=True)) == (0, 1, 1, 0)
     assert str(CentralHousehold.objects.get(household__code="T003").designated_on) == "2024-01-01"
     assert str(CentralHousehold.objects.get(household__code="T001").designated_on) == "2023-03-01"
+    # Another member takes over a central household: they get a worker too.
+    rows[0][1:3] = ["李四", "T002"]
+    PartyMember.objects.create(
+        name="李四", branch=members["王五"].branch, household=Household.objects.get(code="T002")
+    )
+    path = write_csv(tmp_path / "c3.csv", CENTRAL_HEADER, rows)
+    assert counts(run_import("central_households", path, commit=True)) == (0, 1, 1, 0)
+    central = CentralHousehold.objects.get(household__code="T001")
+    assert central.party_member.name == "李四" and central.party_member.worker.name == "李四"
+    assert Worker.objects.count() == workers + 3
 
 
 def test_central_household_refusals(tmp_path, members):
@@ -390,6 +403,41 @@ def test_centre_jurisdiction(tmp_path, places):
     path = write_csv(tmp_path / "s.csv", CENTRE_HEADER, rows)
     result = run_import("service_centres", path, prefixes=[p["village"]])
     assert (result.new, reasons(result)) == (1, [(3, "村编码", MSG_OUTSIDE_JURISDICTION)])
+    # A centre of another area is not taken over by moving it here.
+    ServiceCentre.objects.create(
+        code="SCT9",
+        name="二村中心",
+        location=Point(q["lon"], q["lat"], srid=4326),
+        village_id=q["village_id"],
+    )
+    path = write_csv(tmp_path / "s2.csv", CENTRE_HEADER, [["SCT9", "中心", "", p["lon"], p["lat"]]])
+    result = run_import("service_centres", path, prefixes=[p["village"]])
+    assert reasons(result) == [(2, "编码", MSG_RECORD_ELSEWHERE)]
+    assert result.refusals[0].reason["params"] == {"value": "SCT9", "place": q["village"]}
+
+
+def test_centres_from_a_geopackage_in_gcj02_take_their_points(tmp_path, places):
+    p = places[0]
+    shifted = prcoords.wgs_gcj(prcoords.Coords(p["lat"], p["lon"]))
+    frame = gpd.GeoDataFrame(
+        [{"code": "SCG1", "name": "一村中心"}],
+        geometry=[shapely.Point(shifted.lon, shifted.lat)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "s.gpkg"
+    frame.to_file(path, engine="pyogrio")
+    result = run_import("service_centres", path, crs="gcj02", commit=True)
+    assert counts(result) == (1, 0, 0, 0), result.refusals
+    centre = ServiceCentre.objects.get(code="SCG1")
+    assert centre.village_id == p["village_id"]
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT ST_Distance(location::geography,
+                                  ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography)
+                 FROM grids_servicecentre WHERE code = 'SCG1'""",
+            [p["lon"], p["lat"]],
+        )
+        assert cur.fetchone()[0] < 10
 
 
 # --- Ten-household units ------------------------------------------------------------------------
