@@ -563,3 +563,125 @@ def test_unit_jurisdiction(tmp_path, unit_world, places):
         (2, "成员户编号", units.MSG_MEMBERS_OUTSIDE),
         (3, "联户长户编号", MSG_OUTSIDE_JURISDICTION),
     ]
+
+
+# --- The demo's own records -----------------------------------------------------------------------
+DEMO_FILES = {
+    "party_branches": (
+        ["code", "name", "village_code"],
+        """SELECT b.code, b.name, v.code FROM households_partybranch b
+             JOIN grids_village v ON v.id = b.village_id ORDER BY b.id""",
+    ),
+    "central_households": (
+        ["household_code", "member_name", "member_household_code", "designated_on"],
+        """SELECT h.code, pm.name, CASE WHEN mh.id = h.id THEN '' ELSE mh.code END,
+                  c.designated_on::text
+             FROM households_centralhousehold c
+             JOIN households_household h ON h.id = c.household_id
+             JOIN households_partymember pm ON pm.id = c.party_member_id
+             JOIN households_household mh ON mh.id = pm.household_id ORDER BY c.id""",
+    ),
+    "service_centres": (
+        ["code", "name", "village_code", "lon", "lat"],
+        """SELECT c.code, c.name, coalesce(v.code, ''), ST_X(c.location), ST_Y(c.location)
+             FROM grids_servicecentre c LEFT JOIN grids_village v ON v.id = c.village_id
+            ORDER BY c.id""",
+    ),
+    "ten_household_units": (
+        ["head_household_code", "name", "central_household_code", "member_codes"],
+        """SELECT hh.code, u.name, coalesce(ch.code, ''),
+                  (SELECT string_agg(m.code, '、' ORDER BY m.code) FROM households_household m
+                    WHERE m.ten_household_unit_id = u.id)
+             FROM households_tenhouseholdunit u
+             JOIN households_household hh ON hh.id = u.head_household_id
+             LEFT JOIN households_centralhousehold c ON c.id = u.central_household_id
+             LEFT JOIN households_household ch ON ch.id = c.household_id ORDER BY u.id""",
+    ),
+}
+# What each kind's records are, by their keys (ids only where the import keeps them).
+DEMO_SNAPSHOTS = [
+    """SELECT b.code, b.name, v.code FROM households_partybranch b
+         JOIN grids_village v ON v.id = b.village_id ORDER BY 1""",
+    """SELECT h.code, m.name, b.code, m.joined_on, m.worker_id FROM households_partymember m
+         JOIN households_household h ON h.id = m.household_id
+         JOIN households_partybranch b ON b.id = m.branch_id ORDER BY 1, 2""",
+    """SELECT h.code, mh.code, pm.name, c.designated_on FROM households_centralhousehold c
+         JOIN households_household h ON h.id = c.household_id
+         JOIN households_partymember pm ON pm.id = c.party_member_id
+         JOIN households_household mh ON mh.id = pm.household_id ORDER BY 1""",
+    """SELECT c.code, c.name, v.code, round(ST_X(c.location)::numeric, 9),
+              round(ST_Y(c.location)::numeric, 9)
+         FROM grids_servicecentre c LEFT JOIN grids_village v ON v.id = c.village_id ORDER BY 1""",
+    """SELECT hh.code, u.name, ch.code, u.grid_id, round(ST_Area(u.geom)::numeric, 12),
+              (SELECT string_agg(m.code, ',' ORDER BY m.code) FROM households_household m
+                WHERE m.ten_household_unit_id = u.id)
+         FROM households_tenhouseholdunit u
+         JOIN households_household hh ON hh.id = u.head_household_id
+         LEFT JOIN households_centralhousehold c ON c.id = u.central_household_id
+         LEFT JOIN households_household ch ON ch.id = c.household_id ORDER BY 1""",
+    "SELECT count(*) FROM grids_worker",
+]
+
+
+def fetch(sql: str) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def demo_files(tmp_path: Path) -> dict[str, Path]:
+    files = {
+        kind: write_csv(tmp_path / f"{kind}.csv", header, fetch(sql))
+        for kind, (header, sql) in DEMO_FILES.items()
+    }
+    members = PartyMember.objects.select_related("household", "branch", "worker").order_by("id")
+    files["party_members"] = write_csv(
+        tmp_path / "party_members.csv",
+        ["household_code", "name", "branch_code", "joined_on", "phone"],
+        [
+            [
+                m.household.code,
+                m.name,
+                m.branch.code,
+                m.joined_on or "",
+                m.worker.phone if m.worker else "",
+            ]
+            for m in members
+        ],
+    )
+    return files
+
+
+ORDER = [
+    "party_branches",
+    "party_members",
+    "central_households",
+    "service_centres",
+    "ten_household_units",
+]
+
+
+def test_the_demos_records_reimport_unchanged_and_from_nothing_equal(tmp_path, demo):
+    """The demo's own party records, centres and units, written as files: re-imported they
+    change nothing; imported after deleting them they come back the same (worker links,
+    unit grids and areas included), with no new worker."""
+    files = demo_files(tmp_path)
+    before = [fetch(sql) for sql in DEMO_SNAPSHOTS]
+    for kind in ORDER:
+        result = run_import(kind, files[kind], commit=True)
+        assert (result.new, result.updated, result.refused) == (0, 0, 0), (kind, result.refusals)
+        assert result.unchanged == result.rows > 0
+    with connection.cursor() as cur:
+        cur.execute("UPDATE households_household SET ten_household_unit_id = NULL")
+        for table in (
+            "households_tenhouseholdunit",
+            "households_centralhousehold",
+            "households_partymember",
+            "households_partybranch",
+            "grids_servicecentre",
+        ):
+            cur.execute(f"DELETE FROM {table}")
+    for kind in ORDER:
+        result = run_import(kind, files[kind], commit=True)
+        assert result.new == result.rows and result.refused == 0, (kind, result.refusals)
+    assert [fetch(sql) for sql in DEMO_SNAPSHOTS] == before
