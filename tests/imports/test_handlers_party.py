@@ -14,6 +14,7 @@ import pytest
 import shapely
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.utils.timezone import now
 
 from gridmap.crypto import keyed_hash
 from grids.models import ServiceCentre, Village, Worker
@@ -32,6 +33,8 @@ from imports.handlers.people import MSG_NO_WORKER, MSG_PHONE_SHARED
 from imports.handlers.places import MSG_UNKNOWN_VILLAGE_CODE as MSG_UNKNOWN_VILLAGE
 from imports.handlers.refs import MSG_RECORD_ELSEWHERE, MSG_UNKNOWN_HOUSEHOLD
 from imports.pipeline import run_import
+from incidents.models import Category
+from incidents.routing import route
 from tests.factories import VillageFactory
 
 pytestmark = pytest.mark.django_db
@@ -545,6 +548,17 @@ def test_unit_refusals(tmp_path, unit_world):
     assert result.refusals[3].reason["params"] == {"code": "U06", "rows": "5, 6"}
 
 
+def test_a_head_household_twice_refuses_both_rows(tmp_path, unit_world):
+    rows = [["U01", "联户", "", "U02"], ["U01", "联户", "", "U03"]]
+    result = run_import("ten_household_units", write_csv(tmp_path / "u.csv", UNIT_HEADER, rows))
+    assert reasons(result) == [
+        (2, "联户长户编号", units.MSG_DUPLICATE_UNIT),
+        (2, "成员户编号", units.MSG_MEMBER_IN_TWO_ROWS),
+        (3, "联户长户编号", units.MSG_DUPLICATE_UNIT),
+        (3, "成员户编号", units.MSG_MEMBER_IN_TWO_ROWS),
+    ]
+
+
 def test_a_unit_across_two_grids_is_saved_with_a_warning(tmp_path, unit_world, places):
     path = write_csv(tmp_path / "u.csv", UNIT_HEADER, [["U01", "联户", "", "U02、U99"]])
     assert run_import("ten_household_units", path, commit=True).new == 1
@@ -563,6 +577,32 @@ def test_unit_jurisdiction(tmp_path, unit_world, places):
         (2, "成员户编号", units.MSG_MEMBERS_OUTSIDE),
         (3, "联户长户编号", MSG_OUTSIDE_JURISDICTION),
     ]
+
+
+def test_blue_incidents_reach_the_imported_central_household(tmp_path, unit_world):
+    """Central household and unit imported: a blue incident in the unit goes to the central
+    household's member, through the worker the import gave them (incidents' routing)."""
+    path = write_csv(tmp_path / "c.csv", CENTRAL_HEADER, [["U12", "王五", "", "2023-03-01"]])
+    assert run_import("central_households", path, commit=True).unchanged == 1
+    member = PartyMember.objects.get(name="王五", household__code="U12")
+    assert member.worker is None  # the fixture's central household had no worker
+    # Re-designated (another date): the member gets the worker routing needs.
+    path = write_csv(tmp_path / "c2.csv", CENTRAL_HEADER, [["U12", "王五", "", "2024-03-01"]])
+    assert run_import("central_households", path, commit=True).updated == 1
+    member.refresh_from_db()
+    assert member.worker is not None
+    path = write_csv(tmp_path / "u.csv", UNIT_HEADER, [["U01", "联户", "U12", "U02、U03"]])
+    assert run_import("ten_household_units", path, commit=True).new == 1
+    point = Household.objects.get(code="U01").location
+    # The demo's units around lose their area, so that the imported one is the nearest.
+    TenHouseholdUnit.objects.exclude(head_household__code="U01").filter(
+        geom__dwithin=(point, 0.01)
+    ).update(geom=None)
+    result = route(
+        point=point, at=now(), category=Category.objects.get(code="dispute"), severity="blue"
+    )
+    central = [r for r in result.recipients if r.responder == "central_household"]
+    assert [r.worker_id for r in central] == [member.worker_id]
 
 
 # --- The demo's own records -----------------------------------------------------------------------
