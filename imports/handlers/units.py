@@ -17,7 +17,7 @@ in SQL:
 Writing creates or updates the unit, points the members at it (households that left the unit
 are taken out), then ``ten_household_units_refresh`` derives its grid and area. An import
 records units that exist: it routes nothing and notifies nobody. A file without the member
-column keeps the stored members.
+column, or a row with the cell empty, keeps the stored members of a unit already imported.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class TenHouseholdUnits(Handler):
         ("name", "text"),
         ("central_household_code", "text"),
         ("member_codes", "text[]"),
+        ("members_keep", "boolean"),
         # Derived in SQL.
         ("head_id", "bigint"),
         ("central_id", "bigint"),
@@ -119,9 +120,11 @@ class TenHouseholdUnits(Handler):
         self, record: Record, ctx: Context
     ) -> tuple[dict[str, Any], list[RowError], list[str]]:
         values, errors, normalised = clean_cells(record, self.cleaners)
+        raw = record.values.get("member_codes")
+        values["members_keep"] = is_empty(raw)
         try:
             values["member_codes"] = clean_member_codes(
-                record.values.get("member_codes"), values.get("head_household_code") or ""
+                raw, values.get("head_household_code") or ""
             )
         except RowError as error:
             errors.append(error)
@@ -141,6 +144,14 @@ class TenHouseholdUnits(Handler):
         # analysed by autovacuum).
         stage.execute(f"CREATE INDEX ON {STAGE} (target_id)")
         stage.execute(f"ANALYZE {STAGE}")
+        # An empty member cell keeps the stored members of a unit already imported.
+        stage.execute(
+            f"""UPDATE {STAGE} s SET member_codes = s.member_codes || coalesce((
+                  SELECT array_agg(h.code ORDER BY h.code) FROM {H} h
+                   WHERE h.ten_household_unit_id = s.target_id AND h.id <> s.head_id
+                     AND h.code IS NOT NULL), '{{}}')
+                 WHERE s.members_keep AND s.target_id IS NOT NULL"""
+        )
         stage.execute(
             f"""UPDATE {STAGE} s SET central_id = c.id FROM {CENTRAL} c JOIN {H} h
                     ON h.id = c.household_id
@@ -170,6 +181,13 @@ class TenHouseholdUnits(Handler):
                   SELECT array_agg(h.id ORDER BY h.id) FROM unnest(s.member_codes) c
                     JOIN {H} h ON h.code = c)
                  WHERE s.errors IS NULL"""
+        )
+        # (Kept members without a household number too.)
+        stage.execute(
+            f"""UPDATE {STAGE} s SET member_ids = (
+                  SELECT array_agg(h.id ORDER BY h.id) FROM {H} h
+                   WHERE h.ten_household_unit_id = s.target_id OR h.id = s.head_id)
+                 WHERE s.errors IS NULL AND s.members_keep AND s.target_id IS NOT NULL"""
         )
         stage.execute(
             f"""WITH m AS (

@@ -488,6 +488,18 @@ def test_units_import_reimport_and_change_members(tmp_path, unit_world, places):
     assert unit_members("U01") == ["U01", "U02", "U03", "U04", "U09"]
     assert Household.objects.get(code="U05").ten_household_unit is None
     assert unit_members("U06") == ["U06", "U07", "U08"]
+    # An empty member cell (or no member column) keeps the members.
+    rows[0][3] = ""
+    path = write_csv(tmp_path / "u3.csv", UNIT_HEADER, rows)
+    assert counts(run_import("ten_household_units", path, commit=True)) == (0, 0, 2, 0)
+    path = write_csv(tmp_path / "u4.csv", UNIT_HEADER[:2], [r[:2] for r in rows])
+    assert counts(run_import("ten_household_units", path, commit=True)) == (0, 0, 2, 0)
+    assert unit_members("U01") == ["U01", "U02", "U03", "U04", "U09"]
+    # A kept member is still a member: another row may not take it.
+    rows[1][3] = "U07、U08、U02"
+    path = write_csv(tmp_path / "u5.csv", UNIT_HEADER, rows)
+    result = run_import("ten_household_units", path)
+    assert [r[2] for r in reasons(result)] == [units.MSG_MEMBER_IN_TWO_ROWS] * 2
 
 
 def test_a_household_moves_between_two_units_of_the_same_file(tmp_path, unit_world):
