@@ -6,6 +6,7 @@ each refusal, the jurisdiction."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,7 @@ import shapely
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.utils.timezone import now
+from openpyxl import Workbook
 
 from gridmap.crypto import keyed_hash
 from grids.models import ServiceCentre, Village, Worker
@@ -189,6 +191,24 @@ def test_members_import_reimport_and_update(tmp_path, party_world):
         "2013-07-01"
     )
     assert PartyMember.objects.filter(household__code__in=["T001", "T002"]).count() == 3
+
+
+def test_members_from_a_workbook_with_a_title_row_date_cells_and_number_phones(
+    tmp_path, party_world
+):
+    worker = Worker.objects.create(name="王五", phone="13900000001")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "党员"
+    sheet.append(["某村党员名册"])
+    sheet.append(MEMBER_HEADER)
+    sheet.append(["T001", "王五", "PB01", dt.date(2010, 7, 1), 13900000001])
+    sheet.append(["T002", "赵六", "PB01", dt.datetime(2012, 7, 1), None])
+    book.save(tmp_path / "m.xlsx")
+    result = run_import("party_members", tmp_path / "m.xlsx", commit=True)
+    assert (result.sheet, result.header_row, result.new) == ("党员", 2, 2), result.refusals
+    member = PartyMember.objects.get(household__code="T001", name="王五")
+    assert member.worker == worker and member.joined_on == dt.date(2010, 7, 1)
 
 
 def test_an_empty_or_masked_phone_keeps_the_worker(tmp_path, party_world):
