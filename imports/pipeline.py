@@ -420,8 +420,7 @@ def stage_rows(
             else None
         )
         rows.append(
-            (number, sheet, row_no, reasons, normalised)
-            + tuple(values.get(name) for name in names)
+            (number, sheet, row_no, reasons, normalised) + tuple(values.get(name) for name in names)
         )
     return rows
 
