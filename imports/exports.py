@@ -531,7 +531,7 @@ def ten_household_units_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
         Household.objects.filter(ten_household_unit=OuterRef("pk"), code__isnull=False)
         .order_by()
         .values("ten_household_unit")
-        .annotate(codes=StringAgg("code", LIST_SEPARATOR, ordering="code"))
+        .annotate(codes=StringAgg("code", LIST_SEPARATOR, order_by="code"))
         .values("codes")
     )
     qs = scope.filter(TenHouseholdUnit.objects.all(), "grid__code").annotate(

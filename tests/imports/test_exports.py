@@ -1,0 +1,461 @@
+"""Exports of every kind and boundary level (imports.exports, export_records).
+
+One small county of each kind of record, made with the factories under district 9901xx and
+exported with ``area`` set to it, so rows of the demo (when the session loaded it) never enter.
+Every export is read back: XLSX, CSV, GeoPackage and Shapefile through the import's own reader
+(``imports.sources.open_source``), whose header must match the kind's columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyogrio
+import pytest
+import shapely
+from django.contrib.gis.geos import Point, Polygon
+from django.core.management import CommandError, call_command
+from django.utils import translation
+from openpyxl import load_workbook
+from psycopg.types.range import Range
+
+from accounts.models import AccountRole
+from grids.models import (
+    Building,
+    District,
+    Grid,
+    Role,
+    ServiceCentre,
+    Station,
+    Town,
+    Village,
+    Worker,
+)
+from households.models import (
+    CentralHousehold,
+    Household,
+    PartyBranch,
+    PartyMember,
+    Tag,
+    TenHouseholdUnit,
+)
+from imports.exports import (
+    BOUNDARY_LEVELS,
+    EXPORT_KIND_NAMES,
+    GEOMETRY_TYPES,
+    MSG_NO_GEOMETRY,
+    MSG_UNKNOWN_AREA,
+    MSG_UNKNOWN_FORMAT,
+    ExportError,
+    export,
+    export_columns,
+    export_kind,
+)
+from imports.kinds import KIND_NAMES, KINDS
+from imports.sources import open_source
+from tests.factories import (
+    AccountFactory,
+    CatchmentAssignmentFactory,
+    DistrictFactory,
+    GridFactory,
+    RoleAssignmentFactory,
+    StationFactory,
+    TownFactory,
+    VillageFactory,
+    WorkerFactory,
+    rect,
+)
+
+pytestmark = pytest.mark.django_db
+
+ID_NUMBER = "450702199001011234"
+PHONE = "13800000001"
+STAFF_ID = "450702198507150018"
+START = dt.date(2024, 1, 1)
+
+
+@dataclass
+class County:
+    district: District
+    towns: tuple[Town, Town]
+    villages: tuple[Village, Village]
+    grids: tuple[Grid, Grid]
+    building: Building
+    households: tuple[Household, Household]
+    leader: Worker
+    resident: Worker
+    station: Station
+    branch: PartyBranch
+    member: PartyMember
+    central: CentralHousehold
+    centre: ServiceCentre
+    unit: TenHouseholdUnit
+
+
+@pytest.fixture
+def county(db) -> County:
+    district = DistrictFactory(geom=rect(100.0, 0.0, 100.2, 0.1))
+    t1 = TownFactory(district=district, geom=rect(100.0, 0.0, 100.1, 0.1))
+    t2 = TownFactory(district=district, geom=rect(100.1, 0.0, 100.2, 0.1))
+    v1 = VillageFactory(town=t1, geom=t1.geom)
+    v2 = VillageFactory(town=t2, geom=t2.geom)
+    g1 = GridFactory(village=v1, geom=v1.geom)
+    g2 = GridFactory(village=v2, geom=v2.geom)
+    ring = ((100.01, 0.01), (100.011, 0.01), (100.011, 0.011), (100.01, 0.011), (100.01, 0.01))
+    building = Building.objects.create(
+        code="B9901", name="一号楼", footprint=Polygon(ring, srid=4326), grid=g1, floors=4
+    )
+    h1 = Household.objects.create(
+        code="H9901",
+        address="=一村1号",
+        location=Point(100.0105, 0.0105, srid=4326),
+        building=building,
+        grid=g1,
+        size=4,
+        tags=[Tag.LEFT_BEHIND_ELDERLY, Tag.LOW_INCOME],
+        head_name="张三",
+        id_number=ID_NUMBER,
+        phone=PHONE,
+    )
+    h2 = Household.objects.create(
+        code="0099020",
+        address="二村2号",
+        location=Point(100.15, 0.05, srid=4326),
+        grid=g2,
+        head_name="李四",
+        id_number="",
+        phone="",
+    )
+    leader = WorkerFactory(name="王网格", phone="13900000001", id_number=STAFF_ID)
+    RoleAssignmentFactory(
+        worker=leader, role=Role.GRID_LEADER, grid=g1, period=Range(START, dt.date(2025, 7, 1))
+    )
+    secretary = WorkerFactory(name="赵书记", phone="13900000002")
+    RoleAssignmentFactory(
+        worker=secretary, role=Role.VILLAGE_SECRETARY, village=v2, period=Range(START, None)
+    )
+    station = StationFactory(town=t1, code=f"{t1.code}S01", name="一站", address="站前路1号")
+    CatchmentAssignmentFactory(village=v1, station=station, period=Range(START, None))
+    branch = PartyBranch.objects.create(code=f"{v1.code}01", name="一村党支部", village=v1)
+    resident = WorkerFactory(name="张三", phone=PHONE, is_party_member=True)
+    member = PartyMember.objects.create(
+        name="张三", branch=branch, household=h1, joined_on=dt.date(2010, 7, 1), worker=resident
+    )
+    central = CentralHousehold.objects.create(
+        household=h1, party_member=member, designated_on=dt.date(2023, 3, 1)
+    )
+    centre = ServiceCentre.objects.create(
+        code="SC9901", name="一村服务中心", location=Point(100.02, 0.02, srid=4326), village=v1
+    )
+    unit = TenHouseholdUnit.objects.create(
+        name="一联户", head_household=h1, central_household=central, grid=g1
+    )
+    Household.objects.filter(pk__in=[h1.pk, h2.pk]).update(ten_household_unit=unit)
+    return County(
+        district=district,
+        towns=(t1, t2),
+        villages=(v1, v2),
+        grids=(g1, g2),
+        building=building,
+        households=(h1, h2),
+        leader=leader,
+        resident=resident,
+        station=station,
+        branch=branch,
+        member=member,
+        central=central,
+        centre=centre,
+        unit=unit,
+    )
+
+
+def read_back(name: str, path: Path) -> list[dict]:
+    """The rows of an export as the import reads them (values by key); the header must match
+    the export's columns and hold nothing else."""
+    fmt = path.suffix[1:]
+    columns = export_columns(name, fmt)
+    with open_source(path, export_kind(name)) as source:
+        rows = [r.values for r in source]
+        keys = sorted(source.header.keys.values())
+        if fmt in ("gpkg", "shp"):
+            # A boundary's geometry column is the geo file's own geometry field.
+            keys = [k for k in keys if k != "geometry"]
+        assert keys == sorted(c.key for c in columns)
+        assert source.header.unknown == []
+    return rows
+
+
+CASES = [(name, fmt) for name in EXPORT_KIND_NAMES for fmt in ("xlsx", "csv")] + [
+    (name, fmt) for name in GEOMETRY_TYPES for fmt in ("gpkg", "shp")
+]
+
+
+@pytest.mark.parametrize(("name", "fmt"), CASES)
+def test_every_kind_and_format_exports_and_reads_back(county, tmp_path, name, fmt):
+    path = tmp_path / f"{name}.{fmt}"
+    written = export(name, path, area=county.district.code, unmasked=True)
+    rows = read_back(name, path)
+    assert written == len(rows) >= 1
+    if fmt in ("gpkg", "shp"):
+        info = pyogrio.read_info(path)
+        expected = GEOMETRY_TYPES[name]
+        if fmt == "shp":
+            # A Shapefile has one polygon type for polygons and multipolygons.
+            expected = expected.removeprefix("Multi")
+        assert info["geometry_type"] == expected
+        assert info["crs"] == "EPSG:4326"
+        assert all(r["geometry"] is not None for r in rows)
+
+
+def test_households_values_are_as_the_import_reads_them(county, tmp_path):
+    path = tmp_path / "h.xlsx"
+    with translation.override("en"):
+        export("households", path, area=county.district.code, unmasked=True)
+    first, second = read_back("households", path)
+    assert first == {
+        "code": "H9901",
+        "head_name": "张三",
+        "id_number": ID_NUMBER,
+        "phone": PHONE,
+        "address": "=一村1号",  # written guarded ('=...), read back as it was
+        "size": 4,
+        "tags": "留守老人,低保户",
+        "lon": pytest.approx(100.0105),
+        "lat": pytest.approx(0.0105),
+        "building_code": "B9901",
+    }
+    # A code with a leading zero stays text; empty personal fields are empty cells.
+    assert second["code"] == "0099020"
+    assert second["id_number"] is None and second["building_code"] is None
+    ws = load_workbook(path).worksheets[0]
+    assert [c.value for c in ws[1]] == [c.header for c in KINDS["households"].columns]
+    assert ws["A2"].number_format == "@" and ws["A2"].data_type == "s"
+    assert ws["E2"].value == "'=一村1号"
+
+
+def test_values_of_the_other_kinds(county, tmp_path):
+    def rows(name: str) -> list[dict]:
+        export(name, tmp_path / f"{name}.csv", area=county.district.code, unmasked=True)
+        # A CSV's empty cell reads as "" (an XLSX's as None).
+        rows = read_back(name, tmp_path / f"{name}.csv")
+        return [{k: v if v != "" else None for k, v in r.items()} for r in rows]
+
+    (building,) = rows("buildings")
+    assert building["code"] == "B9901" and building["floors"] == "4"
+    assert building["address"] == building["name"] == "一号楼"
+    assert shapely.from_wkt(building["footprint"]).equals(
+        shapely.from_wkt(county.building.footprint.wkt)
+    )
+    assert float(building["lon"]) == pytest.approx(100.0105)
+
+    roles = {r["role"]: r for r in rows("roles")}
+    assert roles["网格长"] == {
+        "phone": "13900000001",
+        "name": "王网格",
+        "role": "网格长",
+        "place_code": county.grids[0].code,
+        "start": "2024-01-01",
+        "end": "2025-06-30",  # the last day held: the period ends (exclusive) on 2025-07-01
+    }
+    assert roles["村党组织书记"]["place_code"] == county.villages[1].code
+    assert roles["村党组织书记"]["end"] is None
+
+    (station,) = rows("stations")
+    assert station["code"] == county.station.code and station["town_code"] == county.towns[0].code
+    (catchment,) = rows("catchments")
+    assert catchment == {
+        "village_code": county.villages[0].code,
+        "station_code": county.station.code,
+        "start": "2024-01-01",
+    }
+    (branch,) = rows("party_branches")
+    assert branch == {
+        "code": county.branch.code,
+        "name": "一村党支部",
+        "village_code": county.villages[0].code,
+    }
+    (member,) = rows("party_members")
+    assert member == {
+        "household_code": "H9901",
+        "name": "张三",
+        "branch_code": county.branch.code,
+        "joined_on": "2010-07-01",
+        "phone": PHONE,
+    }
+    (central,) = rows("central_households")
+    assert central == {
+        "household_code": "H9901",
+        "member_name": "张三",
+        "member_household_code": None,  # the member lives in the central household
+        "designated_on": "2023-03-01",
+    }
+    (centre,) = rows("service_centres")
+    assert centre["code"] == "SC9901" and centre["village_code"] == county.villages[0].code
+    (unit,) = rows("ten_household_units")
+    assert unit == {
+        "head_household_code": "H9901",
+        "name": "一联户",
+        "central_household_code": "H9901",
+        "member_codes": "0099020、H9901",
+    }
+    workers = {w["name"]: w for w in rows("workers")}
+    assert workers["王网格"]["id_number"] == STAFF_ID
+    assert workers["王网格"]["party_member"] == "否" and workers["张三"]["party_member"] == "是"
+    assert set(workers) == {"王网格", "赵书记", "张三"}
+
+
+def test_boundary_levels_carry_code_name_parent_and_geometry(county, tmp_path):
+    export("villages", tmp_path / "v.csv", area=county.district.code)
+    rows = read_back("villages", tmp_path / "v.csv")
+    assert [(r["code"], r["parent_code"]) for r in rows] == [
+        (county.villages[0].code, county.towns[0].code),
+        (county.villages[1].code, county.towns[1].code),
+    ]
+    assert shapely.from_wkt(rows[0]["geometry"]).equals(
+        shapely.from_wkt(county.villages[0].geom.wkt)
+    )
+    # No geometry in an XLSX (a cell holds 32,767 characters at most).
+    export("villages", tmp_path / "v.xlsx", area=county.district.code)
+    assert "geometry" not in read_back("villages", tmp_path / "v.xlsx")[0]
+    export("districts", tmp_path / "d.gpkg", area=county.district.code)
+    (district,) = read_back("districts", tmp_path / "d.gpkg")
+    assert district["code"] == county.district.code
+    assert shapely.from_wkb(district["geometry"]).equals(shapely.from_wkt(county.district.geom.wkt))
+
+
+def test_shapefile_uses_the_10_byte_names_and_gpkg_the_chinese_headers(county, tmp_path):
+    export("households", tmp_path / "h.shp", area=county.district.code, unmasked=True)
+    fields = list(pyogrio.read_info(tmp_path / "h.shp")["fields"])
+    assert fields == [c.field_name for c in export_columns("households", "shp")]
+    assert "bldg_code" in fields and all(len(f.encode()) <= 10 for f in fields)
+    export("households", tmp_path / "h.gpkg", area=county.district.code, unmasked=True)
+    fields = list(pyogrio.read_info(tmp_path / "h.gpkg")["fields"])
+    assert fields[:2] == ["户编号", "户主姓名"]
+    # The Chinese text survives the Shapefile's encoding.
+    rows = read_back("households", tmp_path / "h.shp")
+    assert rows[0]["head_name"] == "张三" and rows[0]["tags"] == "留守老人,低保户"
+
+
+def test_buildings_in_a_geo_file_have_the_footprint_as_geometry(county, tmp_path):
+    export("buildings", tmp_path / "b.gpkg", area=county.district.code)
+    (row,) = read_back("buildings", tmp_path / "b.gpkg")
+    assert "footprint" not in row
+    assert shapely.from_wkb(row["geometry"]).equals(shapely.from_wkt(county.building.footprint.wkt))
+
+
+def test_csv_is_utf8_with_a_bom_and_the_chinese_header(county, tmp_path):
+    export("households", tmp_path / "h.csv", area=county.district.code)
+    raw = (tmp_path / "h.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf" + "户编号,户主姓名".encode())
+
+
+# --- Masking -----------------------------------------------------------------------------------
+
+
+def test_a_district_admin_export_masks_id_numbers_and_phones(county, tmp_path):
+    admin = AccountFactory(role=AccountRole.DISTRICT_ADMIN, codes=[county.district.code]).user
+    export("households", tmp_path / "h.xlsx", user=admin)
+    first = read_back("households", tmp_path / "h.xlsx")[0]
+    assert first["id_number"] == "450702********1234" and first["phone"] == "138****0001"
+    # --unmasked is for an operator without a user: the user's rule wins.
+    export("households", tmp_path / "h2.xlsx", user=admin, unmasked=True)
+    assert read_back("households", tmp_path / "h2.xlsx")[0]["phone"] == "138****0001"
+
+    export("workers", tmp_path / "w.csv", user=admin)
+    workers = {w["name"]: w for w in read_back("workers", tmp_path / "w.csv")}
+    # Staff ID numbers are masked; staff phones are published work numbers, a resident
+    # party member's phone (a central household's) is masked.
+    assert workers["王网格"]["id_number"] == "450702********0018"
+    assert workers["王网格"]["phone"] == "13900000001"
+    assert workers["张三"]["phone"] == "138****0001"
+    export("party_members", tmp_path / "m.csv", user=admin)
+    assert read_back("party_members", tmp_path / "m.csv")[0]["phone"] == "138****0001"
+
+
+def test_a_grid_worker_sees_personal_data_and_only_their_grid(county, tmp_path):
+    worker = AccountFactory(role=AccountRole.GRID_WORKER, codes=[county.grids[0].code]).user
+    assert export("households", tmp_path / "h.xlsx", user=worker) == 1
+    (row,) = read_back("households", tmp_path / "h.xlsx")
+    assert (row["code"], row["id_number"], row["phone"]) == ("H9901", ID_NUMBER, PHONE)
+
+
+def test_the_command_masks_unless_unmasked(county, tmp_path, capsys):
+    path = tmp_path / "h.xlsx"
+    with translation.override("en"):
+        call_command("export_records", "households", str(path), "--area", county.district.code)
+    out = capsys.readouterr().out
+    assert "2 rows of households written" in out and "masked" in out
+    assert read_back("households", path)[0]["id_number"] == "450702********1234"
+    call_command(
+        "export_records", "households", str(path), "--area", county.district.code, "--unmasked"
+    )
+    assert read_back("households", path)[0]["id_number"] == ID_NUMBER
+
+
+def test_the_command_exports_as_a_user(county, tmp_path):
+    admin = AccountFactory(role=AccountRole.DISTRICT_ADMIN, codes=[county.towns[1].code]).user
+    path = tmp_path / "h.csv"
+    call_command("export_records", "households", str(path), "--user", admin.username)
+    (row,) = read_back("households", path)
+    assert row["code"] == "0099020"
+    with pytest.raises(CommandError):
+        call_command("export_records", "households", str(path), "--user", "nobody-such")
+
+
+# --- Which rows --------------------------------------------------------------------------------
+
+
+def test_area_keeps_the_records_inside_it(county, tmp_path):
+    town = county.towns[0].code
+    counts = {
+        name: export(name, tmp_path / f"{name}.csv", area=town)
+        for name in ("households", "buildings", "stations", "roles", "workers", "grids", "towns")
+    }
+    assert counts == {
+        "households": 1,
+        "buildings": 1,
+        "stations": 1,
+        "roles": 1,
+        "workers": 2,  # the grid leader, and the resident party member of the town
+        "grids": 1,
+        "towns": 1,
+    }
+    assert export("households", tmp_path / "g2.csv", area=county.grids[1].code) == 1
+    assert read_back("households", tmp_path / "g2.csv")[0]["code"] == "0099020"
+
+
+def test_unknown_area_kind_format_and_geometry_are_refused(county, tmp_path):
+    with pytest.raises(ExportError) as caught:
+        export("households", tmp_path / "h.csv", area="990199")
+    assert caught.value.message["msgid"] == MSG_UNKNOWN_AREA
+    with pytest.raises(ExportError) as caught:
+        export("households", tmp_path / "h.txt")
+    assert caught.value.message["msgid"] == MSG_UNKNOWN_FORMAT
+    with pytest.raises(ExportError):
+        export("residents", tmp_path / "h.csv")
+    with pytest.raises(ExportError) as caught:
+        export("workers", tmp_path / "w.gpkg")
+    assert caught.value.message["msgid"] == MSG_NO_GEOMETRY
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refused:
+        call_command("export_records", "roles", str(tmp_path / "r.shp"))
+    assert "职务任命" in str(refused.value)
+
+
+def test_an_empty_export_writes_the_header(county, tmp_path):
+    far = VillageFactory(town=county.towns[0]).code
+    assert export("households", tmp_path / "h.xlsx", area=far) == 0
+    assert [c.value for c in load_workbook(tmp_path / "h.xlsx").worksheets[0][1]][:2] == [
+        "户编号",
+        "户主姓名",
+    ]
+    assert export("households", tmp_path / "h.gpkg", area=far) == 0
+    assert pyogrio.read_info(tmp_path / "h.gpkg")["features"] == 0
+
+
+def test_every_import_kind_and_boundary_level_can_be_exported():
+    assert set(EXPORT_KIND_NAMES) == set(KIND_NAMES) | set(BOUNDARY_LEVELS)
+    assert [c.key for c in export_columns("households", "xlsx")] == [
+        c.key for c in KINDS["households"].columns
+    ]
