@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext, gettext_noop
 
-from imports.exports import EXPORT_KIND_NAMES, FORMATS, ExportError, export
+from imports.exports import EXPORT_KIND_NAMES, FORMATS, ExportError, export, export_kind
 
 MSG_WRITTEN = gettext_noop("%(rows)s rows of %(kind)s written to %(path)s.")
 MSG_MASKED = gettext_noop(
@@ -70,7 +70,8 @@ class Command(BaseCommand):
         except ExportError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            gettext(MSG_WRITTEN) % {"rows": rows, "kind": options["kind"], "path": path}
+            gettext(MSG_WRITTEN)
+            % {"rows": rows, "kind": gettext(export_kind(options["kind"]).label), "path": path}
         )
         if user is None and not options["unmasked"]:
             self.stdout.write(gettext(MSG_MASKED))
