@@ -108,6 +108,8 @@ EXPORT_KIND_NAMES: tuple[str, ...] = KIND_NAMES + BOUNDARY_LEVELS
 CHUNK = 2000
 GEO_BATCH = 5000
 TEXT_FORMAT = "@"
+# Records on one sheet of an XLSX: Excel's 1,048,576 rows less the header.
+XLSX_SHEET_ROWS = 1_048_575
 CRS = "EPSG:4326"
 # The language of the values the import reads: tags and roles by their Chinese names.
 VALUE_LANGUAGE = "zh-hans"
@@ -606,10 +608,9 @@ def _table_value(col: Column, value: Any) -> Any:
     return safe_cell(value)
 
 
-def write_xlsx(path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterator[Row]) -> int:
-    """The template's first sheet: the Chinese header, then one row per record (streamed)."""
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(gettext(kind.label)[:31])
+def _xlsx_sheet(book: Workbook, title: str, columns: tuple[Column, ...]) -> Any:
+    """A new sheet with the template's header row and text-formatted columns."""
+    ws = book.create_sheet(title)
     for index, col in enumerate(columns, start=1):
         dim = ws.column_dimensions[get_column_letter(index)]
         dim.width = max(12, len(col.header) * 2 + 4)
@@ -622,8 +623,23 @@ def write_xlsx(path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterat
         cell.font = bold
         header.append(cell)
     ws.append(header)
+    return ws
+
+
+def write_xlsx(path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterator[Row]) -> int:
+    """The template's first sheet: the Chinese header, then one row per record (streamed).
+    A sheet holds ``XLSX_SHEET_ROWS`` records (Excel's limit is 1,048,576 rows): more go on
+    further sheets, each with the header (import each with ``--sheet``; CSV has no limit)."""
+    book = Workbook(write_only=True)
+    label = gettext(kind.label)
+    ws = _xlsx_sheet(book, label[:31], columns)
     count = 0
+    on_sheet = 0
     for values, _geometry in rows:
+        if on_sheet == XLSX_SHEET_ROWS:
+            sheet = len(book.worksheets) + 1
+            ws = _xlsx_sheet(book, f"{label[:26]} {sheet}", columns)
+            on_sheet = 0
         out: list[Any] = []
         for col in columns:
             value = _table_value(col, values.get(col.key))
@@ -635,6 +651,7 @@ def write_xlsx(path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterat
                 out.append(value)
         ws.append(out)
         count += 1
+        on_sheet += 1
     book.save(path)
     return count
 

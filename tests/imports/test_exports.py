@@ -459,3 +459,16 @@ def test_every_import_kind_and_boundary_level_can_be_exported():
     assert [c.key for c in export_columns("households", "xlsx")] == [
         c.key for c in KINDS["households"].columns
     ]
+
+
+def test_an_xlsx_goes_on_to_a_second_sheet_when_one_is_full(county, tmp_path, monkeypatch):
+    """Excel's sheet holds 1,048,576 rows: the records go on on further sheets, each with the
+    header (made small here)."""
+    monkeypatch.setattr("imports.exports.XLSX_SHEET_ROWS", 1)
+    path = tmp_path / "h.xlsx"
+    with translation.override("zh-hans"):
+        assert export("households", path, area=county.district.code) == 2
+    assert load_workbook(path).sheetnames == ["住户", "住户 2"]
+    first = [r.values["code"] for r in open_source(path, KINDS["households"])]
+    second = [r.values["code"] for r in open_source(path, KINDS["households"], sheet="住户 2")]
+    assert (first, second) == (["H9901"], ["0099020"])
