@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bench import import_bench
 from bench.common import report, time_each
 
 ALL: dict[str, Callable[[], None]] = {}
@@ -906,3 +907,8 @@ def serve() -> None:
         len(baseline["results"]) / baseline["elapsed"]
     )
     print(f"   ratio ours/baseline (throughput): {ratio:.2f}x")
+
+
+# Issue 13: the numpy coordinate conversion and the households import (bench/import_bench.py).
+ALL["coords"] = import_bench.coords
+ALL["import_households"] = import_bench.import_households

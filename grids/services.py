@@ -163,15 +163,24 @@ _T = tables(building=Building, grid=Grid)
 
 # Resolves a footprint on a shared grid edge with grids.selectors.EDGE_TIE_BREAK (smallest
 # code), like the households' statement.
-_ASSIGN_BUILDINGS_SQL = """
-UPDATE {building} b
-   SET grid_id = (
+# The grid a point lies in, as every derivation writes it (buildings here, households in
+# households.services, the county's imports in imports.handlers): the current grid covering
+# the point, a point on a shared edge going to the smallest code (grids.selectors.EDGE_TIE_BREAK).
+# ``{point}`` is SQL for the point, ``{grid}`` the grid table.
+GRID_OF_POINT_SQL = """(
        SELECT g.id FROM {grid} g
-        WHERE g.generation_high_id IS NULL
-          AND ST_Covers(g.geom, ST_PointOnSurface(b.footprint))
-        ORDER BY g.code LIMIT 1)
+        WHERE g.generation_high_id IS NULL AND ST_Covers(g.geom, {point})
+        ORDER BY g.code LIMIT 1)"""
+
+_ASSIGN_BUILDINGS_SQL = (
+    """
+UPDATE {building} b
+   SET grid_id = """
+    + GRID_OF_POINT_SQL.replace("{point}", "ST_PointOnSurface(b.footprint)")
+    + """
  WHERE {where}
 """
+)
 
 
 @transaction.atomic

@@ -15,7 +15,10 @@ from django.utils.translation import gettext_noop
 from accounts.selectors import scope_q
 from gridmap.sql import tables
 from grids.models import Grid
-from grids.services import buildings_assign_grids  # noqa: F401  (its old name here: the demo)
+from grids.services import (
+    GRID_OF_POINT_SQL,
+    buildings_assign_grids,  # noqa: F401  (its old name here: the demo)
+)
 
 from .models import CentralHousehold, Household, TenHouseholdUnit
 from .notifications import notify_unit
@@ -29,14 +32,15 @@ _T = tables(grid=Grid, household=Household, unit=TenHouseholdUnit)
 # Resolves a point on a shared grid edge with the tie-break of grids.selectors.EDGE_TIE_BREAK
 # (smallest code), like the buildings' statement in grids.services, so the SQL path and the
 # ORM path agree.
-_ASSIGN_HOUSEHOLDS_SQL = """
+_ASSIGN_HOUSEHOLDS_SQL = (
+    """
 UPDATE {household} h
-   SET grid_id = (
-       SELECT g.id FROM {grid} g
-        WHERE g.generation_high_id IS NULL AND ST_Covers(g.geom, h.location)
-        ORDER BY g.code LIMIT 1)
+   SET grid_id = """
+    + GRID_OF_POINT_SQL.replace("{point}", "h.location")
+    + """
  WHERE {where}
 """
+)
 
 
 @transaction.atomic

@@ -544,7 +544,7 @@ def clean_lon_lat(
 
 def lon_lat_to_wgs84(lonlat: np.ndarray, crs: str) -> np.ndarray:
     """An (N, 2) array of lon/lat in ``crs`` (``wgs84``, ``gcj02``, ``bd09``) in WGS84, in one
-    pass (``grids.coords``); each distinct point is converted once."""
+    pass (``grids.coords``, numpy over the whole array)."""
     convert = TO_WGS84[crs]
     lonlat = np.asarray(lonlat, dtype=float)
     return lonlat.copy() if convert is None else convert(lonlat)

@@ -8,7 +8,15 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from grids.coords import bd09_to_wgs84, gcj02_to_wgs84, gcj02_to_wgs84_coords, in_china
+from grids.coords import (
+    bd09_to_wgs84,
+    bd09_to_wgs84_coords,
+    gcj02_to_wgs84,
+    gcj02_to_wgs84_coords,
+    in_china,
+    wgs84_to_bd09_coords,
+    wgs84_to_gcj02_coords,
+)
 
 GEOD = Geod(ellps="WGS84")
 TOLERANCE_M = 10.0
@@ -87,3 +95,77 @@ def test_array_of_geometries_and_empty_geometry():
     assert out[0].x != 108.6
     assert out[1].is_empty
     assert out[2] is None
+
+
+# --- The numpy implementation against prcoords' scalar one ---------------------------------
+# Random points over the China box (seeded), in GCJ-02 / BD-09 as a county's file holds them.
+RNG_SEED = 13
+SAMPLE = 3000
+
+
+def china_sample(n: int = SAMPLE, seed: int = RNG_SEED) -> np.ndarray:
+    """(n, 2) lon/lat drawn uniformly inside the box where GCJ-02 applies."""
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(73.0, 135.0, n)
+    lat = rng.uniform(3.0, 53.5, n)
+    return np.column_stack((lon, lat))
+
+
+def max_metres(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest geodesic distance between matching rows of two (N, 2) lon/lat arrays."""
+    return float(np.max(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]))
+
+
+def test_gcj02_inverse_agrees_with_prcoords_within_a_millimetre():
+    gcj = china_sample()
+    ours = gcj02_to_wgs84_coords(gcj)
+    theirs = np.array(
+        [(w.lon, w.lat) for w in (prcoords.gcj_wgs_bored((lat, lon)) for lon, lat in gcj)]
+    )
+    assert max_metres(ours, theirs) < 0.001
+    # And it really moved them (an identity would be 100-700 m away).
+    assert max_metres(ours, gcj) > 100
+
+
+def test_bd09_inverse_agrees_with_prcoords_within_a_millimetre():
+    bd = china_sample(seed=RNG_SEED + 1)
+    ours = bd09_to_wgs84_coords(bd)
+    theirs = []
+    for lon, lat in bd:
+        gcj = prcoords.bd_gcj_bored((lat, lon))
+        wgs = prcoords.gcj_wgs_bored(gcj)
+        theirs.append((wgs.lon, wgs.lat))
+    assert max_metres(ours, np.array(theirs)) < 0.001
+
+
+def test_forward_formulas_agree_with_prcoords():
+    wgs = china_sample(500, seed=RNG_SEED + 2)
+    gcj = np.array([(c.lon, c.lat) for c in (prcoords.wgs_gcj((la, lo)) for lo, la in wgs)])
+    bd = np.array([(c.lon, c.lat) for c in (prcoords.wgs_bd((la, lo)) for lo, la in wgs)])
+    assert max_metres(wgs84_to_gcj02_coords(wgs), gcj) < 0.001
+    assert max_metres(wgs84_to_bd09_coords(wgs), bd) < 0.001
+
+
+def test_forward_of_the_inverse_lands_within_a_few_millimetres():
+    points = china_sample(seed=RNG_SEED + 3)
+    assert max_metres(wgs84_to_gcj02_coords(gcj02_to_wgs84_coords(points)), points) < 0.005
+    assert max_metres(wgs84_to_bd09_coords(bd09_to_wgs84_coords(points)), points) < 0.005
+
+
+def test_random_points_outside_china_are_unchanged_among_points_inside():
+    rng = np.random.default_rng(RNG_SEED + 4)
+    outside = np.column_stack((rng.uniform(-180, 71.9, 200), rng.uniform(-90, 90, 200)))
+    inside = china_sample(200)
+    mixed = np.vstack((outside, inside))
+    out = gcj02_to_wgs84_coords(mixed)
+    assert not in_china(outside).any()
+    assert (out[:200] == outside).all()
+    assert (out[200:] != inside).any(axis=1).all()
+    assert (wgs84_to_gcj02_coords(outside) == outside).all()
+    # The input is never modified in place.
+    assert (mixed[200:] == inside).all()
+
+
+def test_empty_arrays_pass_through():
+    for convert in (gcj02_to_wgs84_coords, bd09_to_wgs84_coords, wgs84_to_gcj02_coords):
+        assert convert(np.empty((0, 2))).shape == (0, 2)

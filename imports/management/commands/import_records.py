@@ -2,9 +2,8 @@
 and python manage.py import_records KIND --template PATH.xlsx: see imports.sources and
 imports.templates.
 
-So far (issue 13, first step) the command writes templates and, for a file, reads it through:
-the header matched, unknown columns listed, data rows counted. Validating and writing the
-records is the next step; ``--commit`` is refused until then.
+The work is ``imports.pipeline.run_import``: a dry run unless ``--commit`` (then one
+transaction), every refused row listed with its sheet, row, column and reason, and the summary.
 """
 
 from __future__ import annotations
@@ -15,21 +14,27 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext, gettext_noop
 
 from imports.kinds import KIND_NAMES, get_kind
+from imports.pipeline import run_import
 from imports.report import Refusal, write_error_workbook
-from imports.sources import SourceError, open_source
+from imports.sources import SourceError
 from imports.templates import write_template
 
 MSG_KIND_NOT_YET = gettext_noop("Importing %(kind)s is not available yet.")
-MSG_COMMIT_NOT_YET = gettext_noop(
-    "Writing records is not available yet: this version reads the file and checks its columns."
-)
 MSG_PATH_OR_TEMPLATE = gettext_noop("Give the file to import, or --template PATH.xlsx.")
 MSG_TEMPLATE_WRITTEN = gettext_noop("Template for %(kind)s written to %(path)s.")
-MSG_HEADER_AT = gettext_noop("Sheet %(sheet)s: header in row %(row)s; columns: %(columns)s.")
+MSG_HEADER_AT = gettext_noop("Sheet %(sheet)s: header in row %(row)s.")
 MSG_UNKNOWN_COLUMNS = gettext_noop("Columns not used (unknown): %(columns)s.")
-MSG_CRS = gettext_noop("Coordinate reference system of the file: %(crs)s.")
-MSG_ROWS_READ = gettext_noop("%(rows)s data rows read, %(blank)s empty rows skipped.")
-MSG_DRY_RUN = gettext_noop("Dry run: nothing was written.")
+MSG_REFUSED_ROW = gettext_noop("Refused: sheet %(sheet)s, row %(row)s, %(column)s: %(reason)s")
+MSG_MORE_REFUSED = gettext_noop("More refused rows are in the error workbook (--report).")
+MSG_SUMMARY = gettext_noop(
+    "%(rows)s rows read: %(new)s new, %(updated)s updated, %(unchanged)s unchanged, "
+    "%(refused)s refused; %(normalised)s rows normalised."
+)
+MSG_NORMALISED = gettext_noop("Values normalised, by column: %(columns)s.")
+MSG_NOTHING_CHANGES = gettext_noop("Nothing changes: every row is already recorded as it is.")
+MSG_REPORT_WRITTEN = gettext_noop("Refused rows written to %(path)s.")
+MSG_DRY_RUN = gettext_noop("Dry run: nothing was written. Add --commit to write.")
+MSG_COMMITTED = gettext_noop("Written.")
 
 
 class Command(BaseCommand):
@@ -63,29 +68,46 @@ class Command(BaseCommand):
             return
         if not options["path"]:
             raise CommandError(gettext(MSG_PATH_OR_TEMPLATE))
-        if options["commit"]:
-            raise CommandError(gettext(MSG_COMMIT_NOT_YET))
         try:
-            source = open_source(options["path"], kind, sheet=options["sheet"])
-            for _record in source:
-                pass
+            result = run_import(
+                kind.name,
+                options["path"],
+                sheet=options["sheet"],
+                crs=options["crs"],
+                commit=options["commit"],
+                report=options["report"],
+            )
         except SourceError as exc:
             if options["report"]:
                 write_error_workbook(
                     options["report"], None, [], file_errors=[Refusal(None, exc.message)]
                 )
             raise CommandError(str(exc)) from exc
-        header = source.header
-        columns = ", ".join(header.label(key) for key in header.keys.values())
         self.stdout.write(
-            gettext(MSG_HEADER_AT)
-            % {"sheet": header.sheet, "row": header.number, "columns": columns}
+            gettext(MSG_HEADER_AT) % {"sheet": result.sheet, "row": result.header_row}
         )
-        if header.unknown:
-            self.stdout.write(gettext(MSG_UNKNOWN_COLUMNS) % {"columns": ", ".join(header.unknown)})
-        if source.crs:
-            self.stdout.write(gettext(MSG_CRS) % {"crs": source.crs})
-        self.stdout.write(
-            gettext(MSG_ROWS_READ) % {"rows": source.rows, "blank": source.blank_rows}
-        )
-        self.stdout.write(gettext(MSG_DRY_RUN))
+        if result.unknown_columns:
+            self.stdout.write(
+                gettext(MSG_UNKNOWN_COLUMNS) % {"columns": ", ".join(result.unknown_columns)}
+            )
+        for refused in result.refusals:
+            self.stdout.write(
+                gettext(MSG_REFUSED_ROW)
+                % {
+                    "sheet": refused.sheet,
+                    "row": refused.row,
+                    "column": refused.column or "-",
+                    "reason": refused.message,
+                }
+            )
+        if result.refusals_truncated:
+            self.stdout.write(gettext(MSG_MORE_REFUSED))
+        self.stdout.write(gettext(MSG_SUMMARY) % result.as_dict())
+        if result.normalised_columns:
+            columns = ", ".join(f"{k}: {v}" for k, v in result.normalised_columns.items())
+            self.stdout.write(gettext(MSG_NORMALISED) % {"columns": columns})
+        if result.new == result.updated == 0 and result.refused == 0:
+            self.stdout.write(gettext(MSG_NOTHING_CHANGES))
+        if options["report"]:
+            self.stdout.write(gettext(MSG_REPORT_WRITTEN) % {"path": options["report"]})
+        self.stdout.write(gettext(MSG_COMMITTED if result.committed else MSG_DRY_RUN))

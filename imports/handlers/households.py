@@ -1,0 +1,291 @@
+"""Households (户), keyed by the county's household number (``code``).
+
+A household's point is its lon/lat (or a geo file's point), else its building's (a point on
+the building's footprint, ``building_code``), else, for a household already imported, the
+point stored. Its grid is derived from the point in SQL as everywhere (``grid_of``). ID
+numbers and phones are encrypted before they reach the database and compared by keyed hash;
+a masked value (``138****5678``, from an export) keeps the stored one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, partial
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext_noop
+
+from households.models import Household, Tag
+from households.services import ten_household_units_refresh
+from imports.normalise import RowError, clean_code, clean_integer, clean_text
+from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, register
+from imports.sources import Record
+
+from .common import (
+    MSG_MASKED_NEW,
+    MSG_OUTSIDE_JURISDICTION,
+    T,
+    convert_ewkt,
+    district_code_sql,
+    grid_of,
+    lon_lat,
+    point_sql,
+    refuse_outside_districts,
+    secret,
+)
+
+H = Household._meta.db_table
+B = T["building"]
+
+MSG_DUPLICATE_HOUSEHOLD = gettext_noop(
+    "The household number %(value)s is in the file more than once (rows %(rows)s): keep one row."
+)
+MSG_UNKNOWN_BUILDING = gettext_noop(
+    "No building has the number %(value)s: import the buildings first, or correct the number."
+)
+MSG_NO_LOCATION = gettext_noop(
+    "No location: give the longitude and latitude, or the number of a building already imported."
+)
+MSG_UNKNOWN_TAG = gettext_noop("Unknown label %(value)s; the labels are: %(labels)s.")
+MSG_HOUSEHOLD_ELSEWHERE = gettext_noop(
+    "Household %(code)s is already recorded in %(place)s, outside your jurisdiction."
+)
+
+_TAG_SPLIT = re.compile(r"[,，、;；/|\s]+")
+# Spellings counties use besides the labels themselves.
+TAG_SYNONYMS = {
+    "低保": Tag.LOW_INCOME,
+    "低保对象": Tag.LOW_INCOME,
+    "特困": Tag.SPECIAL_HARDSHIP,
+    "特困户": Tag.SPECIAL_HARDSHIP,
+    "特困供养": Tag.SPECIAL_HARDSHIP,
+    "残疾": Tag.DISABILITY,
+    "残疾户": Tag.DISABILITY,
+    "军属": Tag.MILITARY_FAMILY,
+    "退役军人": Tag.MILITARY_FAMILY,
+    "优抚": Tag.MILITARY_FAMILY,
+    "留守儿童户": Tag.LEFT_BEHIND_CHILD,
+    "留守老人户": Tag.LEFT_BEHIND_ELDERLY,
+}
+
+
+@cache
+def tag_lookup() -> dict[str, str]:
+    """Every accepted spelling of a label (its key, English and Chinese labels, synonyms)."""
+    lookup: dict[str, str] = {k: v.value for k, v in TAG_SYNONYMS.items()}
+    for tag in Tag:
+        lookup[tag.value] = tag.value
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                lookup[str(tag.label).lower()] = tag.value
+    return lookup
+
+
+def tag_labels() -> str:
+    return "、".join(str(tag.label) for tag in Tag)
+
+
+def clean_tags(raw: Any, *, column: str = "tags") -> tuple[list[str], bool]:
+    if raw is None or not str(raw).strip():
+        return [], False
+    lookup = tag_lookup()
+    values: list[str] = []
+    for part in _TAG_SPLIT.split(str(raw).strip()):
+        if not part:
+            continue
+        value = lookup.get(part.lower())
+        if value is None:
+            raise RowError(column, MSG_UNKNOWN_TAG, {"value": part, "labels": tag_labels()})
+        if value not in values:
+            values.append(value)
+    return sorted(values), False
+
+
+@register
+class Households(Handler):
+    kind = "households"
+    columns = [
+        ("code", "text"),
+        ("head_name", "text"),
+        ("id_enc", "text"),
+        ("id_hash", "text"),
+        ("id_keep", "boolean"),
+        ("phone_enc", "text"),
+        ("phone_hash", "text"),
+        ("phone_keep", "boolean"),
+        ("address", "text"),
+        ("size", "integer"),
+        ("tags", "varchar(30)[]"),
+        ("lon", "double precision"),
+        ("lat", "double precision"),
+        ("ewkt", "text"),
+        ("building_code", "text"),
+        # Derived in SQL.
+        ("building_id", "bigint"),
+        ("pt", "geometry(Point, 4326)"),
+        ("grid_id", "bigint"),
+        ("moved", "boolean"),
+    ]
+    point_sql = "pt"
+
+    cleaners = {
+        "code": partial(clean_code, required=True, max_length=40),
+        "head_name": partial(clean_text, required=True, max_length=50),
+        "address": partial(clean_text, required=True, max_length=200),
+        "size": partial(clean_integer, minimum=1, maximum=30),
+        "building_code": partial(clean_code, max_length=40),
+    }
+
+    def clean(
+        self, record: Record, ctx: Context
+    ) -> tuple[dict[str, Any], list[RowError], list[str]]:
+        values, errors, normalised = clean_cells(record, self.cleaners)
+        values["id_enc"], values["id_hash"], values["id_keep"] = secret(
+            record, "id_number", "id", errors, normalised
+        )
+        values["phone_enc"], values["phone_hash"], values["phone_keep"] = secret(
+            record, "phone", "phone", errors, normalised
+        )
+        try:
+            values["tags"], _ = clean_tags(record.values.get("tags"))
+        except RowError as error:
+            errors.append(error)
+        values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
+        return values, errors, normalised
+
+    def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
+        super().convert(values, ctx)
+        convert_ewkt(values, ctx)
+
+    def prepare(self, stage: Stage) -> None:
+        ctx = stage.ctx
+        present = ctx.present
+        stage.refuse_duplicates("code", "code", MSG_DUPLICATE_HOUSEHOLD)
+        stage.execute(f"UPDATE {STAGE} s SET target_id = h.id FROM {H} h WHERE h.code = s.code")
+        stage.execute(
+            f"""UPDATE {STAGE} s SET building_id = b.id FROM {B} b
+                 WHERE s.building_code <> '' AND b.code = s.building_code"""
+        )
+        stage.refuse(
+            "building_code <> '' AND building_id IS NULL",
+            "building_code",
+            MSG_UNKNOWN_BUILDING,
+            "jsonb_build_object('value', building_code)",
+        )
+        stage.refuse(
+            "target_id IS NULL AND (id_keep OR phone_keep)",
+            "id_number",
+            MSG_MASKED_NEW,
+        )
+        # The point: its own, else its building's, else the one stored.
+        stage.execute(
+            f"""UPDATE {STAGE} s SET pt = coalesce(
+                  {point_sql(ctx)},
+                  (SELECT ST_PointOnSurface(b.footprint) FROM {B} b WHERE b.id = s.building_id),
+                  (SELECT h.location FROM {H} h WHERE h.id = s.target_id))
+                WHERE s.errors IS NULL"""
+        )
+        stage.refuse("errors IS NULL AND pt IS NULL", "lon", MSG_NO_LOCATION)
+        refuse_outside_districts(stage)
+        # The grid, as the application derives it; only for a point that is new or moved.
+        stage.execute(
+            f"""UPDATE {STAGE} s SET moved = NOT coalesce(
+                  (SELECT ST_DWithin(h.location, s.pt, 1e-7) FROM {H} h WHERE h.id = s.target_id),
+                  FALSE)
+                 WHERE s.errors IS NULL"""
+        )
+        stage.execute(
+            f"""UPDATE {STAGE} s SET grid_id = CASE WHEN s.moved THEN {grid_of("s.pt")}
+                  ELSE (SELECT h.grid_id FROM {H} h WHERE h.id = s.target_id) END
+                 WHERE s.errors IS NULL"""
+        )
+        if ctx.prefixes is not None:
+            code = f"""coalesce((SELECT g.code FROM {T["grid"]} g WHERE g.id = grid_id),
+                                {district_code_sql("pt")})"""
+            stage.refuse_out_of_scope(
+                f"CASE WHEN errors IS NULL THEN {code} END", "lon", MSG_OUTSIDE_JURISDICTION
+            )
+            # Nor may a household of another area be taken over by moving it here.
+            stage.refuse(
+                f"""errors IS NULL AND target_id IS NOT NULL AND NOT coalesce((
+                      SELECT g.code LIKE ANY(%s) FROM {H} h JOIN {T["grid"]} g ON g.id = h.grid_id
+                       WHERE h.id = target_id), TRUE)""",
+                "code",
+                MSG_HOUSEHOLD_ELSEWHERE,
+                f"""jsonb_build_object('code', code, 'place', (
+                      SELECT g.code FROM {H} h JOIN {T["grid"]} g ON g.id = h.grid_id
+                       WHERE h.id = target_id))""",
+                [[p + "%" for p in ctx.prefixes]],
+            )
+        same = ["NOT s.moved"]
+        if "head_name" in present:
+            same.append("h.head_name = s.head_name")
+        if "address" in present:
+            same.append("h.address = s.address")
+        if "size" in present:
+            same.append("h.size = coalesce(s.size, 1)")
+        if "tags" in present:
+            same.append("h.tags @> s.tags AND h.tags <@ s.tags")
+        if "id_number" in present:
+            same.append("(s.id_keep OR h.id_number_hash = s.id_hash)")
+        if "phone" in present:
+            same.append("(s.phone_keep OR h.phone_hash = s.phone_hash)")
+        if "building_code" in present:
+            same.append("h.building_id IS NOT DISTINCT FROM s.building_id")
+        stage.execute(
+            f"UPDATE {STAGE} SET action = 'new' WHERE errors IS NULL AND target_id IS NULL"
+        )
+        stage.execute(
+            f"""UPDATE {STAGE} s SET action = CASE WHEN {" AND ".join(same)}
+                                               THEN 'unchanged' ELSE 'updated' END
+                  FROM {H} h WHERE h.id = s.target_id AND s.errors IS NULL"""
+        )
+
+    def apply(self, stage: Stage) -> None:
+        present = stage.ctx.present
+        stage.execute(
+            f"""INSERT INTO {H} (code, head_name, id_number, id_number_hash, phone, phone_hash,
+                                address, size, tags, location, building_id, grid_id)
+                SELECT code, head_name, coalesce(id_enc, ''), coalesce(id_hash, ''),
+                       coalesce(phone_enc, ''), coalesce(phone_hash, ''), address,
+                       coalesce(size, 1), tags, pt, building_id, grid_id
+                  FROM {STAGE} WHERE errors IS NULL AND action = 'new' ORDER BY n"""
+        )
+        sets = ["location = s.pt", "grid_id = s.grid_id"]
+        if "head_name" in present:
+            sets.append("head_name = s.head_name")
+        if "address" in present:
+            sets.append("address = s.address")
+        if "size" in present:
+            sets.append("size = coalesce(s.size, 1)")
+        if "tags" in present:
+            sets.append("tags = s.tags")
+        if "id_number" in present:
+            sets.append("id_number = CASE WHEN s.id_keep THEN h.id_number ELSE s.id_enc END")
+            sets.append(
+                "id_number_hash = CASE WHEN s.id_keep THEN h.id_number_hash ELSE s.id_hash END"
+            )
+        if "phone" in present:
+            sets.append("phone = CASE WHEN s.phone_keep THEN h.phone ELSE s.phone_enc END")
+            sets.append(
+                "phone_hash = CASE WHEN s.phone_keep THEN h.phone_hash ELSE s.phone_hash END"
+            )
+        if "building_code" in present:
+            sets.append("building_id = s.building_id")
+        stage.execute(
+            f"""UPDATE {H} h SET {", ".join(sets)} FROM {STAGE} s
+                 WHERE s.target_id = h.id AND s.errors IS NULL AND s.action = 'updated'"""
+        )
+        # The units of households that moved: their grid and area follow.
+        units = [
+            r[0]
+            for r in stage.fetch(
+                f"""SELECT DISTINCT h.ten_household_unit_id FROM {H} h JOIN {STAGE} s
+                      ON s.target_id = h.id
+                     WHERE s.errors IS NULL AND s.action = 'updated' AND s.moved
+                       AND h.ten_household_unit_id IS NOT NULL"""
+            )
+        ]
+        if units:
+            ten_household_units_refresh(ids=units)
