@@ -9,7 +9,7 @@ an export re-imports unchanged. A CSV has the same columns in UTF-8 with a BOM (
 it as UTF-8). GeoPackage and Shapefile are for the kinds with a geometry (``GEOMETRY_TYPES``):
 the same columns (a GeoPackage with the Chinese headers, a Shapefile with the 10-byte
 ``Column.field_name``s) and the geometry in WGS84; a building's footprint is the geometry
-there and its ``footprint`` WKT column is left out.
+there, and its ``footprint`` WKT and centre (``lon``, ``lat``) columns are left out.
 
 Boundary levels (``BOUNDARY_LEVELS``): the current generation's code, name and parent's code,
 with the multipolygon (GeoPackage, Shapefile; in a CSV as WKT; an XLSX leaves the geometry
@@ -113,8 +113,11 @@ XLSX_SHEET_ROWS = 1_048_575
 CRS = "EPSG:4326"
 # The language of the values the import reads: tags and roles by their Chinese names.
 VALUE_LANGUAGE = "zh-hans"
-# Table columns that are the geometry itself in a geo file (left out there).
+# Table columns that the geometry replaces in a geo file (left out there): a building's
+# footprint WKT and its centre (the import would build a square around a point it is given),
+# a boundary's WKT.
 GEOMETRY_TWINS = {"footprint", "geometry"}
+BUILDING_POINT = {"lon", "lat"}
 # Between the member households' codes of a ten-household unit.
 LIST_SEPARATOR = "、"
 
@@ -200,7 +203,8 @@ def export_columns(name: str, fmt: str) -> tuple[Column, ...]:
     """The columns an export of ``name`` as ``fmt`` writes, in order (see the docstring)."""
     columns = export_kind(name).columns
     if fmt in GEO_FORMATS:
-        return tuple(c for c in columns if c.key not in GEOMETRY_TWINS)
+        left_out = GEOMETRY_TWINS | (BUILDING_POINT if name == "buildings" else set())
+        return tuple(c for c in columns if c.key not in left_out)
     if fmt == "xlsx" and name in BOUNDARY_KINDS:
         return tuple(c for c in columns if c.key != "geometry")
     return columns
