@@ -72,7 +72,7 @@ from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
 from gridmap.exports import safe_cell
 from gridmap.jurisdiction import boundary_scope_q, scope_q
 from gridmap.messages import render_message
-from gridmap.personal_data import mask_id_number, mask_phone
+from gridmap.personal_data import mark_answer, mask_id_number, mask_phone
 from grids.models import (
     Building,
     CatchmentAssignment,
@@ -118,6 +118,8 @@ VALUE_LANGUAGE = "zh-hans"
 # a boundary's WKT.
 GEOMETRY_TWINS = {"footprint", "geometry"}
 BUILDING_POINT = {"lon", "lat"}
+# The kinds whose rows carry personal fields (masked or not).
+PERSONAL_KINDS = {"households", "workers", "roles", "party_members"}
 # Between the member households' codes of a ten-household unit.
 LIST_SEPARATOR = "、"
 
@@ -754,6 +756,10 @@ def export(
         prefixes=jurisdiction_prefixes(user) if user is not None else None,
         visible=can_see_personal_data(user) if user is not None else unmasked,
     )
+    if kind in PERSONAL_KINDS:
+        # Inside a request (a page's download): the answer carries residents' data, masked or
+        # not, and is sent no-store (gridmap.personal_data). Outside one: nothing.
+        mark_answer()
     columns = export_columns(kind, fmt)
     rows = ROWS[kind](scope, fmt in GEO_FORMATS)
     if fmt == "xlsx":

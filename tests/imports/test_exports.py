@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from psycopg.types.range import Range
 
 from accounts.models import AccountRole
+from gridmap.personal_data import answering
 from grids.models import (
     Building,
     District,
@@ -498,3 +499,11 @@ def test_an_export_re_imports_unchanged(county, tmp_path, name, fmt):
     result = run_import(name, path)
     assert result.refusals == []
     assert (result.rows, result.new, result.updated, result.unchanged) == (written, 0, 0, written)
+
+
+def test_an_export_in_a_request_marks_the_answer_as_carrying_personal_data(county, tmp_path):
+    with answering() as answer:
+        export("stations", tmp_path / "s.csv", area=county.district.code)
+        assert not answer.carries
+        export("households", tmp_path / "h.csv", area=county.district.code)
+        assert answer.carries
