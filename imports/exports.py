@@ -100,7 +100,11 @@ from .kinds import KIND_NAMES, KINDS, Column, Kind
 
 FORMATS: tuple[str, ...] = ("xlsx", "csv", "gpkg", "shp")
 GEO_FORMATS = {"gpkg", "shp"}
-SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".gpkg": "gpkg", ".shp": "shp"}
+# A ``.zip`` is a zipped Shapefile (one file to download; the import reads it as it is).
+SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".gpkg": "gpkg", ".shp": "shp", ".zip": "shp"}
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+# GDAL writes a zipped Shapefile when the name ends so.
+ZIPPED_SHAPEFILE = ".shp.zip"
 BOUNDARY_LEVELS: tuple[str, ...] = ("districts", "towns", "villages", "grids")
 EXPORT_KIND_NAMES: tuple[str, ...] = KIND_NAMES + BOUNDARY_LEVELS
 # Rows fetched from the database at a time (a server-side cursor), and features per write of
@@ -689,15 +693,23 @@ def write_geo(
     path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterator[Row], fmt: str
 ) -> int:
     """A GeoPackage (Chinese headers) or Shapefile (10-byte names) layer named after the kind,
-    written in batches of ``GEO_BATCH`` features."""
+    written in batches of ``GEO_BATCH`` features; a Shapefile named ``.zip`` is zipped. An
+    existing file is replaced."""
     from pyogrio.raw import write
 
     driver = "GPKG" if fmt == "gpkg" else "ESRI Shapefile"
     names = [c.header if fmt == "gpkg" else c.field_name for c in columns]
     geometry_type = GEOMETRY_TYPES[kind.name]
-    if path.exists():
-        # pyogrio would add a layer to an existing GeoPackage; an export replaces the file.
-        path.unlink()
+    target = path
+    if fmt == "shp" and path.suffix.lower() == ".zip":
+        if not path.name.lower().endswith(ZIPPED_SHAPEFILE):
+            target = path.with_name(path.stem + ZIPPED_SHAPEFILE)
+    elif fmt == "shp":
+        for part in SHAPEFILE_PARTS:
+            path.with_suffix(part).unlink(missing_ok=True)
+    # pyogrio would add a layer to an existing GeoPackage or zip.
+    path.unlink(missing_ok=True)
+    target.unlink(missing_ok=True)
     count = 0
     first = True
 
@@ -706,7 +718,7 @@ def write_geo(
         geometry = np.array([g for _, g in batch], dtype=object)
         data = [_field_array(c, [v.get(c.key) for v, _ in batch]) for c in columns]
         write(
-            str(path),
+            str(target),
             geometry,
             data,
             names,
@@ -728,6 +740,8 @@ def write_geo(
             batch = []
     if batch or first:
         flush(batch)
+    if target != path:
+        target.rename(path)
     return count
 
 

@@ -9,6 +9,7 @@ Every export is read back: XLSX, CSV, GeoPackage and Shapefile through the impor
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -507,3 +508,22 @@ def test_an_export_in_a_request_marks_the_answer_as_carrying_personal_data(count
         assert not answer.carries
         export("households", tmp_path / "h.csv", area=county.district.code)
         assert answer.carries
+
+
+@pytest.mark.parametrize("name", ["h.zip", "h.shp.zip"])
+def test_a_shapefile_named_zip_is_zipped_and_re_imports(county, tmp_path, name):
+    path = tmp_path / name
+    assert export("households", path, area=county.district.code, unmasked=True) == 2
+    with zipfile.ZipFile(path) as archive:
+        parts = sorted(Path(n).suffix for n in archive.namelist())
+    assert parts == [".cpg", ".dbf", ".prj", ".shp", ".shx"]
+    assert [r["code"] for r in read_back("households", path)] == ["H9901", "0099020"]
+    assert run_import("households", path).unchanged == 2
+
+
+def test_an_export_replaces_an_existing_file(county, tmp_path):
+    for suffix in ("gpkg", "shp", "zip"):
+        path = tmp_path / f"h.{suffix}"
+        export("households", path, area=county.district.code)
+        assert export("households", path, area=county.grids[1].code) == 1
+        assert len(read_back("households", path)) == 1

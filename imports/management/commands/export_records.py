@@ -31,7 +31,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("kind", choices=EXPORT_KIND_NAMES, help="The kind of record.")
-        parser.add_argument("path", help="The file to write (.xlsx, .csv, .gpkg or .shp).")
+        parser.add_argument(
+            "path",
+            help="The file to write: .xlsx, .csv, .gpkg, .shp (or .zip: a zipped Shapefile).",
+        )
         parser.add_argument(
             "--area", help="A boundary code: only the records inside it (a city: its districts)."
         )
