@@ -216,6 +216,20 @@ def export_columns(name: str, fmt: str) -> tuple[Column, ...]:
     return columns
 
 
+def export_formats(name: str) -> tuple[str, ...]:
+    """The formats ``name`` can be exported as (for a page's choices): XLSX and CSV, and
+    GeoPackage and Shapefile for a kind with a geometry."""
+    export_kind(name)
+    return FORMATS if name in GEOMETRY_TYPES else ("xlsx", "csv")
+
+
+def download_name(name: str, fmt: str, area: str | None = None) -> str:
+    """A file name for a download: ``households-450702.xlsx``; a Shapefile is zipped
+    (``.zip``: one file)."""
+    suffix = "zip" if fmt == "shp" else fmt
+    return f"{name}-{area}.{suffix}" if area else f"{name}.{suffix}"
+
+
 def export_format(path: Path, fmt: str | None) -> str:
     """``fmt``, or the format ``path``'s suffix names."""
     if fmt is None:

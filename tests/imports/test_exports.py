@@ -51,8 +51,10 @@ from imports.exports import (
     MSG_UNKNOWN_AREA,
     MSG_UNKNOWN_FORMAT,
     ExportError,
+    download_name,
     export,
     export_columns,
+    export_formats,
     export_kind,
 )
 from imports.kinds import KIND_NAMES, KINDS
@@ -527,3 +529,13 @@ def test_an_export_replaces_an_existing_file(county, tmp_path):
         export("households", path, area=county.district.code)
         assert export("households", path, area=county.grids[1].code) == 1
         assert len(read_back("households", path)) == 1
+
+
+def test_formats_and_download_names_for_a_page():
+    assert export_formats("households") == ("xlsx", "csv", "gpkg", "shp")
+    assert export_formats("grids") == ("xlsx", "csv", "gpkg", "shp")
+    assert export_formats("workers") == ("xlsx", "csv")
+    with pytest.raises(ExportError):
+        export_formats("residents")
+    assert download_name("households", "xlsx", "450702") == "households-450702.xlsx"
+    assert download_name("villages", "shp") == "villages.zip"
