@@ -61,7 +61,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -476,9 +476,17 @@ def stations_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
 
 
 def catchments_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
-    qs = scope.filter(CatchmentAssignment.objects.all(), "village__code")
+    """One row per current village: the assignment in force today, else the latest one. (The
+    import takes a village once a file and ends its previous station the day before the
+    row's start, so a file of its whole history would be refused; the history stays here.)"""
+    today = timezone.localdate()
+    qs = scope.filter(
+        CatchmentAssignment.objects.filter(village__generation_high__isnull=True),
+        "village__code",
+    ).annotate(in_force=ExpressionWrapper(Q(period__contains=today), output_field=BooleanField()))
+    qs = qs.order_by("village__code", "-in_force", "-period", "-pk").distinct("village__code")
     fields = ["village__code", "station__code", "period"]
-    for r in _stream(qs.order_by("village__code", "period", "pk"), fields):
+    for r in _stream(qs, fields):
         values = {
             "village_code": r["village__code"],
             "station_code": r["station__code"],

@@ -539,3 +539,43 @@ def test_formats_and_download_names_for_a_page():
         export_formats("residents")
     assert download_name("households", "xlsx", "450702") == "households-450702.xlsx"
     assert download_name("villages", "shp") == "villages.zip"
+
+
+# --- History ----------------------------------------------------------------------------------
+
+
+def test_a_handed_over_role_exports_both_terms_and_re_imports_unchanged(county, tmp_path):
+    new = WorkerFactory(name="新网格长", phone="13900000009")
+    RoleAssignmentFactory(
+        worker=new,
+        role=Role.GRID_LEADER,
+        grid=county.grids[0],
+        period=Range(dt.date(2025, 7, 1), None),
+    )
+    path = tmp_path / "r.csv"
+    n = export("roles", path, area=county.district.code, unmasked=True)
+    assert n == 3
+    rows = read_back("roles", path)
+    assert [(r["name"], r["start"], r["end"]) for r in rows[:2]] == [
+        ("王网格", "2024-01-01", "2025-06-30"),
+        ("新网格长", "2025-07-01", ""),
+    ]
+    result = run_import("roles", path)
+    assert (result.unchanged, result.refused) == (3, 0)
+
+
+def test_a_village_given_to_another_station_exports_the_assignment_in_force(county, tmp_path):
+    other = StationFactory(town=county.towns[0], code=f"{county.towns[0].code}S02")
+    a = county.station.catchment_assignments.get()
+    a.period = Range(dt.date(2024, 1, 1), dt.date(2025, 1, 1))
+    a.save()
+    CatchmentAssignmentFactory(
+        village=county.villages[0], station=other, period=Range(dt.date(2025, 1, 1), None)
+    )
+    path = tmp_path / "c.csv"
+    n = export("catchments", path, area=county.district.code, unmasked=True)
+    assert n == 1
+    (row,) = read_back("catchments", path)
+    assert (row["station_code"], row["start"]) == (other.code, "2025-01-01")
+    result = run_import("catchments", path)
+    assert (result.unchanged, result.refused) == (1, 0)
