@@ -129,7 +129,8 @@ LIST_SEPARATOR = "、"
 
 MSG_UNKNOWN_KIND = gettext_noop("Unknown kind %(kind)s: use one of %(kinds)s.")
 MSG_UNKNOWN_FORMAT = gettext_noop(
-    "Cannot tell the format of %(path)s: name it .xlsx, .csv, .gpkg or .shp, or give the format."
+    "Cannot tell the format of %(path)s: name it .xlsx, .csv, .gpkg, .shp or .zip (a zipped "
+    "Shapefile), or give the format."
 )
 MSG_NO_GEOMETRY = gettext_noop(
     "%(kind)s have no geometry: export them as XLSX or CSV (GeoPackage and Shapefile are for "
