@@ -470,7 +470,7 @@ def test_every_import_kind_and_boundary_level_can_be_exported():
 def test_an_xlsx_goes_on_to_a_second_sheet_when_one_is_full(county, tmp_path, monkeypatch):
     """Excel's sheet holds 1,048,576 rows: the records go on on further sheets, each with the
     header (made small here)."""
-    monkeypatch.setattr("imports.exports.XLSX_SHEET_ROWS", 1)
+    monkeypatch.setattr("imports.exports.writers.XLSX_SHEET_ROWS", 1)
     path = tmp_path / "h.xlsx"
     with translation.override("zh-hans"):
         assert export("households", path, area=county.district.code) == 2

@@ -1,51 +1,15 @@
-"""Taking a county's records out again: every kind of record, and every boundary level, as
-XLSX, CSV, GeoPackage or Shapefile (issue 13, point 7).
-
-``export(kind, path, fmt=, area=, user=, unmasked=)`` writes one kind and returns the number of
-rows written. The columns are the kind's (``imports.kinds``): an XLSX has the template's
-Chinese header row and the same text formatting, with the values as the import reads them
-(tags and roles by their Chinese names, dates as ISO text, WGS84 longitude and latitude), so
-an export re-imports unchanged. A CSV has the same columns in UTF-8 with a BOM (Excel opens
-it as UTF-8). GeoPackage and Shapefile are for the kinds with a geometry (``GEOMETRY_TYPES``):
-the same columns (a GeoPackage with the Chinese headers, a Shapefile with the 10-byte
-``Column.field_name``s) and the geometry in WGS84; a building's footprint is the geometry
-there, and its ``footprint`` WKT and centre (``lon``, ``lat``) columns are left out.
-
-Boundary levels (``BOUNDARY_LEVELS``): the current generation's code, name and parent's code,
-with the multipolygon (GeoPackage, Shapefile; in a CSV as WKT; an XLSX leaves the geometry
-out, as a cell holds at most 32,767 characters).
-
-Which rows: ``area`` (a boundary code) keeps the records whose place code starts with it (a
-city code stands for its districts); ``user`` keeps those inside the user's jurisdiction
-(``accounts.selectors.jurisdiction_prefixes``; None: everything). A record's place code is
-its grid's (buildings, households, ten-household units; party members and central households
-through their household), its village's (catchments, party branches, service centres), its
-own (stations, boundaries), the place of the role (roles), or the places of a worker's roles
-and of the party member they are (workers). A record without a place (a household outside
-every grid) is exported only when neither filter is given.
-
-Personal fields (residents' ID numbers and phones, workers' ID numbers, the phone of a worker
-who is a resident party member) are masked with ``gridmap.personal_data``'s masks unless the
-exporting user may see them (``accounts.selectors.can_see_personal_data``), or, without a
-user (an operator on the server: a migration, the round trip), unless ``unmasked``.
-
-Everything streams: rows come through server-side cursors (``QuerySet.iterator``), the XLSX
-is written by openpyxl in write-only mode, the geo files in batches appended by pyogrio, so
-memory stays flat however many households.
-"""
+"""The rows of each kind, streamed: which (``Scope``: area, jurisdiction) and their values
+as the import reads them, personal fields masked or not."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.contrib.gis.db.models.functions import AsWKB, AsWKT, Centroid
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import (
@@ -62,17 +26,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_noop
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
-from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
-from gridmap.exports import safe_cell
 from gridmap.jurisdiction import boundary_scope_q, scope_q
-from gridmap.messages import render_message
-from gridmap.personal_data import mark_answer, mask_id_number, mask_phone
+from gridmap.personal_data import mask_id_number, mask_phone
 from grids.models import (
     Building,
     CatchmentAssignment,
@@ -96,62 +52,14 @@ from households.models import (
     TenHouseholdUnit,
 )
 
-from .kinds import KIND_NAMES, KINDS, Column, Kind
+from .spec import BOUNDARY_LEVELS, MSG_UNKNOWN_AREA, ExportError
 
-FORMATS: tuple[str, ...] = ("xlsx", "csv", "gpkg", "shp")
-GEO_FORMATS = {"gpkg", "shp"}
-# A ``.zip`` is a zipped Shapefile (one file to download; the import reads it as it is).
-SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".gpkg": "gpkg", ".shp": "shp", ".zip": "shp"}
-SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-# GDAL writes a zipped Shapefile when the name ends so.
-ZIPPED_SHAPEFILE = ".shp.zip"
-BOUNDARY_LEVELS: tuple[str, ...] = ("districts", "towns", "villages", "grids")
-EXPORT_KIND_NAMES: tuple[str, ...] = KIND_NAMES + BOUNDARY_LEVELS
-# Rows fetched from the database at a time (a server-side cursor), and features per write of
-# a geo file.
+# Rows fetched from the database at a time (a server-side cursor).
 CHUNK = 2000
-GEO_BATCH = 5000
-TEXT_FORMAT = "@"
-# Records on one sheet of an XLSX: Excel's 1,048,576 rows less the header.
-XLSX_SHEET_ROWS = 1_048_575
-CRS = "EPSG:4326"
 # The language of the values the import reads: tags and roles by their Chinese names.
 VALUE_LANGUAGE = "zh-hans"
-# Table columns that the geometry replaces in a geo file (left out there): a building's
-# footprint WKT and its centre (the import would build a square around a point it is given),
-# a boundary's WKT.
-GEOMETRY_TWINS = {"footprint", "geometry"}
-BUILDING_POINT = {"lon", "lat"}
-# The kinds whose rows carry personal fields (masked or not).
-PERSONAL_KINDS = {"households", "workers", "roles", "party_members"}
 # Between the member households' codes of a ten-household unit.
 LIST_SEPARATOR = "、"
-
-MSG_UNKNOWN_KIND = gettext_noop("Unknown kind %(kind)s: use one of %(kinds)s.")
-MSG_UNKNOWN_FORMAT = gettext_noop(
-    "Cannot tell the format of %(path)s: name it .xlsx, .csv, .gpkg, .shp or .zip (a zipped "
-    "Shapefile), or give the format."
-)
-MSG_NO_GEOMETRY = gettext_noop(
-    "%(kind)s have no geometry: export them as XLSX or CSV (GeoPackage and Shapefile are for "
-    "buildings, households, stations, service centres and boundaries)."
-)
-MSG_UNKNOWN_AREA = gettext_noop("No current boundary has the code %(area)s.")
-
-
-class ExportError(Exception):
-    """The export cannot be made as asked; ``message`` is ``{"msgid", "params"}``."""
-
-    def __init__(self, msgid: str, **params: Any) -> None:
-        self.message: dict[str, Any] = {"msgid": msgid, "params": params}
-        super().__init__(msgid % params if params else msgid)
-
-    def __str__(self) -> str:
-        """The message in the active language."""
-        return render_message(self.message)
-
-
-# --- Boundary levels as kinds ------------------------------------------------------------------
 
 BOUNDARY_MODELS: dict[str, type] = {
     "districts": District,
@@ -160,84 +68,6 @@ BOUNDARY_MODELS: dict[str, type] = {
     "grids": Grid,
 }
 CODE_LENGTHS = {"districts": 6, "towns": 9, "villages": 12, "grids": 15}
-
-
-def _boundary_kind(name: str, label: str) -> Kind:
-    return Kind(
-        name=name,
-        label=label,
-        columns=(
-            Column("code", "编码", gettext_noop("Code of the area."), required=True, text=True),
-            Column("name", "名称", gettext_noop("Name of the area."), required=True),
-            Column(
-                "parent_code",
-                "上级编码",
-                gettext_noop("Code of the area it lies in."),
-                text=True,
-                short="parent",
-            ),
-            Column("geometry", "几何", gettext_noop("The boundary as WKT in WGS84.")),
-        ),
-    )
-
-
-BOUNDARY_KINDS: dict[str, Kind] = {
-    "districts": _boundary_kind("districts", gettext_noop("districts")),
-    "towns": _boundary_kind("towns", gettext_noop("towns")),
-    "villages": _boundary_kind("villages", gettext_noop("villages")),
-    "grids": _boundary_kind("grids", gettext_noop("grids")),
-}
-
-# The geometry of each kind a GeoPackage or Shapefile carries (OGR's geometry type).
-GEOMETRY_TYPES: dict[str, str] = {
-    "buildings": "Polygon",
-    "households": "Point",
-    "stations": "Point",
-    "service_centres": "Point",
-    **dict.fromkeys(BOUNDARY_LEVELS, "MultiPolygon"),
-}
-
-
-def export_kind(name: str) -> Kind:
-    """The columns of an export kind (an import kind or a boundary level)."""
-    kind = KINDS.get(name) or BOUNDARY_KINDS.get(name)
-    if kind is None:
-        raise ExportError(MSG_UNKNOWN_KIND, kind=name, kinds=", ".join(EXPORT_KIND_NAMES))
-    return kind
-
-
-def export_columns(name: str, fmt: str) -> tuple[Column, ...]:
-    """The columns an export of ``name`` as ``fmt`` writes, in order (see the docstring)."""
-    columns = export_kind(name).columns
-    if fmt in GEO_FORMATS:
-        left_out = GEOMETRY_TWINS | (BUILDING_POINT if name == "buildings" else set())
-        return tuple(c for c in columns if c.key not in left_out)
-    if fmt == "xlsx" and name in BOUNDARY_KINDS:
-        return tuple(c for c in columns if c.key != "geometry")
-    return columns
-
-
-def export_formats(name: str) -> tuple[str, ...]:
-    """The formats ``name`` can be exported as (for a page's choices): XLSX and CSV, and
-    GeoPackage and Shapefile for a kind with a geometry."""
-    export_kind(name)
-    return FORMATS if name in GEOMETRY_TYPES else ("xlsx", "csv")
-
-
-def download_name(name: str, fmt: str, area: str | None = None) -> str:
-    """A file name for a download: ``households-450702.xlsx``; a Shapefile is zipped
-    (``.zip``: one file)."""
-    suffix = "zip" if fmt == "shp" else fmt
-    return f"{name}-{area}.{suffix}" if area else f"{name}.{suffix}"
-
-
-def export_format(path: Path, fmt: str | None) -> str:
-    """``fmt``, or the format ``path``'s suffix names."""
-    if fmt is None:
-        fmt = SUFFIX_FORMATS.get(path.suffix.lower())
-    if fmt not in FORMATS:
-        raise ExportError(MSG_UNKNOWN_FORMAT, path=path.name)
-    return fmt
 
 
 # --- Which rows -------------------------------------------------------------------------------
@@ -627,180 +457,3 @@ ROWS: dict[str, Callable[[Scope, bool], Iterator[Row]]] = {
     "ten_household_units": ten_household_units_rows,
     **{level: boundary_rows(level) for level in BOUNDARY_LEVELS},
 }
-
-
-# --- Writers ----------------------------------------------------------------------------------
-
-
-def _table_value(col: Column, value: Any) -> Any:
-    """A value as a table cell: text columns as text; text guarded against formulas."""
-    if value is None or value == "":
-        return None
-    if col.text:
-        value = str(value)
-    return safe_cell(value)
-
-
-def _xlsx_sheet(book: Workbook, title: str, columns: tuple[Column, ...]) -> Any:
-    """A new sheet with the template's header row and text-formatted columns."""
-    ws = book.create_sheet(title)
-    for index, col in enumerate(columns, start=1):
-        dim = ws.column_dimensions[get_column_letter(index)]
-        dim.width = max(12, len(col.header) * 2 + 4)
-        if col.text:
-            dim.number_format = TEXT_FORMAT
-    bold = Font(bold=True)
-    header = []
-    for col in columns:
-        cell = WriteOnlyCell(ws, value=col.header)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    return ws
-
-
-def write_xlsx(path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterator[Row]) -> int:
-    """The template's first sheet: the Chinese header, then one row per record (streamed).
-    A sheet holds ``XLSX_SHEET_ROWS`` records (Excel's limit is 1,048,576 rows): more go on
-    further sheets, each with the header (import each with ``--sheet``; CSV has no limit)."""
-    book = Workbook(write_only=True)
-    label = gettext(kind.label)
-    ws = _xlsx_sheet(book, label[:31], columns)
-    count = 0
-    on_sheet = 0
-    for values, _geometry in rows:
-        if on_sheet == XLSX_SHEET_ROWS:
-            sheet = len(book.worksheets) + 1
-            ws = _xlsx_sheet(book, f"{label[:26]} {sheet}", columns)
-            on_sheet = 0
-        out: list[Any] = []
-        for col in columns:
-            value = _table_value(col, values.get(col.key))
-            if col.text and value is not None:
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = TEXT_FORMAT
-                out.append(cell)
-            else:
-                out.append(value)
-        ws.append(out)
-        count += 1
-        on_sheet += 1
-    book.save(path)
-    return count
-
-
-def write_csv(path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterator[Row]) -> int:
-    """UTF-8 with a BOM (Excel then reads it as UTF-8), the Chinese header row."""
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([c.header for c in columns])
-        for values, _geometry in rows:
-            row = [_table_value(col, values.get(col.key)) for col in columns]
-            writer.writerow(["" if v is None else v for v in row])
-            count += 1
-    return count
-
-
-def _field_array(col: Column, values: list[Any]) -> np.ndarray:
-    """One column of a batch for pyogrio: numbers as numbers (empty: NaN), the rest text."""
-    if not col.text and isinstance(col.example, float):
-        return np.array([np.nan if v is None or v == "" else v for v in values], dtype="float64")
-    numbers = not col.text and isinstance(col.example, int)
-    if numbers and all(isinstance(v, int) for v in values):
-        return np.array(values, dtype="int64")
-    return np.array([None if v is None or v == "" else str(v) for v in values], dtype=object)
-
-
-def write_geo(
-    path: Path, kind: Kind, columns: tuple[Column, ...], rows: Iterator[Row], fmt: str
-) -> int:
-    """A GeoPackage (Chinese headers) or Shapefile (10-byte names) layer named after the kind,
-    written in batches of ``GEO_BATCH`` features; a Shapefile named ``.zip`` is zipped. An
-    existing file is replaced."""
-    from pyogrio.raw import write
-
-    driver = "GPKG" if fmt == "gpkg" else "ESRI Shapefile"
-    names = [c.header if fmt == "gpkg" else c.field_name for c in columns]
-    geometry_type = GEOMETRY_TYPES[kind.name]
-    target = path
-    if fmt == "shp" and path.suffix.lower() == ".zip":
-        if not path.name.lower().endswith(ZIPPED_SHAPEFILE):
-            target = path.with_name(path.stem + ZIPPED_SHAPEFILE)
-    elif fmt == "shp":
-        for part in SHAPEFILE_PARTS:
-            path.with_suffix(part).unlink(missing_ok=True)
-    # pyogrio would add a layer to an existing GeoPackage or zip.
-    path.unlink(missing_ok=True)
-    target.unlink(missing_ok=True)
-    count = 0
-    first = True
-
-    def flush(batch: list[Row]) -> None:
-        nonlocal first
-        geometry = np.array([g for _, g in batch], dtype=object)
-        data = [_field_array(c, [v.get(c.key) for v, _ in batch]) for c in columns]
-        write(
-            str(target),
-            geometry,
-            data,
-            names,
-            layer=kind.name,
-            driver=driver,
-            geometry_type=geometry_type,
-            crs=CRS,
-            encoding="UTF-8" if fmt == "shp" else None,
-            append=not first,
-        )
-        first = False
-
-    batch: list[Row] = []
-    for row in rows:
-        batch.append(row)
-        count += 1
-        if len(batch) >= GEO_BATCH:
-            flush(batch)
-            batch = []
-    if batch or first:
-        flush(batch)
-    if target != path:
-        target.rename(path)
-    return count
-
-
-# --- The export -------------------------------------------------------------------------------
-
-
-def export(
-    kind: str,
-    path: Path | str,
-    *,
-    fmt: str | None = None,
-    area: str | None = None,
-    user: Any = None,
-    unmasked: bool = False,
-) -> int:
-    """Write the records of ``kind`` to ``path`` and return how many rows were written (see the
-    module docstring). Raises ``ExportError`` for an unknown kind, format or area, or a geo
-    format asked of a kind without geometry."""
-    path = Path(path)
-    spec = export_kind(kind)
-    fmt = export_format(path, fmt)
-    if fmt in GEO_FORMATS and kind not in GEOMETRY_TYPES:
-        raise ExportError(MSG_NO_GEOMETRY, kind={"msgid": spec.label})
-    scope = Scope(
-        area=area_prefix(area) if area else None,
-        prefixes=jurisdiction_prefixes(user) if user is not None else None,
-        visible=can_see_personal_data(user) if user is not None else unmasked,
-    )
-    if kind in PERSONAL_KINDS:
-        # Inside a request (a page's download): the answer carries residents' data, masked or
-        # not, and is sent no-store (gridmap.personal_data). Outside one: nothing.
-        mark_answer()
-    columns = export_columns(kind, fmt)
-    rows = ROWS[kind](scope, fmt in GEO_FORMATS)
-    if fmt == "xlsx":
-        return write_xlsx(path, spec, columns, rows)
-    if fmt == "csv":
-        return write_csv(path, spec, columns, rows)
-    return write_geo(path, spec, columns, rows, fmt)
