@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 
 from gridmap.jurisdiction import boundary_scope_q, scope_q
 from gridmap.personal_data import mask_id_number, mask_phone
+from grids.importers import KIND_WORDS
 from grids.models import (
     Building,
     CatchmentAssignment,
@@ -67,6 +68,8 @@ BOUNDARY_MODELS: dict[str, type] = {
     "villages": Village,
     "grids": Grid,
 }
+# The level as import_boundaries names it.
+LEVEL_NAMES = {"districts": "district", "towns": "town", "villages": "village", "grids": "grid"}
 CODE_LENGTHS = {"districts": 6, "towns": 9, "villages": 12, "grids": 15}
 
 
@@ -425,6 +428,9 @@ def boundary_rows(level: str) -> Callable[[Scope, bool], Iterator[Row]]:
             qs = qs.filter(user_q)
         parent = f"{model.parent_field}__code"
         fields = ["code", "name", parent]
+        words = {str(v): k for k, v in KIND_WORDS.get(LEVEL_NAMES[level], {}).items()}
+        if words:
+            fields.append("kind")
         if geometry:
             qs = qs.annotate(wkb=AsWKB("geom"))
             fields.append("wkb")
@@ -436,6 +442,7 @@ def boundary_rows(level: str) -> Callable[[Scope, bool], Iterator[Row]]:
                 "code": r["code"],
                 "name": r["name"],
                 "parent_code": r[parent] or "",
+                "kind": words.get(r.get("kind") or "", r.get("kind")),
                 "geometry": r.get("wkt"),
             }
             yield values, _wkb(r.get("wkb"))

@@ -50,7 +50,16 @@ class ExportError(Exception):
 # --- Boundary levels as kinds ------------------------------------------------------------------
 
 
-def _boundary_kind(name: str, label: str) -> Kind:
+# A boundary level's geo file is what ``import_boundaries LEVEL PATH --kind-field kind`` reads
+# with its default field names, so its fields are the keys (not the Chinese headers).
+BOUNDARY_KIND_COLUMN = Column(
+    "kind",
+    "类型",
+    gettext_noop("镇, 乡 or 街道 (a town); 村 or 社区 (a village)."),
+)
+
+
+def _boundary_kind(name: str, label: str, *, with_kind: bool) -> Kind:
     return Kind(
         name=name,
         label=label,
@@ -64,16 +73,17 @@ def _boundary_kind(name: str, label: str) -> Kind:
                 text=True,
                 short="parent",
             ),
+            *((BOUNDARY_KIND_COLUMN,) if with_kind else ()),
             Column("geometry", "几何", gettext_noop("The boundary as WKT in WGS84.")),
         ),
     )
 
 
 BOUNDARY_KINDS: dict[str, Kind] = {
-    "districts": _boundary_kind("districts", gettext_noop("districts")),
-    "towns": _boundary_kind("towns", gettext_noop("towns")),
-    "villages": _boundary_kind("villages", gettext_noop("villages")),
-    "grids": _boundary_kind("grids", gettext_noop("grids")),
+    "districts": _boundary_kind("districts", gettext_noop("districts"), with_kind=False),
+    "towns": _boundary_kind("towns", gettext_noop("towns"), with_kind=True),
+    "villages": _boundary_kind("villages", gettext_noop("villages"), with_kind=True),
+    "grids": _boundary_kind("grids", gettext_noop("grids"), with_kind=False),
 }
 
 # The geometry of each kind a GeoPackage or Shapefile carries (OGR's geometry type).

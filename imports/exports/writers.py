@@ -19,7 +19,7 @@ from gridmap.exports import safe_cell
 from imports.kinds import Column, Kind
 
 from .rows import Row
-from .spec import GEOMETRY_TYPES
+from .spec import BOUNDARY_KINDS, GEOMETRY_TYPES
 
 # Features per write of a geo file.
 GEO_BATCH = 5000
@@ -121,7 +121,13 @@ def write_geo(
     from pyogrio.raw import write
 
     driver = "GPKG" if fmt == "gpkg" else "ESRI Shapefile"
-    names = [c.header if fmt == "gpkg" else c.field_name for c in columns]
+    if fmt == "shp":
+        names = [c.field_name for c in columns]
+    elif kind.name in BOUNDARY_KINDS:
+        # What import_boundaries reads by default (--code-field code, --name-field name).
+        names = [c.key for c in columns]
+    else:
+        names = [c.header for c in columns]
     geometry_type = GEOMETRY_TYPES[kind.name]
     target = path
     if fmt == "shp" and path.suffix.lower() == ".zip":

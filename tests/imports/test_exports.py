@@ -579,3 +579,32 @@ def test_a_village_given_to_another_station_exports_the_assignment_in_force(coun
     assert (row["station_code"], row["start"]) == (other.code, "2025-01-01")
     result = run_import("catchments", path)
     assert (result.unchanged, result.refused) == (1, 0)
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [("districts", "district"), ("towns", "town"), ("villages", "village"), ("grids", "grid")],
+)
+def test_a_boundary_export_re_imports_unchanged_through_import_boundaries(
+    county, tmp_path, capsys, name, level, fmt
+):
+    """A boundary level's geo file has the fields import_boundaries reads by default (code,
+    name; the kind of a town or village as 镇/乡/街道, 村/社区 with --kind-field kind)."""
+    path = tmp_path / f"{name}.{fmt}"
+    written = export(name, path, area=county.district.code)
+    kind_field = ["--kind-field", "kind"] if level in ("town", "village") else []
+    capsys.readouterr()
+    call_command("import_boundaries", level, str(path), *kind_field)
+    out = capsys.readouterr().out
+    assert f"Unchanged: {written}" in out and "Changed: 0" in out and "Created: 0" in out
+
+
+def test_the_kind_of_towns_and_villages_is_exported_in_chinese(county, tmp_path):
+    Town.objects.filter(pk=county.towns[1].pk).update(kind=Town.Kind.STREET)
+    Village.objects.filter(pk=county.villages[1].pk).update(kind=Village.Kind.COMMUNITY)
+    export("towns", tmp_path / "t.csv", area=county.district.code)
+    assert [r["kind"] for r in read_back("towns", tmp_path / "t.csv")] == ["镇", "街道"]
+    export("villages", tmp_path / "v.csv", area=county.district.code)
+    assert [r["kind"] for r in read_back("villages", tmp_path / "v.csv")] == ["村", "社区"]
+    assert "kind" not in [c.key for c in export_columns("grids", "csv")]

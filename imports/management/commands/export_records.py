@@ -10,7 +10,14 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext, gettext_noop
 
-from imports.exports import EXPORT_KIND_NAMES, FORMATS, ExportError, export, export_kind
+from imports.exports import (
+    EXPORT_KIND_NAMES,
+    FORMATS,
+    PERSONAL_KINDS,
+    ExportError,
+    export,
+    export_kind,
+)
 
 MSG_WRITTEN = gettext_noop("%(rows)s rows of %(kind)s written to %(path)s.")
 MSG_MASKED = gettext_noop(
@@ -76,5 +83,5 @@ class Command(BaseCommand):
             gettext(MSG_WRITTEN)
             % {"rows": rows, "kind": gettext(export_kind(options["kind"]).label), "path": path}
         )
-        if user is None and not options["unmasked"]:
+        if user is None and not options["unmasked"] and options["kind"] in PERSONAL_KINDS:
             self.stdout.write(gettext(MSG_MASKED))
