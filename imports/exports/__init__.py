@@ -11,9 +11,10 @@ the same columns (a GeoPackage with the Chinese headers, a Shapefile with the 10
 ``Column.field_name``s) and the geometry in WGS84; a building's footprint is the geometry
 there, and its ``footprint`` WKT and centre (``lon``, ``lat``) columns are left out.
 
-Boundary levels (``BOUNDARY_LEVELS``): the current generation's code, name and parent's code,
-with the multipolygon (GeoPackage, Shapefile; in a CSV as WKT; an XLSX leaves the geometry
-out, as a cell holds at most 32,767 characters).
+Boundary levels (``BOUNDARY_LEVELS``, cities to grids): the current generation's code, name,
+parent's code and (towns, villages) kind, with the multipolygon (GeoPackage, Shapefile, with
+the keys as field names, as ``import_boundaries`` reads them; in a CSV as WKT; an XLSX leaves
+the geometry out, as a cell holds at most 32,767 characters).
 
 Which rows: ``area`` (a boundary code) keeps the records whose place code starts with it (a
 city code stands for its districts); ``user`` keeps those inside the user's jurisdiction

@@ -63,14 +63,31 @@ VALUE_LANGUAGE = "zh-hans"
 LIST_SEPARATOR = "、"
 
 BOUNDARY_MODELS: dict[str, type] = {
+    "cities": City,
     "districts": District,
     "towns": Town,
     "villages": Village,
     "grids": Grid,
 }
 # The level as import_boundaries names it.
-LEVEL_NAMES = {"districts": "district", "towns": "town", "villages": "village", "grids": "grid"}
+LEVEL_NAMES = {
+    "cities": "city",
+    "districts": "district",
+    "towns": "town",
+    "villages": "village",
+    "grids": "grid",
+}
 CODE_LENGTHS = {"districts": 6, "towns": 9, "villages": 12, "grids": 15}
+
+
+def _cities(qs: QuerySet, scope: Scope) -> QuerySet:
+    """The cities of the scope: a city (450700) holds the codes that start with its first four
+    digits (4507), so a place is in the city ``place[:4] + "00"``."""
+    if scope.area:
+        qs = qs.filter(code=scope.area[:4] + "00")
+    if scope.prefixes is not None:
+        qs = qs.filter(code__in=sorted({p[:4] + "00" for p in scope.prefixes if len(p) >= 4}))
+    return qs
 
 
 # --- Which rows -------------------------------------------------------------------------------
@@ -421,13 +438,16 @@ def boundary_rows(level: str) -> Callable[[Scope, bool], Iterator[Row]]:
 
     def rows(scope: Scope, geometry: bool) -> Iterator[Row]:
         qs = model.objects.current()
-        if scope.area:
-            qs = qs.filter(code__startswith=scope.area)
-        user_q = boundary_scope_q(scope.prefixes, CODE_LENGTHS[level])
-        if user_q is not None:
-            qs = qs.filter(user_q)
-        parent = f"{model.parent_field}__code"
-        fields = ["code", "name", parent]
+        if level == "cities":
+            qs = _cities(qs, scope)
+        else:
+            if scope.area:
+                qs = qs.filter(code__startswith=scope.area)
+            user_q = boundary_scope_q(scope.prefixes, CODE_LENGTHS[level])
+            if user_q is not None:
+                qs = qs.filter(user_q)
+        parent = f"{model.parent_field}__code" if model.parent_field else None
+        fields = ["code", "name", *([parent] if parent else [])]
         words = {str(v): k for k, v in KIND_WORDS.get(LEVEL_NAMES[level], {}).items()}
         if words:
             fields.append("kind")
@@ -441,7 +461,7 @@ def boundary_rows(level: str) -> Callable[[Scope, bool], Iterator[Row]]:
             values = {
                 "code": r["code"],
                 "name": r["name"],
-                "parent_code": r[parent] or "",
+                "parent_code": (r[parent] or "") if parent else "",
                 "kind": words.get(r.get("kind") or "", r.get("kind")),
                 "geometry": r.get("wkt"),
             }

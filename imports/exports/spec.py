@@ -15,7 +15,7 @@ FORMATS: tuple[str, ...] = ("xlsx", "csv", "gpkg", "shp")
 GEO_FORMATS = {"gpkg", "shp"}
 # A ``.zip`` is a zipped Shapefile (one file to download; the import reads it as it is).
 SUFFIX_FORMATS = {".xlsx": "xlsx", ".csv": "csv", ".gpkg": "gpkg", ".shp": "shp", ".zip": "shp"}
-BOUNDARY_LEVELS: tuple[str, ...] = ("districts", "towns", "villages", "grids")
+BOUNDARY_LEVELS: tuple[str, ...] = ("cities", "districts", "towns", "villages", "grids")
 EXPORT_KIND_NAMES: tuple[str, ...] = KIND_NAMES + BOUNDARY_LEVELS
 # Table columns that the geometry replaces in a geo file (left out there): a building's
 # footprint WKT and its centre (the import would build a square around a point it is given),
@@ -80,6 +80,7 @@ def _boundary_kind(name: str, label: str, *, with_kind: bool) -> Kind:
 
 
 BOUNDARY_KINDS: dict[str, Kind] = {
+    "cities": _boundary_kind("cities", gettext_noop("cities"), with_kind=False),
     "districts": _boundary_kind("districts", gettext_noop("districts"), with_kind=False),
     "towns": _boundary_kind("towns", gettext_noop("towns"), with_kind=True),
     "villages": _boundary_kind("villages", gettext_noop("villages"), with_kind=True),

@@ -26,6 +26,7 @@ from accounts.models import AccountRole
 from gridmap.personal_data import answering
 from grids.models import (
     Building,
+    City,
     District,
     Grid,
     Role,
@@ -70,6 +71,7 @@ from tests.factories import (
     TownFactory,
     VillageFactory,
     WorkerFactory,
+    current_generation,
     rect,
 )
 
@@ -83,6 +85,7 @@ START = dt.date(2024, 1, 1)
 
 @dataclass
 class County:
+    city: City
     district: District
     towns: tuple[Town, Town]
     villages: tuple[Village, Village]
@@ -102,6 +105,13 @@ class County:
 @pytest.fixture
 def county(db) -> County:
     district = DistrictFactory(geom=rect(100.0, 0.0, 100.2, 0.1))
+    city = City.objects.create(
+        code=district.code[:4] + "00",
+        name="测试市",
+        geom=district.geom,
+        generation_low=current_generation(),
+    )
+    District.objects.filter(pk=district.pk).update(city=city)
     t1 = TownFactory(district=district, geom=rect(100.0, 0.0, 100.1, 0.1))
     t2 = TownFactory(district=district, geom=rect(100.1, 0.0, 100.2, 0.1))
     v1 = VillageFactory(town=t1, geom=t1.geom)
@@ -159,6 +169,7 @@ def county(db) -> County:
     )
     Household.objects.filter(pk__in=[h1.pk, h2.pk]).update(ten_household_unit=unit)
     return County(
+        city=city,
         district=district,
         towns=(t1, t2),
         villages=(v1, v2),
@@ -584,7 +595,13 @@ def test_a_village_given_to_another_station_exports_the_assignment_in_force(coun
 @pytest.mark.parametrize("fmt", ["gpkg", "shp"])
 @pytest.mark.parametrize(
     ("name", "level"),
-    [("districts", "district"), ("towns", "town"), ("villages", "village"), ("grids", "grid")],
+    [
+        ("cities", "city"),
+        ("districts", "district"),
+        ("towns", "town"),
+        ("villages", "village"),
+        ("grids", "grid"),
+    ],
 )
 def test_a_boundary_export_re_imports_unchanged_through_import_boundaries(
     county, tmp_path, capsys, name, level, fmt
@@ -608,3 +625,18 @@ def test_the_kind_of_towns_and_villages_is_exported_in_chinese(county, tmp_path)
     export("villages", tmp_path / "v.csv", area=county.district.code)
     assert [r["kind"] for r in read_back("villages", tmp_path / "v.csv")] == ["村", "社区"]
     assert "kind" not in [c.key for c in export_columns("grids", "csv")]
+
+
+def test_cities_are_exported_and_re_import_through_import_boundaries(county, tmp_path, capsys):
+    city = county.city
+    path = tmp_path / "c.gpkg"
+    assert export("cities", path, area=county.towns[0].code) == 1
+    (row,) = read_back("cities", path)
+    assert (row["code"], row["name"], row["parent_code"]) == (city.code, "测试市", None)
+    capsys.readouterr()
+    call_command("import_boundaries", "city", str(path))
+    assert "Unchanged: 1" in capsys.readouterr().out
+    admin = AccountFactory(role=AccountRole.DISTRICT_ADMIN, codes=[county.district.code]).user
+    assert export("cities", tmp_path / "c.csv", user=admin) == 1
+    other = AccountFactory(role=AccountRole.DISTRICT_ADMIN, codes=["450702"]).user
+    assert export("cities", tmp_path / "c.csv", user=other, area=county.district.code) == 0
