@@ -5,8 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext, gettext_lazy
 
+from .exports import EXPORT_KIND_NAMES, FORMATS, export_kind
 from .models import ALLOWED_SUFFIXES, CRS_CHOICES
-from .selectors import importable_kinds
+from .selectors import export_areas, importable_kinds
 
 
 class UploadForm(forms.Form):
@@ -31,3 +32,33 @@ class UploadForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [(k.name, gettext(k.label)) for k in importable_kinds()]
+
+
+FORMAT_LABELS = {
+    "xlsx": gettext_lazy("Excel workbook (.xlsx)"),
+    "csv": gettext_lazy("CSV (UTF-8)"),
+    "gpkg": gettext_lazy("GeoPackage (.gpkg)"),
+    "shp": gettext_lazy("Shapefile (zipped)"),
+}
+
+
+class ExportForm(forms.Form):
+    """Which records to take out: a kind (or a boundary level), a format and an area of the
+    administrator's jurisdiction (empty: all of it)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of record"))
+    format = forms.ChoiceField(
+        label=gettext_lazy("Format"), choices=[(f, FORMAT_LABELS[f]) for f in FORMATS]
+    )
+    area = forms.ChoiceField(label=gettext_lazy("Area"), required=False)
+
+    def __init__(self, *args: object, user: object, **kwargs: object) -> None:
+        kwargs.setdefault("auto_id", "export_%s")  # beside the upload form's fields
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            (name, gettext(export_kind(name).label)) for name in EXPORT_KIND_NAMES
+        ]
+        self.fields["area"].choices = [
+            ("", gettext("All of my jurisdiction")),
+            *export_areas(user),
+        ]

@@ -6,7 +6,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from accounts.models import ADMIN_ACCOUNT_ROLES
-from accounts.selectors import granted_account
+from accounts.selectors import granted_account, scope_q
+from grids.models import District, Town
 
 from .kinds import KINDS, Kind
 from .models import ImportJob
@@ -41,3 +42,16 @@ def importable_kinds() -> list[Kind]:
     """The kinds the import writes so far (declared in ``imports.kinds`` with a handler in the
     pipeline), in the order a county loads them."""
     return [kind for kind in KINDS.values() if kind.name in HANDLERS]
+
+
+def export_areas(user: User) -> list[tuple[str, str]]:
+    """The areas an administrator may export, as (code, label): the current districts and
+    towns inside their jurisdiction (a superuser: all), districts first."""
+    areas: list[tuple[str, str]] = []
+    for model in (District, Town):
+        qs = model.objects.current().order_by("code")
+        scope = scope_q(user, "code")
+        if scope is not None:
+            qs = qs.filter(scope)
+        areas += [(code, f"{name} {code}") for code, name in qs.values_list("code", "name")]
+    return areas

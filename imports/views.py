@@ -15,7 +15,9 @@ job is its uploader's (another's answers 404). The import itself runs in the bac
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gridmap.messages import render_message
 from gridmap.uploads import XLSX, file_response
 
-from .forms import UploadForm
+from .exports import ExportError, download_name, export
+from .forms import ExportForm, UploadForm
 from .kinds import get_kind
 from .models import ImportJob, JobState
 from .selectors import can_import, importable_kinds, jobs_of
@@ -54,6 +57,28 @@ def _job(request: HttpRequest, pk: int) -> ImportJob:
 def _kind_label(name: str) -> str:
     kind = get_kind(name)
     return gettext(kind.label) if kind else name
+
+
+def _render_index(
+    request: HttpRequest,
+    form: UploadForm,
+    export_form: ExportForm | None = None,
+    *,
+    status: int = 200,
+    export_problem: str = "",
+) -> HttpResponse:
+    jobs = list(jobs_of(request.user)[:JOBS_SHOWN])
+    context = {
+        "form": form,
+        "export_form": export_form or ExportForm(user=request.user),
+        "export_problem": export_problem,
+        "jobs": [
+            {"job": job, "kind": _kind_label(job.kind), "state": job.get_state_display()}
+            for job in jobs
+        ],
+        "kinds": [{"name": k.name, "label": gettext(k.label)} for k in importable_kinds()],
+    }
+    return render(request, "imports/index.html", context, status=status)
 
 
 @login_required
@@ -82,16 +107,7 @@ def index(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = UploadForm()
-    jobs = list(jobs_of(request.user)[:JOBS_SHOWN])
-    context = {
-        "form": form,
-        "jobs": [
-            {"job": job, "kind": _kind_label(job.kind), "state": job.get_state_display()}
-            for job in jobs
-        ],
-        "kinds": [{"name": k.name, "label": gettext(k.label)} for k in importable_kinds()],
-    }
-    return render(request, "imports/index.html", context, status=status)
+    return _render_index(request, form, status=status)
 
 
 def _summary(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -245,4 +261,55 @@ def template(request: HttpRequest, kind: str) -> FileResponse:
     name = f"{gettext(declared.label)}-{gettext('template')}.xlsx"
     response = FileResponse(io.BytesIO(data), content_type=XLSX, as_attachment=True, filename=name)
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+EXPORT_TYPES = {
+    "xlsx": XLSX,
+    "csv": "text/csv; charset=utf-8",
+    "gpkg": "application/geopackage+sqlite3",
+    "shp": "application/zip",
+}
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest) -> HttpResponse:
+    """One kind of record (or a boundary level) of an area of the administrator's
+    jurisdiction, as a download (``imports.exports.export``: personal fields masked unless the
+    administrator may see them). A Shapefile's files come zipped."""
+    _require_importer(request)
+    form = ExportForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return _render_index(request, UploadForm(), form, status=400)
+    kind, fmt, area = (
+        form.cleaned_data["kind"],
+        form.cleaned_data["format"],
+        form.cleaned_data["area"],
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="gridmap-export-"))
+    try:
+        path = tmp / f"{kind}.{fmt}"
+        try:
+            export(kind, path, fmt=fmt, area=area or None, user=request.user)
+        except ExportError as exc:
+            return _render_index(request, UploadForm(), form, status=400, export_problem=str(exc))
+        if fmt == "shp":
+            zipped = tmp / f"{kind}.zip"
+            with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+                for part in sorted(tmp.glob(f"{kind}.*")):
+                    if part != zipped:
+                        archive.write(part, part.name)
+            path = zipped
+        # Opened, then the directory removed: the open file is read to the end and closed by
+        # the response.
+        handle = open(path, "rb")  # noqa: SIM115
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    name = download_name(kind, fmt, area or None)
+    response = FileResponse(
+        handle, content_type=EXPORT_TYPES[fmt], as_attachment=True, filename=name
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
     return response

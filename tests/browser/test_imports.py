@@ -8,7 +8,7 @@ as the procrastinate worker would run it), read the summary (five new, three ref
 three refused rows with their columns and reasons, see the five new rows on the map, download
 the error workbook (the three input rows with the error column added), fix nothing and
 confirm; after the commit the five good households are in the database and the three bad ones
-are not. A second upload, one household in the neighbouring district 450703 (outside the
+are not, and the export form on the same page gives them back as CSV. A second upload, one household in the neighbouring district 450703 (outside the
 administrator's 450702), is refused and writes nothing. Screenshot: docs/screenshots/import.png.
 
 The households are committed (the server is another process), so they are removed afterwards,
@@ -261,6 +261,18 @@ def test_a_district_administrator_imports_households(new_page) -> None:
         for h in Household.objects.filter(code__in=good).select_related("grid")
     )
     assert ImportJob.objects.get(pk=job_id).committed_at is not None
+
+    # Taken out again on the same page: the households of the district as CSV.
+    page.goto("/imports/")
+    page.select_option("#export_kind", "households")
+    page.select_option("#export_format", "csv")
+    page.select_option("#export_area", DISTRICT)
+    with page.expect_download() as exported:
+        page.click("#im-export button[type=submit]")
+    assert exported.value.suggested_filename == f"households-{DISTRICT}.csv"
+    text = exported.value.path().read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("户编号,户主姓名")
+    assert all(code in text for code in good)
 
     # A household in the neighbouring district: refused, nothing written.
     upload(page, "邻区住户.xlsx", neighbour_workbook())

@@ -367,3 +367,74 @@ def test_the_state_is_a_database_invariant(admin_user) -> None:
         make_job(admin_user, state=JobState.DONE)  # done without committed_at
     with pytest.raises(IntegrityError), transaction.atomic():
         make_job(admin_user, stored_name="../../etc/passwd")
+
+
+# --- the export form ------------------------------------------------------------------------
+@pytest.fixture
+def two_districts() -> dict[str, Any]:
+    from tests.factories import (
+        DistrictFactory,
+        GridFactory,
+        HouseholdFactory,
+        TownFactory,
+        VillageFactory,
+        rect,
+    )
+
+    mine = DistrictFactory(code="990101", geom=rect(100.0, 0.0, 100.1, 0.1))
+    other = DistrictFactory(code="990102", geom=rect(100.1, 0.0, 100.2, 0.1))
+    grids = {}
+    for district in (mine, other):
+        town = TownFactory(district=district, code=district.code + "001", geom=district.geom)
+        village = VillageFactory(town=town, code=town.code + "001", geom=district.geom)
+        grids[district.code] = GridFactory(
+            village=village, code=village.code + "001", geom=district.geom
+        )
+    HouseholdFactory(code="EXP-MINE", grid=grids["990101"], phone="13912345678")
+    HouseholdFactory(code="EXP-OTHER", grid=grids["990102"])
+    return grids
+
+
+def test_the_export_downloads_my_jurisdiction_masked(admin_client, two_districts) -> None:
+    page = admin_client.get("/imports/").content.decode()
+    assert 'id="im-export"' in page and 'value="990101001"' in page
+    assert 'value="990102' not in page  # the other district's areas are not offered
+    response = admin_client.get("/imports/export/", {"kind": "households", "format": "csv"})
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    assert response["Cache-Control"] == "no-store"
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("户编号,")
+    assert "EXP-MINE" in text and "EXP-OTHER" not in text
+    assert "13912345678" not in text  # a district administrator sees residents' phones masked
+
+
+def test_the_export_of_an_area_and_as_a_zipped_shapefile(admin_client, two_districts) -> None:
+    response = admin_client.get(
+        "/imports/export/", {"kind": "households", "format": "shp", "area": "990101001"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
+        suffixes = {Path(n).suffix for n in archive.namelist()}
+    assert {".shp", ".shx", ".dbf"} <= suffixes
+
+
+def test_the_export_refuses_an_area_outside_and_a_map_format_without_geometry(
+    admin_client, two_districts
+) -> None:
+    outside = admin_client.get(
+        "/imports/export/", {"kind": "households", "format": "csv", "area": "990102"}
+    )
+    assert outside.status_code == 400
+    assert 'data-export-error="area"' in outside.content.decode()
+    workers = admin_client.get("/imports/export/", {"kind": "workers", "format": "gpkg"})
+    assert workers.status_code == 400
+    assert "data-export-error" in workers.content.decode()
+
+
+def test_the_export_is_for_administrators_only(two_districts) -> None:
+    client = login(AccountRole.TOWN_STAFF, ["990101001"], "export-town-staff")
+    assert (
+        client.get("/imports/export/", {"kind": "households", "format": "csv"}).status_code == 403
+    )

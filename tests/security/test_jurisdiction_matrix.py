@@ -574,6 +574,14 @@ RULES: dict[str, list[Rule]] = {
     # The import page: an administrator's own jobs only (a job's file may hold any district).
     "imports/": [PLAIN],
     "imports/templates/<str:kind>/": [Rule(None, path=lambda a: {"kind": "households"})],
+    "imports/export/": [
+        Rule(None, query=lambda a: {"kind": "households", "format": "csv"}),
+        Rule(
+            "district",
+            query=lambda a: {"kind": "households", "format": "csv", "area": a.district.code},
+        ),
+        Rule("town", query=lambda a: {"kind": "workers", "format": "csv", "area": a.town.code}),
+    ],
     "imports/<int:pk>/": [Rule("importjob", path=import_job_pk)],
     "imports/<int:pk>/status/": [Rule("importjob", path=import_job_pk)],
     "imports/<int:pk>/report/": [Rule("importjob", path=import_job_pk)],
