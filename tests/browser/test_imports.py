@@ -8,8 +8,9 @@ as the procrastinate worker would run it), read the summary (five new, three ref
 three refused rows with their columns and reasons, see the five new rows on the map, download
 the error workbook (the three input rows with the error column added), fix nothing and
 confirm; after the commit the five good households are in the database and the three bad ones
-are not, and the export form on the same page gives them back as CSV. A second upload, one household in the neighbouring district 450703 (outside the
-administrator's 450702), is refused and writes nothing. Screenshot: docs/screenshots/import.png.
+are not, and the export form on the same page gives them back as CSV. A second upload, one
+household in the neighbouring district 450703 (outside the administrator's 450702), is
+refused and writes nothing. Screenshot: docs/screenshots/import.png.
 
 The households are committed (the server is another process), so they are removed afterwards,
 and before (after an interrupted run), with the jobs and the login.
