@@ -8,6 +8,7 @@ transaction as the job's row, so a job is queued exactly when its row exists.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,11 @@ from django.utils.translation import gettext, gettext_noop
 from . import files, tasks
 from .models import CRS_CHOICES, FINAL_STATES, ImportJob, JobState
 from .selectors import can_import, importable_kinds, jobs_of
+
+# A running job whose progress has not moved for this long has lost its worker (see
+# import_job_cancel). Progress is written every chunk (a few seconds); the longest silent step,
+# writing a million households, takes a few minutes.
+STALE_AFTER = dt.timedelta(minutes=15)
 
 MSG_NOT_ALLOWED = gettext_noop("Only district and city administrators import records.")
 MSG_UNKNOWN_KIND = gettext_noop("Choose the kind of record the file holds.")
@@ -108,9 +114,15 @@ def import_job_cancel(*, user: Any, job_id: int) -> ImportJob:
             stored = job.stored_name
             _set_state(job, JobState.CANCELLED, cancel_requested=True, stored_name="")
             transaction.on_commit(lambda: files.remove(stored))
+        elif job.updated_at < timezone.now() - STALE_AFTER:
+            # No progress for this long: the worker that ran it is gone (a restart, a crash)
+            # and nobody would see the flag. It ends now; its file is kept, and should the run
+            # come back after all, its own end (imports.runner) is what is recorded.
+            _set_state(job, JobState.CANCELLED, cancel_requested=True)
         else:
+            # Not updated_at: it measures the worker's progress (above).
             job.cancel_requested = True
-            job.save(update_fields=["cancel_requested", "updated_at"])
+            job.save(update_fields=["cancel_requested"])
     return job
 
 

@@ -330,6 +330,22 @@ def test_cancel_a_running_job_asks_the_worker(admin_client, admin_user) -> None:
     assert "data-cancelling" in page
 
 
+def test_cancel_a_job_whose_worker_is_gone_ends_it(admin_client, admin_user) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    job = make_job(admin_user, state=JobState.COMMITTING)
+    # Pressing Cancel does not count as progress: pressed again after the worker's silence...
+    assert admin_client.post(f"/imports/{job.pk}/cancel/").status_code == 302
+    job.refresh_from_db()
+    assert job.state == JobState.COMMITTING and job.cancel_requested  # the worker will see it
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - dt.timedelta(minutes=16))
+    assert admin_client.post(f"/imports/{job.pk}/cancel/").status_code == 302
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED  # ...it ends at once
+
+
 def test_the_template_downloads_as_a_workbook(admin_client) -> None:
     response = admin_client.get("/imports/templates/households/")
     assert response.status_code == 200
