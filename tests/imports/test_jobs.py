@@ -398,3 +398,32 @@ def test_procrastinates_worker_runs_the_job(demo_committed) -> None:
     job.refresh_from_db()
     assert job.state == JobState.CHECKED, done.stderr[-2000:]
     assert job.result["new"] == 3
+
+
+def test_the_bars_total_is_counted_cheaply_for_each_format(tmp_path) -> None:
+    from openpyxl import Workbook
+
+    csv_path = tmp_path / "h.csv"
+    csv_path.write_text("户编号,地址\nH1,甲\nH2,乙\n", encoding="gb18030")
+    assert runner.count_rows(csv_path, None) == 3
+    book = Workbook()
+    book.active.title = "一组"
+    for i in range(5):
+        book.active.append([f"H{i}", "某村"])
+    other = book.create_sheet("二组")
+    other.append(["H9", "某村"])
+    xlsx_path = tmp_path / "h.xlsx"
+    book.save(xlsx_path)
+    assert runner.count_rows(xlsx_path, None) == 5
+    assert runner.count_rows(xlsx_path, "二组") == 1
+    geojson = tmp_path / "h.geojson"
+    geojson.write_text(
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"code": "H1"}, '
+        '"geometry": {"type": "Point", "coordinates": [108.6, 21.9]}}]}',
+        encoding="utf-8",
+    )
+    assert runner.count_rows(geojson, None) == 1
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    assert runner.count_rows(broken, None) is None  # no bar total; the import says why
