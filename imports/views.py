@@ -182,6 +182,8 @@ def _render_job(
         and not job.cancel_requested,
         "page_config": {
             "statusUrl": reverse("import-job-status", args=[job.pk]),
+            # The grids around the points, drawn beneath them for orientation.
+            "gridLayerUrl": reverse("layer", kwargs={"level": "grid"}),
             "status": _status(job),
             "points": result.get("points") or [],
         },

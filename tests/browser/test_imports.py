@@ -235,6 +235,9 @@ def test_a_district_administrator_imports_households(new_page) -> None:
     # The new rows on the map.
     page.wait_for_selector('#import-map[data-loaded="true"]')
     assert page.locator("#import-map").get_attribute("data-count-new") == "5"
+    # The grids around them, outlined for orientation.
+    page.wait_for_selector("#import-map[data-grids-loaded]")
+    assert int(page.locator("#import-map").get_attribute("data-grids-loaded")) >= 1
     page.screenshot(path=str(SCREENSHOTS / "import.png"), full_page=True)
 
     # The error workbook: the three input rows, the error column added.

@@ -9,7 +9,7 @@
  * "new"|"updated"]). Every text goes into the page as text (el, textContent), never as HTML.
  * The map gets data-loaded="true" and data-count-new / data-count-updated once drawn.
  */
-import { fetchJson, formatNumber, interpolate, readJson } from "../gridmap/common.js";
+import { fetchJson, formatNumber, interpolate, readJson, textTooltip, withQuery } from "../gridmap/common.js";
 
 const S = readJson("import-strings");
 const CONFIG = readJson("import-config");
@@ -76,4 +76,28 @@ window.importMapInit = function (map) {
   container.dataset.countNew = String(counts.new);
   container.dataset.countUpdated = String(counts.updated);
   container.dataset.loaded = "true";
+  if (latlngs.length && CONFIG.gridLayerUrl) drawGrids(map, L.latLngBounds(latlngs).pad(0.2));
 };
+
+/* The grids the rows land in, outlined beneath the points (names as text tooltips). */
+async function drawGrids(map, bounds) {
+  const bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+    .map(function (v) { return v.toFixed(6); })
+    .join(",");
+  let body;
+  try {
+    body = (await fetchJson(withQuery(CONFIG.gridLayerUrl, { bbox: bbox }), {}, S.networkError)).body;
+  } catch (err) {
+    return; // orientation only: the points are drawn anyway
+  }
+  const layer = L.geoJSON(body, {
+    style: { color: "#64748b", weight: 1, fill: false },
+    interactive: true,
+    onEachFeature: function (feature, item) {
+      const props = feature.properties || {};
+      textTooltip(item, String(props.name || props.code || ""), { sticky: true });
+    },
+  }).addTo(map);
+  layer.bringToBack();
+  map.getContainer().dataset.gridsLoaded = String(layer.getLayers().length);
+}
