@@ -54,6 +54,7 @@ def _forget_keys(*, setting: str, **kwargs: Any) -> None:
     if setting in ("GRIDMAP_FIELD_KEYS", "GRIDMAP_HASH_KEY"):
         _fernet.cache_clear()
         _hash_key.cache_clear()
+        _hmac_base.cache_clear()
 
 
 setting_changed.connect(_forget_keys)
@@ -94,12 +95,21 @@ def normalise(value: str) -> str:
     return _SEPARATORS.sub("", value or "").upper()
 
 
+@cache
+def _hmac_base() -> hmac.HMAC:
+    """The keyed HMAC before any message: each hash copies it (the key is not re-processed)."""
+    return hmac.new(_hash_key(), digestmod=hashlib.sha256)
+
+
 def keyed_hash(value: str) -> str:
     """HMAC-SHA256 (hex) of the normalised value; "" for no value."""
-    value = normalise(value)
-    if not value:
-        return ""
-    return hmac.new(_hash_key(), value.encode(), hashlib.sha256).hexdigest()
+    if not (value and value.isascii() and value.isalnum() and value.upper() == value):
+        value = normalise(value)  # (a value already normalised skips the regex: imports)
+        if not value:
+            return ""
+    mac = _hmac_base().copy()
+    mac.update(value.encode())
+    return mac.hexdigest()
 
 
 class EncryptedCharField(models.CharField):

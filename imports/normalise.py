@@ -34,6 +34,7 @@ Coordinates: ``clean_lon_lat`` reads degrees and converts GCJ-02 (AMap, Tencent)
 from __future__ import annotations
 
 import math
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -260,7 +261,9 @@ _ID_SEPARATORS = re.compile(r"[\s\-]")
 
 def id_check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits of an ID number."""
-    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    if len(first17) != len(ID_WEIGHTS):
+        raise ValueError(f"17 digits expected, got {first17!r}")
+    total = sum(map(operator.mul, map(int, first17), ID_WEIGHTS))
     return ID_CHECK[total % 11]
 
 
