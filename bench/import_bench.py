@@ -16,8 +16,14 @@ Afterwards everything the import inserted is deleted: the database is left as it
 
 Options (environment variables):
     BENCH_IMPORT_ROWS      rows of the CSV (default 1,000,000)
+    BENCH_IMPORT_CRS       wgs84 (default) or gcj02: the file's coordinates are written in
+                           GCJ-02 (as AMap gives them) and ours runs with --crs gcj02; the
+                           baseline COPYs the same file (its grids are then 100-700 m off: it
+                           measures the same work, not the same answer)
     BENCH_IMPORT_PROFILE   a path: run ours under cProfile, the profile written there and its
                            top functions printed (ours is then slower than it really is)
+    BENCH_IMPORT_SQL       1: afterwards, run the same import again in this process with every
+                           SQL statement timed, and print the slowest (where the time goes)
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -181,10 +188,13 @@ def _refuse(row: list[str], reason: str, previous_code: str) -> None:
         row[2] = f"{int(row[2][:17]) * 10:.5E}"  # 4.50702E+17, as Excel shows it
 
 
-def grid_points(n: int) -> Iterator[tuple[float, float]]:
+def grid_points(n: int, crs: str = "wgs84") -> Iterator[tuple[float, float]]:
     """``n`` points inside the current grids, a share of them in every grid, streamed from
-    PostGIS (ST_GeneratePoints, seeded) through a server-side cursor."""
+    PostGIS (ST_GeneratePoints, seeded) through a server-side cursor; in GCJ-02 if ``crs`` is
+    ``gcj02``."""
     from django.db import connection, transaction
+
+    from grids.coords import wgs84_to_gcj02_coords
 
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM grids_grid WHERE generation_high_id IS NULL")
@@ -204,13 +214,17 @@ def grid_points(n: int) -> Iterator[tuple[float, float]]:
             batch = cur.fetchmany(10_000)
             if not batch:
                 return
-            yield from batch[: n - sent]
+            batch = batch[: n - sent]
+            if crs == "gcj02":
+                batch = wgs84_to_gcj02_coords(np.array(batch, dtype=float)).tolist()
+            yield from batch
             sent += len(batch)
 
 
-def write_households_csv(path: Path, n: int, seed: int = 13) -> dict[str, int]:
-    """Write ``n`` households to ``path`` (UTF-8 CSV, the template's keys as the header),
-    streamed; returns how many rows were made messy and how many should be refused."""
+def write_households_csv(path: Path, n: int, seed: int = 13, crs: str = "wgs84") -> dict[str, int]:
+    """Write ``n`` households to ``path`` (UTF-8 CSV, the template's keys as the header; points
+    in ``crs``), streamed; returns how many rows were made messy and how many should be
+    refused."""
     rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     counts = {"rows": 0, "messy": 0, "refused": 0}
@@ -218,7 +232,7 @@ def write_households_csv(path: Path, n: int, seed: int = 13) -> dict[str, int]:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(HEADER)
-        for i, (lon, lat) in enumerate(grid_points(n)):
+        for i, (lon, lat) in enumerate(grid_points(n, crs)):
             code = f"{CODE_PREFIX}{i:09d}"
             tags = [label for label, share in TAGS if rng.random() < share]
             row = [
@@ -276,13 +290,14 @@ def _table_writes() -> dict[str, int]:
         return dict(cur.fetchall())
 
 
-def ours_import(path: Path, profile: str | None) -> tuple[float, int, int, str]:
+def ours_import(path: Path, crs: str, profile: str | None) -> tuple[float, int, int, str]:
     """``manage.py import_records households PATH --commit`` in a subprocess: its seconds,
     exit code, memory high-water mark (kB, its own: os.wait4) and output."""
     command = [sys.executable]
     if profile:
         command += ["-m", "cProfile", "-o", profile]
     command += [str(ROOT / "manage.py"), "import_records", "households", str(path), "--commit"]
+    command += ["--crs", crs]
     log = path.with_suffix(".log")
     t0 = time.perf_counter()
     with log.open("w") as out:
@@ -305,6 +320,41 @@ def _remove_bench_households() -> int:
     return deleted
 
 
+def _print_sql_times(path: Path, crs: str, share: float = 0.005) -> None:
+    """Run the import again in this process with every SQL statement timed (the COPY into the
+    stage is not a statement: it is in the rest), print those over ``share`` of the total,
+    then delete what it inserted."""
+    from django.db import connection
+
+    from imports.pipeline import run_import
+
+    statements: list[tuple[float, str]] = []
+
+    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statements.append((time.perf_counter() - t0, " ".join(sql.split())))
+
+    t0 = time.perf_counter()
+    try:
+        with connection.execute_wrapper(timed):
+            run_import("households", path, crs=crs, commit=True)
+    finally:
+        total = time.perf_counter() - t0
+        _remove_bench_households()
+    in_sql = sum(t for t, _ in statements)
+    print(
+        f"   ours again in this process with each statement timed: {total:.1f} s, of which "
+        f"{in_sql:.1f} s in {len(statements)} SQL statements and {total - in_sql:.1f} s in "
+        "reading, cleaning, encrypting and COPY into the stage:"
+    )
+    for seconds, sql in sorted(statements, reverse=True):
+        if seconds >= share * total:
+            print(f"     {seconds:7.2f} s  {sql[:110]}")
+
+
 def _print_profile(profile: str, top: int = 30) -> None:
     import pstats
 
@@ -319,7 +369,12 @@ def import_households() -> None:
     from django.db import connection
 
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", IMPORT_ROWS))
+    crs = os.environ.get("BENCH_IMPORT_CRS", "wgs84").lower()
+    if crs not in ("wgs84", "gcj02"):
+        print(f"import_households: BENCH_IMPORT_CRS must be wgs84 or gcj02, not {crs!r}")
+        return
     profile = os.environ.get("BENCH_IMPORT_PROFILE") or None
+    sql_times = os.environ.get("BENCH_IMPORT_SQL", "") not in ("", "0")
     with connection.cursor() as cur:
         cur.execute(
             "SELECT (SELECT count(*) FROM grids_grid WHERE generation_high_id IS NULL),"
@@ -336,12 +391,15 @@ def import_households() -> None:
         _remove_bench_households()
         households -= leftovers
 
-    path = BENCH_DIR / f"households-{rows}.csv"
+    path = BENCH_DIR / f"households-{rows}-{crs}.csv"
     t0 = time.perf_counter()
-    counts = write_households_csv(path, rows)
+    counts = write_households_csv(path, rows, crs=crs)
     written = time.perf_counter() - t0
     size_mb = path.stat().st_size / 1e6
-    print(f"\n== import of {counts['rows']:,} households from CSV: import_records vs COPY + UPDATE")
+    print(
+        f"\n== import of {counts['rows']:,} households from CSV ({crs}): "
+        "import_records vs COPY + UPDATE"
+    )
     print(
         f"   database {connection.settings_dict['NAME']!r}: {grids:,} current grids, "
         f"{households:,} households before; CSV {path} ({size_mb:.0f} MB) written in "
@@ -356,7 +414,7 @@ def import_households() -> None:
     )
     before = _table_writes()
     try:
-        ours_seconds, code, maxrss_kb, output = ours_import(path, profile)
+        ours_seconds, code, maxrss_kb, output = ours_import(path, crs, profile)
     finally:
         after = _table_writes()
         deleted = _remove_bench_households()
@@ -391,3 +449,5 @@ def import_households() -> None:
     )
     if profile:
         _print_profile(profile)
+    if sql_times:
+        _print_sql_times(path, crs)
