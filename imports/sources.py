@@ -355,26 +355,42 @@ def _read_text(value: Any) -> Any:
     return read_cell(value) if isinstance(value, str) else value
 
 
+# Excel keeps every number as a float; a whole number of at most 15 digits is read as an int
+# (as openpyxl does for "3"), a longer one stays a float, so that an ID number Excel damaged
+# (4.50702199001011E+17) is still recognised as such by the cleaners.
+EXACT_FLOAT_DIGITS = 10**15
+
+
+def _xlsx_cell(value: Any) -> Any:
+    if value == "":
+        return None  # an empty cell (calamine gives "", openpyxl None)
+    if isinstance(value, float) and value.is_integer() and abs(value) < EXACT_FLOAT_DIGITS:
+        return int(value)
+    return _read_text(value)
+
+
 def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[RawRow]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    """The rows of a workbook's sheet, read by python-calamine (Rust: about ten times faster
+    than openpyxl's streaming reader on a large sheet). The sheet is decoded on first read."""
+    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
         raise SourceError(MSG_UNREADABLE, path=path.name, error=str(exc)) from exc
-    if sheet is not None and sheet not in book.sheetnames:
-        sheets = ", ".join(book.sheetnames)
+    names = list(book.sheet_names)
+    if sheet is not None and sheet not in names:
         book.close()
-        raise SourceError(MSG_NO_SHEET, path=path.name, sheet=sheet, sheets=sheets)
-    ws = book[sheet] if sheet is not None else book.worksheets[0]
-    # Some writers record a wrong used range ("A1:A1"); read what is there instead.
-    ws.reset_dimensions()
+        raise SourceError(MSG_NO_SHEET, path=path.name, sheet=sheet, sheets=", ".join(names))
+    title = sheet if sheet is not None else names[0]
 
     def rows() -> Iterator[RawRow]:
         try:
-            for number, cells in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield RawRow(ws.title, number, tuple(_read_text(c) for c in cells))
+            ws = book.get_sheet_by_name(title)
+            for number, cells in enumerate(ws.iter_rows(), start=1):
+                yield RawRow(title, number, tuple(_xlsx_cell(c) for c in cells))
+        except CalamineError as exc:
+            raise SourceError(MSG_UNREADABLE, path=path.name, error=str(exc)) from exc
         finally:
             book.close()
 

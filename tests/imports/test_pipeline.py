@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import prcoords
 import pytest
 from django.core.management import call_command
@@ -370,3 +371,73 @@ def test_grid_derivation_matches_the_application(tmp_path, points):
         == imported
     )
     assert Grid.objects.get(pk=imported["T001"]).code == p["code"]
+
+
+# --- Geo files ------------------------------------------------------------------------------
+def write_geo(path: Path, records: list[dict], geoms: list, crs: str = "EPSG:4326") -> Path:
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame(records, geometry=geoms, crs=crs)
+    frame.to_file(path, engine="pyogrio")
+    return path
+
+
+def test_households_from_a_geopackage_take_the_points(tmp_path, points):
+    import shapely
+
+    p, q = points
+    records = [
+        {"户编号": "G001", "户主姓名": "张三", "地址": "一号", "人口数": 2},
+        {"户编号": "G002", "户主姓名": "李四", "地址": "二号", "人口数": 3},
+    ]
+    geoms = [shapely.Point(p["lon"], p["lat"]), shapely.Point(q["lon"], q["lat"])]
+    path = write_geo(tmp_path / "h.gpkg", records, geoms)
+    result = run_import("households", path, commit=True)
+    assert result.new == 2, result.refusals
+    assert Household.objects.get(code="G002").grid_id == q["grid_id"]
+
+
+def test_households_from_a_projected_shapefile_with_short_names(tmp_path, points):
+    import shapely
+    from pyproj import Transformer
+
+    p = points[0]
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32649", always_xy=True)
+    x, y = to_utm.transform(p["lon"], p["lat"])
+    records = [{"code": "S001", "head_name": "王五", "address": "三号", "bldg_code": ""}]
+    path = write_geo(tmp_path / "h.shp", records, [shapely.Point(x, y)], crs="EPSG:32649")
+    result = run_import("households", path, commit=True)
+    assert result.new == 1, result.refusals
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT ST_Distance(location::geography,
+                                  ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography)
+                 FROM households_household WHERE code = 'S001'""",
+            [p["lon"], p["lat"]],
+        )
+        assert cur.fetchone()[0] < 0.01
+
+
+def test_buildings_from_geojson_in_gcj02(tmp_path, points):
+    import shapely
+
+    from grids.coords import wgs84_to_gcj02_coords
+
+    p = points[0]
+    ring = np.array(
+        [
+            [p["lon"], p["lat"]],
+            [p["lon"] + 0.0002, p["lat"]],
+            [p["lon"] + 0.0002, p["lat"] + 0.0002],
+            [p["lon"], p["lat"] + 0.0002],
+            [p["lon"], p["lat"]],
+        ]
+    )
+    footprint = shapely.Polygon(wgs84_to_gcj02_coords(ring))
+    path = write_geo(tmp_path / "b.geojson", [{"code": "GB1", "floors": 2}], [footprint])
+    result = run_import("buildings", path, crs="gcj02", commit=True)
+    assert result.new == 1, result.refusals
+    building = Building.objects.get(code="GB1")
+    truth = shapely.Polygon(ring)
+    assert shapely.hausdorff_distance(shapely.from_wkt(building.footprint.wkt), truth) < 1e-6
+    assert building.grid_id == p["grid_id"]
