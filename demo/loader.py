@@ -54,6 +54,7 @@ from households.models import (
 )
 from households.services import (
     buildings_assign_grids,
+    central_household_workers,
     households_assign_grids,
     ten_household_units_refresh,
 )
@@ -186,7 +187,7 @@ def load_demo(
         buildings_assign_grids(ids=bulk["buildings"])
         households_assign_grids(ids=bulk["households"])
         ten_household_units_refresh(ids=bulk["units"])
-        _central_household_workers(bulk["households"])
+        central_household_workers(household_ids=bulk["households"])
         # Island villages of the generated coast get a "ferry" so catchments can be
         # contiguous (planning's adjacency counts allowed links).
         link_islands(CITY_PREFIX)
@@ -197,31 +198,6 @@ def load_demo(
     analyse()
     clock.tick("analyse")
     return DemoResult(scale, seed, counts, clock.total, clock.steps)
-
-
-# A central household is reached through its party member's Worker record (blue incidents
-# go to the central household of the unit). One statement: worker ids are drawn from the
-# sequence up front so the new workers and the member links are written together. The
-# household's phone is copied as it is stored, a token of the same keys (gridmap.crypto).
-_CENTRAL_WORKERS_SQL = """
-WITH c AS (
-  SELECT pm.id AS member_id, pm.name, h.phone, h.phone_hash,
-         nextval(pg_get_serial_sequence('grids_worker', 'id')) AS worker_id
-    FROM households_centralhousehold ch
-    JOIN households_partymember pm ON pm.id = ch.party_member_id
-    JOIN households_household h ON h.id = ch.household_id
-   WHERE ch.household_id = ANY(%s) AND pm.worker_id IS NULL
-), w AS (
-  INSERT INTO grids_worker (id, name, phone, phone_hash, email, is_party_member)
-  SELECT worker_id, name, phone, phone_hash, '', TRUE FROM c
-)
-UPDATE households_partymember pm SET worker_id = c.worker_id FROM c WHERE pm.id = c.member_id
-"""
-
-
-def _central_household_workers(household_ids: list[int]) -> None:
-    with connection.cursor() as cur:
-        cur.execute(_CENTRAL_WORKERS_SQL, [household_ids])
 
 
 def _ensure_districts(codes: Iterable[str], out: TextIO) -> None:

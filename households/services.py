@@ -14,20 +14,27 @@ from django.utils.translation import gettext_noop
 
 from accounts.selectors import scope_q
 from gridmap.sql import tables
-from grids.models import Grid
+from grids.models import Grid, Worker
 from grids.services import (
     GRID_OF_POINT_SQL,
     buildings_assign_grids,  # noqa: F401  (its old name here: the demo)
 )
 
-from .models import CentralHousehold, Household, TenHouseholdUnit
+from .models import CentralHousehold, Household, PartyMember, TenHouseholdUnit
 from .notifications import notify_unit
 from .routing import OutsideEveryDistrict, route_unit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-_T = tables(grid=Grid, household=Household, unit=TenHouseholdUnit)
+_T = tables(
+    central=CentralHousehold,
+    grid=Grid,
+    household=Household,
+    member=PartyMember,
+    unit=TenHouseholdUnit,
+    worker=Worker,
+)
 
 # Resolves a point on a shared grid edge with the tie-break of grids.selectors.EDGE_TIE_BREAK
 # (smallest code), like the buildings' statement in grids.services, so the SQL path and the
@@ -89,6 +96,41 @@ def households_follow_grid(*, old: Grid, new: Grid) -> None:
     )
     if unit_ids:
         ten_household_units_refresh(ids=unit_ids)
+
+
+# --- central households ---------------------------------------------------------------------
+# A central household is reached through its party member's Worker record (blue incidents go
+# to the central household of the unit: incidents' routing). A member without one gets a
+# worker: the member's name, the central household's phone (copied as stored, a token of the
+# same keys, gridmap.crypto) and its keyed hash, a party member. One statement: worker ids
+# are drawn from the sequence up front so the new workers and the member links are written
+# together. A member running two central households gets one worker (the phone of the one
+# designated first).
+_CENTRAL_WORKERS_SQL = """
+WITH m AS (
+  SELECT DISTINCT ON (pm.id) pm.id AS member_id, pm.name, h.phone, h.phone_hash
+    FROM {central} ch
+    JOIN {member} pm ON pm.id = ch.party_member_id
+    JOIN {household} h ON h.id = ch.household_id
+   WHERE ch.household_id = ANY(%s) AND pm.worker_id IS NULL
+   ORDER BY pm.id, ch.designated_on, ch.id
+), c AS (
+  SELECT m.*, nextval(pg_get_serial_sequence('{worker}', 'id')) AS worker_id FROM m
+), w AS (
+  INSERT INTO {worker} (id, name, phone, phone_hash, email, is_party_member)
+  SELECT worker_id, name, phone, phone_hash, '', TRUE FROM c
+)
+UPDATE {member} pm SET worker_id = c.worker_id FROM c WHERE pm.id = c.member_id
+"""
+
+
+@transaction.atomic
+def central_household_workers(*, household_ids: list[int]) -> int:
+    """Give the party member of each central household of ``household_ids`` (the central
+    households' own households) a Worker record when they have none; the number created."""
+    with connection.cursor() as cur:
+        cur.execute(_CENTRAL_WORKERS_SQL.format(**_T), [household_ids])
+        return cur.rowcount
 
 
 # --- ten-household units --------------------------------------------------------------------
@@ -161,6 +203,57 @@ def _member_errors(
             unit = m.unit_name or m.headed_unit_name or f"#{m.ten_household_unit_id}"
             add(m.pk, _(MSG_ALREADY_IN_UNIT) % {"household": _household_label(m), "unit": unit})
     return errors
+
+
+# The warnings of _unit_warnings and of the central household's reach, set-based: the import
+# writes many units at once (imports.handlers.units). Same msgids, same parameters, and the
+# distance Django's Distance gives for a geodetic point field (ST_DistanceSphere).
+_UNIT_WARNINGS_SQL = """
+UPDATE {unit} u SET warnings = coalesce((
+  SELECT jsonb_agg(w.msg ORDER BY w.o) FROM (
+    SELECT 1 AS o, jsonb_build_object('msgid', %(size)s::text,
+                                      'params', jsonb_build_object('count', k.n)) AS msg
+      FROM (SELECT count(*) AS n FROM {household} m WHERE m.ten_household_unit_id = u.id) k
+     WHERE k.n NOT BETWEEN %(min)s AND %(max)s
+    UNION ALL
+    SELECT 2, jsonb_build_object('msgid', %(grids)s::text, 'params', jsonb_build_object(
+                'count', count(DISTINCT g.code),
+                'codes', string_agg(DISTINCT g.code, ', ' ORDER BY g.code)))
+      FROM {household} m JOIN {grid} g ON g.id = m.grid_id
+     WHERE m.ten_household_unit_id = u.id
+    HAVING count(DISTINCT g.code) > 1
+    UNION ALL
+    SELECT 3, jsonb_build_object('msgid', %(far)s::text, 'params', jsonb_build_object(
+                'household', ch.address || ' (' || ch.head_name || ')',
+                'distance', round(f.d)::integer))
+      FROM {central} c JOIN {household} ch ON ch.id = c.household_id
+     CROSS JOIN LATERAL (
+           SELECT min(ST_DistanceSphere(m.location, ch.location)) AS d
+             FROM {household} m WHERE m.ten_household_unit_id = u.id) f
+     WHERE c.id = u.central_household_id AND f.d > %(reach)s
+  ) w), '[]'::jsonb)
+ WHERE u.id = ANY(%(ids)s)
+"""
+
+
+@transaction.atomic
+def ten_household_units_warn(*, ids: list[int]) -> int:
+    """Store on each unit of ``ids`` the warnings ``ten_household_unit_create`` gives (fewer
+    than 8 or more than 15 members, members in several grids, a central household farther than
+    ``CENTRAL_HOUSEHOLD_REACH_M`` from every member), computed for all of them in one
+    statement from the members stored; a unit within the norm gets none."""
+    params = {
+        "size": WARN_UNIT_SIZE,
+        "min": UNIT_SIZE_MIN,
+        "max": UNIT_SIZE_MAX,
+        "grids": WARN_UNIT_GRIDS,
+        "far": WARN_CENTRAL_HOUSEHOLD_FAR,
+        "reach": CENTRAL_HOUSEHOLD_REACH_M,
+        "ids": ids,
+    }
+    with connection.cursor() as cur:
+        cur.execute(_UNIT_WARNINGS_SQL.format(**_T), params)
+        return cur.rowcount
 
 
 @transaction.atomic

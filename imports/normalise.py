@@ -132,6 +132,9 @@ class Cleaned(Generic[T]):
 
 # --- Shared helpers ---------------------------------------------------------------------------
 _SPACES = re.compile(r"\s+")
+# Text that clean_text would change: a space at either end, two together, or one that is not
+# a plain space (a tab, a full-width space...).
+_UNTIDY_SPACES = re.compile(r"^\s|\s$|\s\s|[^\S ]")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _FLOAT_INTEGRAL = re.compile(r"^([+-]?\d+)\.0+$")
 # Excel keeps 15 significant digits of a number.
@@ -202,6 +205,12 @@ def clean_text(
     raw: Cell, *, column: str = "", required: bool = False, max_length: int | None = None
 ) -> Cleaned[str]:
     """Text with surrounding spaces removed and runs of spaces inside made one; "" if empty."""
+    if type(raw) is str and raw and not _UNTIDY_SPACES.search(raw):
+        if max_length is not None and len(raw) > max_length:
+            raise RowError(
+                column, MSG_TEXT_TOO_LONG, {"max_length": max_length, "length": len(raw)}
+            )
+        return Cleaned(raw, False)  # the common case, already tidy
     if is_empty(raw):
         return _required(column, required, "")
     original = raw if isinstance(raw, str) else str(raw)
@@ -216,6 +225,13 @@ def clean_code(
 ) -> Cleaned[str]:
     """A code (place code, household number, station code): full-width characters made
     half-width, every space removed, a number cell or ``450702001001.0`` as its digits."""
+    if type(raw) is str and raw.isascii() and raw.isalnum() and not _SCIENTIFIC.match(raw):
+        # The common case, already clean (letters and digits only).
+        if max_length is not None and len(raw) > max_length:
+            raise RowError(
+                column, MSG_TEXT_TOO_LONG, {"max_length": max_length, "length": len(raw)}
+            )
+        return Cleaned(raw, False)
     if is_empty(raw):
         return _required(column, required, "")
     _excel_damaged(raw, column)
@@ -269,6 +285,10 @@ def clean_id_number(
     first-generation number (made 18). Refused: Excel damage, a wrong length or character, a
     wrong check character, a birth date that does not exist or is after ``today``.
     """
+    if type(raw) is str and _ID_18.match(raw) and id_check_character(raw[:17]) == raw[17]:
+        # The common case, already clean: only the birth date is left to check.
+        _birth(column, raw, raw[6:14], today or date.today())
+        return Cleaned(raw, False)
     if is_empty(raw):
         return _required(column, required, "")
     today = today or date.today()
@@ -320,6 +340,8 @@ def clean_phone(raw: Cell, *, column: str = "", required: bool = False) -> Clean
     empty. Normalised: full-width digits, spaces, dashes and brackets, ``+86``/``0086``/``86``,
     a number cell. Refused: several numbers in one cell, a landline without its area code,
     anything else that is not a mainland number."""
+    if type(raw) is str and len(raw) == 11 and MOBILE_RE.match(raw):
+        return Cleaned(raw, False)  # the common case, already clean
     if is_empty(raw):
         return _required(column, required, "")
     integral = _integral_text(raw)
@@ -378,6 +400,13 @@ def clean_integer(
 ) -> Cleaned[int | None]:
     """A whole number (人口数, 层数); ``3.0`` from Excel, full-width digits and a unit (``3人``)
     are normalised. None if empty."""
+    if type(raw) is str and raw.isascii() and raw.isdigit():
+        value, normalised = int(raw), False  # the common case, already clean
+        if minimum is not None and value < minimum:
+            raise RowError(column, MSG_INTEGER_TOO_SMALL, {"value": value, "minimum": minimum})
+        if maximum is not None and value > maximum:
+            raise RowError(column, MSG_INTEGER_TOO_LARGE, {"value": value, "maximum": maximum})
+        return Cleaned(value, normalised)
     if is_empty(raw):
         return _required(column, required, None)
     shown = str(raw).strip()

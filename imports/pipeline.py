@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,8 @@ class ImportResult:
     normalised_columns: dict[str, int] = field(default_factory=dict)
     sheet: str = ""
     header_row: int = 0
+    # Seconds per step (read and clean and COPY, check, write, summarise), for the bench.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (the page keeps it on its job)."""
@@ -134,7 +137,7 @@ class Stage:
     """The staging table of one import and the set-based steps on it."""
 
     COMMON = (
-        ("n", "integer PRIMARY KEY"),
+        ("n", "integer"),
         ("sheet", "text"),
         ("row_no", "integer"),
         ("errors", "jsonb"),
@@ -346,10 +349,20 @@ def run_import(
         )
         result.unknown_columns = list(header.unknown)
         result.sheet, result.header_row = header.sheet, header.number
+        clock = time.perf_counter()
+
+        def tick(step: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            result.timings[step] = round(now - clock, 3)
+            clock = now
+
         with transaction.atomic():
             stage = Stage(handler.columns, ctx)
             _load(stage, handler, source, ctx, progress, cancelled)
+            tick("load")
             handler.prepare(stage)
+            tick("check")
             counts = stage.counts()
             for key, value in counts.items():
                 setattr(result, key, value)
@@ -359,6 +372,7 @@ def run_import(
             if commit:
                 handler.apply(stage)
                 result.committed = True
+            tick("write")
             refused = _refusals(stage, header, result)
             if handler.point_sql:
                 result.points = [
@@ -372,8 +386,10 @@ def run_import(
                 ]
             if not commit:
                 transaction.set_rollback(True)
+        tick("summarise")
     if report is not None:
         _write_report(report, path, kind_obj, sheet, header, refused)
+        tick("report")
     return result
 
 

@@ -147,10 +147,10 @@ def convert_ewkt(values: list[dict[str, Any]], ctx: Context) -> None:
             v["ewkt"] = f"SRID=4326;{convert(shapely.from_wkt(wkt)).wkt}"
 
 
-def refuse_outside_districts(stage: Stage, point: str = "pt") -> int:
-    """Refuse rows whose point lies in no current district."""
+def refuse_outside_districts(stage: Stage, point: str = "pt", where: str = "TRUE") -> int:
+    """Refuse rows (of those matching ``where``) whose point lies in no current district."""
     return stage.refuse(
-        f"""errors IS NULL AND {point} IS NOT NULL AND NOT EXISTS (
+        f"""errors IS NULL AND ({where}) AND {point} IS NOT NULL AND NOT EXISTS (
               SELECT 1 FROM {T["district"]} d
                WHERE d.generation_high_id IS NULL AND ST_Covers(d.geom, {point}))""",
         "lon",

@@ -162,10 +162,43 @@ class Households(Handler):
         ctx = stage.ctx
         present = ctx.present
         stage.refuse_duplicates("code", "code", MSG_DUPLICATE_HOUSEHOLD)
-        stage.execute(f"UPDATE {STAGE} s SET target_id = h.id FROM {H} h WHERE h.code = s.code")
+        same = ["x.pt IS NOT NULL AND ST_DWithin(h.location, x.pt, 1e-7)"]
+        if "head_name" in present:
+            same.append("h.head_name = x.head_name")
+        if "address" in present:
+            same.append("h.address = x.address")
+        if "size" in present:
+            same.append("h.size = coalesce(x.size, 1)")
+        if "tags" in present:
+            same.append("h.tags @> x.tags AND h.tags <@ x.tags")
+        if "id_number" in present:
+            same.append("(x.id_keep OR h.id_number_hash = x.id_hash)")
+        if "phone" in present:
+            same.append("(x.phone_keep OR h.phone_hash = x.phone_hash)")
+        if "building_code" in present:
+            same.append("h.building_id IS NOT DISTINCT FROM x.building_id")
+        moved = "(h.id IS NULL OR NOT ST_DWithin(h.location, x.pt, 1e-7))"
+        # One statement derives everything (each UPDATE rewrites the whole staging table):
+        # the stored household and building by code; the point (its own, else its building's,
+        # else the one stored); the grid, as the application derives it, only for a point that
+        # is new or moved; whether the row changes anything.
         stage.execute(
-            f"""UPDATE {STAGE} s SET building_id = b.id FROM {B} b
-                 WHERE s.building_code <> '' AND b.code = s.building_code"""
+            f"""UPDATE {STAGE} s SET target_id = h.id, building_id = x.building_id, pt = x.pt,
+                       moved = {moved},
+                       grid_id = CASE WHEN x.pt IS NULL THEN NULL
+                                      WHEN {moved} THEN {grid_of("x.pt")} ELSE h.grid_id END,
+                       action = CASE WHEN h.id IS NULL THEN 'new'
+                                     WHEN {" AND ".join(same)} THEN 'unchanged'
+                                     ELSE 'updated' END
+                  FROM (SELECT s.n, s.code, s.head_name, s.address, s.size, s.tags, s.id_keep, s.id_hash,
+                               s.phone_keep, s.phone_hash, b.id AS building_id,
+                               coalesce({point_sql(ctx)}, ST_PointOnSurface(b.footprint),
+                                        (SELECT o.location FROM {H} o WHERE o.code = s.code))
+                                 AS pt
+                          FROM {STAGE} s LEFT JOIN {B} b
+                            ON s.building_code <> '' AND b.code = s.building_code) x
+                  LEFT JOIN {H} h ON h.code = x.code
+                 WHERE x.n = s.n"""
         )
         stage.refuse(
             "building_code <> '' AND building_id IS NULL",
@@ -173,33 +206,10 @@ class Households(Handler):
             MSG_UNKNOWN_BUILDING,
             "jsonb_build_object('value', building_code)",
         )
-        stage.refuse(
-            "target_id IS NULL AND (id_keep OR phone_keep)",
-            "id_number",
-            MSG_MASKED_NEW,
-        )
-        # The point: its own, else its building's, else the one stored.
-        stage.execute(
-            f"""UPDATE {STAGE} s SET pt = coalesce(
-                  {point_sql(ctx)},
-                  (SELECT ST_PointOnSurface(b.footprint) FROM {B} b WHERE b.id = s.building_id),
-                  (SELECT h.location FROM {H} h WHERE h.id = s.target_id))
-                WHERE s.errors IS NULL"""
-        )
+        stage.refuse("target_id IS NULL AND (id_keep OR phone_keep)", "id_number", MSG_MASKED_NEW)
         stage.refuse("errors IS NULL AND pt IS NULL", "lon", MSG_NO_LOCATION)
-        refuse_outside_districts(stage)
-        # The grid, as the application derives it; only for a point that is new or moved.
-        stage.execute(
-            f"""UPDATE {STAGE} s SET moved = NOT coalesce(
-                  (SELECT ST_DWithin(h.location, s.pt, 1e-7) FROM {H} h WHERE h.id = s.target_id),
-                  FALSE)
-                 WHERE s.errors IS NULL"""
-        )
-        stage.execute(
-            f"""UPDATE {STAGE} s SET grid_id = CASE WHEN s.moved THEN {grid_of("s.pt")}
-                  ELSE (SELECT h.grid_id FROM {H} h WHERE h.id = s.target_id) END
-                 WHERE s.errors IS NULL"""
-        )
+        # A point in a grid is in that grid's district: only the others are looked up.
+        refuse_outside_districts(stage, where="grid_id IS NULL")
         if ctx.prefixes is not None:
             code = f"""coalesce((SELECT g.code FROM {T["grid"]} g WHERE g.id = grid_id),
                                 {district_code_sql("pt")})"""
@@ -218,29 +228,6 @@ class Households(Handler):
                        WHERE h.id = target_id))""",
                 [[p + "%" for p in ctx.prefixes]],
             )
-        same = ["NOT s.moved"]
-        if "head_name" in present:
-            same.append("h.head_name = s.head_name")
-        if "address" in present:
-            same.append("h.address = s.address")
-        if "size" in present:
-            same.append("h.size = coalesce(s.size, 1)")
-        if "tags" in present:
-            same.append("h.tags @> s.tags AND h.tags <@ s.tags")
-        if "id_number" in present:
-            same.append("(s.id_keep OR h.id_number_hash = s.id_hash)")
-        if "phone" in present:
-            same.append("(s.phone_keep OR h.phone_hash = s.phone_hash)")
-        if "building_code" in present:
-            same.append("h.building_id IS NOT DISTINCT FROM s.building_id")
-        stage.execute(
-            f"UPDATE {STAGE} SET action = 'new' WHERE errors IS NULL AND target_id IS NULL"
-        )
-        stage.execute(
-            f"""UPDATE {STAGE} s SET action = CASE WHEN {" AND ".join(same)}
-                                               THEN 'unchanged' ELSE 'updated' END
-                  FROM {H} h WHERE h.id = s.target_id AND s.errors IS NULL"""
-        )
 
     def apply(self, stage: Stage) -> None:
         present = stage.ctx.present

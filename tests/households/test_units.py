@@ -30,6 +30,7 @@ from households.services import (
     WARN_UNIT_GRIDS,
     WARN_UNIT_SIZE,
     ten_household_unit_create,
+    ten_household_units_warn,
 )
 from inbox.models import Notification
 from tests.factories import (
@@ -250,6 +251,25 @@ def test_the_service_refuses_without_the_api(place):
             member_ids=[m.id for m in members],
         )
     assert set(exc.value.message_dict) == {"head_household", "members"}
+
+
+@pytest.mark.parametrize("size", [3, 10])
+def test_the_set_based_warnings_are_the_applications(api_client, place, size):
+    """``ten_household_units_warn`` (the import's, for many units at once) stores the warnings
+    ``ten_household_unit_create`` gives: size, two grids, a far central household."""
+    west, east = place["west"], place["east"]
+    far = central_household_at(row(1, grid=west, y=0.02)[0])
+    half = size // 2
+    members = row(size - half, grid=west, x0=100.0491) + row(half, grid=east, x0=100.0501)
+    res = post(api_client, place["user"], members, central_household=far.id)
+    assert res.status_code == 201
+    unit = TenHouseholdUnit.objects.get(pk=res.json()["id"])
+    expected = unit.warnings
+    assert [w["msgid"] for w in expected][-2:] == [WARN_UNIT_GRIDS, WARN_CENTRAL_HOUSEHOLD_FAR]
+    TenHouseholdUnit.objects.filter(pk=unit.pk).update(warnings=[])
+    assert ten_household_units_warn(ids=[unit.pk]) == 1
+    unit.refresh_from_db()
+    assert unit.warnings == expected
 
 
 # --- the units layer ------------------------------------------------------------------------
