@@ -227,7 +227,9 @@ def write_households_csv(path: Path, n: int, seed: int = 13, crs: str = "wgs84")
     refused."""
     rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    counts = {"rows": 0, "messy": 0, "refused": 0}
+    # refused: rows made bad on purpose; refused_rows: the rows the import must refuse (both
+    # rows of a duplicated code).
+    counts = {"rows": 0, "messy": 0, "refused": 0, "refused_rows": 0}
     previous_code = ""
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -250,6 +252,7 @@ def write_households_csv(path: Path, n: int, seed: int = 13, crs: str = "wgs84")
             if reason:
                 _refuse(row, reason, previous_code)
                 counts["refused"] += 1
+                counts["refused_rows"] += 2 if reason == "duplicate" else 1
             elif rng.random() < MESSY_SHARE:
                 _messy(row, rng)
                 counts["messy"] += 1
@@ -320,7 +323,7 @@ def _remove_bench_households() -> int:
     return deleted
 
 
-def _print_sql_times(path: Path, crs: str, share: float = 0.005) -> None:
+def _print_sql_times(path: Path, crs: str, counts: dict[str, int], share: float = 0.005) -> None:
     """Run the import again in this process with every SQL statement timed (the COPY into the
     stage is not a statement: it is in the rest), print those over ``share`` of the total,
     then delete what it inserted."""
@@ -340,11 +343,19 @@ def _print_sql_times(path: Path, crs: str, share: float = 0.005) -> None:
     t0 = time.perf_counter()
     try:
         with connection.execute_wrapper(timed):
-            run_import("households", path, crs=crs, commit=True)
+            result = run_import("households", path, crs=crs, commit=True)
     finally:
         total = time.perf_counter() - t0
         _remove_bench_households()
     in_sql = sum(t for t, _ in statements)
+    expected = (counts["rows"] - counts["refused_rows"], counts["refused_rows"], counts["messy"])
+    got = (result.new, result.refused, result.normalised)
+    print(
+        f"   new, refused, normalised rows: {got}; expected {expected}: "
+        + ("as expected" if got == expected else "DIFFERENT: check the cleaners")
+    )
+    if getattr(result, "timings", None):
+        print(f"   the pipeline's own timings (s): {result.timings}")
     print(
         f"   ours again in this process with each statement timed: {total:.1f} s, of which "
         f"{in_sql:.1f} s in {len(statements)} SQL statements and {total - in_sql:.1f} s in "
@@ -426,6 +437,12 @@ def import_households() -> None:
     print("   ours' output (last lines):")
     for line in output.strip().splitlines()[-12:]:
         print(f"     | {line}")
+    expected_new = counts["rows"] - counts["refused_rows"]
+    print(
+        f"   households inserted by ours: {deleted:,}; expected {expected_new:,} "
+        f"({counts['refused_rows']} rows to refuse): "
+        + ("as expected" if deleted == expected_new else "DIFFERENT")
+    )
     print(
         f"   rows written per table by ours: {touched or 'none'}; "
         f"{deleted:,} inserted households deleted afterwards"
@@ -450,4 +467,4 @@ def import_households() -> None:
     if profile:
         _print_profile(profile)
     if sql_times:
-        _print_sql_times(path, crs)
+        _print_sql_times(path, crs, counts)
