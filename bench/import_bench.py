@@ -450,14 +450,20 @@ def import_households() -> None:
     if code != 0:
         print(f"   ours FAILED (exit code {code}); no ratio. Output in {path.with_suffix('.log')}")
         return
-    ratio = ours_seconds / base_seconds
     print(
         f"   {'ours: import_records households --commit':<46} {ours_seconds:8.1f} s"
         + ("   (under cProfile: slower than it is)" if profile else "")
     )
+    # The baseline again, after ours (the database is as it was): on a shared machine the
+    # load drifts, and the mean of a run before and one after is fairer to both.
+    again, _ = baseline_import(path)
+    print(f"   {'baseline again, after ours':<46} {again:8.1f} s")
+    base_seconds = (base_seconds + again) / 2
+    ratio = ours_seconds / base_seconds
+    met = "met" if ratio <= IMPORT_TARGET_RATIO else "NOT met"
     print(
-        f"   ratio ours/baseline: {ratio:.2f}x; target <= {IMPORT_TARGET_RATIO:g}x: "
-        f"{'met' if ratio <= IMPORT_TARGET_RATIO else 'NOT met'}"
+        f"   ratio ours/baseline (mean of the two): {ratio:.2f}x; "
+        f"target <= {IMPORT_TARGET_RATIO:g}x: {met}"
     )
     print(
         f"   memory high-water mark of ours (max RSS of the import_records process): "
