@@ -33,16 +33,20 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
-from psycopg.types.json import Jsonb
 
 from gridmap.messages import render_message
 from imports.kinds import get_kind
@@ -54,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 STAGE = "import_stage"
 CHUNK = 5000
+# A file of more rows than this is cleaned by worker processes too (``GRIDMAP_IMPORT_WORKERS``).
+SERIAL_ROWS = 20_000
 MAX_REFUSALS = 5000
 MAX_POINTS = 2000
 
@@ -360,6 +366,8 @@ def run_import(
         with transaction.atomic():
             stage = Stage(handler.columns, ctx)
             _load(stage, handler, source, ctx, progress, cancelled)
+            # Statistics for the planner: a temporary table is never analysed by autovacuum.
+            stage.execute(f"ANALYZE {STAGE}")
             tick("load")
             handler.prepare(stage)
             tick("check")
@@ -393,6 +401,51 @@ def run_import(
     return result
 
 
+def stage_rows(
+    handler: Handler, ctx: Context, names: list[str], items: list[tuple[int, str, int, dict]]
+) -> list[tuple]:
+    """The staging rows of a chunk of records (``(n, sheet, row number, values)``): each
+    cleaned, the chunk's coordinates converted in one pass. Pure Python, no database: it runs
+    in the importing process or in a worker process (``clean_chunk``)."""
+    cleaned = []
+    for number, sheet, row_no, raw in items:
+        values, errors, normalised = handler.clean(Record(sheet, row_no, (), raw), ctx)
+        cleaned.append((number, sheet, row_no, values, errors, normalised))
+    handler.convert([values for _, _, _, values, _, _ in cleaned], ctx)
+    rows = []
+    for number, sheet, row_no, values, errors, normalised in cleaned:
+        reasons = (
+            json.dumps([{"column": e.column, **e.as_message()} for e in errors], default=str)
+            if errors
+            else None
+        )
+        rows.append(
+            (number, sheet, row_no, reasons, normalised) + tuple(values.get(name) for name in names)
+        )
+    return rows
+
+
+def clean_chunk(kind: str, ctx: Context, names: list[str], items: list) -> list[tuple]:
+    """``stage_rows`` in a worker process (the kind's handler made there)."""
+    return stage_rows(HANDLERS[kind](), ctx, names, items)
+
+
+def _worker_setup() -> None:
+    """A worker process (started by the forkserver, not forked from a process that may hold
+    database connections and threads) sets Django up once."""
+    import django
+
+    django.setup()
+
+
+def _workers() -> int:
+    """How many processes clean a large file besides the importing one (0: none)."""
+    configured = getattr(settings, "GRIDMAP_IMPORT_WORKERS", None)
+    if configured is not None:
+        return int(configured)
+    return min(2, os.cpu_count() or 1)
+
+
 def _load(
     stage: Stage,
     handler: Handler,
@@ -401,36 +454,58 @@ def _load(
     progress: Callable[[int], None] | None,
     cancelled: Callable[[], bool] | None,
 ) -> None:
-    """Clean every record and COPY it into the staging table, a chunk at a time."""
-    chunk: list[tuple[int, Record, dict[str, Any], list[RowError], list[str]]] = []
+    """Clean every record and COPY it into the staging table, a chunk at a time. The first
+    ``SERIAL_ROWS`` rows are cleaned here; a larger file's further chunks are cleaned by a
+    pool of worker processes while this one reads and COPYs (at most ``2 x workers`` chunks
+    in flight, so memory stays flat), in order."""
+    names = stage.names
     n = 0
+    pool: ProcessPoolExecutor | None = None
+    pending: deque[Future[list[tuple]]] = deque()
+    workers = _workers()
 
-    def flush() -> None:
-        handler.convert([values for _, _, values, _, _ in chunk], ctx)
-        rows = []
-        for number, record, values, errors, normalised in chunk:
-            reasons = (
-                Jsonb([{"column": e.column, **e.as_message()} for e in errors]) if errors else None
-            )
-            names = stage.names
-            rows.append(
-                (number, record.sheet, record.number, reasons, normalised)
-                + tuple(values.get(name) for name in names)
-            )
+    def done(rows: list[tuple]) -> None:
         stage.copy(rows)
-        chunk.clear()
         if progress is not None:
-            progress(n)
+            progress(rows[-1][0] if rows else n)
         if cancelled is not None and cancelled():
             raise ImportCancelled
 
-    for record in source:
-        n += 1
-        values, errors, normalised = handler.clean(record, ctx)
-        chunk.append((n, record, values, errors, normalised))
-        if len(chunk) >= CHUNK:
-            flush()
-    flush()
+    def chunks() -> Iterator[list[tuple[int, str, int, dict]]]:
+        nonlocal n
+        chunk: list[tuple[int, str, int, dict]] = []
+        for record in source:
+            n += 1
+            chunk.append((n, record.sheet, record.number, record.values))
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    try:
+        for chunk in chunks():
+            if pool is None and workers > 0 and n > SERIAL_ROWS:
+                pool = ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=multiprocessing.get_context("forkserver"),
+                    initializer=_worker_setup,
+                )
+            if pool is None:
+                done(stage_rows(handler, ctx, names, chunk))
+                continue
+            pending.append(pool.submit(clean_chunk, handler.kind, ctx, names, chunk))
+            while len(pending) >= 2 * workers:
+                done(pending.popleft().result())
+        while pending:
+            done(pending.popleft().result())
+    finally:
+        if pool is not None:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+    if n == 0 and progress is not None:
+        progress(0)
 
 
 def _refusals(

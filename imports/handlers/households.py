@@ -183,22 +183,26 @@ class Households(Handler):
         # else the one stored); the grid, as the application derives it, only for a point that
         # is new or moved; whether the row changes anything.
         stage.execute(
-            f"""UPDATE {STAGE} s SET target_id = h.id, building_id = x.building_id, pt = x.pt,
-                       moved = {moved},
-                       grid_id = CASE WHEN x.pt IS NULL THEN NULL
-                                      WHEN {moved} THEN {grid_of("x.pt")} ELSE h.grid_id END,
-                       action = CASE WHEN h.id IS NULL THEN 'new'
-                                     WHEN {" AND ".join(same)} THEN 'unchanged'
-                                     ELSE 'updated' END
-                  FROM (SELECT s.n, s.code, s.head_name, s.address, s.size, s.tags, s.id_keep, s.id_hash,
-                               s.phone_keep, s.phone_hash, b.id AS building_id,
-                               coalesce({point_sql(ctx)}, ST_PointOnSurface(b.footprint),
-                                        (SELECT o.location FROM {H} o WHERE o.code = s.code))
-                                 AS pt
-                          FROM {STAGE} s LEFT JOIN {B} b
-                            ON s.building_code <> '' AND b.code = s.building_code) x
-                  LEFT JOIN {H} h ON h.code = x.code
-                 WHERE x.n = s.n"""
+            f"""WITH x AS MATERIALIZED (
+                  SELECT s.n, s.code, s.head_name, s.address, s.size, s.tags, s.id_keep,
+                         s.id_hash, s.phone_keep, s.phone_hash, b.id AS building_id,
+                         coalesce({point_sql(ctx)}, ST_PointOnSurface(b.footprint),
+                                  (SELECT o.location FROM {H} o WHERE o.code = s.code)) AS pt
+                    FROM {STAGE} s LEFT JOIN {B} b
+                      ON s.building_code <> '' AND b.code = s.building_code
+                ), y AS MATERIALIZED (
+                  SELECT x.*, h.id AS target_id, {moved} AS moved, h.grid_id AS stored_grid,
+                         CASE WHEN h.id IS NULL THEN 'new'
+                              WHEN {" AND ".join(same)} THEN 'unchanged'
+                              ELSE 'updated' END AS action
+                    FROM x LEFT JOIN {H} h ON h.code = x.code
+                )
+                UPDATE {STAGE} s SET target_id = y.target_id, building_id = y.building_id,
+                       pt = y.pt, moved = y.moved, action = y.action,
+                       grid_id = CASE WHEN y.pt IS NULL THEN NULL
+                                      WHEN y.moved THEN {grid_of("y.pt")}
+                                      ELSE y.stored_grid END
+                  FROM y WHERE y.n = s.n"""
         )
         stage.refuse(
             "building_code <> '' AND building_id IS NULL",

@@ -441,3 +441,27 @@ def test_buildings_from_geojson_in_gcj02(tmp_path, points):
     truth = shapely.Polygon(ring)
     assert shapely.hausdorff_distance(shapely.from_wkt(building.footprint.wkt), truth) < 1e-6
     assert building.grid_id == p["grid_id"]
+
+
+def test_worker_processes_clean_as_the_importing_process_does(
+    tmp_path, points, monkeypatch, settings
+):
+    """A large file's chunks are cleaned by worker processes: same rows, same refusals."""
+    from imports import pipeline
+
+    p, q = points
+    rows = [row(f"T{i:03d}", p if i % 2 else q) for i in range(1, 40)]
+    rows[5] = row("T006", p, phone="12")
+    rows[7] = row("T008", p, phone="+86 139 0000 0000")
+    path = write_csv(tmp_path / "h.csv", HEADER_ZH, rows)
+    settings.GRIDMAP_IMPORT_WORKERS = 0
+    serial = run_import("households", path)
+    monkeypatch.setattr(pipeline, "CHUNK", 7)
+    monkeypatch.setattr(pipeline, "SERIAL_ROWS", 10)
+    settings.GRIDMAP_IMPORT_WORKERS = 2
+    seen = []
+    pooled = run_import("households", path, commit=True, progress=seen.append)
+    assert (pooled.new, pooled.refused, pooled.normalised) == (serial.new, 1, 1)
+    assert [r.row for r in pooled.refusals] == [7]
+    assert seen == sorted(seen) and seen[-1] == 39
+    assert Household.objects.get(code="T008").phone == "13900000000"
