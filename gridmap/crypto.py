@@ -138,6 +138,12 @@ class KeyedHashField(models.CharField):
         kwargs["source"] = self.source
         return name, path, args, kwargs
 
+    def db_type(self, connection: Any) -> str:
+        # The same column type as a CharField's, spelt so that Django's PostgreSQL schema editor
+        # does not add a second, varchar_pattern_ops index for LIKE searches: a hash is only
+        # ever looked up exactly, and each index costs every insert (a county's import).
+        return f"character varying({self.max_length})"
+
     def pre_save(self, model_instance: models.Model, add: bool) -> str:
         value = keyed_hash(getattr(model_instance, self.source) or "")
         setattr(model_instance, self.attname, value)

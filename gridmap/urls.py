@@ -37,4 +37,5 @@ urlpatterns = [
     path("api/", include("planning.api_urls")),
     path("", include("planning.urls")),
     path("", include("privacy.urls")),
+    path("", include("imports.urls")),
 ]

@@ -120,3 +120,33 @@ def test_the_catalogue_compiles_cleanly(path, tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_no_template_puts_half_width_punctuation_after_a_translated_string():
+    """``{% translate "State" %}:`` shows "状态:" in Chinese; the colon belongs in the msgid
+    ("State:" → "状态：")."""
+    import re
+
+    pattern = re.compile(r"\{%\s*(?:translate|trans)\s+\"[^\"]*\"\s*%\}[:;,]")
+    offenders = [
+        f"{path.relative_to(settings.BASE_DIR)}:{n}"
+        for directory in SOURCE_DIRS
+        for path in (Path(settings.BASE_DIR) / directory).rglob("*.html")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+
+
+def test_chinese_translations_use_full_width_punctuation():
+    """A colon, semicolon, comma, question or exclamation mark next to Chinese text is
+    full-width (：；，？！)."""
+    import re
+
+    half = re.compile(r"[\u4e00-\u9fff][:;,?!]|[:;,?!][\u4e00-\u9fff]")
+    offenders = [
+        e.msgid
+        for e in polib.pofile(str(CATALOGUES[0]))
+        if not e.obsolete and half.search(e.msgstr.replace("%(", "("))
+    ]
+    assert offenders == []

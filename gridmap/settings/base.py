@@ -226,6 +226,12 @@ STORAGES = {
 MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 
+# Files uploaded on the import page (imports.models.ImportJob) and their error workbooks: kept
+# outside MEDIA_ROOT, never served as files; an upload is removed when its job ends.
+GRIDMAP_IMPORT_ROOT = Path(os.environ.get("GRIDMAP_IMPORT_ROOT", BASE_DIR / "var" / "imports"))
+# The largest file the import page accepts (a million households as CSV is about 150 MB).
+GRIDMAP_IMPORT_MAX_MB = int(os.environ.get("GRIDMAP_IMPORT_MAX_MB", "300"))
+
 LOGIN_URL = "login"
 # Signed in, a person lands on their to do (``next=`` still wins).
 LOGIN_REDIRECT_URL = "/todo/"

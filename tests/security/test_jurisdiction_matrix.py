@@ -79,6 +79,7 @@ from households.models import (
     PartyMember,
     TenHouseholdUnit,
 )
+from imports.models import ImportJob, JobState
 from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
@@ -219,6 +220,15 @@ class Builder:
         )  # fmt: skip
         o["account"], o["user"] = login, login.user
         o["token"] = Token.objects.create(user=login.user)
+        # An import job of the area's login, its result naming a resident: only its uploader
+        # (and superusers) may open it, whatever their jurisdiction.
+        o["importjob"] = ImportJob.objects.create(
+            user=login.user, kind="households", original_name=mark(code, "import.xlsx"),
+            size=1, state=JobState.CHECKED,
+            result={"rows": 1, "new": 1, "refused": 1, "points": [[X0, 0.05, "new"]],
+                    "refusals": [{"sheet": "Sheet1", "row": 2, "column": "head_name",
+                                  "message": person(code, "refused")}]},
+        )  # fmt: skip
         if station is not None:
             o["villageweeklyreport"] = VillageWeeklyReport.objects.create(
                 village_code=grid.village.code, station_code=station.code, week=WEEK,
@@ -402,6 +412,10 @@ def incident_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.incident.pk}
 
 
+def import_job_pk(a: Area) -> dict[str, Any]:
+    return {"pk": a.importjob.pk}
+
+
 def plan_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.plan.pk}
 
@@ -557,6 +571,22 @@ RULES: dict[str, list[Rule]] = {
     "api/plans/<int:pk>/catchments.geojson": [Rule("plan", path=plan_pk)],
     "api/plans/<int:pk>/diff/": [Rule("plan", path=plan_pk)],
     "privacy/access-log/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
+    # The import page: an administrator's own jobs only (a job's file may hold any district).
+    "imports/": [PLAIN],
+    "imports/templates/<str:kind>/": [Rule(None, path=lambda a: {"kind": "households"})],
+    "imports/export/": [
+        Rule(None, query=lambda a: {"kind": "households", "format": "csv"}),
+        Rule(
+            "district",
+            query=lambda a: {"kind": "households", "format": "csv", "area": a.district.code},
+        ),
+        Rule("town", query=lambda a: {"kind": "workers", "format": "csv", "area": a.town.code}),
+    ],
+    "imports/<int:pk>/": [Rule("importjob", path=import_job_pk)],
+    "imports/<int:pk>/status/": [Rule("importjob", path=import_job_pk)],
+    "imports/<int:pk>/report/": [Rule("importjob", path=import_job_pk)],
+    "imports/<int:pk>/confirm/": [Rule("importjob", path=import_job_pk, post=True)],
+    "imports/<int:pk>/cancel/": [Rule("importjob", path=import_job_pk, post=True)],
     "plans/": [PLAIN],
     "plans/<int:pk>/": [Rule("plan", path=plan_pk)],
     "plans/<int:pk>/compare/": [Rule("plan", path=plan_pk)],
