@@ -288,7 +288,12 @@ def clean_id_number(
     first-generation number (made 18). Refused: Excel damage, a wrong length or character, a
     wrong check character, a birth date that does not exist or is after ``today``.
     """
-    if type(raw) is str and _ID_18.match(raw) and id_check_character(raw[:17]) == raw[17]:
+    if (
+        type(raw) is str
+        and raw.isascii()  # \d also matches full-width digits, which must be normalised
+        and _ID_18.match(raw)
+        and id_check_character(raw[:17]) == raw[17]
+    ):
         # The common case, already clean: only the birth date is left to check.
         _birth(column, raw, raw[6:14], today or date.today())
         return Cleaned(raw, False)
@@ -343,7 +348,7 @@ def clean_phone(raw: Cell, *, column: str = "", required: bool = False) -> Clean
     empty. Normalised: full-width digits, spaces, dashes and brackets, ``+86``/``0086``/``86``,
     a number cell. Refused: several numbers in one cell, a landline without its area code,
     anything else that is not a mainland number."""
-    if type(raw) is str and len(raw) == 11 and MOBILE_RE.match(raw):
+    if type(raw) is str and len(raw) == 11 and raw.isascii() and MOBILE_RE.match(raw):
         return Cleaned(raw, False)  # the common case, already clean
     if is_empty(raw):
         return _required(column, required, "")

@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 from collections import Counter
 
+import numpy as np
 import pytest
 from django.db import connection
 
 from bench import import_bench
+from grids.coords import gcj02_to_wgs84_coords
 from imports.normalise import RowError, clean_id_number, clean_integer, clean_phone
-from tests.factories import GridFactory
+from tests.factories import GridFactory, rect
 
 ROWS = 1000
 
@@ -68,3 +70,23 @@ def test_points_lie_in_the_current_grids_but_one_and_the_baseline_places_them(ho
     with connection.cursor() as cur:
         cur.execute("SELECT to_regclass(%s)", [import_bench.BASELINE_TABLE])
         assert cur.fetchone()[0] is None  # dropped again
+
+
+def test_gcj02_file_holds_points_that_convert_back_into_the_grids(db, tmp_path):
+    # A grid inside China (where GCJ-02 moves points), away from the demo's grids.
+    GridFactory(geom=rect(108.10, 22.50, 108.13, 22.53))
+    path = tmp_path / "gcj02.csv"
+    import_bench.write_households_csv(path, 200, crs="gcj02")
+    with path.open(encoding="utf-8", newline="") as f:
+        points = np.array([(float(r["lon"]), float(r["lat"])) for r in csv.DictReader(f)])
+    inside = np.array([p != import_bench.OUTSIDE_POINT for p in map(tuple, points)])
+    wgs = gcj02_to_wgs84_coords(points[inside])
+    assert np.abs(wgs - points[inside]).max() > 1e-3  # really written in GCJ-02
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FROM unnest(%s::float8[], %s::float8[]) p(x, y)
+                WHERE EXISTS (SELECT 1 FROM grids_grid g WHERE g.generation_high_id IS NULL
+                                AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(x, y), 4326)))""",
+            [wgs[:, 0].tolist(), wgs[:, 1].tolist()],
+        )
+        assert cur.fetchone()[0] == inside.sum() == 199
