@@ -104,9 +104,9 @@ class Household(models.Model):
 
     # The county's household number (户编号), the stable key of its records (imports); empty
     # for a household entered here and never imported.
-    code = models.CharField(
-        _("household number"), max_length=40, unique=True, null=True, blank=True
-    )
+    # (Unique by a constraint, not ``unique=True``: Django would add a second, LIKE index that
+    # every insert of a county's import maintains and no lookup uses.)
+    code = models.CharField(_("household number"), max_length=40, null=True, blank=True)
     address = models.CharField(_("address"), max_length=200)
     location = models.PointField(_("location"), srid=SRID)
     building = models.ForeignKey(
@@ -159,6 +159,7 @@ class Household(models.Model):
         verbose_name = _("household")
         verbose_name_plural = _("households")
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="household_code_unique"),
             models.CheckConstraint(
                 condition=Q(size__gte=1, size__lte=30), name="household_size_range"
             ),

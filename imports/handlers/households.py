@@ -178,6 +178,8 @@ class Households(Handler):
         if "building_code" in present:
             same.append("h.building_id IS NOT DISTINCT FROM x.building_id")
         moved = "(h.id IS NULL OR NOT ST_DWithin(h.location, x.pt, 1e-7))"
+        # (Without the column no building is looked up: the join would hash every building.)
+        building_join = "s.building_code <> ''" if "building_code" in present else "FALSE"
         # One statement derives everything (each UPDATE rewrites the whole staging table):
         # the stored household and building by code; the point (its own, else its building's,
         # else the one stored); the grid, as the application derives it, only for a point that
@@ -189,7 +191,7 @@ class Households(Handler):
                          coalesce({point_sql(ctx)}, ST_PointOnSurface(b.footprint),
                                   (SELECT o.location FROM {H} o WHERE o.code = s.code)) AS pt
                     FROM {STAGE} s LEFT JOIN {B} b
-                      ON s.building_code <> '' AND b.code = s.building_code
+                      ON {building_join} AND b.code = s.building_code
                 ), y AS MATERIALIZED (
                   SELECT x.*, h.id AS target_id, {moved} AS moved, h.grid_id AS stored_grid,
                          CASE WHEN h.id IS NULL THEN 'new'
