@@ -44,11 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
 from gridmap.messages import render_message
+from grids.coords import bd09_to_wgs84, gcj02_to_wgs84
 from imports.kinds import get_kind
 from imports.normalise import TO_WGS84, WGS84, RowError
 from imports.report import ErrorWorkbook, Refusal
@@ -70,6 +72,10 @@ MSG_BAD_CRS = gettext_noop(
     "Unknown coordinate system %(crs)s: use wgs84, gcj02, bd09 or EPSG:NNNN (for example "
     "EPSG:4490)."
 )
+
+
+# A geo file's shapes converted from the coordinate system given with --crs.
+GEOMETRY_TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
 
 
 class ImportCancelled(Exception):
@@ -277,16 +283,21 @@ class Handler:
         raise NotImplementedError
 
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
-        """Convert a chunk's lon/lat from GCJ-02/BD-09 to WGS84 in place, in one pass."""
+        """Convert a chunk's positions from GCJ-02/BD-09 to WGS84 in place, in one pass:
+        ``lon``/``lat`` as an array, and ``ewkt`` (a geo file's geometry) shape by shape."""
         convert = TO_WGS84.get(ctx.crs)
         if convert is None:
             return
         rows = [v for v in values if v.get("lon") is not None and v.get("lat") is not None]
-        if not rows:
-            return
-        wgs = convert(np.array([[v["lon"], v["lat"]] for v in rows], dtype=float))
-        for v, (x, y) in zip(rows, wgs.tolist(), strict=True):
-            v["lon"], v["lat"] = x, y
+        if rows:
+            wgs = convert(np.array([[v["lon"], v["lat"]] for v in rows], dtype=float))
+            for v, (x, y) in zip(rows, wgs.tolist(), strict=True):
+                v["lon"], v["lat"] = x, y
+        shapes = GEOMETRY_TO_WGS84[ctx.crs]
+        for v in values:
+            if v.get("ewkt"):
+                _srid, wkt = v["ewkt"].split(";", 1)
+                v["ewkt"] = f"SRID=4326;{shapes(shapely.from_wkt(wkt)).wkt}"
 
     def prepare(self, stage: Stage) -> None:
         """Check, derive and classify in SQL (sets ``errors``, ``target_id``, ``action``)."""

@@ -22,7 +22,6 @@ from imports.sources import Record
 
 from .common import (
     MSG_OUTSIDE_JURISDICTION,
-    convert_ewkt,
     district_code_sql,
     lon_lat,
     point_sql,
@@ -79,10 +78,6 @@ class ServiceCentres(Handler):
         values, errors, normalised = clean_cells(record, self.cleaners)
         values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
         return values, errors, normalised
-
-    def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
-        super().convert(values, ctx)
-        convert_ewkt(values, ctx)
 
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx

@@ -9,11 +9,9 @@ from django.utils.translation import gettext_noop
 
 from gridmap.crypto import encrypt, keyed_hash
 from gridmap.sql import tables
-from grids.coords import bd09_to_wgs84, gcj02_to_wgs84
 from grids.models import Building, District, Grid, Station, Town, Village, Worker
 from grids.services import GRID_OF_POINT_SQL
 from imports.normalise import (
-    WGS84,
     Cleaned,
     RowError,
     clean_id_number,
@@ -134,17 +132,6 @@ def point_sql(ctx: Context, alias: str = "s") -> str:
         f"CASE WHEN {alias}.lon IS NOT NULL THEN {xy} "
         f"WHEN {alias}.ewkt IS NOT NULL THEN ST_Transform(ST_GeomFromEWKT({alias}.ewkt), 4326) END"
     )
-
-
-def convert_ewkt(values: list[dict[str, Any]], ctx: Context) -> None:
-    """GCJ-02/BD-09 geometries from a geo file converted to WGS84 (``grids.coords``)."""
-    if ctx.crs == WGS84 or ctx.crs == "epsg":
-        return
-    convert = gcj02_to_wgs84 if ctx.crs == "gcj02" else bd09_to_wgs84
-    for v in values:
-        if v.get("ewkt"):
-            srid, wkt = v["ewkt"].split(";", 1)
-            v["ewkt"] = f"SRID=4326;{convert(shapely.from_wkt(wkt)).wkt}"
 
 
 def refuse_outside_districts(stage: Stage, point: str = "pt", where: str = "TRUE") -> int:

@@ -26,7 +26,6 @@ from .common import (
     MSG_MASKED_NEW,
     MSG_OUTSIDE_JURISDICTION,
     T,
-    convert_ewkt,
     district_code_sql,
     grid_of,
     lon_lat,
@@ -153,10 +152,6 @@ class Households(Handler):
             errors.append(error)
         values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
         return values, errors, normalised
-
-    def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
-        super().convert(values, ctx)
-        convert_ewkt(values, ctx)
 
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx

@@ -43,6 +43,7 @@ from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, regist
 from imports.sources import Record
 
 from .common import MSG_MASKED_NEW, MSG_OUTSIDE_JURISDICTION, T, masked, secret
+from .refs import classify, update
 
 W = T["worker"]
 RA = RoleAssignment._meta.db_table
@@ -253,14 +254,7 @@ class Workers(Handler):
             same.append("w.email = s.email")
         if "party_member" in present:
             same.append("w.is_party_member = s.party")
-        stage.execute(
-            f"UPDATE {STAGE} SET action = 'new' WHERE errors IS NULL AND target_id IS NULL"
-        )
-        stage.execute(
-            f"""UPDATE {STAGE} s SET action = CASE WHEN {" AND ".join(same)}
-                                               THEN 'unchanged' ELSE 'updated' END
-                  FROM {W} w WHERE w.id = s.target_id AND s.errors IS NULL"""
-        )
+        classify(stage, W, "w", same)
 
     def apply(self, stage: Stage) -> None:
         present = stage.ctx.present
@@ -281,10 +275,7 @@ class Workers(Handler):
             sets.append("email = s.email")
         if "party_member" in present:
             sets.append("is_party_member = s.party")
-        stage.execute(
-            f"""UPDATE {W} w SET {", ".join(sets)} FROM {STAGE} s
-                 WHERE s.target_id = w.id AND s.errors IS NULL AND s.action = 'updated'"""
-        )
+        update(stage, W, "w", sets)
 
 
 @register

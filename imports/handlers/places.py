@@ -24,13 +24,13 @@ from imports.sources import Record
 from .common import (
     MSG_OUTSIDE_JURISDICTION,
     T,
-    convert_ewkt,
     district_code_sql,
     grid_of,
     lon_lat,
     point_sql,
     refuse_outside_districts,
 )
+from .refs import classify, update
 
 B = Building._meta.db_table
 S = Station._meta.db_table
@@ -131,10 +131,6 @@ class Buildings(Handler):
         values["lon"], values["lat"], values["ewkt"] = _footprint_ewkt(record, ctx, errors)
         return values, errors, normalised
 
-    def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
-        super().convert(values, ctx)
-        convert_ewkt(values, ctx)
-
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx
         stage.refuse_duplicates("code", "code", MSG_DUPLICATE_BUILDING)
@@ -179,14 +175,7 @@ class Buildings(Handler):
         same = ["NOT s.moved", "b.name = s.name"]
         if "floors" in ctx.present:
             same.append("b.floors = coalesce(s.floors, 1)")
-        stage.execute(
-            f"UPDATE {STAGE} SET action = 'new' WHERE errors IS NULL AND target_id IS NULL"
-        )
-        stage.execute(
-            f"""UPDATE {STAGE} s SET action = CASE WHEN {" AND ".join(same)}
-                                               THEN 'unchanged' ELSE 'updated' END
-                  FROM {B} b WHERE b.id = s.target_id AND s.errors IS NULL"""
-        )
+        classify(stage, B, "b", same)
 
     def apply(self, stage: Stage) -> None:
         stage.execute(
@@ -197,10 +186,7 @@ class Buildings(Handler):
         sets = ["name = s.name", "footprint = s.footprint", "grid_id = s.grid_id"]
         if "floors" in stage.ctx.present:
             sets.append("floors = coalesce(s.floors, 1)")
-        stage.execute(
-            f"""UPDATE {B} b SET {", ".join(sets)} FROM {STAGE} s
-                 WHERE s.target_id = b.id AND s.errors IS NULL AND s.action = 'updated'"""
-        )
+        update(stage, B, "b", sets)
 
 
 @register
@@ -233,10 +219,6 @@ class Stations(Handler):
         values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
         return values, errors, normalised
 
-    def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
-        super().convert(values, ctx)
-        convert_ewkt(values, ctx)
-
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx
         stage.refuse_duplicates("code", "code", MSG_DUPLICATE_STATION)
@@ -264,14 +246,7 @@ class Stations(Handler):
         same = ["x.name = s.name", "x.town_id = s.town_id", "ST_DWithin(x.location, s.pt, 1e-7)"]
         if "address" in ctx.present:
             same.append("x.address = s.address")
-        stage.execute(
-            f"UPDATE {STAGE} SET action = 'new' WHERE errors IS NULL AND target_id IS NULL"
-        )
-        stage.execute(
-            f"""UPDATE {STAGE} s SET action = CASE WHEN {" AND ".join(same)}
-                                               THEN 'unchanged' ELSE 'updated' END
-                  FROM {S} x WHERE x.id = s.target_id AND s.errors IS NULL"""
-        )
+        classify(stage, S, "x", same)
 
     def apply(self, stage: Stage) -> None:
         stage.execute(
@@ -282,10 +257,7 @@ class Stations(Handler):
         sets = ["name = s.name", "town_id = s.town_id", "location = s.pt"]
         if "address" in stage.ctx.present:
             sets.append("address = coalesce(s.address, '')")
-        stage.execute(
-            f"""UPDATE {S} x SET {", ".join(sets)} FROM {STAGE} s
-                 WHERE s.target_id = x.id AND s.errors IS NULL AND s.action = 'updated'"""
-        )
+        update(stage, S, "x", sets)
 
 
 @register
