@@ -13,6 +13,8 @@ import re
 from functools import cache, partial
 from typing import Any
 
+import numpy as np
+import shapely
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
@@ -153,53 +155,66 @@ class Households(Handler):
         values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
         return values, errors, normalised
 
+    def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
+        """The chunk's lon/lat converted (``Handler.convert``), then made the row's point here
+        (EWKB, in one pass): the database only places the rows that come otherwise."""
+        super().convert(values, ctx)
+        if ctx.crs == "epsg":
+            return
+        rows = [v for v in values if v.get("lon") is not None and v.get("lat") is not None]
+        if rows:
+            points = shapely.points(np.array([[v["lon"], v["lat"]] for v in rows], dtype=float))
+            ewkb = shapely.to_wkb(shapely.set_srid(points, 4326), hex=True, include_srid=True)
+            for v, point in zip(rows, ewkb.tolist(), strict=True):
+                v["pt"] = point
+
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx
         present = ctx.present
         stage.refuse_duplicates("code", "code", MSG_DUPLICATE_HOUSEHOLD)
-        same = ["x.pt IS NOT NULL AND ST_DWithin(h.location, x.pt, 1e-7)"]
+        same = ["s.pt IS NOT NULL AND ST_DWithin(h.location, s.pt, 1e-7)"]
         if "head_name" in present:
-            same.append("h.head_name = x.head_name")
+            same.append("h.head_name = s.head_name")
         if "address" in present:
-            same.append("h.address = x.address")
+            same.append("h.address = s.address")
         if "size" in present:
-            same.append("h.size = coalesce(x.size, 1)")
+            same.append("h.size = coalesce(s.size, 1)")
         if "tags" in present:
-            same.append("h.tags @> x.tags AND h.tags <@ x.tags")
+            same.append("h.tags @> s.tags AND h.tags <@ s.tags")
         if "id_number" in present:
-            same.append("(x.id_keep OR h.id_number_hash = x.id_hash)")
+            same.append("(s.id_keep OR h.id_number_hash = s.id_hash)")
         if "phone" in present:
-            same.append("(x.phone_keep OR h.phone_hash = x.phone_hash)")
+            same.append("(s.phone_keep OR h.phone_hash = s.phone_hash)")
         if "building_code" in present:
-            same.append("h.building_id IS NOT DISTINCT FROM x.building_id")
-        moved = "(h.id IS NULL OR NOT ST_DWithin(h.location, x.pt, 1e-7))"
-        # (Without the column no building is looked up: the join would hash every building.)
-        building_join = "s.building_code <> ''" if "building_code" in present else "FALSE"
-        # One statement derives everything (each UPDATE rewrites the whole staging table):
-        # the stored household and building by code; the point (its own, else its building's,
-        # else the one stored); the grid, as the application derives it, only for a point that
-        # is new or moved; whether the row changes anything.
+            same.append("h.building_id IS NOT DISTINCT FROM s.building_id")
+        moved = "coalesce(NOT ST_DWithin(h.location, s.pt, 1e-7), TRUE)"
+        # Each statement below writes only the rows it must (an UPDATE rewrites every row it
+        # touches): the buildings named; the point of rows the cleaning did not place (a
+        # projected or geo file's position, else the building's, else the one stored); the
+        # rows of stored households; then the new ones. The grid is derived as the application
+        # derives it, and only for a point that is new or moved.
+        if "building_code" in present:
+            stage.execute(
+                f"""UPDATE {STAGE} s SET building_id = b.id FROM {B} b
+                     WHERE s.building_code <> '' AND b.code = s.building_code"""
+            )
         stage.execute(
-            f"""WITH x AS MATERIALIZED (
-                  SELECT s.n, s.code, s.head_name, s.address, s.size, s.tags, s.id_keep,
-                         s.id_hash, s.phone_keep, s.phone_hash, b.id AS building_id,
-                         coalesce({point_sql(ctx)}, ST_PointOnSurface(b.footprint),
-                                  (SELECT o.location FROM {H} o WHERE o.code = s.code)) AS pt
-                    FROM {STAGE} s LEFT JOIN {B} b
-                      ON {building_join} AND b.code = s.building_code
-                ), y AS MATERIALIZED (
-                  SELECT x.*, h.id AS target_id, {moved} AS moved, h.grid_id AS stored_grid,
-                         CASE WHEN h.id IS NULL THEN 'new'
-                              WHEN {" AND ".join(same)} THEN 'unchanged'
-                              ELSE 'updated' END AS action
-                    FROM x LEFT JOIN {H} h ON h.code = x.code
-                )
-                UPDATE {STAGE} s SET target_id = y.target_id, building_id = y.building_id,
-                       pt = y.pt, moved = y.moved, action = y.action,
-                       grid_id = CASE WHEN y.pt IS NULL THEN NULL
-                                      WHEN y.moved THEN {grid_of("y.pt")}
-                                      ELSE y.stored_grid END
-                  FROM y WHERE y.n = s.n"""
+            f"""UPDATE {STAGE} s SET pt = coalesce(
+                  {point_sql(ctx)},
+                  (SELECT ST_PointOnSurface(b.footprint) FROM {B} b WHERE b.id = s.building_id),
+                  (SELECT o.location FROM {H} o WHERE o.code = s.code))
+                 WHERE s.pt IS NULL"""
+        )
+        stage.execute(
+            f"""UPDATE {STAGE} s SET target_id = h.id, moved = {moved},
+                   grid_id = CASE WHEN s.pt IS NULL THEN NULL
+                                  WHEN {moved} THEN {grid_of("s.pt")} ELSE h.grid_id END,
+                   action = CASE WHEN {" AND ".join(same)} THEN 'unchanged' ELSE 'updated' END
+                  FROM {H} h WHERE h.code = s.code"""
+        )
+        stage.execute(
+            f"""UPDATE {STAGE} s SET action = 'new', moved = TRUE, grid_id = {grid_of("s.pt")}
+                 WHERE s.target_id IS NULL"""
         )
         stage.refuse(
             "building_code <> '' AND building_id IS NULL",
@@ -238,7 +253,8 @@ class Households(Handler):
                 SELECT code, head_name, coalesce(id_enc, ''), coalesce(id_hash, ''),
                        coalesce(phone_enc, ''), coalesce(phone_hash, ''), address,
                        coalesce(size, 1), tags, pt, building_id, grid_id
-                  FROM {STAGE} WHERE errors IS NULL AND action = 'new' ORDER BY n"""
+                  FROM {STAGE} WHERE errors IS NULL AND action = 'new'
+                 ORDER BY grid_id, n"""
         )
         sets = ["location = s.pt", "grid_id = s.grid_id"]
         if "head_name" in present:
