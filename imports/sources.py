@@ -32,6 +32,7 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import operator
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -283,12 +284,21 @@ class Source:
 
     def __iter__(self) -> Iterator[Record]:
         keys = self.header.keys
+        names = list(keys.values())
+        indices = list(keys.keys())
+        width = max(indices) + 1 if indices else 0
+        # The kind's cells of a row at least as wide as the header, in one C call.
+        pick = operator.itemgetter(*indices) if len(indices) > 1 else None
+        geo = self.format == "geo"
         first = True
         blank = 0
         # Records are read once: a second iteration goes on where the first stopped.
         pending, self._pending = self._pending, []
         for row in itertools.chain(pending, self._rows):
-            if all(_blank(c) for c in row.cells):
+            cells = row.cells
+            lead = cells[0] if cells else None
+            # (A row whose first cell has text is not blank: the common case, decided at once.)
+            if not (isinstance(lead, str) and lead.strip()) and all(_blank(c) for c in cells):
                 blank += 1
                 continue
             # Empty rows between data rows are counted; those after the last are not.
@@ -299,10 +309,13 @@ class Source:
                 continue
             first = False
             self.rows += 1
-            values = {key: row.cells[i] if i < len(row.cells) else None for i, key in keys.items()}
-            if self.format == "geo":
-                values[GEOMETRY] = row.cells[-1]
-            yield Record(sheet=row.sheet, number=row.number, cells=row.cells, values=values)
+            if pick is not None and len(cells) >= width:
+                values = dict(zip(names, pick(cells), strict=True))
+            else:
+                values = {key: cells[i] if i < len(cells) else None for i, key in keys.items()}
+            if geo:
+                values[GEOMETRY] = cells[-1]
+            yield Record(sheet=row.sheet, number=row.number, cells=cells, values=values)
 
 
 def open_source(path: str | Path, kind: Kind, *, sheet: str | None = None) -> Source:
@@ -428,7 +441,7 @@ def _csv_rows(path: Path) -> Iterator[RawRow]:
             sample = f.read(SNIFF_CHUNK)
             f.seek(0)
             for number, cells in enumerate(csv.reader(f, delimiter=csv_delimiter(sample)), 1):
-                yield RawRow(path.name, number, tuple(_read_text(c) for c in cells))
+                yield RawRow(path.name, number, tuple(map(read_cell, cells)))
 
     return rows()
 
