@@ -102,14 +102,17 @@ setup: migrate messages
 
 # The clock (cases.tasks: escalation of overdue cases, supervision every 15 days) is a
 # procrastinate worker on the same PostgreSQL, started in the background with the server and
-# stopped when the server stops (Ctrl-C included); its log is var/worker.log.
-# $(call with_worker,COMMAND) runs COMMAND in the foreground with the worker beside it.
+# stopped when the server stops (Ctrl-C included); its log is var/worker.log. The import page's
+# jobs (queue "imports") have a worker of their own, so a long import never holds the clock back.
+# $(call with_worker,COMMAND) runs COMMAND in the foreground with the workers beside it.
 define with_worker
 @GRIDMAP_DB_APPLICATION_NAME=gridmap-worker \
-	$(PY) manage.py procrastinate worker --concurrency=1 >>var/worker.log 2>&1 & wpid=$$!; \
-	trap 'kill $$wpid 2>/dev/null; wait $$wpid 2>/dev/null' EXIT; \
+	$(PY) manage.py procrastinate worker --concurrency=1 --queues=default >>var/worker.log 2>&1 & wpid=$$!; \
+	GRIDMAP_DB_APPLICATION_NAME=gridmap-worker \
+	$(PY) manage.py procrastinate worker --concurrency=1 --queues=imports >>var/worker.log 2>&1 & ipid=$$!; \
+	trap 'kill $$wpid $$ipid 2>/dev/null; wait $$wpid $$ipid 2>/dev/null' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
-	echo "The clock is running (procrastinate worker $$wpid: escalations and supervision every minute; log in var/worker.log)"; \
+	echo "The clock is running (procrastinate workers $$wpid, and $$ipid for imports: escalations and supervision every minute; log in var/worker.log)"; \
 	echo "Serving http://$(HOST):$(PORT)/map/  (Ctrl-C to stop; 'make stop' stops the database)"; \
 	$(1)
 endef
