@@ -11,19 +11,17 @@ on a shared edge, as grids are found); its code is the centre's place in the jur
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from django.utils.translation import gettext_noop
 
 from grids.models import ServiceCentre
-from imports.normalise import RowError, clean_code, clean_text
-from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, register
-from imports.sources import Record
+from imports.normalise import clean_code, clean_text
+from imports.pipeline import STAGE, Stage, register
 
 from .common import (
     MSG_OUTSIDE_JURISDICTION,
+    PointHandler,
     district_code_sql,
-    lon_lat,
     point_sql,
     refuse_outside_districts,
 )
@@ -49,7 +47,7 @@ MSG_CENTRE_NO_LOCATION = gettext_noop(
 
 
 @register
-class ServiceCentres(Handler):
+class ServiceCentres(PointHandler):
     kind = "service_centres"
     columns = [
         ("code", "text"),
@@ -71,13 +69,6 @@ class ServiceCentres(Handler):
         "name": partial(clean_text, required=True, max_length=100),
         "village_code": partial(clean_code, max_length=12),
     }
-
-    def clean(
-        self, record: Record, ctx: Context
-    ) -> tuple[dict[str, Any], list[RowError], list[str]]:
-        values, errors, normalised = clean_cells(record, self.cleaners)
-        values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
-        return values, errors, normalised
 
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
+from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from gridmap.crypto import encrypt, keyed_hash
@@ -19,7 +20,7 @@ from imports.normalise import (
     clean_phone,
     is_empty,
 )
-from imports.pipeline import Context, Stage
+from imports.pipeline import Context, Handler, Stage, clean_cells
 from imports.sources import GEOMETRY, Record
 
 T = tables(
@@ -48,6 +49,31 @@ MSG_NUMBER_INVALID = gettext_noop("%(value)s is not a number.")
 
 # A value the exports mask (gridmap.personal_data: 138****5678) keeps the stored one.
 MASK_CHAR = "*"
+
+
+def choice_lookup(choices: Any, synonyms: dict[str, Any]) -> dict[str, str]:
+    """Every accepted spelling of a choice of ``choices`` (a TextChoices): its value, its English
+    and Chinese labels (lower case) and the ``synonyms`` counties use."""
+    lookup: dict[str, str] = {k: v.value for k, v in synonyms.items()}
+    for choice in choices:
+        lookup[choice.value] = choice.value
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                lookup[str(choice.label).lower()] = choice.value
+    return lookup
+
+
+class PointHandler(Handler):
+    """A kind whose rows carry a position: its cleaners, then lon/lat (or a geo file's point)."""
+
+    cleaners: dict[str, Any] = {}
+
+    def clean(
+        self, record: Record, ctx: Context
+    ) -> tuple[dict[str, Any], list[RowError], list[str]]:
+        values, errors, normalised = clean_cells(record, self.cleaners)
+        values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
+        return values, errors, normalised
 
 
 def grid_of(point_sql: str) -> str:

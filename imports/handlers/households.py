@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from households.models import Household, Tag
@@ -28,6 +27,7 @@ from .common import (
     MSG_MASKED_NEW,
     MSG_OUTSIDE_JURISDICTION,
     T,
+    choice_lookup,
     district_code_sql,
     grid_of,
     lon_lat,
@@ -74,13 +74,7 @@ TAG_SYNONYMS = {
 @cache
 def tag_lookup() -> dict[str, str]:
     """Every accepted spelling of a label (its key, English and Chinese labels, synonyms)."""
-    lookup: dict[str, str] = {k: v.value for k, v in TAG_SYNONYMS.items()}
-    for tag in Tag:
-        lookup[tag.value] = tag.value
-        for language in ("en", "zh-hans"):
-            with translation.override(language):
-                lookup[str(tag.label).lower()] = tag.value
-    return lookup
+    return choice_lookup(Tag, TAG_SYNONYMS)
 
 
 def tag_labels() -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from gridmap.crypto import encrypt, keyed_hash
@@ -42,7 +41,7 @@ from imports.normalise import (
 from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, register
 from imports.sources import Record
 
-from .common import MSG_MASKED_NEW, MSG_OUTSIDE_JURISDICTION, T, masked, secret
+from .common import MSG_MASKED_NEW, MSG_OUTSIDE_JURISDICTION, T, choice_lookup, masked, secret
 from .refs import classify, update
 
 W = T["worker"]
@@ -132,13 +131,7 @@ ROLE_SYNONYMS = {
 @cache
 def role_lookup() -> dict[str, str]:
     """Every accepted name of a role (its key, English and Chinese labels, synonyms)."""
-    lookup: dict[str, str] = {k: v.value for k, v in ROLE_SYNONYMS.items()}
-    for role in Role:
-        lookup[role.value] = role.value
-        for language in ("en", "zh-hans"):
-            with translation.override(language):
-                lookup[str(role.label).lower()] = role.value
-    return lookup
+    return choice_lookup(Role, ROLE_SYNONYMS)
 
 
 def role_names() -> str:

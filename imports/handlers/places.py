@@ -23,6 +23,7 @@ from imports.sources import Record
 
 from .common import (
     MSG_OUTSIDE_JURISDICTION,
+    PointHandler,
     T,
     district_code_sql,
     grid_of,
@@ -190,7 +191,7 @@ class Buildings(Handler):
 
 
 @register
-class Stations(Handler):
+class Stations(PointHandler):
     kind = "stations"
     columns = [
         ("code", "text"),
@@ -211,13 +212,6 @@ class Stations(Handler):
         "town_code": partial(clean_code, required=True, max_length=15),
         "address": partial(clean_text, max_length=200),
     }
-
-    def clean(
-        self, record: Record, ctx: Context
-    ) -> tuple[dict[str, Any], list[RowError], list[str]]:
-        values, errors, normalised = clean_cells(record, self.cleaners)
-        values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
-        return values, errors, normalised
 
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx

@@ -67,8 +67,8 @@ function swatchLabel(color, text, outline) {
   return label;
 }
 
-/* Leaflet's layer control writes each name with innerHTML. This one takes the label as an
-   element and puts a copy of it into the item as nodes, so no name is ever parsed as markup
+/* Leaflet's layer control would parse each name as markup. This one hands it an empty name and
+   puts a copy of the label element into the item as nodes, so no name is ever parsed as markup
    (tests/security/test_payloads_in_pages.py loads /coverage/ with a <script> payload in every
    name). The control redraws its items on every change: hence the copy. */
 const TextLayers = L.Control.Layers.extend({
