@@ -38,4 +38,6 @@ urlpatterns = [
     path("", include("planning.urls")),
     path("", include("privacy.urls")),
     path("", include("imports.urls")),
+    path("api/", include("presence.api_urls")),
+    path("", include("presence.urls")),
 ]

@@ -278,6 +278,8 @@ class ServiceCentre(models.Model):
         related_name="service_centres",
         verbose_name=_("village"),
     )
+    # The centre's public phone (shown to residents with the duty roster): not a person's.
+    phone = models.CharField(_("public phone"), max_length=20, blank=True, default="")
 
     class Meta:
         verbose_name = _("service centre")
@@ -424,6 +426,9 @@ class Role(models.TextChoices):
     # police, village party secretary), each a dated role on the village.
     VILLAGE_LAWYER = "village_lawyer", _("village legal adviser")
     AUXILIARY_POLICE = "auxiliary_police", _("village auxiliary police officer")
+    # Long'an's resident assistant (一村一站一助理): in the village at least 20 days a month,
+    # signs in daily, handles residents' matters for them (issue 14's presence rules).
+    VILLAGE_ASSISTANT = "village_assistant", _("village assistant")
     STATION_HEAD = "station_head", _("station head")
     STATION_DEPUTY = "station_deputy", _("station deputy")
     STATION_WORKER = "station_worker", _("full-time station worker")
@@ -444,6 +449,7 @@ VILLAGE_ROLES = [
     Role.MEDIATION_TEAM,
     Role.VILLAGE_LAWYER,
     Role.AUXILIARY_POLICE,
+    Role.VILLAGE_ASSISTANT,
 ]
 STATION_ROLES = [
     Role.STATION_HEAD,

@@ -37,6 +37,7 @@ SOURCE_DIRS = [
     "planning",
     "privacy",
     "imports",
+    "presence",
 ]
 
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "households",
     "cases",
     "incidents",
+    "presence",
     "accounts",
     # The personal-data access log (gridmap.personal_data).
     "privacy",
