@@ -10,10 +10,14 @@
  *          photos: [{name, type, blob}], state: "pending" | "failed", attempts, error}
  *
  * An ES module: queue.put(record), get(uuid), all(), remove(uuid), each returning a Promise.
+ *
+ * The other phone pages keep what waits to be sent in the same database, one store each
+ * (STORES): storeOf("sign_ins"), storeOf("patrols"), storeOf("visits") give the same four
+ * calls on their store; every record has a client_uuid (the key) and created_at (ms).
  */
 const DB_NAME = "gridmap-field";
-const DB_VERSION = 1;
-const STORE = "reports";
+const DB_VERSION = 2;
+const STORES = ["reports", "sign_ins", "patrols", "visits"];
 let opening = null;
 
 function open() {
@@ -23,10 +27,12 @@ function open() {
     const request = indexedDB.open(DB_NAME, DB_VERSION);
     request.onupgradeneeded = function () {
       const db = request.result;
-      if (!db.objectStoreNames.contains(STORE)) {
-        const store = db.createObjectStore(STORE, { keyPath: "client_uuid" });
-        store.createIndex("created_at", "created_at");
-      }
+      STORES.forEach(function (name) {
+        if (!db.objectStoreNames.contains(name)) {
+          const store = db.createObjectStore(name, { keyPath: "client_uuid" });
+          store.createIndex("created_at", "created_at");
+        }
+      });
     };
     request.onsuccess = function () {
       const db = request.result;
@@ -49,13 +55,14 @@ function open() {
   return opening;
 }
 
-/* Run fn(store) in one transaction; resolves with fn's request result once committed. */
-function run(mode, fn) {
+/* Run fn(store) in one transaction on the store called name; resolves with fn's request
+   result once committed. */
+function run(name, mode, fn) {
   return open().then(function (db) {
     return new Promise(function (resolve, reject) {
-      const tx = db.transaction(STORE, mode);
+      const tx = db.transaction(name, mode);
       let result;
-      const request = fn(tx.objectStore(STORE));
+      const request = fn(tx.objectStore(name));
       if (request) {
         request.onsuccess = function () {
           result = request.result;
@@ -74,28 +81,34 @@ function run(mode, fn) {
   });
 }
 
-export const queue = {
-  put: function (record) {
-    return run("readwrite", function (store) {
-      return store.put(record);
-    });
-  },
-  get: function (uuid) {
-    return run("readonly", function (store) {
-      return store.get(uuid);
-    });
-  },
-  /* Oldest first: reports are sent in the order they were made. */
-  all: function () {
-    return run("readonly", function (store) {
-      return store.index("created_at").getAll();
-    }).then(function (records) {
-      return records || [];
-    });
-  },
-  remove: function (uuid) {
-    return run("readwrite", function (store) {
-      return store.delete(uuid);
-    });
-  },
-};
+/* The four calls on one store (a name of STORES). */
+export function storeOf(name) {
+  if (STORES.indexOf(name) < 0) throw new Error("no such queue: " + name);
+  return {
+    put: function (record) {
+      return run(name, "readwrite", function (store) {
+        return store.put(record);
+      });
+    },
+    get: function (uuid) {
+      return run(name, "readonly", function (store) {
+        return store.get(uuid);
+      });
+    },
+    /* Oldest first: records are sent in the order they were made. */
+    all: function () {
+      return run(name, "readonly", function (store) {
+        return store.index("created_at").getAll();
+      }).then(function (records) {
+        return records || [];
+      });
+    },
+    remove: function (uuid) {
+      return run(name, "readwrite", function (store) {
+        return store.delete(uuid);
+      });
+    },
+  };
+}
+
+export const queue = storeOf("reports");
