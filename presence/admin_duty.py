@@ -1,0 +1,1 @@
+"""Admin of field presence: the duty area (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""Admin of field presence: the visits area (filled in by its owner)."""
