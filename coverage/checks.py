@@ -1,4 +1,4 @@
-"""Coverage checks 1-6: one function per check, each a few SQL statements in PostGIS.
+"""Coverage checks 1-6 and 8 (key persons): one function per check, each a few SQL statements.
 
 Every check takes an area *prefix* (see ``area_prefix``): codes nest, so a place is inside the
 area when its code starts with the prefix (a station code starts with its town's code). Only
@@ -25,6 +25,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
 
 from gridmap.codes import Level, level_of, place_name
 from gridmap.sql import tables
@@ -41,6 +43,8 @@ from grids.models import (
     Worker,
 )
 from households.models import CentralHousehold, Household, TenHouseholdUnit
+from presence import care
+from presence.models import KeyPerson
 
 # Household and building id lists in a report are cut at this length (counts stay exact);
 # GET /api/coverage/uncovered-households/ lists every household as GeoJSON.
@@ -461,6 +465,46 @@ def check_stations(prefix: str) -> dict[str, Any]:
     }
 
 
+# --- 8. key persons (issue 14) --------------------------------------------------------------
+def check_key_persons(prefix: str) -> dict[str, Any]:
+    """Key persons not visited within their interval today (``presence.care``: due date before
+    today), of the households whose grid lies in the area; per category; the list (household
+    number, category, grid, due date, days overdue; no names), oldest due date first."""
+    on = timezone.localdate()
+    current = KeyPerson.objects.filter(
+        care.current_q(on), household__grid__code__startswith=prefix
+    ).count()
+    overdue = care.overdue_in_area(prefix, on)
+    per_category = (
+        overdue.order_by()
+        .values("category__name")
+        .annotate(n=Count("id"))
+        .values_list("category__name", "n")
+        .order_by("category__name")
+    )
+    rows = list(
+        overdue.values_list("household__code", "household_id", "category__name",
+                            "household__grid__code", "due_on")[: MAX_LISTED_IDS + 1]
+    )  # fmt: skip
+    listed = [
+        {
+            "household": code or f"~{hid}",
+            "category": name,
+            "grid": grid,
+            "due_on": due_on.isoformat(),
+            "days_overdue": (on - due_on).days,
+        }
+        for code, hid, name, grid, due_on in rows[:MAX_LISTED_IDS]
+    ]
+    by_category = [{"category": name, "overdue": n} for name, n in per_category]
+    return {
+        "key_persons": current,
+        "key_persons_overdue": sum(n for _, n in per_category),
+        "overdue_by_category": by_category,
+        "key_persons_not_visited": listed,
+    }
+
+
 CHECKS = {
     "tiling": check_tiling,
     "roles": check_roles,
@@ -468,4 +512,5 @@ CHECKS = {
     "units": check_units,
     "staffing": check_staffing,
     "stations": check_stations,
+    "key_persons": check_key_persons,
 }

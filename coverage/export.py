@@ -117,6 +117,16 @@ LABELS: dict[str, Any] = {
     "beyond": gettext_lazy("Beyond the circle"),
     "method": gettext_lazy("Method"),
     "status": gettext_lazy("Status"),
+    # Check 8, key persons not visited within their interval (issue 14, presence.care).
+    "key_persons": gettext_lazy("Key persons"),
+    "key_persons_overdue": gettext_lazy("Key persons not visited within their interval"),
+    "overdue_by_category": gettext_lazy("Not visited in time, by category"),
+    "key_persons_not_visited": gettext_lazy("Key persons to visit"),
+    "category": gettext_lazy("Category"),
+    "overdue": gettext_lazy("Not visited in time"),
+    "household": gettext_lazy("Household"),
+    "due_on": gettext_lazy("To be visited by"),
+    "days_overdue": gettext_lazy("Days overdue"),
     # The settings the report used (coverage/report.py).
     "grid_households_norm": gettext_lazy("Norm (households per grid)"),
     "station_villages": gettext_lazy("Norm (villages per station)"),

@@ -55,6 +55,12 @@ def map_strings() -> dict[str, str]:
         "grid": _("Grid"),
         "selectedGrid": _("Selected grid"),
         "fitAll": _("Show my whole jurisdiction"),
+        # A building's households (presence's household files).
+        "buildingHouseholds": _("Households in this building: %(count)s"),
+        "buildingTruncated": _("Only the first households are listed."),
+        "buildingError": _("Could not load this building: %(detail)s"),
+        "keyPerson": _("(key person)"),
+        "openGrid": _("Show the grid"),
     }
 
 
@@ -66,6 +72,11 @@ def map_config(user: Any = None) -> dict[str, Any]:
         # "LEVEL" and "CODE" are placeholders map.js replaces.
         "layerUrl": reverse("layer", kwargs={"level": "LEVEL"}),
         "gridUrl": reverse("grid-detail", kwargs={"code": "CODE"}),
+        # The households of a building, with links to their files (presence, by its URL
+        # name: grids imports nothing of it). "ID" is the placeholder map.js replaces.
+        "buildingHouseholdsUrl": reverse("building-households", kwargs={"pk": 0}).replace(
+            "/0/", "/ID/"
+        ),
         "buildingMinZoom": BUILDING_MIN_ZOOM,
         "hasBasemap": bool(settings.LEAFLET_CONFIG.get("TILES")),
     }

@@ -1,6 +1,7 @@
 """The to-do badge in the header of every page (``base.html``): the number of items waiting
-on the signed-in person (``incidents.todo.todo_count``), counted once, only when a page
-draws it."""
+on the signed-in person (``incidents.todo.todo_count``, plus the items of the other sources
+registered in ``incidents.todo_extra``, counted in the same query), counted once, only when
+a page draws it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .todo import todo_count
+from . import todo_extra
+from .todo import todo, todo_count
 
 BADGE_MAX = 99
 
@@ -24,7 +27,12 @@ class TodoBadge:
 
     @cached_property
     def count(self) -> int:
-        return todo_count(self.user)
+        extra = todo_extra.count_querysets(self.user, timezone.now())
+        if not extra:
+            return todo_count(self.user)
+        # One query: the cases and every other source's rows, UNION ALL, counted.
+        cases = todo(self.user).order_by().values("pk")
+        return cases.union(*extra, all=True).count()
 
     @property
     def text(self) -> str:

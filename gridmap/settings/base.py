@@ -416,3 +416,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Field presence: the household file (presence.household_file) -----------------------
+# Incidents are tied to a household only by place: its file lists the cases reported within
+# this many metres of it (and those in its building or raised in a visit to it).
+GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M = float(
+    os.environ.get("GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M", "30")
+)

@@ -3,8 +3,9 @@
  *
  * django-leaflet creates the map (settings LEAFLET_CONFIG, basemap optional) and calls
  * window.gridmapInit(map). Layers come from GET /api/layers/<level>/ (GeoJSON, limited to
- * the user's jurisdiction); a grid's details from GET /api/grids/<code>/. UI text comes from
- * the "gridmap-strings" JSON the template renders in the active language.
+ * the user's jurisdiction); a grid's details from GET /api/grids/<code>/; a building's
+ * households (links to their household files) from GET /api/buildings/<id>/households/.
+ * UI text comes from the "gridmap-strings" JSON the template renders in the active language.
  *
  * The map container gets data-loaded="true" once every initial layer has answered, and
  * data-errors="<n>" counting the layers that failed.
@@ -330,7 +331,7 @@ window.gridmapInit = function (map) {
       hoverTooltip(layer, p.name || S.building, p.grid_code ? S.grid + " " + p.grid_code : "");
       layer.on("click", function (event) {
         L.DomEvent.stopPropagation(event);
-        if (p.grid_code) openGrid(p.grid_code, event.latlng, findGrid(p.grid_code));
+        openBuilding(p, event.latlng);
       });
     },
   });
@@ -356,6 +357,7 @@ window.gridmapInit = function (map) {
   let gridTicket = 0;
   function openGrid(code, latlng, layer) {
     const ticket = ++gridTicket;
+    buildingTicket += 1; // a building answer still on its way must not replace this popup
     selectGrid(layer);
     const popup = L.popup({ maxWidth: 320, minWidth: 220, className: "gm-grid-popup", autoPanPadding: [24, 24] })
       .setLatLng(latlng)
@@ -373,6 +375,62 @@ window.gridmapInit = function (map) {
         popup.setContent(el("div", "gm-popup gm-popup-error", interpolate(S.gridError, { detail: error.message })));
         container.dataset.popup = "error";
       });
+  }
+
+  /* A building's households (GET CONFIG.buildingHouseholdsUrl), each a link to its household
+     file, and a button opening the building's grid. Text only. */
+  let buildingTicket = 0;
+  function openBuilding(p, latlng) {
+    const ticket = ++buildingTicket;
+    gridTicket += 1; // a grid answer still on its way must not replace this popup
+    const popup = L.popup({ maxWidth: 320, minWidth: 220, className: "gm-building-popup", autoPanPadding: [24, 24] })
+      .setLatLng(latlng)
+      .setContent(el("div", "gm-popup gm-popup-loading", S.loading))
+      .openOn(map);
+    container.dataset.popup = "loading";
+    getJson(CONFIG.buildingHouseholdsUrl.replace("ID", encodeURIComponent(p.id)))
+      .then(function (body) {
+        if (ticket !== buildingTicket) return;
+        popup.setContent(renderBuilding(body, p, latlng));
+        container.dataset.popup = "building-" + p.id;
+      })
+      .catch(function (error) {
+        if (ticket !== buildingTicket) return;
+        popup.setContent(el("div", "gm-popup gm-popup-error", interpolate(S.buildingError, { detail: error.message })));
+        container.dataset.popup = "error";
+      });
+  }
+
+  function renderBuilding(body, p, latlng) {
+    const root = el("div", "gm-popup gm-building-detail");
+    root.dataset.building = String(p.id);
+    root.appendChild(el("h3", "gm-popup-title", body.building.name || S.building));
+    if (body.building.code) root.appendChild(el("div", "gm-popup-code", S.code + " " + body.building.code));
+    const households = body.households || [];
+    root.appendChild(el("div", null, interpolate(S.buildingHouseholds, { count: formatNumber(households.length) })));
+    if (households.length) {
+      const list = el("ul", "gm-building-households");
+      households.forEach(function (h) {
+        const item = el("li");
+        const link = el("a", null, h.address);
+        link.href = h.url;
+        link.dataset.household = h.key;
+        item.appendChild(link);
+        if (h.key_persons) item.appendChild(el("span", "gm-key-person", " " + S.keyPerson));
+        list.appendChild(item);
+      });
+      root.appendChild(list);
+      if (body.truncated) root.appendChild(el("div", "gm-popup-code", S.buildingTruncated));
+    }
+    if (p.grid_code) {
+      const button = el("button", "gm-link-button", S.openGrid);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        openGrid(p.grid_code, latlng, findGrid(p.grid_code));
+      });
+      root.appendChild(button);
+    }
+    return root;
   }
 
   map.on("popupclose", function () {
@@ -545,6 +603,7 @@ window.gridmapInit = function (map) {
     map: map,
     layers: { districts: districts, towns: towns, villages: villages, grids: grids, stations: stations, buildings: buildings },
     openGrid: openGrid,
+    openBuilding: openBuilding,
   };
 
   Promise.all(loads).then(function () {
