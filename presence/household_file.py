@@ -38,7 +38,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.measure import D
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -52,7 +53,7 @@ from incidents.models import Incident
 from incidents.selectors import incidents_visible_to
 
 from . import care
-from .models import Visit, VisitRequest
+from .models import KeyPerson, Visit, VisitRequest
 
 VISITS_SHOWN = 20
 CASES_SHOWN = 20
@@ -145,14 +146,25 @@ def building_households(user: Any, building: Building) -> dict[str, Any]:
     qs = (
         households_visible_to(user)
         .filter(building=building)
-        .annotate(key_persons=Count("key_persons", filter=care.current_q(on)))
+        .annotate(
+            key_person_count=Coalesce(
+                Subquery(
+                    KeyPerson.objects.filter(care.current_q(on), household=OuterRef("pk"))
+                    .order_by()
+                    .values("household")
+                    .annotate(n=Count("id"))
+                    .values("n")
+                ),
+                0,
+            )
+        )
         .order_by("address", "id")
     )
     rows = list(qs[: BUILDING_HOUSEHOLDS_MAX + 1])
     return {
         "building": {"id": building.pk, "name": building.name, "code": building.code},
         "households": [
-            {**search_row_light(h), "key_persons": h.key_persons}  # type: ignore[attr-defined]
+            {**search_row_light(h), "key_persons": h.key_person_count}  # type: ignore[attr-defined]
             for h in rows[:BUILDING_HOUSEHOLDS_MAX]
         ],
         "truncated": len(rows) > BUILDING_HOUSEHOLDS_MAX,
