@@ -54,8 +54,12 @@ def sections(user: Any, now: dt.datetime) -> list[dict[str, Any]]:
         items = source.items(user, now)
         if items:
             out.append(
-                {"key": source.key, "label": str(source.label), "count": len(items),
-                 "items": items}  # fmt: skip
+                {
+                    "key": source.key,
+                    "label": str(source.label),
+                    "count": len(items),
+                    "items": items,
+                }  # fmt: skip
             )
     return out
 

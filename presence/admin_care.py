@@ -63,7 +63,12 @@ class CareCategoryAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
 class KeyPersonAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     jurisdiction_code_path = "household__grid__code"
     list_display = ["household", "category", "person", "since", "until"]
-    list_filter = ["category", town_filter("household__grid__code")]
+    # Only the categories of the key persons listed (a plain filter would name every
+    # district's categories).
+    list_filter = [
+        ("category", admin.RelatedOnlyFieldListFilter),
+        town_filter("household__grid__code"),
+    ]
     search_fields = ["household__address", "household__code", "category__name"]
     raw_id_fields = ["household"]
     list_select_related = ["household", "category"]

@@ -58,9 +58,7 @@ class HouseholdSearchApi(APIView):
         qs = household_file.household_search(request.user, request.query_params.get("q", ""))
         paginator = SearchPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(
-            [household_file.search_row(h) for h in page or []]
-        )
+        return paginator.get_paginated_response([household_file.search_row(h) for h in page or []])
 
 
 class BuildingHouseholdsApi(APIView):

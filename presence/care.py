@@ -94,11 +94,7 @@ def local_tz() -> ZoneInfo:
 # --- reads ------------------------------------------------------------------------------------
 def current_q(on: dt.date) -> Q:
     """Key persons in their category on ``on``, of a category in use."""
-    return (
-        Q(since__lte=on)
-        & (Q(until__isnull=True) | Q(until__gte=on))
-        & Q(category__active=True)
-    )
+    return Q(since__lte=on) & (Q(until__isnull=True) | Q(until__gte=on)) & Q(category__active=True)
 
 
 def with_due(qs: QuerySet[KeyPerson], on: dt.date) -> QuerySet[KeyPerson]:
@@ -116,9 +112,7 @@ def with_due(qs: QuerySet[KeyPerson], on: dt.date) -> QuerySet[KeyPerson]:
         .values("last")
     )
     base = Coalesce(TruncDate("last_visit_at", tzinfo=local_tz()), F("since"))
-    due = CombinedExpression(
-        base, "+", F("category__visit_every_days"), output_field=DateField()
-    )
+    due = CombinedExpression(base, "+", F("category__visit_every_days"), output_field=DateField())
     return qs.annotate(last_visit_at=Subquery(last_visit)).annotate(due_on=due)
 
 
@@ -282,9 +276,7 @@ def due_for_user(user: Any, on: dt.date | None = None) -> list[dict[str, Any]]:
     """The to-do items of the key persons ``user`` must visit, due on ``on`` (today)."""
     on = on or timezone.localdate()
     visible = can_see_personal_data(user)
-    return [
-        todo_item(kp, on=on, visible=visible) for kp in due_for_user_queryset(user, on)
-    ]
+    return [todo_item(kp, on=on, visible=visible) for kp in due_for_user_queryset(user, on)]
 
 
 def todo_items(user: Any, now: dt.datetime) -> list[dict[str, Any]]:
@@ -310,9 +302,7 @@ def overdue_count_by_worker(worker_ids: list[int], on: dt.date) -> dict[int, int
     counts = dict.fromkeys(worker_ids, 0)
     if not worker_ids:
         return counts
-    overdue = (
-        with_due(KeyPerson.objects.filter(current_q(on)), on).filter(due_on__lt=on).order_by()
-    )
+    overdue = with_due(KeyPerson.objects.filter(current_q(on)), on).filter(due_on__lt=on).order_by()
     leader = Subquery(
         RoleAssignment.objects.active(on)
         .filter(role=Role.GRID_LEADER, grid_id=OuterRef("household__grid_id"))
@@ -369,8 +359,10 @@ def overdue_count_by_worker(worker_ids: list[int], on: dt.date) -> dict[int, int
 def overdue_in_area(area_code: str, on: dt.date) -> QuerySet[KeyPerson]:
     """Key persons overdue on ``on`` whose household's grid code starts with ``area_code``
     (a place code or a code prefix: coverage's ``area_prefix``), oldest due date first."""
-    return overdue_key_persons(on).filter(household__grid__code__startswith=area_code).order_by(
-        "due_on", "household__grid__code", "id"
+    return (
+        overdue_key_persons(on)
+        .filter(household__grid__code__startswith=area_code)
+        .order_by("due_on", "household__grid__code", "id")
     )
 
 

@@ -49,7 +49,6 @@ from accounts.selectors import can_see_personal_data, scope_q
 from gridmap import personal_data
 from grids.models import GRID_ROLES, Building, RoleAssignment
 from households.models import Household, Tag
-from incidents.models import Incident
 from incidents.selectors import incidents_visible_to
 
 from . import care
@@ -100,8 +99,16 @@ def household_search(user: Any, q: str) -> QuerySet[Household]:
         households_visible_to(user)
         .filter(match)
         .select_related("grid__village")
-        .only("id", "code", "address", "size", "tags", "grid__code", "grid__name",
-              "grid__village__name")  # fmt: skip
+        .only(
+            "id",
+            "code",
+            "address",
+            "size",
+            "tags",
+            "grid__code",
+            "grid__name",
+            "grid__village__name",
+        )  # fmt: skip
         .order_by("address", "id")
     )
 
@@ -196,8 +203,12 @@ def _grid_people(household: Household, on: dt.date) -> list[dict[str, Any]]:
     )
     # Staff phones are work numbers published to residents (gridmap.personal_data).
     return [
-        {"role": r.role, "role_label": r.get_role_display(), "name": r.worker.name,
-         "phone": r.worker.phone}  # fmt: skip
+        {
+            "role": r.role,
+            "role_label": r.get_role_display(),
+            "name": r.worker.name,
+            "phone": r.worker.phone,
+        }  # fmt: skip
         for r in rows
     ]
 
@@ -258,7 +269,9 @@ def _visits(user: Any, household: Household) -> list[dict[str, Any]]:
             "notes": Truncator(v.notes).chars(NOTES_CHARS),
             "follow_up": v.follow_up,
             "photos": v.photo_count,  # type: ignore[attr-defined]
-            "requests": [r.text for r in v.requests.all() if r.household_id in (None, household.pk)],
+            "requests": [
+                r.text for r in v.requests.all() if r.household_id in (None, household.pk)
+            ],
         }
         for v in qs
     ]
@@ -351,8 +364,10 @@ def household_file(user: Any, household: Household) -> dict[str, Any]:
         "code": household.code,
         "address": household.address,
         "size": household.size,
-        "tags": [{"code": t, "label": label} for t, label in zip(
-            household.tags or [], tag_labels(household.tags), strict=True)],  # fmt: skip
+        "tags": [
+            {"code": t, "label": label}
+            for t, label in zip(household.tags or [], tag_labels(household.tags), strict=True)
+        ],  # fmt: skip
         "head_name": household.head_name,
         "id_number": shown[personal_data.ID_NUMBER],
         "phone": shown[personal_data.PHONE],
@@ -360,8 +375,14 @@ def household_file(user: Any, household: Household) -> dict[str, Any]:
         "grid": _place(grid),
         "village": _place(village),
         "town": _place(town),
-        "building": {"id": building.pk, "name": building.name, "code": building.code,
-                     "floors": building.floors} if building is not None else None,  # fmt: skip
+        "building": {
+            "id": building.pk,
+            "name": building.name,
+            "code": building.code,
+            "floors": building.floors,
+        }
+        if building is not None
+        else None,  # fmt: skip
         "ten_household_unit": _unit(household, visible=visible),
         "grid_people": _grid_people(household, on),
         "key_persons": key_persons,
@@ -377,7 +398,9 @@ def household_file(user: Any, household: Household) -> dict[str, Any]:
         },
         "case_radius_m": settings.GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M,
         "as_of": on,
-        "note": gettext("Cases are listed by place: raised in a visit here, reported in the "
-                        "building, or within %(m)s m.") % {
-            "m": settings.GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M},  # fmt: skip
+        "note": gettext(
+            "Cases are listed by place: raised in a visit here, reported in the "
+            "building, or within %(m)s m."
+        )
+        % {"m": settings.GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M},  # fmt: skip
     }

@@ -280,9 +280,9 @@ def test_the_coverage_check_lists_key_persons_not_visited_within_their_interval(
     assert {r["category"]: r["overdue"] for r in figures["overdue_by_category"]} == {
         "低保户": 1, "信访人员": 1}  # fmt: skip
     assert check_key_persons(w.g2.code)["key_persons_overdue"] == 1
-    assert list(care.overdue_in_area(w.g1.code, TODAY).values_list("household__code", flat=True)) == [
-        "H1"
-    ]
+    assert list(
+        care.overdue_in_area(w.g1.code, TODAY).values_list("household__code", flat=True)
+    ) == ["H1"]
 
 
 def test_the_coverage_report_labels_the_new_check(w):

@@ -84,6 +84,7 @@ from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
+from presence.models import CareCategory, KeyPerson
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
@@ -247,6 +248,21 @@ class Builder:
                 actor=self.root, name=mark(code, "plan"), area_code=grid.village.town.code
             )
             o["planstation"] = o["plan"].stations.order_by("code").first()
+        # presence, care (issue 14): the household's number (its file's key), the district's
+        # care category and a key person (village staff visit them: the village secretary's
+        # to do lists it).
+        household.code = f"H{code}"
+        household.save(update_fields=["code"])
+        district = grid.village.town.district
+        o["carecategory"], _ = CareCategory.objects.get_or_create(
+            code="matrix", district=district,
+            defaults={"name": mark(district.code, "category"), "visit_every_days": 7,
+                      "visitor": CareCategory.Visitor.VILLAGE_STAFF},
+        )  # fmt: skip
+        o["keyperson"] = KeyPerson.objects.create(
+            household=household, category=o["carecategory"], since=dt.date(2024, 1, 1),
+            person_name=person(code, "keyperson"),
+        )  # fmt: skip
 
 
 def build_world() -> tuple[list[Area], dict[str, Any]]:
@@ -590,14 +606,29 @@ RULES: dict[str, list[Rule]] = {
     "plans/": [PLAIN],
     "plans/<int:pk>/": [Rule("plan", path=plan_pk)],
     "plans/<int:pk>/compare/": [Rule("plan", path=plan_pk)],
+    # presence, care (issue 14): the household file, the search, the map's building click.
+    "households/": [PLAIN, Rule("household", query=lambda a: {"q": a.household.code},
+                                strict=False)],  # fmt: skip
+    "households/<str:key>/": [Rule("household", path=lambda a: {"key": a.household.code})],
+    "api/households/search/": [
+        PLAIN,
+        Rule("household", query=lambda a: {"q": a.household.code}, strict=False),
+        Rule("household", query=lambda a: {"q": "OUTSIDEMARK"}, strict=False),
+    ],
+    "api/households/<str:key>/file/": [
+        Rule("household", path=lambda a: {"key": a.household.code})
+    ],
+    "api/buildings/<int:pk>/households/": [
+        Rule("building", path=lambda a: {"pk": a.building.pk})
+    ],
     # The admin's own pages (the per-model ones come from ADMIN_OBJECTS).
     "admin/": [PLAIN],
     "admin/login/": [PLAIN],
     "admin/password_change/": [PLAIN],
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
-    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|accounts|weekly|"
-    "planning|procrastinate|axes)/$": [],  # filled per app below
+    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|accounts|"
+    "weekly|planning|procrastinate|axes)/$": [],  # filled per app below
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -641,6 +672,10 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "weekly.stationweeklysummary": "stationweeklysummary",
     "planning.plan": "plan",
     "authtoken.tokenproxy": "token",
+    # presence, care: a district's categories (the global ones are read by all, edited by
+    # superusers), key persons by their household's grid.
+    "presence.carecategory": "carecategory",
+    "presence.keyperson": "keyperson",
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
     # their changelists and add forms are checked, their objects belong to no area.
     "auth.group": None,
