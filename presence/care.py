@@ -132,30 +132,33 @@ def due_key_persons(on: dt.date) -> QuerySet[KeyPerson]:
     )
 
 
-def _leader_grids(worker_ids: list[int], on: dt.date) -> QuerySet:
+Workers = list[int] | QuerySet
+
+
+def _leader_grids(workers: Workers, on: dt.date) -> QuerySet:
     return (
         RoleAssignment.objects.active(on)
-        .filter(worker_id__in=worker_ids, role=Role.GRID_LEADER)
+        .filter(worker_id__in=workers, role=Role.GRID_LEADER)
         .values("grid_id")
     )
 
 
-def _staff_villages(worker_ids: list[int], on: dt.date) -> QuerySet:
+def _staff_villages(workers: Workers, on: dt.date) -> QuerySet:
     return (
         RoleAssignment.objects.active(on)
-        .filter(worker_id__in=worker_ids, role__in=STAFF_ROLES)
+        .filter(worker_id__in=workers, role__in=STAFF_ROLES)
         .values("village_id")
     )
 
 
-def responsible_q(worker_id: int, on: dt.date) -> Q:
-    """Key persons ``worker_id`` must visit on ``on`` (module docstring), as subqueries on
-    their role assignments that day."""
-    grids = _leader_grids([worker_id], on)
-    villages = _staff_villages([worker_id], on)
+def responsible_q(workers: Workers, on: dt.date) -> Q:
+    """Key persons one of ``workers`` (ids, or a subquery of ids) must visit on ``on`` (module
+    docstring), as subqueries on their role assignments that day."""
+    grids = _leader_grids(workers, on)
+    villages = _staff_villages(workers, on)
     return (
         Q(category__visitor=Visitor.GRID_LEADER, household__grid_id__in=grids)
-        | Q(category__visitor=Visitor.CENTRAL_HOUSEHOLD, **{f"{CENTRAL_WORKER}_id": worker_id})
+        | Q(category__visitor=Visitor.CENTRAL_HOUSEHOLD, **{f"{CENTRAL_WORKER}_id__in": workers})
         | Q(
             category__visitor=Visitor.CENTRAL_HOUSEHOLD,
             household__grid_id__in=grids,
@@ -179,7 +182,7 @@ def due_for_user_queryset(user: Any, on: dt.date) -> QuerySet[KeyPerson]:
         return KeyPerson.objects.none()
     return (
         due_key_persons(on)
-        .filter(responsible_q(worker_id, on))
+        .filter(responsible_q([worker_id], on))
         .order_by("due_on", "household__address", "id")
     )
 
@@ -191,28 +194,8 @@ def due_count_queryset(user: Any, on: dt.date) -> QuerySet:
     if not user.is_authenticated:
         return KeyPerson.objects.none().values("pk")
     worker = Worker.objects.filter(user=user).values("id")[:1]
-    grids = (
-        RoleAssignment.objects.active(on)
-        .filter(worker_id__in=worker, role=Role.GRID_LEADER)
-        .values("grid_id")
-    )
-    villages = (
-        RoleAssignment.objects.active(on)
-        .filter(worker_id__in=worker, role__in=STAFF_ROLES)
-        .values("village_id")
-    )
-    q = (
-        Q(category__visitor=Visitor.GRID_LEADER, household__grid_id__in=grids)
-        | Q(category__visitor=Visitor.CENTRAL_HOUSEHOLD, **{f"{CENTRAL_WORKER}_id__in": worker})
-        | Q(
-            category__visitor=Visitor.CENTRAL_HOUSEHOLD,
-            household__grid_id__in=grids,
-            **{f"{CENTRAL_WORKER}__isnull": True},
-        )
-        | Q(category__visitor=Visitor.VILLAGE_STAFF, household__grid__village_id__in=villages)
-    )
     return (
-        with_due(KeyPerson.objects.filter(current_q(on)).filter(q), on)
+        with_due(KeyPerson.objects.filter(current_q(on)).filter(responsible_q(worker, on)), on)
         .filter(due_on__lte=on)
         .order_by()
         .values("pk")
