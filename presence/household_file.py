@@ -402,5 +402,5 @@ def household_file(user: Any, household: Household) -> dict[str, Any]:
             "Cases are listed by place: raised in a visit here, reported in the "
             "building, or within %(m)s m."
         )
-        % {"m": settings.GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M},  # fmt: skip
+        % {"m": f"{settings.GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M:g}"},
     }
