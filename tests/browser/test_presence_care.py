@@ -60,9 +60,7 @@ def _place() -> dict[str, Any]:
         leader = active.filter(grid=grid, role=Role.GRID_LEADER).first()
         if leader is None or leader.worker.user_id:
             continue
-        household = (
-            Household.objects.filter(grid=grid, code__isnull=False).order_by("code").first()
-        )
+        household = Household.objects.filter(grid=grid, code__isnull=False).order_by("code").first()
         if household is not None:
             return {"grid": grid, "leader": leader.worker, "household": household}
     raise AssertionError("the demo has no grid with a leader and a numbered household")

@@ -607,20 +607,18 @@ RULES: dict[str, list[Rule]] = {
     "plans/<int:pk>/": [Rule("plan", path=plan_pk)],
     "plans/<int:pk>/compare/": [Rule("plan", path=plan_pk)],
     # presence, care (issue 14): the household file, the search, the map's building click.
-    "households/": [PLAIN, Rule("household", query=lambda a: {"q": a.household.code},
-                                strict=False)],  # fmt: skip
+    "households/": [
+        PLAIN,
+        Rule("household", query=lambda a: {"q": a.household.code}, strict=False),
+    ],  # fmt: skip
     "households/<str:key>/": [Rule("household", path=lambda a: {"key": a.household.code})],
     "api/households/search/": [
         PLAIN,
         Rule("household", query=lambda a: {"q": a.household.code}, strict=False),
         Rule("household", query=lambda a: {"q": "OUTSIDEMARK"}, strict=False),
     ],
-    "api/households/<str:key>/file/": [
-        Rule("household", path=lambda a: {"key": a.household.code})
-    ],
-    "api/buildings/<int:pk>/households/": [
-        Rule("building", path=lambda a: {"pk": a.building.pk})
-    ],
+    "api/households/<str:key>/file/": [Rule("household", path=lambda a: {"key": a.household.code})],
+    "api/buildings/<int:pk>/households/": [Rule("building", path=lambda a: {"pk": a.building.pk})],
     # The admin's own pages (the per-model ones come from ADMIN_OBJECTS).
     "admin/": [PLAIN],
     "admin/login/": [PLAIN],
