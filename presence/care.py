@@ -59,7 +59,7 @@ from accounts.selectors import can_see_personal_data, has_worker
 from gridmap import personal_data
 from gridmap.sql import tables
 from grids.models import District, Grid, Role, RoleAssignment, Town, Village, Worker
-from households.models import Household, Tag
+from households.models import Household, Tag, TenHouseholdUnit
 
 from .models import CareCategory, KeyPerson, VisitHousehold
 
@@ -156,7 +156,18 @@ def responsible_q(workers: Workers, on: dt.date) -> Q:
     docstring), as subqueries on their role assignments that day."""
     grids = _leader_grids(workers, on)
     villages = _staff_villages(workers, on)
-    return (
+    # The households any rule could reach, each branch an indexed column IN (subquery), so
+    # that the planner starts from them (a bitmap OR) rather than from every key person.
+    candidates = Household.objects.filter(
+        Q(grid_id__in=grids)
+        | Q(grid_id__in=Grid.objects.filter(village_id__in=villages).values("id"))
+        | Q(
+            ten_household_unit_id__in=TenHouseholdUnit.objects.filter(
+                central_household__party_member__worker_id__in=workers
+            ).values("id")
+        )
+    ).values("id")
+    return Q(household_id__in=candidates) & (
         Q(category__visitor=Visitor.GRID_LEADER, household__grid_id__in=grids)
         | Q(category__visitor=Visitor.CENTRAL_HOUSEHOLD, **{f"{CENTRAL_WORKER}_id__in": workers})
         | Q(

@@ -120,3 +120,39 @@ def test_the_to_do_lists_the_key_person_and_opens_the_household_file(new_page, w
     assert_no_sideways_scroll(page)
     page.screenshot(path=str(SCREENSHOTS / "household-file-phone.png"), full_page=True)
     assert log.failed == [] and log.errors == []
+
+
+def test_a_click_on_a_building_lists_its_households_with_links_to_their_files(new_page, world):
+    page, log = phone_page(new_page)
+    household = world["household"]
+    building = household.building
+    assert building is not None, "the demo's households stand in buildings"
+    sign_in_and_land(page, LEADER)
+    page.goto("/map/")
+    page.wait_for_selector('#gridmap[data-loaded="true"]', state="attached")
+    centre = building.footprint.point_on_surface
+    # Zoom in on the building (again, should the opening fit still be animating) until its
+    # footprint is drawn.
+    page.wait_for_function(
+        """c => {
+            const map = window.gridmap.map;
+            if (map.getZoom() !== 18) map.setView([c[1], c[0]], 18, {animate: false});
+            return map.getZoom() === 18
+                && document.querySelector(".leaflet-gm-buildings-pane path") !== null;
+        }""",
+        arg=[centre.x, centre.y],
+        polling=500,
+    )
+    page.evaluate("c => window.gridmap.map.setView([c[1], c[0]], 18, {animate: false})",
+                  [centre.x, centre.y])  # fmt: skip
+    box = page.locator("#gridmap").bounding_box()
+    with page.expect_response(lambda r: f"/api/buildings/{building.pk}/households/" in r.url):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    link = page.locator(f'.gm-building-detail a[data-household="{household.code}"]')
+    link.wait_for()
+    assert link.inner_text() == household.address
+    assert page.locator(".gm-building-detail .gm-key-person").count() >= 1
+    link.click()
+    page.wait_for_url(f"**/households/{household.code}/")
+    assert page.locator("#household-file").get_attribute("data-household") == household.code
+    assert log.failed == [] and log.errors == []
