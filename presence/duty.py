@@ -192,14 +192,13 @@ def roster_candidates(place: RosterPlace, first: dt.date, last: dt.date) -> Quer
     if level == PlaceLevel.VILLAGE:
         ids = active.filter(village=place).values("worker_id")
     elif level == PlaceLevel.STATION:
-        villages = CatchmentAssignment.objects.filter(
-            station=place, period__overlap=span
-        ).values("village_id")
+        villages = CatchmentAssignment.objects.filter(station=place, period__overlap=span).values(
+            "village_id"
+        )
         ids = active.filter(Q(station=place) | Q(village_id__in=villages)).values("worker_id")
     else:
         ids = RoleAssignment.objects.filter(
-            Q(town=place, period__overlap=span)
-            | Q(town=place, role=Role.TOWN_DUTY_OFFICER)
+            Q(town=place, period__overlap=span) | Q(town=place, role=Role.TOWN_DUTY_OFFICER)
         ).values("worker_id")
     return Worker.objects.filter(pk__in=ids).order_by("name", "pk")
 

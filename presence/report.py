@@ -437,4 +437,3 @@ def export_rows(rows: list[WorkerFigures]) -> list[list[Any]]:
             ]
         )
     return out
-

@@ -78,7 +78,9 @@ def activity_for(worker: object, day: dt.date) -> ScheduleDay | None:
         [a.role for a in assignments], [place_code_of(a)[:6] for a in assignments]
     )
     for assignment in sorted(assignments, key=lambda a: ROLE_ORDER.index(a.role)):
-        found = activity_from(table, [assignment.role], place_code_of(assignment)[:6], day.weekday())
+        found = activity_from(
+            table, [assignment.role], place_code_of(assignment)[:6], day.weekday()
+        )
         if found is not None:
             return found
     return None

@@ -52,7 +52,6 @@ from households.models import (
     Tag,
     TenHouseholdUnit,
 )
-
 from presence.models import DutyShift
 
 from .spec import BOUNDARY_LEVELS, MSG_UNKNOWN_AREA, ExportError

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.gis.geos import Point
 from django.utils import timezone, translation
 from psycopg.types.range import Range
 
@@ -217,9 +217,16 @@ def test_the_roster_page_shows_adds_and_removes(client, places):
     assert page.status_code == 200
     text = page.content.decode()
     assert 'data-may-edit="true"' in text and assistant.name in text  # the worker picker
-    answer = client.post("/duty/", {"action": "add", "place": places.village.code,
-                                    "month": "2026-03", "worker": assistant.pk,
-                                    "date": "2026-03-02", "span": "morning", "note": "接待"})  # fmt: skip
+    form = {
+        "action": "add",
+        "place": places.village.code,
+        "month": "2026-03",
+        "worker": assistant.pk,
+        "date": "2026-03-02",
+        "span": "morning",
+        "note": "接待",
+    }
+    answer = client.post("/duty/", form)
     assert answer.status_code == 302 and "month=2026-03" in answer["Location"]
     shift = DutyShift.objects.get()
     assert (shift.worker, shift.date, shift.span, shift.note) == (
@@ -229,8 +236,9 @@ def test_the_roster_page_shows_adds_and_removes(client, places):
     assert f'data-shift="{shift.pk}"' in page.content.decode()
     # Refused: a worker of another village, shown as a message.
     neighbour = holder(Role.VILLAGE_ASSISTANT, village=places.other_village)
-    answer = client.post("/duty/", {"action": "add", "place": places.village.code,
-                                    "worker": neighbour.pk, "date": "2026-03-03"}, follow=True)  # fmt: skip
+    form = {"action": "add", "place": places.village.code, "worker": neighbour.pk,
+            "date": "2026-03-03"}  # fmt: skip
+    answer = client.post("/duty/", form, follow=True)
     assert 'data-message="error"' in answer.content.decode()
     assert DutyShift.objects.count() == 1
     client.post("/duty/", {"action": "remove", "place": places.village.code, "shift": shift.pk})
@@ -254,7 +262,7 @@ def test_the_roster_page_answers_404_outside_and_reads_only_without_the_right(cl
     assert client.get("/duty/").status_code == 200
 
 
-# --- the public village page -----------------------------------------------------------------------
+# --- the public village page -------------------------------------------------------------
 def test_the_public_page_shows_the_roles_on_duty_and_the_centre_phone_never_names(client, places):
     root = UserFactory(is_superuser=True)
     assistant = holder(Role.VILLAGE_ASSISTANT, village=places.village)
@@ -276,7 +284,9 @@ def test_the_public_page_shows_the_roles_on_duty_and_the_centre_phone_never_name
         phone="0777-5551234",
     )  # fmt: skip
     with translation.override("zh-hans"):
-        page = client.get(f"/public/villages/{places.village.code}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        page = client.get(
+            f"/public/villages/{places.village.code}/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+        )
     assert page.status_code == 200
     text = page.content.decode()
     assert "0777-5551234" in text and "一村党群服务中心" in text
@@ -355,7 +365,10 @@ def test_the_import_kind_writes_refuses_and_is_idempotent(tmp_path, places):
     second = [p.town.code, "2026-03-05", "13712340004", "", "全天", ""]
     taken = run_import("duty_shifts", write_csv(tmp_path / "d3.csv", [second]), commit=True)
     assert [r.reason["msgid"] for r in taken.refusals] == [duty.MSG_OFFICER_TAKEN]
-    twice = run_import("duty_shifts", write_csv(tmp_path / "d4.csv", [second, second[:2] + ["13712340002", "", "", ""]]))
+    twice = run_import(
+        "duty_shifts",
+        write_csv(tmp_path / "d4.csv", [second, second[:2] + ["13712340002", "", "", ""]]),
+    )
     assert [r.reason["msgid"] for r in twice.refusals] == [duty_import.MSG_OFFICER_TWICE_FILE] * 2
     assert DutyShift.objects.get(date=dt.date(2026, 3, 2)).note == "值班室"
 

@@ -308,11 +308,19 @@ def test_the_api_lists_the_area_inside_the_jurisdiction(client, month):
 def test_the_api_answers_404_outside_and_400_for_bad_input(client, month):
     other = DistrictFactory(geom=rect(100.3, 0.0, 100.4, 0.1))
     client.force_login(admin_of(other.code))
-    assert client.get("/api/presence/", {"month": MONTH, "area": month.village.code}).status_code == 404
-    assert client.get("/api/presence/", {"month": "June", "area": month.village.code}).status_code == 400
+    assert (
+        client.get("/api/presence/", {"month": MONTH, "area": month.village.code}).status_code
+        == 404
+    )
+    assert (
+        client.get("/api/presence/", {"month": "June", "area": month.village.code}).status_code
+        == 400
+    )
     assert client.get("/api/presence/", {"month": MONTH, "area": "x"}).status_code == 400
     client.logout()
-    assert client.get("/api/presence/", {"month": MONTH, "area": month.village.code}).status_code in (401, 403)
+    assert client.get(
+        "/api/presence/", {"month": MONTH, "area": month.village.code}
+    ).status_code in (401, 403)
 
 
 def test_the_page_highlights_shortfalls_and_exports(client, month):
