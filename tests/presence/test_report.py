@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.gis.geos import LineString, Point
 from django.utils import timezone, translation
 from openpyxl import load_workbook
@@ -26,11 +27,12 @@ from presence.models import (
     Patrol,
     PlaceLevel,
     PresenceRule,
+    ScheduleDay,
     SignIn,
     Visit,
     VisitHousehold,
 )
-from presence.schedule import load_longan_schedule
+from presence.schedule import activity_for, load_longan_schedule
 from tests.factories import (
     AccountFactory,
     CatchmentAssignmentFactory,
@@ -341,3 +343,42 @@ def test_the_page_highlights_shortfalls_and_exports(client, month):
     ]  # fmt: skip
     other = DistrictFactory(geom=rect(100.3, 0.0, 100.4, 0.1))
     assert client.get("/presence/", {"area": other.code}).status_code == 404
+
+
+# --- the weekly schedule and the rules' admin -----------------------------------------------------
+def test_activity_for_reads_the_district_schedule_before_the_global_one(month):
+    assistant = month.nineteen
+    tuesday, thursday, saturday = june(2), june(4), june(6)
+    assert activity_for(assistant, tuesday).activity == "visits"
+    assert activity_for(assistant, thursday).in_place is False
+    assert activity_for(assistant, saturday) is None
+    ScheduleDay.objects.create(
+        role=Role.VILLAGE_ASSISTANT, weekday=1, activity="patrol", district=month.town.district
+    )
+    assert activity_for(assistant, tuesday).activity == "patrol"
+    # Nobody's schedule: a worker without a scheduled role.
+    assert activity_for(month.secretary, tuesday) is None
+
+
+def test_district_admins_edit_their_districts_rules_and_read_the_global_ones(client, month):
+    user = admin_of(month.town.district.code)
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="presence"))
+    client.force_login(user)
+    global_rule = PresenceRule.objects.get(
+        role=Role.VILLAGE_ASSISTANT, kind="days_in_place_per_month", district=None
+    )
+    listing = client.get("/admin/presence/presencerule/")
+    assert listing.status_code == 200
+    page = client.get(f"/admin/presence/presencerule/{global_rule.pk}/change/")
+    assert page.status_code == 200 and 'name="minimum"' not in page.content.decode()
+    form = {"role": Role.VILLAGE_ASSISTANT, "kind": "days_in_place_per_month", "minimum": 18,
+            "active": "on"}  # fmt: skip
+    refused = client.post("/admin/presence/presencerule/add/", form)
+    assert refused.status_code == 200  # the form again: a district is required
+    assert not PresenceRule.objects.filter(minimum=18).exists()
+    form["district"] = month.town.district.pk
+    added = client.post("/admin/presence/presencerule/add/", form)
+    assert added.status_code == 302
+    assert PresenceRule.objects.get(minimum=18).district == month.town.district
