@@ -254,9 +254,11 @@ def presence_report(request: HttpRequest) -> HttpResponse:
     if fmt in ("csv", "xlsx"):
         return _export(rows, area, month_text, fmt)
     query = {"area": area, "month": month_text}
+    areas = report_areas(request.user)
     context = {
         "area": area,
-        "areas": report_areas(request.user),
+        "area_label": dict(areas).get(area, area),
+        "areas": areas,
         "month": month_text,
         "previous_month": _shift_month(first, -1),
         "next_month": _shift_month(first, 1),
