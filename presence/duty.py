@@ -30,7 +30,12 @@ from django.utils.translation import gettext, gettext_noop
 from psycopg.types.range import Range
 
 from accounts.models import AccountRole
-from accounts.selectors import granted_account, jurisdiction_prefixes, today_assignments
+from accounts.selectors import (
+    acts_at,
+    granted_account,
+    jurisdiction_prefixes,
+    today_assignments,
+)
 from gridmap.codes import STATION_CODE_RE, covers
 from grids.models import (
     CatchmentAssignment,
@@ -150,10 +155,15 @@ def may_edit_roster(user: Any, place: RosterPlace) -> bool:
 
 def may_see_roster(user: Any, place: RosterPlace) -> bool:
     """Whether ``user`` may see ``place``'s roster with the names on it: the place lies inside
-    their jurisdiction, or they may edit it (a station's staff: their station)."""
+    their jurisdiction, they act for it (a station's staff: their station, whose code is no
+    village's), or they may edit it."""
     if not user.is_authenticated:
         return False
-    return covers(jurisdiction_prefixes(user), place.code) or may_edit_roster(user, place)
+    if covers(jurisdiction_prefixes(user), place.code):
+        return True
+    if isinstance(place, Station) and acts_at(user, PlaceLevel.STATION, place.code):
+        return True
+    return may_edit_roster(user, place)
 
 
 def roster_places(user: Any) -> list[RosterPlace]:

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Q
-from psycopg.types.range import Range
 
 from grids.models import District, Role, RoleAssignment
 
@@ -100,7 +99,3 @@ def load_longan_schedule(
             for weekday, activity, in_place in LONGAN_SCHEDULE
         )
     return len(LONGAN_SCHEDULE)
-
-
-def active_range(first: dt.date, last: dt.date) -> Range:
-    return Range(first, last + dt.timedelta(days=1), "[)")

@@ -131,6 +131,10 @@ def test_a_station_head_sees_their_station_roster_though_its_code_is_no_village(
     assert duty.may_see_roster(head, places.station)
     assert duty.may_see_roster(head, places.village)  # their catchment
     assert not duty.may_see_roster(head, places.other_village)
+    station_worker = person(Role.STATION_WORKER, station=places.station)
+    assert duty.may_see_roster(station_worker, places.station)
+    assert not duty.may_edit_roster(station_worker, places.station)
+    assert places.station in duty.roster_places(station_worker)
     grid_worker = account(AccountRole.GRID_WORKER, places.village.code + "001")
     assert not duty.may_see_roster(grid_worker, places.village)
 
