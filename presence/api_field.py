@@ -56,9 +56,7 @@ MSG_NOT_A_WORKER = gettext_noop(
 )
 MSG_UNKNOWN_WORKER = gettext_noop("There is no worker %(id)s in your jurisdiction.")
 MSG_UNKNOWN_PATROL = gettext_noop("There is no patrol %(id)s in your jurisdiction.")
-MSG_BAD_POINT = gettext_noop(
-    "Position %(index)s needs lon, lat (numbers) and t (a date and time)."
-)
+MSG_BAD_POINT = gettext_noop("Position %(index)s needs lon, lat (numbers) and t (a date and time).")
 MSG_NO_POINTS = gettext_noop("Send the track's positions in points: a list.")
 
 CRS_CHOICES = ["wgs84", "gcj02", "bd09"]
@@ -106,8 +104,8 @@ def place_names(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
     ):
         codes = {c for lv, c in pairs if lv == level}
         if codes:
-            for code, name in model.objects.current().filter(code__in=codes).values_list(
-                "code", "name"
+            for code, name in (
+                model.objects.current().filter(code__in=codes).values_list("code", "name")
             ):
                 out[(str(level), code)] = name
     codes = {c for lv, c in pairs if lv == PlaceLevel.STATION}
@@ -276,7 +274,9 @@ def _number(value: Any) -> float | None:
 def parse_points(raw: Any, crs: str) -> list[tuple[float, float, dt.datetime, float | None]]:
     """The track's positions in WGS84; a 400 naming the first bad one."""
     if not isinstance(raw, list):
-        raise ValidationError({"detail": _(MSG_NO_POINTS), "errors": {"points": [_(MSG_NO_POINTS)]}})
+        raise ValidationError(
+            {"detail": _(MSG_NO_POINTS), "errors": {"points": [_(MSG_NO_POINTS)]}}
+        )
     lonlats, times, accuracies = [], [], []
     for index, item in enumerate(raw, start=1):
         item = item if isinstance(item, dict) else {}
@@ -325,9 +325,7 @@ def filtered_patrols(request: Request) -> QuerySet:
     params = PatrolFilterSerializer(data=request.query_params)
     params.is_valid(raise_exception=True)
     filters = params.validated_data
-    qs = patrols_visible_to(request.user).filter(
-        day=filters.get("day") or timezone.localdate()
-    )
+    qs = patrols_visible_to(request.user).filter(day=filters.get("day") or timezone.localdate())
     if filters.get("worker"):
         qs = qs.filter(worker=visible_worker(request.user, filters["worker"]))
     if filters.get("area"):
@@ -476,4 +474,3 @@ class PatrolCoverageApi(APIView):
                 ],
             }
         )
-

@@ -53,4 +53,3 @@ def worker_with_login(role: Role = Role.GRID_LEADER, **place) -> Worker:
     worker = WorkerFactory(user=UserFactory())
     RoleAssignmentFactory(worker=worker, role=role, **place)
     return worker
-

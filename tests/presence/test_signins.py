@@ -179,7 +179,9 @@ def test_a_gcj02_position_is_converted_and_judged_on_the_edge(place, api_client)
     body = response.json()
     assert body["verdict"] == "inside"
     assert body["place"]["code"] == place["grid"].code
-    assert body["lon"] == pytest.approx(lon, abs=1e-6) and body["lat"] == pytest.approx(lat, abs=1e-6)
+    assert body["lon"] == pytest.approx(lon, abs=1e-6) and body["lat"] == pytest.approx(
+        lat, abs=1e-6
+    )
 
 
 # --- the API ----------------------------------------------------------------------------------
