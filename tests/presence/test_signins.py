@@ -233,3 +233,17 @@ def test_another_workers_sign_ins_only_within_the_jurisdiction(place, api_client
     response = api_client.get(URL, {"worker": place["leader"].pk})
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1
+
+
+# --- the pages --------------------------------------------------------------------------------
+def test_the_phone_page_and_the_tracks_page(place, client):
+    client.force_login(place["leader"].user)
+    page = client.get("/field/today/")
+    assert page.status_code == 200
+    assert b'data-sample-seconds="10"' in page.content
+    sign_in(place["leader"], at=None, point=centre(place["grid"]), accuracy_m=5)
+    page = client.get("/field/today/")
+    assert b'data-sign-in="done"' in page.content
+    assert client.get("/patrols/").status_code == 200
+    client.logout()
+    assert client.get("/field/today/").status_code == 302
