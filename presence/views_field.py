@@ -53,7 +53,9 @@ def today_strings() -> dict[str, str]:
         "signedIn": _("Signed in at %(time)s"),
         "signedInPlace": _("%(verdict)s · %(place)s"),
         "distance": _("about %(metres)s m away"),
-        "queuedSignIn": _("No network: the sign-in is saved on this phone with its time and sent once online."),
+        "queuedSignIn": _(
+            "No network: the sign-in is saved on this phone with its time and sent once online."
+        ),
         "queuedCount": _("Waiting to be sent: %(count)s"),
         "sentQueued": _("Sent: %(count)s"),
         "refused": _("Not signed in"),
