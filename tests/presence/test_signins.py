@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from grids import coords
 from grids.models import Role
-from presence.models import Half, PlaceLevel, SignIn
+from presence.models import Activity, Half, PlaceLevel, ScheduleDay, SignIn
 from presence.signins import SignInRefused, sign_in
 from tests.factories import (
     CatchmentAssignmentFactory,
@@ -247,3 +247,15 @@ def test_the_phone_page_and_the_tracks_page(place, client):
     assert client.get("/patrols/").status_code == 200
     client.logout()
     assert client.get("/field/today/").status_code == 302
+
+
+def test_the_phone_page_suggests_the_days_work_from_the_schedule(place, client):
+    today = timezone.localdate()
+    ScheduleDay.objects.create(role=Role.GRID_LEADER, weekday=today.weekday(),
+                               activity=Activity.VISITS)  # fmt: skip
+    ScheduleDay.objects.create(role=Role.GRID_LEADER, weekday=(today.weekday() + 1) % 7,
+                               activity=Activity.STUDY)  # fmt: skip
+    client.force_login(place["leader"].user)
+    page = client.get("/field/today/")
+    assert b"td-activity-visits" in page.content
+    assert b"td-activity-study" not in page.content
