@@ -179,6 +179,7 @@ class PatrolsView(LoginRequiredMixin, TemplateView):
             tracks_config={
                 "patrolsUrl": _api("patrols/"),
                 "coverageUrl": _api("patrols/coverage/"),
+                "gridsUrl": reverse("layer", kwargs={"level": "grid"}),
                 "reachM": PATROL_REACH_M,
                 "hasBasemap": bool(settings.LEAFLET_CONFIG.get("TILES")),
             },

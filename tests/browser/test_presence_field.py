@@ -170,4 +170,6 @@ def test_sign_in_patrol_and_offline_sign_in(new_page, grid_worker):
     [record] = _sign_ins(worker)
     assert abs(record.at - made) < dt.timedelta(seconds=5)  # the time it was made
     assert record.received_at - record.at > dt.timedelta(seconds=1)  # not when it arrived
-    assert not log.errors, log.errors
+    # The one failed request of the offline sign-in is expected; nothing else went wrong.
+    errors = [e for e in log.errors if "ERR_INTERNET_DISCONNECTED" not in e]
+    assert not errors, errors

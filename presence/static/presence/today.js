@@ -238,6 +238,7 @@ function onFix(fix) {
     const keep = (elapsed >= rule.seconds && moved >= rule.metres) || elapsed >= rule.maxSeconds;
     if (!keep) return;
   }
+  show($("[data-patrol-error]"), ""); // a position again: an earlier error is over
   recording.points.push(point);
   patrols.put(recording);
   renderRecording();
@@ -253,7 +254,7 @@ function watch() {
     function (error) {
       show($("[data-patrol-error]"), error.code === 1 ? S.locateDenied : S.locateFailed);
     },
-    { enableHighAccuracy: true, maximumAge: 0, timeout: 60000 }
+    { enableHighAccuracy: true, maximumAge: 0 }
   );
   root.dataset.patrol = "recording";
   $('[data-action="patrol-start"]').hidden = true;

@@ -18,6 +18,12 @@ function colourOf(workerId, order) {
   return order.get(workerId);
 }
 
+/* A share as a percentage: one decimal below 10 %, so a short walk is not "0%". */
+function percent(share) {
+  const value = share * 100;
+  return (value < 10 ? Math.round(value * 10) / 10 : Math.round(value)) + "%";
+}
+
 function timeOf(iso) {
   return new Date(iso).toTimeString().slice(0, 5);
 }
@@ -30,6 +36,22 @@ function params() {
   if (day) values.day = day;
   if (worker) values.worker = worker;
   return values;
+}
+
+/* The outlines of the grids around the tracks, under them (the current grids of the
+   jurisdiction, from the map's layer API). */
+async function drawGrids(map, bounds) {
+  const bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].join(",");
+  try {
+    const answer = await fetchJson(withQuery(CONFIG.gridsUrl, { bbox: bbox }), {}, S.networkError);
+    const outlines = L.geoJSON(answer.body, {
+      style: { color: "#4b5563", weight: 1.5, dashArray: "4 3", fill: false },
+      interactive: false,
+    }).addTo(map);
+    outlines.bringToBack();
+  } catch (error) {
+    // The outlines only help reading the map; the tracks are there without them.
+  }
 }
 
 window.tracksInit = async function (map) {
@@ -60,7 +82,7 @@ window.tracksInit = async function (map) {
     },
     onEachFeature: function (feature, layer) {
       const p = feature.properties;
-      textTooltip(layer, p.worker_name + " · " + p.grid_name + " " + Math.round(p.share * 100) + "%");
+      textTooltip(layer, p.worker_name + " · " + p.grid_name + " " + percent(p.share));
     },
   }).addTo(map);
   const lines = L.geoJSON(tracks.body, {
@@ -99,14 +121,17 @@ window.tracksInit = async function (map) {
   (coverage.body.features || []).forEach(function (f) {
     const p = f.properties;
     const li = el("li", null, p.worker_name + " · " +
-      interpolate(S.share, { name: p.grid_name, percent: Math.round(p.share * 100) + "%" }));
+      interpolate(S.share, { name: p.grid_name, percent: percent(p.share) }));
     covered.appendChild(li);
   });
   message.textContent = features.length ? "" : S.noPatrols;
   const bounds = lines.getBounds();
   const shaded = areas.getBounds();
   if (shaded.isValid()) bounds.extend(shaded);
-  if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 18 });
+  if (bounds.isValid()) {
+    map.fitBounds(bounds, { maxZoom: 18 });
+    await drawGrids(map, bounds.pad(0.5));
+  }
   root.dataset.count = String(features.length);
   root.dataset.ready = "true";
 };
