@@ -196,6 +196,11 @@ def record_patrol(
             }
         )
     with transaction.atomic():
+        # The worker's row locked: a resend racing the first send waits, then finds it.
+        Worker.objects.select_for_update().filter(pk=worker.pk).first()
+        stored = Patrol.objects.filter(client_uuid=client_uuid, worker=worker).first()
+        if stored is not None:
+            return stored, False
         with connection.cursor() as cur:
             cur.execute(
                 _TRACK_SQL,

@@ -245,6 +245,10 @@ def test_the_phone_page_and_the_tracks_page(place, client):
     page = client.get("/field/today/")
     assert b'data-sign-in="done"' in page.content
     assert client.get("/patrols/").status_code == 200
+    # The field service worker keeps the page and its files for offline use.
+    sw = client.get("/field/sw.js").content.decode()
+    assert '"/field/today/"' in sw and '"/field/visit/"' in sw
+    assert "presence/today.js" in sw
     client.logout()
     assert client.get("/field/today/").status_code == 302
 
