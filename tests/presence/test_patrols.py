@@ -206,3 +206,17 @@ def test_an_outside_workers_patrol_is_404_and_not_listed(place, api_client):
         api_client.force_authenticate(user)
         assert api_client.get(f"{URL}{patrol.pk}/").status_code == 200
         assert len(api_client.get(URL, {"day": day}).json()["features"]) == 1
+
+
+def test_the_list_is_a_fixed_number_of_queries(place, api_client, django_assert_max_num_queries):
+    for east in (30, 60, 90, 120):
+        record_patrol(place["leader"], points=walk(place["origin"], east=east))
+    api_client.force_authenticate(place["leader"].user)
+    day = start_time().date().isoformat()
+    api_client.get(URL, {"day": day})  # the user's jurisdiction is cached per request only
+    with django_assert_max_num_queries(8):
+        response = api_client.get(URL, {"day": day})
+    assert len(response.json()["features"]) == 4
+    with django_assert_max_num_queries(8):
+        response = api_client.get(URL + "coverage/", {"day": day})
+    assert len(response.json()["features"]) == 1  # one worker, one grid: the union
