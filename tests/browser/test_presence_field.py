@@ -152,7 +152,13 @@ def test_sign_in_patrol_and_offline_sign_in(new_page, grid_worker):
     SignIn.objects.filter(worker=worker).delete()
     page.goto("/field/today/")
     page.wait_for_selector(READY, state="attached")
+    page.wait_for_selector('#today[data-sw="ready"]', state="attached")
+    page.wait_for_timeout(500)  # the service worker stores the fresh page (network first)
     context.set_offline(True)
+    # Offline, the page opens again from the field service worker (a shell like /field/).
+    response = page.reload()
+    assert response is None or response.from_service_worker
+    page.wait_for_selector(READY, state="attached")
     page.wait_for_selector('#today[data-online="false"]', state="attached")
     made = timezone.now()
     page.click('[data-action="sign-in"]')

@@ -381,9 +381,12 @@ function registerServiceWorker() {
   if (!("serviceWorker" in navigator) || !CONFIG.serviceWorkerUrl) return;
   navigator.serviceWorker
     .register(CONFIG.serviceWorkerUrl, { scope: CONFIG.scope })
+    .then(function () {
+      return navigator.serviceWorker.ready;
+    })
     .then(function (registration) {
-      const worker = registration.active || registration.waiting || registration.installing;
-      if (worker) worker.postMessage({ type: "user", user: CONFIG.user });
+      // Active: the page and its files are on the phone; it opens offline from now on.
+      if (registration.active) registration.active.postMessage({ type: "user", user: CONFIG.user });
       root.dataset.sw = "ready";
     })
     .catch(function () {});
