@@ -42,7 +42,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Permission
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client, override_settings
@@ -84,7 +84,8 @@ from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
-from presence.models import CareCategory, KeyPerson
+from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn
+from presence.patrols import refresh_patrol_coverage
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
@@ -230,6 +231,33 @@ class Builder:
                     "refusals": [{"sheet": "Sheet1", "row": 2, "column": "head_name",
                                   "message": person(code, "refused")}]},
         )  # fmt: skip
+        # Duty shifts (issue 14): the area's worker on its village's roster, its station's
+        # and (for a town or wider area) its town's.
+        o["dutyshift"] = DutyShift.objects.create(
+            worker=worker, village=grid.village, date=WEEK, note=mark(code, "duty")
+        )
+        if station is not None:
+            DutyShift.objects.create(
+                worker=worker, station=station, date=WEEK, note=mark(code, "station-duty")
+            )
+        if with_town:
+            DutyShift.objects.create(
+                worker=worker, town=grid.village.town, date=WEEK, note=mark(code, "town-duty")
+            )
+        # Presence (issue 14): the worker's sign-in and patrol today in the grid.
+        x0, y0, x1, y1 = grid.geom.extent
+        now = timezone.now()
+        o["signin"] = SignIn.objects.create(
+            worker=worker, at=now, day=timezone.localdate(), half=0, location=where,
+            accuracy_m=10, place_level="grid", place_code=grid.code, role=Role.GRID_LEADER,
+            verdict="outside", distance_m=300, note=mark(code, "signin"),
+        )  # fmt: skip
+        o["patrol"] = Patrol.objects.create(
+            worker=worker, started_at=now, ended_at=now, day=timezone.localdate(),
+            track=LineString((x0 + 0.01, 0.05), (x1 - 0.01, 0.05), srid=4326), offsets=[0, 60],
+            length_m=100, points_received=2, grid=grid, place_code=grid.code,
+        )  # fmt: skip
+        refresh_patrol_coverage([o["patrol"].pk])
         if station is not None:
             o["villageweeklyreport"] = VillageWeeklyReport.objects.create(
                 village_code=grid.village.code, station_code=station.code, week=WEEK,
@@ -440,6 +468,10 @@ def plan_station(a: Area) -> dict[str, Any]:
     return {"pk": a.plan.pk, "code": a.planstation.code}
 
 
+def _today() -> str:
+    return timezone.localdate().isoformat()
+
+
 PLAIN = Rule()
 RULES: dict[str, list[Rule]] = {
     "": [PLAIN],
@@ -586,6 +618,23 @@ RULES: dict[str, list[Rule]] = {
     "api/plans/<int:pk>/import/": [Rule("plan", path=plan_pk, post=True)],
     "api/plans/<int:pk>/catchments.geojson": [Rule("plan", path=plan_pk)],
     "api/plans/<int:pk>/diff/": [Rule("plan", path=plan_pk)],
+    # Presence, the field area (issue 14): the phone page, the tracks map, their API.
+    "field/today/": [PLAIN],
+    "patrols/": [PLAIN, Rule("worker", query=lambda a: {"worker": a.worker.pk}, strict=False)],
+    "api/presence/sign-ins/": [
+        PLAIN,
+        Rule("worker", query=lambda a: {"worker": a.worker.pk, "day": _today()}),
+    ],
+    "api/patrols/": [
+        PLAIN,
+        Rule(None, query=lambda a: {"area": a.town.code}),
+        Rule("worker", query=lambda a: {"worker": a.worker.pk}),
+    ],
+    "api/patrols/coverage/": [
+        PLAIN,
+        Rule("worker", query=lambda a: {"worker": a.worker.pk}),
+    ],
+    "api/patrols/<int:pk>/": [Rule("patrol", path=lambda a: {"pk": a.patrol.pk})],
     "privacy/access-log/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
     # The import page: an administrator's own jobs only (a job's file may hold any district).
     "imports/": [PLAIN],
@@ -603,6 +652,28 @@ RULES: dict[str, list[Rule]] = {
     "imports/<int:pk>/report/": [Rule("importjob", path=import_job_pk)],
     "imports/<int:pk>/confirm/": [Rule("importjob", path=import_job_pk, post=True)],
     "imports/<int:pk>/cancel/": [Rule("importjob", path=import_job_pk, post=True)],
+    # Issue 14: duty rosters (a place's roster, 404 outside) and the presence report.
+    "duty/": [
+        PLAIN,
+        Rule("village", query=lambda a: {"place": a.village.code, "month": f"{WEEK:%Y-%m}"}),
+        Rule("station", query=lambda a: {"place": a.station.code, "month": f"{WEEK:%Y-%m}"}),
+        Rule("town", query=lambda a: {"place": a.town.code, "month": f"{WEEK:%Y-%m}"}),
+    ],
+    "presence/": [
+        PLAIN,
+        *(
+            Rule(
+                kind, query=lambda a, k=kind: {"area": a.objects[k].code, "month": f"{WEEK:%Y-%m}"}
+            )
+            for kind in ("grid", "village", "station", "town", "district")
+        ),
+        Rule("town", query=lambda a: {"area": a.town.code, "format": "csv"}),
+        Rule("village", query=lambda a: {"area": a.village.code, "format": "xlsx"}),
+    ],  # fmt: skip
+    "api/presence/": [
+        Rule(kind, query=lambda a, k=kind: {"area": a.objects[k].code, "month": f"{WEEK:%Y-%m}"})
+        for kind in ("grid", "village", "station", "town", "district")
+    ],
     "plans/": [PLAIN],
     "plans/<int:pk>/": [Rule("plan", path=plan_pk)],
     "plans/<int:pk>/compare/": [Rule("plan", path=plan_pk)],
@@ -665,10 +736,13 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "incidents.caseevent": "caseevent",
     "incidents.caseattachment": "caseattachment",
     "accounts.account": "account",
+    "presence.signin": "signin",
+    "presence.patrol": "patrol",
     "weekly.weeklytasklist": "weeklytasklist",
     "weekly.villageweeklyreport": "villageweeklyreport",
     "weekly.stationweeklysummary": "stationweeklysummary",
     "planning.plan": "plan",
+    "presence.dutyshift": "dutyshift",
     "authtoken.tokenproxy": "token",
     # presence, care: a district's categories (the global ones are read by all, edited by
     # superusers), key persons by their household's grid.
@@ -682,6 +756,10 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "planning.planchange": None,  # rows of a plan, written by the editor; listed by plan
     "planning.allowedlink": None,
     "planning.traveltime": None,
+    # The seeds' rules and the weekly schedule: global rows, or a district's (their admin
+    # limits them to the jurisdiction; none in this world).
+    "presence.presencerule": None,
+    "presence.scheduleday": None,
     "procrastinate.procrastinatejob": None,
     "axes.accessattempt": None,
     "axes.accessfailurelog": None,
