@@ -289,64 +289,63 @@ def overdue_key_persons(on: dt.date) -> QuerySet[KeyPerson]:
     return due_key_persons(on).filter(due_on__lt=on)
 
 
+# Who is responsible for each overdue key person (the rows of ``o``: key person, visitor kind,
+# grid, village, central household's worker), as one statement: grid leaders (and the
+# central households' fallback), central households, village staff; one row per (key person,
+# worker), counted per worker.
+_BY_WORKER_SQL = """
+WITH o(id, visitor, grid_id, village_id, central) AS ({overdue})
+SELECT worker_id, count(DISTINCT id) FROM (
+    SELECT o.id, ra.worker_id FROM o
+      JOIN {role_assignment} ra ON ra.grid_id = o.grid_id AND ra.role = %s
+                               AND ra.period @> %s::date
+     WHERE o.visitor = %s OR (o.visitor = %s AND o.central IS NULL)
+    UNION ALL
+    SELECT o.id, o.central FROM o WHERE o.visitor = %s AND o.central IS NOT NULL
+    UNION ALL
+    SELECT o.id, ra.worker_id FROM o
+      JOIN {role_assignment} ra ON ra.village_id = o.village_id AND ra.role = ANY(%s)
+                               AND ra.period @> %s::date
+     WHERE o.visitor = %s
+) r
+WHERE worker_id = ANY(%s)
+GROUP BY worker_id
+"""
+
+
 def overdue_count_by_worker(worker_ids: list[int], on: dt.date) -> dict[int, int]:
     """How many key persons each worker of ``worker_ids`` must visit and has let pass their
-    interval on ``on`` (every id present, zeros too). Three grouped queries (grid leaders,
-    central households, village staff) and one for the village staff's villages."""
+    interval on ``on`` (every id present, zeros too), in one query: the overdue key persons
+    these workers could be responsible for, then who is (module docstring)."""
     counts = dict.fromkeys(worker_ids, 0)
     if not worker_ids:
         return counts
-    overdue = with_due(KeyPerson.objects.filter(current_q(on)), on).filter(due_on__lt=on).order_by()
-    leader = Subquery(
-        RoleAssignment.objects.active(on)
-        .filter(role=Role.GRID_LEADER, grid_id=OuterRef("household__grid_id"))
-        .values("worker_id")[:1]
-    )
-    by_leader = (
-        overdue.filter(household__grid_id__in=_leader_grids(worker_ids, on))
-        .filter(
-            Q(category__visitor=Visitor.GRID_LEADER)
-            | Q(
-                category__visitor=Visitor.CENTRAL_HOUSEHOLD,
-                **{f"{CENTRAL_WORKER}__isnull": True},
-            )
+    overdue = (
+        with_due(KeyPerson.objects.filter(current_q(on)), on)
+        .filter(due_on__lt=on)
+        .filter(responsible_q(list(worker_ids), on))
+        .order_by()
+        .values_list(
+            "id",
+            "category__visitor",
+            "household__grid_id",
+            "household__grid__village_id",
+            f"{CENTRAL_WORKER}_id",
         )
-        .annotate(responsible=leader)
-        .values("responsible")
-        .annotate(n=Count("id"))
-        .values_list("responsible", "n")
     )
-    by_central = (
-        overdue.filter(
-            category__visitor=Visitor.CENTRAL_HOUSEHOLD,
-            **{f"{CENTRAL_WORKER}_id__in": worker_ids},
-        )
-        .values(f"{CENTRAL_WORKER}_id")
-        .annotate(n=Count("id"))
-        .values_list(f"{CENTRAL_WORKER}_id", "n")
-    )
-    for rows in (by_leader, by_central):
-        for worker_id, n in rows:
-            if worker_id in counts:
-                counts[worker_id] += n
-    staff = list(
-        RoleAssignment.objects.active(on)
-        .filter(worker_id__in=worker_ids, role__in=STAFF_ROLES)
-        .values_list("worker_id", "village_id")
-        .distinct()
-    )
-    if staff:
-        per_village = dict(
-            overdue.filter(
-                category__visitor=Visitor.VILLAGE_STAFF,
-                household__grid__village_id__in={v for _, v in staff},
-            )
-            .values("household__grid__village_id")
-            .annotate(n=Count("id"))
-            .values_list("household__grid__village_id", "n")
-        )
-        for worker_id, village_id in staff:
-            counts[worker_id] += per_village.get(village_id, 0)
+    sql, params = overdue.query.sql_with_params()
+    statement = _BY_WORKER_SQL.format(overdue=sql, **tables(role_assignment=RoleAssignment))
+    args = [
+        *params,
+        str(Role.GRID_LEADER), on, str(Visitor.GRID_LEADER), str(Visitor.CENTRAL_HOUSEHOLD),
+        str(Visitor.CENTRAL_HOUSEHOLD),
+        [str(r) for r in STAFF_ROLES], on, str(Visitor.VILLAGE_STAFF),
+        list(worker_ids),
+    ]  # fmt: skip
+    with connection.cursor() as cur:
+        cur.execute(statement, args)
+        for worker_id, n in cur.fetchall():
+            counts[worker_id] = n
     return counts
 
 
