@@ -36,6 +36,7 @@ class TodoView(LoginRequiredMixin, View):
             "items": [todo.item(i, at=at) for i in page.object_list],
             "page": page,
             "total": cases_total,
+            "all_total": total,
             "extra": extra,
             "counts": [
                 {"action": key, "label": str(label), "n": counts[key]}

@@ -107,6 +107,7 @@ def test_the_to_do_lists_the_key_person_and_opens_the_household_file(new_page, w
     badge = page.locator(".gm-todo .gm-badge")
     assert int(badge.get_attribute("data-todo-count")) >= 1
     assert_no_sideways_scroll(page)
+    page.screenshot(path=str(SCREENSHOTS / "todo-key-persons-phone.png"))
 
     item.locator(".td-extra-main").click()
     page.wait_for_url(f"**/households/{code}/")
