@@ -36,12 +36,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Count,
     DateField,
     F,
+    Func,
     Max,
     OuterRef,
     Q,
@@ -92,6 +95,16 @@ def local_tz() -> ZoneInfo:
 
 
 # --- reads ------------------------------------------------------------------------------------
+class EqualsAny(Func):
+    """``lhs = ANY(ARRAY(subquery))``. PostgreSQL computes the array once (an InitPlan) and
+    looks ``lhs`` up in its index; ``lhs IN (subquery)`` let the planner start from every key
+    person of the city instead (1.3 s against 15 ms on the city demo, docs/architecture.md)."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
 def current_q(on: dt.date) -> Q:
     """Key persons in their category on ``on``, of a category in use."""
     return Q(since__lte=on) & (Q(until__isnull=True) | Q(until__gte=on)) & Q(category__active=True)
@@ -156,18 +169,23 @@ def responsible_q(workers: Workers, on: dt.date) -> Q:
     docstring), as subqueries on their role assignments that day."""
     grids = _leader_grids(workers, on)
     villages = _staff_villages(workers, on)
-    # The households any rule could reach, each branch an indexed column IN (subquery), so
-    # that the planner starts from them (a bitmap OR) rather than from every key person.
-    candidates = Household.objects.filter(
-        Q(grid_id__in=grids)
-        | Q(grid_id__in=Grid.objects.filter(village_id__in=villages).values("id"))
-        | Q(
-            ten_household_unit_id__in=TenHouseholdUnit.objects.filter(
-                central_household__party_member__worker_id__in=workers
-            ).values("id")
-        )
+    # The households any rule could reach, each branch an indexed column = ANY(ARRAY(...)),
+    # so that the planner starts from them (a bitmap OR of index scans) rather than from
+    # every key person, or every household, of the city.
+    units = TenHouseholdUnit.objects.filter(
+        central_household__party_member__worker_id__in=workers
     ).values("id")
-    return Q(household_id__in=candidates) & (
+    candidates = Household.objects.filter(
+        Q(EqualsAny(F("grid_id"), ArraySubquery(grids)))
+        | Q(
+            EqualsAny(
+                F("grid_id"),
+                ArraySubquery(Grid.objects.filter(village_id__in=villages).values("id")),
+            )
+        )
+        | Q(EqualsAny(F("ten_household_unit_id"), ArraySubquery(units)))
+    ).values("id")
+    return Q(EqualsAny(F("household_id"), ArraySubquery(candidates))) & (
         Q(category__visitor=Visitor.GRID_LEADER, household__grid_id__in=grids)
         | Q(category__visitor=Visitor.CENTRAL_HOUSEHOLD, **{f"{CENTRAL_WORKER}_id__in": workers})
         | Q(

@@ -26,7 +26,7 @@ answer and the page's context:
 - where to go next: the visit form for it, the map on its grid.
 
 Search (``household_search``): an exact household number, or a part of the address of three
-characters or more (``ILIKE '%...%'`` served by the trigram index ``household_address_trgm``,
+characters or more (``LIKE '%...%'`` served by the trigram index ``household_address_trgm``,
 presence migration 0004), inside the jurisdiction, ordered by address.
 """
 
@@ -92,12 +92,18 @@ def household_search(user: Any, q: str) -> QuerySet[Household]:
     q = (q or "").strip()
     if not q:
         return Household.objects.none()
-    match = Q(code=q)
-    if len(q) >= SEARCH_MIN_CHARS:
-        match |= Q(address__icontains=q)
+    visible = households_visible_to(user)
+    # A household number first (the unique index), alone: ``code = q OR address LIKE``
+    # would make PostgreSQL give up both indexes.
+    if visible.filter(code=q).exists():
+        match = Q(code=q)
+    elif len(q) >= SEARCH_MIN_CHARS:
+        # LIKE, not Django's icontains (UPPER(address) LIKE ...: the index is on address).
+        match = Q(address__contains=q)
+    else:
+        return Household.objects.none()
     return (
-        households_visible_to(user)
-        .filter(match)
+        visible.filter(match)
         .select_related("grid__village")
         .only(
             "id",

@@ -6,7 +6,7 @@ category of their own with the same code (``presence.care``). Codes are English 
 Chinese as the counties call them (like place names), and edited in the admin.
 
 Also the household search's index (presence.household_file.household_search): a trigram index
-on households' addresses, so that ``address ILIKE '%...%'`` (three characters or more) is an
+on households' addresses, so that ``address LIKE '%...%'`` (three characters or more) is an
 index scan at city scale. pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner
 creates it (docs/deployment.md). The index is on households' table, made here because the
 search is presence's.
