@@ -1,3 +1,22 @@
-"""(filled in by its owner)"""
+"""API of visits (helper B's block) and of the household file and key persons (helper C's
+block): each block kept together."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api_visits
+
+# --- visits and the diary (presence.api_visits) ---------------------------------------------
+urlpatterns = [
+    path("visits/", api_visits.VisitListApi.as_view(), name="visit-list"),
+    path(
+        "visits/households/",
+        api_visits.VisitHouseholdSearchApi.as_view(),
+        name="visit-household-search",
+    ),
+    path("visits/<int:pk>/", api_visits.VisitDetailApi.as_view(), name="visit-detail"),
+    path(
+        "visits/<int:pk>/follow-up-done/",
+        api_visits.VisitFollowUpDoneApi.as_view(),
+        name="visit-follow-up-done",
+    ),
+]

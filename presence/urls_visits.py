@@ -1,3 +1,13 @@
-"""(filled in by its owner)"""
+"""Pages of visits and the diary (helper B's block), and of the household file and key
+persons (helper C's block): each block kept together."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_visits
+
+# --- visits and the diary (presence.views_visits) -------------------------------------------
+urlpatterns = [
+    path("field/visit/", views_visits.VisitFormView.as_view(), name="field-visit"),
+    path("diary/", views_visits.DiaryView.as_view(), name="diary"),
+    path("visits/<int:pk>/photos/<int:photo>/", views_visits.visit_photo, name="visit-photo"),
+]
