@@ -472,7 +472,7 @@ class VisitHouseholdSearchApi(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        found = list(visits.households_for_visits(request.user, request.query_params.get("q", "")))
+        found = visits.households_for_visits(request.user, request.query_params.get("q", ""))
         viewer = Viewer(request.user)
         viewer.own_worker = None  # the search is limited by the jurisdiction alone
         return Response({"results": [household_card(h, viewer) for h in found]})

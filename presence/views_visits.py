@@ -118,7 +118,7 @@ class VisitFormView(LoginRequiredMixin, TemplateView):
         prefill = []
         code = (self.request.GET.get("household") or "").strip()
         if code:
-            found = visits.households_for_visits(self.request.user, code).filter(code=code)
+            found = visits.households_visible_to(self.request.user).filter(code=code)
             viewer = Viewer(self.request.user)
             viewer.own_worker = None
             prefill = [household_card(h, viewer) for h in found[:1]]

@@ -464,16 +464,20 @@ def within_days(qs: QuerySet[Visit], start: dt.date | None, end: dt.date | None)
     return qs
 
 
-def households_for_visits(user: Any, query: str, *, limit: int = 20) -> QuerySet[Household]:
-    """Households inside ``user``'s jurisdiction whose number starts with ``query`` or whose
-    address contains it (the visit form's search)."""
-    query = (query or "").strip()
+def households_visible_to(user: Any) -> QuerySet[Household]:
+    """Households inside ``user``'s jurisdiction (with their grid)."""
     qs = Household.objects.select_related("grid")
     scope = scope_q(user, "grid__code")
-    if scope is not None:
-        qs = qs.filter(scope)
+    return qs if scope is None else qs.filter(scope)
+
+
+def households_for_visits(user: Any, query: str, *, limit: int = 20) -> list[Household]:
+    """Households inside ``user``'s jurisdiction whose number starts with ``query`` or whose
+    address contains it (the visit form's search), at most ``limit``."""
+    query = (query or "").strip()
     if not query:
-        return qs.none()
-    return qs.filter(Q(code__istartswith=query) | Q(address__icontains=query)).order_by(
-        "address", "id"
-    )[:limit]
+        return []
+    qs = households_visible_to(user).filter(
+        Q(code__istartswith=query) | Q(address__icontains=query)
+    )
+    return list(qs.order_by("address", "id")[:limit])
