@@ -25,6 +25,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
@@ -58,11 +59,11 @@ def visit_strings() -> dict[str, str]:
         "noMatch": _("No household of your area matches."),
         "searchOffline": _("Searching households needs the network. Add them by number."),
         "addByNumber": _("Add household number %(code)s"),
-        "remove": _("Remove"),
+        "remove": pgettext("visit form", "Remove"),
         "needHousehold": _("Choose the household you visited."),
         "needRequestText": _("Write down what the resident asked for."),
         "needCategory": _("Choose the category of the case."),
-        "request": _("Request"),
+        "request": pgettext("visit form", "Request"),
         "makeCase": _("Make it a case"),
         "category": _("Category"),
         "household": _("Household"),
