@@ -99,6 +99,9 @@ def visit_config(request: HttpRequest) -> dict[str, Any]:
         "visitsUrl": reverse("visit-list"),
         "searchUrl": reverse("visit-household-search"),
         "diaryUrl": reverse("diary"),
+        # The field page's service worker (scope /field/) keeps this page for offline use.
+        "serviceWorkerUrl": reverse("field-sw"),
+        "scope": reverse("field"),
         "loginUrl": reverse("login") + "?next=" + reverse("field-visit"),
         "maxPhotos": visits.MAX_PHOTOS,
         "maxPhotoBytes": visits.MAX_PHOTO_BYTES,

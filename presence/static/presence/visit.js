@@ -628,6 +628,13 @@ function toggleKind() {
   $("[data-group-only]").hidden = kind() !== "group";
 }
 
+/* The field page's service worker (its scope covers this page): registered here too, so that
+   the form opens offline even on a phone that never opened the field page. */
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator) || !CONFIG.serviceWorkerUrl) return;
+  navigator.serviceWorker.register(CONFIG.serviceWorkerUrl, { scope: CONFIG.scope }).catch(function () {});
+}
+
 /* --- start -------------------------------------------------------------------------------- */
 function init() {
   $("#vf-search").addEventListener("input", onSearch);
@@ -645,6 +652,7 @@ function init() {
   window.addEventListener("offline", refreshPending);
   setInterval(flush, CONFIG.retrySeconds * 1000);
   locate();
+  registerServiceWorker();
   flush().finally(function () {
     root.dataset.ready = "true";
   });
