@@ -37,7 +37,7 @@ from . import files
 from .models import ImportJob, JobState
 from .pipeline import ImportCancelled, run_import
 from .selectors import can_import
-from .services import import_job_finish, import_job_start
+from .services import RUN_LOCK_NAMESPACE, import_job_finish, import_job_start
 from .sources import SourceError
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,9 @@ Importer = Callable[..., Any]
 
 
 class SideChannel:
-    """The job's own database connection (autocommit), for progress and the cancel flag."""
+    """The job's own database connection (autocommit), for progress and the cancel flag. It
+    holds the run's advisory lock (``services.RUN_LOCK_NAMESPACE``, job id) while it lives, so
+    ``import_jobs_sweep_dead`` can tell a run whose worker stopped from one still going."""
 
     def __init__(self, job_id: int) -> None:
         self.job_id = job_id
@@ -71,6 +73,8 @@ class SideChannel:
         self._cancel_sql = f"SELECT {q('cancel_requested')} FROM {table} WHERE {q('id')} = %s"
         self._checked_at = 0.0
         self._cancelled = False
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_NAMESPACE, job_id])
 
     def progress(self, rows: int) -> None:
         with self.connection.cursor() as cursor:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -124,6 +124,47 @@ def import_job_cancel(*, user: Any, job_id: int) -> ImportJob:
             job.cancel_requested = True
             job.save(update_fields=["cancel_requested"])
     return job
+
+
+# --- runs whose worker stopped ------------------------------------------------------------------
+# A run holds this advisory lock (session level, on its own connection: imports.runner
+# .SideChannel) for as long as it lives; PostgreSQL releases it when the worker's process or
+# connection dies, and the import's transaction is then rolled back: nothing was written.
+RUN_LOCK_NAMESPACE = 1_310_013
+# A job is judged only when its row has not moved for this long (the run takes its lock just
+# after it marks the job running).
+DEAD_AFTER = dt.timedelta(minutes=2)
+MSG_WORKER_STOPPED = gettext_noop(
+    "The import stopped because the server's background worker stopped (a restart); nothing "
+    "was written. Upload the file again."
+)
+
+
+def import_jobs_sweep_dead(now: dt.datetime | None = None) -> list[int]:
+    """Jobs left ``running`` or ``committing`` by a worker that stopped (nobody holds their run
+    lock): marked ``failed`` with ``MSG_WORKER_STOPPED`` and their upload removed. Their ids."""
+    now = now or timezone.now()
+    swept = []
+    candidates = ImportJob.objects.filter(
+        state__in=[JobState.RUNNING, JobState.COMMITTING], updated_at__lt=now - DEAD_AFTER
+    ).values_list("pk", flat=True)
+    for job_id in list(candidates):
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None or job.state not in (JobState.RUNNING, JobState.COMMITTING):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)", [RUN_LOCK_NAMESPACE, job_id]
+                )
+                (free,) = cursor.fetchone()
+            if not free:  # a worker is running it
+                continue
+            stored = job.stored_name
+            _set_state(job, JobState.FAILED, error={"msgid": MSG_WORKER_STOPPED}, stored_name="")
+            transaction.on_commit(lambda stored=stored: files.remove(stored))
+            swept.append(job_id)
+    return swept
 
 
 # --- the worker's changes of state (imports.runner) -------------------------------------------

@@ -17,3 +17,14 @@ def run_job(job_id: int, commit: bool) -> str:
     from .runner import run_job as run
 
     return run(job_id, commit=commit)
+
+
+@app.periodic(cron="*/5 * * * *", periodic_id="imports-sweep-dead")
+# On the default queue: the clock's worker notices when the imports worker has stopped.
+@app.task(name="imports.sweep_dead", queueing_lock="imports.sweep_dead")
+def sweep_dead(timestamp: int) -> list[int]:
+    """Every five minutes: jobs whose worker stopped mid-run are marked failed (see
+    ``imports.services.import_jobs_sweep_dead``)."""
+    from .services import import_jobs_sweep_dead
+
+    return import_jobs_sweep_dead()

@@ -34,6 +34,11 @@ logger = logging.getLogger(__name__)
 # exponential wait of 4 s they come after 4 s, 16 s, 64 s, 256 s and 1024 s, about 23 minutes.
 MAX_RETRIES = 5
 DONE = (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED)
+# A delivery still ``sending`` this long after its attempt began was abandoned: the worker
+# stopped between calling the provider and recording its answer (a restart, a kill). A
+# provider call gives up after ``channels.HTTP_TIMEOUT`` seconds, far less than this.
+STUCK_AFTER = dt.timedelta(minutes=15)
+INTERRUPTED = "interrupted: the sending worker stopped before the provider answered"
 
 
 class RetryLater(Exception):
@@ -80,6 +85,36 @@ def quiet_until(now: dt.datetime) -> dt.datetime | None:
     if t < end:
         return today_end
     return None
+
+
+def deliveries_sweep_stuck(now: dt.datetime | None = None) -> tuple[list[int], list[int]]:
+    """Deliveries abandoned in ``sending`` (``STUCK_AFTER``): those with retries left go back
+    to ``queued`` (the caller queues a job for each), the others to ``failed``; both with
+    ``INTERRUPTED`` as the last error. Returns (queued again, failed) ids.
+
+    The provider may have taken the message before the worker stopped, so a retry can send it
+    twice; a duplicate text is better than a red case nobody heard of."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stuck = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(state=DeliveryState.SENDING, updated_at__lt=now - STUCK_AFTER)
+            .values_list("pk", "attempts")
+        )
+        again = [pk for pk, attempts in stuck if attempts <= MAX_RETRIES]
+        failed = [pk for pk, attempts in stuck if attempts > MAX_RETRIES]
+        for ids, state in ((again, DeliveryState.QUEUED), (failed, DeliveryState.FAILED)):
+            if ids:
+                Delivery.objects.filter(pk__in=ids).update(
+                    state=state, last_error=INTERRUPTED, updated_at=now
+                )
+    if stuck:
+        logger.warning(
+            "Deliveries abandoned while sending: %s queued again, %s failed",
+            len(again),
+            len(failed),
+        )
+    return again, failed
 
 
 def delivery_attempt(delivery_id: int) -> str:

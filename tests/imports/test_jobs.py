@@ -427,3 +427,32 @@ def test_the_bars_total_is_counted_cheaply_for_each_format(tmp_path) -> None:
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a workbook")
     assert runner.count_rows(broken, None) is None  # no bar total; the import says why
+
+
+def test_a_run_whose_worker_stopped_is_failed_by_the_sweep(committed, tmp_path) -> None:
+    """A running job whose run lock nobody holds (the worker's connection died) is failed with
+    why, its upload removed; one whose run is alive (its side channel holds the lock) is left
+    alone, however quiet; a job that only just started is not judged."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from imports.services import MSG_WORKER_STOPPED, import_jobs_sweep_dead
+
+    dead = make_job(tmp_path, state=JobState.RUNNING)
+    alive = make_job(tmp_path, state=JobState.COMMITTING, stored_name="b" * 32 + ".csv")
+    fresh = make_job(tmp_path, state=JobState.RUNNING, stored_name="c" * 32 + ".csv")
+    quiet = timezone.now() - dt.timedelta(minutes=5)
+    ImportJob.objects.filter(pk__in=[dead.pk, alive.pk]).update(updated_at=quiet)
+    side = runner.SideChannel(alive.pk)  # the live run's lock
+    try:
+        assert import_jobs_sweep_dead() == [dead.pk]
+    finally:
+        side.close()
+    dead.refresh_from_db()
+    assert dead.state == JobState.FAILED and dead.error == {"msgid": MSG_WORKER_STOPPED}
+    assert dead.stored_name == "" and not (files.import_root() / ("a" * 32 + ".csv")).exists()
+    assert ImportJob.objects.get(pk=alive.pk).state == JobState.COMMITTING
+    assert ImportJob.objects.get(pk=fresh.pk).state == JobState.RUNNING
+    # Once the live run's connection is gone, it is swept too.
+    assert import_jobs_sweep_dead() == [alive.pk]

@@ -15,11 +15,18 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from inbox import tasks
-from inbox.deliveries import MAX_RETRIES, RetryLater
+from inbox.deliveries import (
+    INTERRUPTED,
+    MAX_RETRIES,
+    STUCK_AFTER,
+    RetryLater,
+    deliveries_sweep_stuck,
+)
 from inbox.models import Delivery, DeliveryReason, DeliveryState
 from incidents.models import Incident
 from incidents.notifications import notify_incident
@@ -378,3 +385,38 @@ def test_routed_only_person_without_entries_has_no_rows(people):
     # Nothing is recorded before notify.
     make_incident(people, [("leader", ROUTED, "grid_leader")])
     assert not Delivery.objects.exists()
+
+
+# --- deliveries abandoned while sending -------------------------------------------------------
+def test_a_delivery_abandoned_while_sending_is_tried_again_or_failed(
+    aliyun, phones, django_capture_on_commit_callbacks
+):
+    """A worker that stops between calling the provider and recording its answer leaves the
+    delivery ``sending``; the sweep queues it again (a new job) once STUCK_AFTER has passed,
+    or marks it failed when no retry is left. A fresh ``sending`` one is left alone."""
+    incident = _report(phones, django_capture_on_commit_callbacks)
+    delivery = _leader_delivery(phones, incident)
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.SENDING, attempts=1)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'inbox.deliver'")
+
+    assert tasks.sweep_stuck(timestamp=0) == {"queued_again": 0, "failed": 0}  # too recent
+    later = timezone.now() + STUCK_AFTER + dt.timedelta(minutes=1)
+    assert deliveries_sweep_stuck(later) == ([delivery.pk], [])
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_error) == (DeliveryState.QUEUED, INTERRUPTED)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.SENDING, updated_at=timezone.now() - STUCK_AFTER * 2
+    )
+    assert tasks.sweep_stuck(timestamp=0) == {"queued_again": 1, "failed": 0}
+    assert [j["args"]["delivery_id"] for j in queued_delivery_jobs()] == [delivery.pk]
+    run_delivery_jobs()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 2)
+
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.SENDING, attempts=MAX_RETRIES + 1
+    )
+    assert deliveries_sweep_stuck(later) == ([], [delivery.pk])
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
