@@ -223,6 +223,13 @@ class DiaryView(LoginRequiredMixin, View):
         for item, visit in zip(shown, rows, strict=True):
             item["at_local"] = timezone.localtime(visit.at)
             item["kind_label"] = visit.get_kind_display()
+            item["follow_up_done_url"] = (
+                reverse("visit-follow-up-done", kwargs={"pk": visit.pk})
+                if visit.follow_up
+                and visit.follow_up_done_at is None
+                and visit.worker_id == viewer.own_worker
+                else None
+            )
             item["follow_up_overdue"] = bool(
                 visit.follow_up
                 and visit.follow_up_done_at is None

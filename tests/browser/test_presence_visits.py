@@ -184,9 +184,22 @@ def test_a_grid_leader_logs_a_visit_with_a_photo_online_then_offline(
     page.goto("/diary/")
     page.locator(".dy-visit").last.scroll_into_view_if_needed()
     page.wait_for_function(
-        "[...document.querySelectorAll('.dy-photos img')].every(i => i.complete && i.naturalWidth)"
+        "() => [...document.querySelectorAll('.dy-photos img')]"
+        ".every(i => i.complete && i.naturalWidth)",
+        polling=200,
     )
     assert page.locator(".dy-photos img").count() == 2
     text = page.inner_text("#diary")
     assert text.index(online_notes) < text.index(offline_notes)
     page.screenshot(path=str(SCREENSHOTS / "visit-diary.png"), full_page=True)
+    # Printed: the diary alone (no site header, no buttons).
+    page.emulate_media(media="print")
+    assert not page.locator(".gm-header").is_visible()
+    assert not page.locator(".dy-filter").is_visible()
+    assert page.locator(".dy-visit").first.is_visible()
+    page.emulate_media(media="screen")
+    # The follow-up of the first visit is marked done from the diary.
+    with page.expect_response(lambda r: "/follow-up-done/" in r.url) as done:
+        page.click("[data-follow-up-done]")
+    assert done.value.status == 200
+    page.wait_for_selector(".dy-follow.is-done")

@@ -76,6 +76,9 @@ def test_my_diary_is_my_visits_in_order(client, world, diary_visits):
     assert "13812345678" in html
     assert "is-overdue" in html and "FOLLOW-MID" in html
     assert 'data-action="print"' in html
+    # The open follow-up of one's own visit can be marked done from the diary.
+    done = reverse("visit-follow-up-done", kwargs={"pk": diary_visits["mid"].pk})
+    assert f'data-follow-up-done="{done}"' in html
     assert "presence/diary" in html  # the stylesheet with the print rules
 
 
@@ -100,6 +103,7 @@ def test_staff_open_a_workers_diary_inside_their_jurisdiction(client, world, dia
     assert "W leader" in html
     # Town staff do not visit households: phones masked.
     assert "13812345678" not in html and "138****5678" in html
+    assert "data-follow-up-done" not in html  # not their visit
 
 
 def test_a_workers_diary_outside_the_jurisdiction_is_404(client, world, diary_visits):
