@@ -367,7 +367,11 @@ def _store_request(
             reason = " ".join(exc.messages)
             raise _error("requests", MSG_CASE_REFUSED, reason=reason) from None
     return VisitRequest.objects.create(
-        visit=visit, household=item.household, text=item.text, incident=incident
+        visit=visit,
+        # A visit to one household: its requests are that household's.
+        household=item.household or (fallback[0] if len(fallback) == 1 else None),
+        text=item.text,
+        incident=incident,
     )
 
 

@@ -140,6 +140,8 @@ def test_a_visit_with_two_households_a_photo_and_a_request_that_becomes_a_case(
         VisitRequest.objects.filter(visit=visit, incident__isnull=False).get(),
     )
     assert plain.text == "想了解低保政策"
+    assert plain.household is None  # two households visited, none named
+    assert made.household == households["second"]
     # The case: routed like a field report at the household, by the worker's login, then.
     incident = made.incident
     assert incident.reporter == leader
@@ -180,6 +182,10 @@ def test_a_resend_returns_the_stored_visit_once(api_client, world, households):
     assert Visit.objects.count() == 1
     assert VisitPhoto.objects.count() == 1
     assert Incident.objects.filter(description="修路").count() == 1
+    # One household visited: the request is that household's, the case at its door.
+    request = VisitRequest.objects.get()
+    assert request.household.code == "HH-W-1"
+    assert request.incident.location.equals(request.household.location)
 
 
 def test_another_worker_may_not_take_a_visits_number(api_client, world, households):
