@@ -59,7 +59,14 @@ FIELD_STATIC = [
     "incidents/field/queue.js",
     "incidents/field/report.js",
     "households/unit-editor.js",
+    # The day on the phone (/field/today/, presence): its own script and style.
+    "presence/today.css",
+    "presence/today.js",
 ]
+# The other phone pages under the worker's scope (presence's, issue 14): shells like /field/,
+# network first and their last good copy offline. Paths, not URL names: incidents lies below
+# presence and does not know its routes.
+OTHER_SHELLS = ["today/", "visit/"]
 # Leaflet's images are referenced from its CSS, not from the page.
 LEAFLET_IMAGES = [
     "leaflet/images/layers.png",
@@ -289,6 +296,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     config = {
         "version": digest.hexdigest()[:16],
         "shell": reverse("field"),
+        "shells": [reverse("field")] + [reverse("field") + path for path in OTHER_SHELLS],
         "precache": precache,
         # GET API answers kept for offline use (network first): what the form needs.
         "dataUrls": [

@@ -45,13 +45,13 @@ from gridmap import parsers, personal_data
 from gridmap.api import Invalid
 from gridmap.codes import covers
 from gridmap.params import MSG_LON_LAT_RANGE, lon_lat_in_range
-from grids import coords
 from grids.models import Worker
 from grids.selectors import workers_within
 from households.models import Household
 from incidents.models import Category, Severity
 
 from . import visits
+from .api_field import to_wgs84
 from .models import Visit, VisitHousehold
 
 MSG_BAD_VISIT_FIELD = gettext_noop("The visit field must hold the visit as JSON.")
@@ -92,9 +92,7 @@ def position_wgs84(lon: Any, lat: Any, crs: Any) -> Point | None:
         raise Invalid({"lon": [_(MSG_BAD_POSITION)]}) from None
     if not (math.isfinite(x) and math.isfinite(y)) or not lon_lat_in_range(x, y):
         raise Invalid({"lon": [_(MSG_LON_LAT_RANGE)]})
-    if crs != "wgs84":
-        convert = coords.gcj02_to_wgs84_coords if crs == "gcj02" else coords.bd09_to_wgs84_coords
-        x, y = (float(v) for v in convert(np.array([[x, y]], dtype=float))[0])
+    x, y = (float(v) for v in to_wgs84(np.array([[x, y]], dtype=float), crs)[0])
     return Point(x, y, srid=settings.GRIDMAP_SRID)
 
 

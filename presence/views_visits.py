@@ -113,7 +113,8 @@ def visit_config(request: HttpRequest) -> dict[str, Any]:
 
 
 class VisitFormView(LoginRequiredMixin, TemplateView):
-    """``/field/visit/``: log a visit on the phone (``?household=CODE`` prefills one)."""
+    """``/field/visit/``: log a visit on the phone (``?household=NUMBER`` or ``~ID`` prefills
+    one household of the user's jurisdiction)."""
 
     template_name = "presence/visit_form.html"
 
@@ -122,7 +123,12 @@ class VisitFormView(LoginRequiredMixin, TemplateView):
         prefill = []
         code = (self.request.GET.get("household") or "").strip()
         if code:
-            found = visits.households_visible_to(self.request.user).filter(code=code)
+            # A household's number, or ``~<id>`` for one without (the household file's key).
+            found = visits.households_visible_to(self.request.user)
+            if code.startswith("~") and code[1:].isdigit():
+                found = found.filter(pk=int(code[1:]))
+            else:
+                found = found.filter(code=code)
             viewer = Viewer(self.request.user)
             viewer.own_worker = None
             prefill = [household_card(h, viewer) for h in found[:1]]

@@ -139,11 +139,6 @@ def worker_of(user: Any) -> Worker | None:
 
 
 # --- writing ---------------------------------------------------------------------------------
-def max_late_days() -> int:
-    """``settings.GRIDMAP_PRESENCE_MAX_LATE_DAYS`` (the field area defines it; 7 until then)."""
-    return int(getattr(settings, "GRIDMAP_PRESENCE_MAX_LATE_DAYS", 7))
-
-
 def _checked_time(at: dt.datetime | None, now: dt.datetime, *, backfill: bool) -> dt.datetime:
     if at is None:
         return now
@@ -151,7 +146,7 @@ def _checked_time(at: dt.datetime | None, now: dt.datetime, *, backfill: bool) -
         raise _error("at", MSG_IN_FUTURE)
     if at > now:
         return now
-    days = max_late_days()
+    days = settings.GRIDMAP_PRESENCE_MAX_LATE_DAYS
     if not backfill and at < now - dt.timedelta(days=days):
         raise _error("at", MSG_TOO_LATE, days=days)
     return at

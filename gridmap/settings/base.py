@@ -387,6 +387,21 @@ GRIDMAP_STATION_CONTIGUITY_TOLERANCE_M = 1.0
 GRIDMAP_STATION_TRAVEL_KMH = float(os.environ.get("GRIDMAP_STATION_TRAVEL_KMH", "30"))
 
 
+# --- Field presence: sign-ins and patrols (presence.signins, presence.patrols) -------------
+# A record made offline carries the phone's time; one older than this many days is refused.
+GRIDMAP_PRESENCE_MAX_LATE_DAYS = int(os.environ.get("GRIDMAP_PRESENCE_MAX_LATE_DAYS", "7"))
+# A sign-in this many metres or less outside the worker's place is accepted as "near".
+GRIDMAP_SIGN_IN_NEAR_M = float(os.environ.get("GRIDMAP_SIGN_IN_NEAR_M", "200"))
+# A sign-in whose position is less accurate than this (metres) is refused.
+GRIDMAP_SIGN_IN_MAX_ACCURACY_M = float(os.environ.get("GRIDMAP_SIGN_IN_MAX_ACCURACY_M", "500"))
+# Patrol cleaning: a fix less accurate than this is dropped; a fix reached from the last kept
+# one faster than this (metres a second) is a GPS glitch and dropped.
+GRIDMAP_PATROL_MAX_ACCURACY_M = float(os.environ.get("GRIDMAP_PATROL_MAX_ACCURACY_M", "100"))
+GRIDMAP_PATROL_MAX_SPEED_MS = float(os.environ.get("GRIDMAP_PATROL_MAX_SPEED_MS", "15"))
+# Tolerance (metres) of the track's simplification.
+GRIDMAP_PATROL_SIMPLIFY_M = 1.5
+
+
 # Content-Security-Policy (django-csp): scripts only from this site, and the one inline script
 # django-leaflet writes by its nonce; no plugins, no framing, forms post here only. Styles
 # allow inline style attributes (Leaflet positions its panes with them). Images also from the

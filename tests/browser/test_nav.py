@@ -28,15 +28,26 @@ TOWN_STAFF = {"username": "browser-nav-town", "password": "browser-pass-nav-town
 # What each role's menu offers (the plans and the access log are for other roles; coverage
 # reports on a town or more, so a grid worker has none: the link would be a 404).
 MENU = {
-    "grid_worker": ["/map/", "/lists/", "/dashboard/", "/weekly/", "/public/", "/field/"],
+    "grid_worker": [
+        "/map/",
+        "/lists/",
+        "/dashboard/",
+        "/weekly/",
+        "/patrols/",
+        "/public/",
+        "/field/",
+        "/field/today/",
+    ],
     "town_staff": [
         "/map/",
         "/lists/",
         "/dashboard/",
         "/coverage/",
         "/weekly/",
+        "/patrols/",
         "/public/",
         "/field/",
+        "/field/today/",
     ],
 }
 

@@ -164,3 +164,15 @@ def test_the_visit_form_prefills_a_household_of_the_area(client, world, househol
     config = json.loads(re.search(r'id="visit-config" type="application/json">(.*?)</script>',
                                   html, re.S).group(1))  # fmt: skip
     assert config["prefill"] == []
+
+
+def test_the_visit_form_prefills_a_household_without_a_number_by_its_id(client, world, households):
+    households["second"].code = None
+    households["second"].save()
+    client.force_login(login_of(world, "W leader"))
+    html = client.get(FORM, {"household": f"~{households['second'].pk}"}).content.decode()
+    config = json.loads(re.search(r'id="visit-config" type="application/json">(.*?)</script>',
+                                  html, re.S).group(1))  # fmt: skip
+    assert [h["id"] for h in config["prefill"]] == [households["second"].pk]
+    html = client.get(FORM, {"household": f"~{households['east'].pk}"}).content.decode()
+    assert '"prefill": []' in html

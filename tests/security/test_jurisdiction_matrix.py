@@ -42,7 +42,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Permission
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client, override_settings
@@ -86,6 +86,8 @@ from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
 from presence import visits as presence_visits
 from presence.models import VisitPhoto
+from presence.models import Patrol, SignIn
+from presence.patrols import refresh_patrol_coverage
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
@@ -242,6 +244,20 @@ class Builder:
                     "refusals": [{"sheet": "Sheet1", "row": 2, "column": "head_name",
                                   "message": person(code, "refused")}]},
         )  # fmt: skip
+        # Presence (issue 14): the worker's sign-in and patrol today in the grid.
+        x0, y0, x1, y1 = grid.geom.extent
+        now = timezone.now()
+        o["signin"] = SignIn.objects.create(
+            worker=worker, at=now, day=timezone.localdate(), half=0, location=where,
+            accuracy_m=10, place_level="grid", place_code=grid.code, role=Role.GRID_LEADER,
+            verdict="outside", distance_m=300, note=mark(code, "signin"),
+        )  # fmt: skip
+        o["patrol"] = Patrol.objects.create(
+            worker=worker, started_at=now, ended_at=now, day=timezone.localdate(),
+            track=LineString((x0 + 0.01, 0.05), (x1 - 0.01, 0.05), srid=4326), offsets=[0, 60],
+            length_m=100, points_received=2, grid=grid, place_code=grid.code,
+        )  # fmt: skip
+        refresh_patrol_coverage([o["patrol"].pk])
         if station is not None:
             o["villageweeklyreport"] = VillageWeeklyReport.objects.create(
                 village_code=grid.village.code, station_code=station.code, week=WEEK,
@@ -437,6 +453,10 @@ def plan_station(a: Area) -> dict[str, Any]:
     return {"pk": a.plan.pk, "code": a.planstation.code}
 
 
+def _today() -> str:
+    return timezone.localdate().isoformat()
+
+
 PLAIN = Rule()
 RULES: dict[str, list[Rule]] = {
     "": [PLAIN],
@@ -606,6 +626,23 @@ RULES: dict[str, list[Rule]] = {
         Rule("village", query=lambda a: {"area": a.village.code}),
         Rule("station", query=lambda a: {"area": a.station.code}),
     ],
+    # Presence, the field area (issue 14): the phone page, the tracks map, their API.
+    "field/today/": [PLAIN],
+    "patrols/": [PLAIN, Rule("worker", query=lambda a: {"worker": a.worker.pk}, strict=False)],
+    "api/presence/sign-ins/": [
+        PLAIN,
+        Rule("worker", query=lambda a: {"worker": a.worker.pk, "day": _today()}),
+    ],
+    "api/patrols/": [
+        PLAIN,
+        Rule(None, query=lambda a: {"area": a.town.code}),
+        Rule("worker", query=lambda a: {"worker": a.worker.pk}),
+    ],
+    "api/patrols/coverage/": [
+        PLAIN,
+        Rule("worker", query=lambda a: {"worker": a.worker.pk}),
+    ],
+    "api/patrols/<int:pk>/": [Rule("patrol", path=lambda a: {"pk": a.patrol.pk})],
     "privacy/access-log/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
     # The import page: an administrator's own jobs only (a job's file may hold any district).
     "imports/": [PLAIN],
@@ -632,8 +669,8 @@ RULES: dict[str, list[Rule]] = {
     "admin/password_change/": [PLAIN],
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
-    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|accounts|weekly|"
-    "planning|procrastinate|axes)/$": [],  # filled per app below
+    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|accounts|"
+    "weekly|planning|procrastinate|axes)/$": [],  # filled per app below
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -672,6 +709,8 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "incidents.caseevent": "caseevent",
     "incidents.caseattachment": "caseattachment",
     "accounts.account": "account",
+    "presence.signin": "signin",
+    "presence.patrol": "patrol",
     "weekly.weeklytasklist": "weeklytasklist",
     "weekly.villageweeklyreport": "villageweeklyreport",
     "weekly.stationweeklysummary": "stationweeklysummary",

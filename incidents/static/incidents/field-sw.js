@@ -2,10 +2,12 @@
  * gridmap: the field page's service worker, served at /field/sw.js (scope /field/).
  *
  * The view that serves it puts self.GRIDMAP_SW above this script:
- *   {version, shell: "/field/", precache: [static URLs], dataUrls: [API paths]}
+ *   {version, shell: "/field/", shells: ["/field/", "/field/today/", "/field/visit/"],
+ *    precache: [static URLs], dataUrls: [API paths]}
  *
- * - The page shell (/field/): network first, so a logged-in page is always fresh online;
- *   the last good copy when the network is gone.
+ * - The page shells (/field/, and the other phone pages /field/today/, /field/visit/):
+ *   network first, so a logged-in page is always fresh online; the last good copy when the
+ *   network is gone.
  * - Static files of the shell (Leaflet from django-leaflet, the field page's CSS and JS):
  *   cached at install under the version, served from the cache.
  * - GET answers the form needs offline (categories, the worker's grid and village
@@ -21,6 +23,7 @@ const CONFIG = self.GRIDMAP_SW;
 const SHELL_CACHE = "gridmap-field-shell-" + CONFIG.version;
 const DATA_CACHE = "gridmap-field-data";
 const USER_KEY = CONFIG.shell + "__user__";
+const SHELLS = CONFIG.shells || [CONFIG.shell];
 
 function sameOrigin(url) {
   return url.origin === self.location.origin;
@@ -57,14 +60,18 @@ self.addEventListener("install", function (event) {
         return new Request(path, { cache: "reload" });
       });
       return cache.addAll(requests).then(function () {
-        return fetch(CONFIG.shell, { credentials: "same-origin" })
-          .then(function (response) {
-            if (usable(response)) return cache.put(CONFIG.shell, response);
-            return undefined;
+        return Promise.all(
+          SHELLS.map(function (shell) {
+            return fetch(shell, { credentials: "same-origin" })
+              .then(function (response) {
+                if (usable(response)) return cache.put(shell, response);
+                return undefined;
+              })
+              .catch(function () {
+                return undefined;
+              });
           })
-          .catch(function () {
-            return undefined;
-          });
+        );
       });
     }).then(refillData).then(function () {
       return self.skipWaiting();
@@ -162,9 +169,9 @@ self.addEventListener("fetch", function (event) {
   const url = new URL(request.url);
   if (!sameOrigin(url)) return;
 
-  if (request.mode === "navigate" && url.pathname === CONFIG.shell) {
+  if (request.mode === "navigate" && SHELLS.indexOf(url.pathname) !== -1) {
     event.respondWith(
-      networkFirst(request, SHELL_CACHE, CONFIG.shell).catch(function () {
+      networkFirst(request, SHELL_CACHE, url.pathname).catch(function () {
         return offlinePage();
       })
     );
