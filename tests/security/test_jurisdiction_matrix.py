@@ -85,8 +85,7 @@ from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
 from presence import visits as presence_visits
-from presence.models import VisitPhoto
-from presence.models import Patrol, SignIn
+from presence.models import Patrol, SignIn, VisitPhoto
 from presence.patrols import refresh_patrol_coverage
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
