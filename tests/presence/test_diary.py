@@ -176,3 +176,19 @@ def test_the_visit_form_prefills_a_household_without_a_number_by_its_id(client, 
     assert [h["id"] for h in config["prefill"]] == [households["second"].pk]
     html = client.get(FORM, {"household": f"~{households['east'].pk}"}).content.decode()
     assert '"prefill": []' in html
+
+
+def test_the_diary_takes_a_fixed_number_of_queries(
+    client, world, households, django_assert_max_num_queries
+):
+    leader = world.people["W leader"].worker
+    for n in range(8):
+        visits.log_visit(
+            leader, households=[households["head"], households["second"]], notes=f"N{n}",
+            requests=[visits.RequestRaised(text=f"R{n}")], follow_up="回访",
+        )  # fmt: skip
+    client.force_login(login_of(world, "W leader"))
+    client.get(DIARY)
+    with django_assert_max_num_queries(16):
+        html = client.get(DIARY).content.decode()
+    assert all(f"N{n}" in html for n in range(8))
