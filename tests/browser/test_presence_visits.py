@@ -197,6 +197,9 @@ def test_a_grid_leader_logs_a_visit_with_a_photo_online_then_offline(
     assert not page.locator(".gm-header").is_visible()
     assert not page.locator(".dy-filter").is_visible()
     assert page.locator(".dy-visit").first.is_visible()
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.screenshot(path=str(SCREENSHOTS / "visit-diary-print.png"))
+    page.set_viewport_size(PHONE)
     page.emulate_media(media="screen")
     # The follow-up of the first visit is marked done from the diary.
     with page.expect_response(lambda r: "/follow-up-done/" in r.url) as done:
