@@ -187,6 +187,10 @@ def _requests(raw: Any, households: dict[Any, Household]) -> list[visits.Request
         return []
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
         raise Invalid({"requests": [_(MSG_BAD_REQUESTS)]})
+    if len(raw) > visits.MAX_REQUESTS:
+        raise Invalid(
+            {"requests": [_(visits.MSG_TOO_MANY_REQUESTS) % {"max": visits.MAX_REQUESTS}]}
+        )
     extra = [r.get("household") for r in raw if r.get("household") not in (None, "")]
     known = dict(households)
     missing = [r for r in extra if (r.strip() if isinstance(r, str) else r) not in known]

@@ -269,11 +269,13 @@ def test_bad_input_is_a_400_with_a_message(api_client, world, households):
         ({"households": ["HH-W-1"], "requests": [{"text": "x", "household": "HH-E-1"}]},
          visits.MSG_REQUEST_HOUSEHOLD),
         ({"households": ["HH-W-1"], "kind": "party"}, visits.MSG_BAD_KIND),
+        ({"households": ["HH-W-1"], "requests": [{"text": "x"}] * 21},
+         visits.MSG_TOO_MANY_REQUESTS),
     ]  # fmt: skip
     for body, msgid in cases:
         res = post(client, body)
         assert res.status_code == 400, body
-        assert res.json()["detail"] == gettext(msgid), body
+        assert res.json()["detail"] == gettext(msgid) % {"max": visits.MAX_REQUESTS}, body
     for body in (
         {"households": "HH-W-1"},
         {"households": ["HH-W-1"], "at": "yesterday"},

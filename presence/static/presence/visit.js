@@ -324,7 +324,12 @@ function renderRequests() {
 
 /* --- the position (optional: a visit is placed at its household) -------------------------- */
 function locate() {
-  if (!navigator.geolocation) return;
+  const hint = $("[data-position]");
+  if (!navigator.geolocation) {
+    hint.textContent = S.noPosition;
+    return;
+  }
+  hint.textContent = S.locating;
   navigator.geolocation.getCurrentPosition(
     function (position) {
       state.position = {
@@ -332,9 +337,11 @@ function locate() {
         lat: position.coords.latitude,
         accuracy: position.coords.accuracy || 0,
       };
+      hint.textContent = interpolate(S.located, { metres: Math.round(state.position.accuracy) });
     },
     function () {
       state.position = null;
+      hint.textContent = S.noPosition;
     },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
   );
