@@ -279,7 +279,10 @@ class ServiceCentre(models.Model):
         verbose_name=_("village"),
     )
     # The centre's public phone (shown to residents with the duty roster): not a person's.
-    phone = models.CharField(_("public phone"), max_length=20, blank=True, default="")
+    # (db_default: the imports insert centres in SQL.)
+    phone = models.CharField(
+        _("public phone"), max_length=20, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("service centre")

@@ -35,6 +35,7 @@ KIND_NAMES: tuple[str, ...] = (
     "central_households",
     "service_centres",
     "ten_household_units",
+    "duty_shifts",
 )
 
 
@@ -600,6 +601,59 @@ TEN_HOUSEHOLD_UNITS = Kind(
     ),
 )
 
+# Duty rosters (issue 14): one row per worker on duty at a village, station or town on a day.
+DUTY_SHIFTS = Kind(
+    name="duty_shifts",
+    label=gettext_noop("duty shifts"),
+    columns=(
+        Column(
+            "place_code",
+            "地点编码",
+            gettext_noop(
+                "Where the worker is on duty: the code of the village or town, or of the station "
+                "(for example 450702100S01)."
+            ),
+            example="450702100201",
+            required=True,
+            text=True,
+        ),
+        Column(
+            "date",
+            "日期",
+            gettext_noop("The day of the duty."),
+            example="2026-03-02",
+            required=True,
+        ),
+        Column(
+            "phone",
+            "手机号",
+            gettext_noop(
+                "Mobile number of the worker on duty (see the workers import); they must hold a "
+                "role at the place that day."
+            ),
+            example="13900000000",
+            required=True,
+            text=True,
+        ),
+        Column(
+            "name",
+            "姓名",
+            gettext_noop("Name of the worker, for the reader (the worker is found by phone)."),
+            example="李四",
+        ),
+        Column(
+            "span",
+            "班次",
+            gettext_noop(
+                "全天, 上午 or 下午 (all day, morning or afternoon; empty: all day). A town's "
+                "全天 also makes the worker the town's on-duty officer that day."
+            ),
+            example="全天",
+        ),
+        Column("note", "备注", gettext_noop("A note (at most 200 characters).")),
+    ),
+)
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -614,6 +668,7 @@ KINDS: dict[str, Kind] = {
         CENTRAL_HOUSEHOLDS,
         SERVICE_CENTRES,
         TEN_HOUSEHOLD_UNITS,
+        DUTY_SHIFTS,
     )
 }
 

@@ -1,3 +1,9 @@
-"""(filled in by its owner)"""
+"""API routes of the presence report (``/api/presence/``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api_report
+
+urlpatterns = [
+    path("presence/", api_report.PresenceReportApi.as_view(), name="api-presence-report"),
+]

@@ -18,6 +18,10 @@ village's. No login, and no personal data. What is shown, and why:
   or district staff in whose jurisdiction the case lies write or edit the public text on
   the case page or through the API; each approval is in the case history). A case without
   an approved text shows the structured outcome only (issue 12, item 7).
+- **On duty this week** (issue 14): for each day of the week, the *role* of each person on
+  the village's duty roster (``presence.duty.public_week``) and the public phone of the
+  village's service centres (``ServiceCentre.phone``, the centre's, not a person's); never a
+  name.
 - **Never**: the reporter, the handlers, the station head or anyone else by name (not the
   recipients, not the actors of the history), phone numbers, ID numbers, household
   addresses.
@@ -40,6 +44,7 @@ slip:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -49,15 +54,17 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from gridmap import personal_data
 from gridmap.codes import Level
 from gridmap.personal_data import MASK
-from grids.models import Role, RoleAssignment, Village
+from grids.models import Role, RoleAssignment, ServiceCentre, Village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
+from presence.duty import PublicDutyDay, public_week
 
 # The statuses shown on the board, and the action whose note says what was done.
 PUBLIC_STATUSES = (Status.CLOSED,)
@@ -280,6 +287,20 @@ def villages_with_handled_cases() -> list[dict[str, Any]]:
     return list(towns.values())
 
 
+def duty_this_week(village: Village) -> tuple[list[PublicDutyDay], list[tuple[str, str]]]:
+    """The village's duty roster of this week by role (never a name) and the (name, public
+    phone) of its service centres that have one."""
+    today = timezone.localdate()
+    week = public_week(village, today - dt.timedelta(days=today.weekday()))
+    centres = list(
+        ServiceCentre.objects.filter(village=village)
+        .exclude(phone="")
+        .order_by("name")
+        .values_list("name", "phone")
+    )
+    return week, centres
+
+
 # --- pages --------------------------------------------------------------------------------
 @require_GET
 def public_index(request: HttpRequest) -> HttpResponse:
@@ -303,8 +324,17 @@ def public_notice(request: HttpRequest, village_code: str) -> HttpResponse:
     paginator = Paginator(public_cases(village.code), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     entries = public_entries(village.code, list(page.object_list))
+    duty_week, centres = duty_this_week(village)
     return render(
         request,
         "reports/public_notice.html",
-        {"village": village, "page": page, "entries": entries, "total": paginator.count},
+        {
+            "village": village,
+            "page": page,
+            "entries": entries,
+            "total": paginator.count,
+            "duty_week": duty_week,
+            "centres": centres,
+            "today": timezone.localdate(),
+        },
     )

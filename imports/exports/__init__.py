@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 # The kinds whose rows carry personal fields (masked or not).
-PERSONAL_KINDS = {"households", "workers", "roles", "party_members"}
+PERSONAL_KINDS = {"households", "workers", "roles", "party_members", "duty_shifts"}
 
 
 def export(

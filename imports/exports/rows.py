@@ -52,6 +52,7 @@ from households.models import (
     Tag,
     TenHouseholdUnit,
 )
+from presence.models import DutyShift
 
 from .spec import BOUNDARY_LEVELS, MSG_UNKNOWN_AREA, ExportError
 
@@ -433,6 +434,26 @@ def ten_household_units_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
         yield values, None
 
 
+def duty_shifts_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
+    spans = _labels(DutyShift.Span)
+    resident = Exists(PartyMember.objects.filter(worker=OuterRef("worker")))
+    qs = DutyShift.objects.annotate(
+        place_code=Coalesce("village__code", "station__code", "town__code"), resident=resident
+    )
+    qs = scope.filter(qs, "place_code")
+    fields = ["place_code", "date", "worker__phone", "worker__name", "span", "note", "resident"]
+    for r in _stream(qs.order_by("place_code", "date", "span", "pk"), fields):
+        values = {
+            "place_code": r["place_code"],
+            "date": _iso(r["date"]),
+            "phone": scope.phone(r["worker__phone"], resident=r["resident"]),
+            "name": r["worker__name"],
+            "span": spans.get(r["span"], r["span"]),
+            "note": r["note"],
+        }
+        yield values, None
+
+
 def boundary_rows(level: str) -> Callable[[Scope, bool], Iterator[Row]]:
     model = BOUNDARY_MODELS[level]
 
@@ -482,5 +503,6 @@ ROWS: dict[str, Callable[[Scope, bool], Iterator[Row]]] = {
     "central_households": central_households_rows,
     "service_centres": service_centres_rows,
     "ten_household_units": ten_household_units_rows,
+    "duty_shifts": duty_shifts_rows,
     **{level: boundary_rows(level) for level in BOUNDARY_LEVELS},
 }

@@ -2,6 +2,7 @@
 
 from . import (
     centres,  # noqa: F401
+    duty,  # noqa: F401
     households,  # noqa: F401
     party,  # noqa: F401
     people,  # noqa: F401

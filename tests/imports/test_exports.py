@@ -61,6 +61,7 @@ from imports.exports import (
 from imports.kinds import KIND_NAMES, KINDS
 from imports.pipeline import HANDLERS, run_import
 from imports.sources import open_source
+from presence.models import DutyShift
 from tests.factories import (
     AccountFactory,
     CatchmentAssignmentFactory,
@@ -150,6 +151,10 @@ def county(db) -> County:
     secretary = WorkerFactory(name="赵书记", phone="13900000002")
     RoleAssignmentFactory(
         worker=secretary, role=Role.VILLAGE_SECRETARY, village=v2, period=Range(START, None)
+    )
+    # The secretary on duty at the village (issue 14's duty_shifts kind).
+    DutyShift.objects.create(
+        worker=secretary, village=v2, date=dt.date(2025, 3, 3), span="morning", note="接待"
     )
     station = StationFactory(town=t1, code=f"{t1.code}S01", name="一站", address="站前路1号")
     CatchmentAssignmentFactory(village=v1, station=station, period=Range(START, None))

@@ -359,6 +359,13 @@ ISSUE_COLUMNS = {
     ],
     "party_members": [("household_code", "户编号"), ("phone", "手机号")],
     "central_households": [("household_code", "户编号")],
+    "duty_shifts": [
+        ("place_code", "地点编码"),
+        ("date", "日期"),
+        ("phone", "手机号"),
+        ("span", "班次"),
+        ("note", "备注"),
+    ],
     "ten_household_units": [
         ("head_household_code", "联户长户编号"),
         ("central_household_code", "中心户户编号"),

@@ -85,7 +85,7 @@ from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
 from presence import visits as presence_visits
-from presence.models import Patrol, SignIn, VisitPhoto
+from presence.models import DutyShift, Patrol, SignIn, VisitPhoto
 from presence.patrols import refresh_patrol_coverage
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
@@ -243,6 +243,19 @@ class Builder:
                     "refusals": [{"sheet": "Sheet1", "row": 2, "column": "head_name",
                                   "message": person(code, "refused")}]},
         )  # fmt: skip
+        # Duty shifts (issue 14): the area's worker on its village's roster, its station's
+        # and (for a town or wider area) its town's.
+        o["dutyshift"] = DutyShift.objects.create(
+            worker=worker, village=grid.village, date=WEEK, note=mark(code, "duty")
+        )
+        if station is not None:
+            DutyShift.objects.create(
+                worker=worker, station=station, date=WEEK, note=mark(code, "station-duty")
+            )
+        if with_town:
+            DutyShift.objects.create(
+                worker=worker, town=grid.village.town, date=WEEK, note=mark(code, "town-duty")
+            )
         # Presence (issue 14): the worker's sign-in and patrol today in the grid.
         x0, y0, x1, y1 = grid.geom.extent
         now = timezone.now()
@@ -659,6 +672,28 @@ RULES: dict[str, list[Rule]] = {
     "imports/<int:pk>/report/": [Rule("importjob", path=import_job_pk)],
     "imports/<int:pk>/confirm/": [Rule("importjob", path=import_job_pk, post=True)],
     "imports/<int:pk>/cancel/": [Rule("importjob", path=import_job_pk, post=True)],
+    # Issue 14: duty rosters (a place's roster, 404 outside) and the presence report.
+    "duty/": [
+        PLAIN,
+        Rule("village", query=lambda a: {"place": a.village.code, "month": f"{WEEK:%Y-%m}"}),
+        Rule("station", query=lambda a: {"place": a.station.code, "month": f"{WEEK:%Y-%m}"}),
+        Rule("town", query=lambda a: {"place": a.town.code, "month": f"{WEEK:%Y-%m}"}),
+    ],
+    "presence/": [
+        PLAIN,
+        *(
+            Rule(
+                kind, query=lambda a, k=kind: {"area": a.objects[k].code, "month": f"{WEEK:%Y-%m}"}
+            )
+            for kind in ("grid", "village", "station", "town", "district")
+        ),
+        Rule("town", query=lambda a: {"area": a.town.code, "format": "csv"}),
+        Rule("village", query=lambda a: {"area": a.village.code, "format": "xlsx"}),
+    ],  # fmt: skip
+    "api/presence/": [
+        Rule(kind, query=lambda a, k=kind: {"area": a.objects[k].code, "month": f"{WEEK:%Y-%m}"})
+        for kind in ("grid", "village", "station", "town", "district")
+    ],
     "plans/": [PLAIN],
     "plans/<int:pk>/": [Rule("plan", path=plan_pk)],
     "plans/<int:pk>/compare/": [Rule("plan", path=plan_pk)],
@@ -714,6 +749,7 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "weekly.villageweeklyreport": "villageweeklyreport",
     "weekly.stationweeklysummary": "stationweeklysummary",
     "planning.plan": "plan",
+    "presence.dutyshift": "dutyshift",
     "authtoken.tokenproxy": "token",
     "presence.visit": "visit",
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
@@ -724,6 +760,10 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "planning.planchange": None,  # rows of a plan, written by the editor; listed by plan
     "planning.allowedlink": None,
     "planning.traveltime": None,
+    # The seeds' rules and the weekly schedule: global rows, or a district's (their admin
+    # limits them to the jurisdiction; none in this world).
+    "presence.presencerule": None,
+    "presence.scheduleday": None,
     "procrastinate.procrastinatejob": None,
     "axes.accessattempt": None,
     "axes.accessfailurelog": None,
