@@ -62,6 +62,9 @@ FIELD_STATIC = [
     # The day on the phone (/field/today/, presence): its own script and style.
     "presence/today.css",
     "presence/today.js",
+    # The visit form (/field/visit/).
+    "presence/visit.css",
+    "presence/visit.js",
 ]
 # The other phone pages under the worker's scope (presence's, issue 14): shells like /field/,
 # network first and their last good copy offline. Paths, not URL names: incidents lies below

@@ -84,7 +84,8 @@ from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from planning import services as planning_services
-from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn
+from presence import visits as presence_visits
+from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn, VisitPhoto
 from presence.patrols import refresh_patrol_coverage
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
@@ -216,6 +217,17 @@ class Builder:
         o["notification"] = Notification.objects.filter(subject_id=incident.pk).first()
         # Its delivery records (one per channel, written with it; e-mail or "channel off").
         o["delivery"] = Delivery.objects.filter(notification=o["notification"]).first()
+        # A visit of the area's grid leader to its household (presence, issue 14): its notes,
+        # request and follow-up carry the area's marker; a photo served through the check.
+        visit, _ = presence_visits.log_visit(
+            worker, households=[household], notes=mark(code, "visit"),
+            requests=[presence_visits.RequestRaised(text=mark(code, "request"))],
+            follow_up=mark(code, "follow-up"),
+        )  # fmt: skip
+        o["visit"] = visit
+        visit_photo = VisitPhoto(visit=visit, content_type="image/jpeg", size=10)
+        visit_photo.image.save("v.jpg", ContentFile(_jpeg()), save=True)
+        o["visitphoto"] = visit_photo
         login = account_upsert(
             username=person(code, "login"), password="pass-word-1",
             role=AccountRole.GRID_WORKER, codes=[grid.code],
@@ -618,6 +630,29 @@ RULES: dict[str, list[Rule]] = {
     "api/plans/<int:pk>/import/": [Rule("plan", path=plan_pk, post=True)],
     "api/plans/<int:pk>/catchments.geojson": [Rule("plan", path=plan_pk)],
     "api/plans/<int:pk>/diff/": [Rule("plan", path=plan_pk)],
+    # Visits and the diary (presence, issue 14): a visit's place code or its own worker.
+    "api/visits/": [
+        PLAIN,
+        Rule("worker", query=lambda a: {"worker": a.worker.pk}, strict=False),
+        Rule("household", query=lambda a: {"household": a.household.pk}, strict=False),
+    ],
+    "api/visits/households/": [
+        Rule("household", query=lambda a: {"q": a.household.address}, strict=False)
+    ],
+    "api/visits/<int:pk>/": [Rule("visit", path=lambda a: {"pk": a.visit.pk})],
+    "api/visits/<int:pk>/follow-up-done/": [
+        Rule("visit", path=lambda a: {"pk": a.visit.pk}, post=True)
+    ],
+    "visits/<int:pk>/photos/<int:photo>/": [
+        Rule("visitphoto", path=lambda a: {"pk": a.visit.pk, "photo": a.visitphoto.pk})
+    ],
+    "field/visit/": [PLAIN],
+    "diary/": [
+        PLAIN,
+        Rule("worker", query=lambda a: {"worker": a.worker.pk}),
+        Rule("village", query=lambda a: {"area": a.village.code}),
+        Rule("station", query=lambda a: {"area": a.station.code}),
+    ],
     # Presence, the field area (issue 14): the phone page, the tracks map, their API.
     "field/today/": [PLAIN],
     "patrols/": [PLAIN, Rule("worker", query=lambda a: {"worker": a.worker.pk}, strict=False)],
@@ -748,6 +783,7 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     # superusers), key persons by their household's grid.
     "presence.carecategory": "carecategory",
     "presence.keyperson": "keyperson",
+    "presence.visit": "visit",
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
     # their changelists and add forms are checked, their objects belong to no area.
     "auth.group": None,
