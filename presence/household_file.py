@@ -15,8 +15,8 @@ answer and the page's context:
   phone is a resident's: masked like the household's);
 - the grid's people today (grid leader, grid member, party-building guide: names and work
   phones, which are published to residents and not masked);
-- its visits (``Visit`` through ``VisitHousehold``), newest first, those the user may see
-  (the visit's ``place_code`` inside the jurisdiction, or the user's own);
+- its visits (``presence.visits.visits_of_household``), newest first, those the user may
+  see (the visit's ``place_code`` inside the jurisdiction, or the user's own);
 - its cases: incidents are tied to a household only by place, so the file lists the cases the
   user may see (``incidents.selectors.incidents_visible_to``) raised in a visit to the
   household (``VisitRequest.incident``), reported inside its building's footprint, or
@@ -51,8 +51,8 @@ from grids.models import GRID_ROLES, Building, RoleAssignment
 from households.models import Household, Tag
 from incidents.selectors import incidents_visible_to
 
-from . import care
-from .models import KeyPerson, Visit, VisitRequest
+from . import care, visits
+from .models import KeyPerson, VisitRequest
 
 VISITS_SHOWN = 20
 CASES_SHOWN = 20
@@ -253,16 +253,8 @@ def _unit(household: Household, *, visible: bool) -> dict[str, Any] | None:
 
 
 def _visits(user: Any, household: Household) -> list[dict[str, Any]]:
-    qs = Visit.objects.filter(visithousehold__household=household)
-    scope = scope_q(user, "place_code")
-    if scope is not None:
-        qs = qs.filter(scope | Q(worker__user=user))
-    qs = (
-        qs.select_related("worker")
-        .annotate(photo_count=Count("photos", distinct=True))
-        .prefetch_related("requests")
-        .order_by("-at", "-id")[:VISITS_SHOWN]
-    )
+    """The visits of the household the user may see (``presence.visits.visits_of_household``:
+    the visit's ``place_code`` inside the jurisdiction, or the user's own), newest first."""
     tz = timezone.get_current_timezone()
     return [
         {
@@ -274,12 +266,12 @@ def _visits(user: Any, household: Household) -> list[dict[str, Any]]:
             "kind_label": v.get_kind_display(),
             "notes": Truncator(v.notes).chars(NOTES_CHARS),
             "follow_up": v.follow_up,
-            "photos": v.photo_count,  # type: ignore[attr-defined]
+            "photos": len(v.photos.all()),
             "requests": [
                 r.text for r in v.requests.all() if r.household_id in (None, household.pk)
             ],
         }
-        for v in qs
+        for v in visits.visits_of_household(household, user)[:VISITS_SHOWN]
     ]
 
 
