@@ -35,6 +35,8 @@ HOUSEHOLD_FIGURES = {
 BEYOND_FIGURE = "service-circle-uncovered-households"
 VILLAGES_FIGURE = "service-circle-villages"
 ASSIGN_PERMISSION = "grids.add_roleassignment"
+# Check 8's list: its household column leads to the household file (presence).
+KEY_PERSONS_FIGURE = "key-persons-key-persons-not-visited"
 
 
 def may_assign(user: Any, code: str) -> bool:
@@ -93,6 +95,9 @@ def link_sections(sections: list[Section], *, area_code: str, user: Any) -> None
                     value = row.get(column)
                     if isinstance(value, str) and GRID_CODE.match(value):
                         links[column] = map_url(value)
+                # Key persons not visited in time (check 8): each household's file.
+                if figure.key == KEY_PERSONS_FIGURE and isinstance(row.get("household"), str):
+                    links["household"] = reverse("household-file", args=[row["household"]])
                 if figure.key == VILLAGES_FIGURE and row.get(BEYOND):
                     links[BEYOND] = households_url(area_code, BEYOND, row.get("code"))
                 figure.cell_links.append(links)

@@ -335,3 +335,16 @@ def test_the_default_categories_are_there():
     assert got["petitioner"] == ("信访人员", 7, "village_staff")
     assert got["living_alone_elderly"] == ("独居老人", 14, "central_household")
     assert len(got) == 8
+
+
+def test_the_coverage_pages_list_leads_to_each_households_file(w):
+    from coverage.export import sections
+    from coverage.links import link_sections
+
+    w.key_person(w.h1, "low_income", TODAY - dt.timedelta(days=4))
+    (section,) = sections({"checks": {"key_persons": check_key_persons(w.village.code)}})
+    link_sections([section], area_code=w.village.code, user=w.users["leader1"])
+    (figure,) = [f for f in section.figures if f.name == "key_persons_not_visited"]
+    assert figure.value == 1 and figure.href == f"#items-{figure.key}"
+    assert figure.cell_links[0]["household"] == "/households/H1/"
+    assert figure.cell_links[0]["grid"] == f"/map/?grid={w.g1.code}"
