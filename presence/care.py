@@ -31,7 +31,6 @@ honoured wherever a ``KeyPerson`` points.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,7 +40,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
-    Count,
     DateField,
     F,
     Func,
@@ -475,18 +473,3 @@ def key_persons_from_tags(
     with connection.cursor() as cur:
         cur.execute(_FROM_TAGS_SQL.format(**_T), params)
         return cur.rowcount
-
-
-def overdue_by_category(on: dt.date, prefix: str) -> dict[str, int]:
-    """Overdue key persons per category name in the area (the coverage check's summary)."""
-    rows = (
-        overdue_in_area(prefix, on)
-        .order_by()
-        .values("category__name")
-        .annotate(n=Count("id"))
-        .values_list("category__name", "n")
-    )
-    out: dict[str, int] = defaultdict(int)
-    for name, n in rows:
-        out[name] += n
-    return dict(sorted(out.items()))
