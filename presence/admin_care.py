@@ -19,6 +19,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
+from accounts.selectors import can_see_personal_data
 from gridmap import personal_data
 
 from .models import CareCategory, KeyPerson
@@ -72,6 +73,13 @@ class KeyPersonAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
     search_fields = ["household__address", "household__code", "category__name"]
     raw_id_fields = ["household"]
     list_select_related = ["household", "category"]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The person's name is personal data: left out of the form for roles that do not
+        visit households (as households' ID numbers and phones are)."""
+        if can_see_personal_data(request.user):
+            return super().get_exclude(request, obj)
+        return ("person_name",)
 
     @admin.display(description=_("person"))
     def person(self, obj: KeyPerson) -> str:

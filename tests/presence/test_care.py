@@ -18,6 +18,7 @@ from households.models import CentralHousehold, PartyBranch, PartyMember, TenHou
 from presence import care
 from presence.models import CareCategory, KeyPerson, Visit, VisitHousehold
 from tests.factories import (
+    DistrictFactory,
     GridFactory,
     HouseholdFactory,
     RoleAssignmentFactory,
@@ -348,3 +349,40 @@ def test_the_coverage_pages_list_leads_to_each_households_file(w):
     assert figure.value == 1 and figure.href == f"#items-{figure.key}"
     assert figure.cell_links[0]["household"] == "/households/H1/"
     assert figure.cell_links[0]["grid"] == f"/map/?grid={w.g1.code}"
+
+
+# --- the admin ---------------------------------------------------------------------------------
+def test_a_district_admin_edits_their_districts_categories_and_reads_the_global_ones(w, client):
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import AccountRole
+    from accounts.services import account_upsert
+
+    district = w.village.town.district
+    account = account_upsert(username="care-district", password="pass-word-1",
+                             role=AccountRole.DISTRICT_ADMIN, codes=[district.code])  # fmt: skip
+    account.user.user_permissions.set(Permission.objects.filter(content_type__app_label="presence"))
+    client.force_login(account.user)
+    glob = category("low_income")
+    form = {"code": "low_income", "name": "本区低保", "visit_every_days": 20,
+            "visitor": "grid_leader", "active": "on"}  # fmt: skip
+    # A global category: read, not changed.
+    assert client.get(f"/admin/presence/carecategory/{glob.pk}/change/").status_code == 200
+    res = client.post(f"/admin/presence/carecategory/{glob.pk}/change/", form)
+    assert res.status_code == 403
+    glob.refresh_from_db()
+    assert glob.visit_every_days == 30
+    # No global category from a district admin; their district's own, yes.
+    res = client.post("/admin/presence/carecategory/add/", form)
+    assert res.status_code == 200 and not CareCategory.objects.filter(name="本区低保").exists()
+    res = client.post("/admin/presence/carecategory/add/", {**form, "district": district.pk})
+    assert res.status_code == 302
+    own = CareCategory.objects.get(name="本区低保")
+    assert own.district == district
+    # Another district's category is not theirs to see.
+    other = CareCategory.objects.create(
+        code="x", name="他区", visit_every_days=9, visitor="grid_leader", district=DistrictFactory()
+    )
+    assert client.get(f"/admin/presence/carecategory/{other.pk}/change/").status_code == 302
+    html = client.get("/admin/presence/carecategory/").content.decode()
+    assert "本区低保" in html and "低保户" in html and "他区" not in html
