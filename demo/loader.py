@@ -586,6 +586,11 @@ def delete_demo() -> dict[str, int]:
     Rows of other models pointing at the demo are set to NULL where their foreign key says
     SET_NULL; any other reference (PROTECT, CASCADE, ...) refuses with DemoError.
     """
+    # The presence demo's rows (duty, sign-ins, visits, patrols, key persons) go first: they
+    # hold the demo's workers and places. (Imported here: demo.presence imports this module.)
+    from .presence import delete_demo_presence
+
+    delete_demo_presence()
     quote = connection.ops.quote_name
     tables = {name: quote(model._meta.db_table) for name, model, _ in _DELETE_SETS}
     tables["district"] = quote(District._meta.db_table)

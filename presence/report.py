@@ -51,10 +51,7 @@ from grids.models import STATION_ROLES, Role, RoleAssignment
 from .models import DutyShift, Patrol, PresenceRule, SignIn, Visit, VisitHousehold
 from .schedule import activity_from, schedule_table
 
-try:  # the key persons' module (presence.care); the report shows no figure without it
-    from .care import overdue_count_by_worker
-except ImportError:  # pragma: no cover - until the care area lands
-    overdue_count_by_worker = None  # type: ignore[assignment]
+from .care import overdue_count_by_worker
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 PRESENT = (SignIn.Verdict.INSIDE, SignIn.Verdict.NEAR)
@@ -289,9 +286,7 @@ def presence_figures(
         )
         figures = cur.fetchall()
 
-    overdue: dict[int, int] | None = None
-    if overdue_count_by_worker is not None:
-        overdue = overdue_count_by_worker(list(rows), min(last, today))
+    overdue = overdue_count_by_worker(list(rows), min(last, today))
     rules = _rules(set(district_of.values()))
     table = schedule_table({r for ps in periods.values() for r, _ in ps}, set(district_of.values()))
     elapsed_last = min(last, today - dt.timedelta(days=1)) if last >= today else last
@@ -313,8 +308,7 @@ def presence_figures(
         row.visits, row.visit_days = int(visits), visit_days or []
         row.households_visited = int(households)
         row.patrol_km = round(float(metres) / 1000, 2)
-        if overdue is not None:
-            row.key_persons_overdue = int(overdue.get(worker_id, 0))
+        row.key_persons_overdue = int(overdue.get(worker_id, 0))
         held = periods[worker_id]
         roles_held = {r for r, _ in held}
         district = district_of[worker_id]

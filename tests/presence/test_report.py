@@ -21,7 +21,9 @@ from psycopg.types.range import Range
 from accounts.models import AccountRole
 from grids.models import Grid, Role, Station, Town, Village, Worker
 from presence import report
+from presence.care import key_person_add
 from presence.models import (
+    CareCategory,
     DutyShift,
     Half,
     Patrol,
@@ -220,6 +222,25 @@ def test_every_figure_and_flag_against_a_hand_count(month, django_assert_max_num
     (verdict,) = secretary.verdicts
     assert (verdict.kind, verdict.text, verdict.flagged) == ("duty_days_signed", "4/5 days", True)
     assert secretary.village_weeks == []
+
+
+def test_key_persons_overdue_count_for_the_people_responsible(month):
+    """A key person of a weekly village-staff category, visited on 9 June by the 19-day
+    assistant, is due again on 16 June: at the month's end it is overdue for the village's
+    staff (both assistants and the secretary), not for the station worker; before the 16th it
+    is not overdue for anyone."""
+    category = CareCategory.objects.create(
+        code="weekly-test", name="每周走访", visit_every_days=7,
+        visitor=CareCategory.Visitor.VILLAGE_STAFF,
+    )  # fmt: skip
+    household = VisitHousehold.objects.get(visit__at__day=9).household
+    key_person_add(household=household, category=category, since=june(1))
+    rows = by_name(report.presence_figures(month.village.code, MONTH, today=june(28)))
+    assert {n: r.key_persons_overdue for n, r in rows.items()} == {
+        "一九助理": 1, "二十助理": 1, "村书记": 1,
+    }  # fmt: skip
+    rows = by_name(report.presence_figures(month.village.code, MONTH, today=june(15)))
+    assert {r.key_persons_overdue for r in rows.values()} == {0}
 
 
 def test_station_staff_are_judged_week_by_week(month):
