@@ -48,10 +48,9 @@ from gridmap.codes import STATION_CODE_RE, level_of, prefix_of
 from gridmap.sql import tables
 from grids.models import STATION_ROLES, Role, RoleAssignment
 
+from .care import overdue_count_by_worker
 from .models import DutyShift, Patrol, PresenceRule, SignIn, Visit, VisitHousehold
 from .schedule import activity_from, schedule_table
-
-from .care import overdue_count_by_worker
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 PRESENT = (SignIn.Verdict.INSIDE, SignIn.Verdict.NEAR)

@@ -106,8 +106,8 @@ def duty_roster(request: HttpRequest) -> HttpResponse:
     (``action=remove``) a shift."""
     source = request.POST if request.method == "POST" else request.GET
     code = (source.get("place") or "").strip() or _default_place(request)
-    if not code:
-        raise Http404(gettext(MSG_NO_PLACE) % {"code": ""})
+    if not code:  # no roster to show (a grid's people): say so, not "not found"
+        return render(request, "presence/duty_none.html")
     place = _place_or_404(request.user, code)
     month_text, first, last = _month(request)
     if request.method == "POST":

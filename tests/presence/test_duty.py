@@ -27,6 +27,7 @@ from tests.factories import (
     AccountFactory,
     CatchmentAssignmentFactory,
     DistrictFactory,
+    GridFactory,
     RoleAssignmentFactory,
     StationFactory,
     TownFactory,
@@ -400,3 +401,14 @@ def test_the_import_kind_keeps_to_the_jurisdiction(tmp_path, places):
     result = run_import("duty_shifts", path, commit=True, prefixes=[places.town.district.code])
     assert [r.reason["msgid"] for r in result.refusals] == [MSG_OUTSIDE_JURISDICTION]
     assert not shifts_of(places).exists()
+
+
+def test_someone_without_a_roster_is_told_so_not_not_found(client, places):
+    """A grid's people keep no roster: /duty/ says so (the menu links everyone to it)."""
+    grid = GridFactory(village=places.village, geom=places.village.geom)
+    client.force_login(person(Role.GRID_MEMBER, grid=grid))
+    page = client.get("/duty/")
+    assert page.status_code == 200
+    assert "no roster for you to see" in page.content.decode() or "暂无可查看的值班表" in (
+        page.content.decode()
+    )
