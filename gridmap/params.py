@@ -96,3 +96,16 @@ def bbox_param(request: Request) -> Polygon | None:
         return BBoxField().to_internal_value(raw)
     except ValidationError:
         raise ValidationError({"bbox": [_(MSG_BAD_BBOX)]}) from None
+
+
+# The largest id a request may name (PostgreSQL's bigint); longer digit strings are not ids.
+MAX_ID_DIGITS = 18
+
+
+def id_of(text: str | None) -> int | None:
+    """``text`` as a database id: ASCII digits only (``"²".isdigit()`` is true, ``int("²")``
+    fails), at most ``MAX_ID_DIGITS`` of them; None otherwise."""
+    text = (text or "").strip()
+    if not text or len(text) > MAX_ID_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)

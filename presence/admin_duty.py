@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_noop
@@ -53,8 +53,13 @@ class DutyShiftAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
         duty.remove_shift(actor=request.user, shift=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for shift in queryset.select_related("village", "station", "town"):
-            duty.remove_shift(actor=request.user, shift=shift)
+        """The bulk action: each shift through the service; one it refuses (a place the user
+        may not edit) is named in a message, the others are removed."""
+        for shift in queryset.select_related("worker", "village", "station", "town"):
+            try:
+                duty.remove_shift(actor=request.user, shift=shift)
+            except duty.DutyRefused as refused:
+                self.message_user(request, f"{shift}: {refused.message}", messages.ERROR)
 
 
 class DistrictDataAdmin(JurisdictionAdminMixin, admin.ModelAdmin):

@@ -44,7 +44,7 @@ from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
 from gridmap import parsers, personal_data
 from gridmap.api import Invalid
 from gridmap.codes import covers
-from gridmap.params import MSG_LON_LAT_RANGE, lon_lat_in_range
+from gridmap.params import MSG_LON_LAT_RANGE, id_of, lon_lat_in_range
 from grids.models import Worker
 from grids.selectors import workers_within
 from households.models import Household
@@ -137,7 +137,8 @@ def _date(value: Any, field: str) -> dt.date | None:
         day = parse_date(str(value))
     except ValueError:
         day = None
-    if day is None:
+    # Years 1900-2199 (a date outside is a typo; 9999-12-31 would overflow the day after).
+    if day is None or not 1900 <= day.year < 2200:
         raise Invalid({field: [_(MSG_BAD_DATE) % {"field": field}]})
     return day
 
@@ -192,6 +193,10 @@ def _requests(raw: Any, households: dict[Any, Household]) -> list[visits.Request
             {"requests": [_(visits.MSG_TOO_MANY_REQUESTS) % {"max": visits.MAX_REQUESTS}]}
         )
     extra = [r.get("household") for r in raw if r.get("household") not in (None, "")]
+    # A household is named by its id or its number: nothing else (a list or an object would
+    # not even be a dictionary key).
+    if any(isinstance(h, bool) or not isinstance(h, int | str) for h in extra):
+        raise Invalid({"requests": [_(MSG_BAD_REQUESTS)]})
     known = dict(households)
     missing = [r for r in extra if (r.strip() if isinstance(r, str) else r) not in known]
     if missing:
@@ -388,8 +393,8 @@ class VisitListApi(APIView):
         household = (params.get("household") or "").strip()
         if household:
             match = Q(household__code=household)
-            if household.isdigit():
-                match |= Q(household_id=int(household))
+            if (household_id := id_of(household)) is not None:
+                match |= Q(household_id=household_id)
             qs = qs.filter(visithousehold__in=VisitHousehold.objects.filter(match))
         qs = qs.distinct()
         count = qs.count()

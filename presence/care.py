@@ -231,8 +231,11 @@ def due_count_queryset(user: Any, on: dt.date) -> QuerySet:
 
 def household_key(household: Household) -> str:
     """The key of a household's file in URLs: its county number, else ``~<id>`` (a household
-    entered here and never imported has no number)."""
-    return household.code or f"~{household.pk}"
+    entered here and never imported has no number; a number with a "/" cannot be one path
+    segment)."""
+    if household.code and "/" not in household.code:
+        return household.code
+    return f"~{household.pk}"
 
 
 def household_file_url(household: Household) -> str:

@@ -45,9 +45,11 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 
-from accounts.selectors import can_see_personal_data, scope_q
+from accounts.selectors import can_see_personal_data, jurisdiction_prefixes, scope_q
 from gridmap import personal_data
-from grids.models import GRID_ROLES, Building, RoleAssignment
+from gridmap.params import id_of
+from grids.models import GRID_ROLES, Building, RoleAssignment, Worker
+from grids.selectors import workers_within
 from households.models import Household, Tag
 from incidents.selectors import incidents_visible_to
 
@@ -80,8 +82,8 @@ def household_for(user: Any, key: str) -> Household | None:
         "grid__village__town", "building", "ten_household_unit"
     )
     found = qs.filter(code=key).first()
-    if found is None and key.startswith("~") and key[1:].isdigit():
-        found = qs.filter(pk=int(key[1:]), code__isnull=True).first()
+    if found is None and key.startswith("~") and (pk := id_of(key[1:])) is not None:
+        found = qs.filter(pk=pk).first()
     return found
 
 
@@ -256,12 +258,22 @@ def _visits(user: Any, household: Household) -> list[dict[str, Any]]:
     """The visits of the household the user may see (``presence.visits.visits_of_household``:
     the visit's ``place_code`` inside the jurisdiction, or the user's own), newest first."""
     tz = timezone.get_current_timezone()
+    shown = list(visits.visits_of_household(household, user)[:VISITS_SHOWN])
+    # The visitor is named only to those whose jurisdiction holds them (as the visits API).
+    named = set(
+        workers_within(
+            jurisdiction_prefixes(user), Worker.objects.filter(pk__in={v.worker_id for v in shown})
+        ).values_list("pk", flat=True)
+    )
+    own = visits.worker_of(user)
+    if own is not None:
+        named.add(own.pk)
     return [
         {
             "id": v.pk,
             "at": v.at,
             "day": v.at.astimezone(tz).date(),
-            "worker": v.worker.name,
+            "worker": v.worker.name if v.worker_id in named else None,
             "kind": v.kind,
             "kind_label": v.get_kind_display(),
             "notes": Truncator(v.notes).chars(NOTES_CHARS),
@@ -271,7 +283,7 @@ def _visits(user: Any, household: Household) -> list[dict[str, Any]]:
                 r.text for r in v.requests.all() if r.household_id in (None, household.pk)
             ],
         }
-        for v in visits.visits_of_household(household, user)[:VISITS_SHOWN]
+        for v in shown
     ]
 
 

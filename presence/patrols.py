@@ -32,6 +32,7 @@ share of the grid's area.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import uuid
@@ -185,8 +186,12 @@ def record_patrol(
     kept = clean_fixes(fixes)
     if len(kept) < 2:
         raise PatrolRefused(_(MSG_TOO_FEW) % {"kept": len(kept), "received": len(fixes)})
+    now = timezone.now()
+    if kept[-1].t > now:  # the phone's clock runs ahead: the walk ended now, not later
+        ahead = kept[-1].t - now
+        kept = [dataclasses.replace(f, t=f.t - ahead) for f in kept]
     started, ended = kept[0].t, kept[-1].t
-    late = timezone.now() - dt.timedelta(days=settings.GRIDMAP_PRESENCE_MAX_LATE_DAYS)
+    late = now - dt.timedelta(days=settings.GRIDMAP_PRESENCE_MAX_LATE_DAYS)
     if started < late:
         raise PatrolRefused(
             _(MSG_TOO_LATE)

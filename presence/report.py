@@ -16,13 +16,16 @@ the exports and the assessments (issue 15) read it. Its figures, for each worker
   Monday is in; its seven days count, also those in the next month);
 - the **schedule compared**: the days (elapsed) whose schedule says "household visits", and
   how many had a visit;
-- each applicable **rule's verdict**: ``days_in_place_per_month`` (days present >= minimum),
+- each applicable **rule's verdict**: ``days_in_place_per_month`` (days present >= minimum,
+  scaled to the part of the month the role was held, rounded up: a village assistant from the
+  20th of a 31-day month owes 8 days),
   ``days_in_villages_per_week`` (each week's days >= minimum), ``duty_days_signed`` (every
-  duty day elapsed has a sign-in). A rule applies to a worker holding its role in the area
-  in the month; a district's rule replaces the global one of the same role and kind (an
-  inactive district rule switches it off). A shortfall is ``short``; it is ``flagged`` once
-  the period is over (the month, or the week), so a month in progress shows where each
-  worker stands without accusing anyone.
+  duty day elapsed has a sign-in present that day, wherever in the worker's places: a cadre
+  rostered at the station who signs in at their own village counts as there). A rule applies
+  to a worker holding its role in the area in the month; a district's rule replaces the global
+  one of the same role and kind (an inactive district rule switches it off). A shortfall is
+  ``short``; it is ``flagged`` once the period is over (the month, or the week), so a month in
+  progress shows where each worker stands without accusing anyone.
 
 The figures come from one SQL statement over the sign-ins, rosters, visits and patrols of all
 the workers at once, plus one query each for the workers' roles, the rules, the schedule and
@@ -32,6 +35,7 @@ the key persons overdue: never a query per worker or per day.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -52,7 +56,8 @@ from .care import overdue_count_by_worker
 from .models import DutyShift, Patrol, PresenceRule, SignIn, Visit, VisitHousehold
 from .schedule import activity_from, schedule_table
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Years 1900-2199: a month outside is a typo (and year 0 or 9999-12 would overflow a date).
+MONTH_RE = re.compile(r"^((?:19|20|21)\d\d)-(0[1-9]|1[0-2])$")
 PRESENT = (SignIn.Verdict.INSIDE, SignIn.Verdict.NEAR)
 MSG_DAYS = gettext_noop("%(value)s/%(minimum)s days")
 MSG_BAD_MONTH = gettext_noop("Give the month as YYYY-MM, for example 2026-03.")
@@ -230,8 +235,8 @@ def presence_figures(
     area_code: str, month: str, *, today: dt.date | None = None
 ) -> list[WorkerFigures]:
     """The figures of every worker holding a role in ``area_code`` (a district, town, station,
-    village or grid code; a city's) in ``month`` (``YYYY-MM``), by name (see the module
-    docstring). Raises ``ValueError`` for a malformed month or area."""
+    village or grid code; a city's) in ``month`` (``YYYY-MM``), those with a shortfall first,
+    then by name (see the module docstring). Raises ``ValueError`` for a malformed month or area."""
     bounds = parse_month(month)
     if bounds is None:
         raise ValueError(MSG_BAD_MONTH)
@@ -334,21 +339,35 @@ def presence_figures(
                 rule = rules.get((role, kind, district))
                 if rule is None:
                     continue
-                row.verdicts.extend(_judge(row, rule, month_final))
-    return sorted(rows.values(), key=lambda r: (r.name, r.worker_id))
+                # A monthly minimum counts the days the role was held that month: someone who
+                # became a village assistant on the 20th owes 20 x 12/31 = 8 days, not 20.
+                held_days = sum(
+                    1
+                    for n in range((last - first).days + 1)
+                    if any(r == role and _covers(p, first + dt.timedelta(days=n)) for r, p in held)
+                )
+                share = held_days / ((last - first).days + 1)
+                row.verdicts.extend(_judge(row, rule, month_final, share))
+    # Those with a shortfall first (what a supervisor acts on), then by name.
+    return sorted(rows.values(), key=lambda r: (not r.flagged, r.name, r.worker_id))
 
 
-def _judge(row: WorkerFigures, rule: PresenceRule, month_final: bool) -> list[Verdict]:
+def _judge(
+    row: WorkerFigures, rule: PresenceRule, month_final: bool, share: float = 1.0
+) -> list[Verdict]:
+    """``share``: the part of the month the role was held (a monthly minimum scales with it,
+    rounded up)."""
     kind = rule.kind
     if kind == PresenceRule.Kind.DAYS_IN_PLACE_PER_MONTH:
-        short = row.days_present < rule.minimum
+        minimum = math.ceil(rule.minimum * share - 1e-9)
+        short = row.days_present < minimum
         return [
             Verdict(
                 role=rule.role,
                 kind=kind,
-                minimum=rule.minimum,
+                minimum=minimum,
                 value=row.days_present,
-                text=_days_text(row.days_present, rule.minimum),
+                text=_days_text(row.days_present, minimum),
                 short=short,
                 flagged=short and month_final,
             )

@@ -33,6 +33,7 @@ from django.views.generic import TemplateView
 from accounts.selectors import jurisdiction_prefixes
 from gridmap import uploads
 from gridmap.codes import covers
+from gridmap.params import id_of
 from grids.models import CatchmentAssignment, Grid, Station, Town, Village, Worker
 from grids.selectors import workers_within
 from incidents.models import Category, Severity
@@ -40,6 +41,7 @@ from incidents.models import Category, Severity
 from . import visits
 from .api_visits import Viewer, household_card, visit_result
 from .models import Visit, VisitPhoto
+from .report import parse_month
 
 # The form retries queued visits this often while some wait (and on "online", and on load).
 RETRY_SECONDS = 30
@@ -125,8 +127,8 @@ class VisitFormView(LoginRequiredMixin, TemplateView):
         if code:
             # A household's number, or ``~<id>`` for one without (the household file's key).
             found = visits.households_visible_to(self.request.user)
-            if code.startswith("~") and code[1:].isdigit():
-                found = found.filter(pk=int(code[1:]))
+            if code.startswith("~"):
+                found = found.filter(pk=id_of(code[1:]) or 0)
             else:
                 found = found.filter(code=code)
             viewer = Viewer(self.request.user)
@@ -146,14 +148,7 @@ class VisitFormView(LoginRequiredMixin, TemplateView):
 
 # --- the diary -------------------------------------------------------------------------------
 def _month(raw: str | None) -> tuple[dt.date, dt.date] | None:
-    if not raw:
-        return None
-    try:
-        start = dt.datetime.strptime(raw, "%Y-%m").date()
-    except ValueError:
-        return None
-    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start, following - dt.timedelta(days=1)
+    return parse_month(raw) if raw else None
 
 
 def _area_codes(area: str) -> list[str]:
@@ -165,7 +160,7 @@ def _area_codes(area: str) -> list[str]:
             .filter(station__code=area)
             .values_list("village__code", flat=True)
         )
-    if not area.isdigit():
+    if not (area.isascii() and area.isdigit()):
         return []
     for model in (Grid, Village, Town):
         if model.objects.current().filter(code=area).exists():
@@ -207,11 +202,12 @@ class DiaryView(LoginRequiredMixin, View):
         else:
             own = visits.worker_of(user)
             if worker_raw:
-                if not worker_raw.isdigit():
+                worker_id = id_of(worker_raw)
+                if worker_id is None:
                     raise Http404
-                visible = workers_within(prefixes, Worker.objects.filter(pk=int(worker_raw)))
+                visible = workers_within(prefixes, Worker.objects.filter(pk=worker_id))
                 worker = visible.first()
-                if worker is None and own is not None and own.pk == int(worker_raw):
+                if worker is None and own is not None and own.pk == worker_id:
                     worker = own
                 if worker is None:
                     raise Http404

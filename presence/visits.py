@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -86,6 +86,9 @@ MSG_CASE_NO_LOGIN = gettext_noop("A case needs the visitor's login: this worker 
 MSG_CASE_REFUSED = gettext_noop("The request could not become a case: %(reason)s")
 MSG_BAD_ATTENDEES = gettext_noop("The number of people met is a whole number from 0 to 10000.")
 MSG_FOLLOW_UP_NONE = gettext_noop("This visit has no follow-up to mark done.")
+MSG_FOLLOW_UP_NOT_YOURS = gettext_noop(
+    "Only the person who made the visit marks its follow-up done."
+)
 
 
 def _error(field: str, msgid: str, **params: Any) -> ValidationError:
@@ -372,7 +375,10 @@ def _store_request(
 
 def mark_follow_up_done(visit: Visit, user: Any) -> Visit:
     """Mark the visit's follow-up done now (once: a second call keeps the first time). The
-    caller has found the visit among ``visits_visible_to(user)``."""
+    caller has found the visit among ``visits_visible_to(user)``; only the visitor (or a
+    superuser) may mark it: a supervisor seeing it must not close someone else's deadline."""
+    if not (getattr(user, "is_superuser", False) or visit.worker.user_id == user.pk):
+        raise PermissionDenied(gettext(MSG_FOLLOW_UP_NOT_YOURS))
     if not visit.follow_up:
         raise _error("follow_up", MSG_FOLLOW_UP_NONE)
     with transaction.atomic():

@@ -92,6 +92,20 @@ def test_a_straight_walk_is_simplified_with_its_times(place):
     assert patrol.day == points[0][2].date()
 
 
+def test_a_phone_clock_running_ahead_ends_the_walk_now(place):
+    """Times in the future are a clock running ahead: the walk keeps its shape in time and
+    ends now (as a sign-in made "later" is now), so it never counts on a day to come."""
+    points = walk(place["origin"], east=50)
+    ahead = timezone.now() + dt.timedelta(days=3) - points[-1][2]
+    points = [(lon, lat, t + ahead, acc) for lon, lat, t, acc in points]
+    before = timezone.now()
+    patrol, _ = record_patrol(place["leader"], points=points)
+    assert before <= patrol.ended_at <= timezone.now()
+    took = (points[-1][2] - points[0][2]).total_seconds()
+    assert (patrol.ended_at - patrol.started_at).total_seconds() == pytest.approx(took)
+    assert patrol.day <= timezone.localdate()
+
+
 def test_a_2_km_jump_in_10_s_is_dropped(place):
     """A glitch 2 km east, 10 s after a good fix (200 m/s): dropped; the track goes on from
     the fix before it, and its length is the walk's."""

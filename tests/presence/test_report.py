@@ -359,8 +359,9 @@ def test_the_page_highlights_shortfalls_and_exports(client, month):
     assert len(lines) == 5 and any(line.startswith("一九助理,") for line in lines)
     xlsx = client.get("/presence/", {"month": MONTH, "area": month.town.code, "format": "xlsx"})
     sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+    # Those with a shortfall first (19 days, a missed duty day, a week of one village day).
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
-        "一九助理", "二十助理", "村书记", "站干部",
+        "一九助理", "村书记", "站干部", "二十助理",
     ]  # fmt: skip
     other = DistrictFactory(geom=rect(100.3, 0.0, 100.4, 0.1))
     assert client.get("/presence/", {"area": other.code}).status_code == 404
@@ -403,3 +404,20 @@ def test_district_admins_edit_their_districts_rules_and_read_the_global_ones(cli
     added = client.post("/admin/presence/presencerule/add/", form)
     assert added.status_code == 302
     assert PresenceRule.objects.get(minimum=18).district == month.town.district
+
+
+def test_a_role_taken_up_mid_month_owes_its_share_of_the_days(month):
+    """A village assistant from 20 June (11 of 30 days) owes ceil(20 x 11/30) = 8 days."""
+    late = WorkerFactory(name="新助理")
+    RoleAssignmentFactory(
+        worker=late, role=Role.VILLAGE_ASSISTANT, village=month.village,
+        period=Range(june(20), None, "[)"),
+    )  # fmt: skip
+    for day in range(20, 28):
+        sign(late, june(day), code=month.village.code)
+    rows = by_name(report.presence_figures(month.village.code, MONTH))
+    (verdict,) = rows["新助理"].verdicts
+    assert (verdict.value, verdict.minimum, verdict.short) == (8, 8, False)
+    SignIn.objects.filter(worker=late, day=june(27)).delete()
+    (verdict,) = by_name(report.presence_figures(month.village.code, MONTH))["新助理"].verdicts
+    assert (verdict.value, verdict.minimum, verdict.flagged) == (7, 8, True)

@@ -422,8 +422,14 @@ def test_photos_are_served_through_the_jurisdiction_check(client, api_client, wo
 
 
 def test_a_follow_up_is_marked_done_once(api_client, world, households, logged):
-    client = as_user(api_client, login_of(world, "W leader"))
     url = reverse("visit-follow-up-done", args=[logged.pk])
+    # Someone who sees the visit but did not make it may not close its deadline.
+    town = AccountFactory(role=AccountRole.TOWN_STAFF, codes=[world.t1.code]).user
+    refused = as_user(api_client, town).post(url)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == gettext(visits.MSG_FOLLOW_UP_NOT_YOURS)
+    assert Visit.objects.get(pk=logged.pk).follow_up_done_at is None
+    client = as_user(api_client, login_of(world, "W leader"))
     first = client.post(url)
     assert first.status_code == 200 and first.json()["follow_up_done_at"]
     when = Visit.objects.get(pk=logged.pk).follow_up_done_at
@@ -455,3 +461,39 @@ def test_visits_of_a_household_for_the_household_file(world, households, logged)
     assert list(visits.visits_of_household(households["head"], leader)) == [logged]
     outsider = login_of(world, "V2 secretary")
     assert list(visits.visits_of_household(households["second"], outsider)) == []
+
+
+# --- odd input is a 4xx, never a 500 (the review of issue 14) ----------------------------------
+def test_odd_ids_months_and_dates_are_refused_not_errors(api_client, client, world, logged):
+    """``"²".isdigit()`` is true but ``int("²")`` fails; year 0 and 9999-12 overflow a date."""
+    user = login_of(world, "W leader")
+    api = as_user(api_client, user)
+    assert api.get(LIST, {"household": "²"}).status_code == 200
+    assert api.get(LIST, {"to": "9999-12-31"}).status_code == 400
+    assert api.get(LIST, {"from": "0001-01-01"}).status_code == 400
+    body = {"households": [logged.households.first().code], "notes": "x",
+            "requests": [{"text": "路灯坏了", "household": [1]}]}  # fmt: skip
+    assert api.post(LIST, body, format="json").status_code == 400
+    body["requests"] = [{"text": "路灯坏了", "household": {}}]
+    assert api.post(LIST, body, format="json").status_code == 400
+    client.force_login(user)
+    for url in ("/households/~²/", "/api/households/~²/file/"):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/field/visit/", {"household": "~²"}).status_code == 200
+    assert client.get("/diary/", {"worker": "²"}).status_code == 404
+    assert client.get("/diary/", {"month": "9999-12"}).status_code in (200, 400)
+    for month in ("0000-01", "9999-12"):
+        assert client.get("/presence/", {"month": month}).status_code in (200, 400, 404)
+        assert client.get("/duty/", {"month": month}).status_code in (200, 404)
+        assert api.get("/api/presence/", {"month": month, "area": "x"}).status_code == 400
+
+
+def test_a_household_number_with_a_slash_has_a_file_by_its_id(client, world, households):
+    from presence.care import household_file_url, household_key
+
+    home = households["head"]
+    Household.objects.filter(pk=home.pk).update(code="12/3")
+    home.refresh_from_db()
+    assert household_key(home) == f"~{home.pk}"
+    client.force_login(login_of(world, "W leader"))
+    assert client.get(household_file_url(home)).status_code == 200

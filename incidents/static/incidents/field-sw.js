@@ -122,10 +122,11 @@ self.addEventListener("message", function (event) {
   );
 });
 
-function networkFirst(request, cacheName, key) {
+/* The network's answer, kept under key when store is true; offline, the copy kept under key. */
+function networkFirst(request, cacheName, key, store) {
   return fetch(request)
     .then(function (response) {
-      if (usable(response)) {
+      if (store !== false && usable(response)) {
         const copy = response.clone();
         caches.open(cacheName).then(function (cache) {
           return cache.put(key, copy);
@@ -170,8 +171,11 @@ self.addEventListener("fetch", function (event) {
   if (!sameOrigin(url)) return;
 
   if (request.mode === "navigate" && SHELLS.indexOf(url.pathname) !== -1) {
+    // Only the plain page is kept: /field/visit/?household=A is that page with A chosen, and
+    // its copy must not come back offline for /field/visit/ or ?household=B (the page reads
+    // the query itself when it was served from here).
     event.respondWith(
-      networkFirst(request, SHELL_CACHE, url.pathname).catch(function () {
+      networkFirst(request, SHELL_CACHE, url.pathname, !url.search).catch(function () {
         return offlinePage();
       })
     );

@@ -655,6 +655,12 @@ function init() {
   });
   form.addEventListener("submit", submit);
   (CONFIG.prefill || []).forEach(choose);
+  // Served offline by the service worker (its copy is the plain page): the household asked
+  // for in the address is added by its number, as the search does offline.
+  const asked = new URLSearchParams(window.location.search).get("household");
+  if (asked && !asked.startsWith("~") && !navigator.onLine && !(CONFIG.prefill || []).length) {
+    choose({ code: asked.trim() });
+  }
   window.addEventListener("online", flush);
   window.addEventListener("offline", refreshPending);
   setInterval(flush, CONFIG.retrySeconds * 1000);
