@@ -28,6 +28,7 @@ from django.utils.translation import gettext_noop
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gridmap.middleware import MSG_NUL_BYTE
@@ -90,3 +91,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
         response.data = {"detail": _(MSG_INVALID), "errors": response.data}
     return response
+
+
+def page_links(request: Request, page: int, has_next: bool) -> dict[str, str | None]:
+    """``next`` and ``previous`` of a page-numbered list (DRF's ``PageNumberPagination``
+    shape): the request's URL with ``page`` replaced; page 1 without the parameter."""
+    url = request.build_absolute_uri()
+    previous = None
+    if page > 1:
+        previous = (
+            replace_query_param(url, "page", page - 1)
+            if page > 2
+            else remove_query_param(url, "page")
+        )
+    return {
+        "next": replace_query_param(url, "page", page + 1) if has_next else None,
+        "previous": previous,
+    }

@@ -38,13 +38,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import DateTimeField, empty
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
 from cases.deadlines import traffic_light
 from gridmap import parsers
-from gridmap.api import Invalid
+from gridmap.api import Invalid, page_links
 from gridmap.geojson import feature_collection
 from gridmap.params import (
     MSG_LON_LAT_RANGE,
@@ -576,23 +575,11 @@ class IncidentListApi(APIView):
         features = (
             _feature_collection(Incident.objects.filter(pk__in=page_ids)) if start < count else []
         )
-        url = request.build_absolute_uri()
         return Response(
             {
                 "type": "FeatureCollection",
                 "count": count,
-                "next": replace_query_param(url, "page", page + 1)
-                if start + size < count
-                else None,
-                "previous": (
-                    (
-                        replace_query_param(url, "page", page - 1)
-                        if page > 2
-                        else remove_query_param(url, "page")
-                    )
-                    if page > 1
-                    else None
-                ),
+                **page_links(request, page, start + size < count),
                 "features": features,
             }
         )

@@ -37,12 +37,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.fields import DateTimeField
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
 from gridmap import parsers, personal_data
-from gridmap.api import Invalid
+from gridmap.api import Invalid, page_links
 from gridmap.codes import covers
 from gridmap.params import MSG_LON_LAT_RANGE, id_of, lon_lat_in_range
 from grids.models import Worker
@@ -402,22 +401,10 @@ class VisitListApi(APIView):
         ids = list(qs.order_by("-at", "-id").values_list("pk", flat=True)[begin : begin + size])
         rows = list(visits.with_details(Visit.objects.filter(pk__in=ids)).order_by("-at", "-id"))
         viewer = Viewer(request.user, rows)
-        url = request.build_absolute_uri()
         return Response(
             {
                 "count": count,
-                "next": replace_query_param(url, "page", page + 1)
-                if begin + size < count
-                else None,
-                "previous": (
-                    (
-                        replace_query_param(url, "page", page - 1)
-                        if page > 2
-                        else remove_query_param(url, "page")
-                    )
-                    if page > 1
-                    else None
-                ),
+                **page_links(request, page, begin + size < count),
                 "results": [visit_result(v, viewer) for v in rows],
             }
         )

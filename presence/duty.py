@@ -37,6 +37,7 @@ from accounts.selectors import (
     today_assignments,
 )
 from gridmap.codes import STATION_CODE_RE, covers
+from gridmap.jurisdiction import scope_q as prefix_scope_q
 from grids.models import (
     CatchmentAssignment,
     Role,
@@ -174,12 +175,8 @@ def roster_places(user: Any) -> list[RosterPlace]:
         return []
 
     def inside(qs: QuerySet) -> QuerySet:
-        if prefixes is None:
-            return qs
-        q = Q(pk__in=[])
-        for p in prefixes:
-            q |= Q(code__startswith=p)
-        return qs.filter(q)
+        q = prefix_scope_q(prefixes)
+        return qs if q is None else qs.filter(q)
 
     own = [station for *_rest, station in today_assignments(user) if station is not None]
     towns = list(inside(Town.objects.current()).defer("geom").order_by("code"))

@@ -21,7 +21,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +34,7 @@ from openpyxl import Workbook
 from accounts.selectors import acting_places, jurisdiction_prefixes
 from gridmap.codes import covers
 from gridmap.exports import safe_row
+from gridmap.jurisdiction import scope_q as prefix_scope_q
 from grids.models import District, Grid, Station, Town, Village, Worker
 
 from . import duty, report
@@ -195,12 +195,8 @@ def report_areas(user: Any) -> list[tuple[str, str]]:
         return []
 
     def inside(qs: Any) -> Any:
-        if prefixes is None:
-            return qs
-        q = Q(pk__in=[])
-        for p in prefixes:
-            q |= Q(code__startswith=p)
-        return qs.filter(q)
+        q = prefix_scope_q(prefixes)
+        return qs if q is None else qs.filter(q)
 
     out: list[tuple[str, str]] = []
     for model in (District, Town):

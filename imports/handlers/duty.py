@@ -28,7 +28,7 @@ from presence.duty import MSG_ALREADY_ON_DUTY, MSG_NOT_HERE, MSG_OFFICER_TAKEN
 from presence.models import DutyShift
 
 from .common import MSG_OUTSIDE_JURISDICTION, T, choice_lookup
-from .people import MSG_NO_WORKER, MSG_PHONE_SHARED, _mobile_hash
+from .people import _mobile_hash, resolve_worker_by_phone
 
 D = table(DutyShift)
 RA = table(RoleAssignment)
@@ -119,19 +119,7 @@ class DutyShifts(Handler):
         return values, errors, normalised
 
     def prepare(self, stage: Stage) -> None:
-        stage.execute(
-            f"""UPDATE {STAGE} s SET worker_id = w.id FROM (
-                  SELECT phone_hash, min(id) AS id, count(*) AS c FROM {W}
-                   WHERE phone_hash <> '' GROUP BY phone_hash) w
-                 WHERE w.phone_hash = s.phone_hash AND w.c = 1"""
-        )
-        stage.refuse(
-            f"""errors IS NULL AND worker_id IS NULL AND (
-                  SELECT count(*) FROM {W} w WHERE w.phone_hash = {STAGE}.phone_hash) > 1""",
-            "phone",
-            MSG_PHONE_SHARED,
-        )
-        stage.refuse("errors IS NULL AND worker_id IS NULL", "phone", MSG_NO_WORKER)
+        resolve_worker_by_phone(stage)
         for scope, place_table in SCOPE_TABLES.items():
             current = (
                 "p.retired_on IS NULL" if scope == "station" else "p.generation_high_id IS NULL"

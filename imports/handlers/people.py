@@ -128,6 +128,25 @@ ROLE_SYNONYMS = {
 }
 
 
+def resolve_worker_by_phone(stage: Stage) -> None:
+    """Each staged row's ``worker_id`` from its ``phone_hash``: the one worker with that
+    phone; a phone two workers share (a central household's, a resident's) or no worker's is
+    refused with why. (Roles and duty shifts name their worker by phone.)"""
+    stage.execute(
+        f"""UPDATE {STAGE} s SET worker_id = w.id FROM (
+          SELECT phone_hash, min(id) AS id, count(*) AS c FROM {W}
+           WHERE phone_hash <> '' GROUP BY phone_hash) w
+         WHERE w.phone_hash = s.phone_hash AND w.c = 1"""
+    )
+    stage.refuse(
+        f"""errors IS NULL AND worker_id IS NULL AND (
+          SELECT count(*) FROM {W} w WHERE w.phone_hash = {STAGE}.phone_hash) > 1""",
+        "phone",
+        MSG_PHONE_SHARED,
+    )
+    stage.refuse("errors IS NULL AND worker_id IS NULL", "phone", MSG_NO_WORKER)
+
+
 @cache
 def role_lookup() -> dict[str, str]:
     """Every accepted name of a role (its key, English and Chinese labels, synonyms)."""
@@ -319,19 +338,7 @@ class Roles(Handler):
         return values, errors, normalised
 
     def prepare(self, stage: Stage) -> None:
-        stage.execute(
-            f"""UPDATE {STAGE} s SET worker_id = w.id FROM (
-                  SELECT phone_hash, min(id) AS id, count(*) AS c FROM {W}
-                   WHERE phone_hash <> '' GROUP BY phone_hash) w
-                 WHERE w.phone_hash = s.phone_hash AND w.c = 1"""
-        )
-        stage.refuse(
-            f"""errors IS NULL AND worker_id IS NULL AND (
-                  SELECT count(*) FROM {W} w WHERE w.phone_hash = {STAGE}.phone_hash) > 1""",
-            "phone",
-            MSG_PHONE_SHARED,
-        )
-        stage.refuse("errors IS NULL AND worker_id IS NULL", "phone", MSG_NO_WORKER)
+        resolve_worker_by_phone(stage)
         for scope, _roles, msgid in SCOPES:
             table = T[scope]
             current = (
