@@ -136,6 +136,7 @@ class FieldTodayView(LoginRequiredMixin, TemplateView):
                 "serviceWorkerUrl": reverse("field-sw"),
                 "scope": reverse("field"),
                 "retrySeconds": RETRY_SECONDS,
+                "timeZone": settings.TIME_ZONE,
                 "maxAccuracy": settings.GRIDMAP_SIGN_IN_MAX_ACCURACY_M,
             },
             sample={
@@ -182,6 +183,7 @@ class PatrolsView(LoginRequiredMixin, TemplateView):
                 "gridsUrl": reverse("layer", kwargs={"level": "grid"}),
                 "reachM": PATROL_REACH_M,
                 "hasBasemap": bool(settings.LEAFLET_CONFIG.get("TILES")),
+                "timeZone": settings.TIME_ZONE,
             },
         )
         return context

@@ -111,3 +111,20 @@ export function jsonPost(data) {
 export function isAuthError(error) {
   return !!error && (error.status === 401 || error.status === 403);
 }
+
+/* "08:05": the time of day of an ISO timestamp in timeZone (the server's, so a record made
+   in Qinzhou reads the same on any phone); the phone's own zone when the browser cannot. */
+export function clockTime(iso, timeZone) {
+  const date = new Date(iso);
+  if (isNaN(date.getTime())) return "";
+  try {
+    return new Intl.DateTimeFormat("en-GB", {
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone: timeZone || undefined,
+    }).format(date);
+  } catch (error) {
+    return date.toTimeString().slice(0, 5);
+  }
+}

@@ -17,7 +17,15 @@
  * Every text goes into the page as text (el, textContent), never as HTML. The page root
  * carries data-ready, data-online, data-pending, data-sign-in and data-patrol for tests.
  */
-import { el, fetchJson, interpolate, isAuthError, jsonPost, readJson } from "../gridmap/common.js";
+import {
+  clockTime,
+  el,
+  fetchJson,
+  interpolate,
+  isAuthError,
+  jsonPost,
+  readJson,
+} from "../gridmap/common.js";
 import { storeOf } from "../incidents/field-queue.js";
 
 const S = readJson("today-strings");
@@ -104,7 +112,7 @@ function position() {
 function showSignedIn(body) {
   const status = $("[data-sign-in-status]");
   status.replaceChildren();
-  const time = new Date(body.at).toTimeString().slice(0, 5);
+  const time = clockTime(body.at, CONFIG.timeZone);
   status.appendChild(el("p", "td-ok", interpolate(S.signedIn, { time: time })));
   let place = body.place && body.place.name ? body.place.name : body.place ? body.place.code : "";
   if (body.verdict !== "inside" && body.distance_m) {

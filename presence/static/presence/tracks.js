@@ -6,7 +6,16 @@
  * textContent; tooltips through textTooltip), never as HTML. The root gets data-ready="true"
  * and data-count (the patrols drawn) once drawn.
  */
-import { el, fetchJson, formatNumber, interpolate, readJson, textTooltip, withQuery } from "../gridmap/common.js";
+import {
+  clockTime,
+  el,
+  fetchJson,
+  formatNumber,
+  interpolate,
+  readJson,
+  textTooltip,
+  withQuery,
+} from "../gridmap/common.js";
 
 const S = readJson("tracks-strings");
 const CONFIG = readJson("tracks-config");
@@ -25,7 +34,7 @@ function percent(share) {
 }
 
 function timeOf(iso) {
-  return new Date(iso).toTimeString().slice(0, 5);
+  return clockTime(iso, CONFIG.timeZone);
 }
 
 function params() {
