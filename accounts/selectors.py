@@ -30,6 +30,7 @@ from grids.models import (
     CatchmentAssignment,
     Role,
     RoleAssignment,
+    Worker,
 )
 from grids.selectors import workers_within
 
@@ -61,14 +62,20 @@ def account_of(user: User) -> Account | None:
         return None
 
 
+def worker_of(user: User) -> Worker | None:
+    """The worker whose login ``user`` is (None: an office login, or anonymous). Django keeps
+    the one-to-one on the user object, so asking again in the same request costs nothing."""
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.worker  # type: ignore[union-attr]
+    except ObjectDoesNotExist:
+        return None
+
+
 def has_worker(user: User) -> bool:
     """Whether the login is a person's (a ``grids.Worker`` links it)."""
-    if not user.is_authenticated:
-        return False
-    try:
-        return user.worker is not None  # type: ignore[union-attr]
-    except ObjectDoesNotExist:
-        return False
+    return worker_of(user) is not None
 
 
 def granted_account(user: User) -> Account | None:

@@ -485,7 +485,7 @@ def check_key_persons(prefix: str) -> dict[str, Any]:
         per_category[name] = per_category.get(name, 0) + 1
     listed = [
         {
-            "household": code or f"~{hid}",
+            "household": care.household_key_of(code, hid),
             "category": name,
             "grid": grid,
             "due_on": due_on.isoformat(),

@@ -37,7 +37,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -56,7 +58,7 @@ from .plan import rng_for
 
 DEFAULT_DAYS = 92
 HIRED_BEFORE_DAYS = 30
-LOCAL = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai, no daylight saving
+LOCAL = ZoneInfo(settings.TIME_ZONE)  # the day and half-day of a record are the server's
 
 GRID_ROLES = [Role.GRID_LEADER, Role.GRID_MEMBER, Role.PARTY_GUIDE]
 VILLAGE_CADRES = [Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR, Role.VILLAGE_ASSISTANT]
@@ -501,7 +503,7 @@ def _visits(
                         ELSE ST_PointOnSurface(g.geom) END,
                    g.id, g.code, v.attendees, v.notes, v.follow_up,
                    CASE WHEN v.follow_up <> ''
-                        THEN (v.at AT TIME ZONE 'Asia/Shanghai')::date + 7 END,
+                        THEN (v.at AT TIME ZONE %(tz)s)::date + 7 END,
                    CASE WHEN v.follow_up <> '' AND v.at < now() - interval '10 days'
                         THEN v.at + interval '6 days' END,
                    md5(v.key::text || v.at::text)::uuid
@@ -514,7 +516,8 @@ def _visits(
         )
         SELECT v.key, ins.id
           FROM ins JOIN _demo_visit v ON md5(v.key::text || v.at::text)::uuid = ins.client_uuid
-        """
+        """,
+        {"tz": settings.TIME_ZONE},
     )
     cur.execute(
         """INSERT INTO presence_visithousehold (visit_id, household_id)

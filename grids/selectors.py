@@ -9,6 +9,7 @@ from operator import or_
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from gridmap.jurisdiction import Prefixes, scope_q
 
@@ -161,3 +162,8 @@ def home_extent(prefixes: Prefixes) -> list[float] | None:
         return None
     box = Grid.objects.current().filter(scope_q(prefixes)).aggregate(box=Extent("geom"))["box"]
     return [round(v, 7) for v in box] if box else None
+
+
+# A role assignment's place code (its grid's, village's, station's or town's: exactly one is
+# set, ``grids.models.RoleAssignment``'s constraints), for ``.annotate(place_code=...)``.
+ASSIGNMENT_PLACE_CODE = Coalesce("grid__code", "village__code", "station__code", "town__code")

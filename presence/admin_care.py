@@ -13,51 +13,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import JurisdictionAdminMixin, town_filter
 from accounts.selectors import can_see_personal_data
 from gridmap import personal_data
 
+from .admin_duty import DistrictDataAdmin
 from .models import CareCategory, KeyPerson
-
-MSG_GLOBAL_BY_SUPERUSERS = gettext_noop(
-    "Only a superuser edits a category of every district: choose your district."
-)
 
 
 @admin.register(CareCategory)
-class CareCategoryAdmin(JurisdictionAdminMixin, admin.ModelAdmin):
-    jurisdiction_code_path = "district__code"
+class CareCategoryAdmin(DistrictDataAdmin):
+    """A district administrator reads the categories of every district and edits their own
+    district's (``DistrictDataAdmin``, as presence rules and the weekly schedule)."""
+
     list_display = ["name", "code", "visit_every_days", "visitor", "district", "active"]
     list_filter = ["visitor", "active"]
     search_fields = ["name", "code"]
-
-    def jurisdiction_queryset(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
-        """The user's districts' categories, and the global ones (to read and to choose)."""
-        inside = super().jurisdiction_queryset(request, qs)
-        if inside is qs:
-            return qs
-        return qs.filter(Q(pk__in=inside.values("pk")) | Q(district__isnull=True))
-
-    def jurisdiction_errors(self, request: HttpRequest, obj: Any) -> list[str]:
-        errors = super().jurisdiction_errors(request, obj)
-        if obj.district_id is None and not request.user.is_superuser:
-            errors.append(gettext(MSG_GLOBAL_BY_SUPERUSERS))
-        return errors
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.district_id is None and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and obj.district_id is None and not request.user.is_superuser:
-            return False
-        return super().has_delete_permission(request, obj)
 
 
 @admin.register(KeyPerson)

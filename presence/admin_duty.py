@@ -22,7 +22,7 @@ from . import duty
 from .models import DutyShift, PresenceRule, ScheduleDay
 
 MSG_DISTRICT_REQUIRED = gettext_noop(
-    "Give the rule a district: only a superuser changes the rules of every district."
+    "Choose a district: only a superuser changes what holds in every district."
 )
 
 

@@ -39,7 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import jurisdiction_prefixes, scope_q
+from accounts.selectors import jurisdiction_prefixes, scope_q, worker_of
 from gridmap.api import object_body
 from gridmap.geojson import feature_collection
 from gridmap.params import MSG_LON_LAT_RANGE, InputSerializer, lon_lat_in_range
@@ -70,10 +70,6 @@ def to_wgs84(lonlat: np.ndarray, crs: str) -> np.ndarray:
     if crs == "bd09":
         return coords.bd09_to_wgs84_coords(lonlat)
     return np.asarray(lonlat, dtype=float).reshape(-1, 2)
-
-
-def worker_of(user: Any) -> Worker | None:
-    return Worker.objects.filter(user=user).first() if user.is_authenticated else None
 
 
 def _require_worker(user: Any) -> Worker:

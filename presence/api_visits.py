@@ -39,7 +39,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
+from accounts.selectors import can_see_personal_data, jurisdiction_prefixes, worker_of
 from gridmap import parsers, personal_data
 from gridmap.api import Invalid, page_links
 from gridmap.codes import covers
@@ -263,7 +263,7 @@ class Viewer:
                 "pk", flat=True
             )
         )
-        own = visits.worker_of(user)
+        own = worker_of(user)
         self.own_worker = own.pk if own is not None else None
         if own is not None:
             self.named.add(own.pk)
@@ -418,7 +418,7 @@ class VisitListApi(APIView):
         operation_id="visits_create",
     )
     def post(self, request: Request) -> Response:
-        worker = visits.worker_of(request.user)
+        worker = worker_of(request.user)
         if worker is None:
             raise Invalid({"worker": [_(visits.MSG_NO_WORKER)]})
         photos = request.FILES.getlist("photos") if request.FILES else []

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -56,7 +54,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_noop
 
-from accounts.selectors import can_see_personal_data, has_worker
+from accounts.selectors import can_see_personal_data, worker_of
 from gridmap import personal_data
 from gridmap.sql import tables
 from grids.models import District, Grid, Role, RoleAssignment, Town, Village, Worker
@@ -86,10 +84,6 @@ TAG_CATEGORIES: dict[str, str] = {
     Tag.LEFT_BEHIND_CHILD: "left_behind_child",
     Tag.DISABILITY: "disability",
 }
-
-
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -122,7 +116,7 @@ def with_due(qs: QuerySet[KeyPerson], on: dt.date) -> QuerySet[KeyPerson]:
         .annotate(last=Max("visit__at"))
         .values("last")
     )
-    base = Coalesce(TruncDate("last_visit_at", tzinfo=local_tz()), F("since"))
+    base = Coalesce(TruncDate("last_visit_at", tzinfo=timezone.get_default_timezone()), F("since"))
     due = CombinedExpression(base, "+", F("category__visit_every_days"), output_field=DateField())
     return qs.annotate(last_visit_at=Subquery(last_visit)).annotate(due_on=due)
 
@@ -195,16 +189,10 @@ def responsible_q(workers: Workers, on: dt.date) -> Q:
     )
 
 
-def worker_id_of(user: Any) -> int | None:
-    """The id of the user's worker (read once per user object, as the identity is)."""
-    if not has_worker(user):
-        return None
-    return user.worker.pk
-
-
 def due_for_user_queryset(user: Any, on: dt.date) -> QuerySet[KeyPerson]:
     """The key persons due on ``on`` that ``user``'s worker must visit, most overdue first."""
-    worker_id = worker_id_of(user)
+    worker = worker_of(user)
+    worker_id = worker.pk if worker is not None else None
     if worker_id is None:
         return KeyPerson.objects.none()
     return (
@@ -229,13 +217,17 @@ def due_count_queryset(user: Any, on: dt.date) -> QuerySet:
     )
 
 
-def household_key(household: Household) -> str:
+def household_key_of(code: str | None, pk: int) -> str:
     """The key of a household's file in URLs: its county number, else ``~<id>`` (a household
     entered here and never imported has no number; a number with a "/" cannot be one path
     segment)."""
-    if household.code and "/" not in household.code:
-        return household.code
-    return f"~{household.pk}"
+    if code and "/" not in code:
+        return code
+    return f"~{pk}"
+
+
+def household_key(household: Household) -> str:
+    return household_key_of(household.code, household.pk)
 
 
 def household_file_url(household: Household) -> str:

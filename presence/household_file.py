@@ -45,7 +45,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 
-from accounts.selectors import can_see_personal_data, jurisdiction_prefixes, scope_q
+from accounts.selectors import can_see_personal_data, jurisdiction_prefixes, scope_q, worker_of
 from gridmap import personal_data
 from gridmap.params import id_of
 from grids.models import GRID_ROLES, Building, RoleAssignment, Worker
@@ -69,16 +69,9 @@ def _scoped(user: Any, qs: QuerySet, path: str) -> QuerySet:
     return qs if scope is None else qs.filter(scope)
 
 
-def households_visible_to(user: Any) -> QuerySet[Household]:
-    """The households inside the user's jurisdiction (by their grid's code)."""
-    if not user.is_authenticated:
-        return Household.objects.none()
-    return _scoped(user, Household.objects.all(), "grid__code")
-
-
 def household_for(user: Any, key: str) -> Household | None:
     """The household with file key ``key`` inside the user's jurisdiction, or None."""
-    qs = households_visible_to(user).select_related(
+    qs = visits.households_visible_to(user).select_related(
         "grid__village__town", "building", "ten_household_unit"
     )
     found = qs.filter(code=key).first()
@@ -94,7 +87,7 @@ def household_search(user: Any, q: str) -> QuerySet[Household]:
     q = (q or "").strip()
     if not q:
         return Household.objects.none()
-    visible = households_visible_to(user)
+    visible = visits.households_visible_to(user)
     # A household number first (the unique index), alone: ``code = q OR address LIKE``
     # would make PostgreSQL give up both indexes.
     if visible.filter(code=q).exists():
@@ -159,7 +152,7 @@ def building_households(user: Any, building: Building) -> dict[str, Any]:
     number of current key persons each. The map's popup draws it as text."""
     on = timezone.localdate()
     qs = (
-        households_visible_to(user)
+        visits.households_visible_to(user)
         .filter(building=building)
         .annotate(
             key_person_count=Coalesce(
@@ -265,7 +258,7 @@ def _visits(user: Any, household: Household) -> list[dict[str, Any]]:
             jurisdiction_prefixes(user), Worker.objects.filter(pk__in={v.worker_id for v in shown})
         ).values_list("pk", flat=True)
     )
-    own = visits.worker_of(user)
+    own = worker_of(user)
     if own is not None:
         named.add(own.pk)
     return [

@@ -49,6 +49,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.selectors import scope_q
 from grids.models import Grid, RoleAssignment, Village, Worker
+from grids.selectors import ASSIGNMENT_PLACE_CODE
 
 from .models import Patrol, PatrolCoverage
 
@@ -154,14 +155,15 @@ LIMIT 1
 
 
 def _worker_place_code(worker: Worker, day: dt.date) -> str:
-    row = (
+    code = (
         RoleAssignment.objects.active(day)
         .filter(worker=worker)
-        .values_list("grid__code", "village__code", "station__code", "town__code")
+        .annotate(place_code=ASSIGNMENT_PLACE_CODE)
+        .values_list("place_code", flat=True)
         .order_by("id")
         .first()
     )
-    return next((c for c in row or () if c), "")
+    return code or ""
 
 
 def record_patrol(

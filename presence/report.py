@@ -43,7 +43,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from psycopg.types.range import Range
@@ -51,6 +50,7 @@ from psycopg.types.range import Range
 from gridmap.codes import STATION_CODE_RE, level_of, prefix_of
 from gridmap.sql import tables
 from grids.models import STATION_ROLES, Role, RoleAssignment
+from grids.selectors import ASSIGNMENT_PLACE_CODE
 
 from .care import overdue_count_by_worker
 from .models import DutyShift, Patrol, PresenceRule, SignIn, Visit, VisitHousehold
@@ -62,7 +62,6 @@ PRESENT = (SignIn.Verdict.INSIDE, SignIn.Verdict.NEAR)
 MSG_DAYS = gettext_noop("%(value)s/%(minimum)s days")
 MSG_BAD_MONTH = gettext_noop("Give the month as YYYY-MM, for example 2026-03.")
 MSG_BAD_AREA = gettext_noop("Give the code of a district, town, station, village or grid.")
-PLACE_CODE = Coalesce("grid__code", "village__code", "station__code", "town__code")
 T = tables(
     sign_in=SignIn, duty=DutyShift, visit=Visit, visit_household=VisitHousehold, patrol=Patrol
 )
@@ -165,7 +164,7 @@ WITH ids AS (SELECT unnest(%(ids)s::bigint[]) AS worker_id),
 present AS (
   SELECT worker_id, array_agg(DISTINCT day ORDER BY day) AS days FROM {sign_in}
    WHERE worker_id = ANY(%(ids)s) AND day BETWEEN %(lo)s AND %(hi)s
-     AND verdict IN ('inside', 'near')
+     AND verdict = ANY(%(present)s)
    GROUP BY worker_id
 ), outside AS (
   SELECT worker_id, array_agg(DISTINCT day ORDER BY day) AS days FROM {sign_in}
@@ -247,7 +246,7 @@ def presence_figures(
     today = today or timezone.localdate()
     month_range = Range(first, last + dt.timedelta(days=1), "[)")
     assignments = list(
-        RoleAssignment.objects.annotate(place_code=PLACE_CODE)
+        RoleAssignment.objects.annotate(place_code=ASSIGNMENT_PLACE_CODE)
         .filter(place_code__startswith=prefix, period__overlap=month_range)
         .order_by("worker__name", "worker_id", "role")
         .values_list("worker_id", "worker__name", "role", "place_code", "period")
@@ -286,6 +285,7 @@ def presence_figures(
                 "start": start,
                 "end": end,
                 "tz": settings.TIME_ZONE,
+                "present": [str(v) for v in PRESENT],
             },
         )
         figures = cur.fetchall()

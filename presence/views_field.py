@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from accounts.selectors import jurisdiction_prefixes
+from accounts.selectors import jurisdiction_prefixes, worker_of
 from grids.models import RoleAssignment, Worker
 from grids.selectors import workers_within
 
@@ -72,10 +72,6 @@ def today_strings() -> dict[str, str]:
     }
 
 
-def _worker(user: Any) -> Worker | None:
-    return Worker.objects.filter(user=user).first() if user.is_authenticated else None
-
-
 def suggested_work(worker: Worker | None, on: Any) -> list[dict[str, str]]:
     """The day's work from the weekly schedule of the worker's roles: one row per role with a
     schedule for this weekday (a district's own row before the default one)."""
@@ -114,7 +110,7 @@ class FieldTodayView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        worker = _worker(user)
+        worker = worker_of(user)
         now = timezone.now()
         day, half = half_day(now)
         current = (
@@ -159,7 +155,7 @@ class PatrolsView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         workers = workers_within(jurisdiction_prefixes(user)).filter(patrols__isnull=False)
-        own = _worker(user)
+        own = worker_of(user)
         choices = list(workers.distinct().order_by("name").values_list("pk", "name")[:500])
         if own is not None and own.pk not in {pk for pk, _name in choices}:
             choices.insert(0, (own.pk, own.name))

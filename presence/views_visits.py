@@ -30,7 +30,7 @@ from django.views import View
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 
-from accounts.selectors import jurisdiction_prefixes
+from accounts.selectors import jurisdiction_prefixes, worker_of
 from gridmap import uploads
 from gridmap.codes import covers
 from gridmap.params import id_of
@@ -142,7 +142,7 @@ class VisitFormView(LoginRequiredMixin, TemplateView):
         ]
         context["severities"] = [{"value": s.value, "label": s.label} for s in Severity]
         context["kinds"] = Visit.Kind.choices
-        context["is_worker"] = visits.worker_of(self.request.user) is not None
+        context["is_worker"] = worker_of(self.request.user) is not None
         return context
 
 
@@ -200,7 +200,7 @@ class DiaryView(LoginRequiredMixin, View):
             title_name = _area_name(area)
             qs = visits.visits_in_area(codes, user, start=start, end=end)
         else:
-            own = visits.worker_of(user)
+            own = worker_of(user)
             if worker_raw:
                 worker_id = id_of(worker_raw)
                 if worker_id is None:
@@ -253,7 +253,7 @@ class DiaryView(LoginRequiredMixin, View):
             "end": end,
             "month": request.GET.get("month") or "",
             "is_own": worker is not None and worker.user_id == user.pk,
-            "can_log": visits.worker_of(user) is not None,
+            "can_log": worker_of(user) is not None,
         }
         return render(request, self.template_name, context)
 

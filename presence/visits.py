@@ -134,13 +134,6 @@ def worker_prefixes(worker: Worker, on: dt.date) -> list[str] | None:
     return sorted(codes)
 
 
-def worker_of(user: Any) -> Worker | None:
-    """The worker whose login ``user`` is (None: an office login, or anonymous)."""
-    if not user.is_authenticated:
-        return None
-    return Worker.objects.filter(user=user).first()
-
-
 # --- writing ---------------------------------------------------------------------------------
 def _checked_time(at: dt.datetime | None, now: dt.datetime, *, backfill: bool) -> dt.datetime:
     if at is None:
@@ -470,7 +463,10 @@ def within_days(qs: QuerySet[Visit], start: dt.date | None, end: dt.date | None)
 
 
 def households_visible_to(user: Any) -> QuerySet[Household]:
-    """Households inside ``user``'s jurisdiction (with their grid)."""
+    """Households inside ``user``'s jurisdiction, by their grid's code (with their grid); none
+    for an anonymous user. (The visit form, the household file and its search.)"""
+    if not user.is_authenticated:
+        return Household.objects.none()
     qs = Household.objects.select_related("grid")
     scope = scope_q(user, "grid__code")
     return qs if scope is None else qs.filter(scope)

@@ -44,6 +44,7 @@ from grids.models import (
     Village,
     Worker,
 )
+from grids.selectors import ASSIGNMENT_PLACE_CODE
 from households.models import (
     CentralHousehold,
     Household,
@@ -254,16 +255,13 @@ def households_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
         yield values, _wkb(r.get("wkb"))
 
 
-PLACE_CODE = Coalesce("grid__code", "village__code", "station__code", "town__code")
-
-
 def _workers_q(scope: Scope) -> Q | None:
     """Workers inside the scope: one of their roles (any period) is held there, or the party
     member they are lives there."""
     roles_q = scope.q("place_code")
     if roles_q is None:
         return None
-    roles = RoleAssignment.objects.annotate(place_code=PLACE_CODE).filter(
+    roles = RoleAssignment.objects.annotate(place_code=ASSIGNMENT_PLACE_CODE).filter(
         roles_q, worker=OuterRef("pk")
     )
     members = scope.filter(
@@ -292,7 +290,7 @@ def workers_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
 def roles_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
     roles = _labels(Role)
     resident = Exists(PartyMember.objects.filter(worker=OuterRef("worker")))
-    qs = RoleAssignment.objects.annotate(place_code=PLACE_CODE, resident=resident)
+    qs = RoleAssignment.objects.annotate(place_code=ASSIGNMENT_PLACE_CODE, resident=resident)
     qs = scope.filter(qs, "place_code")
     fields = ["worker__phone", "worker__name", "role", "place_code", "period", "resident"]
     for r in _stream(qs.order_by("place_code", "role", "period", "pk"), fields):

@@ -14,7 +14,13 @@ from rest_framework.test import APIClient
 from coverage.checks import check_key_persons
 from gridmap.personal_data import mask_name
 from grids.models import Role
-from households.models import CentralHousehold, PartyBranch, PartyMember, TenHouseholdUnit
+from households.models import (
+    CentralHousehold,
+    Household,
+    PartyBranch,
+    PartyMember,
+    TenHouseholdUnit,
+)
 from presence import care
 from presence.models import CareCategory, KeyPerson, Visit, VisitHousehold
 from tests.factories import (
@@ -349,6 +355,12 @@ def test_the_coverage_pages_list_leads_to_each_households_file(w):
     assert figure.value == 1 and figure.href == f"#items-{figure.key}"
     assert figure.cell_links[0]["household"] == "/households/H1/"
     assert figure.cell_links[0]["grid"] == f"/map/?grid={w.g1.code}"
+    # A county number with a "/" is keyed by the household's id (one path segment).
+    Household.objects.filter(pk=w.h1.pk).update(code="12/3")
+    (section,) = sections({"checks": {"key_persons": check_key_persons(w.village.code)}})
+    link_sections([section], area_code=w.village.code, user=w.users["leader1"])
+    (figure,) = [f for f in section.figures if f.name == "key_persons_not_visited"]
+    assert figure.cell_links[0]["household"] == f"/households/~{w.h1.pk}/"
 
 
 # --- the admin ---------------------------------------------------------------------------------

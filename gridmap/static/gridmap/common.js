@@ -128,3 +128,17 @@ export function clockTime(iso, timeZone) {
     return date.toTimeString().slice(0, 5);
   }
 }
+
+/* A random UUID (version 4): a record's client_uuid, made on the phone, by which the server
+   recognises a resend. crypto.randomUUID where the browser has it (secure contexts only). */
+export function uuid() {
+  if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  window.crypto.getRandomValues(bytes);
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, function (b) {
+    return b.toString(16).padStart(2, "0");
+  }).join("");
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+}

@@ -25,6 +25,7 @@ import {
   isAuthError,
   jsonPost,
   readJson,
+  uuid,
 } from "../gridmap/common.js";
 import { storeOf } from "../incidents/field-queue.js";
 
@@ -36,18 +37,6 @@ const patrols = storeOf("patrols");
 
 function $(selector) {
   return root.querySelector(selector);
-}
-
-function newUuid() {
-  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.from(bytes, function (b) {
-    return b.toString(16).padStart(2, "0");
-  }).join("");
-  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
 }
 
 function metresBetween(a, b) {
@@ -166,7 +155,7 @@ async function signIn() {
     return;
   }
   const record = {
-    client_uuid: newUuid(),
+    client_uuid: uuid(),
     owner: CONFIG.user,
     created_at: Date.now(),
     body: {
@@ -272,7 +261,7 @@ function watch() {
 async function startPatrol() {
   show($("[data-patrol-error]"), "");
   recording = {
-    client_uuid: newUuid(),
+    client_uuid: uuid(),
     owner: CONFIG.user,
     created_at: Date.now(),
     state: "recording",

@@ -12,7 +12,15 @@
  * Data goes into the page as text only (el(), textContent), never as HTML. The page root
  * carries data-ready and data-pending (visits waiting on this phone) for tests.
  */
-import { el, fetchJson, interpolate, isAuthError, jsonPost, readJson } from "../gridmap/common.js";
+import {
+  el,
+  fetchJson,
+  interpolate,
+  isAuthError,
+  jsonPost,
+  readJson,
+  uuid,
+} from "../gridmap/common.js";
 import { storeOf } from "../incidents/field-queue.js";
 
 const S = readJson("visit-strings");
@@ -34,18 +42,6 @@ const state = {
 
 function $(selector, scope) {
   return (scope || root).querySelector(selector);
-}
-
-function uuid() {
-  if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-  const bytes = new Uint8Array(16);
-  window.crypto.getRandomValues(bytes);
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.prototype.map.call(bytes, function (b) {
-    return (b + 256).toString(16).slice(1);
-  }).join("");
-  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
 }
 
 function toast(text, kind) {

@@ -4,7 +4,7 @@
  * incidents of that category nearby (attach to one instead), submit, and see who handles
  * it. A report goes through the queue on this phone (./queue.js) before it is sent.
  */
-import { el, interpolate, withQuery } from "../../gridmap/common.js";
+import { el, interpolate, uuid, withQuery } from "../../gridmap/common.js";
 import { queue } from "../field-queue.js";
 import {
   $,
@@ -30,22 +30,6 @@ import { showResults } from "./results.js";
 
 function megabytes(bytes) {
   return Math.round((bytes / (1024 * 1024)) * 10) / 10;
-}
-
-function uuid() {
-  if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-  const bytes = new Uint8Array(16);
-  window.crypto.getRandomValues(bytes);
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = Array.prototype.map.call(bytes, function (b) {
-    return (b + 256).toString(16).slice(1);
-  });
-  return [hex.slice(0, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10), hex.slice(10)]
-    .map(function (part) {
-      return part.join("");
-    })
-    .join("-");
 }
 
 /* --- the point ---------------------------------------------------------------------------- */
