@@ -4,7 +4,7 @@ The page scripts are ES modules that import each other by relative path (no buil
 Django rewrites those ``import ... from "./x.js"`` statements to the hashed names too
 (``support_js_module_import_aggregation``), so a hashed script never loads an unhashed
 module: the field page's service worker precaches exactly the hashed names ``{% static %}``
-gives (``incidents.views.FIELD_STATIC``), and works offline only if the modules' imports ask
+gives (``incidents.views.field_static()``), and works offline only if the modules' imports ask
 for the same files.
 """
 

@@ -29,6 +29,7 @@ from django.views.generic import TemplateView
 
 from grids.models import Role
 
+from .field_pages import FIELD_PAGES
 from .models import Level, RecipientKind, Responder, Severity, Status
 from .services import MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, PHOTO_FORMATS
 
@@ -59,17 +60,14 @@ FIELD_STATIC = [
     "incidents/field/queue.js",
     "incidents/field/report.js",
     "households/unit-editor.js",
-    # The day on the phone (/field/today/, presence): its own script and style.
-    "presence/today.css",
-    "presence/today.js",
-    # The visit form (/field/visit/).
-    "presence/visit.css",
-    "presence/visit.js",
 ]
-# The other phone pages under the worker's scope (presence's, issue 14): shells like /field/,
-# network first and their last good copy offline. Paths, not URL names: incidents lies below
-# presence and does not know its routes.
-OTHER_SHELLS = ["today/", "visit/"]
+
+
+def field_static() -> list[str]:
+    """The static files of the field page and of every registered field page."""
+    return FIELD_STATIC + [path for page in FIELD_PAGES for path in page.static]
+
+
 # Leaflet's images are referenced from its CSS, not from the page.
 LEAFLET_IMAGES = [
     "leaflet/images/layers.png",
@@ -277,7 +275,7 @@ def _static_source(path: str) -> bytes:
 
 
 def service_worker_precache() -> list[str]:
-    urls = leaflet_static_urls() + [static(path) for path in LEAFLET_IMAGES + FIELD_STATIC]
+    urls = leaflet_static_urls() + [static(path) for path in LEAFLET_IMAGES + field_static()]
     return list(dict.fromkeys(urls))
 
 
@@ -294,12 +292,12 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     precache = service_worker_precache()
     digest = hashlib.sha256(source)
     digest.update("\n".join(precache).encode())
-    for path in FIELD_STATIC:
+    for path in field_static():
         digest.update(_static_source(path))
     config = {
         "version": digest.hexdigest()[:16],
         "shell": reverse("field"),
-        "shells": [reverse("field")] + [reverse("field") + path for path in OTHER_SHELLS],
+        "shells": [reverse("field")] + [reverse(page.url_name) for page in FIELD_PAGES],
         "precache": precache,
         # GET API answers kept for offline use (network first): what the form needs.
         "dataUrls": [

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from incidents.field_pages import FieldPage, register_field_page
 from incidents.todo_extra import TodoSource
 from incidents.todo_extra import register as register_todo_source
 
@@ -23,3 +24,6 @@ class PresenceConfig(AppConfig):
                 count_queryset=care.todo_count_queryset,
             )
         )
+        # The day and the visit form open offline like the field page (its service worker).
+        register_field_page(FieldPage("field-today", ("presence/today.css", "presence/today.js")))
+        register_field_page(FieldPage("field-visit", ("presence/visit.css", "presence/visit.js")))

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop
 
+from gridmap.codes import STATION_CODE_RE, Level, level_of
 from gridmap.sql import table
 from grids.models import CatchmentAssignment, Role, RoleAssignment
 from imports.normalise import RowError, clean_code, clean_date, clean_text, is_empty
@@ -29,6 +30,7 @@ from presence.models import DutyShift
 
 from .common import MSG_OUTSIDE_JURISDICTION, T, choice_lookup
 from .people import _mobile_hash, resolve_worker_by_phone
+from .refs import classify, update
 
 D = table(DutyShift)
 RA = table(RoleAssignment)
@@ -68,14 +70,11 @@ def span_lookup() -> dict[str, str]:
 
 
 def scope_of(code: str) -> str | None:
-    """The level a place code names by its shape."""
-    if len(code) == 12 and code.isdigit():
-        return "village"
-    if len(code) == 9 and code.isdigit():
-        return "town"
-    if len(code) == 12 and code[:9].isdigit() and code[9] == "S" and code[10:].isdigit():
+    """The level a place code names by its shape (``gridmap.codes``): a village, a station or
+    a town; None for anything else."""
+    if STATION_CODE_RE.match(code):
         return "station"
-    return None
+    return {Level.VILLAGE: "village", Level.TOWN: "town"}.get(level_of(code))
 
 
 @register
@@ -226,20 +225,10 @@ class DutyShifts(Handler):
             f"jsonb_build_object('date', day::text, 'holder', (SELECT w.name {officer} LIMIT 1))",
             [Role.TOWN_DUTY_OFFICER, Role.TOWN_DUTY_OFFICER],
         )
-        stage.execute(
-            f"UPDATE {STAGE} SET action = 'new' WHERE errors IS NULL AND target_id IS NULL"
-        )
-        stage.execute(
-            f"""UPDATE {STAGE} s SET action = CASE WHEN d.note = s.note
-                                               THEN 'unchanged' ELSE 'updated' END
-                  FROM {D} d WHERE d.id = s.target_id AND s.errors IS NULL"""
-        )
+        classify(stage, D, "d", ["d.note = s.note"])
 
     def apply(self, stage: Stage) -> None:
-        stage.execute(
-            f"""UPDATE {D} d SET note = s.note FROM {STAGE} s
-                 WHERE s.target_id = d.id AND s.errors IS NULL AND s.action = 'updated'"""
-        )
+        update(stage, D, "d", ["note = s.note"])
         for scope in SCOPE_TABLES:
             stage.execute(
                 f"""INSERT INTO {D} (worker_id, date, span, {scope}_id, note, created_at)

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from accounts.models import AccountRole
 from incidents import services
-from incidents.views import FIELD_STATIC, field_strings
+from incidents.views import field_static, field_strings
 from tests.factories import AccountFactory, UserFactory
 from tests.grids.test_pages import OFF_SITE, parse
 
@@ -149,7 +149,7 @@ def test_service_worker_is_javascript_for_the_field_scope(client):
     precache = config["precache"]
     assert "/static/leaflet/leaflet.js" in precache
     assert "/static/leaflet/leaflet.css" in precache
-    for path in FIELD_STATIC:
+    for path in field_static():
         assert f"/static/{path}" in precache
     for url in precache:
         assert url.startswith("/static/")

@@ -1,0 +1,25 @@
+"""The other phone pages under the field page's scope, which its service worker serves like
+``/field/`` (``incidents.views.service_worker``): network first, their last good copy offline,
+their static files precached. Apps above incidents register theirs in ``AppConfig.ready()``
+(presence: the day and the visit form); incidents does not know their routes. No model is
+imported here, so an app's ``apps.py`` may import it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldPage:
+    """A page by its URL name, and its own static files."""
+
+    url_name: str
+    static: tuple[str, ...]
+
+
+FIELD_PAGES: list[FieldPage] = []
+
+
+def register_field_page(page: FieldPage) -> None:
+    if page not in FIELD_PAGES:
+        FIELD_PAGES.append(page)
