@@ -9,10 +9,8 @@ from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
-from . import todo_extra
-from .todo import todo, todo_count
+from .todo import todo_count
 
 BADGE_MAX = 99
 
@@ -27,12 +25,7 @@ class TodoBadge:
 
     @cached_property
     def count(self) -> int:
-        extra = todo_extra.count_querysets(self.user, timezone.now())
-        if not extra:
-            return todo_count(self.user)
-        # One query: the cases and every other source's rows, UNION ALL, counted.
-        cases = todo(self.user).order_by().values("pk")
-        return cases.union(*extra, all=True).count()
+        return todo_count(self.user)
 
     @property
     def text(self) -> str:

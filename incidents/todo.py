@@ -40,12 +40,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import ngettext, pgettext_lazy
 
 from cases.models import Status
 from cases.todo import TODO_ACTIONS, TodoAction, todo_action_expression
 
+from . import todo_extra
 from .models import Incident, IncidentRecipient, RecipientKind
 from .selectors import incidents_visible_to
 
@@ -136,16 +138,20 @@ def todo_counts(user: Any, *, now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def todo_count(user: Any) -> int:
-    """The number of items waiting on ``user`` (the badge), in one query."""
+def todo_count(user: Any, *, now: dt.datetime | None = None) -> int:
+    """The number of items waiting on ``user`` (the badge): the cases and every other
+    source's items (``todo_extra``), in one query (``UNION ALL``, counted)."""
     if not user.is_authenticated:
         return 0
-    return (
+    cases = (
         incidents_visible_to(user)
         .annotate(todo_action=_action_expression(user, None))
         .filter(todo_action__isnull=False)
-        .count()
     )
+    extra = todo_extra.count_querysets(user, now or timezone.now())
+    if not extra:
+        return cases.count()
+    return cases.order_by().values("pk").union(*extra, all=True).count()
 
 
 def due_text(due_at: dt.datetime | None, at: dt.datetime) -> str:
