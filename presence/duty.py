@@ -49,6 +49,7 @@ from grids.models import (
 )
 
 from .models import DutyShift, PlaceLevel
+from .schedule import ROLE_ORDER
 
 RosterPlace = Village | Station | Town
 
@@ -319,9 +320,6 @@ def remove_shift(*, actor: Any, shift: DutyShift) -> None:
 class PublicDutyDay:
     day: dt.date
     duties: list[tuple[str, str]]  # (role label, span label), never a name
-
-
-ROLE_ORDER = [r.value for r in Role]
 
 
 def public_week(village: Village, monday: dt.date) -> list[PublicDutyDay]:

@@ -54,7 +54,7 @@ from grids.selectors import ASSIGNMENT_PLACE_CODE
 
 from .care import overdue_count_by_worker
 from .models import DutyShift, Patrol, PresenceRule, SignIn, Visit, VisitHousehold
-from .schedule import activity_from, schedule_table
+from .schedule import ROLE_ORDER, activity_from, schedule_table
 
 # Years 1900-2199: a month outside is a typo (and year 0 or 9999-12 would overflow a date).
 MONTH_RE = re.compile(r"^((?:19|20|21)\d\d)-(0[1-9]|1[0-2])$")
@@ -334,7 +334,7 @@ def presence_figures(
             if scheduled is not None and scheduled.activity == "visits":
                 row.scheduled_visit_days += 1
                 row.scheduled_visit_days_done += day in visit_set
-        for role in sorted(roles_held, key=[r.value for r in Role].index):
+        for role in sorted(roles_held, key=ROLE_ORDER.index):
             for kind in PresenceRule.Kind:
                 rule = rules.get((role, kind, district))
                 if rule is None:

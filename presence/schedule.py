@@ -26,6 +26,8 @@ LONGAN_SCHEDULE: list[tuple[int, str, bool]] = [
     (3, Activity.TRAINING, False),
     (4, Activity.REPORT, False),
 ]
+# Roles in their declared order (grid, village, station, town): who comes first when a worker
+# holds several (the schedule, the public week, the report's verdicts).
 ROLE_ORDER = [r.value for r in Role]
 
 # (role, district code or None, weekday) -> the schedule day.
