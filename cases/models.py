@@ -30,6 +30,8 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("closed out")
     RETURNED = "returned", _("returned")
     CANCELLED = "cancelled", _("cancelled")
+    # Not eligible (a service request returned to the resident with the reason): final.
+    DECLINED = "declined", _("declined")
 
 
 OPEN_STATUSES = [

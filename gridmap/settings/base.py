@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "cases",
     "incidents",
     "presence",
+    "servicedesk",
     "accounts",
     # The personal-data access log (gridmap.personal_data).
     "privacy",
