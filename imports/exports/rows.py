@@ -458,8 +458,10 @@ def service_items_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
     (no district code) only when neither filter is given."""
     kinds, levels = _labels(ServiceKind), _labels(ApprovingLevel)
     qs = scope.filter(ServiceItem.objects.all(), "district__code")
-    fields = ["code", "name", "kind", "approving_level", "office", "conditions", "materials",
-              "steps", "fees", "legal_basis", "promised_days", "at_village", "district__code"]  # fmt: skip
+    fields = [
+        "code", "name", "kind", "approving_level", "office", "conditions", "materials",
+        "steps", "fees", "legal_basis", "promised_days", "at_village", "district__code",
+    ]  # fmt: skip
     for r in _stream(qs.order_by("district__code", "kind", "sort_order", "code", "pk"), fields):
         values = {key: r[key] for key in fields[:-1]}
         values["kind"] = kinds.get(r["kind"], r["kind"])

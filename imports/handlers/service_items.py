@@ -201,8 +201,10 @@ class ServiceItems(Handler):
         return values, errors, normalised
 
     def prepare(self, stage: Stage) -> None:
+        # The key: the code, and the district code after it when there is one.
         stage.refuse_duplicates(
-            "CASE WHEN code <> '' THEN code || coalesce(' / ' || nullif(district_code, ''), '') END",
+            "CASE WHEN code <> '' THEN code || coalesce(' / ' || nullif(district_code, ''), '') "
+            "END",
             "code",
             MSG_DUPLICATE_ITEM,
         )

@@ -87,6 +87,7 @@ from planning import services as planning_services
 from presence import visits as presence_visits
 from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn, VisitPhoto
 from presence.patrols import refresh_patrol_coverage
+from servicedesk.models import ServiceItem
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
@@ -302,6 +303,14 @@ class Builder:
         o["keyperson"] = KeyPerson.objects.create(
             household=household, category=o["carecategory"], since=dt.date(2024, 1, 1),
             person_name=person(code, "keyperson"),
+        )  # fmt: skip
+        # The service catalogue (issue 15): an item of the district (the catalogue page of
+        # every village of it lists it; the admin edits it within the district).
+        o["serviceitem"], _ = ServiceItem.objects.get_or_create(
+            code="matrix", district=district,
+            defaults={"name": mark(district.code, "item"), "kind": "government",
+                      "approving_level": "county", "promised_days": 5,
+                      "office": mark(district.code, "office")},
         )  # fmt: skip
 
 
@@ -587,6 +596,10 @@ RULES: dict[str, list[Rule]] = {
     "public/villages/<str:village_code>/": [
         Rule("village", path=lambda a: {"village_code": a.village.code}, public=True)
     ],
+    # The service catalogue (issue 15): what can be done at a village, public by design.
+    "public/<str:village_code>/services/": [
+        Rule("village", path=lambda a: {"village_code": a.village.code}, public=True)
+    ],
     "weekly/": [PLAIN],
     "weekly/towns/<str:code>/": [Rule("town", path=lambda a: {"code": a.town.code})],
     "weekly/villages/<str:code>/": [Rule("village", path=lambda a: {"code": a.village.code})],
@@ -731,8 +744,8 @@ RULES: dict[str, list[Rule]] = {
     "admin/password_change/": [PLAIN],
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
-    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|accounts|"
-    "weekly|planning|procrastinate|axes)/$": [],  # filled per app below
+    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|servicedesk|"
+    "accounts|weekly|planning|procrastinate|axes)/$": [],  # filled per app below
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -784,6 +797,12 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "presence.carecategory": "carecategory",
     "presence.keyperson": "keyperson",
     "presence.visit": "visit",
+    # The service catalogue: a district's items (the global ones are read by all, edited by
+    # superusers); requests and their history by the request's place (read-only).
+    "servicedesk.serviceitem": "serviceitem",
+    "servicedesk.servicerequest": None,  # no request in this world yet (the desk's rules)
+    "servicedesk.servicerequestevent": None,
+    "servicedesk.servicestep": None,
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
     # their changelists and add forms are checked, their objects belong to no area.
     "auth.group": None,

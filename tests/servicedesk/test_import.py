@@ -37,7 +37,8 @@ def row(code: str, district: str = "", **changes: str) -> list[str]:
     values = {
         "code": code, "name": "高龄津贴申领", "kind": "医疗社保", "approving_level": "县级",
         "office": "区民政局", "conditions": "年满80周岁", "materials": "居民身份证\n 户口簿 ",
-        "steps": "1. 受理\n\n2. 审核", "fees": "免费", "legal_basis": "《中华人民共和国老年人权益保障法》",
+        "steps": "1. 受理\n\n2. 审核", "fees": "免费",
+        "legal_basis": "《中华人民共和国老年人权益保障法》",
         "promised_days": "15", "at_village": "是", "district_code": district,
     }  # fmt: skip
     values.update(changes)
