@@ -232,3 +232,27 @@ def test_ranks_only_among_rankable_rows_and_nothing_outside_the_unit(driven):
     theirs = ServiceRequest.objects.filter(pk__in=[pk for pk, s in told.items() if in_period(s)],
                                            village=w.other_village)  # fmt: skip
     assert 0 < seen.received == theirs.count()
+
+
+@override_settings(GRIDMAP_KPI_MIN_CASES=MIN_CASES)
+def test_the_dashboard_shows_the_towns_service_figures_ranked_where_rankable(driven, client):
+    w, _told = driven
+    client.force_login(w.users["town_staff"])
+    page = client.get(
+        "/dashboard/",
+        {"level": "town", "code": w.town.code, "from": START.isoformat(), "to": END.isoformat()},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert page.status_code == 200
+    section = page.context["service"]
+    figures = service_figures(level="town", code=w.town.code, start=START, end=END)
+    assert section["figures"] == figures
+    text = page.content.decode()
+    assert "代办服务" in text and 'data-service-figure="completion_rate"' in text
+    assert f"{figures.completion_rate * 100:.1f}%" in text
+    (villages, items) = section["breakdowns"]
+    assert (villages["by"], items["by"]) == ("village", "item")
+    rows = service_breakdown(by="village", level="town", code=w.town.code, start=START, end=END)
+    assert [r["key"] for r in villages["ranked"]] == [r.key for r in rows if r.rankable]
+    assert [r["key"] for r in villages["too_few"]] == [r.key for r in rows if not r.rankable]
+    assert all(r["rank"] is not None for r in villages["ranked"])

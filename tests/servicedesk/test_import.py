@@ -11,6 +11,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from grids.models import District
+from imports.exports import export
 from imports.handlers import service_items as handler
 from imports.handlers.common import MSG_OUTSIDE_JURISDICTION
 from imports.kinds import KINDS
@@ -139,3 +140,24 @@ def test_the_command_writes_the_template_with_chinese_headers_and_imports_it(tmp
         DistrictFactory(code=district_code)
     call_command("import_records", "service_items", str(template), "--commit", verbosity=0)
     assert ServiceItem.objects.filter(code="YB004").count() == 1
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_export_re_imports_unchanged(tmp_path, fmt):
+    district = DistrictFactory()
+    path = write_csv(tmp_path / "in.csv", [
+        row("R1", district.code),
+        row("R2", district.code, kind="党建服务", approving_level="村级", at_village="否",
+            steps="1. 受理\n2. 谈话", fees=""),
+    ])  # fmt: skip
+    assert run_import("service_items", path, commit=True).new == 2
+    out = tmp_path / f"items.{fmt}"
+    written = export("service_items", out, area=district.code, unmasked=True)
+    result = run_import("service_items", out, prefixes=[district.code])
+    assert result.refusals == []
+    assert (written, result.unchanged, result.new, result.updated) == (2, 2, 0, 0)
+    # The headers are the template's (Chinese), the kind and level by their Chinese names.
+    with out.open(encoding="utf-8-sig") as f:
+        lines = list(csv.reader(f)) if fmt == "csv" else None
+    if lines:
+        assert lines[0] == HEADER and lines[2][2:4] == ["党建服务", "村级"]
