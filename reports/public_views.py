@@ -61,10 +61,11 @@ from django.views.decorators.http import require_GET
 from gridmap import personal_data
 from gridmap.codes import Level
 from gridmap.personal_data import MASK
-from grids.models import Role, RoleAssignment, ServiceCentre, Village
+from grids.models import Role, RoleAssignment, Village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
 from presence.duty import PublicDutyDay, public_week
+from servicedesk.catalogue import centre_phones
 
 # The statuses shown on the board, and the action whose note says what was done.
 PUBLIC_STATUSES = (Status.CLOSED,)
@@ -292,13 +293,7 @@ def duty_this_week(village: Village) -> tuple[list[PublicDutyDay], list[tuple[st
     phone) of its service centres that have one."""
     today = timezone.localdate()
     week = public_week(village, today - dt.timedelta(days=today.weekday()))
-    centres = list(
-        ServiceCentre.objects.filter(village=village)
-        .exclude(phone="")
-        .order_by("name")
-        .values_list("name", "phone")
-    )
-    return week, centres
+    return week, centre_phones(village)
 
 
 # --- pages --------------------------------------------------------------------------------

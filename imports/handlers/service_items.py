@@ -101,6 +101,13 @@ LEVEL_SYNONYMS = {
     "村(社区)": ApprovingLevel.VILLAGE,
     "社区": ApprovingLevel.VILLAGE,
 }
+# The required columns a row writes: (stored column, staging column).
+REQUIRED_COLUMNS = [
+    ("name", "name"),
+    ("kind", "item_kind"),
+    ("approving_level", "approving_level"),
+    ("promised_days", "promised_days"),
+]
 # The optional columns written as they are (a column the file lacks keeps the stored value).
 TEXTS = ("office", "conditions", "materials", "steps", "fees", "legal_basis")
 
@@ -231,19 +238,14 @@ class ServiceItems(Handler):
             f"""UPDATE {STAGE} s SET target_id = i.id FROM {ITEM} i
                  WHERE i.code = s.code AND i.district_id IS NOT DISTINCT FROM s.district_id"""
         )
-        same = [
-            "i.name = s.name",
-            "i.kind = s.item_kind",
-            "i.approving_level = s.approving_level",
-            "i.promised_days = s.promised_days",
-        ]
-        same += [f"i.{c} = s.{c}" for c in self.present_optional(stage)]
-        classify(stage, ITEM, "i", same)
+        classify(stage, ITEM, "i", [f"i.{a} = s.{b}" for a, b in self.written(stage)])
 
     @staticmethod
-    def present_optional(stage: Stage) -> list[str]:
-        """The optional columns the file has (the others keep the stored values)."""
-        return [c for c in (*TEXTS, "at_village") if c in stage.ctx.present]
+    def written(stage: Stage) -> list[tuple[str, str]]:
+        """(stored column, staging column) of what a row sets: the required columns and the
+        optional ones the file has (the others keep the stored values)."""
+        optional = [c for c in (*TEXTS, "at_village") if c in stage.ctx.present]
+        return [*REQUIRED_COLUMNS, *((c, c) for c in optional)]
 
     def apply(self, stage: Stage) -> None:
         stage.execute(
@@ -254,11 +256,4 @@ class ServiceItems(Handler):
                        steps, fees, legal_basis, promised_days, at_village, district_id, TRUE, 0
                   FROM {STAGE} WHERE errors IS NULL AND action = 'new' ORDER BY n"""
         )
-        sets = [
-            "name = s.name",
-            "kind = s.item_kind",
-            "approving_level = s.approving_level",
-            "promised_days = s.promised_days",
-        ]
-        sets += [f"{c} = s.{c}" for c in self.present_optional(stage)]
-        update(stage, ITEM, "i", sets)
+        update(stage, ITEM, "i", [f"{a} = s.{b}" for a, b in self.written(stage)])
