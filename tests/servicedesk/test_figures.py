@@ -25,8 +25,8 @@ from servicedesk.models import (
     ServiceRequest,
     ServiceRequestEvent,
 )
-from servicedesk.services import service_request_rate_public
-from tests.servicedesk.engine_world import FRIDAY, World, act, build_world, take
+from servicedesk.services import service_request_create, service_request_rate_public
+from tests.servicedesk.engine_world import FRIDAY, World, act, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +116,9 @@ def drive(w: World, rng: random.Random) -> None:
             who, place = "assistant", {"household": w.household}
         else:
             who, place = "other_assistant", {"household": None, "village": w.other_village}
-        request = take(w, who, at=received, item=item, applicant_name=f"居民{n}", **place)
+        request = service_request_create(
+            actor=w.users[who], item=item, at=received, applicant_name=f"居民{n}", **place
+        )
         at = received
         course = rng.random()
         if course < 0.1:
