@@ -6,7 +6,8 @@ The unit
 ``[start, end)`` (dates at local midnight, ``settings.TIME_ZONE``, as the case KPIs of
 ``reports.kpis``):
 
-- grid, village, town, district: ``place_code`` starts with the code (a request's place is
+- grid, village, town, district (or county, ``gridmap.codes.Level``'s name for it):
+  ``place_code`` starts with the code (a request's place is
   its household's grid, else its village); city: the city's first four digits;
 - station: the requests recorded with that station (``ServiceRequest.station``: the station
   whose catchment held the village when the request was taken);
@@ -69,7 +70,7 @@ from grids.models import Station, Town, Village, Worker
 
 from .models import ServiceItem, ServiceRequest
 
-LEVELS = ("grid", "village", "station", "town", "district", "city", "person")
+LEVELS = ("grid", "village", "station", "town", "district", "county", "city", "person")
 BY = ("item", "village", "station", "town", "assistant")
 COMPLETED = (Status.RESOLVED.value, Status.CLOSED.value)
 SECONDS_PER_DAY = 86400
