@@ -7,8 +7,8 @@ The unit
 ``reports.kpis``):
 
 - grid, village, town, district (or county, ``gridmap.codes.Level``'s name for it):
-  ``place_code`` starts with the code (a request's place is
-  its household's grid, else its village); city: the city's first four digits;
+  ``place_code`` starts with the code (a request's place is its household's grid, else its
+  village); city: the city's first four digits;
 - station: the requests recorded with that station (``ServiceRequest.station``: the station
   whose catchment held the village when the request was taken);
 - person (code = a worker's id): the requests that worker first received (首问负责人,
