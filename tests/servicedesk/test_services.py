@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from cases.models import Status
-from cases.workflow import ActionNotAllowed, CaseConflict
+from cases.workflow import MSG_NOT_OFFERED, MSG_WRONG_STATE, ActionNotAllowed, CaseConflict
 from gridmap.codes import Level
 from inbox.models import Notification
 from servicedesk import services
@@ -252,11 +252,14 @@ def test_the_action_names_are_the_services(w):
     request = take(w)
     with pytest.raises(ActionNotAllowed) as err:
         act(w, "assistant", request, "close_out", data={"how": "pickup"})
-    assert "deliver this request" in err.value.message
-    assert "received" in err.value.message
+    assert err.value.message == msg(
+        MSG_WRONG_STATE,
+        action=gettext("deliver this request"),
+        status=pgettext("service request", "received"),
+    )
     with pytest.raises(ActionNotAllowed) as err:
         act(w, "assistant", request, "verify")
-    assert "no such action" in err.value.message
+    assert err.value.message == msg(MSG_NOT_OFFERED, action=gettext("verify this case"))
 
 
 def test_more_time_is_asked_of_the_station_and_moves_the_promise(w):
