@@ -88,6 +88,7 @@ from presence import visits as presence_visits
 from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn, VisitPhoto
 from presence.patrols import refresh_patrol_coverage
 from servicedesk.models import ServiceItem
+from servicedesk.services import service_request_create
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
@@ -312,6 +313,18 @@ class Builder:
                       "approving_level": "county", "promised_days": 5,
                       "office": mark(district.code, "office")},
         )  # fmt: skip
+        # A service request (issue 15) for the household, taken at its village.
+        item, _ = ServiceItem.objects.get_or_create(
+            code="matrix", district=None,
+            defaults={"name": "matrix item", "kind": "government", "approving_level": "town",
+                      "promised_days": 5},
+        )  # fmt: skip
+        o["servicerequest"] = service_request_create(
+            actor=self.root, item=item, household=household,
+            applicant_name=person(code, "applicant"), applicant_phone="13833334444",
+            matter=mark(code, "matter"),
+        )  # fmt: skip
+        o["servicerequestevent"] = o["servicerequest"].events.order_by("seq").first()
 
 
 def build_world() -> tuple[list[Area], dict[str, Any]]:
@@ -477,6 +490,10 @@ def incident_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.incident.pk}
 
 
+def service_request_pk(a: Area) -> dict[str, Any]:
+    return {"pk": a.servicerequest.pk}
+
+
 def import_job_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.importjob.pk}
 
@@ -529,6 +546,11 @@ RULES: dict[str, list[Rule]] = {
     "api/incidents/<int:pk>/actions/": [Rule("incident", path=incident_pk, post=True)],
     "api/incidents/<int:pk>/public-text/": [Rule("incident", path=incident_pk, post=True)],
     "api/incident-categories/": [PLAIN],
+    "api/service-requests/": [PLAIN],
+    "api/service-requests/<int:pk>/": [Rule("servicerequest", path=service_request_pk)],
+    "api/service-requests/<int:pk>/actions/": [
+        Rule("servicerequest", path=service_request_pk, post=True)
+    ],
     "api/inbox/": [PLAIN],
     # The to do lists only the visible cases waiting on the login (incidents.todo).
     "api/todo/": [PLAIN],
@@ -800,9 +822,9 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     # The service catalogue: a district's items (the global ones are read by all, edited by
     # superusers); requests and their history by the request's place (read-only).
     "servicedesk.serviceitem": "serviceitem",
-    "servicedesk.servicerequest": None,  # no request in this world yet (the desk's rules)
-    "servicedesk.servicerequestevent": None,
-    "servicedesk.servicestep": None,
+    "servicedesk.servicerequest": "servicerequest",
+    "servicedesk.servicerequestevent": "servicerequestevent",
+    "servicedesk.servicestep": None,  # none in this world (a hand-off's admin is the request's)
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
     # their changelists and add forms are checked, their objects belong to no area.
     "auth.group": None,
