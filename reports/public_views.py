@@ -62,6 +62,7 @@ from gridmap import personal_data
 from gridmap.codes import Level
 from gridmap.personal_data import MASK
 from grids.models import Role, RoleAssignment, Village
+from grids.selectors import current_village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
 from presence.duty import PublicDutyDay, public_week
@@ -307,13 +308,7 @@ def public_index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def public_notice(request: HttpRequest, village_code: str) -> HttpResponse:
     """``/public/villages/<code>/``: one village's handled problems."""
-    village = (
-        Village.objects.current()
-        .filter(code=village_code)
-        .select_related("town")
-        .defer("geom", "town__geom")
-        .first()
-    )
+    village = current_village(village_code)
     if village is None:
         raise Http404(_("There is no village %(code)s.") % {"code": village_code})
     paginator = Paginator(public_cases(village.code), PAGE_SIZE)

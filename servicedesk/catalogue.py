@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from grids.models import ServiceCentre, Village
+from grids.selectors import current_village
 
 from .models import ServiceItem, ServiceKind
 
@@ -81,13 +82,7 @@ def centre_phones(village: Village) -> list[tuple[str, str]]:
 @require_GET
 def public_catalogue(request: HttpRequest, village_code: str) -> HttpResponse:
     """``/public/<village_code>/services/``: what can be done at the village (办事公开)."""
-    village = (
-        Village.objects.current()
-        .filter(code=village_code)
-        .select_related("town")
-        .defer("geom", "town__geom")
-        .first()
-    )
+    village = current_village(village_code)
     if village is None:
         raise Http404(_("There is no village %(code)s.") % {"code": village_code[:20]})
     items = village_items(village)
