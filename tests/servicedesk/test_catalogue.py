@@ -12,6 +12,7 @@ from grids.models import ServiceCentre
 from servicedesk.catalogue import by_kind, village_items
 from servicedesk.models import ServiceItem, ServiceKind
 from tests.factories import DistrictFactory, TownFactory, VillageFactory
+from tests.servicedesk.engine_world import build_world, take
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +100,13 @@ def test_the_demo_catalogue_has_33_village_items_across_the_six_kinds(village):
     assert ServiceItem.objects.filter(code__in=[i.code for i in ITEMS]).count() == 33
     page = Client().get(url(village.code)).content.decode()
     assert "城乡居民医保参保登记" in page and "党员组织关系转接" in page
+
+
+def test_the_page_names_no_request_resident_or_worker():
+    """A village with requests, residents and staff: the catalogue shows none of them."""
+    w = build_world()
+    take(w, applicant_name="黄秀英", applicant_phone="13812345678")
+    text = Client().get(url(w.village.code)).content.decode()
+    assert w.item.name in text
+    for personal in ("黄秀英", "13812345678", w.household.head_name, "assistant", "secretary"):
+        assert personal not in text, personal
