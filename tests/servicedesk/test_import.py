@@ -19,7 +19,7 @@ from imports.normalise import MSG_INTEGER_TOO_LARGE, MSG_REQUIRED
 from imports.pipeline import run_import
 from presence.admin_duty import MSG_DISTRICT_REQUIRED
 from servicedesk.models import ServiceItem
-from tests.factories import DistrictFactory
+from tests.factories import DistrictFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +161,12 @@ def test_an_export_re_imports_unchanged(tmp_path, fmt):
         lines = list(csv.reader(f)) if fmt == "csv" else None
     if lines:
         assert lines[0] == HEADER and lines[2][2:4] == ["党建服务", "村级"]
+
+
+def test_the_import_page_offers_the_kind_and_its_template(client):
+    client.force_login(UserFactory(username="importer", is_superuser=True, is_staff=True))
+    page = client.get("/imports/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'value="service_items"' in page and "服务事项" in page
+    template = client.get("/imports/templates/service_items/")
+    assert template.status_code == 200
+    assert template["Content-Disposition"].startswith("attachment")
