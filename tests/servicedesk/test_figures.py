@@ -202,6 +202,13 @@ def test_the_figures_equal_a_hand_count_from_the_history(driven):
     assert {r.key for r in rows} == set(by_item)
     for row in rows:
         by_item[row.key].check(row)
+    # Both villages are the station's, the town's the district's.
+    (station,) = service_breakdown(by="station", level="town", code=w.town.code, **period)
+    assert station.key == w.station.code
+    total.check(station)
+    (town,) = service_breakdown(by="town", level="district", code=w.district.code, **period)
+    assert (town.key, town.name) == (w.town.code, w.town.name)
+    total.check(town)
     # Per first receiver: the village's assistant took the first village's requests.
     mine = service_breakdown(by="assistant", level="village", code=w.village.code, **period)
     assert [r.name for r in mine] == ["assistant"]
