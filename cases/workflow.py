@@ -560,6 +560,10 @@ class _Parties:
             return self.is_(HANDLER) or self.is_(SUPERVISOR)
         raise ValueError(party)
 
+    def _only_handlers(self, level: str) -> str:
+        own = self.kind.handler_messages.get(level) if self.kind is not None else None
+        return own or MSG_ONLY_HANDLERS[level]
+
     def who(self, party: str, action: str) -> str:
         """The message saying who may take ``action`` (as ``party``)."""
         case = self.case
@@ -570,7 +574,7 @@ class _Parties:
         if party == REDISPATCHER:
             return gettext(MSG_ONLY_REDISPATCHERS) % {**params, "level": _level_label(level)}
         if party == HANDLER or (party == CLOSER and level not in (Level.GRID, Level.VILLAGE)):
-            return gettext(MSG_ONLY_HANDLERS[level]) % params
+            return gettext(self._only_handlers(level)) % params
         if level in (Level.GRID, Level.VILLAGE):
             if self.station is None:
                 return gettext(MSG_NO_STATION) % {**params, "code": code[:12]}
@@ -578,7 +582,7 @@ class _Parties:
                 return gettext(MSG_ONLY_STATION_HEAD) % {**params, "code": self.station}
             return gettext(MSG_ONLY_STATION) % {**params, "code": self.station}
         above_level, above_code = owner_above(level, code) or (level, code)
-        return gettext(MSG_ONLY_HANDLERS[above_level]) % {**params, "code": above_code}
+        return gettext(self._only_handlers(above_level)) % {**params, "code": above_code}
 
 
 def works_on(user: User | None, case: Case, on: dt.date | None = None) -> bool:

@@ -71,6 +71,10 @@ MSG_STEP_DATE = gettext_noop(
 MSG_STEP_DAYS = gettext_noop("The office's working days must be a whole number from 1 to %(max)s.")
 MSG_STEP_UNKNOWN = gettext_noop("There is no hand-off %(step)s of this request still out.")
 MSG_NO_STEP_OUT = gettext_noop("No hand-off of this request is out at an office.")
+MSG_ONLY_VILLAGE = gettext_noop(
+    "Only the village assistants, the party secretary, the mediation director or the staff of "
+    "village %(code)s can %(action)s."
+)
 MSG_HOW = gettext_noop("Say whether the resident picked it up or it was delivered.")
 
 # How a request reached the resident when delivered (the close-out's ``how``).
@@ -232,6 +236,7 @@ class ServiceRequestKind(CaseKind):
     case_field = "request"
     transitions = TRANSITIONS
     extra_handler_roles = {Level.VILLAGE: (Role.VILLAGE_ASSISTANT,)}
+    handler_messages = {Level.VILLAGE: MSG_ONLY_VILLAGE}
     reopen_on_low_rating = False
     new_deadlines_on_escalation = False
     action_labels = {

@@ -17,6 +17,7 @@ from cases.workflow import MSG_NOT_OFFERED, MSG_WRONG_STATE, ActionNotAllowed, C
 from gridmap.codes import Level
 from inbox.models import Notification
 from servicedesk import services
+from servicedesk.kind import MSG_ONLY_VILLAGE as ONLY_VILLAGE
 from servicedesk.models import ServiceRequest, ServiceRequestEvent, ServiceStep
 from servicedesk.selectors import (
     SHORT_CODE_ALPHABET,
@@ -437,3 +438,12 @@ def test_the_api_lists_shows_and_acts_within_the_jurisdiction(w):
     )
     assert client.get("/api/service-requests/?status=bogus").status_code == 400
     assert client.get("/api/service-requests/?status=resolved").json()["count"] == 1
+
+
+def test_a_refusal_names_the_services_handlers(w):
+    request = take(w)
+    with pytest.raises(ActionNotAllowed) as err:
+        act(w, "leader", request, "start")
+    assert err.value.message == msg(
+        ONLY_VILLAGE, code=w.village.code, action=gettext("start handling this request")
+    )
