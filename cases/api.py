@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from drf_spectacular.types import OpenApiTypes
 from rest_framework import status
 from rest_framework.fields import DateTimeField
 from rest_framework.request import Request
@@ -31,6 +32,8 @@ MSG_VERSION_REQUIRED = gettext_noop(
 MSG_BAD_DATA = gettext_noop("data must be a JSON object.")
 
 _DATETIME = DateTimeField()
+# The answers of an action (``act_answer``), for the API schema.
+ACT_RESPONSES = {code: OpenApiTypes.OBJECT for code in (200, 400, 403, 404, 409)}
 
 
 def when(value: dt.datetime | None) -> str | None:

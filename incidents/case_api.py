@@ -37,6 +37,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
 from cases.api import (
+    ACT_RESPONSES,
     act_answer,
     case_state,
     event_body,
@@ -145,13 +146,7 @@ class CaseActionApi(APIView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
+        responses=ACT_RESPONSES,
         operation_id="case_act",
     )
     def post(self, request: Request, pk: int) -> Response:

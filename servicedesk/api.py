@@ -35,7 +35,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
-from cases.api import act_answer, case_state, event_body, when
+from cases.api import ACT_RESPONSES, act_answer, case_state, event_body, when
 from cases.kinds import kind_of
 from cases.models import OPEN_STATUSES
 from cases.workflow import action_label
@@ -256,13 +256,7 @@ class ServiceRequestDetailApi(APIView):
 class ServiceRequestActionApi(APIView):
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
+        responses=ACT_RESPONSES,
         operation_id="service_request_act",
     )
     def post(self, request: Request, pk: int) -> Response:
