@@ -19,6 +19,8 @@ from cases.workflow import Action, allowed_actions, transitions_of
 from gridmap.codes import Level
 from grids.models import Role
 from incidents.models import Incident
+from incidents.todo import todo_count
+from incidents.todo_extra import sections
 from servicedesk.kind import TRANSITIONS, ServiceRequestKind
 from servicedesk.models import ServiceRequest
 from servicedesk.selectors import requests_visible_to
@@ -181,3 +183,17 @@ def test_who_gets_what(w):
     assert items("town_staff") == {"at_town": "start"}
     assert items("dispatcher") == {"at_town": "start"}
     assert items("leader") == {}
+
+
+def test_the_requests_join_the_to_do_page_and_the_badge(w):
+    requests = _requests(w)
+    now = timezone.now()
+    section = next(s for s in sections(w.users["assistant"], now) if s["key"] == "service_request")
+    assert section["count"] == 6
+    first = section["items"][0]
+    assert first["url"] == f"/services/{first['id']}/" and first["short_code"] in first["text"]
+    assert "Wang Fang" not in repr(section)
+    assert todo_count(w.users["assistant"]) == 6
+    assert todo_count(w.users["head"]) == 1
+    assert requests  # taken two days ago: none overdue yet
+    assert not any(item["overdue"] for item in section["items"])

@@ -447,3 +447,23 @@ def test_a_refusal_names_the_services_handlers(w):
     assert err.value.message == msg(
         ONLY_VILLAGE, code=w.village.code, action=gettext("start handling this request")
     )
+
+
+def test_more_time_refused_keeps_the_promise(w):
+    request = act(w, "assistant", take(w), "request_extension", data={"working_days": 3})
+    promise = request.resolve_due_at
+    request = act(w, "head", request, "refuse_extension")
+    assert request.resolve_due_at == promise and request.extension_pending is False
+    assert request.extension_count == 0
+
+
+def test_an_office_login_takes_a_request_without_a_worker(w):
+    request = take(w, "station_staff")
+    assert request.first_receiver is None and request.reporter == w.users["station_staff"]
+    # The village's handlers all hear: nobody of them took it.
+    told = set(
+        Notification.objects.filter(
+            subject_type="service_request", subject_id=request.pk
+        ).values_list("worker__user__username", flat=True)
+    )
+    assert told == {"assistant", "secretary"}
