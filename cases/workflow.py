@@ -26,6 +26,13 @@ States and actions
     reported / acknowledged / in_progress: request_extension, then grant or refuse (延期)
     any open state --cancel--> cancelled                          (duplicate or invalid)
 
+A kind may offer its own table (``CaseKind.transitions``, built from this one with
+``kind_transitions``: the actions it keeps, changes of party, sources or target, and actions of
+its own such as a service request's ``hand_off``, ``step_back`` and ``decline``); every
+function here reads the case's kind's table (``transitions_of``), and the kind's options
+(extra handler roles, labels, no reopen on a low rating, deadlines kept on escalation) are
+read where they apply (``cases.kinds.CaseKind``).
+
 ``report`` is the first event of every case, appended by ``record_report`` when the kind
 creates it. ``reassign_station`` is appended to each open incident whose village a published
 catchment plan gives to another station (``incidents.workflow.reassign_stations``); the

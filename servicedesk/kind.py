@@ -160,10 +160,13 @@ def step_back(step: Step) -> None:
     not given): the step gets ``back_at``."""
     out = ServiceStep.objects.filter(request=step.case, back_at__isnull=True)
     given = step.data.get("step")
-    number = whole_number(given) if given not in (None, "") else None
-    row = (out.filter(number=number) if number is not None else out.order_by("-number")).first()
+    if given in (None, ""):
+        row = out.order_by("-number").first()
+    else:
+        number = whole_number(given)
+        row = out.filter(number=number).first() if number is not None else None
     if row is None:
-        raise field_error("step", MSG_STEP_UNKNOWN, step=given if given not in (None, "") else "")
+        raise field_error("step", MSG_STEP_UNKNOWN, step=given if given is not None else "")
     row.back_at = step.at
     row.save(update_fields=["back_at"])
     step.out = {"step": row.number, "office": row.office}

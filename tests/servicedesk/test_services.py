@@ -467,3 +467,16 @@ def test_an_office_login_takes_a_request_without_a_worker(w):
         ).values_list("worker__user__username", flat=True)
     )
     assert told == {"assistant", "secretary"}
+
+
+def test_step_back_names_a_step_that_is_out(w):
+    request = act(w, "assistant", take(w), "start")
+    request = act(w, "assistant", request, "hand_off",
+                  data={"office": "Town office", "level": "town", "working_days": 1})  # fmt: skip
+    for bad in ("abc", 2, "0"):
+        with pytest.raises(ValidationError) as err:
+            act(w, "assistant", request, "step_back", data={"step": bad})
+        assert list(err.value.message_dict) == ["step"], bad
+    request = act(w, "assistant", request, "step_back", data={"step": "1"})
+    last = ServiceRequestEvent.objects.filter(request=request).order_by("-seq").first()
+    assert (last.action, last.data["step"], last.to_status) == ("step_back", 1, Status.IN_PROGRESS)
