@@ -49,9 +49,9 @@ def row(code: str, district: str = "", **changes: str) -> list[str]:
 def test_the_import_writes_refuses_in_chinese_and_is_idempotent(tmp_path):
     district = DistrictFactory()
     rows = [
-        row("YB004"),
-        row("YB004", district.code, name="高龄津贴申领（本区）", promised_days="10"),
-        row("DJ001", district.code, name="党员组织关系转接", kind="party building",
+        row("T-YB004"),
+        row("T-YB004", district.code, name="高龄津贴申领（本区）", promised_days="10"),
+        row("T-DJ001", district.code, name="党员组织关系转接", kind="party building",
             approving_level="乡镇", at_village=""),
         # Refused: an unknown kind, a level nobody has, too many days, no name.
         row("X1", kind="体育"),
@@ -76,12 +76,12 @@ def test_the_import_writes_refuses_in_chinese_and_is_idempotent(tmp_path):
     chinese = {r.row: r for r in result.refusals}
     assert chinese[5].column == "事项类别" and "体育" in chinese[5].message
     assert "党建服务" in chinese[5].message
-    global_item = ServiceItem.objects.get(code="YB004", district=None)
-    local = ServiceItem.objects.get(code="YB004", district=district)
+    global_item = ServiceItem.objects.get(code="T-YB004", district=None)
+    local = ServiceItem.objects.get(code="T-YB004", district=district)
     assert (global_item.promised_days, local.promised_days) == (15, 10)
     assert global_item.kind == "health" and global_item.approving_level == "county"
     assert global_item.materials == "居民身份证\n户口簿" and global_item.steps == "1. 受理\n2. 审核"
-    party = ServiceItem.objects.get(code="DJ001")
+    party = ServiceItem.objects.get(code="T-DJ001")
     assert (party.kind, party.approving_level, party.at_village) == ("party", "town", True)
     # The same file again: nothing changes.
     again = run_import("service_items", path, commit=True)
@@ -131,15 +131,17 @@ def test_the_command_writes_the_template_with_chinese_headers_and_imports_it(tmp
     headers = [c.value for c in sheet[1]]
     assert headers[:4] == ["事项编码", "事项名称", "事项类别", "审批层级"]
     assert "承诺办结时限（工作日）" in headers and "可在村办理" in headers and "区县编码" in headers
-    # The template's example row imports as it is (a dry run, then --commit).
-    call_command("import_records", "service_items", str(template), verbosity=0)
-    assert not ServiceItem.objects.filter(code="YB004", district=None).exists()
+    # The template's example row imports as it is (a dry run, then --commit): a district's item.
     example = [c.value for c in sheet[2]]
-    district_code = example[headers.index("区县编码")]
+    code, district_code = example[0], example[headers.index("区县编码")]
     if not District.objects.current().filter(code=district_code).exists():
         DistrictFactory(code=district_code)
+    example_item = ServiceItem.objects.filter(code=code, district__code=district_code)
+    assert not example_item.exists()
+    call_command("import_records", "service_items", str(template), verbosity=0)
+    assert not example_item.exists()
     call_command("import_records", "service_items", str(template), "--commit", verbosity=0)
-    assert ServiceItem.objects.filter(code="YB004").count() == 1
+    assert example_item.count() == 1
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
