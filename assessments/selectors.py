@@ -206,6 +206,15 @@ class IndicatorLine:
     metrics: list[dict[str, Any]]
 
 
+def shown_value(key: str, value: float | None) -> str:
+    """A metric's value as the report prints it: rates as percentages, "–" for none."""
+    if value is None:
+        return "–"
+    if key.endswith("_rate") or key in ("weekly_punctuality", "key_person_visits"):
+        return f"{value * 100:.1f}%"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def report_lines(score: Score) -> list[IndicatorLine]:
     """Each indicator of a score with its metrics (label, what it measures, value, samples)."""
     lines = []
@@ -220,6 +229,7 @@ def report_lines(score: Score) -> list[IndicatorLine]:
                     "label": metric.label if metric else key,
                     "words": metric.words if metric else "",
                     "value": m.get("value"),
+                    "shown": shown_value(key, m.get("value")),
                     "samples": m.get("samples", 0),
                 }
             )
