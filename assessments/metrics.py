@@ -443,4 +443,3 @@ def measure(subject: Subject, keys: list[str], ctx: Context) -> dict[str, dict[s
             value = float(value)
         out[key] = {"value": None if value is None else round(float(value), 6), "samples": samples}
     return out
-

@@ -82,8 +82,7 @@ class Scheme(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(level="person") & ~Q(role=""))
-                | (~Q(level="person") & Q(role="")),
+                condition=(Q(level="person") & ~Q(role="")) | (~Q(level="person") & Q(role="")),
                 name="scheme_role_for_persons",
             ),
         ]
@@ -226,9 +225,7 @@ class Score(models.Model):
     # [{"key", "name", "weight", "formula", "value", "points", "samples", "min_samples",
     #   "assessable"}] in the scheme's order
     indicators = models.JSONField(_("indicators"), default=list)
-    total = models.DecimalField(
-        _("total"), max_digits=6, decimal_places=2, null=True, blank=True
-    )
+    total = models.DecimalField(_("total"), max_digits=6, decimal_places=2, null=True, blank=True)
     complete = models.BooleanField(_("every indicator assessable"), default=False)
     rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
     previous_total = models.DecimalField(

@@ -42,7 +42,7 @@ from .models import Cycle, CycleState, EvaluationSource, Score
 
 ADMIN_ROLES = (AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN)
 CADRE_ROLES = {Role.STATION_HEAD, Role.STATION_DEPUTY, Role.STATION_WORKER}
-assert CADRE_ROLES <= set(STATION_ROLES)
+assert set(STATION_ROLES) >= CADRE_ROLES
 
 
 def _superuser(user: Any) -> bool:

@@ -210,9 +210,7 @@ def _previous_totals(cycle: Cycle) -> dict[tuple[str, str, int | None], Decimal 
 def _rank(cycle: Cycle) -> None:
     """Competition ranks by total over the complete scores; None for the others."""
     scores = list(Score.objects.filter(cycle=cycle).only("id", "total", "complete", "rank"))
-    ranked = sorted(
-        (s.total for s in scores if s.complete and s.total is not None), reverse=True
-    )
+    ranked = sorted((s.total for s in scores if s.complete and s.total is not None), reverse=True)
     changed = []
     for s in scores:
         rank = ranked.index(s.total) + 1 if s.complete and s.total is not None else None
@@ -220,6 +218,15 @@ def _rank(cycle: Cycle) -> None:
             s.rank = rank
             changed.append(s)
     Score.objects.bulk_update(changed, ["rank"])
+
+
+def _locked(pk: int) -> Cycle:
+    """The cycle, locked for the rest of the transaction (one computation at a time)."""
+    return (
+        Cycle.objects.select_for_update(of=("self",))
+        .select_related("scheme", "district")
+        .get(pk=pk)
+    )
 
 
 def _check_open(cycle: Cycle) -> None:
@@ -260,8 +267,10 @@ def compute_cycle(*, actor: Any, cycle: Cycle) -> int:
     if not selectors.may_manage(actor, cycle):
         raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
     with transaction.atomic():
-        cycle = Cycle.objects.select_for_update(of=("self",)).select_related("scheme", "district").get(
-            pk=cycle.pk
+        cycle = (
+            Cycle.objects.select_for_update(of=("self",))
+            .select_related("scheme", "district")
+            .get(pk=cycle.pk)
         )
         _check_open(cycle)
         return _write_scores(cycle, cycle_subjects(cycle), prune=True)
@@ -273,8 +282,10 @@ def close_cycle(*, actor: Any, cycle: Cycle) -> Cycle:
     if not selectors.may_manage(actor, cycle):
         raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
     with transaction.atomic():
-        cycle = Cycle.objects.select_for_update(of=("self",)).select_related("scheme", "district").get(
-            pk=cycle.pk
+        cycle = (
+            Cycle.objects.select_for_update(of=("self",))
+            .select_related("scheme", "district")
+            .get(pk=cycle.pk)
         )
         _check_open(cycle)
         _write_scores(cycle, cycle_subjects(cycle), prune=True)
@@ -290,9 +301,7 @@ def cycle_open(
     *, actor: Any, scheme: Any, kind: str, starts_on: dt.date, ends_on: dt.date, district: Any
 ) -> Cycle:
     """Open a cycle of ``scheme`` for a period in ``district`` (None: everywhere)."""
-    cycle = Cycle(
-        scheme=scheme, kind=kind, starts_on=starts_on, ends_on=ends_on, district=district
-    )
+    cycle = Cycle(scheme=scheme, kind=kind, starts_on=starts_on, ends_on=ends_on, district=district)
     if not selectors.may_manage(actor, cycle):
         raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
     cycle.full_clean()
@@ -311,8 +320,10 @@ def enter_evaluation(
     if not isinstance(value, int) or not 0 <= value <= 100:
         raise ValidationError({"value": gettext(MSG_VALUE_RANGE)})
     with transaction.atomic():
-        cycle = Cycle.objects.select_for_update(of=("self",)).select_related("scheme", "district").get(
-            pk=score.cycle_id
+        cycle = (
+            Cycle.objects.select_for_update(of=("self",))
+            .select_related("scheme", "district")
+            .get(pk=score.cycle_id)
         )
         _check_open(cycle)
         if not selectors.may_evaluate(actor, score, source):

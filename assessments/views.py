@@ -232,7 +232,9 @@ def _report_post(request: HttpRequest, score: Score) -> str:
         appeal = Appeal.objects.filter(score=score, pk=request.POST.get("appeal") or 0).first()
         if appeal is None:
             raise Http404(_(MSG_NOT_FOUND))
-        services.appeal_answer(actor=request.user, appeal=appeal, answer=request.POST.get("answer", ""))
+        services.appeal_answer(
+            actor=request.user, appeal=appeal, answer=request.POST.get("answer", "")
+        )
         return "answered"
     services.appeal_create(actor=request.user, score=score, reason=request.POST.get("reason", ""))
     return "appealed"

@@ -191,7 +191,9 @@ def test_the_appeal_and_its_answer(world, computed):
     with pytest.raises(ValidationError):
         services.appeal_create(actor=staff, score=a, reason="  ")
 
-    appeal = services.appeal_create(actor=staff, score=a, reason="A case was closed late by the town.")
+    appeal = services.appeal_create(
+        actor=staff, score=a, reason="A case was closed late by the town."
+    )
     with pytest.raises(ValidationError):  # one open appeal per score
         services.appeal_create(actor=staff, score=a, reason="Again.")
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -21,6 +21,10 @@ from .conftest import MARCH, admin_login, at, case, cycle_of, person_login, vill
 pytestmark = pytest.mark.django_db
 
 
+def posted(client: Client, url: str, data: dict) -> int:
+    return client.post(url, data).status_code
+
+
 def client_of(user) -> Client:
     c = Client()
     c.force_login(user)
@@ -77,7 +81,9 @@ def test_the_printable_report(world, cycle):
     # Another village's staff: not found.
     other = client_of(person_login(Role.VILLAGE_ASSISTANT, village=world.b))
     assert other.get(f"/assessments/{cycle.pk}/{a.pk}/").status_code == 404
-    assert other.get(f"/assessments/{cycle.pk}/{score_of(cycle, world.b.code).pk}/").status_code == 200
+    assert (
+        other.get(f"/assessments/{cycle.pk}/{score_of(cycle, world.b.code).pk}/").status_code == 200
+    )
 
 
 def test_the_party_organisation_enters_its_score(world, cycle):
@@ -101,7 +107,12 @@ def test_the_party_organisation_enters_its_score(world, cycle):
         {"action": "evaluate", "source": "party_org", "value": "80"},
     )
     assert refused.status_code == 404  # another village's score is not even visible
-    assert secretary.post(url, {"action": "evaluate", "source": "party_org", "value": "101"}).status_code == 400
+    assert (
+        secretary.post(
+            url, {"action": "evaluate", "source": "party_org", "value": "101"}
+        ).status_code
+        == 400
+    )
     assert EvaluationEntry.objects.count() == 1
 
 
@@ -109,8 +120,13 @@ def test_the_stations_cadres_enter_theirs(world, cycle):
     a = score_of(cycle, world.a.code)
     head = client_of(person_login(Role.STATION_HEAD, station=world.station))
     url = f"/assessments/{cycle.pk}/{a.pk}/"
-    assert head.post(url, {"action": "evaluate", "source": "cadres", "value": "70"}).status_code == 302
-    assert head.post(url, {"action": "evaluate", "source": "party_org", "value": "70"}).status_code == 400
+    assert (
+        head.post(url, {"action": "evaluate", "source": "cadres", "value": "70"}).status_code == 302
+    )
+    assert (
+        head.post(url, {"action": "evaluate", "source": "party_org", "value": "70"}).status_code
+        == 400
+    )
     # Village C is not in the station's catchment.
     c = score_of(cycle, world.c.code)
     assert head.get(f"/assessments/{cycle.pk}/{c.pk}/").status_code == 404
@@ -121,26 +137,37 @@ def test_compute_close_appeal_and_answer_on_the_pages(world, cycle):
     a = score_of(cycle, world.a.code)
     url = f"/assessments/{cycle.pk}/"
     staff = client_of(person_login(Role.VILLAGE_SECRETARY, village=world.a))
-    assert staff.post(url, {"action": "close"}).status_code == 400  # not an administrator
+    assert posted(staff, url, {"action": "close"}) == 400  # not an administrator
     cycle.refresh_from_db()
     assert not cycle.is_closed
 
     admin = client_of(admin_login(world.district))
-    assert admin.post(url, {"action": "compute"}).status_code == 302
-    assert admin.post(url, {"action": "close"}).status_code == 302
+    assert posted(admin, url, {"action": "compute"}) == 302
+    assert posted(admin, url, {"action": "close"}) == 302
     cycle.refresh_from_db()
     assert cycle.is_closed
-    assert admin.post(url, {"action": "compute"}).status_code == 400  # frozen
+    assert posted(admin, url, {"action": "compute"}) == 400  # frozen
 
     report = f"/assessments/{cycle.pk}/{a.pk}/"
     assert 'value="appeal"' in staff.get(report).text
-    assert staff.post(report, {"action": "appeal", "reason": "The town held two cases."}).status_code == 302
+    assert (
+        staff.post(report, {"action": "appeal", "reason": "The town held two cases."}).status_code
+        == 302
+    )
     appeal = Appeal.objects.get()
     assert 'value="answer"' not in staff.get(report).text
     page = admin.get(report)
     assert 'value="answer"' in page.text and "The town held two cases." in page.text
-    assert staff.post(report, {"action": "answer", "appeal": appeal.pk, "answer": "No."}).status_code == 400
-    assert admin.post(report, {"action": "answer", "appeal": appeal.pk, "answer": "Noted."}).status_code == 302
+    assert (
+        staff.post(report, {"action": "answer", "appeal": appeal.pk, "answer": "No."}).status_code
+        == 400
+    )
+    assert (
+        admin.post(
+            report, {"action": "answer", "appeal": appeal.pk, "answer": "Noted."}
+        ).status_code
+        == 302
+    )
     appeal.refresh_from_db()
     assert appeal.answer == "Noted." and appeal.answered_at is not None
 
@@ -158,7 +185,9 @@ def test_the_export(world, cycle):
     assert a_row[4:7] == (100.0, 100.0, 100.0)
     # A village's staff export only their village.
     staff = client_of(person_login(Role.VILLAGE_ASSISTANT, village=world.a))
-    sheet = load_workbook(io.BytesIO(staff.get(f"/assessments/{cycle.pk}/export.xlsx").content)).active
+    sheet = load_workbook(
+        io.BytesIO(staff.get(f"/assessments/{cycle.pk}/export.xlsx").content)
+    ).active
     assert [r[1] for r in list(sheet.iter_rows(values_only=True))[2:]] == ["Village A"]
 
 
@@ -170,7 +199,10 @@ def test_opening_a_cycle(world):
     )
     assert response.status_code == 302
     opened = Cycle.objects.get(scheme=scheme)
-    assert (opened.starts_on.isoformat(), opened.ends_on.isoformat()) == ("2026-04-01", "2026-06-30")
+    assert (opened.starts_on.isoformat(), opened.ends_on.isoformat()) == (
+        "2026-04-01",
+        "2026-06-30",
+    )
     assert opened.district == world.district
     # A town's staff may not open one.
     town = client_of(person_login(Role.TOWN_DISPATCHER, town=world.town))

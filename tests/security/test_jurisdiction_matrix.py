@@ -55,9 +55,9 @@ from psycopg.types.range import Range
 from rest_framework.authtoken.models import Token
 
 from accounts.models import AccountRole
-from assessments.models import Appeal, Cycle, EvaluationEntry, Scheme, Score
 from accounts.selectors import jurisdiction_prefixes
 from accounts.services import account_upsert
+from assessments.models import Appeal, Cycle, EvaluationEntry, Scheme, Score
 from gridmap.codes import covers, prefix_of
 from grids.models import (
     CatchmentAssignment,
@@ -310,7 +310,9 @@ class Builder:
             scheme = Scheme.objects.create(name="matrix scheme", level="grid")
             AREA_CYCLE.append(
                 Cycle.objects.create(
-                    scheme=scheme, kind="monthly", starts_on=dt.date(2026, 3, 1),
+                    scheme=scheme,
+                    kind="monthly",
+                    starts_on=dt.date(2026, 3, 1),
                     ends_on=dt.date(2026, 3, 31),
                 )  # fmt: skip
             )
@@ -758,8 +760,12 @@ RULES: dict[str, list[Rule]] = {
     "assessments/": [PLAIN],
     "assessments/<int:pk>/": [
         Rule(None, path=lambda a: {"pk": AREA_CYCLE[0].pk}, strict=False),
-        Rule(None, path=lambda a: {"pk": AREA_CYCLE[0].pk}, query=lambda a: {"level": "grid"},
-             strict=False),
+        Rule(
+            None,
+            path=lambda a: {"pk": AREA_CYCLE[0].pk},
+            query=lambda a: {"level": "grid"},
+            strict=False,
+        ),
     ],  # fmt: skip
     "assessments/<int:pk>/export.xlsx": [
         Rule(None, path=lambda a: {"pk": AREA_CYCLE[0].pk}, strict=False)
