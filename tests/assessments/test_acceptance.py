@@ -72,11 +72,11 @@ def points(score: Score) -> dict[str, str | None]:
 @pytest.fixture
 def computed(world):
     scheme = village_scheme()
-    february = cycle_of(scheme, FEBRUARY)
+    february = cycle_of(scheme, FEBRUARY, world.district)
     for d in (2, 3, 4, 5):
         case(world.grids["A"].code, at(FEBRUARY[0].replace(day=d)), closed=True, on_time=True)
     services.close_cycle(actor=world.root, cycle=february)
-    march = cycle_of(scheme, MARCH)
+    march = cycle_of(scheme, MARCH, world.district)
     made = march_cases(world)
     assert services.compute_cycle(actor=world.root, cycle=march) == 3
     return march, made
