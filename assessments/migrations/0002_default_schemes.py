@@ -16,8 +16,8 @@ SCHEMES = [
         "党组织评价、党员干部评价（三评议）。",
         "indicators": [
             ("presence", "驻村天数（不少于20天）", "20", "min(100, days_present / 20 * 100)", 1),
-            ("completion", "代办办结率", "20", "100 * service_completion_rate", 5),
-            ("on_time", "代办按时办结率", "15", "100 * service_on_time_rate", 5),
+            ("completion", "代办办结率", "20", "100 * service_completion_rate", 3),
+            ("on_time", "代办按时办结率", "15", "100 * service_on_time_rate", 3),
             ("residents", "群众评价", "15", "(residents_rating - 1) / 4 * 100", 3),
             ("party_org", "党组织评价", "15", "party_org_score", 1),
             ("cadres", "党员干部评价", "15", "cadres_score", 1),
@@ -45,7 +45,7 @@ SCHEMES = [
         "indicators": [
             ("closure", "事件结案率", "25", "100 * case_closure_rate", 5),
             ("on_time", "按期结案率", "25", "100 * case_on_time_rate", 5),
-            ("completion", "代办办结率", "20", "100 * service_completion_rate", 5),
+            ("completion", "代办办结率", "20", "100 * service_completion_rate", 3),
             ("weekly", "周报按时率", "15", "100 * weekly_punctuality", 1),
             ("residents", "群众评价", "15", "(residents_rating - 1) / 4 * 100", 3),
         ],
