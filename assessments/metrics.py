@@ -137,24 +137,14 @@ def _case_figures(subject: Subject, ctx: Context) -> Any:
     return ctx.cached(("cases", subject.key), compute)
 
 
-def case_closure_rate(s: Subject, ctx: Context) -> Value:
-    f = _case_figures(s, ctx)
-    return f.closure_rate, f.received
+def _case(value: str, samples: str) -> Callable[[Subject, Context], Value]:
+    """A case KPI (``reports.kpis.Figures``): its ``value`` over ``samples`` cases."""
 
+    def compute(s: Subject, ctx: Context) -> Value:
+        f = _case_figures(s, ctx)
+        return getattr(f, value), getattr(f, samples)
 
-def case_on_time_rate(s: Subject, ctx: Context) -> Value:
-    f = _case_figures(s, ctx)
-    return f.on_time_closure_rate, f.closed
-
-
-def case_rework_rate(s: Subject, ctx: Context) -> Value:
-    f = _case_figures(s, ctx)
-    return f.rework_rate, f.received
-
-
-def case_satisfaction(s: Subject, ctx: Context) -> Value:
-    f = _case_figures(s, ctx)
-    return f.mean_satisfaction, f.rated
+    return compute
 
 
 # --- service requests -----------------------------------------------------------------------
@@ -171,8 +161,13 @@ class ServiceNumbers:
     rating_sum: int = 0
 
     @property
+    def eligible(self) -> int:
+        """Received less withdrawn: the completion rate's denominator."""
+        return self.received - self.withdrawn
+
+    @property
     def completion_rate(self) -> float | None:
-        return _ratio(self.completed, self.received - self.withdrawn)
+        return _ratio(self.completed, self.eligible)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -226,24 +221,14 @@ def _service(subject: Subject, ctx: Context) -> ServiceNumbers:
     )
 
 
-def service_completion_rate(s: Subject, ctx: Context) -> Value:
-    n = _service(s, ctx)
-    return n.completion_rate, n.received - n.withdrawn
+def _service_figure(value: str, samples: str) -> Callable[[Subject, Context], Value]:
+    """A completion figure (``ServiceNumbers``): its ``value`` over ``samples`` requests."""
 
+    def compute(s: Subject, ctx: Context) -> Value:
+        n = _service(s, ctx)
+        return getattr(n, value), getattr(n, samples)
 
-def service_on_time_rate(s: Subject, ctx: Context) -> Value:
-    n = _service(s, ctx)
-    return n.on_time_rate, n.completed
-
-
-def service_mean_days(s: Subject, ctx: Context) -> Value:
-    n = _service(s, ctx)
-    return n.mean_days, n.completed
-
-
-def service_rating(s: Subject, ctx: Context) -> Value:
-    n = _service(s, ctx)
-    return n.mean_rating, n.rated
+    return compute
 
 
 # --- the three-way evaluation -----------------------------------------------------------------
@@ -344,49 +329,49 @@ METRICS: dict[str, Metric] = {
             "case_closure_rate",
             _("case closure rate"),
             _("cases closed out / cases received in the period"),
-            case_closure_rate,
+            _case("closure_rate", "received"),
         ),
         Metric(
             "case_on_time_rate",
             _("on-time closure rate"),
             _("cases closed on time / cases closed"),
-            case_on_time_rate,
+            _case("on_time_closure_rate", "closed"),
         ),
         Metric(
             "case_rework_rate",
             _("rework rate"),
             _("cases reopened / cases received"),
-            case_rework_rate,
+            _case("rework_rate", "received"),
         ),
         Metric(
             "case_satisfaction",
             _("case satisfaction"),
             _("mean rating (1-5) of the cases' callbacks"),
-            case_satisfaction,
+            _case("mean_satisfaction", "rated"),
         ),
         Metric(
             "service_completion_rate",
             _("service completion rate"),
             _("requests done or delivered / requests received less withdrawn"),
-            service_completion_rate,
+            _service_figure("completion_rate", "eligible"),
         ),
         Metric(
             "service_on_time_rate",
             _("service on-time rate"),
             _("requests done by the promised date / requests done"),
-            service_on_time_rate,
+            _service_figure("on_time_rate", "completed"),
         ),
         Metric(
             "service_mean_days",
             _("mean days to done"),
             _("mean calendar days from receipt to done"),
-            service_mean_days,
+            _service_figure("mean_days", "completed"),
         ),
         Metric(
             "service_rating",
             _("service rating"),
             _("mean rating (1-5) of the service requests"),
-            service_rating,
+            _service_figure("mean_rating", "rated"),
         ),
         Metric(
             "residents_rating",

@@ -43,6 +43,18 @@ class SubjectLevel(models.TextChoices):
 PERSON_ROLES = [Role.GRID_LEADER, Role.VILLAGE_ASSISTANT, Role.STATION_HEAD]
 
 
+def district_field() -> models.ForeignKey:
+    """A scheme's or cycle's district; empty: every district."""
+    return models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district"),
+    )
+
+
 class CycleKind(models.TextChoices):
     MONTHLY = "monthly", _("monthly assessment")
     QUARTERLY = "quarterly", _("quarterly assessment")
@@ -65,14 +77,7 @@ class Scheme(models.Model):
     kind = models.CharField(
         _("usual cycle"), max_length=10, choices=CycleKind.choices, default=CycleKind.MONTHLY
     )
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
     description = models.TextField(_("description"), blank=True)
     active = models.BooleanField(_("in use"), default=True)
 
@@ -148,14 +153,7 @@ class Cycle(models.Model):
         Scheme, on_delete=models.PROTECT, related_name="cycles", verbose_name=_("scheme")
     )
     kind = models.CharField(_("kind"), max_length=10, choices=CycleKind.choices)
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("to"))
     state = models.CharField(

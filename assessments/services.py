@@ -235,6 +235,15 @@ def _check_open(cycle: Cycle) -> None:
         raise ValidationError(gettext(MSG_CLOSED))
 
 
+def _managed(actor: Any | None, cycle: Cycle) -> Cycle:
+    """The open cycle, locked, once ``actor`` may manage it (inside a transaction)."""
+    if actor is not None and not selectors.may_manage(actor, cycle):
+        raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
+    cycle = _locked(cycle.pk)
+    _check_open(cycle)
+    return cycle
+
+
 def _write_scores(cycle: Cycle, subjects: list[Subject], *, prune: bool) -> int:
     indicators = _indicators(cycle)
     ctx = _context(cycle)
@@ -265,30 +274,16 @@ def _write_scores(cycle: Cycle, subjects: list[Subject], *, prune: bool) -> int:
 def compute_cycle(*, actor: Any | None, cycle: Cycle) -> int:
     """Compute (or recompute) every score of an open cycle in one transaction; the number
     of scores. A closed cycle is refused (its scores are frozen)."""
-    if actor is not None and not selectors.may_manage(actor, cycle):
-        raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
     with transaction.atomic():
-        cycle = (
-            Cycle.objects.select_for_update(of=("self",))
-            .select_related("scheme", "district")
-            .get(pk=cycle.pk)
-        )
-        _check_open(cycle)
+        cycle = _managed(actor, cycle)
         return _write_scores(cycle, cycle_subjects(cycle), prune=True)
 
 
 def close_cycle(*, actor: Any | None, cycle: Cycle) -> Cycle:
     """Compute the scores one last time and close the cycle: from now on they are frozen
     (the database refuses any change to them, ``migrations/0001``)."""
-    if actor is not None and not selectors.may_manage(actor, cycle):
-        raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
     with transaction.atomic():
-        cycle = (
-            Cycle.objects.select_for_update(of=("self",))
-            .select_related("scheme", "district")
-            .get(pk=cycle.pk)
-        )
-        _check_open(cycle)
+        cycle = _managed(actor, cycle)
         _write_scores(cycle, cycle_subjects(cycle), prune=True)
         cycle.state = CycleState.CLOSED
         cycle.closed_at = timezone.now()
@@ -327,11 +322,7 @@ def enter_evaluation(
     if not isinstance(value, int) or not 0 <= value <= 100:
         raise ValidationError({"value": gettext(MSG_VALUE_RANGE)})
     with transaction.atomic():
-        cycle = (
-            Cycle.objects.select_for_update(of=("self",))
-            .select_related("scheme", "district")
-            .get(pk=score.cycle_id)
-        )
+        cycle = _locked(score.cycle_id)
         _check_open(cycle)
         if not selectors.may_evaluate(actor, score, source):
             raise PermissionDenied(gettext(MSG_MAY_NOT_EVALUATE))
