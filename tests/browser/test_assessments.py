@@ -205,4 +205,9 @@ def test_evaluate_close_and_print(new_page, assessment, browser_user):
     admin.emulate_media(media="print")
     assert admin.locator(".gm-header").is_hidden()
     admin.screenshot(path=str(SCREENSHOTS / "assessment-report.png"), full_page=True)
+    admin.emulate_media(media="screen")
+    admin.set_viewport_size(PHONE)
+    admin.reload()
+    assert admin.locator("form:has(textarea[name=answer]), tr[data-indicator]").count() >= 1
+    assert admin.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert log.errors == [], log.errors
