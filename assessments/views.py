@@ -41,6 +41,7 @@ from .models import (
 MSG_NOT_FOUND = gettext_noop("There is no such assessment in your jurisdiction.")
 MSG_BAD_DATE = gettext_noop("Give the first day as YYYY-MM-DD.")
 MSG_BAD_VALUE = gettext_noop("A score is a whole number from 0 to 100.")
+MSG_UNKNOWN_ACTION = gettext_noop("Choose what to do with the buttons of the page.")
 DONE = {
     "opened": gettext_noop("The cycle is open; compute its scores when the period's data is in."),
     "computed": gettext_noop("The scores are computed."),
@@ -157,8 +158,10 @@ def cycle_page(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if action == "close":
                 services.close_cycle(actor=request.user, cycle=cycle)
-            else:
+            elif action == "compute":
                 services.compute_cycle(actor=request.user, cycle=cycle)
+            else:
+                raise ValidationError(_(MSG_UNKNOWN_ACTION))
         except (ValidationError, PermissionDenied) as error:
             errors = _errors(error)
         else:
@@ -236,8 +239,11 @@ def _report_post(request: HttpRequest, score: Score) -> str:
             actor=request.user, appeal=appeal, answer=request.POST.get("answer", "")
         )
         return "answered"
-    services.appeal_create(actor=request.user, score=score, reason=request.POST.get("reason", ""))
-    return "appealed"
+    if action == "appeal":
+        reason = request.POST.get("reason", "")
+        services.appeal_create(actor=request.user, score=score, reason=reason)
+        return "appealed"
+    raise ValidationError(_(MSG_UNKNOWN_ACTION))
 
 
 @login_required
