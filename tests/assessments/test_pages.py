@@ -226,3 +226,21 @@ def test_cycles_of_another_district_are_not_found(world, cycle):
     assert Client().get("/assessments/").status_code == 302  # anonymous: to the login
     city = client_of(admin_login(world.district, AccountRole.CITY_ADMIN))
     assert city.get("/assessments/").status_code == 200
+
+
+def test_an_unknown_action_is_refused(world, cycle):
+    admin = client_of(admin_login(world.district))
+    assert posted(admin, f"/assessments/{cycle.pk}/", {"action": "reopen"}) == 400
+    a = score_of(cycle, world.a.code)
+    assert posted(admin, f"/assessments/{cycle.pk}/{a.pk}/", {"action": "delete"}) == 400
+
+
+def test_the_admin_checks_formulas():
+    from assessments.admin import IndicatorForm
+
+    data = {"key": "k", "name": "n", "weight": "10", "direction": "higher", "min_samples": 1,
+            "order": 0}  # fmt: skip
+    assert IndicatorForm(data={**data, "formula": "100 * case_closure_rate"}).is_valid()
+    form = IndicatorForm(data={**data, "formula": "__import__('os').system('x')"})
+    assert not form.is_valid() and "formula" in form.errors
+    assert not IndicatorForm(data={**data, "formula": "100 * nonsense"}).is_valid()
