@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from assessments import services
 from assessments.formulas import check_formula, evaluate
@@ -17,6 +18,7 @@ from assessments.models import Scheme, Score
 from grids.models import Role
 from households.models import Household
 from presence.models import CareCategory, KeyPerson
+from servicedesk import services as desk
 from servicedesk.models import ServiceItem, ServiceRequest
 from tests.factories import RoleAssignmentFactory, UserFactory, WorkerFactory
 from weekly.models import VillageWeeklyReport
@@ -139,3 +141,42 @@ def test_formulas_are_arithmetic_over_known_metrics_only():
             check_formula(bad, [*METRICS, "x"])
     with pytest.raises(ValidationError):
         evaluate("1 / x", {"x": 0.0})
+
+
+def test_service_metrics_of_requests_driven_through_the_engine(world):
+    """Requests taken and handled through ``servicedesk.services`` (the case engine): the
+    assistant who took them is their first receiver; done, late, withdrawn, rated."""
+    user = UserFactory()
+    assistant = WorkerFactory(user=user)
+    RoleAssignmentFactory(worker=assistant, role=Role.VILLAGE_ASSISTANT, village=world.a)
+    item = ServiceItem.objects.create(
+        code="ENG", name="item", kind="government", approving_level="town", promised_days=3
+    )
+    monday = dt.datetime(2026, 3, 2, 9, tzinfo=timezone.get_default_timezone())
+
+    def take(day: int) -> ServiceRequest:
+        return desk.service_request_create(
+            actor=user, item=item, village=world.a, applicant_name="居民",
+            at=monday + dt.timedelta(days=day),
+        )  # fmt: skip
+
+    def act(r: ServiceRequest, action: str, at: dt.datetime, **kw) -> ServiceRequest:
+        return desk.service_request_act(
+            actor=user, request_id=r.pk, action=action, version=r.version, at=at, **kw
+        )
+
+    on_time, late, withdrawn = take(0), take(1), take(2)
+    r = act(on_time, "resolve", monday + dt.timedelta(days=1), note="done")
+    act(r, "close_out", monday + dt.timedelta(days=2), data={"how": "pickup"})
+    desk.service_request_rate_public(short_code=on_time.short_code, rating=5)
+    act(late, "resolve", monday + dt.timedelta(days=10), note="done late")
+    desk.service_request_rate_public(short_code=late.short_code, rating=2)
+    act(withdrawn, "cancel", monday + dt.timedelta(days=3), note="the resident went himself")
+
+    keys = ["service_completion_rate", "service_on_time_rate", "service_rating"]
+    for subject in (Subject("village", world.a.code, "A"),
+                    Subject("person", world.a.code, "p", assistant.pk)):  # fmt: skip
+        m = measure(subject, keys, ctx())
+        assert m["service_completion_rate"] == {"value": 1.0, "samples": 2}
+        assert m["service_on_time_rate"] == {"value": 0.5, "samples": 2}
+        assert m["service_rating"] == {"value": 3.5, "samples": 2}
