@@ -15,6 +15,7 @@ from accounts.models import AccountRole
 from assessments import services
 from assessments.models import Appeal, Cycle, EvaluationEntry, Indicator, Score
 from grids.models import Role
+from tests.factories import RoleAssignmentFactory, UserFactory, WorkerFactory
 
 from .conftest import MARCH, admin_login, at, case, cycle_of, person_login, village_scheme
 
@@ -244,3 +245,26 @@ def test_the_admin_checks_formulas():
     form = IndicatorForm(data={**data, "formula": "__import__('os').system('x')"})
     assert not form.is_valid() and "formula" in form.errors
     assert not IndicatorForm(data={**data, "formula": "100 * nonsense"}).is_valid()
+
+
+def test_a_person_sees_their_own_score_and_a_station_its_villages(world):
+    from assessments.models import Scheme
+
+    scheme = Scheme.objects.get(name="村级助理月考评", district=None)
+    user = UserFactory()
+    assistant = WorkerFactory(user=user, name="Assistant of A")
+    RoleAssignmentFactory(worker=assistant, role=Role.VILLAGE_ASSISTANT, village=world.a)
+    c = cycle_of(scheme, MARCH, world.district)
+    services.compute_cycle(actor=world.root, cycle=c)
+    mine = Score.objects.get(cycle=c, worker=assistant)
+    page = client_of(user).get(f"/assessments/{c.pk}/{mine.pk}/")
+    assert page.status_code == 200 and "Assistant of A" in page.text
+
+    stations = Scheme.objects.get(name="党建工作站月考评", district=None)
+    s = cycle_of(stations, MARCH, world.district)
+    services.compute_cycle(actor=world.root, cycle=s)
+    station = Score.objects.get(cycle=s, code=world.station.code)
+    a_staff = client_of(person_login(Role.VILLAGE_SECRETARY, village=world.a))
+    c_staff = client_of(person_login(Role.VILLAGE_SECRETARY, village=world.c))
+    assert a_staff.get(f"/assessments/{s.pk}/{station.pk}/").status_code == 200
+    assert c_staff.get(f"/assessments/{s.pk}/{station.pk}/").status_code == 404
