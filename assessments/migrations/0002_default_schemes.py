@@ -17,8 +17,8 @@ SCHEMES = [
         "indicators": [
             ("presence", "驻村天数（不少于20天）", "20", "min(100, days_present / 20 * 100)", 1),
             ("completion", "代办办结率", "20", "100 * service_completion_rate", 3),
-            ("on_time", "代办按时办结率", "15", "100 * service_on_time_rate", 3),
-            ("residents", "群众评价", "15", "(residents_rating - 1) / 4 * 100", 3),
+            ("on_time", "代办按时办结率", "15", "100 * service_on_time_rate", 2),
+            ("residents", "群众评价", "15", "(residents_rating - 1) / 4 * 100", 2),
             ("party_org", "党组织评价", "15", "party_org_score", 1),
             ("cadres", "党员干部评价", "15", "cadres_score", 1),
         ],
