@@ -41,5 +41,6 @@ urlpatterns = [
     path("api/", include("presence.api_urls")),
     path("", include("presence.urls")),
     path("api/", include("servicedesk.api_urls")),
+    path("", include("servicedesk.catalogue_urls")),
     path("", include("assessments.urls")),
 ]

@@ -306,6 +306,14 @@ class Builder:
             household=household, category=o["carecategory"], since=dt.date(2024, 1, 1),
             person_name=person(code, "keyperson"),
         )  # fmt: skip
+        # The service catalogue (issue 15): an item of the district (the catalogue page of
+        # every village of it lists it; the admin edits it within the district).
+        o["serviceitem"], _ = ServiceItem.objects.get_or_create(
+            code="matrix", district=district,
+            defaults={"name": mark(district.code, "item"), "kind": "government",
+                      "approving_level": "county", "promised_days": 5,
+                      "office": mark(district.code, "office")},
+        )  # fmt: skip
         # A service request (issue 15) for the household, taken at its village.
         item, _ = ServiceItem.objects.get_or_create(
             code="matrix", district=None,
@@ -317,6 +325,7 @@ class Builder:
             applicant_name=person(code, "applicant"), applicant_phone="13833334444",
             matter=mark(code, "matter"),
         )  # fmt: skip
+        o["servicerequestevent"] = o["servicerequest"].events.order_by("seq").first()
         # assessments (issue 15): the area's grid's score in the one open cycle, with an
         # evaluation and an appeal naming its people.
         if not AREA_CYCLE:
@@ -639,6 +648,10 @@ RULES: dict[str, list[Rule]] = {
     "public/villages/<str:village_code>/": [
         Rule("village", path=lambda a: {"village_code": a.village.code}, public=True)
     ],
+    # The service catalogue (issue 15): what can be done at a village, public by design.
+    "public/<str:village_code>/services/": [
+        Rule("village", path=lambda a: {"village_code": a.village.code}, public=True)
+    ],
     "weekly/": [PLAIN],
     "weekly/towns/<str:code>/": [Rule("town", path=lambda a: {"code": a.town.code})],
     "weekly/villages/<str:code>/": [Rule("village", path=lambda a: {"code": a.village.code})],
@@ -809,8 +822,8 @@ RULES: dict[str, list[Rule]] = {
     "admin/password_change/": [PLAIN],
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
-    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|accounts|"
-    "weekly|planning|assessments|procrastinate|axes)/$": [],  # filled per app below
+    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|servicedesk|"
+    "accounts|weekly|planning|assessments|procrastinate|axes)/$": [],  # filled per app below
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -862,6 +875,12 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "presence.carecategory": "carecategory",
     "presence.keyperson": "keyperson",
     "presence.visit": "visit",
+    # The service catalogue: a district's items (the global ones are read by all, edited by
+    # superusers); requests and their history by the request's place (read-only).
+    "servicedesk.serviceitem": "serviceitem",
+    "servicedesk.servicerequest": "servicerequest",
+    "servicedesk.servicerequestevent": "servicerequestevent",
+    "servicedesk.servicestep": None,  # none in this world (a hand-off's admin is the request's)
     # assessments (issue 15): schemes are global or a district's (none in this world).
     "assessments.scheme": None,
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
