@@ -7,10 +7,10 @@ role on a place). A period is ``[start, end)`` in local dates. The sources are t
 - cases (``reports.kpis``): closure rate 结案率, on-time closure rate 按期结案率, rework rate
   返工率, residents' satisfaction; samples = cases received (closed, for the on-time rate;
   rated, for satisfaction). A person's cases are those routed to them;
-- service requests (``service_figures``: ``servicedesk.figures`` once it lands, until then
-  the adapter below over ``ServiceRequest``): completion rate 办结率 (samples: received less
-  withdrawn), on-time rate (samples: completed), mean days, mean rating (samples: rated). A
-  person's requests are those they first received (首问负责人);
+- service requests (``servicedesk.figures.service_figures``): completion rate 办结率
+  (samples: received less withdrawn), on-time rate (samples: completed), mean days, mean
+  rating (samples: rated). A station's requests are those recorded with it; a person's
+  those they first received (首问负责人);
 - presence (``presence.report.presence_figures``): days present (a person's own, summed over
   the months of the period; a unit's: the mean over the workers holding a role in it),
   patrol kilometres; samples: the workers counted;
@@ -33,19 +33,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Status
 from gridmap.codes import STATION_CODE_RE
 from grids.models import Village
 from presence.care import current_q, responsible_q, with_due
 from presence.models import KeyPerson
 from presence.report import presence_figures
-from reports.kpis import Unit, kpis, period_bounds, station_villages
-from servicedesk.models import ServiceRequest
+from reports.kpis import Unit, kpis, station_villages
+from servicedesk.figures import service_figures
 from weekly.models import VillageWeeklyReport
 from weekly.selectors import village_report_due
 
@@ -184,38 +183,22 @@ class ServiceNumbers:
 
 
 def service_numbers(subject: Subject, start: dt.date, end: dt.date) -> ServiceNumbers:
-    """The adapter to the completion figures (``servicedesk.figures.service_figures``, issue
-    15 item 3; until it lands, the same definitions over ``ServiceRequest`` here): requests
-    received in the period in the unit (a station: those recorded with it; a person: those
-    they first received); completed = done or delivered; on time = ``resolved_at <=
-    resolve_due_at``; days = calendar days from receipt to done. One aggregate query."""
-    lo, hi = period_bounds(start, end)
-    qs = ServiceRequest.objects.filter(reported_at__gte=lo, reported_at__lt=hi)
+    """The completion figures (``servicedesk.figures.service_figures``, one statement) of
+    the requests received in the period in the unit (a station: those recorded with it; a
+    person: those they first received), with the sums the residents' rating adds up."""
     if subject.worker_id is not None:
-        qs = qs.filter(first_receiver_id=subject.worker_id)
-    elif STATION_CODE_RE.match(subject.code):
-        qs = qs.filter(station__code=subject.code)
+        level, code = "person", str(subject.worker_id)
     else:
-        qs = qs.filter(place_code__startswith=subject.code)
-    done = Q(status__in=[Status.RESOLVED, Status.CLOSED])
-    row = qs.aggregate(
-        received=Count("pk"),
-        withdrawn=Count("pk", filter=Q(status=Status.CANCELLED)),
-        completed=Count("pk", filter=done),
-        on_time=Count("pk", filter=done & Q(resolved_at__lte=F("resolve_due_at"))),
-        days=Sum(F("resolved_at") - F("reported_at"), filter=done),
-        rated=Count("satisfaction"),
-        rating_sum=Sum("satisfaction"),
-    )
-    days = row["days"]
+        level, code = subject.level, subject.code
+    f = service_figures(level=level, code=code, start=start, end=end)
     return ServiceNumbers(
-        received=row["received"],
-        withdrawn=row["withdrawn"],
-        completed=row["completed"],
-        on_time=row["on_time"],
-        days_sum=days.total_seconds() / 86400 if days else 0.0,
-        rated=row["rated"],
-        rating_sum=row["rating_sum"] or 0,
+        received=f.received,
+        withdrawn=f.withdrawn,
+        completed=f.completed,
+        on_time=f.on_time,
+        days_sum=(f.mean_days or 0.0) * f.completed,
+        rated=f.rated,
+        rating_sum=(f.mean_rating or 0.0) * f.rated,
     )
 
 
