@@ -44,7 +44,7 @@ from presence.care import current_q, responsible_q, with_due
 from presence.models import KeyPerson
 from presence.report import presence_figures
 from reports.kpis import Unit, kpis, station_villages
-from servicedesk.figures import service_figures
+from servicedesk.figures import ServiceFigures, service_figures
 from weekly.models import VillageWeeklyReport
 from weekly.selectors import village_report_due
 
@@ -148,72 +148,35 @@ def _case(value: str, samples: str) -> Callable[[Subject, Context], Value]:
 
 
 # --- service requests -----------------------------------------------------------------------
-@dataclass
-class ServiceNumbers:
-    """What the assessments read of the completion figures (``servicedesk.figures``)."""
-
-    received: int = 0
-    withdrawn: int = 0
-    completed: int = 0
-    on_time: int = 0
-    days_sum: float = 0.0
-    rated: int = 0
-    rating_sum: float = 0
-
-    @property
-    def eligible(self) -> int:
-        """Received less withdrawn: the completion rate's denominator."""
-        return self.received - self.withdrawn
-
-    @property
-    def completion_rate(self) -> float | None:
-        return _ratio(self.completed, self.eligible)
-
-    @property
-    def on_time_rate(self) -> float | None:
-        return _ratio(self.on_time, self.completed)
-
-    @property
-    def mean_days(self) -> float | None:
-        return _ratio(self.days_sum, self.completed)
-
-    @property
-    def mean_rating(self) -> float | None:
-        return _ratio(self.rating_sum, self.rated)
-
-
-def service_numbers(subject: Subject, start: dt.date, end: dt.date) -> ServiceNumbers:
+def service_of(subject: Subject, start: dt.date, end: dt.date) -> ServiceFigures:
     """The completion figures (``servicedesk.figures.service_figures``, one statement) of
     the requests received in the period in the unit (a station: those recorded with it; a
-    person: those they first received), with the sums the residents' rating adds up."""
+    person: those they first received)."""
     if subject.worker_id is not None:
         level, code = "person", str(subject.worker_id)
     else:
         level, code = subject.level, subject.code
-    f = service_figures(level=level, code=code, start=start, end=end)
-    return ServiceNumbers(
-        received=f.received,
-        withdrawn=f.withdrawn,
-        completed=f.completed,
-        on_time=f.on_time,
-        days_sum=(f.mean_days or 0.0) * f.completed,
-        rated=f.rated,
-        rating_sum=(f.mean_rating or 0.0) * f.rated,
-    )
+    return service_figures(level=level, code=code, start=start, end=end)
 
 
-def _service(subject: Subject, ctx: Context) -> ServiceNumbers:
-    return ctx.cached(
-        ("service", subject.key), lambda: service_numbers(subject, ctx.start, ctx.end)
-    )
+def _service(subject: Subject, ctx: Context) -> ServiceFigures:
+    return ctx.cached(("service", subject.key), lambda: service_of(subject, ctx.start, ctx.end))
 
 
-def _service_figure(value: str, samples: str) -> Callable[[Subject, Context], Value]:
-    """A completion figure (``ServiceNumbers``): its ``value`` over ``samples`` requests."""
+def _eligible(f: ServiceFigures) -> int:
+    """Received less withdrawn: the completion rate's denominator."""
+    return f.received - f.withdrawn
+
+
+def _service_figure(
+    value: str, samples: str | Callable[[ServiceFigures], int]
+) -> Callable[[Subject, Context], Value]:
+    """A completion figure (``ServiceFigures``): its ``value`` over ``samples`` requests."""
 
     def compute(s: Subject, ctx: Context) -> Value:
-        n = _service(s, ctx)
-        return getattr(n, value), getattr(n, samples)
+        f = _service(s, ctx)
+        n = samples(f) if callable(samples) else getattr(f, samples)
+        return getattr(f, value), n
 
     return compute
 
@@ -224,7 +187,7 @@ def residents_rating(s: Subject, ctx: Context) -> Value:
     f, n = _case_figures(s, ctx), _service(s, ctx)
     case_sum = (f.mean_satisfaction or 0) * f.rated
     rated = f.rated + n.rated
-    return _ratio(case_sum + n.rating_sum, rated), rated
+    return _ratio(case_sum + (n.mean_rating or 0) * n.rated, rated), rated
 
 
 def _entries(source: str) -> Callable[[Subject, Context], Value]:
@@ -340,7 +303,7 @@ METRICS: dict[str, Metric] = {
             "service_completion_rate",
             _("service completion rate"),
             _("requests done or delivered / requests received less withdrawn"),
-            _service_figure("completion_rate", "eligible"),
+            _service_figure("completion_rate", _eligible),
         ),
         Metric(
             "service_on_time_rate",
