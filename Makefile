@@ -101,6 +101,7 @@ demo: migrate
 	$(PY) manage.py load_demo_cases --count $(DEMO_CASES) --days 183 --if-empty
 	$(PY) manage.py load_demo_presence --days $(DEMO_PRESENCE_DAYS) --if-empty
 	$(PY) manage.py load_demo_catalogue --if-empty
+	$(PY) manage.py load_demo_service_requests --if-empty
 	$(PY) manage.py load_demo_assessments --if-empty
 
 users: demo
