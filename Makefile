@@ -91,7 +91,10 @@ migrate: db venv
 # Six months of past cases (demo.cases, seed 7) so lists, KPIs and the dashboard have content.
 DEMO_CASES ?= 3000
 # Three months of duty, sign-ins, visits and patrols (demo.presence, seed 7); the service
-# catalogue's 33 village-level items (demo.servicedesk).
+# catalogue's 33 village-level items (demo.servicedesk); six months of service requests
+# carried through the engine (demo.service_requests).
+# Two closed monthly assessments of the village assistants (demo.assessments), last: they
+# read the cases, presence and service requests loaded before them.
 DEMO_PRESENCE_DAYS ?= 92
 demo: migrate
 	$(PY) manage.py load_demo --scale $(SCALE) --if-empty
@@ -100,6 +103,7 @@ demo: migrate
 	$(PY) manage.py load_demo_presence --days $(DEMO_PRESENCE_DAYS) --if-empty
 	$(PY) manage.py load_demo_catalogue --if-empty
 	$(PY) manage.py load_demo_service_requests --if-empty
+	$(PY) manage.py load_demo_assessments --if-empty
 
 users: demo
 	$(PY) manage.py create_demo_users

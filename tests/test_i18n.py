@@ -39,6 +39,7 @@ SOURCE_DIRS = [
     "imports",
     "presence",
     "servicedesk",
+    "assessments",
 ]
 
 

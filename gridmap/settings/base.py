@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "planning",
     # A county's own records in and out (issue 13); above the apps whose records it holds.
     "imports",
+    # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
+    "assessments",
     "demo",
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).

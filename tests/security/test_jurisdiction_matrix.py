@@ -57,6 +57,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import AccountRole
 from accounts.selectors import jurisdiction_prefixes
 from accounts.services import account_upsert
+from assessments.models import Appeal, Cycle, EvaluationEntry, Scheme, Score
 from gridmap.codes import covers, prefix_of
 from grids.models import (
     CatchmentAssignment,
@@ -325,9 +326,38 @@ class Builder:
             matter=mark(code, "matter"),
         )  # fmt: skip
         o["servicerequestevent"] = o["servicerequest"].events.order_by("seq").first()
+        # assessments (issue 15): the area's grid's score in the one open cycle, with an
+        # evaluation and an appeal naming its people.
+        if not AREA_CYCLE:
+            scheme = Scheme.objects.create(name="matrix scheme", level="grid")
+            AREA_CYCLE.append(
+                Cycle.objects.create(
+                    scheme=scheme,
+                    kind="monthly",
+                    starts_on=dt.date(2026, 3, 1),
+                    ends_on=dt.date(2026, 3, 31),
+                )  # fmt: skip
+            )
+        score = Score.objects.create(
+            cycle=AREA_CYCLE[0], level="grid", code=grid.code, name=mark(code, "score"),
+            computed_at=timezone.now(),
+        )  # fmt: skip
+        EvaluationEntry.objects.create(
+            score=score, source="party_org", value=80, note=person(code, "evaluation"),
+            by=self.root, at=timezone.now(),
+        )  # fmt: skip
+        Appeal.objects.create(
+            score=score, reason=person(code, "appeal"), by=self.root, at=timezone.now()
+        )
+        o["assessmentscore"] = score
+
+
+# The one assessment cycle of the world (made with the first area, emptied with the world).
+AREA_CYCLE: list[Cycle] = []
 
 
 def build_world() -> tuple[list[Area], dict[str, Any]]:
+    AREA_CYCLE.clear()
     b = Builder()
     c1 = b.boundary(City, "980100", X0, X0 + 0.5)
     d1 = b.boundary(District, "980101", X0, X0 + 0.4, city=c1)
@@ -760,6 +790,32 @@ RULES: dict[str, list[Rule]] = {
     ],
     "api/households/<str:key>/file/": [Rule("household", path=lambda a: {"key": a.household.code})],
     "api/buildings/<int:pk>/households/": [Rule("building", path=lambda a: {"pk": a.building.pk})],
+    # assessments (issue 15): one cycle of every district (visible to all), a score per area
+    # (its unit's name, an appeal and an evaluation carry the area's markers).
+    "assessments/": [PLAIN],
+    "assessments/<int:pk>/": [
+        Rule(None, path=lambda a: {"pk": AREA_CYCLE[0].pk}, strict=False),
+        Rule(
+            None,
+            path=lambda a: {"pk": AREA_CYCLE[0].pk},
+            query=lambda a: {"level": "grid"},
+            strict=False,
+        ),
+    ],  # fmt: skip
+    "assessments/<int:pk>/export.xlsx": [
+        Rule(None, path=lambda a: {"pk": AREA_CYCLE[0].pk}, strict=False)
+    ],
+    "assessments/<int:pk>/<int:score>/": [
+        Rule(
+            "assessmentscore",
+            path=lambda a: {"pk": a.assessmentscore.cycle_id, "score": a.assessmentscore.pk},
+        ),
+        Rule(
+            "assessmentscore",
+            path=lambda a: {"pk": a.assessmentscore.cycle_id, "score": a.assessmentscore.pk},
+            post=True,
+        ),
+    ],
     # The admin's own pages (the per-model ones come from ADMIN_OBJECTS).
     "admin/": [PLAIN],
     "admin/login/": [PLAIN],
@@ -767,7 +823,7 @@ RULES: dict[str, list[Rule]] = {
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
     "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|servicedesk|"
-    "accounts|weekly|planning|procrastinate|axes)/$": [],  # filled per app below
+    "accounts|weekly|planning|assessments|procrastinate|axes)/$": [],  # filled per app below
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -825,6 +881,8 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "servicedesk.servicerequest": "servicerequest",
     "servicedesk.servicerequestevent": "servicerequestevent",
     "servicedesk.servicestep": None,  # none in this world (a hand-off's admin is the request's)
+    # assessments (issue 15): schemes are global or a district's (none in this world).
+    "assessments.scheme": None,
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
     # their changelists and add forms are checked, their objects belong to no area.
     "auth.group": None,
