@@ -39,7 +39,11 @@ Deadlines of a case (kept by ``cases.workflow``)
   None. It counts while the case waits to be started (reported, acknowledged); its light
   is ``onsite_light``.
 - A granted extension moves ``resolve_due_at``; nothing else moves a deadline (a return, a
-  reopen and a refused extension keep them).
+  reopen and a refused extension keep them). A kind may keep its deadlines on escalation
+  too (``CaseKind.new_deadlines_on_escalation``: a service request's promise stays).
+- A time limit with ``end_of_day`` (a service item's promise) ends at the close of the
+  working day its resolve deadline falls on: "5 working days" from Friday 10:00 is the fifth
+  working day after, at 17:30.
 
 The traffic light (``traffic_light``)
 -------------------------------------
@@ -99,6 +103,10 @@ class TimeLimit:
     # The time to be on site (到场: the ``start`` action), or None for no on-site deadline.
     onsite_amount: int | None = None
     onsite_unit: str | None = None
+    # Round the resolve deadline up to the end of its working day (the close of that day's
+    # last working period): a promise to a resident is a date ("done by 10 October"), not a
+    # time of day.
+    end_of_day: bool = False
 
     @property
     def calendar(self) -> bool:
@@ -252,11 +260,23 @@ def add_time(start: dt.datetime, amount: int, unit: TimeUnit | str) -> dt.dateti
 # --- time limits of a case --------------------------------------------------------------------
 def deadlines_from(start: dt.datetime, limit: TimeLimit) -> tuple[dt.datetime, dt.datetime]:
     """``(acknowledge_due_at, resolve_due_at)`` of a case that is given to an owner at
-    ``start``."""
-    return (
-        add_time(start, limit.acknowledge_amount, limit.acknowledge_unit),
-        add_time(start, limit.resolve_amount, limit.resolve_unit),
-    )
+    ``start``; the resolve deadline at the end of its working day for a limit with
+    ``end_of_day``."""
+    resolve = add_time(start, limit.resolve_amount, limit.resolve_unit)
+    if limit.end_of_day:
+        resolve = end_of_working_day(resolve)
+    return add_time(start, limit.acknowledge_amount, limit.acknowledge_unit), resolve
+
+
+def end_of_working_day(value: dt.datetime) -> dt.datetime:
+    """The close of the last working period of ``value``'s local day, if that is a working
+    day and ``value`` is not later; else ``value`` unchanged."""
+    zone = time_zone()
+    local = _aware(value).astimezone(zone)
+    periods = _day_periods(local.date(), zone)
+    if not periods or local > periods[-1][1]:
+        return local
+    return periods[-1][1]
 
 
 def onsite_due_from(start: dt.datetime, limit: TimeLimit) -> dt.datetime | None:

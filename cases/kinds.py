@@ -58,6 +58,25 @@ class CaseKind:
     case_field: ClassVar[str] = "case"
     # Whether its cases can be re-graded (研判, ``assess``): the kind implements ``assess``.
     assessable: ClassVar[bool] = False
+    # The kind's transition table (``cases.workflow.Transition`` by action): None for the
+    # engine's (``cases.workflow.TRANSITIONS``). A kind builds its own from the engine's with
+    # ``cases.workflow.kind_transitions`` (the actions it offers, overrides of party, sources
+    # or target, and its own handlers where it differs).
+    transitions: ClassVar[dict[str, Any] | None] = None
+    # How the kind's pages name an action (``Action`` value -> lazy label), where they differ
+    # from the engine's (a service request's close-out is "deliver").
+    action_labels: ClassVar[dict[str, Any]] = {}
+    # What an action does in the kind's words, for "Only ... can %(action)s." (msgids).
+    action_phrases: ClassVar[dict[str, str]] = {}
+    # Worker roles that also handle a case owned by a level, besides the engine's
+    # (``cases.workflow.WORKER_ROLES``): level -> roles held on the place of that level.
+    extra_handler_roles: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # Whether a callback rating of ``cases.workflow.UNSATISFIED_AT_MOST`` or less reopens the
+    # case (an incident's does; a service request's does not: the matter is done).
+    reopen_on_low_rating: ClassVar[bool] = True
+    # Whether an escalation gives the new owner fresh deadlines (an incident's) or keeps them
+    # (a service request's promise to the resident does not move).
+    new_deadlines_on_escalation: ClassVar[bool] = True
 
     # --- what only the kind knows -------------------------------------------------------
     def time_limit(self, case: Case) -> TimeLimit:

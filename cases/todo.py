@@ -14,6 +14,9 @@ case by case). Nothing loops over cases in Python:
   today (a correlated ``EXISTS`` on the catchment); above that, the handler of the level
   above. A *closer* of a grid or village case signs for that station (its head or the head's
   delegate); above that, the owner level's handler. The *reporter* is the case's.
+- **the kind's table**: a kind with its own transitions (``CaseKind.transitions``: a
+  service request) gets the to-do items of the actions its table offers, each from its own
+  rule (its party, sources and conditions).
 - **the conditions** each have their SQL twin in ``CONDITION_SQL`` (extension pending or not,
   not rated since resolved, not the verifier). A condition added to the workflow without a
   twin makes ``todo_q`` raise, so the to do never silently drifts from the rule.
@@ -60,13 +63,13 @@ from .workflow import (
     REDISPATCHER,
     REPORTER,
     SUPERVISOR,
-    TRANSITIONS,
-    WORKER_ROLES,
     Action,
     extension_pending,
     no_extension_pending,
     not_rated_since_resolved,
     not_the_verifier,
+    transitions_of,
+    worker_roles,
 )
 
 if TYPE_CHECKING:
@@ -125,9 +128,10 @@ class PartyQ:
     """``cases.workflow._Parties`` as SQL: for each party, a ``Q`` on the case fields that
     holds exactly for the cases the user is that party to today."""
 
-    def __init__(self, user: User, on: dt.date) -> None:
+    def __init__(self, user: User, on: dt.date, kind: CaseKind | None = None) -> None:
         self.user = user
         self.on = on
+        self.kind = kind
         self.account = granted_account(user) if user.is_authenticated else None
         # Today's assignments, read once per request (the jurisdiction reads the same rows).
         self.rows = today_assignments(user)
@@ -145,8 +149,9 @@ class PartyQ:
             for p in map(prefix_of, self._account_codes(ACCOUNT_ROLE[level]))
             if suffix.startswith(p[n:])
         ]
-        if level in WORKER_ROLES and level == owner_level:
-            roles, field = WORKER_ROLES[level]
+        held = worker_roles(self.kind, level)
+        if held is not None and level == owner_level:
+            roles, field = held
             codes = {r[_ROLE_COLUMN[field]] for r in self.rows if r[0] in roles}
             codes.discard(None)
             if codes:
@@ -244,7 +249,7 @@ CONDITION_SQL: dict[Callable[..., Any], ConditionSql] = {
 def action_q(action: str, kind: CaseKind, parties: PartyQ, now: dt.datetime) -> Q:
     """The cases on which the user may take the workflow ``action`` now (its rule as SQL),
     narrowed as the to do asks (a rating once closed out, within ``RATE_WITHIN_DAYS``)."""
-    rule = TRANSITIONS[action]
+    rule = transitions_of(kind)[action]
     parts = [Q(status__in=sorted(rule.sources)), parties.q(rule.party)]
     for condition in rule.conditions:
         try:
@@ -273,10 +278,12 @@ def todo_action_expression(
     of ``TODO_ACTIONS`` that applies, then the kind's ``extra`` items (name, Q)."""
     now = now or timezone.now()
     kind = kind_of(model)
-    parties = PartyQ(user, timezone.localdate())
+    parties = PartyQ(user, timezone.localdate(), kind)
+    table = transitions_of(kind)
     whens = [
         When(action_q(action, kind, parties, now), then=Value(str(item)))
         for item, action in TODO_ACTIONS.items()
+        if action in table
     ]
     whens += [When(q, then=Value(name)) for name, q in extra]
     return CaseWhen(*whens, default=None, output_field=models.CharField())

@@ -98,7 +98,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +170,11 @@ class Action(models.TextChoices):
     REOPEN = "reopen", pgettext_lazy("case action", "reopen")
     CANCEL = "cancel", pgettext_lazy("case action", "cancel")
     CALLBACK = "callback", pgettext_lazy("case action", "call back (rate)")
+    # Actions some kinds add (a service request's hand-off to a town or county office, the
+    # office's part coming back, and declining a request as not eligible).
+    HAND_OFF = "hand_off", pgettext_lazy("case action", "hand off to an office")
+    STEP_BACK = "step_back", pgettext_lazy("case action", "the office's part came back")
+    DECLINE = "decline", pgettext_lazy("case action", "decline (not eligible)")
     # Not a person's action: written when a published catchment plan moves the case's
     # village to another station (``reassign_stations``).
     REASSIGN_STATION = "reassign_station", pgettext_lazy("case action", "station changed")
@@ -194,6 +199,9 @@ ACTION_PHRASES: dict[str, str] = {
     Action.REOPEN: gettext_noop("reopen this case"),
     Action.CANCEL: gettext_noop("cancel this case"),
     Action.CALLBACK: gettext_noop("rate how this case was handled"),
+    Action.HAND_OFF: gettext_noop("hand this case off to an office"),
+    Action.STEP_BACK: gettext_noop("record that an office's part came back"),
+    Action.DECLINE: gettext_noop("decline this case"),
 }
 MSG_ONLY_HANDLERS: dict[str, str] = {
     Level.GRID: gettext_noop(
@@ -247,6 +255,7 @@ MSG_CONFLICT = gettext_noop(
 )
 
 MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
+MSG_NOT_OFFERED = gettext_noop("You cannot %(action)s: this kind of case has no such action.")
 MSG_DATA_NOT_OBJECT = gettext_noop("The details of an action must be an object.")
 MSG_REASON_REQUIRED = gettext_noop("Give a reason.")
 MSG_ASSESS_REASON_REQUIRED = gettext_noop(
@@ -364,15 +373,28 @@ def _level_label(level: str) -> str:
     return gettext(LEVEL_LABELS.get(level, level))
 
 
-def _status_label(status: str) -> str:
+def _status_label(status: str, model: type[Case] | None = None) -> str:
+    """The label of a state, as the kind's model names it (a service request is "done"
+    where an incident is "resolved")."""
+    if model is not None:
+        label = dict(model._meta.get_field("status").flatchoices).get(status)
+        if label is not None:
+            return str(label)
     try:
         return str(Status(status).label)
     except ValueError:
         return status
 
 
-def _phrase(action: str) -> str:
-    return gettext(ACTION_PHRASES[action])
+def _phrase(action: str, kind: CaseKind | None = None) -> str:
+    phrases = kind.action_phrases if kind is not None else {}
+    return gettext(phrases.get(action) or ACTION_PHRASES[action])
+
+
+def action_label(kind: CaseKind, action: str) -> str:
+    """How the kind's pages name ``action`` (its own label, else the engine's)."""
+    label = kind.action_labels.get(action)
+    return str(label if label is not None else Action(action).label)
 
 
 def _local(value: dt.datetime) -> str:
@@ -387,11 +409,26 @@ REDISPATCHER = "redispatcher"
 REPORTER = "reporter"
 
 
-def handler_worker_ids(level: str, code: str, on: dt.date) -> set[int]:
-    """The workers who handle a case owned by (level, code) on a day (for notifications)."""
+def worker_roles(kind: CaseKind | None, level: str) -> tuple[list[str], str] | None:
+    """The worker roles that handle a case of ``kind`` owned by ``level`` and the place field
+    they are held on: the engine's (``WORKER_ROLES``) and the kind's extra ones
+    (``CaseKind.extra_handler_roles``); None at the county and city levels."""
+    if level not in WORKER_ROLES:
+        return None
+    roles, field = WORKER_ROLES[level]
+    extra = kind.extra_handler_roles.get(level, ()) if kind is not None else ()
+    return [*roles, *(r for r in extra if r not in roles)], field
+
+
+def handler_worker_ids(
+    level: str, code: str, on: dt.date, kind: CaseKind | None = None
+) -> set[int]:
+    """The workers who handle a case (of ``kind``) owned by (level, code) on a day (for
+    notifications)."""
     ids: set[int] = set()
-    if level in WORKER_ROLES:
-        roles, field = WORKER_ROLES[level]
+    held = worker_roles(kind, level)
+    if held is not None:
+        roles, field = held
         ids |= set(
             RoleAssignment.objects.active(on)
             .filter(role__in=roles, **{f"{field}__code": code})
@@ -440,10 +477,13 @@ class _Parties:
     """What the actor is to a case on a day: handler, supervisor, closer, redispatcher,
     reporter. Queries lazily and at most once each (account, roles, station)."""
 
-    def __init__(self, user: User | None, case: Case, on: dt.date) -> None:
+    def __init__(
+        self, user: User | None, case: Case, on: dt.date, kind: CaseKind | None = None
+    ) -> None:
         self.user = user
         self.case = case
         self.on = on
+        self.kind = kind
         self.everything = user is None or bool(user.is_authenticated and user.is_superuser)
 
     @cached_property
@@ -472,9 +512,10 @@ class _Parties:
             and _covers(account.codes, code)
         ):
             return True
-        if level not in WORKER_ROLES:
+        held = worker_roles(self.kind, level)
+        if held is None:
             return False
-        roles, field = WORKER_ROLES[level]
+        roles, field = held
         column = {"grid": 1, "village": 2, "town": 4}[field]
         return any(r[0] in roles and r[column] == code for r in self.roles)
 
@@ -523,7 +564,7 @@ class _Parties:
         """The message saying who may take ``action`` (as ``party``)."""
         case = self.case
         level, code = case.owner_level, case.owner_code
-        params = {"action": _phrase(action), "code": code}
+        params = {"action": _phrase(action, self.kind), "code": code}
         if party == REPORTER:
             return gettext(MSG_ONLY_REPORTER) % params
         if party == REDISPATCHER:
@@ -538,6 +579,22 @@ class _Parties:
             return gettext(MSG_ONLY_STATION) % {**params, "code": self.station}
         above_level, above_code = owner_above(level, code) or (level, code)
         return gettext(MSG_ONLY_HANDLERS[above_level]) % {**params, "code": above_code}
+
+
+def works_on(user: User | None, case: Case, on: dt.date | None = None) -> bool:
+    """Whether ``user`` works on the case's owning place on a day: its handlers (the kind's
+    extra roles included), the staff of the station whose catchment holds its village (grid
+    and village owners), or the handlers of a level above it; superusers too. (Who may take
+    a new case of a kind at a place before it exists: ``case`` need not be saved.)"""
+    if user is None or not user.is_authenticated:
+        return False
+    parties = _Parties(user, case, on or timezone.localdate(), kind_of(case))
+    if parties.everything or parties.is_(HANDLER):
+        return True
+    if case.owner_level in (Level.GRID, Level.VILLAGE) and parties.is_(SUPERVISOR):
+        return True
+    above = LEVEL_ORDER[LEVEL_ORDER.index(case.owner_level) + 1 :]
+    return any(parties.handles(level, code_at(level, case.owner_code)) for level in above)
 
 
 # --- the rule -----------------------------------------------------------------------------------
@@ -562,6 +619,10 @@ class Step:
     @property
     def on(self) -> dt.date:
         return timezone.localdate(self.at)
+
+    def owner_handlers(self) -> set[int]:
+        """The workers who handle the case's owner now (its kind's extra roles included)."""
+        return handler_worker_ids(self.case.owner_level, self.case.owner_code, self.on, self.kind)
 
 
 # A condition says why an action may not be taken now (a message), or None when it may. It
@@ -612,6 +673,8 @@ _UNRESOLVED = [Status.REPORTED, Status.ACKNOWLEDGED, Status.IN_PROGRESS]
 ACTION_ORDER = [
     Action.ACKNOWLEDGE,
     Action.START,
+    Action.HAND_OFF,
+    Action.STEP_BACK,
     Action.RESOLVE,
     Action.VERIFY,
     Action.CLOSE_OUT,
@@ -625,6 +688,7 @@ ACTION_ORDER = [
     Action.RETURN_CASE,
     Action.ESCALATE,
     Action.REOPEN,
+    Action.DECLINE,
     Action.CANCEL,
 ]
 # Not actions a person takes: the message that says so.
@@ -699,7 +763,7 @@ def assess(step: Step) -> None:
     step.out = {**result.out, "level": result.level, "code": code}
     step.out.update(_set_owner(step, result.level, code, new_deadlines=True))
     case.extension_pending = False
-    step.notify = set(result.notify) | handler_worker_ids(result.level, code, step.on)
+    step.notify = set(result.notify) | handler_worker_ids(result.level, code, step.on, step.kind)
 
 
 @transition(
@@ -754,7 +818,7 @@ def _move_up(step: Step, *, escalate: bool) -> None:
     level, code = owner_above(case.owner_level, case.owner_code)  # type: ignore[misc]
     step.out = {"to_code": code, **_set_owner(step, level, code, new_deadlines=escalate)}
     case.extension_pending = False
-    step.notify = handler_worker_ids(level, code, step.on)
+    step.notify = handler_worker_ids(level, code, step.on, step.kind)
 
 
 @transition(
@@ -778,7 +842,7 @@ def return_case(step: Step) -> None:
     reason_required=True,
 )
 def escalate(step: Step) -> None:
-    _move_up(step, escalate=True)
+    _move_up(step, escalate=step.kind.new_deadlines_on_escalation)
     case = step.case
     case.escalation_count += 1
     if step.system:
@@ -800,7 +864,7 @@ def redispatch(step: Step) -> None:
     level, code = _redispatch_target(step.case, step.kind, step.data)
     step.out = {"level": level, "code": code, **_set_owner(step, level, code, new_deadlines=True)}
     step.case.extension_pending = False
-    step.notify = handler_worker_ids(level, code, step.on)
+    step.notify = handler_worker_ids(level, code, step.on, step.kind)
 
 
 @transition(
@@ -813,7 +877,7 @@ def request_extension(step: Step) -> None:
     until = _extension_until(step.case, step.data, step.at)
     step.out = {"until": until.isoformat()}
     if step.data.get("working_days") not in (None, ""):
-        step.out["working_days"] = _whole_number(step.data["working_days"])
+        step.out["working_days"] = whole_number(step.data["working_days"])
     step.case.extension_pending = True
     step.notify = supervisor_worker_ids(step.case, step.on)
 
@@ -831,7 +895,7 @@ def grant_extension(step: Step) -> None:
     case.resolve_due_at = until
     case.extension_pending = False
     case.extension_count += 1
-    step.notify = handler_worker_ids(case.owner_level, case.owner_code, step.on)
+    step.notify = step.owner_handlers()
 
 
 @transition(
@@ -839,7 +903,7 @@ def grant_extension(step: Step) -> None:
 )
 def refuse_extension(step: Step) -> None:
     step.case.extension_pending = False
-    step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
+    step.notify = step.owner_handlers()
 
 
 @transition(
@@ -850,7 +914,7 @@ def refuse_extension(step: Step) -> None:
 )
 def reopen(step: Step) -> None:
     _reopen(step.case)
-    step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
+    step.notify = step.owner_handlers()
 
 
 @transition(
@@ -874,14 +938,50 @@ def callback(step: Step) -> None:
     rating = _rating(step.data)
     step.out = {"rating": rating}
     step.case.satisfaction = rating
-    if rating <= UNSATISFIED_AT_MOST:
+    if rating <= UNSATISFIED_AT_MOST and step.kind.reopen_on_low_rating:
         with translation.override(settings.LANGUAGE_CODE):
             step.reopen_note = gettext(MSG_REOPENED_BY_CALLBACK) % {"rating": rating}
-        step.notify = handler_worker_ids(step.case.owner_level, step.case.owner_code, step.on)
+        step.notify = step.owner_handlers()
 
 
 # Actions whose note is required (the reason; for resolve, the written result).
 REASON_REQUIRED = {action for action, t in TRANSITIONS.items() if t.reason_required}
+
+
+def transitions_of(kind: CaseKind) -> dict[str, Transition]:
+    """The kind's transition table: its own (``CaseKind.transitions``), else the engine's."""
+    return kind.transitions if kind.transitions is not None else TRANSITIONS
+
+
+def kind_transitions(
+    *,
+    keep: Sequence[str],
+    override: dict[str, dict[str, Any]] | None = None,
+    add: dict[str, Transition] | None = None,
+) -> dict[str, Transition]:
+    """A kind's transition table built from the engine's: the engine's rules of the actions
+    in ``keep``, with the changes in ``override`` (action -> fields of ``Transition``:
+    ``party``, ``sources``, ``target``, ``handler``, ``conditions``, ``reason_required``),
+    plus the kind's own actions in ``add``."""
+    table: dict[str, Transition] = {}
+    for action in keep:
+        rule = TRANSITIONS[action]
+        changes = dict((override or {}).get(action, {}))
+        if "sources" in changes:
+            changes["sources"] = frozenset(changes["sources"])
+        if "conditions" in changes:
+            changes["conditions"] = tuple(changes["conditions"])
+        table[action] = replace(rule, **changes)
+    for action, rule in (add or {}).items():
+        table[action] = rule
+    return table
+
+
+def reason_required_actions(kind: CaseKind) -> set[str]:
+    """The actions of the kind whose note is required."""
+    return {action for action, t in transitions_of(kind).items() if t.reason_required}
+
+
 # What a missing note is called, where it is not "a reason".
 NOTE_REQUIRED_MESSAGES = {
     Action.RESOLVE: MSG_RESULT_REQUIRED,
@@ -895,11 +995,13 @@ def _refusal(action: str, parties: _Parties, case: Case, kind: CaseKind) -> str 
     """Why the actor may not take ``action`` now (a message), or None when they may."""
     if action in NOT_ACTIONS:
         return gettext(NOT_ACTIONS[action])
-    rule = TRANSITIONS[action]
+    rule = transitions_of(kind).get(action)
+    if rule is None:
+        return gettext(MSG_NOT_OFFERED) % {"action": _phrase(action, kind)}
     if case.status not in rule.sources:
         return gettext(MSG_WRONG_STATE) % {
-            "action": _phrase(action),
-            "status": _status_label(case.status),
+            "action": _phrase(action, kind),
+            "status": _status_label(case.status, type(case)),
         }
     if not parties.is_(rule.party):
         return parties.who(rule.party, action)
@@ -917,9 +1019,12 @@ def allowed_actions(
     Asking for more time is left out once the deadline has passed."""
     at = at or timezone.now()
     kind = kind_of(case)
-    parties = _Parties(user, case, timezone.localdate(at))
+    parties = _Parties(user, case, timezone.localdate(at), kind)
+    table = transitions_of(kind)
     allowed = []
     for action in ACTION_ORDER:
+        if action not in table:
+            continue
         if _refusal(action, parties, case, kind) is not None:
             continue
         if action == Action.REQUEST_EXTENSION and _past(case.resolve_due_at, at):
@@ -963,7 +1068,7 @@ def cases_visible_to(user: User, model: type[Case]) -> QuerySet[Any]:
 
 
 # --- input --------------------------------------------------------------------------------------
-def _field_error(field: str, msgid: str, **params: Any) -> ValidationError:
+def field_error(field: str, msgid: str, **params: Any) -> ValidationError:
     text = gettext(msgid)
     return ValidationError({field: [text % params if params else text]})
 
@@ -983,7 +1088,7 @@ def _aware_datetime(value: Any) -> dt.datetime | None:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
-def _whole_number(value: Any) -> int | None:
+def whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -1000,7 +1105,7 @@ def _check_attachments(attachments: Sequence[UploadedFile]) -> list[str]:
     image, a PDF, a Word document or an Excel workbook); raises ValidationError on the first
     file refused, whatever name and type the uploader gave it."""
     if len(attachments) > MAX_ATTACHMENTS:
-        raise _field_error("attachments", MSG_TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
+        raise field_error("attachments", MSG_TOO_MANY_ATTACHMENTS, max=MAX_ATTACHMENTS)
     return uploads.content_types(
         attachments,
         field="attachments",
@@ -1014,35 +1119,35 @@ def _check_attachments(attachments: Sequence[UploadedFile]) -> list[str]:
 def _extension_until(case: Case, data: dict[str, Any], at: dt.datetime) -> dt.datetime:
     due = case.resolve_due_at
     if due is not None and at >= due:
-        raise _field_error("until", MSG_EXTENSION_AFTER_DEADLINE, due=_local(due))
+        raise field_error("until", MSG_EXTENSION_AFTER_DEADLINE, due=_local(due))
     has_until = data.get("until") not in (None, "")
     has_days = data.get("working_days") not in (None, "")
     if has_until == has_days:
-        raise _field_error("until", MSG_EXTENSION_HOW)
+        raise field_error("until", MSG_EXTENSION_HOW)
     if has_days:
-        days = _whole_number(data["working_days"])
+        days = whole_number(data["working_days"])
         if days is None or not 1 <= days <= MAX_EXTENSION_WORKING_DAYS:
-            raise _field_error("working_days", MSG_BAD_WORKING_DAYS, max=MAX_EXTENSION_WORKING_DAYS)
+            raise field_error("working_days", MSG_BAD_WORKING_DAYS, max=MAX_EXTENSION_WORKING_DAYS)
         return deadlines.add_working_time(due or at, days, TimeUnit.WORKING_DAYS)
     until = _aware_datetime(data["until"])
     if until is None:
-        raise _field_error("until", MSG_BAD_UNTIL)
+        raise field_error("until", MSG_BAD_UNTIL)
     if until <= (due or at):
-        raise _field_error("until", MSG_UNTIL_NOT_LATER, due=_local(due or at))
+        raise field_error("until", MSG_UNTIL_NOT_LATER, due=_local(due or at))
     return until
 
 
 def _redispatch_target(case: Case, kind: CaseKind, data: dict[str, Any]) -> tuple[str, str]:
     level, code = data.get("level"), data.get("code")
     if level not in Level.values:
-        raise _field_error(
+        raise field_error(
             "level", MSG_BAD_LEVEL, levels=", ".join(_level_label(v) for v in LEVEL_ORDER)
         )
     if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(case.owner_level):
-        raise _field_error("level", MSG_LEVEL_TOO_HIGH, level=_level_label(case.owner_level))
+        raise field_error("level", MSG_LEVEL_TOO_HIGH, level=_level_label(case.owner_level))
     code = code.strip() if isinstance(code, str) else ""
     if not is_code(level, code):
-        raise _field_error("code", MSG_BAD_CODE, code=code or "?", level=_level_label(level))
+        raise field_error("code", MSG_BAD_CODE, code=code or "?", level=_level_label(level))
     area = owner_above(case.owner_level, case.owner_code) or (
         case.owner_level,
         case.owner_code,
@@ -1050,21 +1155,21 @@ def _redispatch_target(case: Case, kind: CaseKind, data: dict[str, Any]) -> tupl
     if place_code_at(area[0], code) != area[1] and not (
         area[0] == Level.CITY and code[:4] == area[1][:4]
     ):
-        raise _field_error(
+        raise field_error(
             "code",
             MSG_CODE_OUTSIDE,
             code=code,
             area=f"{_level_label(area[0])} {area[1]}",
         )
     if not _place_exists(level, code):
-        raise _field_error("code", MSG_UNKNOWN_PLACE, level=_level_label(level), code=code)
+        raise field_error("code", MSG_UNKNOWN_PLACE, level=_level_label(level), code=code)
     return level, code
 
 
 def _rating(data: dict[str, Any]) -> int:
-    rating = _whole_number(data.get("rating"))
+    rating = whole_number(data.get("rating"))
     if rating is None or not 1 <= rating <= 5:
-        raise _field_error("rating", MSG_BAD_RATING)
+        raise field_error("rating", MSG_BAD_RATING)
     return rating
 
 
@@ -1140,9 +1245,11 @@ def case_act(
     data: dict[str, Any] | None = None,
     attachments: Sequence[UploadedFile] = (),
     at: dt.datetime | None = None,
+    actor_label: str | None = None,
 ) -> Any:
     """Take ``action`` on the case ``case_id`` of kind ``model``, as ``actor`` (None: the
-    system), who saw ``version``.
+    system), who saw ``version``. ``actor_label`` names the actor in the history instead of
+    ``actor_name`` (a resident rating on a public page is "居民", with no actor).
 
     One transaction: the row is locked, the version compared (``CaseConflict``), the rule
     checked (``ActionNotAllowed``), the input validated (``ValidationError`` keyed by field:
@@ -1154,11 +1261,11 @@ def case_act(
     try:
         action = Action(action)
     except ValueError:
-        raise _field_error("action", MSG_UNKNOWN_ACTION, action=action) from None
+        raise field_error("action", MSG_UNKNOWN_ACTION, action=action) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise _field_error("data", MSG_DATA_NOT_OBJECT)
+        raise field_error("data", MSG_DATA_NOT_OBJECT)
     kind = kind_of(model)
     note = (note or "").strip()
     explicit_at = at is not None
@@ -1168,14 +1275,16 @@ def case_act(
     with transaction.atomic():
         case = model.objects.select_for_update().get(pk=case_id)
         if case.version != version:
-            raise CaseConflict(gettext(MSG_CONFLICT) % {"status": _status_label(case.status)}, case)
-        parties = _Parties(actor, case, timezone.localdate(at))
+            raise CaseConflict(
+                gettext(MSG_CONFLICT) % {"status": _status_label(case.status, model)}, case
+            )
+        parties = _Parties(actor, case, timezone.localdate(at), kind)
         refusal = _refusal(action, parties, case, kind)
         if refusal is not None:
             raise ActionNotAllowed(refusal)
-        rule = TRANSITIONS[action]
+        rule = transitions_of(kind)[action]
         if rule.reason_required and not note:
-            raise _field_error("note", NOTE_REQUIRED_MESSAGES.get(action, MSG_REASON_REQUIRED))
+            raise field_error("note", NOTE_REQUIRED_MESSAGES.get(action, MSG_REASON_REQUIRED))
         seq, last_at = last_event(case)
         if last_at is not None and at < last_at:
             if explicit_at:
@@ -1190,7 +1299,7 @@ def case_act(
         rule.handler(step)
         case.version += 1
         case.save(update_fields=CASE_FIELDS)
-        name = actor_name(actor)
+        name = actor_label[:100] if actor_label else actor_name(actor)
         seq += 1
         event = append_event(
             case,
@@ -1308,7 +1417,8 @@ def record_report(case: Case, *, actor: User, facts: dict[str, Any] | None = Non
         ),
         at=case.reported_at,
         from_status=Status.REPORTED,
-        to_status=Status.REPORTED,
+        # A kind may take a case in straight away (a service request is received at the desk).
+        to_status=case.status,
         from_level=case.owner_level,
         to_level=case.owner_level,
         note="",

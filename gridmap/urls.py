@@ -40,4 +40,5 @@ urlpatterns = [
     path("", include("imports.urls")),
     path("api/", include("presence.api_urls")),
     path("", include("presence.urls")),
+    path("api/", include("servicedesk.api_urls")),
 ]

@@ -31,14 +31,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.fields import DateTimeField
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
-from cases.deadlines import traffic_light
-from gridmap import parsers
+from cases.api import (
+    action_input,
+    case_state,
+    event_body,
+    when,
+)
 from gridmap.api import object_body
 
 from .api import MSG_UNKNOWN_INCIDENT, _invalid
@@ -46,20 +49,9 @@ from .deliveries import deliveries_shown
 from .models import CaseAttachment, CaseEvent, Incident
 from .publication import PublicationNotAllowed, approve_public_text, may_approve_public_text
 from .selectors import incidents_visible_to, sees_people_of
-from .workflow import ActionNotAllowed, CaseConflict, allowed_actions, case_act
+from .workflow import ActionNotAllowed, CaseConflict, case_act
 
-MSG_ACTION_REQUIRED = gettext_noop("Choose an action.")
-MSG_VERSION_REQUIRED = gettext_noop(
-    "version must be the case's version number as you saw it (reload the case)."
-)
-MSG_BAD_DATA = gettext_noop("data must be a JSON object.")
 MSG_TEXT_REQUIRED = gettext_noop("text must be a string (empty withdraws the public text).")
-
-_DATETIME = DateTimeField()
-
-
-def _when(value: Any) -> str | None:
-    return None if value is None else _DATETIME.to_representation(value)
 
 
 def _attachment_url(incident_id: int, attachment: CaseAttachment) -> str:
@@ -79,28 +71,10 @@ def case_body(incident: Incident, user: Any) -> dict[str, Any]:
         .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
     )
     return {
-        "id": incident.pk,
-        "status": incident.status,
-        "owner_level": incident.owner_level,
-        "owner_code": incident.owner_code,
-        "version": incident.version,
-        "acknowledge_due_at": _when(incident.acknowledge_due_at),
-        "resolve_due_at": _when(incident.resolve_due_at),
-        "onsite_due_at": _when(incident.onsite_due_at),
-        "traffic_light": traffic_light(incident, now),
-        "allowed_actions": [a.value for a in allowed_actions(user=user, incident=incident, at=now)],
+        **case_state(incident, user, now),
         "history": [
             {
-                "seq": e.seq,
-                "action": e.action,
-                "actor_name": e.actor_name,
-                "at": _when(e.at),
-                "from_status": e.from_status,
-                "to_status": e.to_status,
-                "from_level": e.from_level,
-                "to_level": e.to_level,
-                "note": e.note,
-                "data": e.data,
+                **event_body(e),
                 "attachments": [_attachment_url(incident.pk, a) for a in e.attachments.all()],
             }
             for e in events
@@ -123,7 +97,7 @@ def deliveries_body(incident: Incident, request: Request) -> list[dict[str, Any]
             "who": str(g["who"]),
             "name": g["name"],
             "message": g["message"],
-            "at": _when(g["at"]),
+            "at": when(g["at"]),
             "urgent": g["urgent"],
             "deliveries": [
                 {
@@ -135,8 +109,8 @@ def deliveries_body(incident: Incident, request: Request) -> list[dict[str, Any]
                     "reason": str(d["reason"]),
                     "attempts": d["attempts"],
                     "last_error": d["last_error"],
-                    "at": _when(d["at"]),
-                    "not_before": _when(d["not_before"]),
+                    "at": when(d["at"]),
+                    "not_before": when(d["not_before"]),
                 }
                 for d in [*g["rows"], *g["skipped"]]
             ],
@@ -150,39 +124,6 @@ def _case(request: Request, pk: int) -> Incident:
     if incident is None:
         raise NotFound(_(MSG_UNKNOWN_INCIDENT) % {"id": pk})
     return incident
-
-
-def _action_input(request: Request) -> dict[str, Any]:
-    body = object_body(request)
-    errors: dict[str, list[str]] = {}
-    action = body.get("action")
-    if not action or not isinstance(action, str):
-        errors["action"] = [_(MSG_ACTION_REQUIRED)]
-    version = body.get("version")
-    if isinstance(version, str) and version.strip().isdigit():
-        version = int(version)
-    if isinstance(version, bool) or not isinstance(version, int):
-        errors["version"] = [_(MSG_VERSION_REQUIRED)]
-    note = body.get("note") or ""
-    data = body.get("data")
-    if isinstance(data, str):
-        try:
-            data = parsers.loads(data) if data.strip() else {}
-        except ValueError:
-            data = None
-    if data is None and body.get("data") in (None, ""):
-        data = {}
-    if not isinstance(data, dict):
-        errors["data"] = [_(MSG_BAD_DATA)]
-    if errors:
-        raise _invalid(errors)
-    return {
-        "action": action,
-        "version": version,
-        "note": note if isinstance(note, str) else str(note),
-        "data": data,
-        "attachments": request.FILES.getlist("attachments") if request.FILES else [],
-    }
 
 
 class CaseApi(APIView):
@@ -215,7 +156,7 @@ class CaseActionApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         incident = _case(request, pk)
-        args = _action_input(request)
+        args = action_input(request)
         try:
             incident = case_act(actor=request.user, incident_id=incident.pk, **args)
         except ActionNotAllowed as exc:
@@ -234,7 +175,7 @@ def public_text_body(incident: Incident, user: Any) -> dict[str, Any]:
         "id": incident.pk,
         "text": incident.public_text,
         "approved_by": (by.get_username() if by is not None else None),
-        "approved_at": _when(incident.public_text_at),
+        "approved_at": when(incident.public_text_at),
         "may_approve": may_approve_public_text(user),
     }
 

@@ -858,7 +858,22 @@ def test_a_forbidden_action_is_refused_with_a_clear_message(cw, action, setup, w
 
 
 def test_every_action_has_a_refusal_in_the_table():
-    assert {a for a, *_ in FORBIDDEN} == set(Action) - {Action.REPORT, Action.REASSIGN_STATION}
+    # Incidents take the engine's table; hand-off, step back and decline are other kinds'.
+    others = {Action.HAND_OFF, Action.STEP_BACK, Action.DECLINE}
+    assert {a for a, *_ in FORBIDDEN} == set(Action) - {
+        Action.REPORT,
+        Action.REASSIGN_STATION,
+        *others,
+    }
+    assert set(engine.TRANSITIONS).isdisjoint(others)
+
+
+@pytest.mark.parametrize("action", ["hand_off", "step_back", "decline"])
+def test_an_action_of_another_kind_is_refused(cw, action):
+    incident = act(cw, "grid_leader", new_case(cw), Action.ACKNOWLEDGE)
+    with pytest.raises(ActionNotAllowed) as err:
+        act(cw, "superuser", incident, action, note="x")
+    assert err.value.message == msg(engine.MSG_NOT_OFFERED, action=phrase(action))
 
 
 def test_an_action_in_the_wrong_state_is_refused(cw):

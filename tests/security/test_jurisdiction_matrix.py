@@ -87,6 +87,8 @@ from planning import services as planning_services
 from presence import visits as presence_visits
 from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn, VisitPhoto
 from presence.patrols import refresh_patrol_coverage
+from servicedesk.models import ServiceItem
+from servicedesk.services import service_request_create
 from tests.factories import UserFactory, rect
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
@@ -303,6 +305,17 @@ class Builder:
             household=household, category=o["carecategory"], since=dt.date(2024, 1, 1),
             person_name=person(code, "keyperson"),
         )  # fmt: skip
+        # A service request (issue 15) for the household, taken at its village.
+        item, _ = ServiceItem.objects.get_or_create(
+            code="matrix", district=None,
+            defaults={"name": "matrix item", "kind": "government", "approving_level": "town",
+                      "promised_days": 5},
+        )  # fmt: skip
+        o["servicerequest"] = service_request_create(
+            actor=self.root, item=item, household=household,
+            applicant_name=person(code, "applicant"), applicant_phone="13833334444",
+            matter=mark(code, "matter"),
+        )  # fmt: skip
 
 
 def build_world() -> tuple[list[Area], dict[str, Any]]:
@@ -468,6 +481,10 @@ def incident_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.incident.pk}
 
 
+def service_request_pk(a: Area) -> dict[str, Any]:
+    return {"pk": a.servicerequest.pk}
+
+
 def import_job_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.importjob.pk}
 
@@ -520,6 +537,11 @@ RULES: dict[str, list[Rule]] = {
     "api/incidents/<int:pk>/actions/": [Rule("incident", path=incident_pk, post=True)],
     "api/incidents/<int:pk>/public-text/": [Rule("incident", path=incident_pk, post=True)],
     "api/incident-categories/": [PLAIN],
+    "api/service-requests/": [PLAIN],
+    "api/service-requests/<int:pk>/": [Rule("servicerequest", path=service_request_pk)],
+    "api/service-requests/<int:pk>/actions/": [
+        Rule("servicerequest", path=service_request_pk, post=True)
+    ],
     "api/inbox/": [PLAIN],
     # The to do lists only the visible cases waiting on the login (incidents.todo).
     "api/todo/": [PLAIN],
