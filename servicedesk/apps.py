@@ -16,3 +16,7 @@ class ServicedeskConfig(AppConfig):
 
         register(ServiceRequestKind())
         register_inbox_scope()
+        # The desk's places on presence's and incidents' pages (servicedesk.hooks).
+        from . import hooks
+
+        hooks.register()

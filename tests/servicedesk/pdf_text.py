@@ -9,7 +9,7 @@ import base64
 import re
 import zlib
 
-_STREAM = re.compile(rb"<<(.*?)>>\s*stream\r?\n(.*?)\r?\nendstream", re.S)
+_STREAM = re.compile(rb"\bobj\s*<<((?:(?!\bobj\b).)*?)>>\s*stream\r?\n(.*?)\s*endstream", re.S)
 _LITERAL = re.compile(rb"\((?:\\.|[^\\)])*\)")
 
 

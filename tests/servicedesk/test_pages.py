@@ -184,9 +184,7 @@ def test_a_stale_form_is_a_409_that_keeps_what_was_typed(w, client):
     stale = version_of(request)
     act(w, "secretary", request, "start")
     url = reverse("service-request", kwargs={"pk": request.pk})
-    response = client.post(
-        url, {"action": "resolve", "version": stale, "note": "我写的结果"}
-    )
+    response = client.post(url, {"action": "resolve", "version": stale, "note": "我写的结果"})
     assert response.status_code == 409
     html = response.content.decode()
     assert gettext(pages.MSG_CONFLICT) in html and "我写的结果" in html
@@ -240,3 +238,24 @@ def test_the_form_shows_each_items_promise_if_taken_now(w, client):
     expected = local_date(promise_for(w.item, timezone.now()))
     assert f'"promise": "{expected:%Y-%m-%d}"' in html
     assert f'"days": {w.item.promised_days}' in html
+
+
+def test_names_and_notes_are_drawn_as_text(w, client):
+    payload = '<img src=x onerror="alert(1)">'
+    w.item.name = payload
+    w.item.materials = payload
+    w.item.save()
+    request = take(w, matter=payload)
+    act(w, "assistant", request, "start")
+    office = {"office": payload, "level": "town", "working_days": 2}
+    act(w, "assistant", request, "hand_off", note=payload, data=office)
+    login(client, w, "assistant")
+    for url in (
+        reverse("services"),
+        reverse("service-new"),
+        reverse("service-request", kwargs={"pk": request.pk}),
+        reverse("service-status", kwargs={"short_code": request.short_code}),
+    ):
+        html = client.get(url).content.decode()
+        assert payload not in html, url
+        assert "&lt;img src=x onerror=" in html or "\\u003Cimg" in html, url
