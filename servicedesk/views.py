@@ -166,8 +166,14 @@ HISTORY_LABELS = {
     "cancel": _("Withdrawn"),
     "reassign_station": _("Station changed by a catchment plan"),
 }
+# The engine's facts but the acknowledge and on-site deadlines (a request is received at
+# once, nobody goes on site), then the service's own.
 EVENT_DATA_LABELS = {
-    **pages.EVENT_DATA_LABELS,
+    **{
+        key: label
+        for key, label in pages.EVENT_DATA_LABELS.items()
+        if key not in ("acknowledge_due_at", "onsite_due_at")
+    },
     "item": _("item"),
     "promised_on": _("promised by"),
     "office": _("office"),

@@ -202,7 +202,7 @@ def test_a_request_is_taken_printed_handed_off_completed_and_rated(new_page, des
     resident, resident_log = new_page(PHONE, is_mobile=True, has_touch=True)
     resident.goto("/service/")
     resident.fill("#sd-code", code.lower())
-    resident.click("button[type=submit]")
+    resident.click(".sd-lookup button[type=submit]")
     resident.wait_for_selector("[data-rate-form]")
     resident.click('label[for="sd-rating-5"]')
     resident.fill("#sd-note", "办事很快，谢谢")
