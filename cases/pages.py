@@ -19,17 +19,24 @@ and disables the button once pressed.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 
 from gridmap.codes import Level
 from grids.models import City, District, Grid, Station, Town, Village
@@ -279,6 +286,16 @@ def generic_data(action: str, post: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def posted_fields(post: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """What the user typed in a posted action form (the action, the note and ``fields``),
+    to show it again after a refusal."""
+    return {
+        "action": (post.get("action") or "").strip(),
+        "note": (post.get("note") or "").strip(),
+        **{name: post.get(name, "") for name in fields},
+    }
+
+
 def validation_messages(exc: ValidationError) -> tuple[str, dict[str, list[str]]]:
     """The first message of a ``ValidationError`` and all of them by field."""
     if hasattr(exc, "error_dict"):
@@ -340,3 +357,71 @@ def act_from_form(
 def field_errors(fields: Mapping[str, list[str]] | None) -> list[str]:
     """Every message of ``fields`` once, in order (shown under the posted form)."""
     return list(dict.fromkeys(m for msgs in (fields or {}).values() for m in msgs))
+
+
+class CasePageView(LoginRequiredMixin, View):
+    """A kind's case page: ``GET`` shows the case, ``POST`` takes the posted action through
+    ``act_from_form`` and redirects (303) to the page with a message, or shows the page again
+    with the refusal and what was typed. A kind says how to find a case the user may open
+    (``find``, 404 otherwise), its context, its action table, its form fields and how to act
+    (``act``); ``done`` may word the message of an action."""
+
+    template_name: str
+    specs: Mapping[str, ActionSpec]
+    fields: tuple[str, ...] = ()
+    url_name: str
+
+    def find(self, request: HttpRequest, pk: int) -> Any:
+        raise NotImplementedError
+
+    def context(self, request: HttpRequest, case: Any, **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def act(self, request: HttpRequest, case: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def data_of(self, action: str, post: Mapping[str, Any]) -> dict[str, Any]:
+        return generic_data(action, post)
+
+    def done(self, request: HttpRequest, action: str, before: Any, after: Any) -> str:
+        """The message after ``action`` (``before``/``after``: the case)."""
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return render(request, self.template_name, self.context(request, self.find(request, pk)))
+
+    def again(
+        self,
+        request: HttpRequest,
+        pk: int,
+        posted: dict[str, Any],
+        *,
+        status: int,
+        error: str,
+        fields: dict[str, list[str]] | None = None,
+    ) -> HttpResponse:
+        """The page again, as the case now is, with the refusal and what was typed."""
+        fresh = self.find(request, pk)
+        context = self.context(request, fresh, posted=posted, error=error, field_errors=fields)
+        return render(request, self.template_name, context, status=status)
+
+    def redirect(self, pk: int) -> HttpResponse:
+        return HttpResponseRedirect(reverse(self.url_name, kwargs={"pk": pk}), status=303)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        case = self.find(request, pk)
+        posted = posted_fields(request.POST, self.fields)
+        before = copy.copy(case)
+        outcome = act_from_form(
+            request.POST,
+            specs=self.specs,
+            data_of=self.data_of,
+            act=lambda **kwargs: self.act(request, case, **kwargs),
+        )
+        if not outcome.done:
+            return self.again(
+                request, pk, posted, status=outcome.status, error=outcome.error,
+                fields=outcome.fields or None,
+            )  # fmt: skip
+        messages.success(request, self.done(request, posted["action"], before, outcome.case))
+        return self.redirect(pk)

@@ -33,7 +33,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
@@ -383,57 +382,46 @@ def _action_data(action: str, post: Any) -> dict[str, Any]:
     return pages.generic_data(action, post)
 
 
-class CaseView(LoginRequiredMixin, View):
+class CaseView(pages.CasePageView):
     """``/cases/<id>/``: the case, its history and the actions the user may take."""
 
     template_name = "incidents/case.html"
+    specs = ACTIONS
+    fields = ("rating", "until", "working_days", "level", "code")
+    url_name = "case"
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        incident = _case(request.user, pk)
-        return render(request, self.template_name, case_context(request, incident))
+    def find(self, request: HttpRequest, pk: int) -> Incident:
+        return _case(request.user, pk)
+
+    def context(self, request: HttpRequest, case: Incident, **kwargs: Any) -> dict[str, Any]:
+        return case_context(request, case, **kwargs)
+
+    def data_of(self, action: str, post: Any) -> dict[str, Any]:
+        return _action_data(action, post)
+
+    def act(self, request: HttpRequest, case: Incident, **kwargs: Any) -> Incident:
+        files = request.FILES.getlist("attachments")
+        return case_act(actor=request.user, incident_id=case.pk, attachments=files, **kwargs)
+
+    def done(self, request: HttpRequest, action: str, before: Incident, after: Incident) -> str:
+        if action == "callback":
+            reopened = after.rework_count > before.rework_count
+            return gettext(MSG_REOPENED_BY_CALLBACK if reopened else MSG_THANKS)
+        return gettext(MSG_DONE) % {"action": history_label(action)}
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if (request.POST.get("action") or "").strip() != publication.PUBLISH_ACTION:
+            return super().post(request, pk)
         incident = _case(request.user, pk)
-        action = (request.POST.get("action") or "").strip()
-        note = (request.POST.get("note") or "").strip()
-        posted = {
-            "action": action,
-            "note": note,
-            **{
-                k: request.POST.get(k, "")
-                for k in ("rating", "until", "working_days", "level", "code")
-            },
-        }
+        posted = {**pages.posted_fields(request.POST, self.fields)}
+        posted["public_text"] = request.POST.get("public_text", "")
 
         def again(
             status: int, error: str, fields: dict[str, list[str]] | None = None
         ) -> HttpResponse:
-            fresh = _case(request.user, pk)
-            context = case_context(request, fresh, posted=posted, error=error, field_errors=fields)
-            return render(request, self.template_name, context, status=status)
+            return self.again(request, pk, posted, status=status, error=error, fields=fields)
 
-        if action == publication.PUBLISH_ACTION:
-            posted["public_text"] = request.POST.get("public_text", "")
-            return self._publish(request, incident, posted["public_text"], again)
-        files = request.FILES.getlist("attachments")
-        before = incident.rework_count
-
-        def act(**kwargs: Any) -> Incident:
-            return case_act(
-                actor=request.user, incident_id=incident.pk, attachments=files, **kwargs
-            )
-
-        outcome = pages.act_from_form(request.POST, specs=ACTIONS, data_of=_action_data, act=act)
-        if not outcome.done:
-            return again(outcome.status, outcome.error, outcome.fields or None)
-        after = outcome.case
-        if action == "callback":
-            reopened = after.rework_count > before
-            messages.success(request, gettext(MSG_REOPENED_BY_CALLBACK if reopened else MSG_THANKS))
-        else:
-            label = history_label(action)
-            messages.success(request, gettext(MSG_DONE) % {"action": label})
-        return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
+        return self._publish(request, incident, posted["public_text"], again)
 
     def _publish(
         self, request: HttpRequest, incident: Incident, text: str, again: Any
@@ -447,7 +435,7 @@ class CaseView(LoginRequiredMixin, View):
             first, fields = pages.validation_messages(exc)
             return again(400, first, fields)
         messages.success(request, gettext(MSG_DONE) % {"action": history_label("publish_notice")})
-        return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
+        return self.redirect(incident.pk)
 
 
 def _of_visible_case(request: HttpRequest, model: Any, pk: int, *, incident: str, case: int) -> Any:

@@ -313,40 +313,30 @@ def _action_data(action: str, post: Any) -> dict[str, Any]:
 POSTED_FIELDS = ("rating", "until", "working_days", "office", "level", "promised_on", "step", "how")
 
 
-class RequestView(LoginRequiredMixin, View):
+class RequestView(pages.CasePageView):
     """``/services/<id>/``: the request, its promise, hand-offs, history and actions."""
 
     template_name = "servicedesk/request.html"
+    specs = ACTIONS
+    fields = POSTED_FIELDS
+    url_name = "service-request"
 
-    def get(self, http: HttpRequest, pk: int) -> HttpResponse:
-        request = _request(http.user, pk)
-        return render(http, self.template_name, request_context(http, request))
+    def find(self, http: HttpRequest, pk: int) -> ServiceRequest:
+        return _request(http.user, pk)
 
-    def post(self, http: HttpRequest, pk: int) -> HttpResponse:
-        request = _request(http.user, pk)
-        action = (http.POST.get("action") or "").strip()
-        posted = {
-            "action": action,
-            "note": (http.POST.get("note") or "").strip(),
-            **{k: http.POST.get(k, "") for k in POSTED_FIELDS},
-        }
+    def context(self, http: HttpRequest, case: ServiceRequest, **kwargs: Any) -> dict[str, Any]:
+        return request_context(http, case, **kwargs)
 
-        def act(**kwargs: Any) -> ServiceRequest:
-            return services.service_request_act(actor=http.user, request_id=request.pk, **kwargs)
+    def data_of(self, action: str, post: Any) -> dict[str, Any]:
+        return _action_data(action, post)
 
-        outcome = pages.act_from_form(http.POST, specs=ACTIONS, data_of=_action_data, act=act)
-        if not outcome.done:
-            fresh = _request(http.user, pk)
-            context = request_context(
-                http, fresh, posted=posted, error=outcome.error, field_errors=outcome.fields
-            )
-            return render(http, self.template_name, context, status=outcome.status)
+    def act(self, http: HttpRequest, case: ServiceRequest, **kwargs: Any) -> ServiceRequest:
+        return services.service_request_act(actor=http.user, request_id=case.pk, **kwargs)
+
+    def done(self, http: HttpRequest, action: str, before: Any, after: Any) -> str:
         if action == "callback":
-            messages.success(http, gettext(MSG_THANKS_ON_BEHALF))
-        else:
-            label = pages.history_label(HISTORY_LABELS, action)
-            messages.success(http, gettext(pages.MSG_DONE) % {"action": label})
-        return HttpResponseRedirect(reverse("service-request", kwargs={"pk": pk}), status=303)
+            return gettext(MSG_THANKS_ON_BEHALF)
+        return gettext(pages.MSG_DONE) % {"action": pages.history_label(HISTORY_LABELS, action)}
 
 
 @login_required

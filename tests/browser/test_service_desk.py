@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,14 +31,31 @@ TAG = "[browser-desk]"
 
 @pytest.fixture(autouse=True)
 def committed(demo, django_db_blocker):
-    """The server is another process: no test transaction (the history is append-only, so
-    the requests stay; they are tagged and the test database goes at the end)."""
+    """The server is another process: no test transaction; the test removes what it made."""
     with django_db_blocker.unblock():
         yield
 
 
+def _remove_requests() -> None:
+    """The test's requests and item. Their history is append-only: maintenance switches the
+    trigger off inside one transaction, as ``incidents.services.incidents_purge`` does."""
+    from django.db import connection, transaction
+
+    from cases.history import trigger_name
+    from servicedesk.models import ServiceItem, ServiceRequest, ServiceRequestEvent
+
+    events = ServiceRequestEvent._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {events} DISABLE TRIGGER {trigger_name(events)}")
+        ServiceRequestEvent.objects.filter(request__item__code=ITEM_CODE).delete()
+        cursor.execute(f"ALTER TABLE {events} ENABLE TRIGGER {trigger_name(events)}")
+        ServiceRequest.objects.filter(item__code=ITEM_CODE).delete()
+        ServiceItem.objects.filter(code=ITEM_CODE, district=None).delete()
+
+
 @pytest.fixture(scope="module")
-def desk(demo, django_db_blocker) -> dict[str, Any]:
+def desk(demo, django_db_blocker) -> Iterator[dict[str, Any]]:
     """A demo village with a numbered household, a village assistant of it with a login,
     and an item promising 5 working days."""
     from psycopg.types.range import Range
@@ -89,7 +107,9 @@ def desk(demo, django_db_blocker) -> dict[str, Any]:
                 "sort_order": 0,
             },
         )
-    return {"home": home, "village": village, "item": item, "worker": worker}
+    yield {"home": home, "village": village, "item": item, "worker": worker}
+    with django_db_blocker.unblock():
+        _remove_requests()
 
 
 def login(new_page, viewport: dict[str, int], **options: Any) -> tuple[Any, Any]:

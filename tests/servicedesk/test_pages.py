@@ -95,7 +95,7 @@ def test_a_new_request_is_taken_and_opens_with_its_promise(w, client):
          "applicant_phone": "13812345678", "matter": "低保申请", "channel": "desk",
          "client_uuid": "6f1c1b1e-5b7a-4c47-9f2e-2c1d2b3a4f51"},
     )  # fmt: skip
-    request = ServiceRequest.objects.get()
+    request = ServiceRequest.objects.get(item=w.item)
     assert response.status_code == 303
     assert response["Location"].startswith(reverse("service-request", kwargs={"pk": request.pk}))
     assert request.household == w.household and request.reporter == w.users["assistant"]
@@ -119,7 +119,7 @@ def test_a_new_request_from_a_visit_is_taken_on_the_visit(w, client):
         {"household": household_key(w.household), "item": w.item.pk, "applicant_name": "王晓红",
          "channel": "visit", "visit": visit.pk},
     )  # fmt: skip
-    request = ServiceRequest.objects.get()
+    request = ServiceRequest.objects.get(item=w.item)
     assert request.visit == visit and request.channel == "visit"
 
 
@@ -144,7 +144,7 @@ def test_a_new_request_without_a_place_or_outside_is_refused_by_field(w, client)
         {"village": w.village.pk, "item": w.item.pk, "applicant_name": "王", "channel": "desk"},
     )
     assert response.status_code in (400, 403)
-    assert not ServiceRequest.objects.exists()
+    assert not ServiceRequest.objects.filter(item=w.item).exists()
 
 
 # --- the request page ---------------------------------------------------------------------------
