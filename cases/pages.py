@@ -223,6 +223,34 @@ def forms_context(forms: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def page_context(
+    case: Case,
+    *,
+    allowed: Iterable[Any],
+    specs: Mapping[str, ActionSpec],
+    history: list[dict[str, Any]],
+    posted: Mapping[str, Any] | None = None,
+    error: str = "",
+    field_errors: Mapping[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """What every case page shows: the case, its history, the forms of the ``allowed``
+    actions (the posted one keeping what was typed), the deadlines and their lights, the
+    owner's name, the extension waiting for an answer, the refusal."""
+    forms = action_forms(
+        [action_value(a) for a in allowed], specs, posted, field_errors_of(field_errors)
+    )
+    return {
+        "case": case,
+        "history": history,
+        "allowed": [f["action"] for f in forms],
+        **forms_context(forms),
+        **deadlines_context(case, timezone.now()),
+        "owner_name": place_name(case.owner_level, case.owner_code),
+        "pending_extension": pending_extension(history) if case.extension_pending else None,
+        "error": error,
+    }
+
+
 def deadlines_context(case: Case, now: dt.datetime) -> dict[str, Any]:
     """The lights ``cases/_deadlines.html`` shows: the resolve (or acknowledge) deadline's
     while the case is open, and the on-site deadline's."""
@@ -354,7 +382,7 @@ def act_from_form(
     return Outcome(case=after)
 
 
-def field_errors(fields: Mapping[str, list[str]] | None) -> list[str]:
+def field_errors_of(fields: Mapping[str, list[str]] | None) -> list[str]:
     """Every message of ``fields`` once, in order (shown under the posted form)."""
     return list(dict.fromkeys(m for msgs in (fields or {}).values() for m in msgs))
 

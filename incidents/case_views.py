@@ -317,22 +317,21 @@ def _recipients(incident: Incident, *, personal: bool) -> list[dict[str, Any]]:
 
 
 # --- the case page ---------------------------------------------------------------------------
-def case_context(
-    request: HttpRequest,
-    incident: Incident,
-    *,
-    posted: dict[str, Any] | None = None,
-    error: str = "",
-    field_errors: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    now = timezone.now()
+def case_context(request: HttpRequest, incident: Incident, **shown: Any) -> dict[str, Any]:
+    """The page's context; ``shown``: after a refusal, ``posted``, ``error``, ``field_errors``
+    (``cases.pages.page_context``)."""
     people = selectors.sees_people_of(request.user, incident)
-    allowed = [pages.action_value(a) for a in allowed_actions(user=request.user, incident=incident)]
-    forms = pages.action_forms(allowed, ACTIONS, posted, pages.field_errors(field_errors))
-    history = _history(incident)
+    allowed = allowed_actions(user=request.user, incident=incident)
+    page = pages.page_context(
+        incident,
+        allowed=allowed,
+        specs=ACTIONS,
+        history=_history(incident),
+        **shown,
+    )
     return {
+        **page,
         "incident": incident,
-        "case": incident,
         "explanation": render_explanation(
             incident.explanation
             if people
@@ -345,25 +344,17 @@ def case_context(
         "deliveries": deliveries_shown(
             incident, people=people, personal=can_see_personal_data(request.user)
         ),
-        "history": history,
-        **pages.forms_context(forms),
-        **pages.deadlines_context(incident, now),
-        "owner_name": pages.place_name(incident.owner_level, incident.owner_code),
-        "pending_extension": (
-            pages.pending_extension(history) if incident.extension_pending else None
-        ),
-        "error": error,
         "levels": [(v, capfirst(label)) for v, label in Level.choices],
         "severities": [(v, capfirst(label)) for v, label in Severity.choices],
         "categories": (
-            list(Category.objects.filter(is_active=True)) if "assess" in allowed else []
+            list(Category.objects.filter(is_active=True)) if "assess" in page["allowed"] else []
         ),
         "unsatisfied_at": UNSATISFIED_AT_MOST,
         "max_attachments": MAX_ATTACHMENTS,
         "supervisions": list(incident.supervisions.order_by("number")),
         "may_publish": publication.may_approve_public_text(request.user),
         "public_text_max": publication.MAX_PUBLIC_TEXT,
-        "posted_public_text": (posted or {}).get("public_text"),
+        "posted_public_text": (shown.get("posted") or {}).get("public_text"),
     }
 
 

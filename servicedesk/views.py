@@ -206,24 +206,27 @@ def _request(user: Any, pk: int) -> ServiceRequest:
     return found
 
 
+def _shown(request: ServiceRequest, field: str, kind: str, *, visible: bool) -> str:
+    """An applicant's field as the viewer may see it (``gridmap.personal_data``: masked for
+    the roles that do not visit households, logged when shown)."""
+    return personal_data.show(
+        getattr(request, field),
+        kind=kind,
+        visible=visible,
+        record_type="service_request",
+        record_id=request.pk,
+        code=request.place_code,
+    )
+
+
 def _applicant(request: ServiceRequest, *, visible: bool) -> dict[str, str]:
-    """The applicant's name and phone as the viewer may see them (logged when shown)."""
-    shown = {
-        field: personal_data.show(
-            getattr(request, attr),
-            kind=kind,
-            visible=visible,
-            record_type="service_request",
-            record_id=request.pk,
-            code=request.place_code,
-        )
-        for field, attr, kind in (
-            ("name", "applicant_name", personal_data.HEAD_NAME),
-            ("phone", "applicant_phone", personal_data.PHONE),
-        )
+    """The applicant's name and phone as the viewer may see them."""
+    phone = _shown(request, "applicant_phone", personal_data.PHONE, visible=visible)
+    return {
+        "name": _shown(request, "applicant_name", personal_data.HEAD_NAME, visible=visible),
+        "phone": phone,
+        "tel": "" if "*" in phone else phone,
     }
-    shown["tel"] = "" if "*" in shown["phone"] else shown["phone"]
-    return shown
 
 
 def status_url(http: HttpRequest, request: ServiceRequest) -> str:
@@ -234,32 +237,25 @@ def status_url(http: HttpRequest, request: ServiceRequest) -> str:
 
 
 # --- the request page -------------------------------------------------------------------------
-def request_context(
-    http: HttpRequest,
-    request: ServiceRequest,
-    *,
-    posted: dict[str, Any] | None = None,
-    error: str = "",
-    field_errors: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    now = timezone.now()
-    allowed = [pages.action_value(a) for a in selectors.allowed_actions(http.user, request)]
-    forms_ = pages.action_forms(allowed, ACTIONS, posted, pages.field_errors(field_errors))
+def request_context(http: HttpRequest, request: ServiceRequest, **shown: Any) -> dict[str, Any]:
+    """The page's context; ``shown``: after a refusal, ``posted``, ``error``, ``field_errors``
+    (``cases.pages.page_context``)."""
     events = ServiceRequestEvent.objects.filter(request=request).order_by("seq")
-    history = pages.history_rows(events, labels=HISTORY_LABELS, facts=EVENT_DATA_LABELS, show=_fact)
+    page = pages.page_context(
+        request,
+        allowed=selectors.allowed_actions(http.user, request),
+        specs=ACTIONS,
+        history=pages.history_rows(
+            events, labels=HISTORY_LABELS, facts=EVENT_DATA_LABELS, show=_fact
+        ),
+        **shown,
+    )
     steps = list(request.steps.order_by("number"))
     today = timezone.localdate()
     household = request.household
     return {
+        **page,
         "request_": request,
-        "case": request,
-        "history": history,
-        **pages.forms_context(forms_),
-        **pages.deadlines_context(request, now),
-        "owner_name": pages.place_name(request.owner_level, request.owner_code),
-        "pending_extension": (
-            pages.pending_extension(history) if request.extension_pending else None
-        ),
         "promised_on": selectors.promised_date(request),
         "steps": [{"step": s, "late": s.back_at is None and s.promised_on < today} for s in steps],
         "open_steps": [s for s in steps if s.back_at is None],
@@ -275,7 +271,6 @@ def request_context(
         ),  # fmt: skip
         "materials": [m.strip() for m in request.item.materials.splitlines() if m.strip()],
         "status_url": status_url(http, request),
-        "error": error,
         "fields_template": "servicedesk/_fields.html",
         "step_levels": [
             (Level.TOWN, ApprovingLevel.TOWN.label),
@@ -487,13 +482,8 @@ class DeskView(LoginRequiredMixin, View):
             rows.append(
                 {
                     "request": r,
-                    "applicant": personal_data.show(
-                        r.applicant_name,
-                        kind=personal_data.HEAD_NAME,
-                        visible=visible,
-                        record_type="service_request",
-                        record_id=r.pk,
-                        code=r.place_code,
+                    "applicant": _shown(
+                        r, "applicant_name", personal_data.HEAD_NAME, visible=visible
                     ),
                     "promised_on": selectors.local_date(r.resolve_due_at),
                     "light": light["light"],
