@@ -4,9 +4,12 @@ resident's public rating and who sees which request."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.utils import timezone
 from django.utils.translation import gettext, pgettext
 
 from cases.models import Status
@@ -358,3 +361,79 @@ def test_the_public_status_has_no_personal_data(w):
     for secret in ("Wang Fang", "13812345678", "minimum living allowance", "assistant"):
         assert secret not in text, secret
     assert public_status(request)["promised_on"] == dt.date(2025, 10, 10)
+
+
+# --- the API ----------------------------------------------------------------------------------
+def client_of(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def post(client, url: str, body: dict):
+    return client.post(url, json.dumps(body), content_type="application/json")
+
+
+def test_the_api_takes_a_request_once_and_refuses_by_field(w):
+    client = client_of(w.users["assistant"])
+    body = {
+        "item": w.item.pk,
+        "household": w.household.pk,
+        "applicant_name": "Wang Fang",
+        "applicant_phone": "13812345678",
+        "matter": "Allowance",
+        "client_uuid": "0b7f5a8e-0a51-4f6b-9c38-6a1b6f1f3a11",
+    }
+    res = post(client, "/api/service-requests/", body)
+    assert res.status_code == 201, res.content
+    data = res.json()
+    assert data["status"] == Status.ACKNOWLEDGED and data["promised_on"]
+    assert data["allowed_actions"][0] == "start"
+    assert data["history"][0]["action"] == "report"
+    assert post(client, "/api/service-requests/", body).status_code == 200
+    assert ServiceRequest.objects.count() == 1
+    res = post(client, "/api/service-requests/", {**body, "client_uuid": "", "applicant_name": ""})
+    assert res.status_code == 400
+    assert res.json()["errors"] == {"applicant_name": [msg(services.MSG_APPLICANT_REQUIRED)]}
+    res = post(client, "/api/service-requests/", {**body, "client_uuid": "", "item": 99999})
+    assert res.status_code == 400 and list(res.json()["errors"]) == ["item"]
+    elsewhere = {**body, "client_uuid": "", "household": None, "village": w.village.code}
+    res = post(client_of(w.users["other_assistant"]), "/api/service-requests/", elsewhere)
+    assert res.status_code == 403
+
+
+def test_the_api_lists_shows_and_acts_within_the_jurisdiction(w):
+    request = take(w, at=timezone.now() - dt.timedelta(hours=1))
+    other = take(w, "other_assistant", household=None, village=w.other_village)
+    client = client_of(w.users["assistant"])
+    listed = client.get("/api/service-requests/").json()
+    assert [r["id"] for r in listed["results"]] == [request.pk]
+    assert client.get(f"/api/service-requests/{other.pk}/").status_code == 404
+    res = post(
+        client, f"/api/service-requests/{other.pk}/actions/", {"action": "start", "version": 1}
+    )
+    assert res.status_code == 404
+    url = f"/api/service-requests/{request.pk}/actions/"
+    res = post(client, url, {"action": "start", "version": request.version})
+    assert res.status_code == 200 and res.json()["status"] == Status.IN_PROGRESS
+    # A stale version: 409 with the request as it now is.
+    res = post(client, url, {"action": "resolve", "version": request.version, "note": "x"})
+    assert res.status_code == 409 and res.json()["request"]["status"] == Status.IN_PROGRESS
+    version = res.json()["request"]["version"]
+    res = post(client, url, {"action": "resolve", "version": version})
+    assert res.status_code == 400 and list(res.json()["errors"]) == ["note"]
+    staff = client_of(w.users["station_staff"])
+    res = post(staff, url, {"action": "resolve", "version": version, "note": "x"})
+    assert res.status_code == 403
+    res = post(client, url, {"action": "resolve", "version": version, "note": "Done"})
+    body = res.json()
+    assert res.status_code == 200 and body["status"] == Status.RESOLVED
+    assert body["action_labels"]["close_out"] == pgettext("service action", "deliver")
+    # The phone is masked for those who do not visit households (station staff accounts).
+    shown = client_of(w.users["station_staff"]).get(f"/api/service-requests/{request.pk}/")
+    assert shown.json()["applicant_phone"] == "138****5678"
+    assert client.get(f"/api/service-requests/{request.pk}/").json()["applicant_phone"] == (
+        "13812345678"
+    )
+    assert client.get("/api/service-requests/?status=bogus").status_code == 400
+    assert client.get("/api/service-requests/?status=resolved").json()["count"] == 1
