@@ -194,6 +194,7 @@ def test_a_request_is_taken_printed_handed_off_completed_and_rated(new_page, des
     assert request.household_id == home.pk and request.first_receiver_id == desk["worker"].pk
     assert page.inner_text("[data-promised]") == promised
     no_sideways_scroll(page)
+    page.screenshot(path=str(SCREENSHOTS / "service-request-phone.png"), full_page=True)
 
     # --- the receipt: the PDF holds the promised date and the lookup code ---------------------
     href = page.get_attribute("[data-receipt]", "href")

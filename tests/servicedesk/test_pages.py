@@ -259,3 +259,16 @@ def test_names_and_notes_are_drawn_as_text(w, client):
         html = client.get(url).content.decode()
         assert payload not in html, url
         assert "&lt;img src=x onerror=" in html or "\\u003Cimg" in html, url
+
+
+def test_the_desk_shows_the_completion_figures_of_the_users_area(w, client):
+    pytest.importorskip("servicedesk.figures")  # helper C's figures, once they are on main
+    now = timezone.now()
+    done = take(w, at=now)
+    act(w, "assistant", done, "resolve", note="done", at=now)
+    take(w, at=now)
+    html = login(client, w, "assistant").get(reverse("services")).content.decode()
+    assert "data-figures" in html
+    assert re.search(r'data-figure="received">2<', html)
+    assert re.search(r'data-figure="completed">1<', html)
+    assert re.search(r'data-figure="completion_rate">50%<', html)
