@@ -48,6 +48,7 @@ from gridmap import personal_data
 from gridmap.codes import Level
 from grids.models import City
 from presence.care import household_file_url, household_key
+from presence.household_file import household_for
 
 from . import forms, selectors, services
 from .kind import HOW
@@ -282,7 +283,6 @@ def request_context(http: HttpRequest, request: ServiceRequest, **shown: Any) ->
         "resolved_label": pgettext_lazy("service request", "Done"),
         "closed_label": _("Picked up or delivered"),
         "no_acknowledge": True,
-        "is_final": request.status not in OPEN_STATUSES,
     }
 
 
@@ -362,7 +362,7 @@ class NewRequestView(LoginRequiredMixin, View):
         form = forms.NewRequestForm(initial=initial, user=http.user)
         chosen = None
         if initial.get("household"):
-            found = forms.household_for(http.user, initial["household"])
+            found = household_for(http.user, initial["household"])
             chosen = found.address if found is not None else None
         return self._page(http, form, chosen=chosen)
 
