@@ -37,11 +37,13 @@ def committed(demo, django_db_blocker):
 
 
 def _remove_requests() -> None:
-    """The test's requests and item. Their history is append-only: maintenance switches the
-    trigger off inside one transaction, as ``incidents.services.incidents_purge`` does."""
+    """The test's requests, the notifications about them and the item. Their history is
+    append-only: maintenance switches the trigger off inside one transaction, as
+    ``incidents.services.incidents_purge`` does."""
     from django.db import connection, transaction
 
     from cases.history import trigger_name
+    from inbox.models import Notification
     from servicedesk.models import ServiceItem, ServiceRequest, ServiceRequestEvent
 
     events = ServiceRequestEvent._meta.db_table
@@ -50,7 +52,12 @@ def _remove_requests() -> None:
         cursor.execute(f"ALTER TABLE {events} DISABLE TRIGGER {trigger_name(events)}")
         ServiceRequestEvent.objects.filter(request__item__code=ITEM_CODE).delete()
         cursor.execute(f"ALTER TABLE {events} ENABLE TRIGGER {trigger_name(events)}")
-        ServiceRequest.objects.filter(item__code=ITEM_CODE).delete()
+        requests = ServiceRequest.objects.filter(item__code=ITEM_CODE)
+        Notification.objects.filter(
+            subject_type="service_request",
+            subject_id__in=list(requests.values_list("pk", flat=True)),
+        ).delete()
+        requests.delete()
         ServiceItem.objects.filter(code=ITEM_CODE, district=None).delete()
 
 
