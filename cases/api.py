@@ -7,19 +7,23 @@ state, allowed actions and history as JSON. Each kind's API (``incidents.case_ap
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from drf_spectacular.types import OpenApiTypes
+from rest_framework import status
 from rest_framework.fields import DateTimeField
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from gridmap import parsers
 from gridmap.api import Invalid, object_body
 
 from .deadlines import traffic_light
 from .models import Case, CaseEventBase
-from .workflow import allowed_actions
+from .workflow import ActionNotAllowed, CaseConflict, allowed_actions
 
 MSG_ACTION_REQUIRED = gettext_noop("Choose an action.")
 MSG_VERSION_REQUIRED = gettext_noop(
@@ -28,6 +32,8 @@ MSG_VERSION_REQUIRED = gettext_noop(
 MSG_BAD_DATA = gettext_noop("data must be a JSON object.")
 
 _DATETIME = DateTimeField()
+# The answers of an action (``act_answer``), for the API schema.
+ACT_RESPONSES = {code: OpenApiTypes.OBJECT for code in (200, 400, 403, 404, 409)}
 
 
 def when(value: dt.datetime | None) -> str | None:
@@ -101,3 +107,30 @@ def event_body(event: CaseEventBase) -> dict[str, Any]:
         "note": event.note,
         "data": event.data,
     }
+
+
+def act_answer(
+    request: Request,
+    act: Callable[..., Case],
+    render: Callable[[Case], dict[str, Any]],
+    *,
+    conflict_key: str = "case",
+    attachments: bool = True,
+) -> Response:
+    """Take the action the request names (``act(**action_input)``, the kind's service over
+    ``cases.workflow.case_act``) and answer: 200 with the case as ``render`` shows it, 403
+    ``{"detail"}`` when the user may not take it now, 409 ``{"detail", conflict_key: the
+    case as it now is}`` for a stale version; bad input raises (400)."""
+    args = action_input(request)
+    if not attachments:
+        args.pop("attachments")
+    try:
+        case = act(**args)
+    except ActionNotAllowed as exc:
+        return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+    except CaseConflict as exc:
+        return Response(
+            {"detail": exc.message, conflict_key: render(exc.case)},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return Response(render(case))

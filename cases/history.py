@@ -9,7 +9,15 @@ purge function, which switches the triggers off inside its own transaction.
 
 from __future__ import annotations
 
-from django.db import migrations
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db import connection, migrations, transaction
+
+from gridmap.sql import table as sql_table
+
+if TYPE_CHECKING:
+    from .kinds import CaseKind
 
 FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION gridmap_history_is_append_only() RETURNS trigger AS $$
@@ -38,3 +46,30 @@ def append_only(*tables: str) -> list[migrations.RunSQL]:
             )
         )
     return operations
+
+
+def purge_cases(kind: CaseKind, ids: Iterable[int]) -> int:
+    """Delete cases of ``kind`` with their history and whatever hangs off them (maintenance
+    only: tests, benchmarks, replacing demo data; never a user action). The append-only
+    triggers of the history tables are switched off inside this transaction only. Returns
+    how many cases were deleted."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    history = [kind.event_model]
+    if kind.attachment_model is not None:
+        history.insert(0, kind.attachment_model)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Foreign keys checked at once, so no trigger event is pending at ALTER TABLE.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for model in history:
+            cursor.execute(f"ALTER TABLE {sql_table(model)} DISABLE TRIGGER USER")
+        if kind.attachment_model is not None:
+            kind.attachment_model.objects.filter(
+                **{f"event__{kind.case_field}_id__in": ids}
+            ).delete()
+        kind.event_model.objects.filter(**{f"{kind.case_field}_id__in": ids}).delete()
+        for model in history:
+            cursor.execute(f"ALTER TABLE {sql_table(model)} ENABLE TRIGGER USER")
+        _, per_model = kind.model.objects.filter(pk__in=ids).delete()
+    return per_model.get(kind.model._meta.label, 0)

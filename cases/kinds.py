@@ -71,6 +71,9 @@ class CaseKind:
     # Worker roles that also handle a case owned by a level, besides the engine's
     # (``cases.workflow.WORKER_ROLES``): level -> roles held on the place of that level.
     extra_handler_roles: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # "Only ... can %(action)s." by level where the kind's handlers differ (msgids with
+    # ``%(code)s`` and ``%(action)s``), else ``cases.workflow.MSG_ONLY_HANDLERS``.
+    handler_messages: ClassVar[dict[str, str]] = {}
     # Whether a callback rating of ``cases.workflow.UNSATISFIED_AT_MOST`` or less reopens the
     # case (an incident's does; a service request's does not: the matter is done).
     reopen_on_low_rating: ClassVar[bool] = True

@@ -26,6 +26,13 @@ States and actions
     reported / acknowledged / in_progress: request_extension, then grant or refuse (延期)
     any open state --cancel--> cancelled                          (duplicate or invalid)
 
+A kind may offer its own table (``CaseKind.transitions``, built from this one with
+``kind_transitions``: the actions it keeps, changes of party, sources or target, and actions of
+its own such as a service request's ``hand_off``, ``step_back`` and ``decline``); every
+function here reads the case's kind's table (``transitions_of``), and the kind's options
+(extra handler roles, labels, no reopen on a low rating, deadlines kept on escalation) are
+read where they apply (``cases.kinds.CaseKind``).
+
 ``report`` is the first event of every case, appended by ``record_report`` when the kind
 creates it. ``reassign_station`` is appended to each open incident whose village a published
 catchment plan gives to another station (``incidents.workflow.reassign_stations``); the
@@ -560,6 +567,10 @@ class _Parties:
             return self.is_(HANDLER) or self.is_(SUPERVISOR)
         raise ValueError(party)
 
+    def _only_handlers(self, level: str) -> str:
+        own = self.kind.handler_messages.get(level) if self.kind is not None else None
+        return own or MSG_ONLY_HANDLERS[level]
+
     def who(self, party: str, action: str) -> str:
         """The message saying who may take ``action`` (as ``party``)."""
         case = self.case
@@ -570,7 +581,7 @@ class _Parties:
         if party == REDISPATCHER:
             return gettext(MSG_ONLY_REDISPATCHERS) % {**params, "level": _level_label(level)}
         if party == HANDLER or (party == CLOSER and level not in (Level.GRID, Level.VILLAGE)):
-            return gettext(MSG_ONLY_HANDLERS[level]) % params
+            return gettext(self._only_handlers(level)) % params
         if level in (Level.GRID, Level.VILLAGE):
             if self.station is None:
                 return gettext(MSG_NO_STATION) % {**params, "code": code[:12]}
@@ -578,7 +589,7 @@ class _Parties:
                 return gettext(MSG_ONLY_STATION_HEAD) % {**params, "code": self.station}
             return gettext(MSG_ONLY_STATION) % {**params, "code": self.station}
         above_level, above_code = owner_above(level, code) or (level, code)
-        return gettext(MSG_ONLY_HANDLERS[above_level]) % {**params, "code": above_code}
+        return gettext(self._only_handlers(above_level)) % {**params, "code": above_code}
 
 
 def works_on(user: User | None, case: Case, on: dt.date | None = None) -> bool:

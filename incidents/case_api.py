@@ -37,7 +37,8 @@ from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
 from cases.api import (
-    action_input,
+    ACT_RESPONSES,
+    act_answer,
     case_state,
     event_body,
     when,
@@ -49,7 +50,7 @@ from .deliveries import deliveries_shown
 from .models import CaseAttachment, CaseEvent, Incident
 from .publication import PublicationNotAllowed, approve_public_text, may_approve_public_text
 from .selectors import incidents_visible_to, sees_people_of
-from .workflow import ActionNotAllowed, CaseConflict, case_act
+from .workflow import case_act
 
 MSG_TEXT_REQUIRED = gettext_noop("text must be a string (empty withdraws the public text).")
 
@@ -145,28 +146,16 @@ class CaseActionApi(APIView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
+        responses=ACT_RESPONSES,
         operation_id="case_act",
     )
     def post(self, request: Request, pk: int) -> Response:
         incident = _case(request, pk)
-        args = action_input(request)
-        try:
-            incident = case_act(actor=request.user, incident_id=incident.pk, **args)
-        except ActionNotAllowed as exc:
-            return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
-        except CaseConflict as exc:
-            return Response(
-                {"detail": exc.message, "case": case_body(exc.incident, request.user)},
-                status=status.HTTP_409_CONFLICT,
-            )
-        return Response(case_body(incident, request.user))
+        return act_answer(
+            request,
+            lambda **args: case_act(actor=request.user, incident_id=incident.pk, **args),
+            lambda case: case_body(case, request.user),
+        )
 
 
 def public_text_body(incident: Incident, user: Any) -> dict[str, Any]:

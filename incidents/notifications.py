@@ -22,10 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_noop
 
+from cases.notifications import event_params, local_time
 from households.routing import Severity
 from inbox import services as inbox_services
 from inbox.models import Notification
@@ -134,16 +133,6 @@ def notify_incident(incident: Incident) -> list[Notification]:
     return _notify(list(incident.recipients.all()), incident_message(incident), incident)
 
 
-def _local_time(value: Any) -> str:
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-        if value is None:
-            return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
 def _case_params(incident: Incident) -> dict[str, Any]:
     category = incident.category
     return {
@@ -170,9 +159,7 @@ def notify_case(
         return []
     params = {
         **_case_params(incident),
-        "note": event.note,
-        "until": _local_time(event.data.get("until")),
-        "due": _local_time(incident.resolve_due_at),
+        **event_params(incident, event),
         "severity": {"msgid": incident.severity},
     }
     return _to_workers(worker_ids, {"msgid": msgid, "params": params}, incident)
@@ -185,7 +172,7 @@ def notify_overdue_at_top(
     params = {
         **_case_params(incident),
         "kind": {"msgid": DUE_KIND_MSGIDS.get(kind, kind)},
-        "due": _local_time(due_at),
+        "due": local_time(due_at),
     }
     return _to_workers(worker_ids, {"msgid": MSG_CASE_OVERDUE_AT_TOP, "params": params}, incident)
 
@@ -197,7 +184,7 @@ def notify_supervision(
     params = {
         **_case_params(incident),
         "number": number,
-        "since": _local_time(incident.reported_at),
+        "since": local_time(incident.reported_at),
     }
     return _to_workers(worker_ids, {"msgid": MSG_CASE_SUPERVISION, "params": params}, incident)
 

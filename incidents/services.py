@@ -22,21 +22,19 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from cases.kinds import Assessment
+from cases.history import purge_cases
+from cases.kinds import Assessment, kind_of
 from gridmap import uploads
-from gridmap.sql import table
 from grids.models import Grid, Town, Village
 from inbox.models import RecipientKind
 
 from . import notifications, workflow
 from .models import (
     OPEN_STATUSES,
-    CaseAttachment,
-    CaseEvent,
     Category,
     Incident,
     IncidentPhoto,
@@ -336,36 +334,11 @@ def _cache_related(instance: Any, name: str, objects: list[Any]) -> None:
     }
 
 
-# Removing cases
-# --------------
-# The case history is append-only: a trigger refuses UPDATE and DELETE on it (migration
-# 0004), so no user action ever removes a case. Only maintenance does (the tests' and
-# benchmarks' clean-up, replacing demo data), through this one function: it switches the
-# triggers off inside its own transaction (ALTER TABLE takes an exclusive lock, so no other
-# session ever sees the tables without them) and on again before it commits.
-HISTORY_TRIGGERS = [
-    (table(CaseEvent), "case_event_append_only"),
-    (table(CaseAttachment), "case_attachment_append_only"),
-]
-
-
 def incidents_purge(*, ids: Iterable[int]) -> int:
     """Delete incidents with their history and everything hanging off them (maintenance
-    only, never a user action); returns how many incidents were deleted."""
-    ids = list(ids)
-    if not ids:
-        return 0
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Foreign keys checked at once, so no trigger event is pending at ALTER TABLE.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table, trigger in HISTORY_TRIGGERS:
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
-        CaseAttachment.objects.filter(event__incident_id__in=ids).delete()
-        CaseEvent.objects.filter(incident_id__in=ids).delete()
-        for table, trigger in HISTORY_TRIGGERS:
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
-        _, per_model = Incident.objects.filter(pk__in=ids).delete()
-    return per_model.get("incidents.Incident", 0)
+    only, never a user action; ``cases.history.purge_cases``); returns how many incidents
+    were deleted."""
+    return purge_cases(kind_of(Incident), ids)
 
 
 # --- assessment (研判) ------------------------------------------------------------------------

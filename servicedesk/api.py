@@ -21,7 +21,6 @@ a household head's).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.utils import timezone
@@ -29,19 +28,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
-from cases.api import action_input, case_state, event_body, when
+from cases.api import ACT_RESPONSES, act_answer, case_state, event_body, when
 from cases.kinds import kind_of
 from cases.models import OPEN_STATUSES
-from cases.workflow import ActionNotAllowed, CaseConflict, action_label
+from cases.workflow import action_label
 from gridmap import personal_data
 from gridmap.api import Invalid, object_body, page_links
+from gridmap.params import InputSerializer
 from grids.models import Village
 from presence.models import Visit
 from presence.visits import households_visible_to
@@ -53,7 +53,6 @@ from .services import service_request_act, service_request_create
 MSG_UNKNOWN_REQUEST = gettext_noop("There is no service request %(id)s in your jurisdiction.")
 MSG_UNKNOWN = gettext_noop("There is no %(what)s %(value)s.")
 MSG_BAD_NUMBER = gettext_noop("%(field)s must be a whole number from 1 to %(max)s.")
-MSG_BAD_UUID = gettext_noop("client_uuid must be a UUID.")
 MSG_BAD_STATUS = gettext_noop("Unknown status %(value)s; choose one of: %(choices)s.")
 
 DEFAULT_PAGE_SIZE = 50
@@ -141,10 +140,24 @@ def _request(request: Request, pk: int) -> ServiceRequest:
     return found
 
 
-def _lookup(model: Any, field: str, value: Any, what: str, qs: Any = None) -> Any:
+class ServiceRequestInput(InputSerializer):
+    """A new request's fields (ids of the item, household and visit; the village's code)."""
+
+    item = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    household = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    village = serializers.CharField(required=False, allow_blank=True, max_length=12)
+    visit = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    applicant_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    applicant_phone = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    matter = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    channel = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    client_uuid = serializers.UUIDField(required=False, allow_null=True)
+
+
+def _found(qs: Any, what: str, value: Any, **lookup: Any) -> Any:
     if value in (None, ""):
         return None
-    found = (qs if qs is not None else model.objects).filter(**{field: value}).first()
+    found = qs.filter(**lookup).first()
     if found is None:
         raise Invalid({what: [_(MSG_UNKNOWN) % {"what": what, "value": value}]})
     return found
@@ -152,36 +165,30 @@ def _lookup(model: Any, field: str, value: Any, what: str, qs: Any = None) -> An
 
 def _create_args(request: Request) -> dict[str, Any]:
     body = object_body(request)
-    ids = {}
-    for name in ("item", "household", "visit"):
-        value = body.get(name)
-        if value not in (None, "") and not str(value).isdigit():
-            raise Invalid({name: [_(MSG_UNKNOWN) % {"what": name, "value": value}]})
-        ids[name] = value
+    # An empty field is a field not given (a form sends every field).
+    given = ServiceRequestInput(
+        data={k: body.get(k) for k in ServiceRequestInput().fields if body.get(k) not in ("", None)}
+    )
+    given.is_valid(raise_exception=True)
+    v = given.validated_data
     return {
-        "item": _lookup(ServiceItem, "pk", ids["item"], "item"),
-        "household": _lookup(
-            None, "pk", ids["household"], "household", households_visible_to(request.user)
+        "item": _found(ServiceItem.objects, "item", v.get("item"), pk=v.get("item")),
+        "household": _found(
+            households_visible_to(request.user),
+            "household",
+            v.get("household"),
+            pk=v.get("household"),
         ),
-        "village": _lookup(
-            Village, "code", body.get("village"), "village", Village.objects.current()
+        "village": _found(
+            Village.objects.current(), "village", v.get("village"), code=v.get("village")
         ),
-        "visit": _lookup(Visit, "pk", ids["visit"], "visit"),
-        "applicant_name": str(body.get("applicant_name") or ""),
-        "applicant_phone": str(body.get("applicant_phone") or ""),
-        "matter": str(body.get("matter") or ""),
-        "channel": str(body.get("channel") or Channel.DESK),
-        "client_uuid": _uuid(body.get("client_uuid")),
+        "visit": _found(Visit.objects, "visit", v.get("visit"), pk=v.get("visit")),
+        "applicant_name": v.get("applicant_name", ""),
+        "applicant_phone": v.get("applicant_phone", ""),
+        "matter": v.get("matter", ""),
+        "channel": v.get("channel") or Channel.DESK,
+        "client_uuid": v.get("client_uuid"),
     }
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    if value in (None, ""):
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Invalid({"client_uuid": [_(MSG_BAD_UUID)]}) from None
 
 
 class ServiceRequestListApi(APIView):
@@ -249,26 +256,15 @@ class ServiceRequestDetailApi(APIView):
 class ServiceRequestActionApi(APIView):
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            403: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
+        responses=ACT_RESPONSES,
         operation_id="service_request_act",
     )
     def post(self, request: Request, pk: int) -> Response:
         found = _request(request, pk)
-        args = action_input(request)
-        args.pop("attachments")
-        try:
-            acted = service_request_act(actor=request.user, request_id=found.pk, **args)
-        except ActionNotAllowed as exc:
-            return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
-        except CaseConflict as exc:
-            return Response(
-                {"detail": exc.message, "request": request_body(exc.case, request.user)},
-                status=status.HTTP_409_CONFLICT,
-            )
-        return Response(request_body(_request(request, acted.pk), request.user))
+        return act_answer(
+            request,
+            lambda **args: service_request_act(actor=request.user, request_id=found.pk, **args),
+            lambda case: request_body(_request(request, case.pk), request.user),
+            conflict_key="request",
+            attachments=False,
+        )

@@ -71,6 +71,10 @@ MSG_STEP_DATE = gettext_noop(
 MSG_STEP_DAYS = gettext_noop("The office's working days must be a whole number from 1 to %(max)s.")
 MSG_STEP_UNKNOWN = gettext_noop("There is no hand-off %(step)s of this request still out.")
 MSG_NO_STEP_OUT = gettext_noop("No hand-off of this request is out at an office.")
+MSG_ONLY_VILLAGE = gettext_noop(
+    "Only the village assistants, the party secretary, the mediation director or the staff of "
+    "village %(code)s can %(action)s."
+)
 MSG_HOW = gettext_noop("Say whether the resident picked it up or it was delivered.")
 
 # How a request reached the resident when delivered (the close-out's ``how``).
@@ -156,10 +160,13 @@ def step_back(step: Step) -> None:
     not given): the step gets ``back_at``."""
     out = ServiceStep.objects.filter(request=step.case, back_at__isnull=True)
     given = step.data.get("step")
-    number = whole_number(given) if given not in (None, "") else None
-    row = (out.filter(number=number) if number is not None else out.order_by("-number")).first()
+    if given in (None, ""):
+        row = out.order_by("-number").first()
+    else:
+        number = whole_number(given)
+        row = out.filter(number=number).first() if number is not None else None
     if row is None:
-        raise field_error("step", MSG_STEP_UNKNOWN, step=given if given not in (None, "") else "")
+        raise field_error("step", MSG_STEP_UNKNOWN, step=given if given is not None else "")
     row.back_at = step.at
     row.save(update_fields=["back_at"])
     step.out = {"step": row.number, "office": row.office}
@@ -232,6 +239,7 @@ class ServiceRequestKind(CaseKind):
     case_field = "request"
     transitions = TRANSITIONS
     extra_handler_roles = {Level.VILLAGE: (Role.VILLAGE_ASSISTANT,)}
+    handler_messages = {Level.VILLAGE: MSG_ONLY_VILLAGE}
     reopen_on_low_rating = False
     new_deadlines_on_escalation = False
     action_labels = {

@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_noop
 
+from cases.notifications import event_params, local_time
 from inbox import services as inbox_services
 from inbox.models import Notification
 from inbox.selectors import register_subject_detail, register_subject_scope
@@ -73,14 +72,6 @@ def request_link(request_id: int) -> str:
     return f"/services/{request_id}/"
 
 
-def _local_time(value: Any) -> str:
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if not value:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-
 def _params(request: ServiceRequest) -> dict[str, Any]:
     return {
         "id": request.pk,
@@ -115,24 +106,19 @@ def notify_request(
     msgid = REQUEST_MESSAGES.get(event.action)
     if msgid is None:
         return []
-    params = {
-        "note": event.note,
-        "until": _local_time(event.data.get("until")),
-        "due": _local_time(request.resolve_due_at),
-    }
-    return _notify(worker_ids, msgid, params, request)
+    return _notify(worker_ids, msgid, event_params(request, event), request)
 
 
 def notify_overdue_at_top(
     request: ServiceRequest, worker_ids: Iterable[int], *, due_at: Any
 ) -> list[Notification]:
-    return _notify(worker_ids, MSG_REQUEST_OVERDUE_AT_TOP, {"due": _local_time(due_at)}, request)
+    return _notify(worker_ids, MSG_REQUEST_OVERDUE_AT_TOP, {"due": local_time(due_at)}, request)
 
 
 def notify_supervision(
     request: ServiceRequest, worker_ids: Iterable[int], *, number: int
 ) -> list[Notification]:
-    params = {"number": number, "since": _local_time(request.reported_at)}
+    params = {"number": number, "since": local_time(request.reported_at)}
     return _notify(worker_ids, MSG_REQUEST_SUPERVISION, params, request)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from accounts.selectors import worker_of
 from cases import workflow
+from cases.history import purge_cases
 from cases.kinds import kind_of
 from cases.workflow import Action, ActionNotAllowed, CaseConflict, field_error
 from gridmap.codes import Level
@@ -301,3 +303,9 @@ def service_request_rate_public(
                 raise
             request = exc.case
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def service_requests_purge(*, ids: Iterable[int]) -> int:
+    """Delete service requests with their history, steps and due events (maintenance only:
+    tests, replacing demo data; ``cases.history.purge_cases``)."""
+    return purge_cases(kind_of(ServiceRequest), ids)

@@ -14,18 +14,18 @@ case the login may see: the item is the first action of ``TODO_ACTIONS`` the log
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import AccountRole
 from cases import workflow as engine
-from cases.todo import CONDITION_SQL, TODO_ACTIONS, TodoAction, todo_queryset
+from cases.todo import CONDITION_SQL, TODO_ACTIONS, TodoAction
 from incidents.models import Incident, Status
 from incidents.selectors import incidents_visible_to
 from incidents.todo import FOLLOW_UP, todo, todo_count, todo_counts
-from incidents.workflow import Action, allowed_actions
+from incidents.workflow import Action
+from tests.cases.todo_agreement import assert_todo_agrees
 from tests.factories import AccountFactory
 from tests.incidents.test_routing import build_world, world_generation
 from tests.incidents.test_workflow import (
@@ -113,15 +113,6 @@ def new_case_at_county(cw: CaseWorld) -> Incident:
     return act(cw, "town_dispatcher", county, Action.ESCALATE, note="too big")
 
 
-def expected_item(user: Any, incident: Incident) -> str | None:
-    """What the to do must say of the case: the first to-do action the workflow allows."""
-    allowed = set(allowed_actions(user=user, incident=incident))
-    for item, action in TODO_ACTIONS.items():
-        if action in allowed and (action != Action.CALLBACK or incident.status == Status.CLOSED):
-            return str(item)
-    return None
-
-
 def test_every_condition_of_a_to_do_action_has_its_sql_twin():
     for action in TODO_ACTIONS.values():
         for condition in engine.TRANSITIONS[action].conditions:
@@ -139,16 +130,7 @@ def test_the_to_do_is_what_allowed_actions_says_for_every_login_and_case(tw):
         Status.CLOSED,
         Status.RETURNED,
     }
-    seen: set[str] = set()
-    for name, user in tw.users.items():
-        if user.is_superuser:
-            continue
-        visible = list(incidents_visible_to(user))
-        expected = {i.pk: expected_item(user, i) for i in visible}
-        expected = {pk: a for pk, a in expected.items() if a is not None}
-        got = dict(todo_queryset(user, incidents_visible_to(user)).values_list("id", "todo_action"))
-        assert got == expected, name
-        seen |= set(got.values())
+    seen = assert_todo_agrees(tw.users, incidents_visible_to)
     # The comparison covered every kind of item.
     assert seen == {str(a) for a in TodoAction}
 

@@ -19,9 +19,12 @@ from cases.workflow import Action, allowed_actions, transitions_of
 from gridmap.codes import Level
 from grids.models import Role
 from incidents.models import Incident
+from incidents.todo import todo_count
+from incidents.todo_extra import sections
 from servicedesk.kind import TRANSITIONS, ServiceRequestKind
 from servicedesk.models import ServiceRequest
 from servicedesk.selectors import requests_visible_to
+from tests.cases.todo_agreement import assert_todo_agrees
 from tests.servicedesk.engine_world import act, build_world, take
 
 
@@ -128,14 +131,6 @@ def _requests(w) -> dict[str, ServiceRequest]:
     return c
 
 
-def expected_item(user, request: ServiceRequest) -> str | None:
-    allowed = set(allowed_actions(user=user, case=request))
-    for item, action in TODO_ACTIONS.items():
-        if action in allowed and (action != Action.CALLBACK or request.status == Status.CLOSED):
-            return str(item)
-    return None
-
-
 def test_every_condition_of_a_to_do_action_of_the_kind_has_its_sql_twin():
     for action in TODO_ACTIONS.values():
         for condition in TRANSITIONS.get(action, workflow.TRANSITIONS[action]).conditions:
@@ -152,16 +147,7 @@ def test_the_to_do_is_what_allowed_actions_says_for_every_login_and_request(w):
         Status.DECLINED,
         Status.CANCELLED,
     }
-    seen: set[str] = set()
-    for name, user in w.users.items():
-        if user.is_superuser:
-            continue
-        visible = list(requests_visible_to(user))
-        expected = {r.pk: expected_item(user, r) for r in visible}
-        expected = {pk: a for pk, a in expected.items() if a is not None}
-        got = dict(todo_queryset(user, requests_visible_to(user)).values_list("id", "todo_action"))
-        assert got == expected, name
-        seen |= set(got.values())
+    seen = assert_todo_agrees(w.users, requests_visible_to)
     # Every item the kind's table offers (it has no acknowledge, verify or redispatch).
     assert seen == {
         TodoAction.DECIDE_EXTENSION,
@@ -197,3 +183,17 @@ def test_who_gets_what(w):
     assert items("town_staff") == {"at_town": "start"}
     assert items("dispatcher") == {"at_town": "start"}
     assert items("leader") == {}
+
+
+def test_the_requests_join_the_to_do_page_and_the_badge(w):
+    requests = _requests(w)
+    now = timezone.now()
+    section = next(s for s in sections(w.users["assistant"], now) if s["key"] == "service_request")
+    assert section["count"] == 6
+    first = section["items"][0]
+    assert first["url"] == f"/services/{first['id']}/" and first["short_code"] in first["text"]
+    assert "Wang Fang" not in repr(section)
+    assert todo_count(w.users["assistant"]) == 6
+    assert todo_count(w.users["head"]) == 1
+    assert requests  # taken two days ago: none overdue yet
+    assert not any(item["overdue"] for item in section["items"])

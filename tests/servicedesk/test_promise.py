@@ -114,3 +114,21 @@ def test_overdue_it_escalates_once_and_keeps_its_promise(w):
     request = act(w, "town_staff", request, "resolve", note="Allowance approved by the county")
     request = act(w, "town_staff", request, "close_out", data={"how": "delivered"})
     assert request.status == Status.CLOSED and request.closed_on_time is False
+
+
+def test_a_declined_or_withdrawn_request_is_final_for_the_clock_and_the_light(w):
+    declined = act(w, "assistant", take(w), "decline", note="Not eligible")
+    withdrawn = act(w, "assistant", take(w), "cancel", note="The resident withdrew")
+    later = dt.datetime(2025, 11, 30, 9, 0, tzinfo=SHANGHAI)
+    assert clock.escalate_overdue(later) == []
+    assert clock.supervise_ledger(later) == []
+    for request in (declined, withdrawn):
+        assert deadlines.traffic_light(request, later) is None
+
+
+def test_an_open_request_is_supervised_every_15_days(w):
+    request = take(w)
+    later = FRIDAY + dt.timedelta(days=31)
+    assert clock.supervise_ledger(later) == [(request.pk, 1), (request.pk, 2)]
+    assert clock.supervise_ledger(later) == []
+    assert deadlines.traffic_light(request, later) == deadlines.RED

@@ -17,6 +17,7 @@ from cases.workflow import MSG_NOT_OFFERED, MSG_WRONG_STATE, ActionNotAllowed, C
 from gridmap.codes import Level
 from inbox.models import Notification
 from servicedesk import services
+from servicedesk.kind import MSG_ONLY_VILLAGE as ONLY_VILLAGE
 from servicedesk.models import ServiceRequest, ServiceRequestEvent, ServiceStep
 from servicedesk.selectors import (
     SHORT_CODE_ALPHABET,
@@ -437,3 +438,45 @@ def test_the_api_lists_shows_and_acts_within_the_jurisdiction(w):
     )
     assert client.get("/api/service-requests/?status=bogus").status_code == 400
     assert client.get("/api/service-requests/?status=resolved").json()["count"] == 1
+
+
+def test_a_refusal_names_the_services_handlers(w):
+    request = take(w)
+    with pytest.raises(ActionNotAllowed) as err:
+        act(w, "leader", request, "start")
+    assert err.value.message == msg(
+        ONLY_VILLAGE, code=w.village.code, action=gettext("start handling this request")
+    )
+
+
+def test_more_time_refused_keeps_the_promise(w):
+    request = act(w, "assistant", take(w), "request_extension", data={"working_days": 3})
+    promise = request.resolve_due_at
+    request = act(w, "head", request, "refuse_extension")
+    assert request.resolve_due_at == promise and request.extension_pending is False
+    assert request.extension_count == 0
+
+
+def test_an_office_login_takes_a_request_without_a_worker(w):
+    request = take(w, "station_staff")
+    assert request.first_receiver is None and request.reporter == w.users["station_staff"]
+    # The village's handlers all hear: nobody of them took it.
+    told = set(
+        Notification.objects.filter(
+            subject_type="service_request", subject_id=request.pk
+        ).values_list("worker__user__username", flat=True)
+    )
+    assert told == {"assistant", "secretary"}
+
+
+def test_step_back_names_a_step_that_is_out(w):
+    request = act(w, "assistant", take(w), "start")
+    request = act(w, "assistant", request, "hand_off",
+                  data={"office": "Town office", "level": "town", "working_days": 1})  # fmt: skip
+    for bad in ("abc", 2, "0"):
+        with pytest.raises(ValidationError) as err:
+            act(w, "assistant", request, "step_back", data={"step": bad})
+        assert list(err.value.message_dict) == ["step"], bad
+    request = act(w, "assistant", request, "step_back", data={"step": "1"})
+    last = ServiceRequestEvent.objects.filter(request=request).order_by("-seq").first()
+    assert (last.action, last.data["step"], last.to_status) == ("step_back", 1, Status.IN_PROGRESS)
