@@ -37,28 +37,17 @@ def committed(demo, django_db_blocker):
 
 
 def _remove_requests() -> None:
-    """The test's requests, the notifications about them and the item. Their history is
-    append-only: maintenance switches the trigger off inside one transaction, as
-    ``incidents.services.incidents_purge`` does."""
-    from django.db import connection, transaction
-
-    from cases.history import trigger_name
+    """The test's requests (their history is append-only: ``cases.history.purge_cases``), the
+    notifications about them and the item."""
+    from cases.history import purge_cases
+    from cases.kinds import kind_of
     from inbox.models import Notification
-    from servicedesk.models import ServiceItem, ServiceRequest, ServiceRequestEvent
+    from servicedesk.models import ServiceItem, ServiceRequest
 
-    events = ServiceRequestEvent._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"ALTER TABLE {events} DISABLE TRIGGER {trigger_name(events)}")
-        ServiceRequestEvent.objects.filter(request__item__code=ITEM_CODE).delete()
-        cursor.execute(f"ALTER TABLE {events} ENABLE TRIGGER {trigger_name(events)}")
-        requests = ServiceRequest.objects.filter(item__code=ITEM_CODE)
-        Notification.objects.filter(
-            subject_type="service_request",
-            subject_id__in=list(requests.values_list("pk", flat=True)),
-        ).delete()
-        requests.delete()
-        ServiceItem.objects.filter(code=ITEM_CODE, district=None).delete()
+    ids = list(ServiceRequest.objects.filter(item__code=ITEM_CODE).values_list("pk", flat=True))
+    Notification.objects.filter(subject_type="service_request", subject_id__in=ids).delete()
+    purge_cases(kind_of(ServiceRequest), ids)
+    ServiceItem.objects.filter(code=ITEM_CODE, district=None).delete()
 
 
 @pytest.fixture(scope="module")
