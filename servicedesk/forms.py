@@ -83,7 +83,9 @@ class NewRequestForm(forms.Form):
         required=False,
         help_text=_("Only when the request is for no household in particular."),
     )
-    item = forms.ModelChoiceField(label=_("Item"), queryset=ServiceItem.objects.none())
+    item = forms.ModelChoiceField(
+        label=pgettext_lazy("service item", "Item"), queryset=ServiceItem.objects.none()
+    )
     applicant_name = forms.CharField(label=_("Applicant"), max_length=50)
     applicant_phone = forms.CharField(label=_("Applicant's phone"), max_length=20, required=False)
     matter = forms.CharField(
@@ -135,7 +137,9 @@ class ListFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("all"))] + list(ServiceStatus.choices)
     )
     item = forms.ModelChoiceField(
-        label=_("Item"), required=False, queryset=ServiceItem.objects.all(), to_field_name="pk"
+        label=pgettext_lazy("service item", "Item"),
+        required=False,
+        queryset=ServiceItem.objects.all(),
     )
     village = forms.CharField(label=_("Village"), required=False, max_length=15)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)

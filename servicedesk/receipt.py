@@ -18,6 +18,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
@@ -85,7 +86,7 @@ def receipt_pdf(request: ServiceRequest, *, status_url: str) -> bytes:
     village = request.village
     place = f"{request.town.name} {village.name}"
     rows = [
-        [p(_("Item"), label), p(item.name)],
+        [p(pgettext("service item", "Item"), label), p(item.name)],
         [p(_("Village"), label), p(place)],
         [p(_("Received on"), label), Paragraph(_latin(f"{received:%Y-%m-%d}"), base)],
         [p(_("Received by"), label), p(first_receiver_name(request))],
