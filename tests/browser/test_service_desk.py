@@ -37,16 +37,15 @@ def committed(demo, django_db_blocker):
 
 
 def _remove_requests() -> None:
-    """The test's requests (their history is append-only: ``cases.history.purge_cases``), the
+    """The test's requests (their history is append-only: the maintenance purge), the
     notifications about them and the item."""
-    from cases.history import purge_cases
-    from cases.kinds import kind_of
     from inbox.models import Notification
     from servicedesk.models import ServiceItem, ServiceRequest
+    from servicedesk.services import service_requests_purge
 
     ids = list(ServiceRequest.objects.filter(item__code=ITEM_CODE).values_list("pk", flat=True))
     Notification.objects.filter(subject_type="service_request", subject_id__in=ids).delete()
-    purge_cases(kind_of(ServiceRequest), ids)
+    service_requests_purge(ids=ids)
     ServiceItem.objects.filter(code=ITEM_CODE, district=None).delete()
 
 
