@@ -6,7 +6,7 @@ and escalations are exactly what the application would have written
 Same seed, same requests (relative to ``end``, now by default). Over ``months`` months before
 ``end``, on working days, each demo village takes about ``PER_VILLAGE_MONTH`` requests a
 month, at its service station (75 %), on a visit (18 %) or in the field (7 %), by its village
-assistant (70 %) or its party secretary, for a random household of the village (the head
+assistant (80 %) or its party secretary, for a random household of the village (the head
 asks), for an item of the catalogue handled at the village. Then, each step at a working
 time:
 
@@ -55,7 +55,7 @@ from .loader import CITY_PREFIX
 from .logins import demo_logins_ensure
 
 DEFAULT_MONTHS = 6
-PER_VILLAGE_MONTH = 5
+PER_VILLAGE_MONTH = 6
 WITHDRAWN_SHARE = 0.02
 DECLINED_SHARE = 0.03
 LATE_SHARE = 0.08
@@ -131,7 +131,7 @@ def _receivers(village: Village, on: dt.date) -> list[tuple[Any, float]]:
         .filter(village=village, role__in=[Role.VILLAGE_ASSISTANT, Role.VILLAGE_SECRETARY])
         .select_related("worker__user")
     )
-    weights = {Role.VILLAGE_ASSISTANT: 0.7, Role.VILLAGE_SECRETARY: 0.3}
+    weights = {Role.VILLAGE_ASSISTANT: 0.8, Role.VILLAGE_SECRETARY: 0.2}
     return [(a.worker.user, weights[a.role]) for a in held if a.worker.user_id is not None]
 
 
