@@ -90,13 +90,16 @@ migrate: db venv
 
 # Six months of past cases (demo.cases, seed 7) so lists, KPIs and the dashboard have content.
 DEMO_CASES ?= 3000
-# Three months of duty, sign-ins, visits and patrols (demo.presence, seed 7).
+# Three months of duty, sign-ins, visits and patrols (demo.presence, seed 7); the service
+# catalogue's 33 village-level items (demo.servicedesk).
 DEMO_PRESENCE_DAYS ?= 92
 demo: migrate
 	$(PY) manage.py load_demo --scale $(SCALE) --if-empty
 	$(PY) manage.py load_demo_roads --if-empty
 	$(PY) manage.py load_demo_cases --count $(DEMO_CASES) --days 183 --if-empty
 	$(PY) manage.py load_demo_presence --days $(DEMO_PRESENCE_DAYS) --if-empty
+	$(PY) manage.py load_demo_catalogue --if-empty
+	$(PY) manage.py load_demo_service_requests --if-empty
 
 users: demo
 	$(PY) manage.py create_demo_users

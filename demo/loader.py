@@ -586,10 +586,13 @@ def delete_demo() -> dict[str, int]:
     Rows of other models pointing at the demo are set to NULL where their foreign key says
     SET_NULL; any other reference (PROTECT, CASCADE, ...) refuses with DemoError.
     """
-    # The presence demo's rows (duty, sign-ins, visits, patrols, key persons) go first: they
-    # hold the demo's workers and places. (Imported here: demo.presence imports this module.)
+    # The service requests and the presence demo's rows (duty, sign-ins, visits, patrols, key
+    # persons) go first: they hold the demo's workers, households and places. (Imported here:
+    # demo.presence and demo.service_requests import this module.)
     from .presence import delete_demo_presence
+    from .service_requests import delete_demo_service_requests
 
+    delete_demo_service_requests()
     delete_demo_presence()
     quote = connection.ops.quote_name
     tables = {name: quote(model._meta.db_table) for name, model, _ in _DELETE_SETS}

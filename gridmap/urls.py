@@ -42,4 +42,5 @@ urlpatterns = [
     path("", include("presence.urls")),
     path("", include("servicedesk.urls")),
     path("api/", include("servicedesk.api_urls")),
+    path("", include("servicedesk.catalogue_urls")),
 ]

@@ -21,6 +21,7 @@ from .models import (
     Role,
     RoleAssignment,
     Station,
+    Village,
     Worker,
 )
 from .signals import household_figures
@@ -99,6 +100,18 @@ def catchment(station: Station, on: dt.date | None = None) -> QuerySet[Catchment
         .filter(station=station)
         .select_related("village")
         .order_by("village__code")
+    )
+
+
+def current_village(code: str) -> Village | None:
+    """The current village with ``code`` and its town, without their outlines (what a page
+    about a village names: the public notice board, the public catalogue); None if none."""
+    return (
+        Village.objects.current()
+        .filter(code=code)
+        .select_related("town")
+        .defer("geom", "town__geom")
+        .first()
     )
 
 

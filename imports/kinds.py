@@ -36,6 +36,7 @@ KIND_NAMES: tuple[str, ...] = (
     "service_centres",
     "ten_household_units",
     "duty_shifts",
+    "service_items",
 )
 
 
@@ -654,6 +655,99 @@ DUTY_SHIFTS = Kind(
     ),
 )
 
+# The service catalogue (issue 15): one row per item a district (or every district) offers.
+SERVICE_ITEMS = Kind(
+    name="service_items",
+    label=gettext_noop("service items"),
+    columns=(
+        Column(
+            "code",
+            "事项编码",
+            gettext_noop(
+                "The item's code. With the district code it is the stable key: a row with a "
+                "code already imported for the same district (or for every district) updates "
+                "that item."
+            ),
+            example="YB004",
+            required=True,
+            text=True,
+        ),
+        Column("name", "事项名称", gettext_noop("Name of the item."), example="高龄津贴申领",
+               required=True),
+        Column(
+            "kind",
+            "事项类别",
+            gettext_noop(
+                "One of the six kinds, in Chinese or English: 政务服务, 生产生活, 法律服务, "
+                "文化教育, 医疗社保, 党建服务."
+            ),
+            example="医疗社保",
+            required=True,
+        ),
+        Column(
+            "approving_level",
+            "审批层级",
+            gettext_noop(
+                "The level that approves it: 县级, 乡镇 or 村级 (county, town or village)."
+            ),
+            example="县级",
+            required=True,
+            short="approving",
+        ),
+        Column("office", "承办单位", gettext_noop("The office that handles it."),
+               example="区民政局"),
+        Column("conditions", "办理条件", gettext_noop("Who can apply, on what conditions."),
+               example="年满80周岁的本区户籍老年人。"),
+        Column("materials", "所需材料", gettext_noop("The materials the resident brings."),
+               example="居民身份证；户口簿；本人银行卡或社会保障卡。"),
+        Column(
+            "steps",
+            "办理流程",
+            gettext_noop("The steps, one per line if you like."),
+            example="1. 村代办员受理；2. 送区民政局审核；3. 办结后通知领取。",
+        ),
+        Column("fees", "收费标准", gettext_noop("The fees (empty or 免费: none)."),
+               example="免费"),
+        Column(
+            "legal_basis",
+            "法律依据",
+            gettext_noop("The laws and regulations it rests on."),
+            example="《中华人民共和国老年人权益保障法》",
+            short="legal",
+        ),
+        Column(
+            "promised_days",
+            "承诺办结时限（工作日）",
+            gettext_noop(
+                "The promised time in working days, 1 to 365: the promised date of a request is "
+                "that many working days after it is taken."
+            ),
+            example=15,
+            required=True,
+            short="days",
+        ),
+        Column(
+            "at_village",
+            "可在村办理",
+            gettext_noop(
+                "是 or 否: whether it is taken at the village service station (empty: 是)."
+            ),
+            example="是",
+        ),
+        Column(
+            "district_code",
+            "区县编码",
+            gettext_noop(
+                "The 6-digit code of the district that offers it; empty: every district (only "
+                "a superuser imports those)."
+            ),
+            example="450702",
+            text=True,
+            short="district",
+        ),
+    ),
+)  # fmt: skip
+
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
@@ -669,6 +763,7 @@ KINDS: dict[str, Kind] = {
         SERVICE_CENTRES,
         TEN_HOUSEHOLD_UNITS,
         DUTY_SHIFTS,
+        SERVICE_ITEMS,
     )
 }
 

@@ -13,11 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from accounts.selectors import acting_places, jurisdiction_prefixes
 from gridmap.codes import code_at, covers
 from grids.models import City, District
+from servicedesk.figures import ServiceFigures, ServiceRow, service_breakdown, service_figures
 
 from . import kpis
 from .kpi_api import kpi_request
@@ -108,6 +110,94 @@ def cards(f: Figures) -> list[dict[str, str]]:
          "detail": _("of 5; %(share)s satisfied (4–5) of %(n)s rated")
          % {"share": cells["satisfied_share"], "n": _int(f.rated)}},
     ]  # fmt: skip
+
+
+# The service section's breakdown by the unit's children where the figures have them (a
+# district's towns, a town's villages or stations, a station's villages), by the first
+# receiver below; and always by item.
+SERVICE_BY = {
+    "district": "town",
+    "town": "village",
+    "station": "village",
+    "village": "assistant",
+    "grid": "assistant",
+}
+SERVICE_BY_LABELS = {
+    "item": gettext_lazy("service item"),
+    "village": kpis.LEVEL_LABELS["village"],
+    "station": kpis.LEVEL_LABELS["station"],
+    "town": kpis.LEVEL_LABELS["town"],
+    "assistant": gettext_lazy("first receiver"),
+}
+
+
+def service_cells(f: ServiceFigures) -> dict[str, str]:
+    """The service figures as the page shows them."""
+    return {
+        "received": _int(f.received),
+        "completed": _int(f.completed),
+        "completion_rate": _pct(f.completion_rate),
+        "on_time_rate": _pct(f.on_time_rate),
+        "mean_days": _num(f.mean_days),
+        "mean_rating": _num(f.mean_rating, 2),
+        "withdrawn": _int(f.withdrawn),
+        "declined": _int(f.declined),
+    }
+
+
+def service_cards(f: ServiceFigures) -> list[dict[str, str]]:
+    cells = service_cells(f)
+    return [
+        {"key": "received", "label": _("Requests received"), "value": cells["received"],
+         "detail": _("%(w)s withdrawn, %(d)s returned as not eligible")
+         % {"w": cells["withdrawn"], "d": cells["declined"]}},
+        {"key": "completion_rate", "label": _("Completion rate"),
+         "value": cells["completion_rate"],
+         "detail": _("%(n)s done or delivered, of those not withdrawn")
+         % {"n": cells["completed"]}},
+        {"key": "on_time_rate", "label": _("On-time rate"), "value": cells["on_time_rate"],
+         "detail": _("%(n)s of the completed by the promised date") % {"n": _int(f.on_time)}},
+        {"key": "mean_days", "label": _("Mean days to complete"), "value": cells["mean_days"],
+         "detail": _("calendar days from receipt to done")},
+        {"key": "mean_rating", "label": _("Residents' rating"), "value": cells["mean_rating"],
+         "detail": _("of 5, over %(n)s rated") % {"n": _int(f.rated)}},
+    ]  # fmt: skip
+
+
+def service_rows(rows: list[ServiceRow]) -> dict[str, list[dict[str, Any]]]:
+    """A breakdown's rankable rows (with their rank by completion rate) and the others."""
+    out: dict[str, list[dict[str, Any]]] = {"ranked": [], "too_few": []}
+    for row in rows:
+        entry = {"key": row.key, "name": row.name or "–", "cells": service_cells(row),
+                 "received": row.received,
+                 "rank": (row.ranks or {}).get("completion_rate")}  # fmt: skip
+        out["ranked" if row.rankable else "too_few"].append(entry)
+    return out
+
+
+def service_section(result: KpiResult, user: Any) -> dict[str, Any]:
+    """The dashboard's "proxy service" section: the unit's service figures over the same
+    period (``servicedesk.figures``, limited to the user's jurisdiction) and two breakdowns,
+    each one statement."""
+    unit = result.unit
+    figures = service_figures(
+        level=unit.level, code=unit.code, start=result.start, end=result.end, user=user
+    )
+    breakdowns = []
+    for by in filter(None, (SERVICE_BY.get(unit.level), "item")):
+        if by in ("village", "station") and result.child_level in ("village", "station"):
+            by = result.child_level
+        rows = service_breakdown(
+            by=by, level=unit.level, code=unit.code, start=result.start, end=result.end,
+            user=user,
+        )  # fmt: skip
+        breakdowns.append({"by": by, "label": SERVICE_BY_LABELS[by], **service_rows(rows)})
+    return {
+        "figures": figures,
+        "cards": service_cards(figures),
+        "breakdowns": breakdowns,
+        "min_cases": figures.min_cases,
+    }
 
 
 def dashboard_strings() -> dict[str, str]:
@@ -208,6 +298,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         }
         options = kpis.CHILD_LEVELS[result.unit.level]
         return {
+            "service": service_section(result, self.request.user),
             "result": result,
             "unit_label": kpis.LEVEL_LABELS[result.unit.level],
             "child_label": kpis.LEVEL_LABELS.get(result.child_level or "", ""),

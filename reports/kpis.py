@@ -71,7 +71,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -83,6 +82,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from accounts.models import LEVEL_CODE_REGEX
 from accounts.selectors import jurisdiction_prefixes
 from gridmap.codes import covers
+from gridmap.sql import period_bounds, prefix_range
 from gridmap.sql import table as sql_table
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
 from grids.selectors import workers_within
@@ -399,20 +399,6 @@ AGGREGATES = """
   count(i.satisfaction) AS rated,
   sum(i.satisfaction) AS rating_sum,
   count(*) FILTER (WHERE i.satisfaction >= 4) AS satisfied"""
-
-
-def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = ZoneInfo(settings.TIME_ZONE)
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=tz),
-        dt.datetime.combine(end, dt.time(), tzinfo=tz),
-    )
-
-
-def prefix_range(prefix: str) -> tuple[str, str]:
-    """``[lo, hi)`` holding exactly the codes that start with ``prefix`` (byte order, as the
-    pattern operators compare): ``4507`` -> ``[4507, 4508)``."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def kpi_where(unit: Unit, params: dict[str, Any]) -> str:

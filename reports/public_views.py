@@ -61,10 +61,12 @@ from django.views.decorators.http import require_GET
 from gridmap import personal_data
 from gridmap.codes import Level
 from gridmap.personal_data import MASK
-from grids.models import Role, RoleAssignment, ServiceCentre, Village
+from grids.models import Role, RoleAssignment, Village
+from grids.selectors import current_village
 from households.models import Household, PartyMember
 from incidents.models import CaseEvent, Incident, IncidentRecipient, IncidentReport, Status
 from presence.duty import PublicDutyDay, public_week
+from servicedesk.catalogue import centre_phones
 
 # The statuses shown on the board, and the action whose note says what was done.
 PUBLIC_STATUSES = (Status.CLOSED,)
@@ -292,13 +294,7 @@ def duty_this_week(village: Village) -> tuple[list[PublicDutyDay], list[tuple[st
     phone) of its service centres that have one."""
     today = timezone.localdate()
     week = public_week(village, today - dt.timedelta(days=today.weekday()))
-    centres = list(
-        ServiceCentre.objects.filter(village=village)
-        .exclude(phone="")
-        .order_by("name")
-        .values_list("name", "phone")
-    )
-    return week, centres
+    return week, centre_phones(village)
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -312,13 +308,7 @@ def public_index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def public_notice(request: HttpRequest, village_code: str) -> HttpResponse:
     """``/public/villages/<code>/``: one village's handled problems."""
-    village = (
-        Village.objects.current()
-        .filter(code=village_code)
-        .select_related("town")
-        .defer("geom", "town__geom")
-        .first()
-    )
+    village = current_village(village_code)
     if village is None:
         raise Http404(_("There is no village %(code)s.") % {"code": village_code})
     paginator = Paginator(public_cases(village.code), PAGE_SIZE)

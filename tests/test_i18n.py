@@ -38,6 +38,7 @@ SOURCE_DIRS = [
     "privacy",
     "imports",
     "presence",
+    "servicedesk",
 ]
 
 

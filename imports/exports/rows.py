@@ -54,6 +54,7 @@ from households.models import (
     TenHouseholdUnit,
 )
 from presence.models import DutyShift
+from servicedesk.models import ApprovingLevel, ServiceItem, ServiceKind
 
 from .spec import BOUNDARY_LEVELS, MSG_UNKNOWN_AREA, ExportError
 
@@ -452,6 +453,24 @@ def duty_shifts_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
         yield values, None
 
 
+def service_items_rows(scope: Scope, geometry: bool) -> Iterator[Row]:
+    """The service catalogue: a district's items by its code; the items of every district
+    (no district code) only when neither filter is given."""
+    kinds, levels = _labels(ServiceKind), _labels(ApprovingLevel)
+    qs = scope.filter(ServiceItem.objects.all(), "district__code")
+    fields = [
+        "code", "name", "kind", "approving_level", "office", "conditions", "materials",
+        "steps", "fees", "legal_basis", "promised_days", "at_village", "district__code",
+    ]  # fmt: skip
+    for r in _stream(qs.order_by("district__code", "kind", "sort_order", "code", "pk"), fields):
+        values = {key: r[key] for key in fields[:-1]}
+        values["kind"] = kinds.get(r["kind"], r["kind"])
+        values["approving_level"] = levels.get(r["approving_level"], r["approving_level"])
+        values["at_village"] = "是" if r["at_village"] else "否"
+        values["district_code"] = r["district__code"] or ""
+        yield values, None
+
+
 def boundary_rows(level: str) -> Callable[[Scope, bool], Iterator[Row]]:
     model = BOUNDARY_MODELS[level]
 
@@ -502,5 +521,6 @@ ROWS: dict[str, Callable[[Scope, bool], Iterator[Row]]] = {
     "service_centres": service_centres_rows,
     "ten_household_units": ten_household_units_rows,
     "duty_shifts": duty_shifts_rows,
+    "service_items": service_items_rows,
     **{level: boundary_rows(level) for level in BOUNDARY_LEVELS},
 }

@@ -7,5 +7,6 @@ from . import (
     party,  # noqa: F401
     people,  # noqa: F401
     places,  # noqa: F401
+    service_items,  # noqa: F401
     units,  # noqa: F401
 )

@@ -62,6 +62,7 @@ from imports.kinds import KIND_NAMES, KINDS
 from imports.pipeline import HANDLERS, run_import
 from imports.sources import open_source
 from presence.models import DutyShift
+from servicedesk.models import ServiceItem
 from tests.factories import (
     AccountFactory,
     CatchmentAssignmentFactory,
@@ -156,6 +157,11 @@ def county(db) -> County:
     DutyShift.objects.create(
         worker=secretary, village=v2, date=dt.date(2025, 3, 3), span="morning", note="接待"
     )
+    # An item of the district's service catalogue (issue 15's service_items kind).
+    ServiceItem.objects.create(
+        code="YB004", name="高龄津贴申领", kind="health", approving_level="county",
+        promised_days=15, district=district, materials="居民身份证\n户口簿",
+    )  # fmt: skip
     station = StationFactory(town=t1, code=f"{t1.code}S01", name="一站", address="站前路1号")
     CatchmentAssignmentFactory(village=v1, station=station, period=Range(START, None))
     branch = PartyBranch.objects.create(code=f"{v1.code}01", name="一村党支部", village=v1)

@@ -305,6 +305,14 @@ class Builder:
             household=household, category=o["carecategory"], since=dt.date(2024, 1, 1),
             person_name=person(code, "keyperson"),
         )  # fmt: skip
+        # The service catalogue (issue 15): an item of the district (the catalogue page of
+        # every village of it lists it; the admin edits it within the district).
+        o["serviceitem"], _ = ServiceItem.objects.get_or_create(
+            code="matrix", district=district,
+            defaults={"name": mark(district.code, "item"), "kind": "government",
+                      "approving_level": "county", "promised_days": 5,
+                      "office": mark(district.code, "office")},
+        )  # fmt: skip
         # A service request (issue 15) for the household, taken at its village.
         item, _ = ServiceItem.objects.get_or_create(
             code="matrix", district=None,
@@ -316,6 +324,7 @@ class Builder:
             applicant_name=person(code, "applicant"), applicant_phone="13833334444",
             matter=mark(code, "matter"),
         )  # fmt: skip
+        o["servicerequestevent"] = o["servicerequest"].events.order_by("seq").first()
 
 
 def build_world() -> tuple[list[Area], dict[str, Any]]:
@@ -645,6 +654,10 @@ RULES: dict[str, list[Rule]] = {
     "public/villages/<str:village_code>/": [
         Rule("village", path=lambda a: {"village_code": a.village.code}, public=True)
     ],
+    # The service catalogue (issue 15): what can be done at a village, public by design.
+    "public/<str:village_code>/services/": [
+        Rule("village", path=lambda a: {"village_code": a.village.code}, public=True)
+    ],
     "weekly/": [PLAIN],
     "weekly/towns/<str:code>/": [Rule("town", path=lambda a: {"code": a.town.code})],
     "weekly/villages/<str:code>/": [Rule("village", path=lambda a: {"code": a.village.code})],
@@ -789,8 +802,8 @@ RULES: dict[str, list[Rule]] = {
     "admin/password_change/": [PLAIN],
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
-    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|accounts|"
-    "weekly|planning|procrastinate|axes)/$": [],  # filled per app below
+    "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|servicedesk|"
+    "accounts|weekly|planning|procrastinate|axes)/$": [],  # filled per app below
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -842,6 +855,12 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "presence.carecategory": "carecategory",
     "presence.keyperson": "keyperson",
     "presence.visit": "visit",
+    # The service catalogue: a district's items (the global ones are read by all, edited by
+    # superusers); requests and their history by the request's place (read-only).
+    "servicedesk.serviceitem": "serviceitem",
+    "servicedesk.servicerequest": "servicerequest",
+    "servicedesk.servicerequestevent": "servicerequestevent",
+    "servicedesk.servicestep": None,  # none in this world (a hand-off's admin is the request's)
     # Global data or superuser-only admins (gridmap.admin.superuser_only_unless_scoped):
     # their changelists and add forms are checked, their objects belong to no area.
     "auth.group": None,
