@@ -50,15 +50,10 @@ from grids.models import City
 from presence.care import household_file_url, household_key
 from presence.household_file import household_for
 
-from . import forms, selectors, services
+from . import figures, forms, selectors, services
 from .kind import HOW
 from .models import ApprovingLevel, Channel, ServiceRequest, ServiceRequestEvent
 from .receipt import receipt_pdf
-
-try:  # helper C's completion figures; until they are on main the strip shows nothing
-    from . import figures
-except ImportError:  # pragma: no cover
-    figures = None  # type: ignore[assignment]
 
 PAGE_SIZE = 30
 FIGURES_DAYS = 30
@@ -500,7 +495,7 @@ class DeskView(LoginRequiredMixin, View):
                 level=unit[0], code=unit[1], start=start, end=today + dt.timedelta(days=1),
                 user=http.user,
             )
-            if unit is not None and figures is not None
+            if unit is not None
             else None
         )  # fmt: skip
         context = {

@@ -262,7 +262,6 @@ def test_names_and_notes_are_drawn_as_text(w, client):
 
 
 def test_the_desk_shows_the_completion_figures_of_the_users_area(w, client):
-    pytest.importorskip("servicedesk.figures")  # helper C's figures, once they are on main
     now = timezone.now()
     done = take(w, at=now)
     act(w, "assistant", done, "resolve", note="done", at=now)
