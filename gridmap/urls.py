@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("imports.urls")),
     path("api/", include("presence.api_urls")),
     path("", include("presence.urls")),
+    path("", include("servicedesk.urls")),
     path("api/", include("servicedesk.api_urls")),
     path("", include("servicedesk.catalogue_urls")),
     path("", include("assessments.urls")),

@@ -33,31 +33,29 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 from django.utils.text import capfirst
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import can_see_personal_data
-from cases import deadlines
-from cases.deadlines import onsite_light, traffic_light
+from cases import pages
+from cases.pages import MSG_CONFLICT as MSG_CONFLICT  # the tests read it here
+from cases.pages import MSG_DONE
 from gridmap import uploads
-from grids.models import City, District, Grid, Role, Station, Town, Village
+from grids.models import Role
 from households.routing import shown_phone
 
 from . import lists, publication, selectors
 from .deliveries import deliveries_shown
 from .models import (
-    OPEN_STATUSES,
     CaseAttachment,
     CaseEvent,
     Category,
@@ -71,23 +69,11 @@ from .models import (
 from .routing import render_explanation
 from .workflow import (
     MAX_ATTACHMENTS,
-    REASON_REQUIRED,
     UNSATISFIED_AT_MOST,
-    ActionNotAllowed,
-    CaseConflict,
     allowed_actions,
     case_act,
 )
 
-MSG_CONFLICT = gettext_noop(
-    "Someone else acted on this case while you had it open. The page now shows the case as it "
-    "is; check it, then try again."
-)
-MSG_UNKNOWN_ACTION = gettext_noop("Unknown action %(action)s.")
-MSG_BAD_VERSION = gettext_noop("The form is out of date: reload the page and try again.")
-MSG_BAD_RATING = gettext_noop("Choose a rating from 1 to 5.")
-MSG_BAD_DATE = gettext_noop("Give the new deadline as a date.")
-MSG_DONE = gettext_noop("Done: %(action)s.")
 MSG_REOPENED_BY_CALLBACK = gettext_noop(
     "Thank you. You were not satisfied, so the case was reopened and goes back to the people "
     "handling it."
@@ -220,78 +206,23 @@ HISTORY_LABELS = {
     "publish_notice": _("Public text approved"),
 }
 
-LIGHTS = {
-    "green": pgettext_lazy("traffic light", "On track"),
-    "yellow": pgettext_lazy("traffic light", "Due soon"),
-    "red": pgettext_lazy("traffic light", "Overdue"),
-}
-
-# The facts of an event worth showing ("data" of CaseEvent, see incidents.workflow), with
-# their labels; ISO date-times are shown in local time.
+# The facts of an event worth showing ("data" of CaseEvent, see incidents.workflow): the
+# engine's, then the incident's own, with their labels.
 EVENT_DATA_LABELS = {
-    "until": _("new deadline asked for"),
-    "working_days": _("working days"),
-    "rating": _("rating"),
-    "level": _("level"),
-    "code": _("place"),
-    "to_code": _("to"),
-    "acknowledge_due_at": _("acknowledge by"),
-    "resolve_due_at": _("resolve by"),
-    "onsite_due_at": _("on site by"),
-    "from_station": _("from station"),
-    "to_station": _("to station"),
+    **pages.EVENT_DATA_LABELS,
     "plan_name": _("catchment plan"),
     "severity": _("severity"),
     "category": _("category"),
     "repeat_minutes": _("escalate again every (minutes)"),
     "on_duty_taken_by": _("nobody on duty: told instead"),
 }
-DATETIME_FACTS = {"until", "acknowledge_due_at", "resolve_due_at", "onsite_due_at"}
-
-LEVEL_MODELS: dict[str, Any] = {
-    Level.GRID: Grid,
-    Level.VILLAGE: Village,
-    Level.TOWN: Town,
-    Level.COUNTY: District,
-    Level.CITY: City,
-}
-
-
-def action_value(action: Any) -> str:
-    """An ``Action`` (an enum) or its string, as a string."""
-    return str(getattr(action, "value", action))
 
 
 def history_label(action: str) -> str:
-    label = HISTORY_LABELS.get(action)
-    return capfirst(str(label)) if label else action.replace("_", " ")
+    return pages.history_label(HISTORY_LABELS, action)
 
 
 # --- reads ------------------------------------------------------------------------------------
-def _local_text(value: Any) -> str:
-    """An ISO date-time (as the history's data stores them) in local time, else as it is."""
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        return str(value)
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return timezone.localtime(parsed).strftime("%Y-%m-%d %H:%M")
-
-
-def place_name(level: str, code: str) -> str:
-    """The current name of the place that owns a case ("" when there is none)."""
-    if not code:
-        return ""
-    if "S" in code:
-        station = Station.objects.filter(code=code).only("name").first()
-        return station.name if station else ""
-    model = LEVEL_MODELS.get(level)
-    if model is None:
-        return ""
-    place = model.objects.current().filter(code=code).only("name").first()
-    return place.name if place else ""
-
-
 def _case(user: Any, pk: int) -> Incident:
     incident = (
         selectors.incident_details(selectors.incidents_visible_to(user)).filter(pk=pk).first()
@@ -312,48 +243,34 @@ def _grading_label(key: str, value: Any) -> str:
     return category.name if category is not None else str(value)
 
 
+def _fact(key: str, value: Any) -> Any:
+    if key in REGRADED_FACTS and isinstance(value, list) and len(value) == 2:
+        return " → ".join(_grading_label(key, v) for v in value)
+    if key == "on_duty_taken_by":
+        return capfirst(Role(value).label) if value in Role.values else value
+    return pages.fact_text(key, value)
+
+
 def _history(incident: Incident) -> list[dict[str, Any]]:
     events = (
         CaseEvent.objects.filter(incident=incident)
         .order_by("seq")
         .prefetch_related(Prefetch("attachments", queryset=CaseAttachment.objects.order_by("id")))
     )
-    out = []
-    for event in events:
-        facts = []
-        for key, label in EVENT_DATA_LABELS.items():
-            value = (event.data or {}).get(key)
-            if value in (None, ""):
-                continue
-            if key == "level":
-                value = capfirst(Level(value).label) if value in Level.values else value
-            elif key in REGRADED_FACTS and isinstance(value, list) and len(value) == 2:
-                value = " → ".join(_grading_label(key, v) for v in value)
-            elif key == "on_duty_taken_by":
-                value = capfirst(Role(value).label) if value in Role.values else value
-            elif key in DATETIME_FACTS:
-                value = _local_text(value)
-            facts.append({"key": key, "label": label, "value": value})
-        out.append(
+
+    def files(event: CaseEvent) -> list[dict[str, Any]]:
+        return [
             {
-                "event": event,
-                "label": history_label(event.action),
-                "status_changed": event.from_status != event.to_status,
-                "level_changed": event.from_level != event.to_level,
-                "facts": facts,
-                "attachments": [
-                    {
-                        "url": reverse(
-                            "case-attachment", kwargs={"pk": incident.pk, "attachment": a.pk}
-                        ),
-                        "name": a.file.name.rsplit("/", 1)[-1].split("-", 1)[-1],
-                        "size": a.size,
-                    }
-                    for a in event.attachments.all()
-                ],
+                "url": reverse("case-attachment", kwargs={"pk": incident.pk, "attachment": a.pk}),
+                "name": _shown_name(a.file.name),
+                "size": a.size,
             }
-        )
-    return out
+            for a in event.attachments.all()
+        ]
+
+    return pages.history_rows(
+        events, labels=HISTORY_LABELS, facts=EVENT_DATA_LABELS, show=_fact, attachments=files
+    )
 
 
 def _photos(incident: Incident) -> list[str]:
@@ -362,15 +279,6 @@ def _photos(incident: Incident) -> list[str]:
         for report in incident.reports.all()
         for photo in report.photos.all()
     ]
-
-
-def _pending_extension(history: list[dict[str, Any]]) -> Any:
-    """The deadline of the extension request waiting for an answer, if any."""
-    for item in reversed(history):
-        if item["event"].action == "request_extension":
-            until = (item["event"].data or {}).get("until")
-            return _local_text(until) if until else None
-    return None
 
 
 def _recipients(incident: Incident, *, personal: bool) -> list[dict[str, Any]]:
@@ -409,51 +317,20 @@ def _recipients(incident: Incident, *, personal: bool) -> list[dict[str, Any]]:
 
 
 # --- the case page ---------------------------------------------------------------------------
-def _action_forms(
-    allowed: list[str], posted: dict[str, Any] | None, errors: list[str]
-) -> list[dict[str, Any]]:
-    forms = []
-    for name in allowed:
-        spec = ACTIONS.get(name)
-        if spec is None:  # an action the page has no form for (a new one): named, no fields
-            spec = {"button": name.replace("_", " "), "note": _("Note")}
-        is_posted = bool(posted and posted.get("action") == name)
-        forms.append(
-            {
-                "action": name,
-                **spec,
-                "note_required": name in REASON_REQUIRED,
-                "fields": spec.get("fields", []),
-                "posted": posted if is_posted else {},
-                "errors": errors if is_posted else [],
-                "open": is_posted,
-            }
-        )
-    mains = [f for f in forms if f.get("main")]
-    if mains and not any(f["open"] for f in forms):
-        mains[0]["open"] = True
-    return forms
-
-
-def case_context(
-    request: HttpRequest,
-    incident: Incident,
-    *,
-    posted: dict[str, Any] | None = None,
-    error: str = "",
-    field_errors: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    now = timezone.now()
+def case_context(request: HttpRequest, incident: Incident, **shown: Any) -> dict[str, Any]:
+    """The page's context; ``shown``: after a refusal, ``posted``, ``error``, ``field_errors``
+    (``cases.pages.page_context``)."""
     people = selectors.sees_people_of(request.user, incident)
-    allowed = [action_value(a) for a in allowed_actions(user=request.user, incident=incident)]
-    messages_by_field = field_errors or {}
-    form_errors = list(dict.fromkeys(m for msgs in messages_by_field.values() for m in msgs))
-    forms = _action_forms(allowed, posted, form_errors)
-    history = _history(incident)
-    is_open = incident.status in OPEN_STATUSES
-    light = traffic_light(incident, now) if is_open else None
-    onsite = onsite_light(incident, now)
+    allowed = allowed_actions(user=request.user, incident=incident)
+    page = pages.page_context(
+        incident,
+        allowed=allowed,
+        specs=ACTIONS,
+        history=_history(incident),
+        **shown,
+    )
     return {
+        **page,
         "incident": incident,
         "explanation": render_explanation(
             incident.explanation
@@ -467,150 +344,75 @@ def case_context(
         "deliveries": deliveries_shown(
             incident, people=people, personal=can_see_personal_data(request.user)
         ),
-        "history": history,
-        "main_forms": [f for f in forms if f.get("main")],
-        "side_forms": [f for f in forms if not f.get("main")],
-        "light": light,
-        "light_label": LIGHTS.get(light or "", ""),
-        "onsite_light": onsite,
-        "onsite_light_label": LIGHTS.get(onsite or "", ""),
-        "is_open": is_open,
-        "owner_name": place_name(incident.owner_level, incident.owner_code),
-        "pending_extension": _pending_extension(history) if incident.extension_pending else None,
-        "error": error,
-        "ratings": [5, 4, 3, 2, 1],
         "levels": [(v, capfirst(label)) for v, label in Level.choices],
         "severities": [(v, capfirst(label)) for v, label in Severity.choices],
         "categories": (
-            list(Category.objects.filter(is_active=True)) if "assess" in allowed else []
+            list(Category.objects.filter(is_active=True)) if "assess" in page["allowed"] else []
         ),
         "unsatisfied_at": UNSATISFIED_AT_MOST,
         "max_attachments": MAX_ATTACHMENTS,
         "supervisions": list(incident.supervisions.order_by("number")),
         "may_publish": publication.may_approve_public_text(request.user),
         "public_text_max": publication.MAX_PUBLIC_TEXT,
-        "posted_public_text": (posted or {}).get("public_text"),
+        "posted_public_text": (shown.get("posted") or {}).get("public_text"),
     }
 
 
-class CaseInputError(Exception):
-    """A field of an action form that cannot be read (before the workflow sees it)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def _action_data(action: str, post: Any) -> dict[str, Any]:
-    """The ``data`` of an action from its form fields."""
-    data: dict[str, Any] = {}
-    if action == "callback":
-        try:
-            rating = int(post.get("rating", ""))
-        except ValueError:
-            rating = 0
-        if not 1 <= rating <= 5:
-            raise CaseInputError("rating", gettext(MSG_BAD_RATING))
-        data["rating"] = rating
-    elif action == "request_extension":
-        # A date means the end of that day's working hours; the workflow checks the rest
-        # (one of the two, after the current deadline, before it has passed).
-        until, days = (post.get("until") or "").strip(), (post.get("working_days") or "").strip()
-        if until:
-            try:
-                day = dt.date.fromisoformat(until)
-            except ValueError:
-                raise CaseInputError("until", gettext(MSG_BAD_DATE)) from None
-            end = deadlines.working_periods()[-1][1]
-            data["until"] = dt.datetime.combine(day, end, tzinfo=deadlines.time_zone()).isoformat()
-        if days:
-            data["working_days"] = days
-    elif action == "redispatch":
-        data["level"] = (post.get("level") or "").strip()
-        data["code"] = (post.get("code") or "").strip()
-    elif action == "assess":
-        data["severity"] = (post.get("severity") or "").strip()
-        data["category"] = (post.get("category") or "").strip()
-    return data
+    """The ``data`` of an action from its form fields: the engine's, then the incident's."""
+    if action == "redispatch":
+        return {
+            "level": (post.get("level") or "").strip(),
+            "code": (post.get("code") or "").strip(),
+        }
+    if action == "assess":
+        return {
+            "severity": (post.get("severity") or "").strip(),
+            "category": (post.get("category") or "").strip(),
+        }
+    return pages.generic_data(action, post)
 
 
-def _validation_messages(exc: ValidationError) -> tuple[str, dict[str, list[str]]]:
-    if hasattr(exc, "error_dict"):
-        fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-        first = next((m for msgs in fields.values() for m in msgs), "")
-        return first, fields
-    return " ".join(str(m) for m in exc.messages), {}
-
-
-class CaseView(LoginRequiredMixin, View):
+class CaseView(pages.CasePageView):
     """``/cases/<id>/``: the case, its history and the actions the user may take."""
 
     template_name = "incidents/case.html"
+    specs = ACTIONS
+    fields = ("rating", "until", "working_days", "level", "code")
+    url_name = "case"
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        incident = _case(request.user, pk)
-        return render(request, self.template_name, case_context(request, incident))
+    def find(self, request: HttpRequest, pk: int) -> Incident:
+        return _case(request.user, pk)
+
+    def context(self, request: HttpRequest, case: Incident, **kwargs: Any) -> dict[str, Any]:
+        return case_context(request, case, **kwargs)
+
+    def data_of(self, action: str, post: Any) -> dict[str, Any]:
+        return _action_data(action, post)
+
+    def act(self, request: HttpRequest, case: Incident, **kwargs: Any) -> Incident:
+        files = request.FILES.getlist("attachments")
+        return case_act(actor=request.user, incident_id=case.pk, attachments=files, **kwargs)
+
+    def done(self, request: HttpRequest, action: str, before: Incident, after: Incident) -> str:
+        if action == "callback":
+            reopened = after.rework_count > before.rework_count
+            return gettext(MSG_REOPENED_BY_CALLBACK if reopened else MSG_THANKS)
+        return gettext(MSG_DONE) % {"action": history_label(action)}
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if (request.POST.get("action") or "").strip() != publication.PUBLISH_ACTION:
+            return super().post(request, pk)
         incident = _case(request.user, pk)
-        action = (request.POST.get("action") or "").strip()
-        note = (request.POST.get("note") or "").strip()
-        posted = {
-            "action": action,
-            "note": note,
-            **{
-                k: request.POST.get(k, "")
-                for k in ("rating", "until", "working_days", "level", "code")
-            },
-        }
+        posted = {**pages.posted_fields(request.POST, self.fields)}
+        posted["public_text"] = request.POST.get("public_text", "")
 
         def again(
             status: int, error: str, fields: dict[str, list[str]] | None = None
         ) -> HttpResponse:
-            fresh = _case(request.user, pk)
-            context = case_context(request, fresh, posted=posted, error=error, field_errors=fields)
-            return render(request, self.template_name, context, status=status)
+            return self.again(request, pk, posted, status=status, error=error, fields=fields)
 
-        if action == publication.PUBLISH_ACTION:
-            posted["public_text"] = request.POST.get("public_text", "")
-            return self._publish(request, incident, posted["public_text"], again)
-        if action not in ACTIONS:
-            return again(400, gettext(MSG_UNKNOWN_ACTION) % {"action": action})
-        try:
-            version = int(request.POST.get("version", ""))
-        except ValueError:
-            return again(400, gettext(MSG_BAD_VERSION))
-        try:
-            data = _action_data(action, request.POST)
-        except CaseInputError as exc:
-            return again(400, exc.message, {exc.field: [exc.message]})
-        files = request.FILES.getlist("attachments")
-        before = incident.rework_count
-        try:
-            after = case_act(
-                actor=request.user,
-                incident_id=incident.pk,
-                action=action,
-                version=version,
-                note=note,
-                data=data,
-                attachments=files,
-            )
-        except CaseConflict:
-            return again(409, gettext(MSG_CONFLICT))
-        except ActionNotAllowed as exc:
-            return again(403, exc.message)
-        except ValidationError as exc:
-            first, fields = _validation_messages(exc)
-            return again(400, first, fields)
-        if action == "callback":
-            reopened = after.rework_count > before
-            messages.success(request, gettext(MSG_REOPENED_BY_CALLBACK if reopened else MSG_THANKS))
-        else:
-            label = history_label(action)
-            messages.success(request, gettext(MSG_DONE) % {"action": label})
-        return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
+        return self._publish(request, incident, posted["public_text"], again)
 
     def _publish(
         self, request: HttpRequest, incident: Incident, text: str, again: Any
@@ -621,10 +423,10 @@ class CaseView(LoginRequiredMixin, View):
         except publication.PublicationNotAllowed as exc:
             return again(403, exc.message)
         except ValidationError as exc:
-            first, fields = _validation_messages(exc)
+            first, fields = pages.validation_messages(exc)
             return again(400, first, fields)
         messages.success(request, gettext(MSG_DONE) % {"action": history_label("publish_notice")})
-        return HttpResponseRedirect(reverse("case", kwargs={"pk": incident.pk}), status=303)
+        return self.redirect(incident.pk)
 
 
 def _of_visible_case(request: HttpRequest, model: Any, pk: int, *, incident: str, case: int) -> Any:

@@ -29,7 +29,7 @@ from django.views.generic import TemplateView
 
 from grids.models import Role
 
-from .field_pages import FIELD_PAGES
+from .field_pages import FIELD_LINKS, FIELD_PAGES
 from .models import Level, RecipientKind, Responder, Severity, Status
 from .services import MAX_DESCRIPTION, MAX_PHOTO_BYTES, MAX_PHOTOS, PHOTO_FORMATS
 
@@ -252,6 +252,10 @@ class FieldView(LoginRequiredMixin, TemplateView):
         context["field_strings"] = field_strings()
         context["field_labels"] = field_labels()
         context["field_config"] = field_config(self.request)
+        context["field_links"] = [
+            {"url": reverse(link.url_name) + link.query, "label": link.label}
+            for link in FIELD_LINKS
+        ]
         return context
 
 

@@ -23,7 +23,10 @@ answer and the page's context:
   reported within ``GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M`` (30 m) of the household;
 - its key-person status: each current category, the last visit, the due date, overdue or not
   (``presence.care``);
-- where to go next: the visit form for it, the map on its grid.
+- where to go next: the visit form for it, the map on its grid;
+- the sections apps above presence add (``FILE_SECTIONS``, filled from their
+  ``AppConfig.ready()``: servicedesk lists the household's service requests, 代办记录), each
+  a dict the API answers as it is and the page draws as a list of links.
 
 Search (``household_search``): an exact household number, or a part of the address of three
 characters or more (``LIKE '%...%'`` served by the trigram index ``household_address_trgm``,
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -55,6 +59,20 @@ from incidents.selectors import incidents_visible_to
 
 from . import care, visits
 from .models import KeyPerson, VisitRequest
+
+# The sections apps above presence add to the file (presence does not know them): each a
+# function (user, household) -> a section, or None to add nothing. A section is a plain dict
+# (JSON for the API): ``key``, ``title``, ``items`` (each ``text``, ``url``, ``meta``),
+# ``empty`` (said when there are no items), ``link`` (``url``, ``text``: where to do more).
+FileSection = Callable[[Any, Household], "dict[str, Any] | None"]
+FILE_SECTIONS: list[FileSection] = []
+
+
+def register_file_section(section: FileSection) -> None:
+    """Add a section to every household file (idempotent)."""
+    if section not in FILE_SECTIONS:
+        FILE_SECTIONS.append(section)
+
 
 VISITS_SHOWN = 20
 CASES_SHOWN = 20
@@ -399,6 +417,9 @@ def household_file(user: Any, household: Household) -> dict[str, Any]:
             "visit": care.visit_form_url(household),
             "map": "/map/?grid=" + code if code else None,
         },
+        "sections": [
+            shown for section in FILE_SECTIONS if (shown := section(user, household)) is not None
+        ],
         "case_radius_m": settings.GRIDMAP_HOUSEHOLD_FILE_CASE_RADIUS_M,
         "as_of": on,
         "note": gettext(

@@ -15,6 +15,7 @@ follow-up. ``?worker=ID``: a worker inside the viewer's jurisdiction (404 otherw
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
@@ -48,6 +49,24 @@ RETRY_SECONDS = 30
 # The diary shows this many days back unless a month is chosen.
 DEFAULT_DAYS = 92
 MAX_DIARY_VISITS = 1000
+
+
+@dataclass(frozen=True)
+class VisitLink:
+    """A link shown for each household once a visit is saved, to a page of an app above
+    presence (servicedesk: take a service request for the household, 代办), by URL name; the
+    form adds ``?household=KEY&visit=ID``."""
+
+    url_name: str
+    label: str
+
+
+VISIT_LINKS: list[VisitLink] = []
+
+
+def register_visit_link(link: VisitLink) -> None:
+    if link not in VISIT_LINKS:
+        VISIT_LINKS.append(link)
 
 
 def visit_strings() -> dict[str, str]:
@@ -111,6 +130,9 @@ def visit_config(request: HttpRequest) -> dict[str, Any]:
         "retrySeconds": RETRY_SECONDS,
         # Photos larger than this (pixels on the long side) are shrunk on the phone.
         "photoMaxSide": 1600,
+        "links": [
+            {"url": reverse(link.url_name), "label": str(link.label)} for link in VISIT_LINKS
+        ],
     }
 
 

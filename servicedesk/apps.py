@@ -13,7 +13,7 @@ class ServicedeskConfig(AppConfig):
 
     def ready(self) -> None:
         # The engine serves service requests as a second kind of case (servicedesk.kind).
-        from . import todo
+        from . import hooks, todo
         from .kind import ServiceRequestKind
         from .notifications import register_inbox_scope
 
@@ -28,3 +28,5 @@ class ServicedeskConfig(AppConfig):
                 count_queryset=todo.todo_count_queryset,
             )
         )
+        # The desk's places on presence's and incidents' pages (servicedesk.hooks).
+        hooks.register()

@@ -581,6 +581,42 @@ RULES: dict[str, list[Rule]] = {
     "api/service-requests/<int:pk>/actions/": [
         Rule("servicerequest", path=service_request_pk, post=True)
     ],
+    # The service desk's pages (issue 15): the desk and the new request list or prefill only
+    # what the jurisdiction holds; a request and its receipt are 404 outside.
+    "services/": [
+        PLAIN,
+        Rule("village", query=lambda a: {"village": a.village.code}, strict=False),
+        Rule("servicerequest", query=lambda a: {"item": a.servicerequest.item_id}, strict=False),
+    ],
+    "services/new/": [
+        PLAIN,
+        Rule("household", query=lambda a: {"household": a.household.code}, strict=False),
+        Rule("visit", query=lambda a: {"visit": a.visit.pk}, strict=False),
+    ],
+    "services/<int:pk>/": [
+        Rule("servicerequest", path=service_request_pk),
+        Rule("servicerequest", path=service_request_pk, post=True),
+    ],
+    "services/<int:pk>/receipt.pdf": [Rule("servicerequest", path=service_request_pk)],
+    # The resident's status page: public by design (the item, the village, the dates), any
+    # request by its code; never a person.
+    "service/": [
+        Rule(public=True),
+        Rule(
+            "servicerequest",
+            query=lambda a: {"code": a.servicerequest.short_code},
+            public=True,
+            strict=False,
+        ),
+    ],
+    "service/<str:short_code>/": [
+        Rule(
+            "servicerequest",
+            path=lambda a: {"short_code": a.servicerequest.short_code},
+            public=True,
+            strict=False,
+        )
+    ],
     "api/inbox/": [PLAIN],
     # The to do lists only the visible cases waiting on the login (incidents.todo).
     "api/todo/": [PLAIN],

@@ -533,7 +533,17 @@ function showResult(body) {
   panel.appendChild(el("h2", "vf-subtitle", S.saved));
   panel.dataset.visit = String(body.id);
   (body.households || []).forEach(function (h) {
-    panel.appendChild(el("p", null, householdLabel(h)));
+    const line = panel.appendChild(el("p", null, householdLabel(h)));
+    // Other apps' pages for the household (servicedesk: a service request, 代办).
+    const key = h.code && h.code.indexOf("/") < 0 ? h.code : "~" + h.id;
+    (CONFIG.links || []).forEach(function (target) {
+      const link = el("a", "vf-link", target.label);
+      link.href =
+        target.url + "?household=" + encodeURIComponent(key) + "&visit=" + String(body.id);
+      link.dataset.visitLink = "";
+      line.appendChild(document.createTextNode(" "));
+      line.appendChild(link);
+    });
   });
   const cases = (body.requests || []).filter(function (r) {
     return r.case;

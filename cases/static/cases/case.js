@@ -1,6 +1,7 @@
 /*
- * gridmap: the case page (/cases/<id>/). The page works without this script: every action
- * is a plain form that posts back to the page with the case's version. This adds:
+ * gridmap: a case page (an incident /cases/<id>/, a service request /services/<id>/). The
+ * page works without this script: every action is a plain form that posts back to the page
+ * with the case's version. This adds:
  * - one action form open at a time (opening one closes the others);
  * - a confirmation before a destructive action (data-confirm);
  * - the submit button disabled once pressed, so a double tap sends one action (the server
