@@ -47,7 +47,7 @@ from presence.models import Visit
 from presence.visits import households_visible_to
 
 from .models import Channel, ServiceItem, ServiceRequest, ServiceStatus
-from .selectors import promised_date, requests_visible_to
+from .selectors import applicant_shown, promised_date, requests_visible_to
 from .services import service_request_act, service_request_create
 
 MSG_UNKNOWN_REQUEST = gettext_noop("There is no service request %(id)s in your jurisdiction.")
@@ -77,16 +77,12 @@ def request_summary(request: ServiceRequest, user: Any, *, personal: bool) -> di
         "item": {"id": request.item_id, "code": request.item.code, "name": request.item.name},
         "village": {"code": request.village.code, "name": request.village.name},
         "household": request.household_id,
-        # Named as a household's head is, inside the jurisdiction; the phone masked as a
-        # household's (and logged when shown).
-        "applicant_name": request.applicant_name,
-        "applicant_phone": personal_data.show(
-            request.applicant_phone,
-            kind=personal_data.PHONE,
-            visible=personal,
-            record_type="service_request",
-            record_id=request.pk,
-            code=request.place_code,
+        # Masked as a household head's name and phone are (and logged when shown).
+        "applicant_name": applicant_shown(
+            request, "applicant_name", personal_data.HEAD_NAME, visible=personal
+        ),
+        "applicant_phone": applicant_shown(
+            request, "applicant_phone", personal_data.PHONE, visible=personal
         ),
         "channel": request.channel,
         "status": request.status,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from cases import workflow
 from cases.deadlines import time_zone
 from cases.models import OPEN_STATUSES, Status
+from gridmap import personal_data
 
 from .models import ServiceRequest, ServiceStatus
 
@@ -120,3 +121,17 @@ def public_status(request: ServiceRequest) -> dict[str, Any]:
         "final": request.status not in OPEN_STATUSES,
         "as_of": timezone.now(),
     }
+
+
+def applicant_shown(request: ServiceRequest, field: str, kind: str, *, visible: bool) -> str:
+    """An applicant's name or phone (``field``) as the viewer may see it: masked like a
+    household head's name or phone for the roles that do not visit households, logged when
+    shown (``gridmap.personal_data``). The pages and the API both answer through it."""
+    return personal_data.show(
+        getattr(request, field),
+        kind=kind,
+        visible=visible,
+        record_type="service_request",
+        record_id=request.pk,
+        code=request.place_code,
+    )

@@ -203,16 +203,7 @@ def _request(user: Any, pk: int) -> ServiceRequest:
 
 
 def _shown(request: ServiceRequest, field: str, kind: str, *, visible: bool) -> str:
-    """An applicant's field as the viewer may see it (``gridmap.personal_data``: masked for
-    the roles that do not visit households, logged when shown)."""
-    return personal_data.show(
-        getattr(request, field),
-        kind=kind,
-        visible=visible,
-        record_type="service_request",
-        record_id=request.pk,
-        code=request.place_code,
-    )
+    return selectors.applicant_shown(request, field, kind, visible=visible)
 
 
 def _applicant(request: ServiceRequest, *, visible: bool) -> dict[str, str]:

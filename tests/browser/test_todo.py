@@ -51,10 +51,11 @@ def committed(demo, django_db_blocker):
 
 def _place() -> dict[str, Any]:
     """A demo grid in the middle of 4507's (the field tests take the first, the case loop the
-    last) whose leader and village secretary are active, different people without a login."""
+    last) whose leader and village secretary are active, different people whom no other test
+    signs in as."""
     from grids.models import Grid, Role, RoleAssignment
 
-    active = RoleAssignment.objects.active().select_related("worker")
+    active = RoleAssignment.objects.active().select_related("worker__user")
     grids = list(
         Grid.objects.current().filter(code__startswith=CITY_PREFIX).select_related("village")
     )
@@ -64,7 +65,11 @@ def _place() -> dict[str, Any]:
         secretary = active.filter(village=grid.village, role=Role.VILLAGE_SECRETARY).first()
         if leader is None or secretary is None or leader.worker_id == secretary.worker_id:
             continue
-        if leader.worker.user_id or secretary.worker.user_id:
+        # Not a worker another test signs in as (a login with a password); a demo login
+        # without one (demo.logins, made by the service demo some tests load) is taken over.
+        if any(
+            w.user_id and w.user.has_usable_password() for w in (leader.worker, secretary.worker)
+        ):
             continue
         inner = grid.geom.buffer(-0.0005)
         if inner.empty:

@@ -44,7 +44,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.gis.geos import LineString, Point
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
@@ -1184,3 +1184,80 @@ def test_no_role_crosses_its_jurisdiction_on_any_url(world: World, capsys):
     assert not crossings, f"{len(crossings)} crossings:\n" + "\n".join(crossings[:200])
     # A server error hides whether the answer would cross: none is allowed.
     assert not errors, f"{len(errors)} server errors:\n" + "\n".join(errors[:100])
+
+
+# --- public pages draw stored text as text ------------------------------------------------------
+XSS_PAYLOAD = "<img src=x onerror=alert(1)>"
+# Fields that are keys, codes or secrets, not text a person writes: left as they are.
+NOT_TEXT = re.compile(r"(^|_)(code|key|slug|username|password|uuid|hash|token)$")
+
+
+def _payload_fields(obj: Any) -> dict[str, str]:
+    """The free-text fields of ``obj`` (CharField and TextField without choices, not keys,
+    not encrypted) with the payload appended (within the column's length)."""
+    from django.db import models as dj
+
+    changes = {}
+    for f in obj._meta.concrete_fields:
+        if not isinstance(f, dj.CharField | dj.TextField) or f.choices or NOT_TEXT.search(f.name):
+            continue
+        if type(f).__module__.startswith("gridmap.crypto"):
+            continue
+        value = getattr(obj, f.attname) or ""
+        room = (f.max_length or 10_000) - len(XSS_PAYLOAD)
+        if room < 1:
+            continue
+        changes[f.attname] = value[:room] + XSS_PAYLOAD
+    return changes
+
+
+def test_public_pages_draw_stored_text_as_text(world: World):
+    """Every public page (a route with a ``public`` rule, found by walking the resolver, so a
+    page added later is covered without being named here) is requested by an anonymous
+    visitor after every free-text field of the inside area's objects (place names, a service
+    item's materials and steps, a request's matter, a case's description, ...) got a script
+    payload: the HTML it answers never holds the payload as markup, and at least one public
+    page draws the (escaped) text, so the check cannot pass by drawing nothing."""
+    rules = all_rules()
+    inside = world.inside()
+    client = world.clients[ANONYMOUS]
+    escaped = XSS_PAYLOAD.replace("<", "&lt;").replace(">", "&gt;")
+    sid = transaction.savepoint()
+    try:
+        for obj in inside.objects.values():
+            if obj is None or not hasattr(obj, "_meta"):
+                continue
+            changes = _payload_fields(obj)
+            if not changes:
+                continue
+            try:
+                with transaction.atomic():
+                    type(obj)._default_manager.filter(pk=obj.pk).update(**changes)
+            except IntegrityError:
+                pass  # append-only (a case's history) or frozen (a closed score): as written
+        pages, drawn, markup = 0, [], []
+        for parts, _pattern in leaves(get_resolver()):
+            route = route_of(parts)
+            if route in EXCLUDED:
+                continue
+            for rule in rules[route]:
+                if not rule.public or rule.post:
+                    continue
+                if rule.kind is not None and inside.objects.get(rule.kind) is None:
+                    continue
+                url = render(parts, rule.path(inside))
+                response = request(client, url, rule, inside)
+                if "html" not in response.get("Content-Type", ""):
+                    continue
+                pages += 1
+                text = body_of(response)
+                if XSS_PAYLOAD in text:
+                    markup.append(url)
+                if escaped in text:
+                    drawn.append(url)
+        assert pages >= 4, pages
+        assert not markup, f"public pages with stored text as markup: {markup}"
+        assert drawn, "no public page drew the stored text"
+    finally:
+        transaction.savepoint_rollback(sid)
+        transaction.set_rollback(False)
