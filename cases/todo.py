@@ -246,6 +246,12 @@ CONDITION_SQL: dict[Callable[..., Any], ConditionSql] = {
 }
 
 
+def register_condition_sql(condition: Callable[..., Any], sql: ConditionSql) -> None:
+    """Give a kind's own workflow condition its SQL twin (from the kind's ``AppConfig.ready``:
+    the engine never imports a kind)."""
+    CONDITION_SQL[condition] = sql
+
+
 def action_q(action: str, kind: CaseKind, parties: PartyQ, now: dt.datetime) -> Q:
     """The cases on which the user may take the workflow ``action`` now (its rule as SQL),
     narrowed as the to do asks (a rating once closed out, within ``RATE_WITHIN_DAYS``)."""

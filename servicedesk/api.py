@@ -43,8 +43,7 @@ from gridmap import personal_data
 from gridmap.api import Invalid, object_body, page_links
 from gridmap.params import InputSerializer
 from grids.models import Village
-from presence.models import Visit
-from presence.visits import households_visible_to
+from presence.visits import households_visible_to, visits_visible_to
 
 from .models import Channel, ServiceItem, ServiceRequest, ServiceStatus
 from .selectors import applicant_shown, promised_date, requests_visible_to
@@ -155,7 +154,9 @@ def _found(qs: Any, what: str, value: Any, **lookup: Any) -> Any:
         return None
     found = qs.filter(**lookup).first()
     if found is None:
-        raise Invalid({what: [_(MSG_UNKNOWN) % {"what": what, "value": value}]})
+        # The thing named in the reader's language (the model's name: 服务事项, 住户, ...).
+        name = str(qs.model._meta.verbose_name)
+        raise Invalid({what: [_(MSG_UNKNOWN) % {"what": name, "value": value}]})
     return found
 
 
@@ -178,7 +179,9 @@ def _create_args(request: Request) -> dict[str, Any]:
         "village": _found(
             Village.objects.current(), "village", v.get("village"), code=v.get("village")
         ),
-        "visit": _found(Visit.objects, "visit", v.get("visit"), pk=v.get("visit")),
+        "visit": _found(
+            visits_visible_to(request.user), "visit", v.get("visit"), pk=v.get("visit")
+        ),
         "applicant_name": v.get("applicant_name", ""),
         "applicant_phone": v.get("applicant_phone", ""),
         "matter": v.get("matter", ""),

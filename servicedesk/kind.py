@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
@@ -34,6 +34,7 @@ from cases import deadlines, workflow
 from cases.deadlines import TimeLimit
 from cases.kinds import CaseKind
 from cases.models import Status, TimeUnit
+from cases.todo import register_condition_sql
 from cases.workflow import (
     HANDLER,
     Action,
@@ -41,6 +42,7 @@ from cases.workflow import (
     Transition,
     field_error,
     kind_transitions,
+    not_rated_since_resolved,
     whole_number,
 )
 from gridmap.codes import Level
@@ -71,6 +73,10 @@ MSG_STEP_DATE = gettext_noop(
 MSG_STEP_DAYS = gettext_noop("The office's working days must be a whole number from 1 to %(max)s.")
 MSG_STEP_UNKNOWN = gettext_noop("There is no hand-off %(step)s of this request still out.")
 MSG_NO_STEP_OUT = gettext_noop("No hand-off of this request is out at an office.")
+MSG_FIRST_RECEIVER_RATES = gettext_noop(
+    "You took this request, so you do not record its rating: it counts in your own "
+    "assessment. The resident rates it on the status page, or a colleague records it."
+)
 MSG_ONLY_VILLAGE = gettext_noop(
     "Only the village assistants, the party secretary, the mediation director or the staff of "
     "village %(code)s can %(action)s."
@@ -149,6 +155,22 @@ def hand_off(step: Step) -> None:
     }
 
 
+def not_the_first_receiver(case: Any, kind: CaseKind, parties: Any) -> str | None:
+    """The person who took a request does not record its rating: residents' ratings count
+    in their own assessment (``assessments``). The resident rates on the public page; a
+    colleague may record a rating given by phone or at the desk."""
+    user = parties.user
+    if user is not None and user.is_authenticated and case.reporter_id == user.pk:
+        return gettext(MSG_FIRST_RECEIVER_RATES)
+    return None
+
+
+def not_the_first_receiver_sql(kind: CaseKind, parties: Any) -> Q:
+    """``not_the_first_receiver`` as SQL (``cases.todo``)."""
+    user = parties.user
+    return ~Q(reporter=user) if user.is_authenticated else Q()
+
+
 def a_step_is_out(case: Any, kind: CaseKind, parties: Any) -> str | None:
     """The office's part can come back only while a hand-off is out."""
     out = ServiceStep.objects.filter(request=case, back_at__isnull=True).exists()
@@ -214,7 +236,11 @@ TRANSITIONS: dict[str, Transition] = kind_transitions(
             "conditions": [],
             "handler": deliver,
         },
-        Action.CALLBACK: {"party": HANDLER, "sources": [Status.RESOLVED, Status.CLOSED]},
+        Action.CALLBACK: {
+            "party": HANDLER,
+            "sources": [Status.RESOLVED, Status.CLOSED],
+            "conditions": [not_rated_since_resolved, not_the_first_receiver],
+        },
         Action.ESCALATE: {"sources": OPEN_WORK, "target": None},
         Action.CANCEL: {"party": HANDLER, "sources": OPEN_WORK},
     },
@@ -281,3 +307,7 @@ class ServiceRequestKind(CaseKind):
 
     def clock_queryset(self) -> QuerySet[ServiceRequest]:
         return ServiceRequest.objects.select_related("item")
+
+
+# The to do reads the kind's own condition as SQL (cases.todo).
+register_condition_sql(not_the_first_receiver, not_the_first_receiver_sql)

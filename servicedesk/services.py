@@ -53,6 +53,9 @@ __all__ = [
 ]
 
 MSG_ITEM_REQUIRED = gettext_noop("Choose the service item.")
+MSG_UUID_TAKEN = gettext_noop(
+    "This request was already sent by someone else: send it as a new one."
+)
 MSG_ITEM_NOT_IN_USE = gettext_noop("This service item is no longer offered.")
 MSG_ITEM_OTHER_DISTRICT = gettext_noop("This service item is not offered in this district.")
 MSG_PLACE_REQUIRED = gettext_noop("Choose the household or the village the request is for.")
@@ -166,6 +169,8 @@ def service_request_create(
     if client_uuid:
         existing = ServiceRequest.objects.filter(client_uuid=client_uuid).first()
         if existing is not None:
+            if existing.reporter_id != actor.pk:  # someone else's: never answered with it
+                raise field_error("client_uuid", MSG_UUID_TAKEN)
             return existing
     village, grid = _place(village, household)
     at = at or timezone.now()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -38,7 +39,9 @@ LOOKUP_TEMPLATE = "servicedesk/public_lookup.html"
 
 
 def _miss_key(request: HttpRequest) -> str:
-    return "servicedesk:lookup-miss:" + (request.META.get("REMOTE_ADDR") or "-")
+    # The visitor's address as the login lockout reads it (django-axes: behind the documented
+    # proxy, the setting that names its header applies to both).
+    return "servicedesk:lookup-miss:" + (get_client_ip_address(request) or "-")
 
 
 def _too_many(request: HttpRequest) -> bool:
@@ -55,6 +58,13 @@ def _missed(request: HttpRequest) -> None:
 
 
 def _unknown(request: HttpRequest, code: str) -> HttpResponse:
+    """A code that is no request's: counted, and refused with 429 after too many misses from
+    one address (a known code is always shown: residents sharing an address, behind one
+    proxy or one village network, are never locked out of their own request)."""
+    if _too_many(request):
+        return render(
+            request, LOOKUP_TEMPLATE, {"code": code, "error": gettext(MSG_TOO_MANY)}, status=429
+        )
     _missed(request)
     error = gettext(MSG_UNKNOWN_CODE) % {"code": code}
     return render(request, LOOKUP_TEMPLATE, {"code": code, "error": error}, status=404)
@@ -66,10 +76,6 @@ def service_lookup(request: HttpRequest) -> HttpResponse:
     code = (request.GET.get("code") or "").strip()
     if not code:
         return render(request, LOOKUP_TEMPLATE, {"code": "", "error": ""})
-    if _too_many(request):
-        return render(
-            request, LOOKUP_TEMPLATE, {"code": code, "error": gettext(MSG_TOO_MANY)}, status=429
-        )
     shown = public.status_page(code)
     if shown is None:
         return _unknown(request, code)
@@ -80,9 +86,6 @@ def service_lookup(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def service_status(request: HttpRequest, short_code: str) -> HttpResponse:
     """``/service/<code>/``: the request's state for the resident; POST: their rating."""
-    if _too_many(request):
-        context = {"code": short_code, "error": gettext(MSG_TOO_MANY)}
-        return render(request, LOOKUP_TEMPLATE, context, status=429)
     shown = public.status_page(short_code)
     if shown is None:
         return _unknown(request, short_code)

@@ -174,9 +174,10 @@ def test_who_gets_what(w):
         "handed_off": "resolve",
         "more_time": "start",
         "done": "close_out",
-        "delivered": "callback",
     }
-    assert items("secretary") == assistant
+    # The rating is not the first receiver's to record (it counts in their own assessment):
+    # another handler of the village records one given by phone.
+    assert items("secretary") == {**assistant, "delivered": "callback"}
     assert items("other_assistant") == {}
     assert items("head") == {"more_time": "decide_extension"}
     assert items("station_staff") == {"more_time": "decide_extension"}
@@ -189,11 +190,11 @@ def test_the_requests_join_the_to_do_page_and_the_badge(w):
     requests = _requests(w)
     now = timezone.now()
     section = next(s for s in sections(w.users["assistant"], now) if s["key"] == "service_request")
-    assert section["count"] == 6
+    assert section["count"] == 5
     first = section["items"][0]
     assert first["url"] == f"/services/{first['id']}/" and first["short_code"] in first["text"]
     assert "Wang Fang" not in repr(section)
-    assert todo_count(w.users["assistant"]) == 6
+    assert todo_count(w.users["assistant"]) == 5
     assert todo_count(w.users["head"]) == 1
     assert requests  # taken two days ago: none overdue yet
     assert not any(item["overdue"] for item in section["items"])

@@ -168,7 +168,13 @@ def test_the_request_page_walks_a_request_to_delivery(w, client):
     assert post_action(client, request, "step_back", step="1").status_code == 303
     assert post_action(client, request, "resolve", note="已办结").status_code == 303
     assert post_action(client, request, "close_out", how="delivered").status_code == 303
+    # Who took it does not record its rating (it counts in their own assessment): refused in
+    # words; the village secretary records the rating the resident gave by phone.
+    refused = post_action(client, request, "callback", rating="5")
+    assert refused.status_code == 403
+    login(client, w, "secretary")
     assert post_action(client, request, "callback", rating="5").status_code == 303
+    login(client, w, "assistant")
     request.refresh_from_db()
     assert request.status == Status.CLOSED and request.satisfaction == 5
     html = client.get(url).content.decode()
