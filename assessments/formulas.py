@@ -50,15 +50,16 @@ def check_formula(formula: str, known: Iterable[str]) -> list[str]:
     return names
 
 
-def evaluate(formula: str, values: Mapping[str, float]) -> float:
+def evaluate(formula: str, values: Mapping[str, float]) -> float | None:
     """The formula's value over ``values``. ``ValidationError`` for an expression simpleeval
-    refuses (attribute access, calls to other functions, ...); a division by zero is
-    ``ValidationError`` too."""
+    refuses (attribute access, calls to other functions, ...); None where one subject's
+    figures make the arithmetic fail (a division by zero, an overflow): that indicator is
+    not assessable for them, and the others' scores are computed as ever."""
     evaluator: SimpleEval = EvalWithCompoundTypes(names=dict(values), functions=FUNCTIONS)
     try:
         result = evaluator.eval(formula.strip())
-    except ZeroDivisionError:
-        raise ValidationError(gettext(MSG_SYNTAX) % {"error": "division by zero"}) from None
+    except (ZeroDivisionError, OverflowError):
+        return None
     except (InvalidExpression, SyntaxError, TypeError, ValueError) as error:
         raise ValidationError(gettext(MSG_SYNTAX) % {"error": str(error)[:100]}) from None
     if isinstance(result, bool) or not isinstance(result, int | float):

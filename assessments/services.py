@@ -154,6 +154,8 @@ def score_subject(
         value = points = None
         if assessable:
             value = evaluate(indicator.formula, values)
+            assessable = value is not None
+        if value is not None:
             clamped = min(100.0, max(0.0, value))
             points = _dec(100.0 - clamped if indicator.direction == Direction.LOWER else clamped)
             weighted += points * indicator.weight

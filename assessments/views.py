@@ -24,6 +24,7 @@ from openpyxl import Workbook
 
 from accounts.selectors import granted_account
 from gridmap.exports import safe_row
+from gridmap.params import id_of
 from grids.models import District
 
 from . import selectors, services
@@ -107,7 +108,9 @@ def cycle_list(request: HttpRequest) -> HttpResponse:
     district = _own_district(request.user)
     errors: list[str] = []
     if request.method == "POST":
-        scheme = Scheme.objects.filter(pk=request.POST.get("scheme") or 0, active=True).first()
+        scheme = Scheme.objects.filter(
+            pk=id_of(request.POST.get("scheme")) or 0, active=True
+        ).first()
         kind = request.POST.get("kind", "")
         try:
             first = dt.date.fromisoformat(request.POST.get("starts_on", ""))
@@ -223,16 +226,18 @@ def cycle_export(request: HttpRequest, pk: int) -> HttpResponse:
 def _report_post(request: HttpRequest, score: Score) -> str:
     action = request.POST.get("action", "")
     if action == "evaluate":
-        raw = (request.POST.get("value") or "").strip()
-        if not raw.isdigit():
+        value = id_of(request.POST.get("value"))
+        if value is None:
             raise ValidationError(_(MSG_BAD_VALUE))
         services.enter_evaluation(
             actor=request.user, score=score, source=request.POST.get("source", ""),
-            value=int(raw), note=request.POST.get("note", ""),
+            value=value, note=request.POST.get("note", ""),
         )  # fmt: skip
         return "evaluated"
     if action == "answer":
-        appeal = Appeal.objects.filter(score=score, pk=request.POST.get("appeal") or 0).first()
+        appeal = Appeal.objects.filter(
+            score=score, pk=id_of(request.POST.get("appeal")) or 0
+        ).first()
         if appeal is None:
             raise Http404(_(MSG_NOT_FOUND))
         services.appeal_answer(

@@ -194,9 +194,15 @@ def step_back(step: Step) -> None:
     step.out = {"step": row.number, "office": row.office}
 
 
+def _close_steps(step: Step) -> None:
+    """A request done or returned has no hand-off still out: the offices' parts are back."""
+    ServiceStep.objects.filter(request=step.case, back_at__isnull=True).update(back_at=step.at)
+
+
 def done(step: Step) -> None:
     """办结: the engine's resolve; the first receiver hears, to hand it over."""
     workflow.resolve(step)
+    _close_steps(step)
     receiver = step.case.first_receiver_id
     step.notify = {receiver} if receiver is not None else set()
 
@@ -214,6 +220,7 @@ def deliver(step: Step) -> None:
 def decline(step: Step) -> None:
     """退回: not eligible, with the reason (the note); final."""
     step.case.extension_pending = False
+    _close_steps(step)
 
 
 TRANSITIONS: dict[str, Transition] = kind_transitions(

@@ -52,7 +52,7 @@ class PublicEvent:
 def _label(action: str, data: dict[str, Any]) -> str:
     text = str(PUBLIC_ACTIONS[action])
     if action in ("hand_off", "step_back"):
-        return text % {"office": str(data.get("office") or "")}
+        return text % {"office": selectors.public_office(str(data.get("office") or ""))}
     if action == "close_out" and data.get("how") in HOW:
         return f"{text} ({HOW[data['how']]})"
     return text

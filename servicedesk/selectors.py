@@ -102,7 +102,7 @@ def public_status(request: ServiceRequest) -> dict[str, Any]:
         "steps": [
             {
                 "number": s.number,
-                "office": s.office,
+                "office": public_office(s.office),
                 "level": s.level,
                 "level_label": str(s.get_level_display()),
                 "handed_on": local_date(s.handed_at),
@@ -135,3 +135,9 @@ def applicant_shown(request: ServiceRequest, field: str, kind: str, *, visible: 
         record_id=request.pk,
         code=request.place_code,
     )
+
+
+def public_office(text: str) -> str:
+    """An office's name as staff typed it, for public pages: any phone- or ID-like number in
+    it masked (a name typed with a contact's mobile must not go out)."""
+    return personal_data.redact_numbers(text or "")

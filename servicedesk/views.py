@@ -479,7 +479,7 @@ class DeskView(LoginRequiredMixin, View):
             )
         params = {k: v for k, v in http.GET.items() if k != "page"}
         today = timezone.localdate()
-        start = today - dt.timedelta(days=FIGURES_DAYS)
+        start = today - dt.timedelta(days=FIGURES_DAYS - 1)  # the last 30 days, today included
         unit = _figures_unit(http.user, spec.get("village") or "")
         shown = (
             figures.service_figures(
