@@ -251,8 +251,21 @@ def report_lines(score: Score) -> list[IndicatorLine]:
     return lines
 
 
+def cycle_indicators(cycle: Cycle) -> list[dict[str, Any]]:
+    """The indicators a cycle's table and export show (``key``, ``name``, ``weight``): those
+    its scores were computed with (stored with each score, so a closed cycle keeps its
+    columns whatever the scheme becomes), else the scheme's as it is now."""
+    first = cycle.scores.order_by("pk").values_list("indicators", flat=True).first()
+    if first:
+        return [{"key": r["key"], "name": r["name"], "weight": r["weight"]} for r in first]
+    return [
+        {"key": i.key, "name": i.name, "weight": str(i.weight)}
+        for i in cycle.scheme.indicators.order_by("order", "id")
+    ]
+
+
 def export_header(cycle: Cycle) -> list[str]:
-    names = [i.name for i in cycle.scheme.indicators.order_by("order", "id")]
+    names = [i["name"] for i in cycle_indicators(cycle)]
     return [
         gettext("rank"),
         gettext("name"),
@@ -266,7 +279,7 @@ def export_header(cycle: Cycle) -> list[str]:
 
 
 def export_rows(cycle: Cycle, scores: list[Score]) -> list[list[Any]]:
-    keys = list(cycle.scheme.indicators.order_by("order", "id").values_list("key", flat=True))
+    keys = [i["key"] for i in cycle_indicators(cycle)]
     rows = []
     for s in scores:
         points = {r["key"]: r["points"] for r in s.indicators}

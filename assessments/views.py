@@ -175,7 +175,7 @@ def cycle_page(request: HttpRequest, pk: int) -> HttpResponse:
         level = ""
     scores = selectors.cycle_scores(request.user, cycle, level)
     levels = sorted({s.level for s in selectors.cycle_scores(request.user, cycle)})
-    indicators = list(cycle.scheme.indicators.order_by("order", "id"))
+    indicators = selectors.cycle_indicators(cycle)
     return render(
         request,
         "assessments/cycle.html",

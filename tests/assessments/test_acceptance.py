@@ -32,7 +32,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from assessments import services
+from assessments import selectors, services
 from assessments.models import Appeal, Cycle, Score
 from grids.models import Role
 from incidents.models import Incident
@@ -153,6 +153,19 @@ def test_closing_freezes_the_scores(world, computed):
     with pytest.raises(IntegrityError), transaction.atomic():
         Cycle.objects.filter(pk=march.pk).update(state="open", closed_at=None)
     assert scores(march)[world.a.code].total == Decimal("72.50")
+
+    # The scheme changing afterwards (an indicator renamed, another added) leaves the closed
+    # cycle's columns as they were computed: its table and its export read the scores' own.
+    columns = selectors.cycle_indicators(march)
+    header = selectors.export_header(march)
+    first = march.scheme.indicators.order_by("order", "id").first()
+    march.scheme.indicators.filter(pk=first.pk).update(name="renamed afterwards")
+    march.scheme.indicators.create(
+        key="late_addition", name="late addition", formula="100", weight=10, order=99
+    )
+    assert selectors.cycle_indicators(march) == columns
+    assert selectors.export_header(march) == header
+    assert "renamed afterwards" not in header
 
 
 def test_only_the_districts_administrators_compute_and_close(world, computed):
