@@ -7,7 +7,9 @@ imported here, so an app's ``apps.py`` may import it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class FieldLink:
     url_name: str
     label: str
     query: str = ""
+    # Whether the user is offered the link (None: everyone on the field page).
+    shown_to: Callable[[Any], bool] | None = None
 
 
 FIELD_LINKS: list[FieldLink] = []

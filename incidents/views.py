@@ -255,6 +255,7 @@ class FieldView(LoginRequiredMixin, TemplateView):
         context["field_links"] = [
             {"url": reverse(link.url_name) + link.query, "label": link.label}
             for link in FIELD_LINKS
+            if link.shown_to is None or link.shown_to(self.request.user)
         ]
         return context
 

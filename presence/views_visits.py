@@ -15,6 +15,7 @@ follow-up. ``?worker=ID``: a worker inside the viewer's jurisdiction (404 otherw
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -59,6 +60,8 @@ class VisitLink:
 
     url_name: str
     label: str
+    # Whether the user is offered the link (None: everyone who saves a visit).
+    shown_to: Callable[[Any], bool] | None = None
 
 
 VISIT_LINKS: list[VisitLink] = []
@@ -131,7 +134,9 @@ def visit_config(request: HttpRequest) -> dict[str, Any]:
         # Photos larger than this (pixels on the long side) are shrunk on the phone.
         "photoMaxSide": 1600,
         "links": [
-            {"url": reverse(link.url_name), "label": str(link.label)} for link in VISIT_LINKS
+            {"url": reverse(link.url_name), "label": str(link.label)}
+            for link in VISIT_LINKS
+            if link.shown_to is None or link.shown_to(request.user)
         ],
     }
 

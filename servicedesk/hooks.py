@@ -19,7 +19,7 @@ from presence.household_file import register_file_section
 from presence.views_visits import VisitLink, register_visit_link
 
 from .models import Channel
-from .selectors import local_date, requests_visible_to
+from .selectors import local_date, requests_visible_to, takes_requests
 
 SHOWN = 20
 
@@ -59,11 +59,13 @@ def household_section(user: Any, household: Household) -> dict[str, Any]:
 
 def register() -> None:
     register_file_section(household_section)
-    register_visit_link(VisitLink("service-new", _("Proxy service (代办)")))
+    # Offered to those who take requests (grid leaders and members hand residents to them).
+    register_visit_link(VisitLink("service-new", _("Proxy service (代办)"), takes_requests))
     register_field_link(
         FieldLink(
             "service-new",
             _("Proxy service (代办)"),
             "?" + urlencode({"channel": Channel.FIELD}),
+            takes_requests,
         )
     )

@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import AccountRole
+from accounts.selectors import granted_account, today_assignments
 from cases import workflow
 from cases.deadlines import time_zone
 from cases.models import OPEN_STATUSES, Status
 from gridmap import personal_data
+from grids.models import STATION_ROLES, Role
 
 from .models import ServiceRequest, ServiceStatus
 
@@ -141,3 +144,28 @@ def public_office(text: str) -> str:
     """An office's name as staff typed it, for public pages: any phone- or ID-like number in
     it masked (a name typed with a contact's mobile must not go out)."""
     return personal_data.redact_numbers(text or "")
+
+
+# Who takes residents' requests (works for a village): the village cadres, the stations'
+# people, and the offices above them. Grid leaders and grid members hand residents to them.
+TAKING_ROLES = {Role.VILLAGE_SECRETARY, Role.MEDIATION_DIRECTOR, Role.VILLAGE_ASSISTANT}
+TAKING_ACCOUNTS = {
+    AccountRole.VILLAGE_STAFF,
+    AccountRole.STATION_STAFF,
+    AccountRole.TOWN_STAFF,
+    AccountRole.DISTRICT_ADMIN,
+    AccountRole.CITY_ADMIN,
+}
+
+
+def takes_requests(user: User) -> bool:
+    """Whether the user may take service requests somewhere (``service_request_create``
+    decides for a given village): so pages of other apps offer the desk only to them."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    account = granted_account(user)
+    if account is not None and account.role in TAKING_ACCOUNTS:
+        return True
+    return any(row[0] in TAKING_ROLES or row[0] in STATION_ROLES for row in today_assignments(user))

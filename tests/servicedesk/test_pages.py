@@ -236,6 +236,12 @@ def test_the_field_page_and_the_visit_form_link_to_a_new_request(w, client):
     assert f'href="{reverse("service-new")}?channel=field"' in html
     html = client.get(reverse("field-visit")).content.decode()
     assert f'"url": "{reverse("service-new")}"' in html
+    # A grid leader hands residents to the village (the desk would refuse them): not offered.
+    login(client, w, "leader")
+    html = client.get(reverse("field")).content.decode()
+    assert f'href="{reverse("service-new")}?channel=field"' not in html
+    html = client.get(reverse("field-visit")).content.decode()
+    assert f'"url": "{reverse("service-new")}"' not in html
 
 
 def test_the_form_shows_each_items_promise_if_taken_now(w, client):
