@@ -42,12 +42,15 @@ class KindGroup:
 def district_items(district_id: int | None) -> QuerySet[ServiceItem]:
     """The items in use for a district: its own and the global ones, a district's item in
     place of the global item with its code (one row per code)."""
-    return (
-        ServiceItem.objects.filter(active=True)
-        .filter(Q(district__isnull=True) | Q(district_id=district_id))
+    chosen = (
+        ServiceItem.objects.filter(Q(district__isnull=True) | Q(district_id=district_id))
         .order_by("code", F("district_id").asc(nulls_last=True))
         .distinct("code")
+        .values("id")
     )
+    # Chosen before the in-use filter: a district's item taken out of use does not bring the
+    # global one back.
+    return ServiceItem.objects.filter(id__in=chosen, active=True)
 
 
 def village_items(village: Village) -> list[ServiceItem]:

@@ -20,12 +20,13 @@ from django.utils.translation import pgettext_lazy
 from accounts.selectors import jurisdiction_prefixes, scope_q
 from gridmap.codes import overlaps
 from gridmap.params import id_of
-from grids.models import Village
+from grids.models import District, Village
 from households.models import Household
 from presence.household_file import household_for
 from presence.models import Visit
 from presence.visits import visits_visible_to
 
+from .catalogue import district_items
 from .kind import promise_for
 from .models import Channel, ServiceItem, ServiceKind, ServiceStatus
 from .selectors import local_date
@@ -46,8 +47,15 @@ def items_for(user: Any) -> list[ServiceItem]:
     """The active items that can be taken at a village, of every district or of a district
     the user's jurisdiction touches (a village's staff: their own district's)."""
     prefixes = jurisdiction_prefixes(user)
-    items = ServiceItem.objects.filter(active=True, at_village=True).select_related("district")
-    return [i for i in items if i.district is None or overlaps(prefixes, i.district.code)]
+    districts = District.objects.current()
+    if prefixes is not None:
+        districts = [d for d in districts if overlaps(prefixes, d.code)]
+    ids: set[int] = set()
+    for district in districts:  # each district's catalogue: its own item in place of the global
+        ids |= set(district_items(district.pk).filter(at_village=True).values_list("id", flat=True))
+    if not ids:
+        ids = set(district_items(None).filter(at_village=True).values_list("id", flat=True))
+    return list(ServiceItem.objects.filter(id__in=ids).select_related("district"))
 
 
 def item_groups(items: list[ServiceItem], at: dt.datetime) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from households.models import Household
 from presence.models import Visit
 
 from . import notifications
+from .catalogue import district_items
 from .kind import promise_for
 from .models import Channel, ServiceItem, ServiceRequest, ServiceStatus
 from .selectors import (
@@ -115,7 +116,8 @@ def _check(
         add("item", MSG_ITEM_REQUIRED)
     elif not item.active:
         add("item", MSG_ITEM_NOT_IN_USE)
-    elif item.district_id is not None and item.district_id != village.town.district_id:
+    elif not district_items(village.town.district_id).filter(pk=item.pk).exists():
+        # Another district's item, or the global one where the district has its own.
         add("item", MSG_ITEM_OTHER_DISTRICT)
     if not applicant_name:
         add("applicant_name", MSG_APPLICANT_REQUIRED)

@@ -17,8 +17,9 @@ from cases.workflow import MSG_NOT_OFFERED, MSG_WRONG_STATE, ActionNotAllowed, C
 from gridmap.codes import Level
 from inbox.models import Notification
 from servicedesk import services
+from servicedesk.forms import items_for
 from servicedesk.kind import MSG_ONLY_VILLAGE as ONLY_VILLAGE
-from servicedesk.models import ServiceRequest, ServiceRequestEvent, ServiceStep
+from servicedesk.models import ServiceItem, ServiceRequest, ServiceRequestEvent, ServiceStep
 from servicedesk.selectors import (
     SHORT_CODE_ALPHABET,
     allowed_actions,
@@ -482,3 +483,27 @@ def test_step_back_names_a_step_that_is_out(w):
     request = act(w, "assistant", request, "step_back", data={"step": "1"})
     last = ServiceRequestEvent.objects.filter(request=request).order_by("-seq").first()
     assert (last.action, last.data["step"], last.to_status) == ("step_back", 1, Status.IN_PROGRESS)
+
+
+def test_a_districts_own_item_stands_in_for_the_global_one_at_the_desk(w):
+    """The desk offers what the public catalogue shows: a district's own item in place of the
+    global item with its code; the global one is refused there, and the district taking its
+    own out of use does not bring the global one back."""
+    assert w.item.district_id is None  # the world's item is every district's
+    own = ServiceItem.objects.create(
+        code=w.item.code,
+        name="本县版本",
+        kind=w.item.kind,
+        approving_level=w.item.approving_level,
+        promised_days=3,
+        district=w.district,
+    )
+    offered = {i.pk for i in items_for(w.users["assistant"])}
+    assert own.pk in offered and w.item.pk not in offered
+    with pytest.raises(ValidationError) as err:
+        take(w)  # the global item
+    assert list(err.value.message_dict) == ["item"]
+    own.active = False
+    own.save()
+    offered = {i.pk for i in items_for(w.users["assistant"])}
+    assert w.item.pk not in offered and own.pk not in offered
