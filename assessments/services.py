@@ -50,6 +50,7 @@ from .models import (
     SubjectLevel,
 )
 
+MSG_NOT_OVER = gettext_noop("A cycle is closed once its period is over (after %(end)s).")
 MSG_CLOSED = gettext_noop("This cycle is closed: its scores are frozen and never recomputed.")
 MSG_NOT_CLOSED = gettext_noop("A score can be appealed once its cycle is closed.")
 MSG_MAY_NOT_MANAGE = gettext_noop(
@@ -286,6 +287,8 @@ def close_cycle(*, actor: Any | None, cycle: Cycle) -> Cycle:
     (the database refuses any change to them, ``migrations/0001``)."""
     with transaction.atomic():
         cycle = _managed(actor, cycle)
+        if timezone.localdate() <= cycle.ends_on:  # frozen on partial data, never recomputed
+            raise ValidationError(gettext(MSG_NOT_OVER) % {"end": cycle.ends_on.isoformat()})
         _write_scores(cycle, cycle_subjects(cycle), prune=True)
         cycle.state = CycleState.CLOSED
         cycle.closed_at = timezone.now()

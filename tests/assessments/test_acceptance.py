@@ -224,3 +224,18 @@ def test_the_appeal_and_its_answer(world, computed):
     # The score stays frozen; a new appeal may follow the answer.
     assert Score.objects.get(pk=a.pk).total == Decimal("72.50")
     services.appeal_create(actor=staff, score=a, reason="A second reason.")
+
+
+def test_a_cycle_is_not_closed_before_its_period_is_over(world):
+    """Closing freezes for good: a cycle whose period still runs is refused (its scores would
+    be frozen on part of the data)."""
+    today = dt.date.today()
+    running = services.cycle_open(
+        actor=world.root, scheme=village_scheme(), kind="monthly",
+        starts_on=today.replace(day=1), ends_on=today + dt.timedelta(days=1), district=None,
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as err:
+        services.close_cycle(actor=world.root, cycle=running)
+    assert (today + dt.timedelta(days=1)).isoformat() in str(err.value)
+    running.refresh_from_db()
+    assert not running.is_closed
