@@ -132,7 +132,8 @@ def may_evaluate(user: Any, score: Score, source: str) -> bool:
     if score.cycle.state != CycleState.OPEN:
         return False
     if acts_at(user, "town", _town_of(score)):
-        return True
+        # The town evaluates what lies below it, never itself.
+        return score.level != "town"
     rows = today_assignments(user)
     subject_villages = set() if len(score.code) < 12 else set(villages_of(score.code))
     if source == EvaluationSource.PARTY_ORG:

@@ -32,10 +32,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.models import AccountRole
 from assessments import selectors, services
-from assessments.models import Appeal, Cycle, Score
+from assessments.models import Appeal, Cycle, Scheme, Score
 from grids.models import Role
 from incidents.models import Incident
+from tests.factories import AccountFactory, UserFactory
 
 from .conftest import FEBRUARY, MARCH, admin_login, at, case, cycle_of, person_login, village_scheme
 
@@ -239,3 +241,23 @@ def test_a_cycle_is_not_closed_before_its_period_is_over(world):
     assert (today + dt.timedelta(days=1)).isoformat() in str(err.value)
     running.refresh_from_db()
     assert not running.is_closed
+
+
+def test_the_town_evaluates_what_lies_below_it_never_itself(world):
+    """Town staff enter the party organisation's and the cadres' scores of its villages,
+    stations and people, not of the town's own score."""
+    scheme = Scheme.objects.create(name="Towns", level="town", kind="monthly")
+    cycle = Cycle.objects.create(
+        scheme=scheme, kind="monthly", starts_on=MARCH[0], ends_on=MARCH[1]
+    )
+    town_score = Score.objects.create(
+        cycle=cycle, level="town", code=world.town.code, name="town", computed_at=at(MARCH[1])
+    )
+    village_score = Score.objects.create(
+        cycle=cycle, level="village", code=world.a.code, name="A", computed_at=at(MARCH[1])
+    )
+    staff = UserFactory()
+    AccountFactory(user=staff, role=AccountRole.TOWN_STAFF, codes=[world.town.code])
+    for source in ("party_org", "cadres"):
+        assert selectors.may_evaluate(staff, village_score, source)
+        assert not selectors.may_evaluate(staff, town_score, source)
