@@ -23,11 +23,12 @@ How a score is computed (docs/architecture.md, "Assessments"):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from psycopg.types.range import Range
@@ -375,3 +376,33 @@ def appeal_answer(*, actor: Any, appeal: Appeal, answer: str) -> Appeal:
         appeal.full_clean()
         appeal.save(update_fields=["answer", "answered_by", "answered_at"])
     return appeal
+
+
+# --- maintenance ----------------------------------------------------------------------------
+FROZEN_TRIGGERS = [
+    ("assessments_score", "assessments_score_frozen"),
+    ("assessments_cycle", "assessments_cycle_frozen"),
+]
+
+
+def cycles_purge(*, ids: Iterable[int]) -> int:
+    """Delete cycles with their scores, evaluations and appeals, closed ones too (maintenance
+    only: tests, replacing demo data; never a user action: a closed cycle is kept). The
+    freeze triggers are off inside this transaction only. Returns how many were deleted."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in FROZEN_TRIGGERS:
+            cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        Appeal.objects.filter(score__cycle_id__in=ids).delete()
+        EvaluationEntry.objects.filter(score__cycle_id__in=ids).delete()
+        Score.objects.filter(cycle_id__in=ids).delete()
+        deleted, _ = Cycle.objects.filter(pk__in=ids).delete()
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in FROZEN_TRIGGERS:
+            cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+        # Back to Django's deferred foreign keys for the rest of the caller's transaction.
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
+    return deleted

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.db import connection, migrations, transaction
 
 from gridmap.sql import table as sql_table
+from inbox.services import notifications_delete_about
 
 if TYPE_CHECKING:
     from .kinds import CaseKind
@@ -49,10 +50,10 @@ def append_only(*tables: str) -> list[migrations.RunSQL]:
 
 
 def purge_cases(kind: CaseKind, ids: Iterable[int]) -> int:
-    """Delete cases of ``kind`` with their history and whatever hangs off them (maintenance
-    only: tests, benchmarks, replacing demo data; never a user action). The append-only
-    triggers of the history tables are switched off inside this transaction only. Returns
-    how many cases were deleted."""
+    """Delete cases of ``kind`` with their history, their inbox entries and whatever hangs off
+    them (maintenance only: tests, benchmarks, replacing demo data; never a user action). The
+    append-only triggers of the history tables are switched off inside this transaction only.
+    Returns how many cases were deleted."""
     ids = list(ids)
     if not ids:
         return 0
@@ -71,5 +72,9 @@ def purge_cases(kind: CaseKind, ids: Iterable[int]) -> int:
         kind.event_model.objects.filter(**{f"{kind.case_field}_id__in": ids}).delete()
         for model in history:
             cursor.execute(f"ALTER TABLE {sql_table(model)} ENABLE TRIGGER USER")
+        # Back to Django's deferred foreign keys for the rest of the caller's transaction.
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         _, per_model = kind.model.objects.filter(pk__in=ids).delete()
+        # Their inbox entries (which name the case as data: subject type = the kind's name).
+        notifications_delete_about(subject_type=kind.name, subject_ids=ids)
     return per_model.get(kind.model._meta.label, 0)

@@ -29,8 +29,19 @@ SCHEME = "村级助理月考评"
 APPEAL_REASON = "本月有三天在县里陪同群众办理医保报销，未能在村签到，申请核减驻村天数要求。"
 
 
+def _demo_cycles():
+    return Cycle.objects.filter(scheme__name=SCHEME, district__isnull=True)
+
+
 def demo_assessments_count() -> int:
-    return Cycle.objects.filter(scheme__name=SCHEME, district__isnull=True).count()
+    return _demo_cycles().count()
+
+
+def delete_demo_assessments() -> dict[str, int]:
+    """Remove the demo's cycles, closed ones too (``assessments.services.cycles_purge``:
+    maintenance, as replacing the demo is; their scores name the demo's workers)."""
+    ids = list(_demo_cycles().values_list("pk", flat=True))
+    return {"assessment cycles": services.cycles_purge(ids=ids)}
 
 
 def _months(today: dt.date, n: int = 2) -> list[tuple[dt.date, dt.date]]:

@@ -58,6 +58,7 @@ from households.services import (
     households_assign_grids,
     ten_household_units_refresh,
 )
+from inbox.models import Notification
 from planning.services import link_islands
 
 from .copy import copy_rows, ewkb_hex, reserve_ids, text
@@ -586,12 +587,14 @@ def delete_demo() -> dict[str, int]:
     Rows of other models pointing at the demo are set to NULL where their foreign key says
     SET_NULL; any other reference (PROTECT, CASCADE, ...) refuses with DemoError.
     """
-    # The service requests and the presence demo's rows (duty, sign-ins, visits, patrols, key
-    # persons) go first: they hold the demo's workers, households and places. (Imported here:
-    # demo.presence and demo.service_requests import this module.)
+    # The assessment cycles (their scores name workers), the service requests and the presence
+    # demo's rows (duty, sign-ins, visits, patrols, key persons) go first: they hold the demo's
+    # workers, households and places. (Imported here: those modules import this one.)
+    from .assessments import delete_demo_assessments
     from .presence import delete_demo_presence
     from .service_requests import delete_demo_service_requests
 
+    delete_demo_assessments()
     delete_demo_service_requests()
     delete_demo_presence()
     quote = connection.ops.quote_name
@@ -607,6 +610,10 @@ def delete_demo() -> dict[str, int]:
                 {"prefix": CITY_PREFIX + "%"},
             )
             cur.execute(f"CREATE INDEX ON _demo_{name} (id)")
+        # The demo workers' inboxes go with them (the presence and service demos notify them).
+        cur.execute("SELECT id FROM _demo_worker")
+        notified = [row[0] for row in cur.fetchall()]
+        deleted["notification"], _ = Notification.objects.filter(worker_id__in=notified).delete()
         for name, model, _ in _DELETE_SETS:
             _foreign_references(cur, name, model, ours)
         for name in _DELETE_ORDER:

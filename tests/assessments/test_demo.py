@@ -1,6 +1,6 @@
 """load_demo_assessments: two closed monthly cycles of the village assistants' scheme over the
 demo (with its presence), with the party organisation's and cadres' scores, ranks, trends
-and one open appeal; loading again is refused (closed cycles are kept)."""
+and one open appeal; loading again is refused unless replaced; replacing the demo removes them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from assessments.models import Appeal, Cycle, EvaluationEntry, Score
 from demo.assessments import demo_assessments_count, load_demo_assessments
+from demo.loader import delete_demo, demo_loaded
 from demo.presence import load_demo_presence
 
 pytestmark = pytest.mark.django_db
@@ -33,3 +34,8 @@ def test_two_closed_monthly_cycles(demo):
     call_command("load_demo_assessments", if_empty=True)
     with pytest.raises(CommandError):
         call_command("load_demo_assessments")
+    # Replacing the demo removes its frozen cycles first (maintenance: their scores name the
+    # demo's workers, which go with it).
+    delete_demo()
+    assert not demo_loaded() and demo_assessments_count() == 0
+    assert not Score.objects.filter(cycle__in=[older.pk, newer.pk]).exists()

@@ -140,23 +140,9 @@ def _evaluations(scores: list[Any], user: Any) -> None:
 
 
 def _remove_cycle(pk: int) -> None:
-    from django.db import connection, transaction
+    from assessments.services import cycles_purge
 
-    scores = "score_id IN (SELECT id FROM assessments_score WHERE cycle_id = %s)"
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cur.execute("ALTER TABLE assessments_score DISABLE TRIGGER assessments_score_frozen")
-        cur.execute("ALTER TABLE assessments_cycle DISABLE TRIGGER assessments_cycle_frozen")
-        for table, where in (
-            ("assessments_appeal", scores),
-            ("assessments_evaluationentry", scores),
-            ("assessments_score", "cycle_id = %s"),
-            ("assessments_cycle", "id = %s"),
-        ):
-            cur.execute(f"DELETE FROM {table} WHERE {where}", [pk])
-        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cur.execute("ALTER TABLE assessments_cycle ENABLE TRIGGER assessments_cycle_frozen")
-        cur.execute("ALTER TABLE assessments_score ENABLE TRIGGER assessments_score_frozen")
+    cycles_purge(ids=[pk])
 
 
 def _sign_in(new_page: Any, viewport: dict[str, int], path: str, login: dict[str, str]) -> Any:

@@ -17,6 +17,7 @@ from demo.service_requests import (
     load_demo_service_requests,
 )
 from demo.servicedesk import load_demo_catalogue
+from inbox.models import Notification
 from servicedesk.models import ServiceRequest, ServiceRequestEvent, ServiceStep
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,5 @@ def test_delete(loaded):
     assert deleted["service requests"] == loaded["service requests"]
     assert demo_service_count() == 0
     assert not ServiceRequestEvent.objects.exists()
+    # Their inbox entries go with them (cases.history.purge_cases).
+    assert not Notification.objects.filter(subject_type="service_request").exists()
