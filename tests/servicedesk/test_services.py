@@ -17,6 +17,7 @@ from cases.workflow import MSG_NOT_OFFERED, MSG_WRONG_STATE, ActionNotAllowed, C
 from gridmap.codes import Level
 from inbox.models import Notification
 from servicedesk import services
+from servicedesk.catalogue import district_items
 from servicedesk.forms import items_for
 from servicedesk.kind import MSG_ONLY_VILLAGE as ONLY_VILLAGE
 from servicedesk.models import ServiceItem, ServiceRequest, ServiceRequestEvent, ServiceStep
@@ -498,12 +499,13 @@ def test_a_districts_own_item_stands_in_for_the_global_one_at_the_desk(w):
         promised_days=3,
         district=w.district,
     )
-    offered = {i.pk for i in items_for(w.users["assistant"])}
-    assert own.pk in offered and w.item.pk not in offered
+    assert own.pk in {i.pk for i in items_for(w.users["assistant"])}
+    village_catalogue = {i.pk for i in district_items(w.district.pk)}
+    assert own.pk in village_catalogue and w.item.pk not in village_catalogue
     with pytest.raises(ValidationError) as err:
         take(w)  # the global item
     assert list(err.value.message_dict) == ["item"]
     own.active = False
     own.save()
-    offered = {i.pk for i in items_for(w.users["assistant"])}
-    assert w.item.pk not in offered and own.pk not in offered
+    assert not {own.pk, w.item.pk} & {i.pk for i in district_items(w.district.pk)}
+    assert own.pk not in {i.pk for i in items_for(w.users["assistant"])}
