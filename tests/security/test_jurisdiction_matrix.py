@@ -314,14 +314,10 @@ class Builder:
                       "approving_level": "county", "promised_days": 5,
                       "office": mark(district.code, "office")},
         )  # fmt: skip
-        # A service request (issue 15) for the household, taken at its village.
-        item, _ = ServiceItem.objects.get_or_create(
-            code="matrix", district=None,
-            defaults={"name": "matrix item", "kind": "government", "approving_level": "town",
-                      "promised_days": 5},
-        )  # fmt: skip
+        # A service request (issue 15) for the household, taken at its village, for the
+        # district's item (the catalogue the village offers).
         o["servicerequest"] = service_request_create(
-            actor=self.root, item=item, household=household,
+            actor=self.root, item=o["serviceitem"], household=household,
             applicant_name=person(code, "applicant"), applicant_phone="13833334444",
             matter=mark(code, "matter"),
         )  # fmt: skip
