@@ -158,7 +158,10 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         _boundary("town", "towns", _("Towns"), _("Towns and streets (current generation).")),
         _boundary(
-            "village", "villages", _("Villages"), _("Villages and communities (current generation).")
+            "village",
+            "villages",
+            _("Villages"),
+            _("Villages and communities (current generation)."),
         ),
         _boundary("grid", "grids", _("Grids"), _("Grids (current generation).")),
         Collection(

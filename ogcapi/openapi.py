@@ -11,10 +11,23 @@ from .collections import COLLECTIONS
 from .params import DEFAULT_LIMIT, MAX_LIMIT
 
 
-def _param(name: str, where: str, schema: dict[str, Any], description: str,
-           *, required: bool = False, **extra: Any) -> dict[str, Any]:  # fmt: skip
-    return {"name": name, "in": where, "required": required, "schema": schema,
-            "description": description, **extra}  # fmt: skip
+def _param(
+    name: str,
+    where: str,
+    schema: dict[str, Any],
+    description: str,
+    *,
+    required: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "required": required,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
 
 
 def _json(description: str, media: str = "application/json") -> dict[str, Any]:
@@ -25,29 +38,60 @@ EXCEPTION = _json("An OGC exception: {code, description}.")
 CRS_SCHEMA = {"type": "string", "format": "uri", "enum": list(crs_mod.SUPPORTED)}
 
 PARAMETERS: dict[str, dict[str, Any]] = {
-    "collectionId": _param("collectionId", "path", {"type": "string", "enum": list(COLLECTIONS)},
-                           "The collection.", required=True),  # fmt: skip
-    "featureId": _param("featureId", "path", {"type": "string"},
-                        "The feature id (a code or a number).", required=True),  # fmt: skip
+    "collectionId": _param(
+        "collectionId",
+        "path",
+        {"type": "string", "enum": list(COLLECTIONS)},
+        "The collection.",
+        required=True,
+    ),
+    "featureId": _param(
+        "featureId",
+        "path",
+        {"type": "string"},
+        "The feature id (a code or a number).",
+        required=True,
+    ),
     "limit": _param(
-        "limit", "query",
+        "limit",
+        "query",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-        "Features per page.", style="form", explode=False,
-    ),  # fmt: skip
+        "Features per page.",
+        style="form",
+        explode=False,
+    ),
     "bbox": _param(
-        "bbox", "query",
+        "bbox",
+        "query",
         {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
         "Lower corner, upper corner, in the axis order of bbox-crs (CRS84: lon,lat).",
-        style="form", explode=False,
-    ),  # fmt: skip
-    "bbox-crs": _param("bbox-crs", "query", CRS_SCHEMA, "The CRS of bbox (CRS84 by default).",
-                       style="form", explode=False),  # fmt: skip
-    "crs": _param("crs", "query", CRS_SCHEMA, "The CRS of the answer (CRS84 by default).",
-                  style="form", explode=False),  # fmt: skip
+        style="form",
+        explode=False,
+    ),
+    "bbox-crs": _param(
+        "bbox-crs",
+        "query",
+        CRS_SCHEMA,
+        "The CRS of bbox (CRS84 by default).",
+        style="form",
+        explode=False,
+    ),
+    "crs": _param(
+        "crs",
+        "query",
+        CRS_SCHEMA,
+        "The CRS of the answer (CRS84 by default).",
+        style="form",
+        explode=False,
+    ),
     "after": _param("after", "query", {"type": "string"}, "Paging: features after this id."),
     "before": _param("before", "query", {"type": "string"}, "Paging: features before this id."),
-    "generation": _param("generation", "query", {"type": "integer"},
-                         "Boundary collections: an older boundary generation."),  # fmt: skip
+    "generation": _param(
+        "generation",
+        "query",
+        {"type": "integer"},
+        "Boundary collections: an older boundary generation.",
+    ),
     "f": _param("f", "query", {"type": "string", "enum": ["json"]}, "The format (JSON only)."),
 }
 
@@ -62,8 +106,13 @@ def _get(summary: str, op: str, params: list[str], ok: dict[str, Any]) -> dict[s
             "summary": summary,
             "operationId": op,
             "parameters": [_ref(p) for p in [*params, "f"]],
-            "responses": {"200": ok, "400": EXCEPTION, "401": EXCEPTION, "403": EXCEPTION,
-                          "404": EXCEPTION},  # fmt: skip
+            "responses": {
+                "200": ok,
+                "400": EXCEPTION,
+                "401": EXCEPTION,
+                "403": EXCEPTION,
+                "404": EXCEPTION,
+            },
         }
     }
 
@@ -78,30 +127,50 @@ def document(base_url: str) -> dict[str, Any]:
         "components": {
             "parameters": PARAMETERS,
             "securitySchemes": {
-                "token": {"type": "apiKey", "in": "header", "name": "Authorization",
-                          "description": "Token <key> (POST /api/auth/token/)"},  # fmt: skip
+                "token": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "Token <key> (POST /api/auth/token/)",
+                },
                 "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
             },
         },
         "security": [{"token": []}, {"session": []}],
         "paths": {
             "/": _get("Landing page", "getLandingPage", [], _json("The landing page.")),
-            "/api": _get("This definition", "getAPI", [],
-                         _json("OpenAPI 3.0.", "application/vnd.oai.openapi+json;version=3.0")),
-            "/conformance": _get("Conformance classes", "getConformance", [],
-                                 _json("The conformance classes.")),  # fmt: skip
+            "/api": _get(
+                "This definition",
+                "getAPI",
+                [],
+                _json("OpenAPI 3.0.", "application/vnd.oai.openapi+json;version=3.0"),
+            ),
+            "/conformance": _get(
+                "Conformance classes", "getConformance", [], _json("The conformance classes.")
+            ),
             "/collections": _get("Collections", "getCollections", [], _json("The collections.")),
             "/collections/{collectionId}": _get(
                 "One collection", "describeCollection", ["collectionId"], _json("A collection.")
             ),
             "/collections/{collectionId}/items": _get(
-                "Features of a collection", "getFeatures",
-                ["collectionId", "limit", "bbox", "bbox-crs", "crs", "after", "before",
-                 "generation"],
+                "Features of a collection",
+                "getFeatures",
+                [
+                    "collectionId",
+                    "limit",
+                    "bbox",
+                    "bbox-crs",
+                    "crs",
+                    "after",
+                    "before",
+                    "generation",
+                ],
                 _json("A page of features (FeatureCollection).", geojson),
-            ),  # fmt: skip
+            ),
             "/collections/{collectionId}/items/{featureId}": _get(
-                "One feature", "getFeature", ["collectionId", "featureId", "crs", "generation"],
+                "One feature",
+                "getFeature",
+                ["collectionId", "featureId", "crs", "generation"],
                 _json("A feature.", geojson),
             ),
         },

@@ -96,15 +96,15 @@ def bbox_param(query: Any) -> Polygon | None:
     (x0, y0), (x1, y1) = lower, upper
     if x0 > x1 or y0 > y1:
         raise bad(_(MSG_BAD_BBOX))
-    if box_crs.srid in (4326, 4490) and not (-180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90):
+    if box_crs.srid in (4326, 4490) and not (x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90):
         raise bad(_(MSG_BAD_BBOX))
-    return Polygon.from_bbox((x0, y0, x1, y1)) if (x0, y0) != (x1, y1) else _point_box(x0, y0)
-
-
-def _point_box(x: float, y: float) -> Polygon:
-    # A degenerate bbox (one point) still selects what lies there.
+    # A degenerate bbox (a point or a line) still selects what lies there.
     eps = 1e-9
-    return Polygon.from_bbox((x - eps, y - eps, x + eps, y + eps))
+    if x0 == x1:
+        x0, x1 = x0 - eps, x1 + eps
+    if y0 == y1:
+        y0, y1 = y0 - eps, y1 + eps
+    return Polygon.from_bbox((x0, y0, x1, y1))
 
 
 @dataclass(frozen=True)

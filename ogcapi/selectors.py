@@ -31,8 +31,14 @@ def geometry_expression(collection: Collection, crs: Crs) -> Expression:
     return AsGeoJSON(geom, precision=crs.precision)
 
 
-def matching(collection: Collection, user: Any, *, generation: int | None, bbox: Polygon | None,
-             bbox_srid: int) -> QuerySet:  # fmt: skip
+def matching(
+    collection: Collection,
+    user: Any,
+    *,
+    generation: int | None,
+    bbox: Polygon | None,
+    bbox_srid: int,
+) -> QuerySet:
     """The rows the viewer may see, inside ``bbox`` (given in ``bbox_srid``; PostGIS
     transforms it to the stored CRS)."""
     qs = collection.rows(user, generation)
@@ -42,8 +48,9 @@ def matching(collection: Collection, user: Any, *, generation: int | None, bbox:
     return qs
 
 
-def rows_of(collection: Collection, qs: QuerySet, crs: Crs, count: int | None = None
-            ) -> list[dict[str, Any]]:  # fmt: skip
+def rows_of(
+    collection: Collection, qs: QuerySet, crs: Crs, count: int | None = None
+) -> list[dict[str, Any]]:
     """The first ``count`` rows of ``qs`` (all without it): the collection's fields and the
     geometry as GeoJSON text, in one statement."""
     paths = list(collection.fields.values())
@@ -53,8 +60,7 @@ def rows_of(collection: Collection, qs: QuerySet, crs: Crs, count: int | None = 
     return list(values if count is None else values[:count])
 
 
-def features(collection: Collection, rows: list[dict[str, Any]], user: Any
-             ) -> list[dict[str, Any]]:  # fmt: skip
+def features(collection: Collection, rows: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
     """``rows`` (``rows_of``) as GeoJSON features with the collection's properties, its
     ``finish`` (masking, traffic light) applied: call it only on the rows that are shown,
     since an unmasked value is logged as seen."""
@@ -80,8 +86,9 @@ class Page:
     prev_before: Any = None
 
 
-def page(collection: Collection, qs: QuerySet, *, cursor: Cursor, limit: int, crs: Crs,
-         user: Any) -> Page:  # fmt: skip
+def page(
+    collection: Collection, qs: QuerySet, *, cursor: Cursor, limit: int, crs: Crs, user: Any
+) -> Page:
     """One page by keyset on the collection's key (stable, and as fast deep as shallow), in
     one statement: ``limit + 1`` rows tell whether there is more."""
     key = collection.key

@@ -12,9 +12,7 @@ urlpatterns = [
     path("conformance", views.ConformanceApi.as_view(), name="ogc-conformance"),
     path("collections", views.CollectionsApi.as_view(), name="ogc-collections"),
     path("collections/<str:collection_id>", views.CollectionApi.as_view(), name="ogc-collection"),
-    path(
-        "collections/<str:collection_id>/items", views.ItemsApi.as_view(), name="ogc-items"
-    ),
+    path("collections/<str:collection_id>/items", views.ItemsApi.as_view(), name="ogc-items"),
     path(
         "collections/<str:collection_id>/items/<str:feature_id>",
         views.ItemApi.as_view(),

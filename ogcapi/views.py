@@ -46,8 +46,14 @@ MSG_UNKNOWN_COLLECTION = gettext_noop("There is no collection %(id)s; see %(url)
 MSG_NO_FEATURE = gettext_noop("There is no feature %(id)s in %(collection)s within your area.")
 
 # OGC exception codes by HTTP status (the description says what happened).
-_CODES = {400: "InvalidParameterValue", 401: "NotAuthenticated", 403: "Forbidden",
-          404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable"}  # fmt: skip
+_CODES = {
+    400: "InvalidParameterValue",
+    401: "NotAuthenticated",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+}
 
 
 class _AnyAccept(BaseContentNegotiation):
@@ -60,8 +66,9 @@ class _AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def answer(body: Any, content_type: str = JSON, *, status: int = 200,
-           headers: dict[str, str] | None = None) -> HttpResponse:  # fmt: skip
+def answer(
+    body: Any, content_type: str = JSON, *, status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
     data = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
     return HttpResponse(data, content_type=content_type, status=status, headers=headers)
 
@@ -92,16 +99,19 @@ class OgcView(APIView):
         response = super().handle_exception(exc)
         if isinstance(exc, APIException):
             detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-            response.data = {"code": _CODES.get(response.status_code, exc.default_code),
-                             "description": detail}  # fmt: skip
+            response.data = {
+                "code": _CODES.get(response.status_code, exc.default_code),
+                "description": detail,
+            }
         return response
 
     def collection(self, collection_id: str) -> Collection:
         found = COLLECTIONS.get(collection_id)
         if found is None:
             url = self.request.build_absolute_uri(reverse("ogc-collections"))
-            raise OgcError(404, "NotFound", _(MSG_UNKNOWN_COLLECTION) % {"id": collection_id,
-                                                                        "url": url})  # fmt: skip
+            raise OgcError(
+                404, "NotFound", _(MSG_UNKNOWN_COLLECTION) % {"id": collection_id, "url": url}
+            )
         return found
 
 
@@ -116,12 +126,27 @@ class LandingApi(OgcView):
                 ),
                 "links": [
                     link(request, reverse("ogc-landing"), "self", JSON, _("This document")),
-                    link(request, reverse("ogc-openapi"), "service-desc", OPENAPI,
-                         _("The API definition (OpenAPI 3.0)")),  # fmt: skip
-                    link(request, reverse("ogc-docs"), "service-doc", "text/html",
-                         _("The API documentation")),  # fmt: skip
-                    link(request, reverse("ogc-conformance"), "conformance", JSON,
-                         _("Conformance classes")),  # fmt: skip
+                    link(
+                        request,
+                        reverse("ogc-openapi"),
+                        "service-desc",
+                        OPENAPI,
+                        _("The API definition (OpenAPI 3.0)"),
+                    ),
+                    link(
+                        request,
+                        reverse("ogc-docs"),
+                        "service-doc",
+                        "text/html",
+                        _("The API documentation"),
+                    ),
+                    link(
+                        request,
+                        reverse("ogc-conformance"),
+                        "conformance",
+                        JSON,
+                        _("Conformance classes"),
+                    ),
                     link(request, reverse("ogc-collections"), "data", JSON, _("Collections")),
                 ],
             }
@@ -135,8 +160,7 @@ class ConformanceApi(OgcView):
 
 class OpenApiDocument(OgcView):
     def get(self, request: Request) -> HttpResponse:
-        return answer(openapi.document(request.build_absolute_uri(reverse("ogc-landing"))),
-                      OPENAPI)  # fmt: skip
+        return answer(openapi.document(request.build_absolute_uri(reverse("ogc-landing"))), OPENAPI)
 
 
 def collection_body(request: Request, collection: Collection) -> dict[str, Any]:
@@ -205,7 +229,9 @@ class ItemsApi(OgcView):
             href = replace_query_param(remove_query_param(url, "before"), "after", found.next_after)
             links.append({"href": href, "rel": "next", "type": GEOJSON})
         if found.prev_before is not None:
-            href = replace_query_param(remove_query_param(url, "after"), "before", found.prev_before)
+            href = replace_query_param(
+                remove_query_param(url, "after"), "before", found.prev_before
+            )
             links.append({"href": href, "rel": "prev", "type": GEOJSON})
         links.append(
             link(request, reverse("ogc-collection", args=[collection.id]), "collection", JSON)
@@ -234,8 +260,8 @@ class ItemApi(OgcView):
             qs = collection.rows(request.user, generation).filter(**{collection.key: key})
             rows = selectors.rows_of(collection, qs, out_crs, 1)
         if not rows:
-            raise OgcError(404, "NotFound", _(MSG_NO_FEATURE) % {"id": feature_id,
-                                                                "collection": collection.id})  # fmt: skip
+            message = _(MSG_NO_FEATURE) % {"id": feature_id, "collection": collection.id}
+            raise OgcError(404, "NotFound", message)
         feature = selectors.features(collection, rows, request.user)[0]
         feature["links"] = [
             {"href": request.build_absolute_uri(), "rel": "self", "type": GEOJSON},

@@ -41,25 +41,29 @@ def world() -> dict[str, Any]:
     grid B (lon 100.2-100.3) with one household."""
     town_a = TownFactory(geom=rect(100.0, 0.0, 100.1, 0.1))
     town_b = TownFactory(geom=rect(100.2, 0.0, 100.3, 0.1))
-    grid_a = GridFactory(
-        village=VillageFactory(town=town_a, geom=town_a.geom), geom=town_a.geom
-    )
-    grid_b = GridFactory(
-        village=VillageFactory(town=town_b, geom=town_b.geom), geom=town_b.geom
-    )
+    grid_a = GridFactory(village=VillageFactory(town=town_a, geom=town_a.geom), geom=town_a.geom)
+    grid_b = GridFactory(village=VillageFactory(town=town_b, geom=town_b.geom), geom=town_b.geom)
     inside = [
         HouseholdFactory(
-            grid=grid_a, location=Point(100.01 + i * 0.01, 0.05, srid=4326),
-            id_number="450702199001011234", phone="13812345678",
-        )  # fmt: skip
+            grid=grid_a,
+            location=Point(100.01 + i * 0.01, 0.05, srid=4326),
+            id_number="450702199001011234",
+            phone="13812345678",
+        )
         for i in range(5)
     ]
     outside = HouseholdFactory(grid=grid_b, location=Point(100.25, 0.05, srid=4326))
     BuildingFactory(grid=grid_a)
     worker = AccountFactory(role=AccountRole.GRID_WORKER, codes=[grid_a.code])
     staff = AccountFactory(role=AccountRole.TOWN_STAFF, codes=[town_a.code])
-    return {"grid_a": grid_a, "grid_b": grid_b, "inside": inside, "outside": outside,
-            "worker": worker.user, "staff": staff.user}  # fmt: skip
+    return {
+        "grid_a": grid_a,
+        "grid_b": grid_b,
+        "inside": inside,
+        "outside": outside,
+        "worker": worker.user,
+        "staff": staff.user,
+    }
 
 
 def as_user(api_client: Any, user: Any) -> Any:
@@ -122,8 +126,17 @@ def test_token_authentication(api_client, world):
 def test_collections_list_every_layer_with_crs_and_extent(api_client, world):
     body = as_user(api_client, world["worker"]).get(reverse("ogc-collections")).json()
     by_id = {c["id"]: c for c in body["collections"]}
-    assert set(by_id) == {"districts", "towns", "villages", "grids", "stations",
-                          "service-centres", "buildings", "households", "incidents"}  # fmt: skip
+    assert set(by_id) == {
+        "districts",
+        "towns",
+        "villages",
+        "grids",
+        "stations",
+        "service-centres",
+        "buildings",
+        "households",
+        "incidents",
+    }
     grids = by_id["grids"]
     assert CRS84 in grids["crs"] and epsg_uri(4545) in grids["crs"]
     assert grids["extent"]["spatial"]["bbox"] == [[100.0, 0.0, 100.1, 0.1]]
@@ -159,12 +172,15 @@ def test_bbox_in_crs84_epsg4326_and_epsg3857(api_client, world):
     res = client.get(items_url("households"), {"bbox": "100.005,0.04,100.025,0.06"})
     assert ids(res.json()) == first_two
     # EPSG:4326 is latitude first.
-    res = client.get(items_url("households"),
-                     {"bbox": "0.04,100.005,0.06,100.025", "bbox-crs": epsg_uri(4326)})  # fmt: skip
+    res = client.get(
+        items_url("households"), {"bbox": "0.04,100.005,0.06,100.025", "bbox-crs": epsg_uri(4326)}
+    )
     assert ids(res.json()) == first_two
     with connection.cursor() as cur:
-        cur.execute("SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
-                    "ST_Transform(ST_MakeEnvelope(100.005, 0.04, 100.025, 0.06, 4326), 3857) b")
+        cur.execute(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
+            "ST_Transform(ST_MakeEnvelope(100.005, 0.04, 100.025, 0.06, 4326), 3857) b"
+        )
         box = ",".join(str(v) for v in cur.fetchone())
     res = client.get(items_url("households"), {"bbox": box, "bbox-crs": "EPSG:3857"})
     assert ids(res.json()) == first_two
@@ -179,8 +195,11 @@ def test_crs_answer_matches_st_transform(api_client, world, srid, flip):
     assert res.status_code == 200
     assert res["Content-Crs"] == f"<{epsg_uri(srid)}>"
     with connection.cursor() as cur:
-        cur.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(location, %s) p "
-                    "FROM households_household WHERE id = %s) t", [srid, h.pk])  # fmt: skip
+        cur.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(location, %s) p "
+            "FROM households_household WHERE id = %s) t",
+            [srid, h.pk],
+        )
         x, y = cur.fetchone()
     expected = (y, x) if flip else (x, y)
     got = res.json()["geometry"]["coordinates"]
@@ -266,9 +285,12 @@ def test_personal_fields_masked_as_the_households_api_masks_them(api_client, wor
 def test_incidents_with_severity_state_and_deadlines(api_client, world):
     reporter = world["worker"]
     incident, _ = incident_create(
-        actor=reporter, point=Point(100.05, 0.05, srid=4326),
-        category=Category.objects.get(code="hazard"), severity=None, description="a fallen tree",
-    )  # fmt: skip
+        actor=reporter,
+        point=Point(100.05, 0.05, srid=4326),
+        category=Category.objects.get(code="hazard"),
+        severity=None,
+        description="a fallen tree",
+    )
     body = as_user(api_client, world["staff"]).get(items_url("incidents")).json()
     assert ids(body) == {incident.pk}
     props = body["features"][0]["properties"]

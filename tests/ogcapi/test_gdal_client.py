@@ -132,18 +132,27 @@ def test_ogr2ogr_to_geopackage_matches_the_database(
     viewer = viewers[role]
     want = expected(viewer, django_db_blocker)
     out = tmp_path / "out.gpkg"
-    gdal("ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server_url}/ogc/", *LAYERS, viewer=viewer)
+    gdal(
+        "ogr2ogr",
+        "-f",
+        "GPKG",
+        "-preserve_fid",
+        str(out),
+        f"OAPIF:{server_url}/ogc/",
+        *LAYERS,
+        viewer=viewer,
+    )
     with sqlite3.connect(out) as db:
         db.row_factory = sqlite3.Row
         grids = {r["code"]: r["name"] for r in db.execute("SELECT code, name FROM grids")}
         rows = db.execute(
             "SELECT fid, address, grid, head_name, id_number, phone, size FROM households"
         ).fetchall()
-        geometry_types = {r[0] for r in db.execute(
-            "SELECT geometry_type_name FROM gpkg_geometry_columns"
-        )}  # fmt: skip
+        geometry_types = {
+            r[0] for r in db.execute("SELECT geometry_type_name FROM gpkg_geometry_columns")
+        }
     assert grids == want["grids"]
-    got = {r["fid"]: {k: r[k] for k in r.keys() if k != "fid"} for r in rows}
+    got = {r["fid"]: {k: r[k] for k in r.keys() if k != "fid"} for r in rows}  # noqa: SIM118
     assert got.keys() == want["households"].keys()
     assert got == want["households"]
     assert geometry_types <= {"POINT", "MULTIPOLYGON"}

@@ -579,8 +579,12 @@ RULES: dict[str, list[Rule]] = {
         for c in OGC_COLLECTIONS
     ]
     + [
-        Rule("grid", path=lambda a: {"collection_id": c}, query=lambda a: {"bbox": bbox(a)},
-             strict=False)
+        Rule(
+            "grid",
+            path=lambda a, c=c: {"collection_id": c},
+            query=lambda a: {"bbox": bbox(a)},
+            strict=False,
+        )
         for c in ("households", "buildings", "incidents")
     ],  # fmt: skip
     "ogc/collections/<str:collection_id>/items/<str:feature_id>": [
