@@ -51,6 +51,8 @@ class Collection:
     finish: Finish | None = None
     # The extent: of the rows themselves, or (for large point layers) of the viewer's grids.
     extent_of_grids: bool = False
+    # The field ``datetime`` filters on (None: the collection has no time).
+    temporal: str | None = None
     property_types: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -270,6 +272,7 @@ COLLECTIONS: dict[str, Collection] = {
             count_matched=False,
             finish=_incident_lights,
             extent_of_grids=True,
+            temporal="reported_at",
         ),
     )
 }

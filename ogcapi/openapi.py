@@ -84,6 +84,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         style="form",
         explode=False,
     ),
+    "datetime": _param(
+        "datetime",
+        "query",
+        {"type": "string"},
+        "Incidents: reported at an instant, on a date, or in start/end (.. is open).",
+    ),
     "after": _param("after", "query", {"type": "string"}, "Paging: features after this id."),
     "before": _param("before", "query", {"type": "string"}, "Paging: features before this id."),
     "generation": _param(
@@ -161,6 +167,7 @@ def document(base_url: str) -> dict[str, Any]:
                     "bbox",
                     "bbox-crs",
                     "crs",
+                    "datetime",
                     "after",
                     "before",
                     "generation",

@@ -3,11 +3,14 @@ what to send instead (``OgcError``), never a silent default."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.gis.geos import Polygon
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -32,6 +35,11 @@ MSG_BOTH_CURSORS = gettext_noop("Give after or before, not both.")
 MSG_BAD_FORMAT = gettext_noop("Unknown format %(f)s; this service answers in JSON (f=json).")
 MSG_BAD_GENERATION = gettext_noop("generation must be a whole number.")
 MSG_NOT_VERSIONED = gettext_noop("Only the boundary collections have generations.")
+MSG_BAD_DATETIME = gettext_noop(
+    "datetime must be a date and time (RFC 3339, e.g. 2026-05-01T08:00:00Z) or an interval "
+    "start/end, where .. leaves one end open."
+)
+MSG_NOT_TEMPORAL = gettext_noop("Only the incidents have a time (datetime filters them).")
 
 
 class OgcError(Exception):
@@ -150,3 +158,45 @@ def generation_param(query: Any, collection: Collection) -> int | None:
     if not Generation.objects.filter(pk=gid).exists():
         raise bad(_(MSG_UNKNOWN_GENERATION) % {"generation": gid})
     return gid
+
+
+Interval = tuple[dt.datetime | None, dt.datetime | None]
+
+
+def datetime_param(query: Any, collection: Collection) -> Interval | None:
+    """``datetime``: an instant, a date (the whole day) or ``start/end`` (``..`` or empty:
+    open), for the collections with a time (``Collection.temporal``); None when absent."""
+    raw = query.get("datetime")
+    if raw in (None, ""):
+        return None
+    if collection.temporal is None:
+        raise bad(_(MSG_NOT_TEMPORAL))
+    parts = raw.split("/")
+    if len(parts) == 1:
+        start, end = _instant(parts[0], end=False), _instant(parts[0], end=True)
+    elif len(parts) == 2:
+        start, end = (_instant(p, end=i == 1, open_ok=True) for i, p in enumerate(parts))
+    else:
+        raise bad(_(MSG_BAD_DATETIME))
+    if start is not None and end is not None and start > end:
+        raise bad(_(MSG_BAD_DATETIME))
+    return start, end
+
+
+def _instant(text: str, *, end: bool, open_ok: bool = False) -> dt.datetime | None:
+    text = text.strip()
+    if text in ("", "..") and open_ok:
+        return None
+    try:
+        # A bare date first: parse_datetime reads 2026-05-01 as its midnight.
+        day = parse_date(text) if len(text) == len("2026-05-01") else None
+        moment = None if day is not None else parse_datetime(text)
+    except ValueError:
+        raise bad(_(MSG_BAD_DATETIME)) from None
+    if moment is None and day is None:
+        raise bad(_(MSG_BAD_DATETIME))
+    if moment is None:
+        moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment

@@ -15,7 +15,7 @@ from django.db.models import Expression, F, Func, QuerySet
 
 from .collections import Collection, grids_extent_rows, json_value
 from .crs import STORAGE, Crs
-from .params import Cursor
+from .params import Cursor, Interval
 
 GEOMETRY = "ogc_geometry"
 
@@ -38,6 +38,7 @@ def matching(
     generation: int | None,
     bbox: Polygon | None,
     bbox_srid: int,
+    interval: Interval | None = None,
 ) -> QuerySet:
     """The rows the viewer may see, inside ``bbox`` (given in ``bbox_srid``; PostGIS
     transforms it to the stored CRS)."""
@@ -45,6 +46,12 @@ def matching(
     if bbox is not None:
         bbox.srid = bbox_srid
         qs = qs.filter(**{f"{collection.geom}__intersects": bbox})
+    if interval is not None and collection.temporal is not None:
+        start, end = interval
+        if start is not None:
+            qs = qs.filter(**{f"{collection.temporal}__gte": start})
+        if end is not None:
+            qs = qs.filter(**{f"{collection.temporal}__lte": end})
     return qs
 
 

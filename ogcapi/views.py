@@ -204,9 +204,9 @@ def _content_crs(crs: crs_mod.Crs) -> dict[str, str]:
 
 
 class ItemsApi(OgcView):
-    """A page of features: ``limit``, ``bbox`` (+ ``bbox-crs``), ``crs``, ``generation``
-    (boundaries), and the keyset cursors ``after``/``before`` that the ``next``/``prev``
-    links carry."""
+    """A page of features: ``limit``, ``bbox`` (+ ``bbox-crs``), ``crs``, ``datetime``
+    (incidents), ``generation`` (boundaries), and the keyset cursors ``after``/``before``
+    that the ``next``/``prev`` links carry."""
 
     def get(self, request: Request, collection_id: str) -> HttpResponse:
         collection = self.collection(collection_id)
@@ -217,8 +217,14 @@ class ItemsApi(OgcView):
         box_srid = params.crs_param(query, "bbox-crs").srid
         cursor = params.cursor_param(query, collection)
         generation = params.generation_param(query, collection)
+        interval = params.datetime_param(query, collection)
         qs = selectors.matching(
-            collection, request.user, generation=generation, bbox=bbox, bbox_srid=box_srid
+            collection,
+            request.user,
+            generation=generation,
+            bbox=bbox,
+            bbox_srid=box_srid,
+            interval=interval,
         )
         found = selectors.page(
             collection, qs, cursor=cursor, limit=limit, crs=out_crs, user=request.user

@@ -3,12 +3,14 @@ classes, paging, bbox, CRS), bad parameters, the jurisdiction rule and the maski
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import AccountRole
@@ -234,6 +236,10 @@ def test_default_crs_is_crs84(api_client, world):
         ("grids", {"generation": "x"}),
         ("grids", {"generation": "999999"}),
         ("grids", {"f": "xml"}),
+        ("grids", {"datetime": "2026-01-01"}),
+        ("incidents", {"datetime": "yesterday"}),
+        ("incidents", {"datetime": "2026-02-01/2026-01-01"}),
+        ("incidents", {"datetime": "2026-01-01/2026-02-01/2026-03-01"}),
     ],
 )
 def test_bad_parameters_are_400_with_an_ogc_exception(api_client, world, collection, query):
@@ -297,5 +303,15 @@ def test_incidents_with_severity_state_and_deadlines(api_client, world):
     assert props["category"] == "hazard" and props["status"] == incident.status
     assert props["severity"] == incident.severity and "traffic_light" in props
     assert "reporter" not in props and "resolved_at" not in props
+    day = timezone.localtime(incident.reported_at).date()  # dates are the site's days
+    for window, shown in (
+        (f"{day}", {incident.pk}),
+        (f"../{day}", {incident.pk}),
+        (f"{day + dt.timedelta(days=1)}/..", set()),
+        (f"{day - dt.timedelta(days=2)}/{day - dt.timedelta(days=1)}", set()),
+        (incident.reported_at.isoformat(), {incident.pk}),
+    ):
+        res = api_client.get(items_url("incidents"), {"datetime": window})
+        assert ids(res.json()) == shown, window
     other = AccountFactory(role=AccountRole.GRID_WORKER, codes=[world["grid_b"].code]).user
     assert ids(as_user(api_client, other).get(items_url("incidents")).json()) == set()
