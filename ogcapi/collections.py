@@ -19,6 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.selectors import boundary_scope_q, can_see_personal_data, scope_q
 from cases.deadlines import traffic_light
@@ -218,7 +219,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             id="households",
-            title=_("Households"),
+            title=pgettext_lazy("collection of the OGC API", "Households"),
             description=_(
                 "Households as points. ID numbers and phones are masked unless your role "
                 "visits households."

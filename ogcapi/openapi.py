@@ -1,6 +1,6 @@
 """The OpenAPI 3.0 definition of the OGC API (the landing page's ``service-desc``), written
-by hand: it describes the OGC shapes and parameters, which clients (GDAL reads ``limit``'s
-maximum from it) look for by name."""
+by hand: it describes the OGC shapes and parameters (``limit`` with its default and maximum),
+which clients look for by name."""
 
 from __future__ import annotations
 
