@@ -9,7 +9,6 @@ properties to read (``fields``: property name -> ORM path) and a last touch in P
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -282,10 +281,3 @@ COLLECTIONS: dict[str, Collection] = {
 def grids_extent_rows(user: Any) -> QuerySet:
     """The current grids inside the viewer's jurisdiction (the extent of the point layers)."""
     return _filtered(Grid.objects.at_generation(None), scope_q(user, "code"))
-
-
-def json_value(value: Any) -> Any:
-    """A property value as JSON writes it (dates and times in ISO 8601)."""
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value

@@ -13,7 +13,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.contrib.gis.geos import Polygon
 from django.db.models import Expression, F, Func, QuerySet
 
-from .collections import Collection, grids_extent_rows, json_value
+from .collections import Collection, grids_extent_rows
 from .crs import STORAGE, Crs
 from .params import Cursor, Interval
 
@@ -79,7 +79,8 @@ def features(collection: Collection, rows: list[dict[str, Any]], user: Any) -> l
             "type": "Feature",
             "id": row[collection.key],
             "geometry": json.loads(row[GEOMETRY]) if row[GEOMETRY] else None,
-            "properties": {name: json_value(value) for name, value in p.items()},
+            # Dates and times are written by the answer's encoder (DjangoJSONEncoder).
+            "properties": p,
         }
         for row, p in zip(rows, props, strict=True)
     ]

@@ -11,6 +11,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from openapi_spec_validator import validate as validate_openapi
 from rest_framework.authtoken.models import Token
 
 from accounts.models import AccountRole
@@ -89,7 +90,7 @@ def test_landing_page_links_what_qgis_needs(api_client, world):
     assert rels["service-desc"]["type"].startswith("application/vnd.oai.openapi+json")
     assert all(link["href"].startswith("http://testserver/ogc/") for link in body["links"])
     # Every linked document answers.
-    for name in ("service-desc", "conformance", "data"):
+    for name in ("service-desc", "service-doc", "conformance", "data"):
         assert api_client.get(rels[name]["href"]).status_code == 200
 
 
@@ -106,8 +107,11 @@ def test_conformance_classes(api_client, world):
 def test_definition_documents_the_limit(api_client, world):
     res = as_user(api_client, world["staff"]).get(reverse("ogc-openapi"))
     assert res["Content-Type"].startswith("application/vnd.oai.openapi+json")
-    limit = res.json()["components"]["parameters"]["limit"]["schema"]
+    document = res.json()
+    validate_openapi(document)  # a valid OpenAPI 3.0 document (the oas30 class)
+    limit = document["components"]["parameters"]["limit"]["schema"]
     assert (limit["maximum"], limit["default"]) == (MAX_LIMIT, 100)
+    assert document["servers"] == [{"url": "http://testserver/ogc"}]
 
 
 def test_anonymous_is_refused_everywhere(api_client, world):
