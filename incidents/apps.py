@@ -4,8 +4,8 @@ from django.apps import AppConfig
 from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
-from cases.list_registry import register as register_lists
 from cases.kinds import register
+from cases.list_registry import register as register_lists
 
 
 class IncidentsConfig(AppConfig):

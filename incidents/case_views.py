@@ -18,43 +18,34 @@ a public media URL.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import (
     FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
-    StreamingHttpResponse,
 )
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import can_see_personal_data
 from cases import pages
+from cases.list_views import CaseListsView
 from cases.pages import MSG_CONFLICT as MSG_CONFLICT  # the tests read it here
 from cases.pages import MSG_DONE
-from cases.list_views import CaseListsView
 from gridmap import uploads
 from grids.models import Role
 from households.routing import shown_phone
 
-from . import lists, publication, selectors
+from . import publication, selectors
 from .deliveries import deliveries_shown
 from .models import (
     CaseAttachment,

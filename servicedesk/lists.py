@@ -61,8 +61,15 @@ from grids.models import City
 
 from . import figures as service_figures
 from .forms import items_for, villages_for
-from .models import ApprovingLevel, ServiceItem, ServiceKind, ServiceRequest, ServiceStatus
-from .models import ServiceRequestEvent, ServiceStep
+from .models import (
+    ApprovingLevel,
+    ServiceItem,
+    ServiceKind,
+    ServiceRequest,
+    ServiceRequestEvent,
+    ServiceStatus,
+    ServiceStep,
+)
 from .selectors import applicant_shown, local_date, requests_visible_to
 
 MSG_VILLAGE_CODE = gettext_noop("%(code)s is not the code of a village (12 digits).")
@@ -216,7 +223,9 @@ def applicant_column(*, visible: bool) -> Column:
     return Column(
         "applicant",
         _("applicant"),
-        lambda r, now: applicant_shown(r, "applicant_name", personal_data.HEAD_NAME, visible=visible),
+        lambda r, now: applicant_shown(
+            r, "applicant_name", personal_data.HEAD_NAME, visible=visible
+        ),
     )
 
 
@@ -227,8 +236,9 @@ RECEIVED = Column(
 )  # fmt: skip
 ITEM = Column("item", pgettext_lazy("service item", "item"), lambda r, now: r.item.name)
 SERVICE_KIND = Column(
-    "service_kind", _("kind of service"), lambda r, now: r.item.kind, "text", dict(ServiceKind.choices)
-)
+    "service_kind", _("kind of service"), lambda r, now: r.item.kind, "text",
+    dict(ServiceKind.choices),
+)  # fmt: skip
 PLACE = Column("place", _("place"), lambda r, now: place_text(r), "place")
 APPLICANT = applicant_column(visible=False)
 RECEIVER = Column("first_receiver", _("first receiver"), lambda r, now: receiver_text(r))
@@ -244,9 +254,7 @@ DONE = Column(
     "datetime",
 )  # fmt: skip
 LAST_BY = Column("signed_off_by", _("last step by"), lambda r, now: r.signed_off_by)
-LAST_AT = Column(
-    "signed_off_at", _("last step at"), lambda r, now: r.signed_off_at, "datetime"
-)
+LAST_AT = Column("signed_off_at", _("last step at"), lambda r, now: r.signed_off_at, "datetime")
 ON_TIME = Column("on_time", _("done on time"), lambda r, now: done_on_time(r), "on_time")
 RATING = Column("satisfaction", _("rating"), lambda r, now: r.satisfaction, "number")
 MATTER = Column("matter", _("the matter"), lambda r, now: r.matter, "long")
@@ -361,7 +369,9 @@ def figures_for(user: User, spec: case_lists.ListSpec) -> dict[str, Any] | None:
     """The completion figures (``servicedesk.figures.service_figures``) of the requests
     received in the chosen period (else the last 30 days) in the chosen village or area."""
     assert isinstance(spec, ListSpec)
-    unit = figures_unit(user, village=spec.village or "", level=spec.level or "", code=spec.code or "")
+    unit = figures_unit(
+        user, village=spec.village or "", level=spec.level or "", code=spec.code or ""
+    )
     if unit is None:
         return None
     today = timezone.localdate()
@@ -398,8 +408,9 @@ LISTS = CaseLists(
         ),
         ListKind.CLOSEOUT: _("Requests done, delivered, returned or withdrawn, the latest first."),
     },
-    count_text=lambda n: ngettext("%(counter)s request", "%(counter)s requests", n)
-    % {"counter": n},
+    count_text=lambda n: (
+        ngettext("%(counter)s request", "%(counter)s requests", n) % {"counter": n}
+    ),
     row_attribute="data-request-id",
     figures=figures_for,
     figures_template="servicedesk/_list_figures.html",
