@@ -45,6 +45,8 @@ class CaseLists:
     # Called before an export is answered (notes the personal data its body will show).
     before_export: Callable[[Any, QuerySet[Any], ListSpec], None] | None = None
 
+    # A stylesheet of the kind's own for the page (a static path), or "".
+    stylesheet: str = ""
     # The XLSX ceiling, read when exporting (None: ``cases.lists.XLSX_MAX_ROWS``).
     xlsx_max_rows: Callable[[], int] | None = None
 

@@ -415,4 +415,5 @@ LISTS = CaseLists(
     figures=figures_for,
     figures_template="servicedesk/_list_figures.html",
     before_export=before_export,
+    stylesheet="servicedesk/service.css",
 )
