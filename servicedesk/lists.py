@@ -6,8 +6,9 @@ On ``/lists/?case=service`` (``cases.list_views``, registered by the app):
   progress), the newest first;
 - **Who holds them** (代办责任清单, ``responsibility``): every open request (done ones too,
   until delivered), with its first receiver (首问负责人), the level and place that own it
-  now, its hand-offs to town and county offices with each office's promise, and the date
-  promised to the resident, the nearest promise first;
+  now, who handles it (the person who took its last step), its hand-offs to town and county
+  offices with each office's promise, and the date promised to the resident, the nearest
+  promise first;
 - **Ended requests** (办结销号清单, ``closeout``): done, delivered, returned (not eligible)
   or withdrawn, with who took the last step and when, whether it was done on time (done by
   the promised date, extensions included: ``servicedesk.figures``' on-time rule) and the
@@ -147,7 +148,12 @@ def list_queryset(
     )
     if spec.kind == ListKind.RESPONSIBILITY:
         steps = ServiceStep.objects.filter(request=OuterRef("pk")).order_by("number")
+        # Who handles it now: the person who took its last step (not the clock).
+        last = ServiceRequestEvent.objects.filter(
+            request=OuterRef("pk"), actor__isnull=False
+        ).order_by("-seq")
         qs = qs.annotate(
+            handler_name=Subquery(last.values("actor_name")[:1]),
             step_list=ArraySubquery(
                 steps.values(
                     json=JSONObject(
@@ -158,7 +164,7 @@ def list_queryset(
                         back_at="back_at",
                     )
                 )
-            )
+            ),
         )
     return case_lists.list_queryset(user=user, spec=spec, qs=qs, rules=rules)
 
@@ -246,6 +252,7 @@ STATUS = Column(
     "status", _("status"), lambda r, now: r.status, "status", dict(ServiceStatus.choices)
 )
 STEPS = Column("steps", _("hand-offs"), lambda r, now: steps_text(r), "people")
+HANDLER = Column("handler", _("handled by"), lambda r, now: r.handler_name)
 PROMISED = Column(
     "promised_on", _("promised by"), lambda r, now: local_date(r.resolve_due_at), "date"
 )
@@ -263,7 +270,8 @@ WHAT = [CASE, SHORT_CODE, ITEM, SERVICE_KIND, PLACE, PLACE_CODE, APPLICANT]
 COLUMNS: dict[str, list[Column]] = {
     ListKind.PROBLEMS: [*WHAT, RECEIVED, RECEIVER, STATUS, LIGHT, OWNER_LEVEL, OWNER, PROMISED],
     ListKind.RESPONSIBILITY: [
-        *[*WHAT, RECEIVED, STATUS, LIGHT, RECEIVER, OWNER_LEVEL, OWNER, STEPS, PROMISED],
+        *[*WHAT, RECEIVED, STATUS, LIGHT, RECEIVER, HANDLER, OWNER_LEVEL, OWNER, STEPS],
+        PROMISED,
     ],
     ListKind.CLOSEOUT: [
         *[*WHAT, RECEIVER, RECEIVED, PROMISED, DONE, STATUS, LAST_BY, LAST_AT],

@@ -121,11 +121,12 @@ def test_the_responsibility_list_names_who_holds_each_and_the_hand_offs(w, made)
     assert handed["steps"] == (
         f"1. County civil affairs bureau (county), promised by {step.promised_on:%Y-%m-%d}"
     )
-    assert handed["first_receiver"] == "assistant"
+    assert handed["first_receiver"] == "assistant" and handed["handler"] == "assistant"
     assert handed["owner"].endswith(f"({made['handed'].owner_code})")
     assert handed["owner_level"]
     done = next(cells for r, cells in rows.items() if r.pk == made["done"].pk)
     assert done["status"] == "done" and done["steps"] == ""
+    assert done["handler"] == "secretary"  # who marked it done
     # The nearest promise first (the fresh one's is weeks after the others').
     assert list(rows)[-1].pk == made["fresh"].pk
 
@@ -360,3 +361,13 @@ def test_the_figures_follow_the_period_and_village(w, made, client):
         LISTS, {"case": "service", "from": friday, "to": friday, "village": w.other_village.code}
     )
     assert response.context["figures"]["figures"].received == 1
+
+
+@pytest.mark.parametrize("kind", ListKind.values)
+def test_each_list_is_one_query_whatever_the_rows(w, made, kind, django_assert_num_queries):
+    root = w.users["superuser"]
+    columns = lists.columns_for(kind, root)
+    with django_assert_num_queries(1):
+        rows = list(case_lists.rows(list_queryset(user=root, spec=ListSpec(kind=kind)), columns,
+                                    timezone.now()))  # fmt: skip
+    assert rows
