@@ -626,6 +626,9 @@ RULES: dict[str, list[Rule]] = {
         PLAIN,
         Rule("village", query=lambda a: {"village": a.village.code}, strict=False),
         Rule("servicerequest", query=lambda a: {"item": a.servicerequest.item_id}, strict=False),
+        # The desk's export (CSV) of what its filters show, an outside village's included.
+        Rule(None, query=lambda a: {"format": "csv"}),
+        Rule("village", query=lambda a: {"village": a.village.code, "format": "csv"}, strict=False),
     ],
     "services/new/": [
         PLAIN,
@@ -712,7 +715,28 @@ RULES: dict[str, list[Rule]] = {
             path=lambda a: {"pk": a.incident.pk, "attachment": a.caseattachment.pk},
         )
     ],
-    "lists/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
+    "lists/": [
+        PLAIN,
+        Rule(None, query=lambda a: {"format": "csv"}),
+        # The service requests' lists (issue 15): each list, on the page and as CSV, and an
+        # outside village or area chosen (nothing of it shows).
+        *[
+            Rule(None, query=lambda a, kind=kind: {"case": "service", "list": kind})
+            for kind in ("problems", "responsibility", "closeout")
+        ],
+        *[
+            Rule(
+                None, query=lambda a, kind=kind: {"case": "service", "list": kind, "format": "csv"}
+            )
+            for kind in ("problems", "responsibility", "closeout")
+        ],
+        Rule(
+            "village",
+            query=lambda a: {"case": "service", "village": a.village.code, "format": "csv"},
+            strict=False,
+        ),
+        Rule("town", query=lambda a: {"case": "service", "code": a.town.code}, strict=False),
+    ],
     "dashboard/": [
         PLAIN,
         Rule("worker", query=lambda a: {"level": "person", "code": a.worker.pk}, strict=False),
