@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from grids.models import District, Role, Worker
+from grids.models import Role, Worker, district_field
 
 
 class SubjectLevel(models.TextChoices):
@@ -41,18 +41,6 @@ class SubjectLevel(models.TextChoices):
 
 # The person roles a scheme may assess.
 PERSON_ROLES = [Role.GRID_LEADER, Role.VILLAGE_ASSISTANT, Role.STATION_HEAD]
-
-
-def district_field() -> models.ForeignKey:
-    """A scheme's or cycle's district; empty: every district."""
-    return models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
 
 
 class CycleKind(models.TextChoices):

@@ -22,7 +22,7 @@ from django.utils.translation import pgettext_lazy
 from cases.models import Case, CaseEventBase, DueEventBase, Status, SupervisionRecordBase
 from gridmap.codes import Level
 from gridmap.crypto import EncryptedCharField
-from grids.models import District, Grid, Station, Town, Village, Worker
+from grids.models import Grid, Station, Town, Village, Worker, district_field
 from households.models import Household
 from presence.models import Visit
 
@@ -72,14 +72,7 @@ class ServiceItem(models.Model):
         default=True,
         help_text=_("Taken at the village service station (by proxy where not approved there)."),
     )
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
     active = models.BooleanField(_("in use"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
