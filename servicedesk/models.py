@@ -273,3 +273,18 @@ class ServiceStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "number"], name="service_step_once"),
         ]
+
+
+class LookupMiss(models.Model):
+    """Unknown codes looked up on the public status page from one address in the current
+    window (``servicedesk.lookup_limit``): counted in the database, so every worker process
+    of the server shares one count and a restart does not reset it. The address is kept as
+    its keyed hash only; rows whose window has passed are swept by the next miss."""
+
+    address = models.CharField(_("address (keyed hash)"), max_length=64, unique=True)
+    misses = models.PositiveIntegerField(_("misses"), default=1)
+    since = models.DateTimeField(_("window from"), db_index=True)
+
+    class Meta:
+        verbose_name = _("status page lookup miss")
+        verbose_name_plural = _("status page lookup misses")
