@@ -269,7 +269,10 @@ TRANSITIONS: dict[str, Transition] = kind_transitions(
         Action.ESCALATE: {
             "sources": OPEN_WORK,
             "target": None,
-            "conditions": [*workflow.TRANSITIONS[Action.ESCALATE].conditions, escalated_by_the_owner],
+            "conditions": [
+                *workflow.TRANSITIONS[Action.ESCALATE].conditions,
+                escalated_by_the_owner,
+            ],
         },
         Action.CANCEL: {"party": HANDLER, "sources": OPEN_WORK},
     },

@@ -4,7 +4,7 @@ receipt, ``/service/<code>/`` shows the request's state without personal data
 CSRF token, answered by ``services.service_request_rate_public``).
 
 Guessing codes: a code is long and random, and a client that looks up too many unknown codes
-in a short time (``lookup_limit.LOOKUP_MISSES`` in ``LOOKUP_WINDOW`` seconds, by address) is answered 429
+in a short time (``LOOKUP_MISSES`` in ``LOOKUP_WINDOW`` seconds, by address) is answered 429
 until the window has passed; counted in the database, shared by every worker process
 (``servicedesk.lookup_limit``).
 """
