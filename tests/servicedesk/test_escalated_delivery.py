@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils.translation import gettext
 
 from cases import clock
 from cases.kinds import kind_of
@@ -20,7 +21,7 @@ from incidents.models import Incident
 from servicedesk.figures import service_breakdown, service_figures
 from servicedesk.models import ServiceRequest, ServiceRequestEvent
 from servicedesk.selectors import requests_visible_to
-from servicedesk.todo import todo_items
+from servicedesk.todo import MSG_TODO_ESCALATED, todo_items
 from tests.cases.todo_agreement import assert_todo_agrees
 from tests.servicedesk.engine_world import SHANGHAI, act, build_world, take
 
@@ -43,6 +44,11 @@ def escalated(w, *, start: bool = True) -> ServiceRequest:
     request.refresh_from_db()
     assert (request.owner_level, request.owner_code) == (Level.TOWN, w.town.code)
     return request
+
+
+def escalated_mark() -> str:
+    """The to do's "(escalated to the town)", in the active language."""
+    return gettext(MSG_TODO_ESCALATED) % {"text": ""}
 
 
 def who_did(request: ServiceRequest) -> list[tuple[str, str]]:
@@ -144,7 +150,7 @@ def test_the_to_do_agrees_and_marks_it_escalated(w):
         assert not todo_queryset(user, requests_visible_to(user)).filter(pk=request.pk).exists()
     items = {i["id"]: i for i in todo_items(w.users["town_staff"], LATER)}
     assert items[request.pk]["escalated"] and items[request.pk]["overdue"]
-    assert "(escalated to the town)" in items[request.pk]["text"]
+    assert items[request.pk]["text"].endswith(escalated_mark())
     assert fresh.pk not in items
     # Done by the village: the delivery waits on the village and on the town.
     request = act(w, "assistant", request, "resolve", note="done")
@@ -158,7 +164,7 @@ def test_a_request_at_the_village_is_not_marked_escalated(w):
     request = act(w, "assistant", take(w), "start")
     items = {i["id"]: i for i in todo_items(w.users["assistant"], LATER)}
     assert items[request.pk]["escalated"] is False
-    assert "escalated" not in items[request.pk]["text"]
+    assert escalated_mark() not in items[request.pk]["text"]
 
 
 def test_the_figures_count_it_for_the_village_and_its_first_receiver(w):

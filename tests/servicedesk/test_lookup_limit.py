@@ -21,11 +21,18 @@ ADDRESS = "192.0.2.7"
 
 
 @pytest.fixture
-def second_worker(transactional_db):
-    """Another connection to the same database, as a second gunicorn worker has."""
-    other = connections.create_connection("default")
-    yield other
-    other.close()
+def second_worker(django_db_setup, django_db_blocker):
+    """Another connection to the same database, as a second gunicorn worker has. Both
+    connections commit (autocommit, no test transaction), so the counts are removed after;
+    nothing else is written, so the database is not flushed (its migrations' data stays)."""
+    with django_db_blocker.unblock():
+        LookupMiss.objects.all().delete()
+        other = connections.create_connection("default")
+        try:
+            yield other
+        finally:
+            other.close()
+            LookupMiss.objects.all().delete()
 
 
 def test_two_workers_share_one_count(second_worker):
