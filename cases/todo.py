@@ -9,7 +9,9 @@ case by case). Nothing loops over cases in Python:
   role assignments today (``accounts.selectors.today_assignments``) and the explicit grant of
   their account (``granted_account``). A *handler* is the owner level's: a role on the owning
   place (grid leader of the grid, village secretary or mediation director of the village,
-  dispatcher of the town) or an account of the owner level's role covering it. A
+  dispatcher of the town) or an account of the owner level's role covering it; a kind may
+  keep the handlers of one level beside a higher owner's (``CaseKind.handlers_stay_at``: a
+  service request's village after escalation; ``PartyQ.handles_home`` on ``place_code``). A
   *supervisor* of a grid or village case staffs the station whose catchment holds the village
   today (a correlated ``EXISTS`` on the catchment); above that, the handler of the level
   above. A *closer* of a grid or village case signs for that station (its head or the head's
@@ -189,13 +191,18 @@ class PartyQ:
             codes = {r[_ROLE_COLUMN[field]] for r in self.rows if r[0] in roles}
             codes.discard(None)
             parts += [Q(place_code__startswith=code) for code in sorted(codes)]
+        if not parts:
+            return NOTHING
         above = LEVEL_ORDER[LEVEL_ORDER.index(level) + 1 :]
         return Q(owner_level__in=above) & Q(place_code__regex=f"^.{{{n},}}$") & _any(parts)
 
     def handler(self) -> Q:
-        return self.handles_home() | _any(
-            [Q(owner_level=level) & self.handles_place(level, level) for level in _PLACE_OF_OWNER]
-        )
+        owners = [
+            Q(owner_level=level) & self.handles_place(level, level) for level in _PLACE_OF_OWNER
+        ]
+        if self.kind is not None and self.kind.handlers_stay_at is not None:
+            owners.append(self.handles_home())
+        return _any(owners)
 
     def supervisor(self) -> Q:
         staffed = {r[4] for r in self.rows if r[0] in STATION_ROLES and r[4] is not None}

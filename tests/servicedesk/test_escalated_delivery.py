@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 from django.utils.translation import gettext
 
+from accounts.models import AccountRole
 from cases import clock
 from cases.kinds import kind_of
 from cases.models import Status
@@ -23,6 +24,7 @@ from servicedesk.models import ServiceRequest, ServiceRequestEvent
 from servicedesk.selectors import requests_visible_to
 from servicedesk.todo import MSG_TODO_ESCALATED, todo_items
 from tests.cases.todo_agreement import assert_todo_agrees
+from tests.factories import AccountFactory, UserFactory
 from tests.servicedesk.engine_world import SHANGHAI, act, build_world, take
 
 # After the promise of a request taken on FRIDAY (10 October 2025, 17:30): the clock
@@ -140,8 +142,14 @@ def test_the_to_do_agrees_and_marks_it_escalated(w):
     request = escalated(w)
     # Taken after the escalation: still the village's alone.
     fresh = act(w, "assistant", take(w, at=LATER), "start")
+    # A village staff account (an office grant) handles it like the village's roles.
+    w.users["village_staff"] = AccountFactory(
+        user=UserFactory(username="village_staff"),
+        role=AccountRole.VILLAGE_STAFF,
+        codes=[w.village.code],
+    ).user
     assert_todo_agrees(w.users, requests_visible_to)
-    for who in ("assistant", "secretary", "town_staff", "dispatcher"):
+    for who in ("assistant", "secretary", "village_staff", "town_staff", "dispatcher"):
         user = w.users[who]
         rows = dict(todo_queryset(user, requests_visible_to(user)).values_list("id", "todo_action"))
         assert rows.get(request.pk) == TodoAction.RESOLVE, who
