@@ -49,6 +49,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
+from gridmap.crypto import sql_keys
 from gridmap.messages import render_message
 from grids.coords import bd09_to_wgs84, gcj02_to_wgs84
 from imports.kinds import get_kind
@@ -59,6 +60,9 @@ from imports.sources import GEOMETRY, Record, SourceError, open_source
 logger = logging.getLogger(__name__)
 
 STAGE = "import_stage"
+# A CSV's cells as text, before cleaning (``Handler.clean_sql``), and the keys to encrypt with.
+RAW = "import_raw"
+KEYS = "import_keys"
 CHUNK = 5000
 # A file of more rows than this is cleaned by worker processes too (``GRIDMAP_IMPORT_WORKERS``).
 SERIAL_ROWS = 20_000
@@ -282,6 +286,18 @@ class Handler:
         normalised."""
         raise NotImplementedError
 
+    def cleans_in_sql(self, ctx: Context) -> bool:
+        """Whether a CSV's rows are cleaned by ``clean_sql`` (those it can) with this context."""
+        return False
+
+    def clean_sql(self, stage: Stage, keys: list[str]) -> tuple[str, list[Any]]:
+        """An ``INSERT INTO`` the staging table ``SELECT``ing from ``RAW`` (the file's cells as
+        text, columns ``n``, ``sheet``, ``row_no`` and ``keys``; ``KEYS`` holds
+        ``gridmap.crypto.sql_keys``) the rows whose every cell is already in its clean form,
+        cleaned in the database exactly as ``clean`` would clean them; the other rows are
+        cleaned by ``clean``. Only called when ``cleans_in_sql``."""
+        raise NotImplementedError
+
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
         """Convert a chunk's positions from GCJ-02/BD-09 to WGS84 in place, in one pass:
         ``lon``/``lat`` as an array, and ``ewkt`` (a geo file's geometry) shape by shape."""
@@ -383,7 +399,10 @@ def run_import(
             stage = Stage(handler.columns, ctx)
             stage.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
             stage.execute("SET LOCAL jit = off")
-            _load(stage, handler, source, ctx, progress, cancelled)
+            if source.format == "csv" and handler.cleans_in_sql(ctx):
+                _load_sql(stage, handler, source, ctx, progress, cancelled)
+            else:
+                _load(stage, handler, source, ctx, progress, cancelled)
             # Statistics for the planner: a temporary table is never analysed by autovacuum.
             stage.execute(f"ANALYZE {STAGE}")
             tick("load")
@@ -526,6 +545,67 @@ def _load(
             pool.shutdown(wait=True, cancel_futures=True)
     if n == 0 and progress is not None:
         progress(0)
+
+
+def _load_sql(
+    stage: Stage,
+    handler: Handler,
+    source: Any,
+    ctx: Context,
+    progress: Callable[[int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    """A CSV's cells COPY'd as text into ``RAW`` (no cleaning in Python), then the rows whose
+    every cell is already clean (nearly all of a large file) cleaned, encrypted and hashed in
+    one set-based statement (``Handler.clean_sql``), and the other rows read back and cleaned
+    in Python as ``_load`` cleans them, a chunk at a time: the same values, the same reasons,
+    the same count of rows normalised."""
+    keys = list(dict.fromkeys(source.header.keys.values()))
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(k)} text" for k in keys)
+    stage.execute(f"DROP TABLE IF EXISTS {RAW}")
+    stage.execute(
+        f"CREATE TEMPORARY TABLE {RAW} (n integer, sheet text, row_no integer, {columns}) "
+        "ON COMMIT DROP"
+    )
+    n = 0
+    with connection.cursor() as cur:
+        with cur.cursor.copy(f"COPY {RAW} FROM STDIN") as copy:
+            write = copy.write_row
+            for record in source:
+                n += 1
+                values = record.values
+                write((n, record.sheet, record.number, *[values.get(k) for k in keys]))
+                if n % CHUNK == 0:
+                    if progress is not None:
+                        progress(n)
+                    if cancelled is not None and cancelled():
+                        raise ImportCancelled
+        stage.execute(f"DROP TABLE IF EXISTS {KEYS}")
+        stage.execute(
+            f"CREATE TEMPORARY TABLE {KEYS} (ts bytea, sign bytea, enc bytea, hash bytea) "
+            "ON COMMIT DROP"
+        )
+        material = sql_keys()
+        with cur.cursor.copy(f"COPY {KEYS} (ts, sign, enc, hash) FROM STDIN") as copy:
+            copy.write_row([material[k] for k in ("ts", "sign", "enc", "hash")])
+    stage.execute(*handler.clean_sql(stage, keys))
+    stage.execute(f"DROP TABLE {KEYS}")
+    names = stage.names
+    rest = ", ".join(quote(k) for k in keys)
+    with transaction.atomic(), connection.chunked_cursor() as cur:
+        cur.execute(
+            f"""SELECT n, sheet, row_no, {rest} FROM {RAW} r
+                 WHERE NOT EXISTS (SELECT FROM {STAGE} s WHERE s.n = r.n) ORDER BY n"""
+        )
+        while batch := cur.fetchmany(CHUNK):
+            items = [
+                (row[0], row[1], row[2], dict(zip(keys, row[3:], strict=True))) for row in batch
+            ]
+            stage.copy(stage_rows(handler, ctx, names, items))
+    stage.execute(f"DROP TABLE {RAW}")
+    if progress is not None:
+        progress(n)
 
 
 def _refusals(

@@ -10,6 +10,7 @@ a masked value (``138****5678``, from an export) keeps the stored one.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache, partial
 from typing import Any
 
@@ -17,10 +18,26 @@ import numpy as np
 import shapely
 from django.utils.translation import gettext_noop
 
+from gridmap.crypto import fernet_body_sql, fernet_token_sql, keyed_hash_sql
 from households.models import Household, Tag
 from households.services import ten_household_units_refresh
-from imports.normalise import RowError, clean_code, clean_integer, clean_text
-from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, register
+from imports.normalise import (
+    WGS84,
+    RowError,
+    clean_code,
+    clean_integer,
+    clean_text,
+    code_sql,
+    degrees_value_sql,
+    empty_sql,
+    id_number_sql,
+    integer_sql,
+    integer_value_sql,
+    lon_lat_sql,
+    phone_sql,
+    text_sql,
+)
+from imports.pipeline import KEYS, RAW, STAGE, Context, Handler, Stage, clean_cells, register
 from imports.sources import Record
 
 from .common import (
@@ -148,6 +165,80 @@ class Households(Handler):
             errors.append(error)
         values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
         return values, errors, normalised
+
+    def cleans_in_sql(self, ctx: Context) -> bool:
+        return ctx.crs == WGS84
+
+    def clean_sql(self, stage: Stage, keys: list[str]) -> tuple[str, list[Any]]:
+        """The rows whose cells are all clean (``imports.normalise``'s ``*_sql``) cleaned,
+        encrypted and hashed in one statement: what ``clean`` and ``convert`` make of them.
+        Tags: labels between single commas, each one of ``tag_lookup``'s spellings (those
+        without a separator ``clean_tags`` splits on)."""
+        names = (*self.cleaners, "id_number", "phone", "tags", "lon", "lat")
+        cell = {k: (f"r.{k}" if k in keys else "NULL::text") for k in names}
+        lookup = tag_lookup()
+        spellings = [k for k in lookup if k.lower() == k and not _TAG_SPLIT.search(k)]
+        tags_clean = f"""(CASE WHEN {empty_sql(cell["tags"])} THEN TRUE ELSE NOT EXISTS (
+                            SELECT FROM unnest(string_to_array({cell["tags"]}, ',')) p
+                             WHERE p <> ALL(%s::text[])) END)"""
+        clean = " AND ".join(
+            [
+                code_sql(cell["code"], max_length=40, required=True),
+                text_sql(cell["head_name"], max_length=50),
+                text_sql(cell["address"], max_length=200),
+                integer_sql(cell["size"], minimum=1, maximum=30),
+                code_sql(cell["building_code"], max_length=40, required=False),
+                id_number_sql(cell["id_number"]),
+                phone_sql(cell["phone"]),
+                lon_lat_sql(cell["lon"], cell["lat"]),
+                tags_clean,
+            ]
+        )
+        tags = f"""(CASE WHEN {empty_sql("r.tags")} THEN '{{}}'::varchar(30)[] ELSE ARRAY(
+                      SELECT DISTINCT t.value COLLATE "C"
+                        FROM unnest(string_to_array(r.tags, ',')) p
+                        JOIN unnest(%s::text[], %s::text[]) t (spelling, value)
+                          ON t.spelling = p
+                       ORDER BY 1)::varchar(30)[] END)"""
+
+        def token(name: str) -> str:
+            body = f"{name}_body"
+            return f"CASE WHEN {body} IS NULL THEN '' ELSE {fernet_token_sql(body, 'k')} END"
+
+        def hashed(name: str) -> str:
+            return (
+                f"CASE WHEN {name}_body IS NULL THEN '' ELSE {keyed_hash_sql(f'r.{name}', 'k')} END"
+            )
+
+        def body(name: str) -> str:
+            encrypted = fernet_body_sql(f"r.{name}", f"r.iv_{name}", "k")
+            return f"CASE WHEN NOT {empty_sql(f'r.{name}')} THEN {encrypted} END"
+
+        lon, lat = degrees_value_sql("r.lon"), degrees_value_sql("r.lat")
+        # Three levels: the clean rows with a random IV per value (OFFSET 0: evaluated row by
+        # row, never flattened), the encrypted bodies, then the tokens that sign them.
+        sql = f"""
+            INSERT INTO {STAGE} (n, sheet, row_no, normalised, code, head_name, id_enc, id_hash,
+                   id_keep, phone_enc, phone_hash, phone_keep, address, size, tags, lon, lat,
+                   building_code, pt)
+            SELECT n, sheet, row_no, '{{}}', code, head_name, {token("id")}, {hashed("id")},
+                   FALSE, {token("phone")}, {hashed("phone")}, FALSE, address,
+                   {integer_value_sql("r.size")}, {tags}, {lon}, {lat}, coalesce(building_code, ''),
+                   CASE WHEN NOT {empty_sql("r.lon")}
+                        THEN ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326) END
+              FROM (
+                SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body
+                  FROM (
+                    SELECT n, sheet, row_no, {cell["code"]} AS code,
+                           {cell["head_name"]} AS head_name, {cell["id_number"]} AS id,
+                           {cell["phone"]} AS phone, {cell["address"]} AS address,
+                           {cell["size"]} AS size, {cell["tags"]} AS tags, {cell["lon"]} AS lon,
+                           {cell["lat"]} AS lat, {cell["building_code"]} AS building_code,
+                           gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone
+                      FROM {RAW} r WHERE {clean} OFFSET 0) r
+                 CROSS JOIN {KEYS} k OFFSET 0) r
+             CROSS JOIN {KEYS} k"""
+        return sql, [spellings, [lookup[k] for k in spellings], date.today(), spellings]
 
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
         """The chunk's lon/lat converted (``Handler.convert``), then made the row's point here
