@@ -173,7 +173,9 @@ class Households(Handler):
         """The rows whose cells are all clean (``imports.normalise``'s ``*_sql``) cleaned,
         encrypted and hashed in one statement: what ``clean`` and ``convert`` make of them.
         Tags: labels between single commas, each one of ``tag_lookup``'s spellings (those
-        without a separator ``clean_tags`` splits on)."""
+        without a separator ``clean_tags`` splits on). A row with a point and a code not yet
+        stored is new: its grid is derived here, as ``prepare`` derives it, so that a large
+        file's rows are not written twice."""
         names = (*self.cleaners, "id_number", "phone", "tags", "lon", "lat")
         cell = {k: (f"r.{k}" if k in keys else "NULL::text") for k in names}
         lookup = tag_lookup()
@@ -220,14 +222,19 @@ class Households(Handler):
         sql = f"""
             INSERT INTO {STAGE} (n, sheet, row_no, normalised, code, head_name, id_enc, id_hash,
                    id_keep, phone_enc, phone_hash, phone_keep, address, size, tags, lon, lat,
-                   building_code, pt)
+                   building_code, pt, grid_id, action, moved)
             SELECT n, sheet, row_no, '{{}}', code, head_name, {token("id")}, {hashed("id")},
                    FALSE, {token("phone")}, {hashed("phone")}, FALSE, address,
-                   {integer_value_sql("r.size")}, {tags}, {lon}, {lat}, coalesce(building_code, ''),
-                   CASE WHEN NOT {empty_sql("r.lon")}
-                        THEN ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326) END
+                   {integer_value_sql("r.size")}, {tags}, x, y, coalesce(building_code, ''),
+                   pt, CASE WHEN new THEN {grid_of("pt")} END,
+                   CASE WHEN new THEN 'new' END, CASE WHEN new THEN TRUE END
               FROM (
-                SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body
+                SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body,
+                       {lon} AS x, {lat} AS y,
+                       CASE WHEN NOT {empty_sql("r.lon")}
+                            THEN ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326) END AS pt,
+                       NOT {empty_sql("r.lon")}
+                         AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
                   FROM (
                     SELECT n, sheet, row_no, {cell["code"]} AS code,
                            {cell["head_name"]} AS head_name, {cell["id_number"]} AS id,
@@ -297,9 +304,10 @@ class Households(Handler):
                    action = CASE WHEN {" AND ".join(same)} THEN 'unchanged' ELSE 'updated' END
                   FROM {H} h WHERE h.code = s.code"""
         )
+        # (New rows cleaned in SQL have their grid already: ``clean_sql``.)
         stage.execute(
             f"""UPDATE {STAGE} s SET action = 'new', moved = TRUE, grid_id = {grid_of("s.pt")}
-                 WHERE s.target_id IS NULL"""
+                 WHERE s.target_id IS NULL AND s.action IS NULL"""
         )
         stage.refuse(
             "building_code <> '' AND building_id IS NULL",
