@@ -290,8 +290,9 @@ class Handler:
         """Whether a CSV's rows are cleaned by ``clean_sql`` (those it can) with this context."""
         return False
 
-    def clean_sql(self, stage: Stage, keys: list[str]) -> tuple[str, list[Any]]:
-        """An ``INSERT INTO`` the staging table ``SELECT``ing from ``RAW`` (the file's cells as
+    def clean_sql(self, stage: Stage, keys: list[str]) -> list[tuple[str, list[Any]]]:
+        """Statements (SQL, parameters) ending in an ``INSERT INTO`` the staging table
+        ``SELECT``ing from ``RAW`` (the file's cells as
         text, columns ``n``, ``sheet``, ``row_no`` and ``keys``; ``KEYS`` holds
         ``gridmap.crypto.sql_keys``) the rows whose every cell is already in its clean form,
         cleaned in the database exactly as ``clean`` would clean them; the other rows are
@@ -589,7 +590,8 @@ def _load_sql(
         material = sql_keys()
         with cur.cursor.copy(f"COPY {KEYS} (ts, sign, enc, hash) FROM STDIN") as copy:
             copy.write_row([material[k] for k in ("ts", "sign", "enc", "hash")])
-    stage.execute(*handler.clean_sql(stage, keys))
+    for sql, params in handler.clean_sql(stage, keys):
+        stage.execute(sql, params)
     stage.execute(f"DROP TABLE {KEYS}")
     names = stage.names
     rest = ", ".join(quote(k) for k in keys)

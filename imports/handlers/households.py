@@ -47,6 +47,7 @@ from .common import (
     choice_lookup,
     district_code_sql,
     grid_of,
+    grids_of_points_sql,
     lon_lat,
     point_sql,
     refuse_outside_districts,
@@ -55,6 +56,9 @@ from .common import (
 
 H = Household._meta.db_table
 B = T["building"]
+# The points of a CSV's clean rows and their grids (``clean_sql``).
+POINTS = "import_points"
+GRIDS = "import_grids"
 
 MSG_DUPLICATE_HOUSEHOLD = gettext_noop(
     "The household number %(value)s is in the file more than once (rows %(rows)s): keep one row."
@@ -169,13 +173,13 @@ class Households(Handler):
     def cleans_in_sql(self, ctx: Context) -> bool:
         return ctx.crs == WGS84
 
-    def clean_sql(self, stage: Stage, keys: list[str]) -> tuple[str, list[Any]]:
+    def clean_sql(self, stage: Stage, keys: list[str]) -> list[tuple[str, list[Any]]]:
         """The rows whose cells are all clean (``imports.normalise``'s ``*_sql``) cleaned,
         encrypted and hashed in one statement: what ``clean`` and ``convert`` make of them.
         Tags: labels between single commas, each one of ``tag_lookup``'s spellings (those
         without a separator ``clean_tags`` splits on). A row with a point and a code not yet
-        stored is new: its grid is derived here, as ``prepare`` derives it, so that a large
-        file's rows are not written twice."""
+        stored is new: its grid is derived here (``grids_of_points_sql``, the rule ``prepare``
+        applies), so that a large file's rows are not written twice."""
         names = (*self.cleaners, "id_number", "phone", "tags", "lon", "lat")
         cell = {k: (f"r.{k}" if k in keys else "NULL::text") for k in names}
         lookup = tag_lookup()
@@ -226,7 +230,7 @@ class Households(Handler):
             SELECT n, sheet, row_no, '{{}}', code, head_name, {token("id")}, {hashed("id")},
                    FALSE, {token("phone")}, {hashed("phone")}, FALSE, address,
                    {integer_value_sql("r.size")}, {tags}, x, y, coalesce(building_code, ''),
-                   pt, CASE WHEN new THEN {grid_of("pt")} END,
+                   pt, CASE WHEN new THEN grid_id END,
                    CASE WHEN new THEN 'new' END, CASE WHEN new THEN TRUE END
               FROM (
                 SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body,
@@ -236,16 +240,30 @@ class Households(Handler):
                        NOT {empty_sql("r.lon")}
                          AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
                   FROM (
-                    SELECT n, sheet, row_no, {cell["code"]} AS code,
+                    SELECT r.n, sheet, row_no, {cell["code"]} AS code,
                            {cell["head_name"]} AS head_name, {cell["id_number"]} AS id,
                            {cell["phone"]} AS phone, {cell["address"]} AS address,
                            {cell["size"]} AS size, {cell["tags"]} AS tags, {cell["lon"]} AS lon,
                            {cell["lat"]} AS lat, {cell["building_code"]} AS building_code,
-                           gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone
-                      FROM {RAW} r WHERE {clean} OFFSET 0) r
+                           gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone,
+                           gp.grid_id
+                      FROM {RAW} r LEFT JOIN {GRIDS} gp ON gp.n = r.n
+                     WHERE {clean} OFFSET 0) r
                  CROSS JOIN {KEYS} k OFFSET 0) r
              CROSS JOIN {KEYS} k"""
-        return sql, [spellings, [lookup[k] for k in spellings], date.today(), spellings]
+        # The grids of the points given as clean lon/lat, in one spatial join.
+        x, y = degrees_value_sql(cell["lon"]), degrees_value_sql(cell["lat"])
+        points = f"""CREATE TEMPORARY TABLE {POINTS} ON COMMIT DROP AS
+                     SELECT r.n, ST_SetSRID(ST_MakePoint({x}, {y}), 4326) AS pt FROM {RAW} r
+                      WHERE NOT {empty_sql(cell["lon"])}
+                        AND {lon_lat_sql(cell["lon"], cell["lat"])}"""
+        return [
+            (f"DROP TABLE IF EXISTS {POINTS}, {GRIDS}", []),
+            (points, []),
+            *((sql, []) for sql in grids_of_points_sql(POINTS, GRIDS)),
+            (sql, [spellings, [lookup[k] for k in spellings], date.today(), spellings]),
+            (f"DROP TABLE {POINTS}, {GRIDS}", []),
+        ]
 
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
         """The chunk's lon/lat converted (``Handler.convert``), then made the row's point here

@@ -296,3 +296,45 @@ def test_a_messy_csv_gives_the_same_answer_in_sql_in_python_and_as_xlsx(
     assert outcome(in_sql) == outcome(in_python) == outcome(as_xlsx)
     assert sql_stored == python_stored
     assert len(sql_stored) == in_sql.new
+
+
+def test_grids_of_points_in_one_join_are_the_applications(demo):
+    """The spatial join of a large file gives every point the grid ``grid_of`` (the
+    application's rule) gives it: inside, on the edge two grids share (the first by code), on
+    a vertex, and outside every grid."""
+    from imports.handlers.common import grid_of, grids_of_points_sql
+
+    with connection.cursor() as cur:
+        cur.execute(
+            """CREATE TEMPORARY TABLE pts AS
+               SELECT row_number() OVER () AS n, pt FROM (
+                 SELECT ST_PointOnSurface(geom) AS pt FROM grids_grid
+                  WHERE generation_high_id IS NULL
+                 UNION ALL
+                 SELECT (ST_DumpPoints(geom)).geom FROM (
+                   SELECT geom FROM grids_grid WHERE generation_high_id IS NULL
+                    ORDER BY code LIMIT 20) g
+                 UNION ALL
+                 SELECT ST_LineInterpolatePoint(ST_GeometryN(ST_LineMerge(
+                          ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))), 1), 0.5)
+                   FROM grids_grid a JOIN grids_grid b ON a.code < b.code
+                    AND ST_Touches(a.geom, b.geom)
+                  WHERE a.generation_high_id IS NULL AND b.generation_high_id IS NULL
+                    AND ST_Dimension(ST_Intersection(a.geom, b.geom)) = 1
+                 UNION ALL SELECT ST_SetSRID(ST_MakePoint(110.29, 25.27), 4326)) s
+               WHERE pt IS NOT NULL AND NOT ST_IsEmpty(pt)"""
+        )
+        for sql in grids_of_points_sql("pts", "pts_grids"):
+            cur.execute(sql)
+        cur.execute(
+            f"""SELECT count(*),
+                       count(*) FILTER (WHERE g.grid_id IS DISTINCT FROM {grid_of("p.pt")}),
+                       count(*) FILTER (WHERE ST_GeometryType(p.pt) = 'ST_Point'
+                                          AND (SELECT count(*) FROM grids_grid c
+                                                WHERE c.generation_high_id IS NULL
+                                                  AND ST_Covers(c.geom, p.pt)) > 1)
+                  FROM pts p LEFT JOIN pts_grids g ON g.n = p.n"""
+        )
+        total, different, shared = cur.fetchone()
+    assert total > 100 and shared > 10
+    assert different == 0
