@@ -320,9 +320,10 @@ class Households(Handler):
                    grid_id = CASE WHEN s.pt IS NULL THEN NULL
                                   WHEN {moved} THEN {grid_of("s.pt")} ELSE h.grid_id END,
                    action = CASE WHEN {" AND ".join(same)} THEN 'unchanged' ELSE 'updated' END
-                  FROM {H} h WHERE h.code = s.code"""
+                  FROM {H} h WHERE h.code = s.code AND s.action IS NULL"""
         )
-        # (New rows cleaned in SQL have their grid already: ``clean_sql``.)
+        # (Rows cleaned in SQL are already new, with their grid, when their code is not stored:
+        # ``clean_sql``; the two statements above skip them.)
         stage.execute(
             f"""UPDATE {STAGE} s SET action = 'new', moved = TRUE, grid_id = {grid_of("s.pt")}
                  WHERE s.target_id IS NULL AND s.action IS NULL"""
