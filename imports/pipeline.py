@@ -409,7 +409,7 @@ def run_import(
             # A GIN index (households' address trigrams) takes a large insert into its pending
             # list and merges it in big sorted batches rather than every 4 MB.
             stage.execute(f"SET LOCAL gin_pending_list_limit = '{IMPORT_GIN_PENDING}'")
-            if source.format == "csv" and handler.cleans_in_sql(ctx):
+            if source.format == "csv" and handler.cleans_in_sql(ctx) and _clean_in_db():
                 _load_sql(stage, handler, source, ctx, progress, cancelled)
             else:
                 _load(stage, handler, source, ctx, progress, cancelled)
@@ -483,6 +483,13 @@ def _worker_setup() -> None:
     import django
 
     django.setup()
+
+
+def _clean_in_db() -> bool:
+    """Whether a CSV is cleaned in the database where its handler can (``_load_sql``):
+    ``GRIDMAP_IMPORT_CLEAN_IN_DB``, on by default. Off, every row is cleaned in Python and no
+    personal number reaches the database in clear, not even in a temporary table."""
+    return bool(settings.GRIDMAP_IMPORT_CLEAN_IN_DB)
 
 
 def _workers() -> int:

@@ -25,7 +25,6 @@ from gridmap.crypto import (
 )
 from households.models import Household
 from imports import normalise
-from imports.handlers.households import Households
 from imports.pipeline import run_import
 
 from .test_pipeline import (
@@ -267,7 +266,7 @@ def stored(codes: list[str]) -> list[tuple]:
 def test_a_messy_csv_gives_the_same_answer_in_sql_in_python_and_as_xlsx(
     tmp_path,
     points,  # noqa: F811
-    monkeypatch,
+    settings,
 ):
     p = points[0]
     rows = messy_rows(p)
@@ -275,16 +274,28 @@ def test_a_messy_csv_gives_the_same_answer_in_sql_in_python_and_as_xlsx(
     path = write_csv(tmp_path / "h.csv", HEADER_EN, text_rows)
     codes = [r[0] for r in text_rows] + ["T025"]
 
-    in_sql = run_import("households", path, commit=True)
+    def imported(statements: list[str]):
+        def record(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            return run_import("households", path, commit=True)
+
+    sql_statements: list[str] = []
+    in_sql = imported(sql_statements)
     assert in_sql.new > 5 and in_sql.refused > 5
+    assert any("FROM import_raw" in sql for sql in sql_statements)
     sql_stored = stored(codes)
     Household.objects.filter(code__in=codes).delete()
 
-    monkeypatch.setattr(Households, "cleans_in_sql", lambda self, ctx: False)
-    in_python = run_import("households", path, commit=True)
+    settings.GRIDMAP_IMPORT_CLEAN_IN_DB = False  # every row through the Python cleaners
+    python_statements: list[str] = []
+    in_python = imported(python_statements)
+    assert not any("import_raw" in sql for sql in python_statements)
     python_stored = stored(codes)
     Household.objects.filter(code__in=codes).delete()
-    monkeypatch.undo()
+    settings.GRIDMAP_IMPORT_CLEAN_IN_DB = True
 
     book = Workbook()
     sheet = book.active
