@@ -7,7 +7,11 @@ is cancelled):
 1. **Stream and clean.** The file is read once (``imports.sources``), each cell cleaned by the
    kind's handler with the per-cell cleaners of ``imports.normalise`` (full-width digits,
    ``+86``, Excel damage...). ID numbers and phones are encrypted and hashed here, in Python,
-   so the database never holds them in clear, not even in the staging table.
+   so the database never holds them in clear, not even in the staging table. A CSV whose
+   handler can (households, WGS84) is instead COPY'd raw and its clean rows cleaned,
+   encrypted and hashed in SQL (``_load_sql``, pgcrypto; ``GRIDMAP_IMPORT_CLEAN_IN_DB``):
+   its numbers are then in clear in this connection's temporary table until the end of the
+   transaction.
 2. **COPY into a staging table.** Rows go into a temporary table (``import_stage``, dropped at
    the end of the transaction) through PostgreSQL ``COPY``, in chunks; coordinates in GCJ-02 or
    BD-09 are converted a chunk at a time (``grids.coords``, vectorised). Memory stays flat: at

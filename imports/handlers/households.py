@@ -196,7 +196,8 @@ class Households(Handler):
                 code_sql(cell["building_code"], max_length=40, required=False),
                 id_number_sql(cell["id_number"]),
                 phone_sql(cell["phone"]),
-                lon_lat_sql(cell["lon"], cell["lat"]),
+                # Clean lon/lat: both empty, or a point of POINTS (made there once).
+                f"(p.n IS NOT NULL OR ({empty_sql(cell['lon'])} AND {empty_sql(cell['lat'])}))",
                 tags_clean,
             ]
         )
@@ -220,7 +221,6 @@ class Households(Handler):
             encrypted = fernet_body_sql(f"r.{name}", f"r.iv_{name}", "k")
             return f"CASE WHEN NOT {empty_sql(f'r.{name}')} THEN {encrypted} END"
 
-        lon, lat = degrees_value_sql("r.lon"), degrees_value_sql("r.lat")
         # Three levels: the clean rows with a random IV per value (OFFSET 0: evaluated row by
         # row, never flattened), the encrypted bodies, then the tokens that sign them.
         sql = f"""
@@ -234,10 +234,8 @@ class Households(Handler):
                    CASE WHEN new THEN 'new' END, CASE WHEN new THEN TRUE END
               FROM (
                 SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body,
-                       {lon} AS x, {lat} AS y,
-                       CASE WHEN NOT {empty_sql("r.lon")}
-                            THEN ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326) END AS pt,
-                       NOT {empty_sql("r.lon")}
+                       ST_X(r.pt) AS x, ST_Y(r.pt) AS y,
+                       r.pt IS NOT NULL
                          AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
                   FROM (
                     SELECT r.n, sheet, row_no, {cell["code"]} AS code,
@@ -246,12 +244,13 @@ class Households(Handler):
                            {cell["size"]} AS size, {cell["tags"]} AS tags, {cell["lon"]} AS lon,
                            {cell["lat"]} AS lat, {cell["building_code"]} AS building_code,
                            gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone,
-                           gp.grid_id
-                      FROM {RAW} r LEFT JOIN {GRIDS} gp ON gp.n = r.n
+                           p.pt, gp.grid_id
+                      FROM {RAW} r LEFT JOIN {POINTS} p ON p.n = r.n
+                      LEFT JOIN {GRIDS} gp ON gp.n = r.n
                      WHERE {clean} OFFSET 0) r
                  CROSS JOIN {KEYS} k OFFSET 0) r
              CROSS JOIN {KEYS} k"""
-        # The grids of the points given as clean lon/lat, in one spatial join.
+        # The points given as clean lon/lat, and their grids in one spatial join.
         x, y = degrees_value_sql(cell["lon"]), degrees_value_sql(cell["lat"])
         points = f"""CREATE TEMPORARY TABLE {POINTS} ON COMMIT DROP AS
                      SELECT r.n, ST_SetSRID(ST_MakePoint({x}, {y}), 4326) AS pt FROM {RAW} r
