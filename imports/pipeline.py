@@ -302,11 +302,11 @@ class Handler:
 
     def clean_sql(self, stage: Stage, keys: list[str]) -> list[tuple[str, list[Any]]]:
         """Statements (SQL, parameters) ending in an ``INSERT INTO`` the staging table
-        ``SELECT``ing from ``RAW`` (the file's cells as
-        text, columns ``n``, ``sheet``, ``row_no`` and ``keys``; ``KEYS`` holds
-        ``gridmap.crypto.sql_keys``) the rows whose every cell is already in its clean form,
-        cleaned in the database exactly as ``clean`` would clean them; the other rows are
-        cleaned by ``clean``. Only called when ``cleans_in_sql``."""
+        ``SELECT``ing from ``RAW`` (the file's cells as text, columns ``n``, ``sheet``,
+        ``row_no`` and ``keys``; ``KEYS`` holds ``gridmap.crypto.sql_keys``) the rows whose
+        every cell is already in its clean form, cleaned in the database exactly as ``clean``
+        would clean them; the other rows are cleaned by ``clean``. Only called when
+        ``cleans_in_sql``."""
         raise NotImplementedError
 
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
