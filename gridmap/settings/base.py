@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "planning",
     # A county's own records in and out (issue 13); above the apps whose records it holds.
     "imports",
+    # Open311 GeoReport v2 for 12345 and FixMyStreet-style client systems (issue 16).
+    "open311",
     # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
     "assessments",
     "demo",
