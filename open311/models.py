@@ -73,9 +73,7 @@ class ApiKey(models.Model):
             models.CheckConstraint(
                 condition=Q(scope_code__regex=r"^[0-9]{6}$"), name="open311_key_scope_code"
             ),
-            models.CheckConstraint(
-                condition=~Q(key_hash=""), name="open311_key_hash_set"
-            ),
+            models.CheckConstraint(condition=~Q(key_hash=""), name="open311_key_hash_set"),
         ]
 
     def __str__(self) -> str:

@@ -247,4 +247,3 @@ def request_row(incident: Incident) -> dict[str, Any]:
             },
         },
     }
-

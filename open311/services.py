@@ -47,10 +47,11 @@ def api_key_issue(*, api_key: ApiKey, actor: AbstractBaseUser | None) -> str:
     so can be shown this once."""
     raw = secrets.token_hex(KEY_BYTES)
     with transaction.atomic():
+        # The login the key's incidents are reported by: it never signs in (no usable
+        # password, inactive) and carries no name (the user admin lists logins of every
+        # district; the client system's name stays on the key, within its jurisdiction).
         reporter = get_user_model().objects.create_user(
-            username=f"open311-{secrets.token_hex(6)}",
-            password=None,  # unusable: the login reports, it never signs in
-            first_name=api_key.name[:150],
+            username=f"open311-{secrets.token_hex(6)}", password=None, is_active=False
         )
         api_key.reporter = reporter
         api_key.created_by = actor if actor is not None and actor.pk else None

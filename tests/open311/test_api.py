@@ -111,7 +111,11 @@ def test_fixmystreet_creates_fetches_and_lists_a_request(areas: Areas, o311):
     assert CaseEvent.objects.filter(incident=incident, action="report").count() == 1
     assert incident.resolve_due_at is not None
     sent = Open311Request.objects.get(incident=incident)
-    assert (sent.email, sent.first_name, sent.phone) == ("reporter@example.org", "Mei", "13800001111")
+    assert (sent.email, sent.first_name, sent.phone) == (
+        "reporter@example.org",
+        "Mei",
+        "13800001111",
+    )
     assert sent.attributes == {"severity": "yellow", "title": "Pothole"}
     with connection.cursor() as cur:  # encrypted at rest
         cur.execute(
@@ -159,9 +163,10 @@ def test_json_and_xml_answers_of_every_request_endpoint(areas: Areas, o311, fmt)
     if fmt == "json":
         row = one.body[0]
         assert row["extensions"]["severity"] == "blue"
-        assert row["extensions"]["assignee"]["level"] == Incident.objects.get(
-            pk=request_id
-        ).owner_level
+        assert (
+            row["extensions"]["assignee"]["level"]
+            == Incident.objects.get(pk=request_id).owner_level
+        )
         assert row["requested_datetime"].endswith("+08:00") or row["requested_datetime"][-6] in "+-"
 
 
