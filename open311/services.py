@@ -37,7 +37,7 @@ MEDIA_SCHEMES = ["http", "https"]
 
 def rate_limit() -> int:
     """Requests per minute per key (GRIDMAP_OPEN311_RATE_PER_MINUTE)."""
-    return int(getattr(settings, "GRIDMAP_OPEN311_RATE_PER_MINUTE", 120))
+    return int(settings.GRIDMAP_OPEN311_RATE_PER_MINUTE)
 
 
 # --- keys -----------------------------------------------------------------------------------
