@@ -583,6 +583,10 @@ def open311(kind: str | None = None, path: Fill = lambda a: {}, **rule: Any) -> 
     ]
 
 
+def open311_ids(a: Area) -> dict[str, Any]:
+    return {"service_request_id": a.incident.pk}
+
+
 def open311_report(a: Area) -> dict[str, Any]:
     """An Open311 POST of a report at the area's incident's place."""
     where = a.incident.location
@@ -912,11 +916,10 @@ RULES: dict[str, list[Rule]] = {
     ),
     "open311/v2/requests.<open311fmt:fmt>": [
         *open311(),
-        *open311("incident", query=lambda a: {"service_request_id": a.incident.pk},
-                 strict=False),
+        *open311("incident", query=open311_ids, strict=False),
         *open311("district", query=lambda a: {"jurisdiction_id": a.district.code}),
         *open311("incident", post=True, form=open311_report),
-    ],  # fmt: skip
+    ],
     "open311/v2/requests/<str:request_id>.<open311fmt:fmt>": open311(
         "incident", path=lambda a: {"request_id": a.incident.pk}
     ),
