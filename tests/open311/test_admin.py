@@ -8,10 +8,13 @@ import re
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.models import AccountRole
 from accounts.services import account_upsert
 from gridmap.crypto import keyed_hash
+from open311.admin import MSG_SCOPE
 from open311.models import ApiKey
 
 from .conftest import Areas, Open311Client
@@ -66,5 +69,6 @@ def test_a_district_administrator_cannot_issue_or_see_keys_of_another_district(a
 def test_a_scope_must_be_a_current_district_or_city(areas: Areas, admin_client):
     page = admin_client.post(ADD, {"name": "Bad", "scope_code": "123456", "is_active": "on"})
     assert page.status_code == 200
-    assert "Give the code of a current district or city." in page.content.decode()
+    with translation.override("zh-hans"):  # the admin's default language
+        assert gettext(MSG_SCOPE) in page.content.decode()
     assert not ApiKey.objects.filter(name="Bad").exists()

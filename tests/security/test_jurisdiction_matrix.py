@@ -1265,6 +1265,22 @@ def test_no_role_crosses_its_jurisdiction_on_any_url(world: World, capsys):
     assert not errors, f"{len(errors)} server errors:\n" + "\n".join(errors[:100])
 
 
+def test_the_open311_key_works_inside_its_district(world: World):
+    """The OPEN311_KEY role is not refused across the board (which would make its checks
+    above pass for nothing): inside D1 it lists and reads the inside incident and creates a
+    report, while the same report at D2's incident is refused."""
+    inside, client = world.inside(), world.clients[OPEN311_KEY]
+    listed = request(client, "/open311/v2/requests.json", Rule(), inside)
+    assert listed.status_code == 200 and mark(inside.code, "case") in body_of(listed)
+    one = request(client, f"/open311/v2/requests/{inside.incident.pk}.xml", Rule(), inside)
+    assert one.status_code == 200 and mark(inside.code, "case") in body_of(one)
+    create = Rule(post=True, form=open311_report)
+    assert request(client, "/open311/v2/requests.xml", create, inside).status_code == 201
+    outside = world.outside_for(OPEN311_KEY, "incident")
+    assert outside is not None and outside.tag == "district"
+    assert request(client, "/open311/v2/requests.xml", create, outside).status_code == 403
+
+
 # --- public pages draw stored text as text ------------------------------------------------------
 XSS_PAYLOAD = "<img src=x onerror=alert(1)>"
 # Fields that are keys, codes or secrets, not text a person writes: left as they are.
