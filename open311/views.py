@@ -24,6 +24,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
+from gridmap.middleware import MSG_NUL_BYTE
+
 from . import errors as e
 from . import render, selectors, services
 from .errors import Open311Error, error
@@ -114,6 +116,9 @@ def service_definition(request: HttpRequest, fmt: str, code: str) -> HttpRespons
 
 # --- requests -------------------------------------------------------------------------------
 def _request_input(params: QueryDict) -> services.RequestInput:
+    if any("\x00" in v for values in params.lists() for v in values[1]):
+        # PostgreSQL text cannot hold NUL: refused here, as the kernel refuses it elsewhere.
+        raise Open311Error(400, gettext(MSG_NUL_BYTE))
     attributes = {}
     for name in params:
         match = ATTRIBUTE.match(name)

@@ -262,6 +262,14 @@ def test_bad_input_is_refused_with_a_message_and_nothing_written(
     assert (Incident.objects.count(), Open311Request.objects.count()) == before
 
 
+def test_a_nul_in_a_form_field_is_a_400(areas: Areas, o311):
+    before = Incident.objects.count()
+    answer = o311.post("requests.xml", {"api_key": areas.raw_a, "service_code": "dispute",
+                                        "description": "a\x00b", **WEST})  # fmt: skip
+    assert answer.status == 400
+    assert Incident.objects.count() == before
+
+
 def test_chinese_errors_are_chinese(areas: Areas):
     answer = Open311Client("zh-hans").post("requests.json", {"service_code": "dispute"})
     assert answer.status == 403
