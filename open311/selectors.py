@@ -143,7 +143,7 @@ def requests_in(prefix: str) -> QuerySet[Incident]:
     return (
         Incident.objects.filter(place_code__startswith=prefix)
         .select_related("category", "grid", "village", "town", "open311")
-        .defer("grid__geom", "village__geom", "town__geom", "explanation", "public_text")
+        .defer("grid__geom", "village__geom", "town__geom", "explanation")
         .annotate(updated_at=updated, assignee_role=routed_role)
     )
 
@@ -210,7 +210,17 @@ def _address(incident: Incident) -> str:
     return " ".join(parts)
 
 
-def request_row(incident: Incident) -> dict[str, Any]:
+def _description(incident: Incident, api_key: ApiKey) -> str:
+    """The description a key may read: its own reports' as sent; of any other incident
+    (a grid worker's report may name residents) only the text approved for the public notice
+    board (``incidents.publication``), else nothing."""
+    sent = getattr(incident, "open311", None)
+    if sent is not None and sent.api_key_id == api_key.pk:
+        return incident.description
+    return incident.public_text
+
+
+def request_row(incident: Incident, api_key: ApiKey) -> dict[str, Any]:
     """One service request as the specification lists its fields, with our extensions. No
     reporter's name, phone or e-mail: those stay with the incident."""
     sent = getattr(incident, "open311", None)
@@ -221,7 +231,7 @@ def request_row(incident: Incident) -> dict[str, Any]:
         "status_notes": status_label,
         "service_name": incident.category.name,
         "service_code": incident.category.code,
-        "description": incident.description,
+        "description": _description(incident, api_key),
         "agency_responsible": _agency(incident),
         "service_notice": "",
         "requested_datetime": incident.reported_at,

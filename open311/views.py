@@ -195,18 +195,19 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
             end=end,
             statuses=statuses,
         )
-    return render.answer(fmt, "service_requests", [selectors.request_row(i) for i in rows])
+    answer = [selectors.request_row(i, api_key) for i in rows]
+    return render.answer(fmt, "service_requests", answer)
 
 
 @open311_view(GET)
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
-    _, prefix = _key_and_scope(request)
+    api_key, prefix = _key_and_scope(request)
     found = []
     if request_id.isdigit() and len(request_id) < 19:
         found = selectors.requests_filtered(prefix, ids=[int(request_id)])
     if not found:
         raise error(404, e.MSG_REQUEST_NOT_FOUND, id=request_id[:30])
-    return render.answer(fmt, "service_requests", [selectors.request_row(found[0])])
+    return render.answer(fmt, "service_requests", [selectors.request_row(found[0], api_key)])
 
 
 @open311_view(GET)

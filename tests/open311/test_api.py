@@ -8,14 +8,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from cases.models import Status
-from incidents.models import CaseEvent, Incident, IncidentRecipient
+from incidents.models import CaseEvent, Category, Incident, IncidentRecipient
+from incidents.services import incident_create
 from open311 import errors as e
 from open311.models import ApiKey, Open311Request
+from tests.factories import UserFactory
 
 from .conftest import Areas, Open311Client
 
@@ -170,6 +173,28 @@ def test_json_and_xml_answers_of_every_request_endpoint(areas: Areas, o311, fmt)
         assert row["requested_datetime"].endswith("+08:00") or row["requested_datetime"][-6] in "+-"
 
 
+def test_other_incidents_show_only_their_approved_public_text(areas: Areas, o311):
+    """A grid worker's report may name residents: a key reads its own reports' descriptions
+    and, of other incidents, only the text approved for the notice board."""
+    worker_report, _ = incident_create(
+        actor=UserFactory(), point=Point(100.02, 0.05, srid=4326),
+        category=Category.objects.get(code="dispute"), severity=None,
+        description="Resident Wang Wu, No. 3, quarrels with his neighbour",
+    )  # fmt: skip
+    own = create(o311, areas.raw_a, description="Sent by the hotline")
+
+    def description(request_id) -> str:
+        answer = o311.get(f"requests/{request_id}.json", "requests", api_key=areas.raw_a)
+        return answer.body[0]["description"]
+
+    assert description(own) == "Sent by the hotline"
+    assert description(worker_report.pk) == ""
+    Incident.objects.filter(pk=worker_report.pk).update(public_text="A quarrel, settled")
+    assert description(worker_report.pk) == "A quarrel, settled"
+    listed = o311.get("requests.xml", "requests", api_key=areas.raw_a)
+    assert b"Wang Wu" not in listed.raw
+
+
 def test_an_address_string_is_located_on_our_own_places(areas: Areas, o311):
     west = areas.world.west
     request_id = create(o311, areas.raw_a, lat="", long="", address_string=west.name)
@@ -322,6 +347,21 @@ def test_filters_status_service_and_the_default_window(areas: Areas, o311):
     assert ids(service_request_id=old) == [old]  # ids ignore the window
     closed = o311.get(f"requests/{hazard}.json", "requests", api_key=areas.raw_a)
     assert closed.body[0]["status"] == "closed"
+
+
+def test_listing_takes_the_same_queries_for_one_request_or_many(
+    areas: Areas, o311, django_assert_num_queries
+):
+    """The key (one UPDATE counting the request, one read of the key) and one query for the
+    list, whatever its length."""
+    create(o311, areas.raw_a)
+    with django_assert_num_queries(3):
+        one = o311.get("requests.xml", "requests", api_key=areas.raw_a)
+    for _ in range(3):
+        create(o311, areas.raw_a)
+    with django_assert_num_queries(3):
+        four = o311.get("requests.xml", "requests", api_key=areas.raw_a)
+    assert (len(rows(one)), len(rows(four))) == (1, 4)
 
 
 def test_the_rate_limit_counts_per_key(areas: Areas, o311, settings):
