@@ -20,7 +20,7 @@ from open311 import errors as e
 from open311.models import ApiKey, Open311Request
 from tests.factories import UserFactory
 
-from .conftest import Areas, Open311Client
+from .conftest import Areas, Open311Client, check
 
 pytestmark = pytest.mark.django_db
 
@@ -378,8 +378,8 @@ def test_the_rate_limit_counts_per_key(areas: Areas, o311, settings):
 
 
 def test_other_methods_are_refused(areas: Areas):
-    client = Open311Client()
-    response = client.client.delete("/open311/v2/requests.json")
-    assert response.status_code == 405
-    response = client.client.post("/open311/v2/services.xml")
-    assert response.status_code == 405
+    client = Open311Client().client
+    response = client.delete("/open311/v2/requests.json")
+    assert check(response, "json", "requests").status == 405
+    assert response["Allow"] == "GET, POST"
+    assert check(client.post("/open311/v2/services.xml"), "xml", "services").status == 405
