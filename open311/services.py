@@ -118,6 +118,7 @@ class RequestInput:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+MAX_ATTRIBUTE = 1000  # characters of one attribute's value (stored as sent)
 LIMITS = {
     "address_string": 250,
     "email": 254,
@@ -144,9 +145,9 @@ def _point(data: RequestInput, prefix: str) -> Point:
         raise error(400, e.MSG_LOCATION_MISSING)
     found = geocode(address, prefix)
     if not found:
-        raise error(400, e.MSG_ADDRESS_NOT_FOUND, address=address)
+        raise error(400, e.MSG_ADDRESS_NOT_FOUND, address=address[:100])
     if len(found) > 1:
-        raise error(400, e.MSG_ADDRESS_AMBIGUOUS, address=address)
+        raise error(400, e.MSG_ADDRESS_AMBIGUOUS, address=address[:100])
     return found[0]
 
 
@@ -165,6 +166,10 @@ def _check_fields(data: RequestInput) -> list[str]:
             URLValidator(schemes=MEDIA_SCHEMES)(data.media_url)
         except ValidationError:
             problems.append(gettext(e.MSG_MEDIA_URL))
+    for code, value in data.attributes.items():
+        if len(value) > MAX_ATTRIBUTE:
+            field = f"attribute[{code}]"
+            problems.append(gettext(e.MSG_TOO_LONG) % {"field": field, "max": MAX_ATTRIBUTE})
     choices = attribute_choices()
     value = data.attributes.get(SEVERITY_ATTRIBUTE, "")
     if value and value not in choices:

@@ -261,6 +261,9 @@ BAD = [
     ({"attribute[severity]": "purple"}, 400, e.MSG_ATTRIBUTE_VALUE,
      {"code": "severity", "values": "blue, yellow, red"}),
     ({"jurisdiction_id": "999999"}, 404, e.MSG_JURISDICTION, {"code": "999999"}),
+    ({"first_name": "x" * 101}, 400, e.MSG_TOO_LONG, {"field": "first_name", "max": 100}),
+    ({"attribute[note]": "x" * 1001}, 400, e.MSG_TOO_LONG,
+     {"field": "attribute[note]", "max": 1000}),
 ]  # fmt: skip
 
 
