@@ -170,7 +170,8 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
     if ids:
         if not all(i.isdigit() and len(i) < 19 for i in ids):
             raise error(400, e.MSG_BAD_ID)
-        rows = selectors.requests_filtered(prefix, ids=[int(i) for i in ids])
+        wanted = [int(i) for i in ids[: selectors.MAX_REQUESTS]]
+        rows = selectors.requests_filtered(prefix, ids=wanted)
     else:
         statuses = _list(params, "status")
         if any(s not in ("open", "closed") for s in statuses):
