@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "open311",
     # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
     "assessments",
+    "ogcapi",
     "demo",
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).

@@ -84,6 +84,7 @@ from imports.models import ImportJob, JobState
 from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
+from ogcapi.collections import COLLECTIONS as OGC_COLLECTIONS
 from open311.models import ApiKey, Open311Request
 from open311.services import api_key_issue
 from planning import services as planning_services
@@ -622,6 +623,48 @@ RULES: dict[str, list[Rule]] = {
         )
     ],  # fmt: skip
     "api/households/": [PLAIN, Rule("grid", query=lambda a: {"grid": a.grid.code}, strict=False)],
+    # OGC API - Features (ogcapi): every collection listed, paged and each feature by id.
+    "ogc/": [PLAIN],
+    "ogc/api": [PLAIN],
+    "ogc/api.html": [PLAIN],
+    "ogc/conformance": [PLAIN],
+    "ogc/collections": [PLAIN],
+    "ogc/collections/<str:collection_id>": [
+        Rule(None, path=lambda a, c=c: {"collection_id": c}) for c in OGC_COLLECTIONS
+    ],
+    "ogc/collections/<str:collection_id>/items": [
+        Rule(None, path=lambda a, c=c: {"collection_id": c}, query=lambda a: {"limit": 10000})
+        for c in OGC_COLLECTIONS
+    ]
+    + [
+        Rule(
+            "grid",
+            path=lambda a, c=c: {"collection_id": c},
+            query=lambda a: {"bbox": bbox(a)},
+            strict=False,
+        )
+        for c in ("households", "buildings", "incidents")
+    ],  # fmt: skip
+    "ogc/collections/<str:collection_id>/items/<str:feature_id>": [
+        # The stations of the viewer's towns, as the map's station layer (api/layers/station/)
+        # shows them: a grid worker sees the station next door by name, never its people.
+        Rule(
+            kind,
+            path=lambda a, c=c, k=kind, f=f: {"collection_id": c, "feature_id": f(a.objects[k])},
+            strict=kind != "station",
+        )
+        for c, kind, f in (
+            ("districts", "district", lambda o: o.code),
+            ("towns", "town", lambda o: o.code),
+            ("villages", "village", lambda o: o.code),
+            ("grids", "grid", lambda o: o.code),
+            ("stations", "station", lambda o: o.code),
+            ("service-centres", "servicecentre", lambda o: o.pk),
+            ("buildings", "building", lambda o: o.pk),
+            ("households", "household", lambda o: o.pk),
+            ("incidents", "incident", lambda o: o.pk),
+        )
+    ],  # fmt: skip
     "api/ten-household-units/": [PLAIN],
     "api/incidents/": [PLAIN],
     "api/incidents/duplicates/": [Rule("incident", query=lonlat, strict=False)],
@@ -641,6 +684,9 @@ RULES: dict[str, list[Rule]] = {
         PLAIN,
         Rule("village", query=lambda a: {"village": a.village.code}, strict=False),
         Rule("servicerequest", query=lambda a: {"item": a.servicerequest.item_id}, strict=False),
+        # The desk's export (CSV) of what its filters show, an outside village's included.
+        Rule(None, query=lambda a: {"format": "csv"}),
+        Rule("village", query=lambda a: {"village": a.village.code, "format": "csv"}, strict=False),
     ],
     "services/new/": [
         PLAIN,
@@ -727,7 +773,28 @@ RULES: dict[str, list[Rule]] = {
             path=lambda a: {"pk": a.incident.pk, "attachment": a.caseattachment.pk},
         )
     ],
-    "lists/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
+    "lists/": [
+        PLAIN,
+        Rule(None, query=lambda a: {"format": "csv"}),
+        # The service requests' lists (issue 15): each list, on the page and as CSV, and an
+        # outside village or area chosen (nothing of it shows).
+        *[
+            Rule(None, query=lambda a, kind=kind: {"case": "service", "list": kind})
+            for kind in ("problems", "responsibility", "closeout")
+        ],
+        *[
+            Rule(
+                None, query=lambda a, kind=kind: {"case": "service", "list": kind, "format": "csv"}
+            )
+            for kind in ("problems", "responsibility", "closeout")
+        ],
+        Rule(
+            "village",
+            query=lambda a: {"case": "service", "village": a.village.code, "format": "csv"},
+            strict=False,
+        ),
+        Rule("town", query=lambda a: {"case": "service", "code": a.town.code}, strict=False),
+    ],
     "dashboard/": [
         PLAIN,
         Rule("worker", query=lambda a: {"level": "person", "code": a.worker.pk}, strict=False),
