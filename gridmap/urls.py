@@ -44,4 +44,5 @@ urlpatterns = [
     path("api/", include("servicedesk.api_urls")),
     path("", include("servicedesk.catalogue_urls")),
     path("", include("assessments.urls")),
+    path("", include("tiles.urls")),
 ]

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "imports",
     # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
     "assessments",
+    "tiles",
     "demo",
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).
