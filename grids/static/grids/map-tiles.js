@@ -19,6 +19,19 @@ if (window.L && L.DomEvent && !L.DomEvent.fakeStop) {
   };
 }
 
+// A point feature is a CircleMarker without a position of its own (VectorGrid draws it in
+// tile pixels): Leaflet 1.9 takes a small circle's getLatLng() as the event's position and
+// fails on it. Without getLatLng the event carries the mouse's position, as for shapes.
+if (window.L && L.VectorGrid && !L.VectorGrid.prototype._gmPointEvents) {
+  const createLayer = L.VectorGrid.prototype._createLayer;
+  L.VectorGrid.prototype._createLayer = function (feat, pxPerExtent, layerStyle) {
+    const layer = createLayer.call(this, feat, pxPerExtent, layerStyle);
+    if (feat.type === 1) layer.getLatLng = null;
+    return layer;
+  };
+  L.VectorGrid.prototype._gmPointEvents = true;
+}
+
 export const SEVERITY_COLOURS = { red: "#e03131", yellow: "#f2b705", blue: "#1c7ed6" };
 // States in which the case is done: drawn pale.
 const FINISHED = ["resolved", "verified", "closed", "cancelled", "declined"];
