@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import PHONE
+from tests.browser.screens import SCREENSHOTS
 from tests.browser.test_map import wait_for_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -123,6 +124,7 @@ def test_incident_popup_links_to_its_case(new_page, browser_user):
     shown = int(popup.get_attribute("data-incident"))
     link = page.get_attribute(".gm-incident-detail a.gm-case-link", "href")
     assert link == f"/cases/{shown}/"
+    page.screenshot(path=str(SCREENSHOTS / "map-incidents.png"))
     from django.contrib.gis.geos import Point
 
     from incidents.models import Incident
