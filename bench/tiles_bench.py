@@ -20,8 +20,8 @@ SAMPLES = 200
 RAW_GRIDS = """
 SELECT ST_AsMVT(t, 'grids', 4096, 'geom', 'fid') FROM (
   SELECT g.id AS fid, g.code, g.name, v.code AS village_code,
-         ST_AsMVTGeom(ST_Transform(g.geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true)
-           AS geom
+         ST_AsMVTGeom(ST_Transform(g.geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s),
+                      4096, 64, true) AS geom
     FROM grids_grid g JOIN grids_village v ON v.id = g.village_id
    WHERE g.generation_high_id IS NULL
      AND g.geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 0.015625), 4326)

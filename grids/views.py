@@ -152,6 +152,9 @@ class MapView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["map_strings"] = map_strings()
         user = self.request.user
-        grid_tiles = self.request.GET.get("tiles") == "1" or grids_visible(prefixes_of(user), GRID_TILES_FROM) >= GRID_TILES_FROM
+        grid_tiles = (
+            self.request.GET.get("tiles") == "1"
+            or grids_visible(prefixes_of(user), GRID_TILES_FROM) >= GRID_TILES_FROM
+        )
         context["map_config"] = map_config(user, grid_tiles=grid_tiles)
         return context

@@ -170,20 +170,20 @@ _INCIDENT_PROPS = (
     ("category", "category_code"),
 )
 
+_CODE = ("code", "code")
+_NAME = ("name", "name")
+
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
-        Layer("districts", 0, _boundaries(District, Level.COUNTY), (("code", "code"), ("name", "name"))),
-        Layer("towns", 6, _boundaries(Town, Level.TOWN), (("code", "code"), ("name", "name"), ("kind", "kind"))),
-        Layer(
-            "villages", 8, _boundaries(Village, Level.VILLAGE),
-            (("code", "code"), ("name", "name"), ("kind", "kind")),
-        ),
+        Layer("districts", 0, _boundaries(District, Level.COUNTY), (_CODE, _NAME)),
+        Layer("towns", 6, _boundaries(Town, Level.TOWN), (_CODE, _NAME, ("kind", "kind"))),
+        Layer("villages", 8, _boundaries(Village, Level.VILLAGE), (_CODE, _NAME, ("kind", "kind"))),
         Layer(
             "grids", 10, _boundaries(Grid, Level.GRID),
-            (("code", "code"), ("name", "name"), ("village_code", "village_code")),
+            (_CODE, _NAME, ("village_code", "village_code")),
         ),
-        Layer("stations", 8, _stations, (("code", "code"), ("name", "name"), ("town_code", "town_code"))),
+        Layer("stations", 8, _stations, (_CODE, _NAME, ("town_code", "town_code"))),
         Layer("buildings", 14, _buildings, (("name", "name"), ("grid_code", "grid_code"))),
         Layer("households", 15, _households, (("size", "size"), ("grid_code", "grid_code"))),
         Layer("roads", 13, _roads, (("name", "name"), ("village_code", "village_code"))),
@@ -197,8 +197,8 @@ LAYERS: dict[str, Layer] = {
 
 _PLAIN = """SELECT ST_AsMVT(t, %s, {extent}, 'geom', 'fid') FROM (
   SELECT s.fid, {props},
-         ST_AsMVTGeom(ST_Transform(s.g, 3857), ST_TileEnvelope(%s, %s, %s), {extent}, {buffer}, true)
-           AS geom
+         ST_AsMVTGeom(ST_Transform(s.g, 3857), ST_TileEnvelope(%s, %s, %s),
+                      {extent}, {buffer}, true) AS geom
   FROM ({rows}) s
 ) t WHERE t.geom IS NOT NULL"""
 

@@ -54,7 +54,11 @@ def parse_filters(params: Any) -> Filters:
     for status in statuses:
         if status not in Status.values:
             raise ValidationError(
-                {"status": [_(MSG_STATUS) % {"status": status, "statuses": ", ".join(Status.values)}]}
+                {
+                    "status": [
+                        _(MSG_STATUS) % {"status": status, "statuses": ", ".join(Status.values)}
+                    ]
+                }
             )
     category = params.get("category") or None
     if category is not None and not _CATEGORY.match(category):

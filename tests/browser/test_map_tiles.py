@@ -34,8 +34,10 @@ def tile_answers(page: Any) -> list[tuple[str, int, str]]:
     answers: list[tuple[str, int, str]] = []
     page.on(
         "response",
-        lambda r: "/tiles/" in r.url
-        and answers.append((r.url, r.status, r.headers.get("content-type", ""))),
+        lambda r: (
+            "/tiles/" in r.url
+            and answers.append((r.url, r.status, r.headers.get("content-type", "")))
+        ),
     )
     return answers
 
@@ -141,6 +143,8 @@ def test_incident_filters_fit_a_phone(new_page, browser_user):
     log_in(page, browser_user, "/map/")
     box = page.query_selector(".gm-incident-filters")
     assert box is not None and box.get_attribute("open") is None  # folded on a phone
-    width = page.evaluate("document.querySelector('.gm-incident-filters').getBoundingClientRect().width")
+    width = page.evaluate(
+        "document.querySelector('.gm-incident-filters').getBoundingClientRect().width"
+    )
     assert width < PHONE["width"] * 0.7
     assert not log.errors, log.errors

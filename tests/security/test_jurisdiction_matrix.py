@@ -649,7 +649,9 @@ RULES: dict[str, list[Rule]] = {
         Rule("grid", path=lambda a: tile("grids", a.grid.geom, 12), strict=False),
         Rule("station", path=lambda a: tile("stations", a.station.location, 12), strict=False),
         Rule("building", path=lambda a: tile("buildings", a.building.footprint, 16), strict=False),
-        Rule("household", path=lambda a: tile("households", a.household.location, 16), strict=False),
+        Rule(
+            "household", path=lambda a: tile("households", a.household.location, 16), strict=False
+        ),
         Rule("grid", path=lambda a: tile("roads", a.grid.geom, 14), strict=False),
         Rule("incident", path=lambda a: tile("incidents", a.incident.location, 11), strict=False),
         Rule("incident", path=lambda a: tile("incidents", a.incident.location, 16), strict=False),

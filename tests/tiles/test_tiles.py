@@ -185,7 +185,9 @@ def test_clusters_count_by_severity(world: World) -> None:
 def test_incident_filters(world: World) -> None:
     world.incidents[1].status = "closed"
     world.incidents[1].save(update_fields=["status"])
-    open_only = features(world.root.get(url("incidents", AREA_TILE, "status=reported")), "incidents")
+    open_only = features(
+        world.root.get(url("incidents", AREA_TILE, "status=reported")), "incidents"
+    )
     assert sum(f["properties"]["count"] for f in open_only) == 1
     none = world.root.get(url("incidents", AREA_TILE, "category=no-such-category"))
     assert none.status_code == 204
