@@ -8,11 +8,11 @@ P95s, the ratio, and the target of issue 16: within 1.5x the raw query plus 10 m
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
 from bench.common import Timing
+from tiles.layers import tile_of
 
 Z = 12
 SAMPLES = 200
@@ -40,18 +40,10 @@ SELECT ST_AsMVT(t, 'incidents', 4096, 'geom', 'fid') FROM (
 """
 
 
-def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2**z
-    return (
-        int((lon + 180) / 360 * n),
-        int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n),
-    )
-
-
 def _busiest(points: list[tuple[float, float]], k: int = 5) -> list[tuple[int, int]]:
     counts: dict[tuple[int, int], int] = {}
     for lon, lat in points:
-        key = _tile_of(lon, lat, Z)
+        key = tile_of(lon, lat, Z)[1:]
         counts[key] = counts.get(key, 0) + 1
     return [t for t, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:k]]
 

@@ -26,6 +26,7 @@ what every role inside the jurisdiction may see.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,12 +98,17 @@ class Layer:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _within(qs: QuerySet, scope: Any) -> QuerySet:
+    """``qs`` limited by a jurisdiction ``Q`` (None: no limit)."""
+    return qs if scope is None else qs.filter(scope)
+
+
 def _boundaries(model: type, level: str) -> Rows:
     def rows(user: Any, env: TileEnvelope, filters: Filters) -> QuerySet:
-        qs = model.objects.current().filter(geom__bboverlaps=env)
-        scope = boundary_scope_q(user, CODE_LENGTH[level])
-        if scope is not None:
-            qs = qs.filter(scope)
+        qs = _within(
+            model.objects.current().filter(geom__bboverlaps=env),
+            boundary_scope_q(user, CODE_LENGTH[level]),
+        )
         columns: dict[str, Any] = {"fid": F("id"), "g": F("geom")}
         if level == Level.GRID:
             columns["village_code"] = F("village__code")
@@ -114,35 +120,24 @@ def _boundaries(model: type, level: str) -> Rows:
 
 def _stations(user: Any, env: TileEnvelope, filters: Filters) -> QuerySet:
     qs = Station.objects.filter(location__bboverlaps=env)
-    scope = boundary_scope_q(user, CODE_LENGTH[Level.TOWN], "town__code")
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = _within(qs, boundary_scope_q(user, CODE_LENGTH[Level.TOWN], "town__code"))
     return qs.values("code", "name", fid=F("id"), g=F("location"), town_code=F("town__code"))
 
 
 def _buildings(user: Any, env: TileEnvelope, filters: Filters) -> QuerySet:
-    qs = Building.objects.filter(footprint__bboverlaps=env)
-    scope = scope_q(user, "grid__code")
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = _within(Building.objects.filter(footprint__bboverlaps=env), scope_q(user, "grid__code"))
     return qs.values("name", fid=F("id"), g=F("footprint"), grid_code=F("grid__code"))
 
 
 def _households(user: Any, env: TileEnvelope, filters: Filters) -> QuerySet:
     # The jurisdiction rule of /api/households/ (by the household's grid); no personal field.
-    qs = Household.objects.filter(location__bboverlaps=env)
-    scope = scope_q(user, "grid__code")
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = _within(Household.objects.filter(location__bboverlaps=env), scope_q(user, "grid__code"))
     return qs.values("size", fid=F("id"), g=F("location"), grid_code=F("grid__code"))
 
 
 def _roads(user: Any, env: TileEnvelope, filters: Filters) -> QuerySet:
     # coverage's road network, by the village it was imported for.
-    qs = RoadSegment.objects.filter(geom__bboverlaps=env)
-    scope = scope_q(user, "village_code")
-    if scope is not None:
-        qs = qs.filter(scope)
+    qs = _within(RoadSegment.objects.filter(geom__bboverlaps=env), scope_q(user, "village_code"))
     return qs.values("name", "village_code", fid=F("id"), g=F("geom"))
 
 
@@ -223,6 +218,14 @@ _CLUSTERED = """SELECT ST_AsMVT(t, %s, {extent}, 'geom', 'fid') FROM (
 def in_range(z: int, x: int, y: int) -> bool:
     """Whether z/x/y names a tile of the Web Mercator pyramid (z from 0 to ``MAX_ZOOM``)."""
     return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The z/x/y of the Web Mercator tile holding lon/lat (degrees) at zoom ``z``."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
 def tile_sql(

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import math
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -92,6 +91,7 @@ from presence.patrols import refresh_patrol_coverage
 from servicedesk.models import ServiceItem
 from servicedesk.services import service_request_create
 from tests.factories import UserFactory, rect
+from tiles.layers import tile_of
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
 MARK = re.compile(r"(OUTSIDEMARK|PERSONMARK)_(\d+)_")
@@ -536,9 +536,7 @@ def plan_station(a: Area) -> dict[str, Any]:
 def tile(layer: str, where: Any, z: int) -> dict[str, Any]:
     """The path of ``layer``'s tile at zoom ``z`` holding ``where`` (a point or a polygon)."""
     point = where if where.geom_type == "Point" else where.point_on_surface
-    n = 2**z
-    x = int((point.x + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(point.y))) / math.pi) / 2 * n)
+    _, x, y = tile_of(point.x, point.y, z)
     return {"layer": layer, "z": z, "x": x, "y": y}
 
 

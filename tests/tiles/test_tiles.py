@@ -4,7 +4,6 @@ one statement per tile. Tiles are decoded with mapbox-vector-tile."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,17 +33,9 @@ from tests.factories import (
     current_generation,
     rect,
 )
-from tiles.layers import CLUSTER_BELOW, LAYERS
+from tiles.layers import CLUSTER_BELOW, LAYERS, tile_of
 
 MVT = "application/vnd.mapbox-vector-tile"
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    """The Web Mercator tile holding lon/lat at zoom z."""
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return z, x, y
 
 
 def url(layer: str, zxy: tuple[int, int, int], query: str = "") -> str:
