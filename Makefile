@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin gettext \
-	chromium fonts-wqy-microhei
+	chromium fonts-wqy-microhei poppler-utils poppler-data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= small

@@ -1,12 +1,16 @@
 """Admin of the assessments: schemes with their indicators. A district administrator reads
 the schemes of every district and edits their district's own (``DistrictDataAdmin``, as the
 presence rules and care categories); the default schemes (every district) are edited by
-superusers. A formula is checked against the metrics registry when it is saved."""
+superusers. A formula is checked against the metrics registry when it is saved; a scheme's
+kind (its cycles' period) is fixed once it has cycles."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from presence.admin_duty import DistrictDataAdmin
 
@@ -39,3 +43,11 @@ class SchemeAdmin(DistrictDataAdmin):
     search_fields = ["name"]
     raw_id_fields = ["district"]
     inlines = [IndicatorInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A scheme's kind is its cycles' (a foreign key in the database): fixed once it
+        has cycles."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk is not None and obj.cycles.exists():
+            fields.append("kind")
+        return fields

@@ -22,13 +22,14 @@ frozen scores, the three-way evaluation and appeals.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from grids.models import District, Role, Worker
+from grids.models import Role, Worker, district_field
 
 
 class SubjectLevel(models.TextChoices):
@@ -41,18 +42,6 @@ class SubjectLevel(models.TextChoices):
 
 # The person roles a scheme may assess.
 PERSON_ROLES = [Role.GRID_LEADER, Role.VILLAGE_ASSISTANT, Role.STATION_HEAD]
-
-
-def district_field() -> models.ForeignKey:
-    """A scheme's or cycle's district; empty: every district."""
-    return models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
 
 
 class CycleKind(models.TextChoices):
@@ -90,6 +79,9 @@ class Scheme(models.Model):
                 condition=(Q(level="person") & ~Q(role="")) | (~Q(level="person") & Q(role="")),
                 name="scheme_role_for_persons",
             ),
+            # The target of the cycles' (scheme, kind) foreign key (migrations/0003): a
+            # cycle's kind is its scheme's.
+            models.UniqueConstraint(fields=["id", "kind"], name="scheme_id_kind"),
         ]
 
     def __str__(self) -> str:
@@ -145,9 +137,15 @@ class CycleState(models.TextChoices):
     CLOSED = "closed", pgettext_lazy("assessment cycle", "closed")
 
 
+MSG_CYCLE_KIND = _("A cycle of this scheme is a %(kind)s, the scheme's period.")
+
+
 class Cycle(models.Model):
     """A scheme applied to a period (``starts_on``..``ends_on``, both included) in one
-    district (or every district)."""
+    district (or every district). Its ``kind`` is its scheme's (a monthly scheme has monthly
+    cycles): ``services.cycle_open`` copies it, ``clean`` says so, and the database holds it
+    with a foreign key (scheme, kind) -> the scheme's (id, kind) (``migrations/0003``), so a
+    scheme's kind cannot change once it has cycles."""
 
     scheme = models.ForeignKey(
         Scheme, on_delete=models.PROTECT, related_name="cycles", verbose_name=_("scheme")
@@ -192,6 +190,12 @@ class Cycle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scheme} {self.starts_on:%Y-%m-%d}–{self.ends_on:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        scheme = self.scheme if self.scheme_id is not None else None
+        if scheme is not None and self.kind != scheme.kind:
+            label = CycleKind(scheme.kind).label
+            raise ValidationError({"kind": MSG_CYCLE_KIND % {"kind": label}})
 
     @property
     def is_closed(self) -> bool:

@@ -303,13 +303,15 @@ def cycle_open(
     *,
     actor: Any | None,
     scheme: Any,
-    kind: str,
     starts_on: dt.date,
     ends_on: dt.date,
     district: Any,
 ) -> Cycle:
-    """Open a cycle of ``scheme`` for a period in ``district`` (None: everywhere)."""
-    cycle = Cycle(scheme=scheme, kind=kind, starts_on=starts_on, ends_on=ends_on, district=district)
+    """Open a cycle of ``scheme`` for a period in ``district`` (None: everywhere); its kind
+    is the scheme's."""
+    cycle = Cycle(
+        scheme=scheme, kind=scheme.kind, starts_on=starts_on, ends_on=ends_on, district=district
+    )
     if actor is not None and not selectors.may_manage(actor, cycle):
         raise PermissionDenied(gettext(MSG_MAY_NOT_MANAGE))
     cycle.full_clean()

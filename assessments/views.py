@@ -111,18 +111,18 @@ def cycle_list(request: HttpRequest) -> HttpResponse:
         scheme = Scheme.objects.filter(
             pk=id_of(request.POST.get("scheme")) or 0, active=True
         ).first()
-        kind = request.POST.get("kind", "")
         try:
             first = dt.date.fromisoformat(request.POST.get("starts_on", ""))
         except ValueError:
             first = None
-        if scheme is None or kind not in CycleKind.values or first is None:
+        if scheme is None or first is None:
             errors.append(_(MSG_BAD_DATE))
         else:
-            starts_on, ends_on = _period(kind, first)
+            # The cycle's kind is the scheme's (a monthly scheme: a month).
+            starts_on, ends_on = _period(scheme.kind, first)
             try:
                 cycle = services.cycle_open(
-                    actor=request.user, scheme=scheme, kind=kind, starts_on=starts_on,
+                    actor=request.user, scheme=scheme, starts_on=starts_on,
                     ends_on=ends_on, district=scheme.district or district,
                 )  # fmt: skip
             except (ValidationError, PermissionDenied) as error:
@@ -142,7 +142,6 @@ def cycle_list(request: HttpRequest) -> HttpResponse:
             "cycles": cycles,
             "may_open": may_open,
             "schemes": schemes,
-            "kinds": CycleKind.choices,
             "errors": errors,
         },
         status=400 if errors else 200,

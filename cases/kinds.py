@@ -80,6 +80,13 @@ class CaseKind:
     # Whether an escalation gives the new owner fresh deadlines (an incident's) or keeps them
     # (a service request's promise to the resident does not move).
     new_deadlines_on_escalation: ClassVar[bool] = True
+    # The level whose place (the one holding the case's ``place_code``) keeps handling a case
+    # once it is owned higher up (escalated): its handlers stay handlers beside the new
+    # owner's, for every action whose party is the handler, in the to do and in the
+    # notifications to the owner's handlers. None: an escalated case is the new owner's
+    # alone (an incident's). A service request's village: escalation puts the town beside it
+    # as supervisor, it does not take the resident's matter away from the village.
+    handlers_stay_at: ClassVar[str | None] = None
 
     # --- what only the kind knows -------------------------------------------------------
     def time_limit(self, case: Case) -> TimeLimit:

@@ -20,8 +20,12 @@ from the row's own fields (``cases.deadlines.traffic_light``), without queries. 
 XLSX) use the same columns, with headers in the reader's language.
 
 This module holds what every kind shares: the lists, the area, the filter, the case
-columns, the page rows and the exports. A kind's own module (``incidents.lists``) adds its
-filters, its columns and the columns of each list.
+columns, the page rows and the exports. A kind's own module (``incidents.lists``,
+``servicedesk.lists``) adds its filters, its columns and the columns of each list, and says
+what each list holds where that differs from the incidents' (``ListRules``: a service
+request's problem list holds the requests not yet done, its close-out list those done,
+delivered, returned or withdrawn, by the date they ended). The page and its exports are
+``cases.list_views``.
 """
 
 from __future__ import annotations
@@ -30,13 +34,13 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextChoices
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, TextChoices
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -45,6 +49,7 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from accounts.selectors import acting_places, jurisdiction_prefixes, scope_q
 from gridmap.codes import Level
@@ -148,31 +153,66 @@ def _owner_name() -> Coalesce:
     return Coalesce(*(name_of(m) for m in (Grid, Village, Station, Town, District, City)))
 
 
-def list_queryset(*, user: User, spec: ListSpec, qs: QuerySet[Any]) -> QuerySet[Any]:
+@dataclass(frozen=True)
+class ListRules:
+    """What each list holds for a kind; the defaults are the incidents' (a case is closed out
+    by its sign-off, 销号)."""
+
+    # The statuses each list holds (None: every status).
+    statuses: Mapping[str, Sequence[str] | None] = field(
+        default_factory=lambda: {
+            ListKind.PROBLEMS: None,
+            ListKind.RESPONSIBILITY: list(OPEN_STATUSES),
+            ListKind.CLOSEOUT: [Status.CLOSED],
+        }
+    )
+    # The lists on which the status filter applies (the close-out list holds one status).
+    status_filtered: frozenset[str] = frozenset({ListKind.PROBLEMS, ListKind.RESPONSIBILITY})
+    # When a case ended, for the close-out list's period and order: a field, or an expression
+    # (annotated as ``ended_at``).
+    ended_at: str | Callable[[], Any] = "closed_at"
+    # The actions whose last event is the sign-off (who ended it and when).
+    sign_off_actions: tuple[str, ...] = (CLOSE_OUT_ACTION,)
+    # Whether the lists apply the jurisdiction (``scope_q`` on ``place_code``); False where the
+    # kind hands over the cases the user may open (the engine's ``cases_visible_to``).
+    scoped: bool = True
+
+
+INCIDENT_RULES = ListRules()
+
+
+def list_queryset(
+    *, user: User, spec: ListSpec, qs: QuerySet[Any], rules: ListRules = INCIDENT_RULES
+) -> QuerySet[Any]:
     """The rows of a list, in one query: jurisdiction, area, period and status applied to
     ``qs`` (the kind's cases, its own filters applied), with the owner's place name (problem
     and responsibility lists) or the sign-off (close-out list) and the list's order."""
     kind = kind_of(qs.model)
-    scope = scope_q(user, "place_code")
-    if scope is not None:
-        qs = qs.filter(scope)
+    if rules.scoped:
+        scope = scope_q(user, "place_code")
+        if scope is not None:
+            qs = qs.filter(scope)
     if spec.level and spec.code:
         qs = qs.filter(area_q(spec.level, spec.code))
 
-    # The period is of the report, except on the close-out list: of the close-out.
-    period_field = "closed_at" if spec.kind == ListKind.CLOSEOUT else "reported_at"
+    # The period is of the report, except on the close-out list: of the end (close-out).
+    period_field = "reported_at"
+    if spec.kind == ListKind.CLOSEOUT:
+        if callable(rules.ended_at):
+            qs = qs.annotate(ended_at=rules.ended_at())
+            period_field = "ended_at"
+        else:
+            period_field = rules.ended_at
     if spec.date_from:
         qs = qs.filter(**{f"{period_field}__gte": _day_start(spec.date_from)})
     if spec.date_to:
         qs = qs.filter(**{f"{period_field}__lt": _day_start(spec.date_to + dt.timedelta(days=1))})
 
-    if spec.kind == ListKind.CLOSEOUT:
-        qs = qs.filter(status=Status.CLOSED)
-    else:
-        if spec.kind == ListKind.RESPONSIBILITY:
-            qs = qs.filter(status__in=OPEN_STATUSES)
-        if spec.status:
-            qs = qs.filter(status=spec.status)
+    statuses = rules.statuses.get(spec.kind)
+    if statuses is not None:
+        qs = qs.filter(status__in=list(statuses))
+    if spec.status and spec.kind in rules.status_filtered:
+        qs = qs.filter(status=spec.status)
 
     if spec.kind == ListKind.PROBLEMS:
         return qs.annotate(owner_name=_owner_name()).order_by("-reported_at", "-id")
@@ -180,11 +220,13 @@ def list_queryset(*, user: User, spec: ListSpec, qs: QuerySet[Any]) -> QuerySet[
         return qs.annotate(owner_name=_owner_name()).order_by(
             Coalesce("resolve_due_at", "acknowledge_due_at").asc(nulls_last=True), "id"
         )
-    sign_off = kind.events(OuterRef("pk")).filter(action=CLOSE_OUT_ACTION).order_by("-seq")
+    sign_off = (
+        kind.events(OuterRef("pk")).filter(action__in=rules.sign_off_actions).order_by("-seq")
+    )
     return qs.annotate(
         signed_off_by=Subquery(sign_off.values("actor_name")[:1]),
         signed_off_at=Subquery(sign_off.values("at")[:1]),
-    ).order_by("-closed_at", "-id")
+    ).order_by(F(period_field).desc(nulls_last=True), "-id")
 
 
 # --- columns ----------------------------------------------------------------------------------
@@ -202,7 +244,8 @@ class Column:
     key: str
     label: str | Promise
     value: Callable[[Any, dt.datetime], Any]
-    # text, long, place, people, number, datetime, case, status, severity, level, light, on_time
+    # text, long, place, people, number, datetime, date, case, status, severity, level, light,
+    # on_time
     kind: str = "text"
     # The labels of a choice the case's kind defines (an incident's severity), by value.
     labels: Mapping[str, Any] | None = None
@@ -228,6 +271,8 @@ def cell_text(kind: str, value: Any, labels: Mapping[str, Any] | None = None) ->
         return str(labels.get(value, value))
     if kind == "datetime":
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if kind == "date":
+        return value.isoformat()
     if kind == "status":
         return str(Status(value).label)
     if kind == "light":
@@ -322,19 +367,25 @@ def _xlsx_value(cell: Cell) -> Any:
     if cell.kind == "datetime":
         # Spreadsheets have no time zones: local time, as the page shows it.
         return timezone.localtime(cell.value).replace(tzinfo=None)
+    if cell.kind == "date":
+        return cell.value
     if cell.kind in NUMBER_KINDS:
         return cell.value
     # openpyxl writes text starting with "=" as a formula: quoted, it stays text.
     return safe_cell(cell.text)
 
 
+DATE_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
+
+
 def xlsx_bytes(qs: QuerySet[Any], columns: list[Column], now: dt.datetime, title: str) -> bytes:
     """The list as an XLSX workbook (openpyxl, write-only: rows go straight to the file)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    widths = {"long": 60, "place": 30, "datetime": 17, "people": 24, "case": 8, "number": 10}
+    widths = {"long": 60, "place": 30, "datetime": 17, "date": 11, "people": 24, "case": 8,
+              "number": 10}  # fmt: skip
     for index, column in enumerate(columns):
-        letter = chr(ord("A") + index)
+        letter = get_column_letter(index + 1)
         sheet.column_dimensions[letter].width = widths.get(column.kind, 16)
     sheet.freeze_panes = "A2"
     header = []
@@ -347,9 +398,9 @@ def xlsx_bytes(qs: QuerySet[Any], columns: list[Column], now: dt.datetime, title
         out = []
         for cell in cells:
             value = _xlsx_value(cell)
-            if cell.kind == "datetime" and value is not None:
+            if cell.kind in DATE_FORMATS and value is not None:
                 written = WriteOnlyCell(sheet, value=value)
-                written.number_format = "yyyy-mm-dd hh:mm"
+                written.number_format = DATE_FORMATS[cell.kind]
                 out.append(written)
             else:
                 out.append(value)
@@ -405,8 +456,10 @@ class ListFilterForm(forms.Form):
         choices=[("", "HTML"), ("html", "HTML"), ("csv", "CSV"), ("xlsx", "XLSX")], required=False
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The viewer (a kind's form offers the choices inside their jurisdiction).
+        self.user = user
         # ``from`` is a Python keyword: the field is added by name.
         self.fields["from"] = forms.DateField(label=_("From"), required=False)
         self.fields["to"] = forms.DateField(label=_("To"), required=False)

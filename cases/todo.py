@@ -9,7 +9,9 @@ case by case). Nothing loops over cases in Python:
   role assignments today (``accounts.selectors.today_assignments``) and the explicit grant of
   their account (``granted_account``). A *handler* is the owner level's: a role on the owning
   place (grid leader of the grid, village secretary or mediation director of the village,
-  dispatcher of the town) or an account of the owner level's role covering it. A
+  dispatcher of the town) or an account of the owner level's role covering it; a kind may
+  keep the handlers of one level beside a higher owner's (``CaseKind.handlers_stay_at``: a
+  service request's village after escalation; ``PartyQ.handles_home`` on ``place_code``). A
   *supervisor* of a grid or village case staffs the station whose catchment holds the village
   today (a correlated ``EXISTS`` on the catchment); above that, the handler of the level
   above. A *closer* of a grid or village case signs for that station (its head or the head's
@@ -50,7 +52,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import AccountRole
 from accounts.selectors import granted_account, today_assignments
-from gridmap.codes import CODE_LENGTH, Level, prefix_of
+from gridmap.codes import CODE_LENGTH, LEVEL_ORDER, Level, prefix_of
 from gridmap.jurisdiction import NOTHING
 from grids.models import STATION_ROLES, CatchmentAssignment, Role
 
@@ -170,10 +172,37 @@ class PartyQ:
         )
         return Q(owner_level__in=_STATION_LEVELS) & Q(Exists(catchment))
 
+    def handles_home(self) -> Q:
+        """The user handles the place the kind keeps handling its cases owned above it
+        (``cases.workflow.home_place``): the place at ``CaseKind.handlers_stay_at`` holding
+        the case's ``place_code``, while the owner is higher up."""
+        level = self.kind.handlers_stay_at if self.kind is not None else None
+        if level is None:
+            return NOTHING
+        n = CODE_LENGTH[level]
+        parts = [
+            Q(place_code__startswith=p)
+            for p in map(prefix_of, self._account_codes(ACCOUNT_ROLE[level]))
+            if len(p) <= n
+        ]
+        held = worker_roles(self.kind, level)
+        if held is not None:
+            roles, field = held
+            codes = {r[_ROLE_COLUMN[field]] for r in self.rows if r[0] in roles}
+            codes.discard(None)
+            parts += [Q(place_code__startswith=code) for code in sorted(codes)]
+        if not parts:
+            return NOTHING
+        above = LEVEL_ORDER[LEVEL_ORDER.index(level) + 1 :]
+        return Q(owner_level__in=above) & Q(place_code__regex=f"^.{{{n},}}$") & _any(parts)
+
     def handler(self) -> Q:
-        return _any(
-            [Q(owner_level=level) & self.handles_place(level, level) for level in _PLACE_OF_OWNER]
-        )
+        owners = [
+            Q(owner_level=level) & self.handles_place(level, level) for level in _PLACE_OF_OWNER
+        ]
+        if self.kind is not None and self.kind.handlers_stay_at is not None:
+            owners.append(self.handles_home())
+        return _any(owners)
 
     def supervisor(self) -> Q:
         staffed = {r[4] for r in self.rows if r[0] in STATION_ROLES and r[4] is not None}

@@ -57,6 +57,9 @@ the accounts named below are office grants and logins that are nobody's worker y
   the village, its party secretary and its mediation director; town: ``town_staff`` accounts
   of the town, its platform dispatcher and its on-duty officer of the day; county:
   ``district_admin`` accounts of the district; city: ``city_admin`` accounts of the city.
+  A kind may keep the handlers of one level beside a higher owner's
+  (``CaseKind.handlers_stay_at``, ``home_place``: a service request's village after the
+  town got it by escalation); an incident's are the owner's alone.
 - **Supervisors** (the level above the handlers) verify, grant or refuse more time, reopen
   (verification failed) and cancel. For grid- and village-level cases that is the
   *station* whose catchment holds the village (its ``station_staff`` accounts and the
@@ -129,6 +132,7 @@ from accounts.selectors import (
 )
 from gridmap import uploads
 from gridmap.codes import (
+    CODE_LENGTH,
     LEVEL_ORDER,
     Level,
     code_at,
@@ -480,6 +484,18 @@ def supervisor_worker_ids(case: Case, on: dt.date) -> set[int]:
     return handler_worker_ids(*above, on)
 
 
+def home_place(case: Case, kind: CaseKind | None) -> tuple[str, str] | None:
+    """The place (level, code) whose handlers keep handling the case beside its owner's
+    (``CaseKind.handlers_stay_at``: the place at that level holding ``place_code``), while the
+    case is owned above that level; else None."""
+    level = kind.handlers_stay_at if kind is not None else None
+    if level is None or len(case.place_code) < CODE_LENGTH[level]:
+        return None
+    if LEVEL_ORDER.index(case.owner_level) <= LEVEL_ORDER.index(level):
+        return None
+    return level, code_at(level, case.place_code)
+
+
 class _Parties:
     """What the actor is to a case on a day: handler, supervisor, closer, redispatcher,
     reporter. Queries lazily and at most once each (account, roles, station)."""
@@ -526,6 +542,12 @@ class _Parties:
         column = {"grid": 1, "village": 2, "town": 4}[field]
         return any(r[0] in roles and r[column] == code for r in self.roles)
 
+    def handles_home(self) -> bool:
+        """Whether the actor handles the place the case's kind keeps handling it
+        (``home_place``)."""
+        home = home_place(self.case, self.kind)
+        return home is not None and self.handles(*home)
+
     def staffs_station(self, station: str) -> bool:
         account = self.account
         if (
@@ -553,7 +575,7 @@ class _Parties:
         if party == REPORTER:
             return self.user is not None and case.reporter_id == self.user.pk
         if party == HANDLER:
-            return self.handles(level, code)
+            return self.handles(level, code) or self.handles_home()
         if party == CLOSER and level in (Level.GRID, Level.VILLAGE):
             return self.station is not None and self.signing_role(self.station) is not None
         if party == SUPERVISOR:
@@ -632,8 +654,13 @@ class Step:
         return timezone.localdate(self.at)
 
     def owner_handlers(self) -> set[int]:
-        """The workers who handle the case's owner now (its kind's extra roles included)."""
-        return handler_worker_ids(self.case.owner_level, self.case.owner_code, self.on, self.kind)
+        """The workers who handle the case's owner now (its kind's extra roles included),
+        and those of the place its kind keeps handling it (``CaseKind.handlers_stay_at``)."""
+        ids = handler_worker_ids(self.case.owner_level, self.case.owner_code, self.on, self.kind)
+        home = home_place(self.case, self.kind)
+        if home is not None:
+            ids |= handler_worker_ids(*home, self.on, self.kind)
+        return ids
 
 
 # A condition says why an action may not be taken now (a message), or None when it may. It

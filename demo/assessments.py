@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessments import services
-from assessments.models import Appeal, Cycle, CycleKind, EvaluationEntry, Scheme, Score
+from assessments.models import Appeal, Cycle, EvaluationEntry, Scheme, Score
 from grids.models import CatchmentAssignment, Role, RoleAssignment
 
 from .logins import demo_logins_ensure
@@ -82,7 +82,7 @@ def load_demo_assessments(*, seed: int = 7, today: dt.date | None = None) -> lis
     for first, last in _months(today or timezone.localdate()):
         with transaction.atomic():
             cycle = services.cycle_open(
-                actor=None, scheme=scheme, kind=CycleKind.MONTHLY, starts_on=first,
+                actor=None, scheme=scheme, starts_on=first,
                 ends_on=last, district=None,
             )  # fmt: skip
             services.compute_cycle(actor=None, cycle=cycle)

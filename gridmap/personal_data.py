@@ -22,8 +22,9 @@ personal data").
 
 Outside a request (a management command, the clock), ``show`` masks as asked and notes nothing.
 So does a body streamed after the view returned (``StreamingHttpResponse``): render personal
-data before returning, or it is neither logged nor marked no-store. (No streamed export
-carries personal data today.)
+data before returning, or it is neither logged nor marked no-store; a streamed export that
+carries personal data calls ``note_streamed`` before returning (the service lists' CSV names
+applicants: ``servicedesk.lists``).
 The kernel knows no app: the log's writer is registered (``register_sink``), as the
 jurisdiction policy is.
 """
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +170,19 @@ def show(
         if answer is not None:
             answer.seen.add(Seen(record_type, record_id, code or "", kind))
     return value
+
+
+def note_streamed(
+    records: Iterable[tuple[int, str]], *, kind: str, visible: bool, record_type: str
+) -> None:
+    """For a body streamed after the view returns (whose ``show`` calls see no answer): mark
+    the current answer as carrying personal data and, when ``visible``, note ``kind`` shown
+    unmasked for each ``(record id, place code)`` of ``records``, as ``show`` would have."""
+    mark_answer()
+    answer = _answer.get()
+    if not visible or answer is None:
+        return
+    answer.seen.update(Seen(record_type, pk, code or "", kind) for pk, code in records)
 
 
 def viewer_may_see() -> bool:

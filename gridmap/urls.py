@@ -44,5 +44,8 @@ urlpatterns = [
     path("api/", include("servicedesk.api_urls")),
     path("", include("servicedesk.catalogue_urls")),
     path("", include("assessments.urls")),
+    path("ogc/", include("ogcapi.urls")),
+    # Open311 GeoReport v2 (client systems with an API key; open311/views.py).
+    path("open311/v2/", include("open311.urls")),
     path("", include("tiles.urls")),
 ]

@@ -164,6 +164,21 @@ class District(Boundary):
         constraints = boundary_constraints("district", r"^\d{4}(0[1-9]|[1-9]\d)$")
 
 
+def district_field() -> models.ForeignKey:
+    """A rule's or a catalogue row's district, empty = every district (a district's own row
+    replaces the global one where both exist): the one declaration of the assessments'
+    schemes and cycles, the service catalogue's items and presence's care categories, rules
+    and schedule days. A district in use cannot be deleted (``PROTECT``)."""
+    return models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district"),
+    )
+
+
 class Town(Boundary):
     """Town, township or street (镇 / 乡 / 街道), 9-digit code = district code + 3."""
 

@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -624,3 +625,99 @@ class NormalisationCounter:
             self.columns.update(normalised)
             self.rows += bool(normalised)
         return values, errors
+
+
+# --- The clean cells, recognised in SQL -------------------------------------------------------
+# A large CSV is COPY'd as text and cleaned in the database (``imports.pipeline._load_sql``).
+# Each ``*_sql`` below is a condition on one cell (SQL text, NULL for a column the file lacks)
+# that holds only for a cell its ``clean_*`` above returns as it is, not normalised, and does
+# not refuse (the cleaners' "common case"); the value is then the cell itself, cast. A row with
+# any other cell is cleaned in Python by the cleaners themselves, so every message and every
+# normalisation comes from one place. The conditions may be stricter than the cleaners (a cell
+# they do not recognise only goes the slower way), never looser: ``tests/imports`` compares
+# both ways cell by cell. Every cast is behind a CASE, so no cell can make the statement fail.
+
+
+@cache
+def _whitespace_sql() -> str:
+    """A regular-expression class body of every character Python's ``\\s`` matches but the
+    space (``str.isspace``), as ``\\uXXXX`` escapes for PostgreSQL."""
+    return "".join(f"\\u{c:04x}" for c in range(0x10000) if chr(c).isspace() and chr(c) != " ")
+
+
+def empty_sql(cell: str) -> str:
+    """SQL: the cell is missing or empty (not one of spaces only: that goes the slower way)."""
+    return f"coalesce({cell}, '') = ''"
+
+
+def text_sql(cell: str, *, max_length: int) -> str:
+    """SQL: ``clean_text`` returns ``cell`` as it is (not empty, tidy, not too long)."""
+    untidy = f"^ | $|  |[{_whitespace_sql()}]"
+    return (
+        f"coalesce({cell} <> '' AND {cell} !~ '{untidy}' AND length({cell}) <= {max_length}, false)"
+    )
+
+
+def code_sql(cell: str, *, max_length: int, required: bool) -> str:
+    """SQL: ``clean_code`` returns ``cell`` as it is (letters and digits, not scientific
+    notation), or "" for an empty cell of a column that is not required."""
+    clean = (
+        f"coalesce({cell} ~ '^[A-Za-z0-9]{{1,{max_length}}}$' "
+        f"AND {cell} !~ '^[0-9]+[eE][0-9]+$', false)"
+    )
+    return clean if required else f"({empty_sql(cell)} OR {clean})"
+
+
+def id_number_sql(cell: str) -> str:
+    """SQL: ``clean_id_number`` returns ``cell`` as it is (17 digits and a right check
+    character, a real birth date from 1880 to the date given as the one parameter), or ""
+    for an empty cell."""
+    total = " + ".join(f"substr({cell}, {i + 1}, 1)::int * {w}" for i, w in enumerate(ID_WEIGHTS))
+    y, m, d = (f"substr({cell}, {a}, {b})::int" for a, b in ((7, 4), (11, 2), (13, 2)))
+    born = f"(make_date({y}, {m}, 1) + ({d} - 1))"
+    return f"""(CASE WHEN {empty_sql(cell)} THEN TRUE
+                     WHEN {cell} ~ '^[0-9]{{17}}[0-9X]$' THEN
+                       substr('{ID_CHECK}', mod({total}, 11) + 1, 1) = substr({cell}, 18, 1)
+                       AND CASE WHEN {y} >= 1880 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND 31
+                                THEN to_char({born}, 'YYYYMMDD') = substr({cell}, 7, 8)
+                                     AND {born} <= %s::date
+                                ELSE FALSE END
+                     ELSE FALSE END)"""
+
+
+def phone_sql(cell: str) -> str:
+    """SQL: ``clean_phone`` returns ``cell`` as it is (a mobile number), or "" if empty."""
+    return f"({empty_sql(cell)} OR coalesce({cell} ~ '^1[3-9][0-9]{{9}}$', false))"
+
+
+def integer_sql(cell: str, *, minimum: int, maximum: int) -> str:
+    """SQL: ``clean_integer`` reads ``cell`` (ASCII digits) within the bounds, or None if
+    empty."""
+    return f"""(CASE WHEN {empty_sql(cell)} THEN TRUE
+                     WHEN {cell} ~ '^[0-9]{{1,9}}$' THEN {cell}::int BETWEEN {minimum} AND {maximum}
+                     ELSE FALSE END)"""
+
+
+def integer_value_sql(cell: str) -> str:
+    """SQL: the value of a cell ``integer_sql`` holds for."""
+    return f"(CASE WHEN {empty_sql(cell)} THEN NULL ELSE {cell}::int END)"
+
+
+_DEGREES_SQL = "^-?[0-9]{1,3}([.][0-9]{1,17})?$"
+
+
+def lon_lat_sql(lon: str, lat: str) -> str:
+    """SQL: ``clean_lon_lat`` (WGS84, ``convert=False``) returns both cells as they are
+    (plain decimal degrees in range, not swapped), or None for two empty cells."""
+    x, y = f"{lon}::float8", f"{lat}::float8"
+    return f"""(CASE WHEN {empty_sql(lon)} AND {empty_sql(lat)} THEN TRUE
+                     WHEN {lon} ~ '{_DEGREES_SQL}' AND {lat} ~ '{_DEGREES_SQL}' THEN
+                       {x} BETWEEN -180 AND 180 AND {y} BETWEEN -90 AND 90
+                       AND NOT ({x} BETWEEN {CHINA_LAT[0]} AND {CHINA_LAT[1]}
+                                AND {y} BETWEEN {CHINA_LON[0]} AND {CHINA_LON[1]})
+                     ELSE FALSE END)"""
+
+
+def degrees_value_sql(cell: str) -> str:
+    """SQL: the degrees of a cell ``lon_lat_sql`` holds for."""
+    return f"(CASE WHEN {empty_sql(cell)} THEN NULL ELSE {cell}::float8 END)"

@@ -7,7 +7,11 @@ is cancelled):
 1. **Stream and clean.** The file is read once (``imports.sources``), each cell cleaned by the
    kind's handler with the per-cell cleaners of ``imports.normalise`` (full-width digits,
    ``+86``, Excel damage...). ID numbers and phones are encrypted and hashed here, in Python,
-   so the database never holds them in clear, not even in the staging table.
+   so the database never holds them in clear, not even in the staging table. A CSV whose
+   handler can (households, WGS84) is instead COPY'd raw and its clean rows cleaned,
+   encrypted and hashed in SQL (``_load_sql``, pgcrypto; ``GRIDMAP_IMPORT_CLEAN_IN_DB``):
+   its numbers are then in clear in this connection's temporary table until the end of the
+   transaction.
 2. **COPY into a staging table.** Rows go into a temporary table (``import_stage``, dropped at
    the end of the transaction) through PostgreSQL ``COPY``, in chunks; coordinates in GCJ-02 or
    BD-09 are converted a chunk at a time (``grids.coords``, vectorised). Memory stays flat: at
@@ -49,6 +53,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
+from gridmap.crypto import sql_keys
 from gridmap.messages import render_message
 from grids.coords import bd09_to_wgs84, gcj02_to_wgs84
 from imports.kinds import get_kind
@@ -59,11 +64,15 @@ from imports.sources import GEOMETRY, Record, SourceError, open_source
 logger = logging.getLogger(__name__)
 
 STAGE = "import_stage"
+# A CSV's cells as text, before cleaning (``Handler.clean_sql``), and the keys to encrypt with.
+RAW = "import_raw"
+KEYS = "import_keys"
 CHUNK = 5000
 # A file of more rows than this is cleaned by worker processes too (``GRIDMAP_IMPORT_WORKERS``).
 SERIAL_ROWS = 20_000
 # Memory for the hashes of the set-based statements (per sort or hash, this connection only).
 IMPORT_WORK_MEM = "256MB"
+IMPORT_GIN_PENDING = "64MB"
 MAX_REFUSALS = 5000
 MAX_POINTS = 2000
 
@@ -193,16 +202,21 @@ class Stage:
 
     def refuse_duplicates(self, key: str, column: str, msgid: str) -> int:
         """Refuse every row whose ``key`` another row of the file also has (which one is right
-        is the clerk's call), naming the other rows."""
+        is the clerk's call), naming the rows in order. The keys held twice are found first by
+        one hash aggregate, so only their rows are sorted."""
         return self.execute(
-            f"""WITH d AS (
-                  SELECT n, string_agg(row_no::text, ', ') OVER (PARTITION BY {key}) AS rows_,
-                         count(*) OVER (PARTITION BY {key}) AS c, {key} AS k
-                    FROM {STAGE} WHERE {key} IS NOT NULL AND {key} <> '')
+            f"""WITH twice AS (
+                  SELECT {key} AS k FROM {STAGE} WHERE {key} IS NOT NULL AND {key} <> ''
+                   GROUP BY {key} HAVING count(*) > 1),
+                d AS (
+                  SELECT n, {key} AS k, string_agg(row_no::text, ', ') OVER (
+                           PARTITION BY {key} ORDER BY row_no
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS rows_
+                    FROM {STAGE} WHERE {key} IN (SELECT k FROM twice))
                 UPDATE {STAGE} s SET errors = coalesce(s.errors, '[]'::jsonb) || jsonb_build_array(
                   jsonb_build_object('column', %s::text, 'msgid', %s::text,
                     'params', jsonb_build_object('value', d.k, 'rows', d.rows_)))
-                  FROM d WHERE d.n = s.n AND d.c > 1""",
+                  FROM d WHERE d.n = s.n""",
             [column, msgid],
         )
 
@@ -280,6 +294,19 @@ class Handler:
     ) -> tuple[dict[str, Any], list[RowError], list[str]]:
         """The staging values of one row, the refusals of its cells and the columns
         normalised."""
+        raise NotImplementedError
+
+    def cleans_in_sql(self, ctx: Context) -> bool:
+        """Whether a CSV's rows are cleaned by ``clean_sql`` (those it can) with this context."""
+        return False
+
+    def clean_sql(self, stage: Stage, keys: list[str]) -> list[tuple[str, list[Any]]]:
+        """Statements (SQL, parameters) ending in an ``INSERT INTO`` the staging table
+        ``SELECT``ing from ``RAW`` (the file's cells as text, columns ``n``, ``sheet``,
+        ``row_no`` and ``keys``; ``KEYS`` holds ``gridmap.crypto.sql_keys``) the rows whose
+        every cell is already in its clean form, cleaned in the database exactly as ``clean``
+        would clean them; the other rows are cleaned by ``clean``. Only called when
+        ``cleans_in_sql``."""
         raise NotImplementedError
 
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
@@ -383,7 +410,13 @@ def run_import(
             stage = Stage(handler.columns, ctx)
             stage.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
             stage.execute("SET LOCAL jit = off")
-            _load(stage, handler, source, ctx, progress, cancelled)
+            # A GIN index (households' address trigrams) takes a large insert into its pending
+            # list and merges it in big sorted batches rather than every 4 MB.
+            stage.execute(f"SET LOCAL gin_pending_list_limit = '{IMPORT_GIN_PENDING}'")
+            if source.format == "csv" and handler.cleans_in_sql(ctx) and _clean_in_db():
+                _load_sql(stage, handler, source, ctx, progress, cancelled)
+            else:
+                _load(stage, handler, source, ctx, progress, cancelled)
             # Statistics for the planner: a temporary table is never analysed by autovacuum.
             stage.execute(f"ANALYZE {STAGE}")
             tick("load")
@@ -456,6 +489,13 @@ def _worker_setup() -> None:
     django.setup()
 
 
+def _clean_in_db() -> bool:
+    """Whether a CSV is cleaned in the database where its handler can (``_load_sql``):
+    ``GRIDMAP_IMPORT_CLEAN_IN_DB``, on by default. Off, every row is cleaned in Python and no
+    personal number reaches the database in clear, not even in a temporary table."""
+    return bool(settings.GRIDMAP_IMPORT_CLEAN_IN_DB)
+
+
 def _workers() -> int:
     """How many processes clean a large file besides the importing one (0: none)."""
     configured = getattr(settings, "GRIDMAP_IMPORT_WORKERS", None)
@@ -526,6 +566,67 @@ def _load(
             pool.shutdown(wait=True, cancel_futures=True)
     if n == 0 and progress is not None:
         progress(0)
+
+
+def _load_sql(
+    stage: Stage,
+    handler: Handler,
+    source: Any,
+    ctx: Context,
+    progress: Callable[[int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    """A CSV's cells COPY'd as text into ``RAW`` (no cleaning in Python), then the rows whose
+    every cell is already clean (nearly all of a large file) cleaned, encrypted and hashed in
+    one set-based statement (``Handler.clean_sql``), and the other rows read back and cleaned
+    in Python as ``_load`` cleans them, a chunk at a time: the same values, the same reasons,
+    the same count of rows normalised."""
+    keys = list(source.header.keys.values())
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(k)} text" for k in keys)
+    stage.execute(f"DROP TABLE IF EXISTS {RAW}")
+    stage.execute(
+        f"CREATE TEMPORARY TABLE {RAW} (n integer, sheet text, row_no integer, {columns}) "
+        "ON COMMIT DROP"
+    )
+    n = 0
+    with connection.cursor() as cur:
+        with cur.cursor.copy(f"COPY {RAW} FROM STDIN") as copy:
+            write = copy.write_row
+            for row, cells in source.picked():
+                n += 1
+                write((n, row.sheet, row.number, *cells))
+                if n % CHUNK == 0:
+                    if progress is not None:
+                        progress(n)
+                    if cancelled is not None and cancelled():
+                        raise ImportCancelled
+        stage.execute(f"DROP TABLE IF EXISTS {KEYS}")
+        stage.execute(
+            f"CREATE TEMPORARY TABLE {KEYS} (ts bytea, sign bytea, enc bytea, hash bytea) "
+            "ON COMMIT DROP"
+        )
+        material = sql_keys()
+        with cur.cursor.copy(f"COPY {KEYS} (ts, sign, enc, hash) FROM STDIN") as copy:
+            copy.write_row([material[k] for k in ("ts", "sign", "enc", "hash")])
+    for sql, params in handler.clean_sql(stage, keys):
+        stage.execute(sql, params)
+    stage.execute(f"DROP TABLE {KEYS}")
+    names = stage.names
+    rest = ", ".join(quote(k) for k in keys)
+    with transaction.atomic(), connection.chunked_cursor() as cur:
+        cur.execute(
+            f"""SELECT n, sheet, row_no, {rest} FROM {RAW} r
+                 WHERE NOT EXISTS (SELECT FROM {STAGE} s WHERE s.n = r.n) ORDER BY n"""
+        )
+        while batch := cur.fetchmany(CHUNK):
+            items = [
+                (row[0], row[1], row[2], dict(zip(keys, row[3:], strict=True))) for row in batch
+            ]
+            stage.copy(stage_rows(handler, ctx, names, items))
+    stage.execute(f"DROP TABLE {RAW}")
+    if progress is not None:
+        progress(n)
 
 
 def _refusals(

@@ -41,7 +41,7 @@ from typing import Any
 
 from django.utils.translation import gettext_noop
 
-from gridmap.exports import read_cell
+from gridmap.exports import QUOTE, read_cell
 from gridmap.messages import render_message
 
 from .kinds import Column, Kind
@@ -283,13 +283,34 @@ class Source:
         return pyproj.CRS.from_user_input(self.crs).to_epsg()
 
     def __iter__(self) -> Iterator[Record]:
+        names = list(self.header.keys.values())
+        geo = self.format == "geo"
+        for row, picked in self.picked():
+            values = dict(zip(names, picked, strict=True))
+            if geo:
+                values[GEOMETRY] = row.cells[-1]
+            yield Record(sheet=row.sheet, number=row.number, cells=row.cells, values=values)
+
+    def picked(self) -> Iterator[tuple[RawRow, tuple[Any, ...]]]:
+        """Each data row and its cells of the header's columns, in the order of
+        ``header.keys`` (None for a cell the row lacks): what ``Record.values`` holds, without
+        a dict (a large CSV cleaned in the database)."""
         keys = self.header.keys
-        names = list(keys.values())
         indices = list(keys.keys())
         width = max(indices) + 1 if indices else 0
         # The kind's cells of a row at least as wide as the header, in one C call.
-        pick = operator.itemgetter(*indices) if len(indices) > 1 else None
-        geo = self.format == "geo"
+        if len(indices) > 1:
+            pick = operator.itemgetter(*indices)
+        elif indices:
+            index = indices[0]
+
+            def pick(cells: tuple[Any, ...]) -> tuple[Any, ...]:
+                return (cells[index],)
+        else:
+
+            def pick(cells: tuple[Any, ...]) -> tuple[Any, ...]:
+                return ()
+
         first = True
         blank = 0
         # Records are read once: a second iteration goes on where the first stopped.
@@ -309,13 +330,10 @@ class Source:
                 continue
             first = False
             self.rows += 1
-            if pick is not None and len(cells) >= width:
-                values = dict(zip(names, pick(cells), strict=True))
+            if len(cells) >= width:
+                yield row, pick(cells)
             else:
-                values = {key: cells[i] if i < len(cells) else None for i, key in keys.items()}
-            if geo:
-                values[GEOMETRY] = cells[-1]
-            yield Record(sheet=row.sheet, number=row.number, cells=cells, values=values)
+                yield row, tuple(cells[i] if i < len(cells) else None for i in indices)
 
 
 def open_source(path: str | Path, kind: Kind, *, sheet: str | None = None) -> Source:
@@ -441,7 +459,11 @@ def _csv_rows(path: Path) -> Iterator[RawRow]:
             sample = f.read(SNIFF_CHUNK)
             f.seek(0)
             for number, cells in enumerate(csv.reader(f, delimiter=csv_delimiter(sample)), 1):
-                yield RawRow(path.name, number, tuple(map(read_cell, cells)))
+                # (read_cell only undoes a quote a cell starts with: most rows have none.)
+                if QUOTE in "\0".join(cells):
+                    yield RawRow(path.name, number, tuple(map(read_cell, cells)))
+                else:
+                    yield RawRow(path.name, number, tuple(cells))
 
     return rows()
 

@@ -5,6 +5,7 @@ from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
 from cases.kinds import register
+from cases.list_registry import register as register_lists
 
 
 class IncidentsConfig(AppConfig):
@@ -15,6 +16,10 @@ class IncidentsConfig(AppConfig):
         from .kind import IncidentKind
 
         register(IncidentKind())
+        # The three lists (/lists/) offer incidents first.
+        from .lists import LISTS
+
+        register_lists(LISTS)
         # The inbox shows an incident's entries only while the incident is the user's to see.
         from .notifications import register_inbox_scope
 

@@ -18,42 +18,34 @@ a public media URL.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import (
     FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
-    StreamingHttpResponse,
 )
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import can_see_personal_data
 from cases import pages
+from cases.list_views import CaseListsView
 from cases.pages import MSG_CONFLICT as MSG_CONFLICT  # the tests read it here
 from cases.pages import MSG_DONE
 from gridmap import uploads
 from grids.models import Role
 from households.routing import shown_phone
 
-from . import lists, publication, selectors
+from . import publication, selectors
 from .deliveries import deliveries_shown
 from .models import (
     CaseAttachment,
@@ -476,123 +468,6 @@ def _shown_name(stored: str) -> str:
 
 
 # --- the lists -------------------------------------------------------------------------------
-def _query(params: dict[str, Any], **changes: Any) -> str:
-    merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
-    return "?" + urlencode(merged) if merged else "?"
-
-
-class ListsView(LoginRequiredMixin, View):
-    """``/lists/``: 问题清单 / 责任清单 / 销号清单, filtered, on screen or as CSV / XLSX."""
-
-    template_name = "incidents/lists.html"
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        form = lists.ListFilterForm(request.GET or None)
-        valid = form.is_valid() if request.GET else True
-        if request.GET and not valid:
-            if (request.GET.get("format") or "") in ("csv", "xlsx"):
-                first = next(iter(form.errors.values()))[0]
-                return HttpResponse(first, status=400, content_type="text/plain; charset=utf-8")
-            return self._page(request, form, None, status=400)
-        spec = form.spec() if request.GET else lists.ListSpec()
-        fmt = form.cleaned_data.get("format") if request.GET else ""
-        now = timezone.now()
-        qs = lists.list_queryset(user=request.user, spec=spec)
-        if fmt in ("csv", "xlsx"):
-            return self._export(request, qs, spec, fmt, now)
-        return self._page(request, form, spec, now=now, qs=qs)
-
-    def _filename(self, spec: lists.ListSpec, ext: str) -> str:
-        parts = [spec.kind, spec.code or "all", timezone.localdate().strftime("%Y%m%d")]
-        return "-".join(p for p in parts if p) + "." + ext
-
-    def _export(
-        self,
-        request: HttpRequest,
-        qs: QuerySet[Incident],
-        spec: lists.ListSpec,
-        fmt: str,
-        now: dt.datetime,
-    ) -> HttpResponse:
-        language = translation.get_language()
-        title = str(lists.ListKind(spec.kind).label)
-        if fmt == "csv":
-
-            def body() -> Iterator[str]:
-                # Streamed after the view returns: keep the request's language for labels.
-                with translation.override(language):
-                    yield from lists.csv_lines(qs, spec.kind, now)
-
-            response = StreamingHttpResponse(body(), content_type="text/csv; charset=utf-8")
-        else:
-            count = qs.count()
-            if count > lists.XLSX_MAX_ROWS:
-                message = gettext(lists.MSG_TOO_MANY_FOR_XLSX) % {
-                    "count": count,
-                    "max": lists.XLSX_MAX_ROWS,
-                }
-                return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
-            response = HttpResponse(
-                lists.xlsx_bytes(qs, spec.kind, now, title),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        response["Content-Disposition"] = f'attachment; filename="{self._filename(spec, fmt)}"'
-        return response
-
-    def _page(
-        self,
-        request: HttpRequest,
-        form: lists.ListFilterForm,
-        spec: lists.ListSpec | None,
-        *,
-        status: int = 200,
-        now: dt.datetime | None = None,
-        qs: QuerySet[Incident] | None = None,
-    ) -> HttpResponse:
-        params = {k: v for k, v in request.GET.items() if k not in ("page", "format")}
-        kind = spec.kind if spec else (request.GET.get("list") or lists.ListKind.PROBLEMS)
-        if kind not in lists.ListKind.values:
-            kind = lists.ListKind.PROBLEMS
-        context: dict[str, Any] = {
-            "form": form,
-            "kind": kind,
-            "kind_label": lists.ListKind(kind).label,
-            "tabs": [
-                {
-                    "kind": value,
-                    "label": label,
-                    "url": _query(params, list=value),
-                    "active": value == kind,
-                }
-                for value, label in lists.ListKind.choices
-            ],
-            "areas": lists.areas_for(request.user),
-            "columns": lists.COLUMNS[kind],
-            "params": params,
-            "values": {
-                k: request.GET.get(k, "")
-                for k in ("code", "status", "category", "severity", "from", "to")
-            },
-            "rows": [],
-            "page": None,
-            "lights": lists.LIGHT_LABELS,
-        }
-        if qs is not None and now is not None:
-            paginator = Paginator(qs, lists.PAGE_SIZE)
-            page = paginator.get_page(request.GET.get("page"))
-            context.update(
-                {
-                    "page": page,
-                    "rows": list(lists.rows(page.object_list, kind, now)),
-                    "total": paginator.count,
-                    "csv_url": _query(params, list=kind, format="csv"),
-                    "xlsx_url": _query(params, list=kind, format="xlsx"),
-                    "prev_url": _query(params, list=kind, page=page.previous_page_number())
-                    if page.has_previous()
-                    else "",
-                    "next_url": _query(params, list=kind, page=page.next_page_number())
-                    if page.has_next()
-                    else "",
-                }
-            )
-        return render(request, self.template_name, context, status=status)
+class ListsView(CaseListsView):
+    """``/lists/``: 问题清单 / 责任清单 / 销号清单 of incidents (and of every kind registered
+    with ``cases.list_views``), filtered, on screen or as CSV / XLSX."""

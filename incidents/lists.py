@@ -13,8 +13,10 @@ from django import forms
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from cases import lists as case_lists
+from cases.list_registry import CaseLists
 from cases.lists import (
     ACK_DUE,
     CASE,
@@ -48,6 +50,7 @@ from .models import Category, Incident, IncidentRecipient, RecipientKind, Severi
 
 __all__ = [
     "COLUMNS",
+    "LISTS",
     "LIGHT_LABELS",
     "MSG_TOO_MANY_FOR_XLSX",
     "PAGE_SIZE",
@@ -160,3 +163,33 @@ class ListFilterForm(case_lists.ListFilterForm):
             "category": data.get("category") or None,
             "severity": data.get("severity") or None,
         }
+
+
+def columns_for(kind: str, user: User) -> list[Column]:
+    """The columns of a list (the same for every viewer: an incident list names no resident)."""
+    return COLUMNS[kind]
+
+
+def _queryset(user: User, spec: case_lists.ListSpec) -> QuerySet[Incident]:
+    assert isinstance(spec, ListSpec)
+    return list_queryset(user=user, spec=spec)
+
+
+# The incidents' lists on ``/lists/`` (``cases.list_views``; registered by the app).
+LISTS = CaseLists(
+    key="incident",
+    label=_("Incidents"),
+    form=ListFilterForm,
+    queryset=_queryset,
+    columns=columns_for,
+    case_url="case",
+    filters_template="incidents/_list_filters.html",
+    descriptions={
+        ListKind.PROBLEMS: _("All cases, the newest first."),
+        ListKind.RESPONSIBILITY: _("Open cases, the most urgent first."),
+        ListKind.CLOSEOUT: _("Closed-out cases, the latest first."),
+    },
+    count_text=lambda n: ngettext("%(counter)s case", "%(counter)s cases", n) % {"counter": n},
+    row_attribute="data-incident-id",
+    xlsx_max_rows=lambda: XLSX_MAX_ROWS,  # read when exporting (a test lowers it here)
+)

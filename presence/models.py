@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from gridmap import uploads
-from grids.models import District, Grid, Role, Station, Town, Village, Worker
+from grids.models import Grid, Role, Station, Town, Village, Worker, district_field
 from households.models import Household
 from incidents.models import Incident
 
@@ -364,14 +364,7 @@ class CareCategory(models.Model):
     name = models.CharField(_("name"), max_length=50)
     visit_every_days = models.PositiveSmallIntegerField(_("visit every (days)"))
     visitor = models.CharField(_("visited by"), max_length=20, choices=Visitor.choices)
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
     active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
@@ -447,14 +440,7 @@ class PresenceRule(models.Model):
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     kind = models.CharField(_("rule"), max_length=30, choices=Kind.choices)
     minimum = models.PositiveSmallIntegerField(_("at least"), default=0)
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
     active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
@@ -492,14 +478,7 @@ class ScheduleDay(models.Model):
     activity = models.CharField(_("activity"), max_length=20, choices=Activity.choices)
     # Does the activity happen in the worker's place (counts as a day present)?
     in_place = models.BooleanField(_("in the place"), default=True)
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
 
     class Meta:
         verbose_name = _("schedule day")

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from cases.kinds import register
+from cases.list_registry import register as register_lists
 from incidents.todo_extra import TodoSource
 from incidents.todo_extra import register as register_todo_source
 
@@ -18,6 +19,10 @@ class ServicedeskConfig(AppConfig):
         from .notifications import register_inbox_scope
 
         register(ServiceRequestKind())
+        # The three lists (/lists/?case=service) beside the incidents' (servicedesk.lists).
+        from .lists import LISTS
+
+        register_lists(LISTS)
         register_inbox_scope()
         # The requests waiting on a person join their to do and the header's badge.
         register_todo_source(

@@ -18,7 +18,13 @@ escalation and history are the engine's; the kind declares only where service di
 - **the promise** (``time_limit``): the item's promised working days from receipt, to the
   end of that working day (``TimeLimit.end_of_day``);
 - **its handlers** at the village include the village's assistants (``Role.VILLAGE_ASSISTANT``,
-  Long'an's 一村一站一助理), besides the engine's.
+  Long'an's 一村一站一助理), besides the engine's;
+- **delivery after escalation**: the village keeps handling a request the clock (or a person)
+  escalated to the town (``handlers_stay_at = Level.VILLAGE``): its assistants, the first
+  receiver and its other handlers still start, hand off, take back, report done, deliver,
+  ask for more time, return or withdraw it, and the town's handlers can do the same beside
+  them (supervision, not taking the resident's matter away); both see it in their to do.
+  Escalating it further is the town's alone (``escalated_by_the_owner``).
 """
 
 from __future__ import annotations
@@ -82,6 +88,10 @@ MSG_ONLY_VILLAGE = gettext_noop(
     "village %(code)s can %(action)s."
 )
 MSG_HOW = gettext_noop("Say whether the resident picked it up or it was delivered.")
+MSG_ESCALATED_BY_THE_OWNER = gettext_noop(
+    "This request is already escalated to %(code)s: only the handlers there can escalate it "
+    "further."
+)
 
 # How a request reached the resident when delivered (the close-out's ``how``).
 PICKUP = "pickup"
@@ -171,6 +181,14 @@ def not_the_first_receiver_sql(kind: CaseKind, parties: Any) -> Q:
     return ~Q(reporter=user) if user.is_authenticated else Q()
 
 
+def escalated_by_the_owner(case: Any, kind: CaseKind, parties: Any) -> str | None:
+    """The village keeps handling a request escalated to the town, but escalating it further
+    is the town's (the owner's) decision."""
+    if parties.everything or parties.handles(case.owner_level, case.owner_code):
+        return None
+    return gettext(MSG_ESCALATED_BY_THE_OWNER) % {"code": case.owner_code}
+
+
 def a_step_is_out(case: Any, kind: CaseKind, parties: Any) -> str | None:
     """The office's part can come back only while a hand-off is out."""
     out = ServiceStep.objects.filter(request=case, back_at__isnull=True).exists()
@@ -248,7 +266,14 @@ TRANSITIONS: dict[str, Transition] = kind_transitions(
             "sources": [Status.RESOLVED, Status.CLOSED],
             "conditions": [not_rated_since_resolved, not_the_first_receiver],
         },
-        Action.ESCALATE: {"sources": OPEN_WORK, "target": None},
+        Action.ESCALATE: {
+            "sources": OPEN_WORK,
+            "target": None,
+            "conditions": [
+                *workflow.TRANSITIONS[Action.ESCALATE].conditions,
+                escalated_by_the_owner,
+            ],
+        },
         Action.CANCEL: {"party": HANDLER, "sources": OPEN_WORK},
     },
     add={
@@ -275,6 +300,7 @@ class ServiceRequestKind(CaseKind):
     handler_messages = {Level.VILLAGE: MSG_ONLY_VILLAGE}
     reopen_on_low_rating = False
     new_deadlines_on_escalation = False
+    handlers_stay_at = Level.VILLAGE
     action_labels = {
         Action.START: pgettext_lazy("service action", "start handling"),
         Action.RESOLVE: pgettext_lazy("service action", "done"),

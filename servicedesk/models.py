@@ -22,7 +22,7 @@ from django.utils.translation import pgettext_lazy
 from cases.models import Case, CaseEventBase, DueEventBase, Status, SupervisionRecordBase
 from gridmap.codes import Level
 from gridmap.crypto import EncryptedCharField
-from grids.models import District, Grid, Station, Town, Village, Worker
+from grids.models import Grid, Station, Town, Village, Worker, district_field
 from households.models import Household
 from presence.models import Visit
 
@@ -72,14 +72,7 @@ class ServiceItem(models.Model):
         default=True,
         help_text=_("Taken at the village service station (by proxy where not approved there)."),
     )
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district"),
-    )
+    district = district_field()
     active = models.BooleanField(_("in use"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -280,3 +273,18 @@ class ServiceStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "number"], name="service_step_once"),
         ]
+
+
+class LookupMiss(models.Model):
+    """Unknown codes looked up on the public status page from one address in the current
+    window (``servicedesk.lookup_limit``): counted in the database, so every worker process
+    of the server shares one count and a restart does not reset it. The address is kept as
+    its keyed hash only; rows whose window has passed are swept by the next miss."""
+
+    address = models.CharField(_("address (keyed hash)"), max_length=64, unique=True)
+    misses = models.PositiveIntegerField(_("misses"), default=1)
+    since = models.DateTimeField(_("window from"), db_index=True)
+
+    class Meta:
+        verbose_name = _("status page lookup miss")
+        verbose_name_plural = _("status page lookup misses")

@@ -117,7 +117,8 @@ def receipt_pdf(request: ServiceRequest, *, status_url: str) -> bytes:
         p(_("What to bring"), label),
     ]
     if materials:
-        story += [p(f"· {line}") for line in materials]
+        # The bullet in Helvetica: the Chinese CID font has no glyph for it in every reader.
+        story += [Paragraph(f"{_latin('·')} {escape(line)}", base) for line in materials]
     else:
         story.append(p(_("Nothing more.")))
     lookup = [

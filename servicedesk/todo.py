@@ -5,7 +5,8 @@ the person may see, drawn as one section of ``/todo/`` and counted in the header
 Each request waiting on the person is one item: start handling it, handle it and report it
 done, deliver it, decide on more time, or record the resident's rating once delivered (the
 first of these the kind's table lets them take, ``cases.todo.TODO_ACTIONS``), the earliest
-promise first.
+promise first. A request escalated to the town is in both the village's and the town's to do,
+marked "escalated to the town" (and overdue once its promise has passed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db.models import F, QuerySet
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from cases.todo import TodoAction, todo_queryset
+from gridmap.codes import Level
 
 from .models import ServiceRequest
 from .selectors import promised_date, requests_visible_to
@@ -24,6 +26,7 @@ from .selectors import promised_date, requests_visible_to
 TODO_KIND = "service_request"
 TODO_LABEL = pgettext_lazy("to do", "service requests")
 MSG_TODO = gettext_noop("%(action)s: %(item)s, %(code)s, promised by %(promised)s")
+MSG_TODO_ESCALATED = gettext_noop("%(text)s (escalated to the town)")
 # What each to-do item asks, in the service's words.
 TODO_LABELS: dict[str, Any] = {
     TodoAction.START: pgettext_lazy("service to do", "start handling"),
@@ -48,6 +51,17 @@ def todo_item(request: ServiceRequest, *, now: dt.datetime) -> dict[str, Any]:
     action = request.todo_action  # type: ignore[attr-defined]
     label = TODO_LABELS.get(action, action)
     promised = promised_date(request)
+    text = gettext(MSG_TODO) % {
+        "action": label,
+        "item": request.item.name,
+        "code": request.short_code,
+        "promised": promised.isoformat(),
+    }
+    # Escalated (overdue, by the clock, or by a person): the village still handles it and the
+    # town supervises it (servicedesk.kind); both see it so marked.
+    escalated = request.owner_level != Level.VILLAGE
+    if escalated:
+        text = gettext(MSG_TODO_ESCALATED) % {"text": text}
     return {
         "kind": TODO_KIND,
         "id": request.pk,
@@ -59,13 +73,8 @@ def todo_item(request: ServiceRequest, *, now: dt.datetime) -> dict[str, Any]:
         "overdue": request.resolve_due_at is not None
         and request.resolve_due_at < now
         and action in (TodoAction.START, TodoAction.RESOLVE),
-        "text": gettext(MSG_TODO)
-        % {
-            "action": label,
-            "item": request.item.name,
-            "code": request.short_code,
-            "promised": promised.isoformat(),
-        },
+        "escalated": escalated,
+        "text": text,
         "url": f"/services/{request.pk}/",
     }
 

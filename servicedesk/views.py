@@ -2,9 +2,10 @@
 with its actions, its receipt.
 
 - ``/services/``: the requests the user may see (``selectors.requests_visible_to``), newest
-  first, filtered by state, item, village and overdue; above them the completion figures of
-  the user's area over the last 30 days (``servicedesk.figures``) and the "new request"
-  button.
+  first, filtered by state, item, village and overdue (``lists.desk_queryset``); above them
+  the completion figures of the user's area over the last 30 days (``servicedesk.figures``)
+  and the "new request" button; ``?format=csv`` / ``xlsx`` exports what the filters show,
+  every page, in the lists' columns (``lists.DESK``, ``cases.list_views.export_response``).
 - ``/services/new/`` (``?household=KEY&visit=ID&channel=visit`` from a visit or the household
   file): the new request (新办件): the household (its number, or a search by address), the
   item grouped by the six kinds with what to bring and the date it would be promised by, the
@@ -41,22 +42,21 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.http import require_GET
 
-from accounts.selectors import can_see_personal_data, jurisdiction_prefixes
-from cases import pages
-from cases.models import OPEN_STATUSES
+from accounts.selectors import can_see_personal_data
+from cases import list_views, pages
 from gridmap import personal_data
 from gridmap.codes import Level
-from grids.models import City
 from presence.care import household_file_url, household_key
 from presence.household_file import household_for
 
-from . import figures, forms, selectors, services
+from . import figures, forms, lists, selectors, services
 from .kind import HOW
 from .models import ApprovingLevel, Channel, ServiceRequest, ServiceRequestEvent
 from .receipt import receipt_pdf
 
 PAGE_SIZE = 30
-FIGURES_DAYS = 30
+FIGURES_DAYS = lists.FIGURES_DAYS
+EXPORTS = ("csv", "xlsx")
 MSG_NO_REQUEST = gettext_noop("There is no service request %(id)s that you can see.")
 MSG_RECEIVED = gettext_noop(
     "Received. The promised date is %(date)s: print the receipt for the resident."
@@ -420,30 +420,15 @@ class NewRequestView(LoginRequiredMixin, View):
 
 
 # --- the desk ---------------------------------------------------------------------------------
-def _figures_unit(user: Any, village: str) -> tuple[str, str] | None:
-    """The unit the strip's figures are about: the filtered village, else the city of the
-    user's jurisdiction (the figures count only the requests inside it)."""
-    if village:
-        return Level.VILLAGE, village
-    prefixes = jurisdiction_prefixes(user)
-    if prefixes is None:
-        city = City.objects.current().order_by("code").first()
-        return (Level.CITY, city.code) if city is not None else None
-    if not prefixes:
-        return None
-    return Level.CITY, prefixes[0][:4] + "00"
-
-
-def _filtered(qs: QuerySet[ServiceRequest], spec: dict[str, Any]) -> QuerySet[ServiceRequest]:
-    if spec.get("status"):
-        qs = qs.filter(status=spec["status"])
-    if spec.get("item"):
-        qs = qs.filter(item=spec["item"])
-    if spec.get("village"):
-        qs = qs.filter(village__code=spec["village"])
-    if spec.get("overdue"):
-        qs = qs.filter(status__in=OPEN_STATUSES, resolve_due_at__lt=timezone.now())
-    return qs
+def desk_spec(data: dict[str, Any]) -> lists.ListSpec:
+    """The desk's filters (``forms.ListFilterForm``'s cleaned data) as a list spec."""
+    item = data.get("item")
+    return lists.ListSpec(
+        status=data.get("status") or None,
+        item=item.pk if item is not None else None,
+        village=data.get("village") or None,
+        overdue=bool(data.get("overdue")),
+    )
 
 
 class DeskView(LoginRequiredMixin, View):
@@ -453,11 +438,14 @@ class DeskView(LoginRequiredMixin, View):
 
     def get(self, http: HttpRequest) -> HttpResponse:
         form = forms.ListFilterForm(http.GET or None)
-        spec = form.cleaned_data if form.is_valid() else {}
-        qs = _filtered(
-            selectors.requests_visible_to(http.user).select_related("item", "village", "town"),
-            spec,
-        ).order_by("-reported_at", "-id")
+        fmt = http.GET.get("format") or ""
+        valid = form.is_valid()
+        if fmt in EXPORTS and http.GET and not valid:
+            return list_views.bad_request(next(iter(form.errors.values()))[0])
+        spec = form.cleaned_data if valid else {}
+        qs = lists.desk_queryset(user=http.user, spec=desk_spec(spec))
+        if fmt in EXPORTS:
+            return self._export(http, qs, fmt, spec.get("village") or "")
         paginator = Paginator(qs, PAGE_SIZE)
         page = paginator.get_page(http.GET.get("page"))
         now = timezone.now()
@@ -477,10 +465,10 @@ class DeskView(LoginRequiredMixin, View):
                     "url": reverse("service-request", kwargs={"pk": r.pk}),
                 }
             )
-        params = {k: v for k, v in http.GET.items() if k != "page"}
+        params = {k: v for k, v in http.GET.items() if k not in ("page", "format")}
         today = timezone.localdate()
         start = today - dt.timedelta(days=FIGURES_DAYS - 1)  # the last 30 days, today included
-        unit = _figures_unit(http.user, spec.get("village") or "")
+        unit = lists.figures_unit(http.user, village=spec.get("village") or "")
         shown = (
             figures.service_figures(
                 level=unit[0], code=unit[1], start=start, end=today + dt.timedelta(days=1),
@@ -505,5 +493,23 @@ class DeskView(LoginRequiredMixin, View):
             "next_url": "?" + urlencode({**params, "page": page.next_page_number()})
             if page.has_next()
             else "",
+            "csv_url": list_views.query(params, format="csv"),
+            "xlsx_url": list_views.query(params, format="xlsx"),
         }
         return render(http, self.template_name, context)
+
+    def _export(
+        self, http: HttpRequest, qs: QuerySet[ServiceRequest], fmt: str, village: str
+    ) -> HttpResponse:
+        """What the filters show, every page, in the lists' columns (``lists.DESK``), the
+        applicant masked as on screen."""
+        lists.before_export(http.user, qs)
+        name = "-".join(["services", village or "all", timezone.localdate().strftime("%Y%m%d")])
+        return list_views.export_response(
+            qs,
+            lists.with_viewer(lists.DESK, http.user),
+            fmt=fmt,
+            now=timezone.now(),
+            title=gettext("Service requests"),
+            name=f"{name}.{fmt}",
+        )

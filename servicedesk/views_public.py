@@ -5,7 +5,8 @@ CSRF token, answered by ``services.service_request_rate_public``).
 
 Guessing codes: a code is long and random, and a client that looks up too many unknown codes
 in a short time (``LOOKUP_MISSES`` in ``LOOKUP_WINDOW`` seconds, by address) is answered 429
-until the window has passed.
+until the window has passed; counted in the database, shared by every worker process
+(``servicedesk.lookup_limit``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 from axes.helpers import get_client_ip_address
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -25,10 +25,8 @@ from django.views.decorators.http import require_http_methods
 from cases.pages import CaseInputError, rating_data, validation_messages
 from cases.workflow import ActionNotAllowed
 
-from . import public, services
+from . import lookup_limit, public, services
 
-LOOKUP_MISSES = 20
-LOOKUP_WINDOW = 600
 MSG_UNKNOWN_CODE = gettext_noop(
     "There is no request with the code %(code)s. Check the code on your receipt and try again."
 )
@@ -38,34 +36,21 @@ TEMPLATE = "servicedesk/public_status.html"
 LOOKUP_TEMPLATE = "servicedesk/public_lookup.html"
 
 
-def _miss_key(request: HttpRequest) -> str:
+def _address(request: HttpRequest) -> str:
     # The visitor's address as the login lockout reads it (django-axes: behind the documented
     # proxy, the setting that names its header applies to both).
-    return "servicedesk:lookup-miss:" + (get_client_ip_address(request) or "-")
-
-
-def _too_many(request: HttpRequest) -> bool:
-    return (cache.get(_miss_key(request)) or 0) >= LOOKUP_MISSES
-
-
-def _missed(request: HttpRequest) -> None:
-    key = _miss_key(request)
-    if not cache.add(key, 1, LOOKUP_WINDOW):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired in between
-            cache.add(key, 1, LOOKUP_WINDOW)
+    return get_client_ip_address(request) or ""
 
 
 def _unknown(request: HttpRequest, code: str) -> HttpResponse:
     """A code that is no request's: counted, and refused with 429 after too many misses from
     one address (a known code is always shown: residents sharing an address, behind one
     proxy or one village network, are never locked out of their own request)."""
-    if _too_many(request):
+    if lookup_limit.too_many(_address(request)):
         return render(
             request, LOOKUP_TEMPLATE, {"code": code, "error": gettext(MSG_TOO_MANY)}, status=429
         )
-    _missed(request)
+    lookup_limit.record_miss(_address(request))
     error = gettext(MSG_UNKNOWN_CODE) % {"code": code}
     return render(request, LOOKUP_TEMPLATE, {"code": code, "error": error}, status=404)
 

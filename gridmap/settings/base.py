@@ -62,8 +62,11 @@ INSTALLED_APPS = [
     "planning",
     # A county's own records in and out (issue 13); above the apps whose records it holds.
     "imports",
+    # Open311 GeoReport v2 for 12345 and FixMyStreet-style client systems (issue 16).
+    "open311",
     # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
     "assessments",
+    "ogcapi",
     "tiles",
     "demo",
     "procrastinate.contrib.django",
@@ -236,6 +239,9 @@ MEDIA_ROOT = BASE_DIR / "var" / "media"
 GRIDMAP_IMPORT_ROOT = Path(os.environ.get("GRIDMAP_IMPORT_ROOT", BASE_DIR / "var" / "imports"))
 # The largest file the import page accepts (a million households as CSV is about 150 MB).
 GRIDMAP_IMPORT_MAX_MB = int(os.environ.get("GRIDMAP_IMPORT_MAX_MB", "300"))
+# A large CSV is cleaned, encrypted and hashed in the database (imports.pipeline._load_sql):
+# its raw numbers then pass through a temporary table of the import's connection. 0: in Python.
+GRIDMAP_IMPORT_CLEAN_IN_DB = os.environ.get("GRIDMAP_IMPORT_CLEAN_IN_DB", "1") not in ("0", "")
 
 LOGIN_URL = "login"
 # Signed in, a person lands on their to do (``next=`` still wins).
@@ -362,6 +368,10 @@ GRIDMAP_WORKING_TIME_ZONE = "Asia/Shanghai"
 # KPIs (reports.kpis): a child unit with fewer cases than this in the period is listed on
 # the dashboard and in GET /api/kpis/ but not ranked ("too few cases to judge").
 GRIDMAP_KPI_MIN_CASES = int(os.environ.get("GRIDMAP_KPI_MIN_CASES", "10"))
+
+# Open311 (issue 16): requests a client system may make per minute with its key (every
+# endpoint that takes a key; counted in the database, so shared by every gunicorn worker).
+GRIDMAP_OPEN311_RATE_PER_MINUTE = int(os.environ.get("GRIDMAP_OPEN311_RATE_PER_MINUTE", "120"))
 # Weekly report deadlines (weekly.selectors) as (day of the week, 0 = Monday; local time):
 # a village report submitted after the first is late, a station summary after the second;
 # one not submitted is missing once its deadline has passed.

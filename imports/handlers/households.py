@@ -10,6 +10,7 @@ a masked value (``138****5678``, from an export) keeps the stored one.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache, partial
 from typing import Any
 
@@ -17,10 +18,26 @@ import numpy as np
 import shapely
 from django.utils.translation import gettext_noop
 
+from gridmap.crypto import fernet_body_sql, fernet_token_sql, keyed_hash_sql
 from households.models import Household, Tag
 from households.services import ten_household_units_refresh
-from imports.normalise import RowError, clean_code, clean_integer, clean_text
-from imports.pipeline import STAGE, Context, Handler, Stage, clean_cells, register
+from imports.normalise import (
+    WGS84,
+    RowError,
+    clean_code,
+    clean_integer,
+    clean_text,
+    code_sql,
+    degrees_value_sql,
+    empty_sql,
+    id_number_sql,
+    integer_sql,
+    integer_value_sql,
+    lon_lat_sql,
+    phone_sql,
+    text_sql,
+)
+from imports.pipeline import KEYS, RAW, STAGE, Context, Handler, Stage, clean_cells, register
 from imports.sources import Record
 
 from .common import (
@@ -30,6 +47,7 @@ from .common import (
     choice_lookup,
     district_code_sql,
     grid_of,
+    grids_of_points_sql,
     lon_lat,
     point_sql,
     refuse_outside_districts,
@@ -38,6 +56,9 @@ from .common import (
 
 H = Household._meta.db_table
 B = T["building"]
+# The points of a CSV's clean rows and their grids (``clean_sql``).
+POINTS = "import_points"
+GRIDS = "import_grids"
 
 MSG_DUPLICATE_HOUSEHOLD = gettext_noop(
     "The household number %(value)s is in the file more than once (rows %(rows)s): keep one row."
@@ -149,6 +170,100 @@ class Households(Handler):
         values["lon"], values["lat"], values["ewkt"] = lon_lat(record, ctx, errors, normalised)
         return values, errors, normalised
 
+    def cleans_in_sql(self, ctx: Context) -> bool:
+        return ctx.crs == WGS84
+
+    def clean_sql(self, stage: Stage, keys: list[str]) -> list[tuple[str, list[Any]]]:
+        """The rows whose cells are all clean (``imports.normalise``'s ``*_sql``) cleaned,
+        encrypted and hashed in one statement: what ``clean`` and ``convert`` make of them.
+        Tags: labels between single commas, each one of ``tag_lookup``'s spellings (those
+        without a separator ``clean_tags`` splits on). A row with a point and a code not yet
+        stored is new: its grid is derived here (``grids_of_points_sql``, the rule ``prepare``
+        applies), so that a large file's rows are not written twice."""
+        names = (*self.cleaners, "id_number", "phone", "tags", "lon", "lat")
+        cell = {k: (f"r.{k}" if k in keys else "NULL::text") for k in names}
+        lookup = tag_lookup()
+        spellings = [k for k in lookup if k.lower() == k and not _TAG_SPLIT.search(k)]
+        tags_clean = f"""(CASE WHEN {empty_sql(cell["tags"])} THEN TRUE ELSE NOT EXISTS (
+                            SELECT FROM unnest(string_to_array({cell["tags"]}, ',')) p
+                             WHERE p <> ALL(%s::text[])) END)"""
+        clean = " AND ".join(
+            [
+                code_sql(cell["code"], max_length=40, required=True),
+                text_sql(cell["head_name"], max_length=50),
+                text_sql(cell["address"], max_length=200),
+                integer_sql(cell["size"], minimum=1, maximum=30),
+                code_sql(cell["building_code"], max_length=40, required=False),
+                id_number_sql(cell["id_number"]),
+                phone_sql(cell["phone"]),
+                # Clean lon/lat: both empty, or a point of POINTS (made there once).
+                f"(p.n IS NOT NULL OR ({empty_sql(cell['lon'])} AND {empty_sql(cell['lat'])}))",
+                tags_clean,
+            ]
+        )
+        tags = f"""(CASE WHEN {empty_sql("r.tags")} THEN '{{}}'::varchar(30)[] ELSE ARRAY(
+                      SELECT DISTINCT t.value COLLATE "C"
+                        FROM unnest(string_to_array(r.tags, ',')) p
+                        JOIN unnest(%s::text[], %s::text[]) t (spelling, value)
+                          ON t.spelling = p
+                       ORDER BY 1)::varchar(30)[] END)"""
+
+        def token(name: str) -> str:
+            body = f"{name}_body"
+            return f"CASE WHEN {body} IS NULL THEN '' ELSE {fernet_token_sql(body, 'k')} END"
+
+        def hashed(name: str) -> str:
+            return (
+                f"CASE WHEN {name}_body IS NULL THEN '' ELSE {keyed_hash_sql(f'r.{name}', 'k')} END"
+            )
+
+        def body(name: str) -> str:
+            encrypted = fernet_body_sql(f"r.{name}", f"r.iv_{name}", "k")
+            return f"CASE WHEN NOT {empty_sql(f'r.{name}')} THEN {encrypted} END"
+
+        # Three levels: the clean rows with a random IV per value (OFFSET 0: evaluated row by
+        # row, never flattened), the encrypted bodies, then the tokens that sign them.
+        sql = f"""
+            INSERT INTO {STAGE} (n, sheet, row_no, normalised, code, head_name, id_enc, id_hash,
+                   id_keep, phone_enc, phone_hash, phone_keep, address, size, tags, lon, lat,
+                   building_code, pt, grid_id, action, moved)
+            SELECT n, sheet, row_no, '{{}}', code, head_name, {token("id")}, {hashed("id")},
+                   FALSE, {token("phone")}, {hashed("phone")}, FALSE, address,
+                   {integer_value_sql("r.size")}, {tags}, x, y, coalesce(building_code, ''),
+                   pt, CASE WHEN new THEN grid_id END,
+                   CASE WHEN new THEN 'new' END, CASE WHEN new THEN TRUE END
+              FROM (
+                SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body,
+                       ST_X(r.pt) AS x, ST_Y(r.pt) AS y,
+                       r.pt IS NOT NULL
+                         AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
+                  FROM (
+                    SELECT r.n, sheet, row_no, {cell["code"]} AS code,
+                           {cell["head_name"]} AS head_name, {cell["id_number"]} AS id,
+                           {cell["phone"]} AS phone, {cell["address"]} AS address,
+                           {cell["size"]} AS size, {cell["tags"]} AS tags, {cell["lon"]} AS lon,
+                           {cell["lat"]} AS lat, {cell["building_code"]} AS building_code,
+                           gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone,
+                           p.pt, gp.grid_id
+                      FROM {RAW} r LEFT JOIN {POINTS} p ON p.n = r.n
+                      LEFT JOIN {GRIDS} gp ON gp.n = r.n
+                     WHERE {clean} OFFSET 0) r
+                 CROSS JOIN {KEYS} k OFFSET 0) r
+             CROSS JOIN {KEYS} k"""
+        # The points given as clean lon/lat, and their grids in one spatial join.
+        x, y = degrees_value_sql(cell["lon"]), degrees_value_sql(cell["lat"])
+        points = f"""CREATE TEMPORARY TABLE {POINTS} ON COMMIT DROP AS
+                     SELECT r.n, ST_SetSRID(ST_MakePoint({x}, {y}), 4326) AS pt FROM {RAW} r
+                      WHERE NOT {empty_sql(cell["lon"])}
+                        AND {lon_lat_sql(cell["lon"], cell["lat"])}"""
+        return [
+            (f"DROP TABLE IF EXISTS {POINTS}, {GRIDS}", []),
+            (points, []),
+            *((sql, []) for sql in grids_of_points_sql(POINTS, GRIDS)),
+            (sql, [spellings, [lookup[k] for k in spellings], date.today(), spellings]),
+            (f"DROP TABLE {POINTS}, {GRIDS}", []),
+        ]
+
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
         """The chunk's lon/lat converted (``Handler.convert``), then made the row's point here
         (EWKB, in one pass): the database only places the rows that come otherwise."""
@@ -204,11 +319,13 @@ class Households(Handler):
                    grid_id = CASE WHEN s.pt IS NULL THEN NULL
                                   WHEN {moved} THEN {grid_of("s.pt")} ELSE h.grid_id END,
                    action = CASE WHEN {" AND ".join(same)} THEN 'unchanged' ELSE 'updated' END
-                  FROM {H} h WHERE h.code = s.code"""
+                  FROM {H} h WHERE h.code = s.code AND s.action IS NULL"""
         )
+        # (Rows cleaned in SQL are already new, with their grid, when their code is not stored:
+        # ``clean_sql``; the two statements above skip them.)
         stage.execute(
             f"""UPDATE {STAGE} s SET action = 'new', moved = TRUE, grid_id = {grid_of("s.pt")}
-                 WHERE s.target_id IS NULL"""
+                 WHERE s.target_id IS NULL AND s.action IS NULL"""
         )
         stage.refuse(
             "building_code <> '' AND building_id IS NULL",

@@ -89,6 +89,7 @@ LEVEL_SYNONYMS = {
     "区": ApprovingLevel.COUNTY,
     "区级": ApprovingLevel.COUNTY,
     "县区": ApprovingLevel.COUNTY,
+    "区县": ApprovingLevel.COUNTY,
     "县（区）级": ApprovingLevel.COUNTY,
     "县(区)级": ApprovingLevel.COUNTY,
     "乡镇级": ApprovingLevel.TOWN,

@@ -233,7 +233,7 @@ def test_a_cycle_is_not_closed_before_its_period_is_over(world):
     be frozen on part of the data)."""
     today = dt.date.today()
     running = services.cycle_open(
-        actor=world.root, scheme=village_scheme(), kind="monthly",
+        actor=world.root, scheme=village_scheme(),
         starts_on=today.replace(day=1), ends_on=today + dt.timedelta(days=1), district=None,
     )  # fmt: skip
     with pytest.raises(ValidationError) as err:

@@ -56,12 +56,12 @@ def assessment(demo, django_db_blocker) -> Any:
         # The month before, closed: the trend column compares with it.
         before = last.replace(day=1) - dt.timedelta(days=1)
         previous = services.cycle_open(
-            actor=None, scheme=scheme, kind="monthly", starts_on=before.replace(day=1),
+            actor=None, scheme=scheme, starts_on=before.replace(day=1),
             ends_on=before, district=None,
         )  # fmt: skip
         services.close_cycle(actor=None, cycle=previous)
         cycle = services.cycle_open(
-            actor=None, scheme=scheme, kind="monthly", starts_on=last.replace(day=1),
+            actor=None, scheme=scheme, starts_on=last.replace(day=1),
             ends_on=last, district=None,
         )  # fmt: skip
         services.compute_cycle(actor=None, cycle=cycle)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.screens import SCREENSHOTS
+from tests.browser.screens import SCREENSHOTS, pdf_screenshot
 from tests.servicedesk.pdf_text import pdf_strings
 
 pytestmark = [pytest.mark.browser]
@@ -198,6 +198,8 @@ def test_a_request_is_taken_printed_handed_off_completed_and_rated(new_page, des
     strings = pdf_strings(answer.body())
     assert promised in strings and code in strings
     assert any(s.endswith(f"/service/{code}/") for s in strings)
+    drawn = pdf_screenshot(answer.body(), "service-receipt.png")
+    assert drawn.read_bytes().startswith(b"\x89PNG")
     assert public_state(new_page, code, personal) == "acknowledged"
 
     # --- handled: started, handed to the town office, back, done, picked up ------------------

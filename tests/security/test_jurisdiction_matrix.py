@@ -84,6 +84,9 @@ from imports.models import ImportJob, JobState
 from inbox.models import Delivery, Notification
 from incidents import services as incident_services
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
+from ogcapi.collections import COLLECTIONS as OGC_COLLECTIONS
+from open311.models import ApiKey, Open311Request
+from open311.services import api_key_issue
 from planning import services as planning_services
 from presence import visits as presence_visits
 from presence.models import CareCategory, DutyShift, KeyPerson, Patrol, SignIn, VisitPhoto
@@ -347,14 +350,44 @@ class Builder:
             score=score, reason=person(code, "appeal"), by=self.root, at=timezone.now()
         )
         o["assessmentscore"] = score
+        # Open311 (issue 16): the district's client system and its key (one per district,
+        # shared by its areas), and the area's incident as a request it sent, with the
+        # reporter's details (which no GET answer shows).
+        if district.code not in OPEN311_KEYS:
+            key = ApiKey(name=mark(district.code, "apikey"), scope_code=district.code)
+            OPEN311_KEYS[district.code] = (key, api_key_issue(api_key=key, actor=self.root))
+        o["apikey"] = OPEN311_KEYS[district.code][0]
+        o["open311request"] = Open311Request.objects.create(
+            incident=incident, api_key=o["apikey"], email="matrix@example.org",
+            first_name=person(code, "reporter"), phone="13844445555",
+        )  # fmt: skip
 
 
 # The one assessment cycle of the world (made with the first area, emptied with the world).
 AREA_CYCLE: list[Cycle] = []
+# The Open311 key of each district, with the key itself (shown once, kept for the client).
+OPEN311_KEYS: dict[str, tuple[ApiKey, str]] = {}
+
+
+class KeyClient(Client):
+    """An Open311 client system: no login, its api_key on every request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(raise_request_exception=False)
+        self.key = key
+
+    def get(self, path: str, data: Any = None, **extra: Any) -> Any:
+        return super().get(path, {**(data or {}), "api_key": self.key}, **extra)
+
+    def post(self, path: str, data: Any = None, *args: Any, **extra: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, "api_key": self.key}
+        return super().post(path, data, *args, **extra)
 
 
 def build_world() -> tuple[list[Area], dict[str, Any]]:
     AREA_CYCLE.clear()
+    OPEN311_KEYS.clear()
     b = Builder()
     c1 = b.boundary(City, "980100", X0, X0 + 0.5)
     d1 = b.boundary(District, "980101", X0, X0 + 0.4, city=c1)
@@ -436,6 +469,10 @@ ROLE_FOR_PERSON = {
 # a worker of G1 with a login but no account, and the role holders above. Superusers see
 # everything: not checked.
 ROLES = [*(r.value for r in AccountRole), ANONYMOUS, NO_ACCOUNT, *PERSON_ROLES]
+# On the Open311 URLs, one more "role": D1's client system with its key (allowed: D1). The
+# rules below send it to the inside area and to the nearest area outside D1, reading and
+# creating (a POST of a report at the outside incident's place must not be accepted).
+OPEN311_KEY = "open311_key_of_d1"
 
 
 @pytest.fixture(scope="module")
@@ -464,6 +501,8 @@ def world(django_db_setup, django_db_blocker) -> Iterator[World]:
             allowed[role.value] = jurisdiction_prefixes(account.user)
         clients[ANONYMOUS] = Client(raise_request_exception=False)
         allowed[ANONYMOUS] = []
+        clients[OPEN311_KEY] = KeyClient(OPEN311_KEYS[places["d1"].code][1])
+        allowed[OPEN311_KEY] = [places["d1"].code]
         lone = UserFactory(username="matrix-lone-worker")
         areas[0].worker.user = lone
         areas[0].worker.save()
@@ -502,6 +541,8 @@ class Rule:
     strict: bool = True
     post: bool = False
     public: bool = False
+    # For a POST: the form it sends (form-encoded) instead of an empty JSON object.
+    form: Fill | None = None
 
 
 def bbox(a: Area) -> str:
@@ -544,6 +585,24 @@ def _today() -> str:
     return timezone.localdate().isoformat()
 
 
+def open311(kind: str | None = None, path: Fill = lambda a: {}, **rule: Any) -> list[Rule]:
+    """A rule for each format of an Open311 resource (``.xml`` and ``.json``)."""
+    return [
+        Rule(kind, path=lambda a, f=fmt: {**path(a), "fmt": f}, **rule) for fmt in ("xml", "json")
+    ]
+
+
+def open311_ids(a: Area) -> dict[str, Any]:
+    return {"service_request_id": a.incident.pk}
+
+
+def open311_report(a: Area) -> dict[str, Any]:
+    """An Open311 POST of a report at the area's incident's place."""
+    where = a.incident.location
+    return {"service_code": a.incident.category.code, "lat": where.y, "long": where.x,
+            "description": "matrix", "email": "x@example.org"}  # fmt: skip
+
+
 PLAIN = Rule()
 RULES: dict[str, list[Rule]] = {
     "": [PLAIN],
@@ -572,6 +631,48 @@ RULES: dict[str, list[Rule]] = {
         )
     ],  # fmt: skip
     "api/households/": [PLAIN, Rule("grid", query=lambda a: {"grid": a.grid.code}, strict=False)],
+    # OGC API - Features (ogcapi): every collection listed, paged and each feature by id.
+    "ogc/": [PLAIN],
+    "ogc/api": [PLAIN],
+    "ogc/api.html": [PLAIN],
+    "ogc/conformance": [PLAIN],
+    "ogc/collections": [PLAIN],
+    "ogc/collections/<str:collection_id>": [
+        Rule(None, path=lambda a, c=c: {"collection_id": c}) for c in OGC_COLLECTIONS
+    ],
+    "ogc/collections/<str:collection_id>/items": [
+        Rule(None, path=lambda a, c=c: {"collection_id": c}, query=lambda a: {"limit": 10000})
+        for c in OGC_COLLECTIONS
+    ]
+    + [
+        Rule(
+            "grid",
+            path=lambda a, c=c: {"collection_id": c},
+            query=lambda a: {"bbox": bbox(a)},
+            strict=False,
+        )
+        for c in ("households", "buildings", "incidents")
+    ],  # fmt: skip
+    "ogc/collections/<str:collection_id>/items/<str:feature_id>": [
+        # The stations of the viewer's towns, as the map's station layer (api/layers/station/)
+        # shows them: a grid worker sees the station next door by name, never its people.
+        Rule(
+            kind,
+            path=lambda a, c=c, k=kind, f=f: {"collection_id": c, "feature_id": f(a.objects[k])},
+            strict=kind != "station",
+        )
+        for c, kind, f in (
+            ("districts", "district", lambda o: o.code),
+            ("towns", "town", lambda o: o.code),
+            ("villages", "village", lambda o: o.code),
+            ("grids", "grid", lambda o: o.code),
+            ("stations", "station", lambda o: o.code),
+            ("service-centres", "servicecentre", lambda o: o.pk),
+            ("buildings", "building", lambda o: o.pk),
+            ("households", "household", lambda o: o.pk),
+            ("incidents", "incident", lambda o: o.pk),
+        )
+    ],  # fmt: skip
     "api/ten-household-units/": [PLAIN],
     "api/incidents/": [PLAIN],
     "api/incidents/duplicates/": [Rule("incident", query=lonlat, strict=False)],
@@ -591,6 +692,9 @@ RULES: dict[str, list[Rule]] = {
         PLAIN,
         Rule("village", query=lambda a: {"village": a.village.code}, strict=False),
         Rule("servicerequest", query=lambda a: {"item": a.servicerequest.item_id}, strict=False),
+        # The desk's export (CSV) of what its filters show, an outside village's included.
+        Rule(None, query=lambda a: {"format": "csv"}),
+        Rule("village", query=lambda a: {"village": a.village.code, "format": "csv"}, strict=False),
     ],
     "services/new/": [
         PLAIN,
@@ -693,7 +797,28 @@ RULES: dict[str, list[Rule]] = {
             path=lambda a: {"pk": a.incident.pk, "attachment": a.caseattachment.pk},
         )
     ],
-    "lists/": [PLAIN, Rule(None, query=lambda a: {"format": "csv"})],
+    "lists/": [
+        PLAIN,
+        Rule(None, query=lambda a: {"format": "csv"}),
+        # The service requests' lists (issue 15): each list, on the page and as CSV, and an
+        # outside village or area chosen (nothing of it shows).
+        *[
+            Rule(None, query=lambda a, kind=kind: {"case": "service", "list": kind})
+            for kind in ("problems", "responsibility", "closeout")
+        ],
+        *[
+            Rule(
+                None, query=lambda a, kind=kind: {"case": "service", "list": kind, "format": "csv"}
+            )
+            for kind in ("problems", "responsibility", "closeout")
+        ],
+        Rule(
+            "village",
+            query=lambda a: {"case": "service", "village": a.village.code, "format": "csv"},
+            strict=False,
+        ),
+        Rule("town", query=lambda a: {"case": "service", "code": a.town.code}, strict=False),
+    ],
     "dashboard/": [
         PLAIN,
         Rule("worker", query=lambda a: {"level": "person", "code": a.worker.pk}, strict=False),
@@ -873,13 +998,33 @@ RULES: dict[str, list[Rule]] = {
         ),
     ],
     # The admin's own pages (the per-model ones come from ADMIN_OBJECTS).
+    # Open311 (issue 16): the categories are public; requests and tokens need a key and stay
+    # in its district (the OPEN311_KEY role; the others have no key and are refused).
+    "open311/v2/discovery.<open311fmt:fmt>": open311(),
+    "open311/v2/services.<open311fmt:fmt>": open311(),
+    "open311/v2/services/<str:code>.<open311fmt:fmt>": open311(
+        "incident", path=lambda a: {"code": a.incident.category.code}, strict=False
+    ),
+    "open311/v2/requests.<open311fmt:fmt>": [
+        *open311(),
+        *open311("incident", query=open311_ids, strict=False),
+        *open311("district", query=lambda a: {"jurisdiction_id": a.district.code}),
+        *open311("incident", post=True, form=open311_report),
+    ],
+    "open311/v2/requests/<str:request_id>.<open311fmt:fmt>": open311(
+        "incident", path=lambda a: {"request_id": a.incident.pk}
+    ),
+    "open311/v2/tokens/<str:token>.<open311fmt:fmt>": open311(
+        "open311request", path=lambda a: {"token": a.open311request.token}
+    ),
     "admin/": [PLAIN],
     "admin/login/": [PLAIN],
     "admin/password_change/": [PLAIN],
     "admin/password_change/done/": [PLAIN],
     "admin/jsi18n/": [PLAIN],
+    # Filled per app below.
     "admin/^(?P<app_label>auth|authtoken|grids|inbox|households|incidents|presence|servicedesk|"
-    "accounts|weekly|planning|assessments|procrastinate|axes)/$": [],  # filled per app below
+    "accounts|weekly|planning|open311|assessments|procrastinate|axes)/$": [],
     "admin/r/<path:content_type_id>/<path:object_id>/": [],  # filled below
     "admin/autocomplete/": [],  # filled per autocomplete field below
 }
@@ -914,6 +1059,8 @@ ADMIN_OBJECTS: dict[str, str | None] = {
     "households.partymember": "partymember",
     "households.centralhousehold": "centralhousehold",
     "incidents.incident": "incident",
+    # Open311 client systems' keys, by the district or city they serve.
+    "open311.apikey": "apikey",
     "incidents.incidentphoto": "incidentphoto",
     "incidents.caseevent": "caseevent",
     "incidents.caseattachment": "caseattachment",
@@ -1087,7 +1234,9 @@ def request(client: Client, url: str, rule: Rule, area: Area) -> Any:
     the next check, and a database error does not abort the module's transaction."""
     sid = transaction.savepoint()
     try:
-        if rule.post:
+        if rule.post and rule.form is not None:
+            response = client.post(url, rule.form(area))
+        elif rule.post:
             response = client.post(url, json.dumps({}), content_type="application/json")
         else:
             response = client.get(url, rule.query(area))
@@ -1161,8 +1310,9 @@ def test_no_role_crosses_its_jurisdiction_on_any_url(world: World, capsys):
         if route in EXCLUDED:
             continue
         needed = params_of(parts)
+        roles = [*ROLES, OPEN311_KEY] if route.startswith("open311/") else ROLES
         for rule in rules[route]:
-            for role in ROLES:
+            for role in roles:
                 client, allowed = world.clients[role], world.allowed[role]
                 targets: list[tuple[str, Area]] = [("inside", inside)]
                 if rule.kind is not None:
@@ -1204,6 +1354,22 @@ def test_no_role_crosses_its_jurisdiction_on_any_url(world: World, capsys):
     assert not crossings, f"{len(crossings)} crossings:\n" + "\n".join(crossings[:200])
     # A server error hides whether the answer would cross: none is allowed.
     assert not errors, f"{len(errors)} server errors:\n" + "\n".join(errors[:100])
+
+
+def test_the_open311_key_works_inside_its_district(world: World):
+    """The OPEN311_KEY role is not refused across the board (which would make its checks
+    above pass for nothing): inside D1 it lists and reads the inside incident and creates a
+    report, while the same report at D2's incident is refused."""
+    inside, client = world.inside(), world.clients[OPEN311_KEY]
+    listed = request(client, "/open311/v2/requests.json", Rule(), inside)
+    assert listed.status_code == 200 and mark(inside.code, "case") in body_of(listed)
+    one = request(client, f"/open311/v2/requests/{inside.incident.pk}.xml", Rule(), inside)
+    assert one.status_code == 200 and mark(inside.code, "case") in body_of(one)
+    create = Rule(post=True, form=open311_report)
+    assert request(client, "/open311/v2/requests.xml", create, inside).status_code == 201
+    outside = world.outside_for(OPEN311_KEY, "incident")
+    assert outside is not None and outside.tag == "district"
+    assert request(client, "/open311/v2/requests.xml", create, outside).status_code == 403
 
 
 # --- public pages draw stored text as text ------------------------------------------------------

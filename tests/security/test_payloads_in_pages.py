@@ -575,6 +575,8 @@ def _pages(world: World) -> list[tuple[str, str | None]]:
         ("/plans/", None),
         (f"/cases/{case}/", '#case[data-ready="true"]'),
         ("/lists/", None),
+        # Service requests' lists: the village and town names in their filters (issue 15).
+        ("/lists/?case=service", None),
         ("/dashboard/", 'html[data-charts="ready"]'),
         ("/weekly/", None),
         (f"/weekly/towns/{place['town'].code}/", None),

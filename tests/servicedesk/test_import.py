@@ -172,3 +172,9 @@ def test_the_import_page_offers_the_kind_and_its_template(client):
     template = client.get("/imports/templates/service_items/")
     assert template.status_code == 200
     assert template["Content-Disposition"].startswith("attachment")
+
+
+def test_both_spellings_of_the_county_level_are_read():
+    """The interface says 区县; spreadsheets written with 县区 still import."""
+    lookup = handler.level_lookup()
+    assert lookup["区县"] == lookup["县区"] == lookup["县级"]

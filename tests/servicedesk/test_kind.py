@@ -98,8 +98,10 @@ def test_an_escalation_by_a_person_keeps_the_state_and_the_promise(w):
     request = act(w, "assistant", request, "escalate", note="Needs the town's seal")
     assert (request.owner_level, request.status) == (Level.TOWN, Status.IN_PROGRESS)
     assert request.resolve_due_at == promise and request.escalation_count == 1
-    assert "resolve" not in allowed_actions(user=w.users["assistant"], case=request)
+    # The village keeps handling it beside the town (delivery after escalation).
+    assert "resolve" in allowed_actions(user=w.users["assistant"], case=request)
     assert "resolve" in allowed_actions(user=w.users["town_staff"], case=request)
+    assert "resolve" not in allowed_actions(user=w.users["other_assistant"], case=request)
 
 
 # --- the to do ---------------------------------------------------------------------------------
@@ -174,6 +176,8 @@ def test_who_gets_what(w):
         "handed_off": "resolve",
         "more_time": "start",
         "done": "close_out",
+        # Escalated to the town, the village still handles it (the town beside it).
+        "at_town": "start",
     }
     # The rating is not the first receiver's to record (it counts in their own assessment):
     # another handler of the village records one given by phone.
@@ -190,11 +194,11 @@ def test_the_requests_join_the_to_do_page_and_the_badge(w):
     requests = _requests(w)
     now = timezone.now()
     section = next(s for s in sections(w.users["assistant"], now) if s["key"] == "service_request")
-    assert section["count"] == 5
+    assert section["count"] == 6
     first = section["items"][0]
     assert first["url"] == f"/services/{first['id']}/" and first["short_code"] in first["text"]
     assert "Wang Fang" not in repr(section)
-    assert todo_count(w.users["assistant"]) == 5
+    assert todo_count(w.users["assistant"]) == 6
     assert todo_count(w.users["head"]) == 1
     assert requests  # taken two days ago: none overdue yet
     assert not any(item["overdue"] for item in section["items"])

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from servicedesk import public, views_public
+from servicedesk import lookup_limit, public, views_public
 from servicedesk.selectors import promised_date
 from tests.servicedesk.engine_world import act, build_world, take
 
@@ -129,7 +129,7 @@ def test_too_many_unknown_codes_are_answered_429_but_a_known_code_still_shows(w,
     """Guessing is slowed per address; a resident behind the same address (one proxy, one
     village network) still opens their own request."""
     request = take(w)
-    for n in range(views_public.LOOKUP_MISSES):
+    for n in range(lookup_limit.LOOKUP_MISSES):
         assert client.get(f"/service/QQQQ{n:04d}/").status_code == 404
     assert client.get("/service/QQQQ9999/").status_code == 429
     assert client.get(reverse("service-lookup"), {"code": "QQQQ9998"}).status_code == 429
