@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
     "assessments",
     "ogcapi",
+    "tiles",
     "demo",
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).
