@@ -540,6 +540,18 @@ SELECT s.code, b.id,
  ORDER BY s.code
 """
 
+# Boundaries sticking out of their parent by more than the tolerance, with the area outside.
+_OUTSIDE_PARENT_SQL = """
+SELECT code, parent_code, outside, outside / NULLIF(area, 0)
+  FROM (SELECT c.code, p.code AS parent_code,
+               ST_Area(ST_Difference(c.geom, p.geom)::geography) AS outside,
+               ST_Area(c.geom::geography) AS area
+          FROM {table} c JOIN {parent_table} p ON p.id = c.{parent_column}
+         WHERE c.id = ANY(%(ids)s) AND NOT ST_Covers(p.geom, c.geom)) AS t
+ WHERE outside > GREATEST(%(min_area)s, %(min_share)s * area)
+ ORDER BY code
+"""
+
 # Current rows of the level that the file does not mention, under the parents it covers.
 _NOT_IN_FILE_SQL = """
 SELECT b.code FROM {table} b
@@ -635,8 +647,14 @@ def _stage(features: list[_Feature]) -> None:
         with cursor.cursor.copy(copy_sql) as copy:
             for feature, wkb in zip(features, wkbs, strict=True):
                 copy.write_row(
-                    (feature.number, feature.code, feature.name, feature.parent_code,
-                     feature.kind, wkb)
+                    (
+                        feature.number,
+                        feature.code,
+                        feature.name,
+                        feature.parent_code,
+                        feature.kind,
+                        wkb,
+                    )
                 )
 
 
