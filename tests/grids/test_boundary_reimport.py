@@ -59,7 +59,7 @@ def grids(request: pytest.FixtureRequest) -> list[Grid]:
     for j in range(2):
         for i in range(2):
             polygon = wobbly_box(xs[i], ys[j], xs[i + 1], ys[j + 1])
-            geom = GEOSGeometry(shapely.MultiPolygon([polygon]).wkb, srid=4326)
+            geom = GEOSGeometry(memoryview(shapely.MultiPolygon([polygon]).wkb), srid=4326)
             rows.append(GridFactory(village=village, geom=geom))
     for grid in rows:
         centre = grid.geom.point_on_surface
