@@ -42,7 +42,7 @@ SELECT code, name, ST_AsBinary(geom) FROM grids_grid
 """
 
 
-def _export(path: Path, *, moved: str | None = None) -> int:
+def export_grids(path: Path, *, moved: str | None = None) -> int:
     """The current grids into ``path``, rounded to DECIMALS; ``moved`` (a code) shifted east by
     MOVE_M. The number of grids."""
     from django.db import connection
@@ -99,7 +99,7 @@ def boundary_reimport() -> None:
     runs = int(os.environ.get("BENCH_REIMPORT_RUNS", "3"))
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     rounded = BENCH_DIR / "reimport_grids.geojson"
-    count = _export(rounded)
+    count = export_grids(rounded)
     if count == 0:
         print("boundary_reimport: no grids; run 'python manage.py load_demo' first")
         return
@@ -134,7 +134,7 @@ def boundary_reimport() -> None:
 
     moved_code = dry_report.unchanged[len(dry_report.unchanged) // 2]
     moved = BENCH_DIR / "reimport_grids_moved.geojson"
-    _export(moved, moved=moved_code)
+    export_grids(moved, moved=moved_code)
     t0 = time.perf_counter()
     moved_report = import_boundaries(level="grid", path=moved)
     seconds = time.perf_counter() - t0
