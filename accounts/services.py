@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext, gettext_noop
@@ -22,6 +21,7 @@ from grids.models import (
     Worker,
 )
 
+from .backends import ADMIN_ROLES
 from .models import (
     LEVEL_CODE_REGEX,
     OFFICE_ROLES,
@@ -33,8 +33,6 @@ from .models import (
 
 MSG_CODE_LEVEL = "Code %(code)s is not a %(level)s code, which the role %(role)s needs."
 # Back-office roles get staff access to the admin, limited to their jurisdiction.
-ADMIN_ROLES = frozenset({AccountRole.DISTRICT_ADMIN, AccountRole.CITY_ADMIN})
-ADMIN_APPS = ("grids", "households")
 
 
 def validate_jurisdiction(*, role: AccountRole, codes: list[str]) -> None:
@@ -62,7 +60,8 @@ def account_upsert(
     user.is_staff = role in ADMIN_ROLES
     user.save()
     if user.is_staff:
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
+        # The role's apps come from accounts.backends; stored grants would outlive the role.
+        user.user_permissions.clear()
     account, _ = Account.objects.update_or_create(
         user=user, defaults={"role": role, "codes": codes}
     )

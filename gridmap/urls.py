@@ -47,4 +47,5 @@ urlpatterns = [
     path("ogc/", include("ogcapi.urls")),
     # Open311 GeoReport v2 (client systems with an API key; open311/views.py).
     path("open311/v2/", include("open311.urls")),
+    path("", include("tiles.urls")),
 ]

@@ -180,3 +180,13 @@ def home_extent(prefixes: Prefixes) -> list[float] | None:
 # A role assignment's place code (its grid's, village's, station's or town's: exactly one is
 # set, ``grids.models.RoleAssignment``'s constraints), for ``.annotate(place_code=...)``.
 ASSIGNMENT_PLACE_CODE = Coalesce("grid__code", "village__code", "station__code", "town__code")
+
+
+def grids_visible(prefixes: Prefixes, limit: int) -> int:
+    """How many current grids lie inside ``prefixes`` (None: everything), counted up to
+    ``limit``: whether the map draws them from tiles."""
+    qs = Grid.objects.current()
+    scope = scope_q(prefixes)
+    if scope is not None:
+        qs = qs.filter(scope)
+    return qs[:limit].count()

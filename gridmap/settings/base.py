@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     # Assessments of the network (issue 15): schemes, cycles, frozen scores, appeals.
     "assessments",
     "ogcapi",
+    "tiles",
     "demo",
     "procrastinate.contrib.django",
     # Lockout after repeated wrong passwords (gridmap.auth).
@@ -203,6 +204,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # District and city administrators: the admin's district-data apps, from their role.
+    "accounts.backends.AdminRolePermissionBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("GRIDMAP_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("GRIDMAP_LOGIN_LOCKOUT_MINUTES", "30")))

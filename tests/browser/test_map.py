@@ -165,8 +165,9 @@ def test_map_draws_the_demo_and_shows_a_grid_in_chinese_then_english(new_page, b
         assert page.get_attribute("#gridmap", attribute) == str(expected), level
     assert counts["grid"] > 0
     assert page.locator("path[data-grid-code]").count() == counts["grid"]
-    assert page.locator(".leaflet-control-layers-overlays input").count() == 6
-    assert page.locator(".gm-legend li").count() == 7
+    # Six place layers, the incidents and their heat map (issue 16).
+    assert page.locator(".leaflet-control-layers-overlays input").count() == 8
+    assert page.locator(".gm-legend li").count() == 11
     # Buildings wait for zoom 15: the page says so.
     assert page.locator('[data-notice="buildings"]').is_visible()
     page.screenshot(path=str(SCREENSHOTS / "map.png"))

@@ -94,6 +94,7 @@ from presence.patrols import refresh_patrol_coverage
 from servicedesk.models import ServiceItem
 from servicedesk.services import service_request_create
 from tests.factories import UserFactory, rect
+from tiles.layers import tile_of
 from weekly.models import StationWeeklySummary, VillageWeeklyReport, WeeklyTaskList
 
 MARK = re.compile(r"(OUTSIDEMARK|PERSONMARK)_(\d+)_")
@@ -573,6 +574,13 @@ def plan_station(a: Area) -> dict[str, Any]:
     return {"pk": a.plan.pk, "code": a.planstation.code}
 
 
+def tile(layer: str, where: Any, z: int) -> dict[str, Any]:
+    """The path of ``layer``'s tile at zoom ``z`` holding ``where`` (a point or a polygon)."""
+    point = where if where.geom_type == "Point" else where.point_on_surface
+    _, x, y = tile_of(point.x, point.y, z)
+    return {"layer": layer, "z": z, "x": x, "y": y}
+
+
 def _today() -> str:
     return timezone.localdate().isoformat()
 
@@ -734,6 +742,22 @@ RULES: dict[str, list[Rule]] = {
         Rule("district", query=lambda a: {"level": "district", "code": a.district.code}),
     ],
     "map/": [PLAIN],
+    # Vector tiles (issue 16): each layer's tile holding the area's object; an outside tile
+    # is empty (204), and no name of an outside place may be in the bytes.
+    "tiles/<str:layer>/<int:z>/<int:x>/<int:y>.mvt": [
+        Rule("district", path=lambda a: tile("districts", a.district.geom, 12), strict=False),
+        Rule("town", path=lambda a: tile("towns", a.town.geom, 12), strict=False),
+        Rule("village", path=lambda a: tile("villages", a.village.geom, 12), strict=False),
+        Rule("grid", path=lambda a: tile("grids", a.grid.geom, 12), strict=False),
+        Rule("station", path=lambda a: tile("stations", a.station.location, 12), strict=False),
+        Rule("building", path=lambda a: tile("buildings", a.building.footprint, 16), strict=False),
+        Rule(
+            "household", path=lambda a: tile("households", a.household.location, 16), strict=False
+        ),
+        Rule("grid", path=lambda a: tile("roads", a.grid.geom, 14), strict=False),
+        Rule("incident", path=lambda a: tile("incidents", a.incident.location, 11), strict=False),
+        Rule("incident", path=lambda a: tile("incidents", a.incident.location, 16), strict=False),
+    ],
     "field/": [PLAIN],
     "field/sw.js": [PLAIN],
     "api/coverage/": [

@@ -5,12 +5,15 @@
  * window.gridmapInit(map). Layers come from GET /api/layers/<level>/ (GeoJSON, limited to
  * the user's jurisdiction); a grid's details from GET /api/grids/<code>/; a building's
  * households (links to their household files) from GET /api/buildings/<id>/households/.
+ * A large jurisdiction's grids (CONFIG.gridTiles) and the incidents come as vector tiles
+ * (map-tiles.js, GET /tiles/<layer>/{z}/{x}/{y}.mvt).
  * UI text comes from the "gridmap-strings" JSON the template renders in the active language.
  *
  * The map container gets data-loaded="true" once every initial layer has answered, and
  * data-errors="<n>" counting the layers that failed.
  */
 import { el, fetchJson, formatNumber, interpolate, readJson, telHref, withQuery } from "../gridmap/common.js";
+import { gridTiles, incidentLayers } from "./map-tiles.js";
 
 const S = readJson("gridmap-strings");
 const CONFIG = readJson("gridmap-config");
@@ -302,6 +305,15 @@ window.gridmapInit = function (map) {
     },
   });
 
+  // A large jurisdiction's grids come as tiles (clicks open the same popup); small ones as
+  // GeoJSON, with hover and selection.
+  const gridTileLayer = CONFIG.gridTiles
+    ? gridTiles(map, CONFIG, gridStyle, function (code, latlng) {
+        openGrid(code, latlng, null);
+      })
+    : null;
+  const incidentLayer = incidentLayers(map, CONFIG, S, NARROW);
+
   const stations = L.geoJSON(null, {
     pointToLayer: function (feature, latlng) {
       return L.circleMarker(latlng, {
@@ -445,13 +457,16 @@ window.gridmapInit = function (map) {
     [districtLevel.overlay, "district", S.districts],
     [townLevel.overlay, "town", S.towns],
     [villageLevel.overlay, "village", S.villages],
-    [grids, "grid", S.grids],
+    [gridTileLayer || grids, "grid", S.grids],
     [stations, "station", S.stations],
     [buildings, "building", S.buildings],
+    [incidentLayer.incidents, "incident", S.incidents],
   ].forEach(function (item) {
     item[0].addTo(map);
     control.addOverlay(item[0], swatch(item[1], item[2]));
   });
+  control.addOverlay(incidentLayer.heat, swatch("heat", interpolate(S.heat, { days: formatNumber(CONFIG.heatDays) })));
+  incidentLayer.control.addTo(map);
 
   /* legend */
   const legend = L.control({ position: "bottomright" });
@@ -468,6 +483,10 @@ window.gridmapInit = function (map) {
       ["station", S.stations],
       ["building", S.buildings],
       ["selected", S.selectedGrid],
+      ["incident-red", S.severityRed],
+      ["incident-yellow", S.severityYellow],
+      ["incident-blue", S.severityBlue],
+      ["incident-finished", S.stateFinished],
     ].forEach(function (item) {
       const li = el("li");
       li.appendChild(el("span", "gm-swatch gm-swatch-" + item[0]));
@@ -571,7 +590,9 @@ window.gridmapInit = function (map) {
     ["village", S.villages, [villages]],
     ["grid", S.grids, [grids]],
     ["station", S.stations, [stations]],
-  ];
+  ].filter(function (item) {
+    return !(gridTileLayer && item[0] === "grid");
+  });
   let errors = 0;
   const loads = initial.map(function (item) {
     const level = item[0];
@@ -601,7 +622,16 @@ window.gridmapInit = function (map) {
   // For the browser console and the browser tests.
   window.gridmap = {
     map: map,
-    layers: { districts: districts, towns: towns, villages: villages, grids: grids, stations: stations, buildings: buildings },
+    layers: {
+      districts: districts,
+      towns: towns,
+      villages: villages,
+      grids: gridTileLayer || grids,
+      stations: stations,
+      buildings: buildings,
+      incidents: incidentLayer.incidents,
+      heat: incidentLayer.heat,
+    },
     openGrid: openGrid,
     openBuilding: openBuilding,
   };

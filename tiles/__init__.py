@@ -1,0 +1,1 @@
+"""Vector tiles (Mapbox Vector Tile) of the map's layers: one ``ST_AsMVT`` statement per tile."""
