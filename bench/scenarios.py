@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import import_bench, ogcapi_bench, tiles_bench
+from bench import import_bench, ogcapi_bench, reimport_bench, tiles_bench
 from bench.common import report, time_each
 
 ALL: dict[str, Callable[[], None]] = {}
@@ -917,3 +917,6 @@ ALL["import_households"] = import_bench.import_households
 ALL["ogc_items"] = ogcapi_bench.ogc_items
 # Issue 16: vector tiles against the raw ST_AsMVT query (bench/tiles_bench.py).
 ALL["tiles"] = tiles_bench.tiles
+
+# Issue 16 item 6: re-importing the current grids against ogr2ogr (bench/reimport_bench.py).
+ALL["boundary_reimport"] = reimport_bench.boundary_reimport

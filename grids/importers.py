@@ -13,14 +13,17 @@ What an import does, in order:
    name, kind, polygonal geometry (invalid polygons are repaired with ``make_valid`` and
    listed with the reason), parent (from ``parent_code_field`` or the code prefix). Any
    error refuses the whole file;
-3. compare each feature with the current row of its code, in PostGIS: same geometry (equal
-   after snapping to 1e-9 degrees, or a symmetric difference under 0.01 m²) and same
-   name / parent / kind is unchanged; otherwise the row is superseded in the import's
-   generation (grids.services.boundary_supersede); new codes are created;
+3. put the checked features into a temporary staging table (one COPY) and compare them, in
+   one statement, with the current row of each code: the same geometry (equal after snapping
+   to 1e-9 degrees, or a Hausdorff distance under the tolerance, ``--tolerance`` metres,
+   default ``settings.GRIDMAP_BOUNDARY_TOLERANCE_M`` = 0.5) and the same name / parent / kind
+   is unchanged and nothing is written for it; otherwise the row is superseded in the
+   import's generation (grids.services.boundary_supersede); new codes are created;
 4. check in PostGIS that each boundary lies in its parent; one sticking out by more than
    1 m² and 0.1% of its area is listed (not refused).
 Current rows of the level that the file does not mention (under the same parents) are left
-alone and listed.
+alone and listed. A file whose boundaries all stay within the tolerance adds no generation and
+re-derives nothing, however its coordinates were rounded.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
 
 from gridmap.codes import (
@@ -76,7 +78,6 @@ KIND_WORDS: dict[str, dict[str, str]] = {
 
 # Equality and containment tolerances (see the module docstring).
 SNAP_DEGREES = 1e-9
-SAME_AREA_M2 = 0.01
 OUTSIDE_MIN_M2 = 1.0
 OUTSIDE_MIN_SHARE = 0.001
 
@@ -112,6 +113,10 @@ NOTHING_LEFT = "{code}: nothing polygonal is left after repairing ({reason})"
 MISSING_PARENT = "{code}: parent {parent_level} {parent_code} is not a current {parent_level}"
 WRITE_FAILED = "{path}: the database refused the import, nothing was written: {error}"
 OTHER_LEVEL = "a {other} code, not a {level} code"
+BAD_TOLERANCE = (
+    "--tolerance must be a distance in metres, 0 or more (0.5 means: a boundary that moved "
+    "by less than half a metre is unchanged); got {tolerance!r}."
+)
 
 
 class BoundaryImportError(Exception):
@@ -252,14 +257,21 @@ def import_boundaries(
     kind_field: str | None = None,
     generation: int | None = None,
     commit: bool = False,
+    tolerance: float | None = None,
     out: TextIO | None = None,
 ) -> ImportReport:
     """Import the ``level`` boundaries of ``path``; see the module docstring.
 
+    ``tolerance``: how far (metres, Hausdorff distance) a boundary may lie from its current
+    version and still be unchanged; default ``settings.GRIDMAP_BOUNDARY_TOLERANCE_M``.
     Raises BoundaryImportError (nothing written) on bad input.
     """
     if level not in BOUNDARY_MODELS:
         raise BoundaryImportError(UNKNOWN_LEVEL.format(level=level, levels=", ".join(LEVELS)))
+    if tolerance is None:
+        tolerance = float(settings.GRIDMAP_BOUNDARY_TOLERANCE_M)
+    if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
+        raise BoundaryImportError(BAD_TOLERANCE.format(tolerance=tolerance))
     if kind_field and level not in KIND_WORDS:
         raise BoundaryImportError(KIND_NOT_APPLICABLE.format(level=level))
     path = Path(path)
@@ -299,6 +311,7 @@ def import_boundaries(
                 parent_optional=level == "district" and not parent_code_field,
                 path=path,
                 report=report,
+                tolerance=tolerance,
             )
             if report.errors:
                 raise BoundaryImportError(_refused(path, report), report)
@@ -309,7 +322,7 @@ def import_boundaries(
         raise BoundaryImportError(WRITE_FAILED.format(path=path, error=exc), report) from exc
     if not commit and generation is None:
         report.generation = None  # the generation was rolled back with everything else
-    if commit:
+    if commit and (report.created or report.changed):
         boundaries_changed.send(sender=Boundary, level=level)
     if out is not None:
         out.write("\n".join(report.lines()) + "\n")
@@ -472,20 +485,59 @@ def _multipolygon(
 
 
 # --- Writing --------------------------------------------------------------------------------
-# One statement compares every incoming geometry with the current row of its code. The CASE
-# fixes the order of the tests: ST_Equals only sees valid geometries (snapping can, rarely,
-# make one invalid), and the costlier symmetric difference runs only when needed.
-_SAME_GEOMETRY_SQL = """
-SELECT b.id
-  FROM unnest(%(ids)s::bigint[], %(wkbs)s::bytea[]) AS incoming(id, wkb)
-  JOIN {table} b ON b.id = incoming.id
-  CROSS JOIN LATERAL (SELECT ST_GeomFromWKB(incoming.wkb, %(srid)s) AS geom) n
-  CROSS JOIN LATERAL (SELECT ST_SnapToGrid(b.geom, %(snap)s) AS old,
-                             ST_SnapToGrid(n.geom, %(snap)s) AS new) s
- WHERE CASE WHEN NOT (ST_IsValid(s.old) AND ST_IsValid(s.new))
-                 THEN ST_Area(ST_SymDifference(b.geom, n.geom)::geography) < %(area)s
-            WHEN ST_Equals(s.old, s.new) THEN TRUE
-            ELSE ST_Area(ST_SymDifference(b.geom, n.geom)::geography) < %(area)s END
+# The checked features go into a temporary staging table in one COPY; matching them to the
+# current rows and their parents by code, the comparison and the rows the file leaves alone
+# are each one set statement over it. Only what really changed goes through the services
+# (grids.services: a superseded row is followed by its children, assignments and derived
+# households), one row at a time, because each change has its own history to keep.
+STAGING = "grids_boundary_import_staging"
+
+_STAGING_CREATE_SQL = """
+DROP TABLE IF EXISTS {staging};
+CREATE TEMPORARY TABLE {staging} (
+    number integer NOT NULL,
+    code text NOT NULL,  -- not unique yet: a code twice is refused after the parents check
+    name text NOT NULL,
+    parent_code text,
+    kind text,
+    geom geometry(MultiPolygon, {srid}) NOT NULL
+);
+CREATE INDEX ON {staging} (code)
+"""
+
+# The parent of every staged feature that names one: its current row's id, or NULL.
+_STAGED_PARENTS_SQL = """
+SELECT s.number, s.code, s.parent_code, p.id
+  FROM {staging} s
+  LEFT JOIN {parent_table} p ON p.code = s.parent_code AND p.generation_high_id IS NULL
+ WHERE s.parent_code IS NOT NULL
+ ORDER BY s.number
+"""
+
+# Every staged feature against the current row of its code: the row's id (NULL: a new code)
+# and what differs. The geometry is the same when it is equal after snapping to SNAP_DEGREES
+# (the cheap test, tried first) or when no point of either boundary is farther than the
+# tolerance from the other (the Hausdorff distance, taken in Web Mercator and scaled by the
+# cosine of the latitude, which gives metres to well under 1% across a boundary). The CASE
+# fixes the order: ST_Equals only sees valid geometries (snapping can, rarely, make one
+# invalid) and the distance is computed only when needed.
+_COMPARE_SQL = """
+SELECT s.code, b.id,
+       b.id IS NOT NULL AND s.name IS DISTINCT FROM b.name,
+       b.id IS NOT NULL AND NOT (
+           CASE WHEN ST_IsValid(sn.old) AND ST_IsValid(sn.new) AND ST_Equals(sn.old, sn.new)
+                     THEN TRUE
+                ELSE ST_HausdorffDistance(ST_Transform(b.geom, 3857), ST_Transform(s.geom, 3857))
+                     * cos(radians(ST_Y(ST_Centroid(ST_Envelope(b.geom))))) < %(tolerance)s
+           END),
+       b.id IS NOT NULL AND {parent_differs},
+       b.id IS NOT NULL AND {kind_differs}
+  FROM {staging} s
+  LEFT JOIN {parent_table} p ON p.code = s.parent_code AND p.generation_high_id IS NULL
+  LEFT JOIN {table} b ON b.code = s.code AND b.generation_high_id IS NULL
+  LEFT JOIN LATERAL (SELECT ST_SnapToGrid(b.geom, %(snap)s) AS old,
+                            ST_SnapToGrid(s.geom, %(snap)s) AS new) sn ON b.id IS NOT NULL
+ ORDER BY s.code
 """
 
 # Boundaries sticking out of their parent by more than the tolerance, with the area outside.
@@ -500,6 +552,20 @@ SELECT code, parent_code, outside, outside / NULLIF(area, 0)
  ORDER BY code
 """
 
+# Current rows of the level that the file does not mention, under the parents it covers.
+_NOT_IN_FILE_SQL = """
+SELECT b.code FROM {table} b
+ WHERE b.generation_high_id IS NULL
+   AND NOT EXISTS (SELECT 1 FROM {staging} s WHERE s.code = b.code)
+   AND {scope}
+ ORDER BY b.code
+"""
+_NOT_IN_FILE_SCOPE_SQL = """(b.{parent_column} IN (
+        SELECT p.id FROM {staging} s
+          JOIN {parent_table} p ON p.code = s.parent_code AND p.generation_high_id IS NULL)
+     OR (b.{parent_column} IS NULL
+         AND EXISTS (SELECT 1 FROM {staging} s WHERE s.parent_code IS NULL)))"""
+
 
 def _write(
     features: list[_Feature],
@@ -509,10 +575,12 @@ def _write(
     parent_optional: bool,
     path: Path,
     report: ImportReport,
+    tolerance: float,
 ) -> list[int]:
     """Create or supersede the rows of ``features``; the ids of the rows now current."""
     model = BOUNDARY_MODELS[level]
-    parents = _parents(features, level=level, optional=parent_optional, report=report)
+    _stage(features)
+    _check_parents(level=level, optional=parent_optional, report=report)
     if report.errors:
         return []
 
@@ -532,113 +600,154 @@ def _write(
             report.generation = target.pk
         return target
 
-    current = {
-        row.code: row for row in model.objects.current().filter(code__in=[f.code for f in features])
+    compared = _compare(model, level=level, tolerance=tolerance)
+    by_code = {f.code: f for f in features}
+    rows = model.objects.in_bulk([pk for pk, _ in compared.values() if pk is not None])
+    wanted_parents = {
+        by_code[code].parent_code
+        for code, (pk, changes) in compared.items()
+        if (pk is None or changes) and by_code[code].parent_code
     }
-    same_geometry = _same_geometry(
-        model, [(current[f.code].pk, f.geom) for f in features if f.code in current]
-    )
+    parents = _parents_by_code(level, wanted_parents)
     ids: list[int] = []
-    for feature in sorted(features, key=lambda f: f.code):
-        geom = GEOSGeometry(memoryview(shapely.to_wkb(feature.geom)), srid=SRID)
-        parent = parents.get(feature.parent_code) if feature.parent_code else None
-        fields: dict[str, Any] = {"name": feature.name, "geom": geom}
-        if model.parent_field:
-            fields[model.parent_field] = parent
-        if feature.kind:
-            fields["kind"] = feature.kind
-        row = current.get(feature.code)
-        if row is None:
-            row = boundary_create(
-                model=model, generation=target_generation(), code=feature.code, **fields
-            )
-            report.created.append(feature.code)
+    for code, (pk, changes) in compared.items():
+        if pk is not None and not changes:
+            report.unchanged.append(code)
+            ids.append(pk)
+            continue
+        feature = by_code[code]
+        fields = _fields(model, feature, parents)
+        if pk is None:
+            row = boundary_create(model=model, generation=target_generation(), code=code, **fields)
+            report.created.append(code)
         else:
-            changes = _changes(row, fields, same_geometry=row.pk in same_geometry)
-            if changes:
-                row = boundary_supersede(
-                    row, generation=target_generation(), **{k: fields[k] for k in changes}
-                )
-                report.changed.append(feature.code)
-                report.changes[feature.code] = [
-                    "geometry" if k == "geom" else "parent" if k == model.parent_field else k
-                    for k in changes
-                ]
-            else:
-                report.unchanged.append(feature.code)
+            row = boundary_supersede(
+                rows[pk], generation=target_generation(), **{k: fields[k] for k in changes}
+            )
+            report.changed.append(code)
+            report.changes[code] = [
+                "geometry" if k == "geom" else "parent" if k == model.parent_field else k
+                for k in changes
+            ]
         ids.append(row.pk)
 
-    report.not_in_file = _not_in_file(model, features, parents)
+    report.not_in_file = _not_in_file(model, level=level)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {STAGING}")
     return ids
 
 
-def _parents(
-    features: list[_Feature], *, level: str, optional: bool, report: ImportReport
-) -> dict[str, Boundary]:
+def _stage(features: list[_Feature]) -> None:
+    """The checked features into the staging table, in one COPY."""
+    geoms = shapely.set_srid(np.array([f.geom for f in features], dtype=object), SRID)
+    wkbs = shapely.to_wkb(geoms, hex=True, include_srid=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGING_CREATE_SQL.format(staging=STAGING, srid=SRID))
+        copy_sql = f"COPY {STAGING} (number, code, name, parent_code, kind, geom) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for feature, wkb in zip(features, wkbs, strict=True):
+                copy.write_row(
+                    (
+                        feature.number,
+                        feature.code,
+                        feature.name,
+                        feature.parent_code,
+                        feature.kind,
+                        wkb,
+                    )
+                )
+
+
+def _check_parents(*, level: str, optional: bool, report: ImportReport) -> None:
+    """Every named parent must be a current row of the level above (one statement); a
+    district whose city is not loaded (``optional``) has none."""
     parent_level = PARENT_LEVEL[level]
     if parent_level is None:
-        return {}
-    wanted = {f.parent_code for f in features if f.parent_code}
-    parents = {
-        p.code: p for p in BOUNDARY_MODELS[parent_level].objects.current().filter(code__in=wanted)
-    }
-    for feature in features:
-        if feature.parent_code in parents:
-            continue
-        if optional:
-            feature.parent_code = None  # a district whose city is not loaded
-        else:
-            report.errors.append(
-                MISSING_PARENT.format(
-                    code=feature.code, parent_level=parent_level, parent_code=feature.parent_code
-                )
-            )
-    return parents
-
-
-def _not_in_file(
-    model: type[Boundary], features: list[_Feature], parents: dict[str, Boundary]
-) -> list[str]:
-    """Current rows of the level missing from the file, under the parents the file covers."""
-    rows = model.objects.current().exclude(code__in=[f.code for f in features])
-    if model.parent_field:
-        used = {f.parent_code for f in features}
-        scope = Q(**{f"{model.parent_field}__in": [parents[c].pk for c in used if c]})
-        if None in used:
-            scope |= Q(**{f"{model.parent_field}__isnull": True})
-        rows = rows.filter(scope)
-    return list(rows.order_by("code").values_list("code", flat=True))
-
-
-def _changes(row: Boundary, fields: dict[str, Any], *, same_geometry: bool) -> list[str]:
-    changes = []
-    for name, value in fields.items():
-        if name == "geom":
-            if not same_geometry:
-                changes.append(name)
-        elif name == row.parent_field:
-            if getattr(row, f"{name}_id") != (value.pk if value is not None else None):
-                changes.append(name)
-        elif getattr(row, name) != value:
-            changes.append(name)
-    return changes
-
-
-def _same_geometry(model: type[Boundary], pairs: list[tuple[int, MultiPolygon]]) -> set[int]:
-    """Ids of the rows whose stored geometry equals the incoming one (see the SQL)."""
-    if not pairs:
-        return set()
-    sql = _SAME_GEOMETRY_SQL.format(table=table(model))
-    params = {
-        "ids": [pk for pk, _ in pairs],
-        "wkbs": [shapely.to_wkb(geom) for _, geom in pairs],
-        "srid": SRID,
-        "snap": SNAP_DEGREES,
-        "area": SAME_AREA_M2,
-    }
+        return
+    sql = _STAGED_PARENTS_SQL.format(
+        staging=STAGING, parent_table=table(BOUNDARY_MODELS[parent_level])
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {pk for (pk,) in cursor.fetchall()}
+        cursor.execute(sql)
+        missing = [(code, parent) for _, code, parent, pk in cursor.fetchall() if pk is None]
+        if missing and optional:
+            cursor.execute(
+                f"UPDATE {STAGING} SET parent_code = NULL WHERE code = ANY(%s)",
+                [[code for code, _ in missing]],
+            )
+            return
+    report.errors += [
+        MISSING_PARENT.format(code=code, parent_level=parent_level, parent_code=parent)
+        for code, parent in missing
+    ]
+
+
+def _compare(
+    model: type[Boundary], *, level: str, tolerance: float
+) -> dict[str, tuple[int | None, list[str]]]:
+    """By code, in code order: the current row's id (None for a new code) and the fields
+    that differ (names of ``_fields``), in one statement over the staging table."""
+    parent_level = PARENT_LEVEL[level]
+    if model.parent_field:
+        parent_table = table(BOUNDARY_MODELS[parent_level])
+        parent_differs = f"p.id IS DISTINCT FROM b.{column(model, model.parent_field)}"
+    else:  # no parent level: a join that never matches
+        parent_table, parent_differs = table(model), "FALSE"
+    kind_differs = (
+        "s.kind IS NOT NULL AND s.kind IS DISTINCT FROM b.kind"
+        if any(f.name == "kind" for f in model._meta.concrete_fields)
+        else "FALSE"
+    )
+    sql = _COMPARE_SQL.format(
+        staging=STAGING,
+        table=table(model),
+        parent_table=parent_table,
+        parent_differs=parent_differs,
+        kind_differs=kind_differs,
+    )
+    names = ["name", "geom", model.parent_field, "kind"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tolerance": tolerance, "snap": SNAP_DEGREES})
+        return {
+            code: (pk, [name for name, differs in zip(names, flags, strict=True) if differs])
+            for code, pk, *flags in cursor.fetchall()
+        }
+
+
+def _parents_by_code(level: str, codes: set[str]) -> dict[str, Boundary]:
+    parent_level = PARENT_LEVEL[level]
+    if parent_level is None or not codes:
+        return {}
+    rows = BOUNDARY_MODELS[parent_level].objects.current().filter(code__in=codes)
+    return {p.code: p for p in rows}
+
+
+def _fields(
+    model: type[Boundary], feature: _Feature, parents: dict[str, Boundary]
+) -> dict[str, Any]:
+    """The model fields a feature sets (as the services take them)."""
+    geom = GEOSGeometry(memoryview(shapely.to_wkb(feature.geom)), srid=SRID)
+    fields: dict[str, Any] = {"name": feature.name, "geom": geom}
+    if model.parent_field:
+        fields[model.parent_field] = parents.get(feature.parent_code or "")
+    if feature.kind:
+        fields["kind"] = feature.kind
+    return fields
+
+
+def _not_in_file(model: type[Boundary], *, level: str) -> list[str]:
+    """Current rows of the level missing from the file, under the parents the file covers."""
+    scope = "TRUE"
+    if model.parent_field:
+        scope = _NOT_IN_FILE_SCOPE_SQL.format(
+            staging=STAGING,
+            parent_table=table(BOUNDARY_MODELS[PARENT_LEVEL[level]]),
+            parent_column=column(model, model.parent_field),
+        )
+    sql = _NOT_IN_FILE_SQL.format(table=table(model), staging=STAGING, scope=scope)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [code for (code,) in cursor.fetchall()]
 
 
 def _check_containment(level: str, ids: list[int], report: ImportReport) -> None:

@@ -256,6 +256,10 @@ LOGOUT_REDIRECT_URL = "login"
 GRIDMAP_SRID = 4326
 # A metric CRS for areas and buffers in the region (CGCS2000 / 3-degree Gauss-Kruger CM 108E).
 GRIDMAP_METRIC_SRID = 4545
+# Boundary re-import (grids.importers, ``import_boundaries --tolerance``): a boundary within
+# this Hausdorff distance (metres) of its current version is unchanged, so that a file whose
+# coordinates were rounded (to ~1 cm, say) or re-digitised makes no new generation.
+GRIDMAP_BOUNDARY_TOLERANCE_M = float(os.environ.get("GRIDMAP_BOUNDARY_TOLERANCE_M", "0.5"))
 
 # Basemap: a tile URL template, or "" for none (the map still draws every layer).
 # Tianditu needs a key: https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=YOUR_KEY

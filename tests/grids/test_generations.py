@@ -119,18 +119,19 @@ def test_unchanged_reimport_changes_nothing(tmp_path: Path, grid: Grid):
 
 
 @pytest.mark.parametrize(
-    ("south_midpoint_lat", "changed"),
+    ("south_midpoint_lat", "tolerance", "changed"),
     [
-        (0.0, False),  # an extra vertex on the edge: the same shape, other vertices
-        (-1e-6, True),  # the edge bent 0.1 m south: about 300 m² more
+        (0.0, 0.0, False),  # an extra vertex on the edge: the same shape, other vertices
+        (-1e-6, 0.05, True),  # the edge bent 0.11 m south: about 300 m² more
+        (-1e-6, None, False),  # ... but within the default tolerance of 0.5 m
     ],
 )
 def test_geometry_equality_is_topological_with_a_tolerance(
-    tmp_path: Path, grid: Grid, south_midpoint_lat: float, changed: bool
+    tmp_path: Path, grid: Grid, south_midpoint_lat: float, tolerance: float | None, changed: bool
 ):
     ring = [(100.0, 0.0), (100.025, south_midpoint_lat), (100.05, 0.0), (100.05, 0.1), (100.0, 0.1)]
     path = grid_file(tmp_path, grid, shapely.Polygon(ring))
-    report = import_boundaries(level="grid", path=path, commit=True)
+    report = import_boundaries(level="grid", path=path, commit=True, tolerance=tolerance)
     assert report.changed == ([grid.code] if changed else [])
     assert report.unchanged == ([] if changed else [grid.code])
 

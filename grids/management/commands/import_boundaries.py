@@ -38,6 +38,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--commit", action="store_true", help="Write to the database (default: dry run)."
         )
+        parser.add_argument(
+            "--tolerance",
+            type=float,
+            help="Metres a boundary may lie from its current version (Hausdorff distance) and "
+            "still count as unchanged (default: GRIDMAP_BOUNDARY_TOLERANCE_M, 0.5).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -51,6 +57,7 @@ class Command(BaseCommand):
                 kind_field=options["kind_field"],
                 generation=options["generation"],
                 commit=options["commit"],
+                tolerance=options["tolerance"],
                 out=self.stdout if options["verbosity"] > 0 else None,
             )
         except BoundaryImportError as exc:
