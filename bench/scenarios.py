@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import import_bench, ogcapi_bench
+from bench import import_bench, lists_bench, ogcapi_bench
 from bench.common import report, time_each
 
 ALL: dict[str, Callable[[], None]] = {}
@@ -915,3 +915,6 @@ ALL["import_households"] = import_bench.import_households
 
 # Issue 16 item 7: the OGC API's households page (bench/ogcapi_bench.py).
 ALL["ogc_items"] = ogcapi_bench.ogc_items
+
+# Issue 16 item 4: the lists and the API's incidents list at city scale (bench/lists_bench.py).
+ALL["lists"] = lists_bench.lists
