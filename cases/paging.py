@@ -9,7 +9,7 @@ whose names are looked up only for the page, and keyset (cursor) pages.
   (the filter and the order only: no annotation, no join of the select list, so the rows an
   ``OFFSET`` skips cost an index step each, not six name lookups), then those rows with
   everything the page shows, put back in the page's order.
-- ``Keyset`` / ``keyset_page``: pages after (or before) a cursor on a sort key that ends with
+- ``Keyset``: pages after (or before) a cursor on a sort key that ends with
   the primary key (a row comparison ``(key, id) < (x, y)`` that an index on ``(key, id)``
   answers without skipping anything). The cursor is opaque to clients (URL-safe base64 of
   JSON); a bad one is a 400 with a message (``MSG_BAD_CURSOR``).
@@ -178,24 +178,34 @@ class Keyset:
         """The order of the pages: ``field`` then the key, both descending."""
         return F(self.field).desc(), F("pk").desc()
 
-    def page(self, qs: QuerySet[Any], size: int, cursor: str | None) -> KeysetPage:
-        """The keys of the page of ``size`` rows of ``qs`` after (or before) ``cursor``
-        (None: the first page), in one statement; the caller fetches the rows."""
-        key = _row(F(self.field), F("pk"))
+    def window(
+        self, qs: QuerySet[Any], size: int, cursor: str | None
+    ) -> tuple[QuerySet[Any], bool]:
+        """The rows of ``qs`` after (or before) ``cursor`` (None: from the first row),
+        nearest the cursor first (take ``size + 1`` of them: ``around``), and whether they
+        are before it. A bad cursor is ``BadCursor``."""
         before = False
         if cursor:
             value, pk, before = self.parse(cursor)
+            key = _row(F(self.field), F("pk"))
             bound = _row(Value(value, output_field=DateTimeField()), Value(pk))
             qs = qs.filter(GreaterThan(key, bound) if before else LessThan(key, bound))
         if before:
-            ordered = qs.order_by(F(self.field).asc(), F("pk").asc())
+            qs = qs.order_by(F(self.field).asc(), F("pk").asc())
         else:
-            ordered = qs.order_by(*self.order())
-        keys = list(ordered.values_list(self.field, "pk")[: size + 1])
+            qs = qs.order_by(*self.order())
+        return qs, before
+
+    def around(
+        self, keys: list[tuple[dt.datetime, Any]], size: int, cursor: str | None, before: bool
+    ) -> KeysetPage:
+        """The page and its cursors from the ``(field, pk)`` of the window's rows (read in
+        the page's order, newest first, up to ``size + 1``: one more than the page says
+        that another page follows in the window's direction)."""
         more = len(keys) > size
-        keys = keys[:size]
-        if before:
-            keys.reverse()
+        if more:
+            # The extra row is the one farthest from the cursor.
+            keys = keys[1:] if before else keys[:size]
         if not keys:
             return KeysetPage([], None, None)
         first, last = keys[0], keys[-1]

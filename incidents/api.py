@@ -593,29 +593,32 @@ class IncidentListApi(APIView):
         counted = count_rows(qs)
         cursor = filters.get("cursor") or ""
         url = request.build_absolute_uri()
-        if page > 1 and not cursor:
+        by_number = page > 1 and not cursor
+        if by_number:
             # A page by number (offset): kept for clients that jump to a page.
             start = (page - 1) * size
-            keys = list(qs.order_by(*LIST_KEYSET.order()).values_list("reported_at", "pk")[
-                start : start + size + 1
-            ])  # fmt: skip
-            links = page_links(request, page, len(keys) > size)
-            if len(keys) > size:
-                next_cursor = LIST_KEYSET.cursor(*keys[size - 1])
-                links["next"] = replace_query_param(
-                    remove_query_param(url, "page"), "cursor", next_cursor
-                )
-            ids = [pk for _at, pk in keys[:size]]
+            window = qs.order_by(*LIST_KEYSET.order()).values("pk")[start : start + size + 1]
+            before = False
         else:
             # The first page, or the page after (before) a cursor: keyset, nothing skipped.
-            keyset = LIST_KEYSET.page(qs, size, cursor or None)
-            ids = keyset.ids
-            links = {"next": None, "previous": None}
-            if keyset.next_cursor:
-                links["next"] = replace_query_param(url, "cursor", keyset.next_cursor)
-            if keyset.previous_cursor:
-                links["previous"] = replace_query_param(url, "cursor", keyset.previous_cursor)
-        features = _feature_collection(Incident.objects.filter(pk__in=ids)) if ids else []
+            rows, before = LIST_KEYSET.window(qs, size, cursor or None)
+            window = rows.values("pk")[: size + 1]
+        # The page's features (and one more, which says whether a page follows) in one
+        # statement, the newest first.
+        features = _feature_collection(Incident.objects.filter(pk__in=window))
+        keys = [(parse_datetime(f["properties"]["reported_at"]), f["id"]) for f in features]
+        around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
+        shown = set(around.ids)
+        features = [f for f in features if f["id"] in shown]
+        links = {"next": None, "previous": None}
+        if around.next_cursor:
+            links["next"] = replace_query_param(
+                remove_query_param(url, "page"), "cursor", around.next_cursor
+            )
+        if by_number:
+            links["previous"] = page_links(request, page, False)["previous"]
+        elif around.previous_cursor:
+            links["previous"] = replace_query_param(url, "cursor", around.previous_cursor)
         return Response(
             {
                 "type": "FeatureCollection",

@@ -137,7 +137,9 @@ def test_an_estimated_count_is_said_so_on_the_page_and_in_the_api(client, many, 
     page = client.get(LISTS, {"list": ListKind.PROBLEMS})
     assert page.context["count_is_estimate"] is True
     html = page.content.decode()
-    assert "data-count-estimate" in html and "about " in html
+    # The page's language is Chinese: "约 11 件" (about 11 cases).
+    assert "data-count-estimate" in html and page.context["count_text"].startswith("约 ")
+    assert page.context["count_text"] in html
     assert "data-pages-estimate" in html
     body = client.get(API).json()
     assert body["count_is_estimate"] is True and body["count"] >= 4
