@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from bench.common import report, time_each
+from cases.models import OPEN_STATUSES
 
 PAGE = 50
+OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 DEEP_PAGE = 1000
 RUNS = 15
 
@@ -26,6 +28,13 @@ OWNER_NAME_SQL = """COALESCE(
   (SELECT name FROM grids_city WHERE code = i.owner_code AND generation_high_id IS NULL LIMIT 1)
 )"""
 
+# The page's rows and the names of their category and places.
+PAGE_JOINS = """JOIN incidents_incident i ON i.id = p.id
+  JOIN incidents_category c ON c.id = i.category_id
+  LEFT JOIN grids_town t ON t.id = i.town_id
+  LEFT JOIN grids_village v ON v.id = i.village_id
+  LEFT JOIN grids_grid g ON g.id = i.grid_id"""
+
 # The page's keys by offset, then the page's rows with their names (for those rows only).
 RAW_LIST_SQL = {
     "problems": f"""
@@ -33,11 +42,7 @@ SELECT i.id, i.reported_at, i.status, i.severity, i.place_code, i.description, i
        i.resolve_due_at, c.name_zh, t.name, v.name, g.name, {OWNER_NAME_SQL}
   FROM (SELECT id FROM incidents_incident ORDER BY reported_at DESC, id DESC
          LIMIT {PAGE} OFFSET %s) p
-  JOIN incidents_incident i ON i.id = p.id
-  JOIN incidents_category c ON c.id = i.category_id
-  LEFT JOIN grids_town t ON t.id = i.town_id
-  LEFT JOIN grids_village v ON v.id = i.village_id
-  LEFT JOIN grids_grid g ON g.id = i.grid_id
+  {PAGE_JOINS}
  ORDER BY i.reported_at DESC, i.id DESC""",
     "responsibility": f"""
 SELECT i.id, i.status, i.severity, i.place_code, i.description, i.owner_level,
@@ -46,15 +51,10 @@ SELECT i.id, i.status, i.severity, i.place_code, i.description, i.owner_level,
        ARRAY(SELECT r.name FROM incidents_incidentrecipient r
               WHERE r.incident_id = i.id AND r.kind = 'routed' ORDER BY r.id)
   FROM (SELECT id FROM incidents_incident
-         WHERE status IN ('reported', 'acknowledged', 'in_progress', 'resolved', 'verified',
-                          'returned')
+         WHERE status IN ({OPEN})
          ORDER BY COALESCE(resolve_due_at, acknowledge_due_at) ASC NULLS LAST, id
          LIMIT {PAGE} OFFSET %s) p
-  JOIN incidents_incident i ON i.id = p.id
-  JOIN incidents_category c ON c.id = i.category_id
-  LEFT JOIN grids_town t ON t.id = i.town_id
-  LEFT JOIN grids_village v ON v.id = i.village_id
-  LEFT JOIN grids_grid g ON g.id = i.grid_id
+  {PAGE_JOINS}
  ORDER BY COALESCE(i.resolve_due_at, i.acknowledge_due_at) ASC NULLS LAST, i.id""",
     "closeout": f"""
 SELECT i.id, i.reported_at, i.resolved_at, i.place_code, i.description, i.satisfaction,
@@ -62,11 +62,7 @@ SELECT i.id, i.reported_at, i.resolved_at, i.place_code, i.description, i.satisf
        s.actor_name, s.at
   FROM (SELECT id FROM incidents_incident WHERE status = 'closed'
          ORDER BY closed_at DESC NULLS LAST, id DESC LIMIT {PAGE} OFFSET %s) p
-  JOIN incidents_incident i ON i.id = p.id
-  JOIN incidents_category c ON c.id = i.category_id
-  LEFT JOIN grids_town t ON t.id = i.town_id
-  LEFT JOIN grids_village v ON v.id = i.village_id
-  LEFT JOIN grids_grid g ON g.id = i.grid_id
+  {PAGE_JOINS}
   LEFT JOIN LATERAL (SELECT e.actor_name, e.at FROM incidents_caseevent e
                       WHERE e.incident_id = i.id AND e.action = 'close_out'
                       ORDER BY e.seq DESC LIMIT 1) s ON true
@@ -125,16 +121,7 @@ def lists() -> None:
     client.force_login(user)
     counts = {
         "problems": total,
-        "responsibility": Incident.objects.filter(
-            status__in=[
-                "reported",
-                "acknowledged",
-                "in_progress",
-                "resolved",
-                "verified",
-                "returned",
-            ]
-        ).count(),  # fmt: skip
+        "responsibility": Incident.objects.filter(status__in=OPEN_STATUSES).count(),  # fmt: skip
         "closeout": Incident.objects.filter(status="closed").count(),
     }
     for kind, sql in RAW_LIST_SQL.items():
