@@ -101,6 +101,19 @@ def _deepest(total: int) -> int:
 
 def lists() -> None:
     """Page 1 and a deep page of each incident list and of the API's bbox list, ours vs raw."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    # Pages link static files: without collectstatic, by name (not the hashed manifest).
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        _lists()
+
+
+def _lists() -> None:
     import datetime as dt
 
     from django.contrib.auth import get_user_model
