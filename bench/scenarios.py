@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import import_bench, ogcapi_bench, reimport_bench, tiles_bench
+from bench import import_bench, lists_bench, ogcapi_bench, reimport_bench, tiles_bench
 from bench.common import report, time_each
 
 ALL: dict[str, Callable[[], None]] = {}
@@ -920,3 +920,6 @@ ALL["tiles"] = tiles_bench.tiles
 
 # Issue 16 item 6: re-importing the current grids against ogr2ogr (bench/reimport_bench.py).
 ALL["boundary_reimport"] = reimport_bench.boundary_reimport
+
+# Issue 16 item 4: the lists and the API's incidents list at city scale (bench/lists_bench.py).
+ALL["lists"] = lists_bench.lists

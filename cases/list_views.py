@@ -30,7 +30,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -39,9 +38,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_noop
 from django.views import View
 
-from . import lists
+from . import lists, paging
 from .list_registry import CaseLists, registered
 
+# The row count when it is the planner's estimate ("about 1,000,000 cases").
+MSG_ABOUT = gettext_noop("about %(count)s")
 MSG_UNKNOWN_CASE = gettext_noop("There are no lists of %(case)s: choose incidents or services.")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The parameters every kind's lists share (kept when switching between kinds).
@@ -188,15 +189,21 @@ class CaseListsView(LoginRequiredMixin, View):
             "lights": lists.LIGHT_LABELS,
         }
         if qs is not None and now is not None and spec is not None:
-            paginator = Paginator(qs, lists.PAGE_SIZE)
-            page = paginator.get_page(request.GET.get("page"))
+            counted = paging.count_rows(qs)
+            page = paging.numbered_page(
+                qs, paging.page_number(request.GET.get("page")), lists.PAGE_SIZE, counted
+            )
             columns = context["columns"]
+            count_text = case_lists.count_text(counted.value)
+            if counted.estimate:
+                count_text = gettext(MSG_ABOUT) % {"count": count_text}
             context.update(
                 {
                     "page": page,
-                    "rows": list(lists.rows(page.object_list, columns, now)),
-                    "total": paginator.count,
-                    "count_text": case_lists.count_text(paginator.count),
+                    "rows": list(lists.rows(page.rows, columns, now)),
+                    "total": counted.value,
+                    "count_is_estimate": counted.estimate,
+                    "count_text": count_text,
                     "csv_url": query(params, list=kind, format="csv"),
                     "xlsx_url": query(params, list=kind, format="xlsx"),
                     "prev_url": query(params, list=kind, page=page.previous_page_number())

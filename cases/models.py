@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.codes import Level
@@ -42,6 +43,35 @@ OPEN_STATUSES = [
     Status.VERIFIED,
     Status.RETURNED,
 ]
+
+
+def list_indexes(prefix: str, *, closeout: bool = True) -> list[models.Index]:
+    """The indexes of the lists' orders (``cases.lists.list_queryset``, ``cases.paging``), for a
+    kind's ``Meta.indexes``: the newest first (problem list, API pages by cursor), the most
+    urgent open case first (responsibility list, partial on the open states) and, where a
+    case ends by its sign-off, the latest close-out first (close-out list, partial on
+    ``closed``)."""
+    indexes = [
+        models.Index(fields=["reported_at", "id"], name=f"{prefix}_reported_id"),
+        models.Index(
+            Coalesce("resolve_due_at", "acknowledge_due_at"),
+            "id",
+            condition=models.Q(status__in=OPEN_STATUSES),
+            name=f"{prefix}_open_urgency",
+        ),
+    ]
+    if closeout:
+        indexes.append(
+            models.Index(
+                models.F("closed_at").desc(nulls_last=True),
+                models.F("id").desc(),
+                condition=models.Q(status=Status.CLOSED),
+                name=f"{prefix}_closeout",
+            )
+        )
+    return indexes
+
+
 # The statuses in which the on-site deadline counts: work has not started yet.
 ONSITE_STATUSES = [Status.REPORTED, Status.ACKNOWLEDGED]
 

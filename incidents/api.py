@@ -38,10 +38,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import DateTimeField, empty
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
 from cases.deadlines import traffic_light
+from cases.paging import MSG_BAD_CURSOR, BadCursor, Keyset, count_rows
 from gridmap import parsers
 from gridmap.api import Invalid, page_links
 from gridmap.geojson import feature_collection
@@ -472,6 +474,25 @@ class IncidentListFilterSerializer(InputSerializer):
     mine = _MineField(required=False, default=False, help_text="routed, copied or watching")
     page = _PositiveField(MAX_PAGE, required=False, default=1)
     page_size = _PositiveField(MAX_PAGE_SIZE, required=False, default=DEFAULT_PAGE_SIZE)
+    cursor = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="the page after (or before) a row, from the next and previous links",
+    )
+
+    def validate_cursor(self, value: str) -> str:
+        """A cursor made by the list (``LIST_KEYSET``), else a message."""
+        if value:
+            try:
+                LIST_KEYSET.parse(value)
+            except BadCursor:
+                raise ValidationError(_(MSG_BAD_CURSOR)) from None
+        return value
+
+
+# The API list's order, the newest first, paged by cursor (index incident_reported_id).
+LIST_KEYSET = Keyset("reported_at")
 
 
 class _LonLatField(serializers.Field):
@@ -569,17 +590,41 @@ class IncidentListApi(APIView):
             qs = qs.filter(grid__code=filters["grid"])
         if filters["mine"]:
             qs = qs.filter(selectors.my_work_q(request.user))
-        count = qs.count()
-        start = (page - 1) * size
-        page_ids = qs.order_by("-reported_at", "-id").values("pk")[start : start + size]
-        features = (
-            _feature_collection(Incident.objects.filter(pk__in=page_ids)) if start < count else []
-        )
+        counted = count_rows(qs)
+        cursor = filters.get("cursor") or ""
+        url = request.build_absolute_uri()
+        by_number = page > 1 and not cursor
+        if by_number:
+            # A page by number (offset): kept for clients that jump to a page.
+            start = (page - 1) * size
+            window = qs.order_by(*LIST_KEYSET.order()).values("pk")[start : start + size + 1]
+            before = False
+        else:
+            # The first page, or the page after (before) a cursor: keyset, nothing skipped.
+            rows, before = LIST_KEYSET.window(qs, size, cursor or None)
+            window = rows.values("pk")[: size + 1]
+        # The page's features (and one more, which says whether a page follows) in one
+        # statement, the newest first.
+        features = _feature_collection(Incident.objects.filter(pk__in=window))
+        keys = [(parse_datetime(f["properties"]["reported_at"]), f["id"]) for f in features]
+        around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
+        shown = set(around.ids)
+        features = [f for f in features if f["id"] in shown]
+        links = {"next": None, "previous": None}
+        if around.next_cursor:
+            links["next"] = replace_query_param(
+                remove_query_param(url, "page"), "cursor", around.next_cursor
+            )
+        if by_number:
+            links["previous"] = page_links(request, page, False)["previous"]
+        elif around.previous_cursor:
+            links["previous"] = replace_query_param(url, "cursor", around.previous_cursor)
         return Response(
             {
                 "type": "FeatureCollection",
-                "count": count,
-                **page_links(request, page, start + size < count),
+                "count": counted.value,
+                "count_is_estimate": counted.estimate,
+                **links,
                 "features": features,
             }
         )

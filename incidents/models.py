@@ -23,6 +23,7 @@ from cases.models import (
     Status,
     SupervisionRecordBase,
     TimeUnit,
+    list_indexes,
 )
 from gridmap import uploads
 from gridmap.codes import LEVEL_ORDER, Level
@@ -257,6 +258,7 @@ class Incident(Case):
                 condition=Q(status__in=OPEN_STATUSES),
                 name="incident_open_due",
             ),
+            *list_indexes("incident"),
         ]
         constraints = [
             models.CheckConstraint(

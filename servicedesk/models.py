@@ -19,7 +19,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from cases.models import Case, CaseEventBase, DueEventBase, Status, SupervisionRecordBase
+from cases.models import (
+    Case,
+    CaseEventBase,
+    DueEventBase,
+    Status,
+    SupervisionRecordBase,
+    list_indexes,
+)
 from gridmap.codes import Level
 from gridmap.crypto import EncryptedCharField
 from grids.models import Grid, Station, Town, Village, Worker, district_field
@@ -191,6 +198,8 @@ class ServiceRequest(Case):
             models.Index(fields=["place_code", "reported_at"], name="service_place_time"),
             models.Index(fields=["item", "reported_at"], name="service_item_time"),
             models.Index(fields=["first_receiver", "reported_at"], name="service_receiver_time"),
+            # Its close-out list is ordered by when a request ended (an expression): no index.
+            *list_indexes("service", closeout=False),
         ]
         constraints = [
             models.CheckConstraint(

@@ -83,6 +83,7 @@ from households.models import (
 from imports.models import ImportJob, JobState
 from inbox.models import Delivery, Notification
 from incidents import services as incident_services
+from incidents.api import LIST_KEYSET
 from incidents.models import CaseAttachment, CaseEvent, Category, IncidentPhoto
 from ogcapi.collections import COLLECTIONS as OGC_COLLECTIONS
 from open311.models import ApiKey, Open311Request
@@ -554,6 +555,11 @@ def lonlat(a: Area) -> dict[str, Any]:
     return {"lon": a.incident.location.x, "lat": a.incident.location.y}
 
 
+def after_incident(a: Area) -> str:
+    """The API list's cursor of the page that starts with the area's case."""
+    return LIST_KEYSET.cursor(a.incident.reported_at + dt.timedelta(seconds=1), a.incident.pk)
+
+
 def incident_pk(a: Area) -> dict[str, Any]:
     return {"pk": a.incident.pk}
 
@@ -674,7 +680,12 @@ RULES: dict[str, list[Rule]] = {
         )
     ],  # fmt: skip
     "api/ten-household-units/": [PLAIN],
-    "api/incidents/": [PLAIN],
+    "api/incidents/": [
+        PLAIN,
+        # A cursor just after the area's case (made as the next link makes one): the page
+        # from there holds the case if the jurisdiction did not apply (issue 16 point 4).
+        Rule("incident", query=lambda a: {"cursor": after_incident(a)}, strict=False),
+    ],
     "api/incidents/duplicates/": [Rule("incident", query=lonlat, strict=False)],
     "api/incidents/<int:pk>/": [Rule("incident", path=incident_pk)],
     "api/incidents/<int:pk>/case/": [Rule("incident", path=incident_pk)],

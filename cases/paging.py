@@ -1,0 +1,218 @@
+"""Pages of long lists at city scale (1,000,000 cases): counts that stay cheap, page rows
+whose names are looked up only for the page, and keyset (cursor) pages.
+
+- ``count_rows``: an exact count up to ``COUNT_CAP`` rows (a count over ``LIMIT cap + 1``:
+  it never reads more than that), above it the planner's estimate of the filter's rows
+  (``EXPLAIN``), marked ``estimate`` so the page says "about N" and the API
+  ``count_is_estimate: true``.
+- ``numbered_page``: one page of an ordered queryset in two statements: the page's primary keys
+  (the filter and the order only: no annotation, no join of the select list, so the rows an
+  ``OFFSET`` skips cost an index step each, not six name lookups), then those rows with
+  everything the page shows, put back in the page's order.
+- ``Keyset``: pages after (or before) a cursor on a sort key that ends with
+  the primary key (a row comparison ``(key, id) < (x, y)`` that an index on ``(key, id)``
+  answers without skipping anything). The cursor is opaque to clients (URL-safe base64 of
+  JSON); a bad one is a 400 with a message (``MSG_BAD_CURSOR``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import BooleanField, DateTimeField, F, Func, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_noop
+
+# Counted exactly up to this many rows; above it the planner's estimate.
+COUNT_CAP = 10_000
+
+MSG_BAD_CURSOR = gettext_noop(
+    "The page link is not valid any more (cursor): go back to the first page."
+)
+
+
+@dataclass(frozen=True)
+class RowCount:
+    """How many rows a filter holds; ``estimate`` when it is the planner's estimate."""
+
+    value: int
+    estimate: bool = False
+
+
+def planner_rows(qs: QuerySet[Any]) -> int:
+    """The planner's estimate of the number of rows of ``qs`` (``EXPLAIN``, nothing run)."""
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def count_rows(qs: QuerySet[Any], cap: int | None = None) -> RowCount:
+    """The rows of ``qs``: exact up to ``cap`` (default ``COUNT_CAP``; one bounded count),
+    else the planner's estimate (at least ``cap + 1``), marked as such."""
+    cap = COUNT_CAP if cap is None else cap
+    capped = qs.order_by().values("pk")[: cap + 1].count()
+    if capped <= cap:
+        return RowCount(capped)
+    return RowCount(max(cap + 1, planner_rows(qs)), estimate=True)
+
+
+def _in_order(qs: QuerySet[Any], ids: Sequence[Any]) -> list[Any]:
+    """The rows of ``qs`` whose keys are ``ids``, in the order of ``ids`` (one statement)."""
+    if not ids:
+        return []
+    found = {row.pk: row for row in qs.order_by().filter(pk__in=list(ids))}
+    return [found[pk] for pk in ids if pk in found]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One numbered page of a list: its rows and what the pager shows."""
+
+    rows: list[Any]
+    number: int
+    # Pages in all (estimated with the count: "of about N").
+    num_pages: int
+    count: RowCount
+    # Whether a row follows the page (read with the page: one key more than it shows).
+    more: bool
+
+    # The methods of Django's ``Page`` that the views and templates call.
+    def has_next(self) -> bool:
+        return self.more
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_previous() or self.has_next()
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def page_number(value: Any) -> int:
+    """A page number from the query string (anything else is page 1, as Django's
+    ``Paginator.get_page`` reads it)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return max(number, 1)
+
+
+def numbered_page(qs: QuerySet[Any], number: int, size: int, count: RowCount) -> Page:
+    """Page ``number`` of ``qs`` in its order, in two statements: the page's keys (the
+    filter and the order only, so an ``OFFSET`` skips rows at an index step each, with no
+    name looked up for them), then those rows with everything the page shows. Past the last
+    page of an exact count: the last page (``Paginator.get_page``'s rule)."""
+    num_pages = max(1, -(-count.value // size))
+    if not count.estimate:
+        number = min(number, num_pages)
+    start = (number - 1) * size
+    ids = list(qs.values_list("pk", flat=True)[start : start + size + 1])
+    has_next = len(ids) > size
+    return Page(_in_order(qs, ids[:size]), number, num_pages, count, has_next)
+
+
+class BadCursor(ValueError):
+    """A cursor that was not made by ``Keyset.cursor`` (or made for another order)."""
+
+
+def _row(*values: Any) -> Func:
+    return Func(*values, function="ROW", output_field=BooleanField())
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """The primary keys of one page, in order, and the cursors around it."""
+
+    ids: list[Any]
+    # Cursors of the next and of the previous page (None: there is none).
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A descending order on ``(field, pk)`` (the newest first), ``field`` a non-null
+    date-time, answered by an index on ``(field, id)``."""
+
+    field: str
+
+    def cursor(self, value: dt.datetime, pk: Any, *, before: bool = False) -> str:
+        """The cursor of the page after the row ``(value, pk)`` (or before it)."""
+        token = {"k": value.isoformat(), "id": pk, "d": "b" if before else "a"}
+        raw = json.dumps(token, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def parse(self, cursor: str) -> tuple[dt.datetime, int, bool]:
+        """``(value, pk, before)`` of a cursor, or ``BadCursor``."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            token = json.loads(raw)
+            value = parse_datetime(token["k"])
+            pk = int(token["id"])
+            before = token["d"] == "b"
+        except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+            raise BadCursor(cursor) from None
+        if value is None or value.tzinfo is None or token["d"] not in ("a", "b"):
+            raise BadCursor(cursor)
+        return value, pk, before
+
+    def order(self) -> tuple[Any, Any]:
+        """The order of the pages: ``field`` then the key, both descending."""
+        return F(self.field).desc(), F("pk").desc()
+
+    def window(
+        self, qs: QuerySet[Any], size: int, cursor: str | None
+    ) -> tuple[QuerySet[Any], bool]:
+        """The rows of ``qs`` after (or before) ``cursor`` (None: from the first row),
+        nearest the cursor first (take ``size + 1`` of them: ``around``), and whether they
+        are before it. A bad cursor is ``BadCursor``."""
+        before = False
+        if cursor:
+            value, pk, before = self.parse(cursor)
+            key = _row(F(self.field), F("pk"))
+            bound = _row(Value(value, output_field=DateTimeField()), Value(pk))
+            qs = qs.filter(GreaterThan(key, bound) if before else LessThan(key, bound))
+        if before:
+            qs = qs.order_by(F(self.field).asc(), F("pk").asc())
+        else:
+            qs = qs.order_by(*self.order())
+        return qs, before
+
+    def around(
+        self, keys: list[tuple[dt.datetime, Any]], size: int, cursor: str | None, before: bool
+    ) -> KeysetPage:
+        """The page and its cursors from the ``(field, pk)`` of the window's rows (read in
+        the page's order, newest first, up to ``size + 1``: one more than the page says
+        that another page follows in the window's direction)."""
+        more = len(keys) > size
+        if more:
+            # The extra row is the one farthest from the cursor.
+            keys = keys[1:] if before else keys[:size]
+        if not keys:
+            return KeysetPage([], None, None)
+        first, last = keys[0], keys[-1]
+        if before:
+            next_cursor: str | None = self.cursor(*last)
+            previous = self.cursor(*first, before=True) if more else None
+        else:
+            next_cursor = self.cursor(*last) if more else None
+            previous = self.cursor(*first, before=True) if cursor else None
+        return KeysetPage([pk for _value, pk in keys], next_cursor, previous)

@@ -1,0 +1,268 @@
+"""The lists at city scale (issue 16 point 4): pages of ``/lists/`` fetched as keys then names
+(``cases.paging.numbered_page``), counts exact up to a cap and estimated above it (and said
+so), the API's incidents list paged by cursor, and the lists' indexes matching their orders.
+
+The cases come from tests/incidents/test_lists.py's world; many share one reported time, one
+deadline and one close-out time, so the orders have ties that only the id breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AccountRole
+from cases import lists as case_lists
+from cases import paging
+from incidents.api import LIST_KEYSET
+from incidents.lists import ListKind, ListSpec, list_queryset
+from incidents.models import Incident, Status
+from tests.factories import UserFactory
+from tests.incidents.test_lists import (  # noqa: F401 (fixtures)
+    EAST,
+    V3,
+    WEST,
+    close_out,
+    login,
+    make_case,
+    reporter,
+    world,
+)
+
+pytestmark = pytest.mark.django_db
+
+LISTS = reverse("lists")
+API = "/api/incidents/"
+
+
+@pytest.fixture
+def many(world, reporter) -> list[Incident]:  # noqa: F811
+    """Eleven cases: ties in the reported time, the deadline and the close-out time."""
+    same = timezone.now() - dt.timedelta(days=2)
+    out = []
+    for n in range(11):
+        where = (WEST, EAST, V3)[n % 3]
+        incident = make_case(
+            reporter,
+            where,
+            days_ago=1 + (n % 2),
+            status=Status.IN_PROGRESS,
+            resolve_due_at=same if n % 4 else None,
+        )
+        Incident.objects.filter(pk=incident.pk).update(
+            reported_at=same if n < 6 else same - dt.timedelta(hours=n)
+        )
+        out.append(incident)
+    for incident in out[:5]:
+        close_out(incident, by="S1 head", days_ago=1)
+    Incident.objects.filter(pk__in=[i.pk for i in out[:5]]).update(closed_at=same)
+    return out
+
+
+def root() -> Any:
+    return UserFactory(username="root", is_superuser=True)
+
+
+def walk_pages(client, kind: str) -> list[int]:
+    """Every page of a list, following the pager's next link, as the ids shown."""
+    shown: list[int] = []
+    url = f"{LISTS}?list={kind}"
+    for _ in range(100):
+        response = client.get(url)
+        assert response.status_code == 200
+        shown += [case.pk for case, _cells in response.context["rows"]]
+        if not response.context["next_url"]:
+            return shown
+        url = LISTS + response.context["next_url"]
+    raise AssertionError("the pages did not end")
+
+
+@pytest.mark.parametrize("kind", list(ListKind.values))
+def test_the_pages_concatenate_to_the_whole_list_in_order(client, many, kind, monkeypatch):
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
+    user = root()
+    client.force_login(user)
+    expected = [i.pk for i in list_queryset(user=user, spec=ListSpec(kind=kind))]
+    assert len(expected) >= 5
+    shown = walk_pages(client, kind)
+    assert shown == expected
+    assert len(set(shown)) == len(shown)
+
+
+@pytest.mark.parametrize("kind", list(ListKind.values))
+def test_page_one_is_the_lists_first_rows_with_their_names(client, many, kind):
+    user = root()
+    client.force_login(user)
+    qs = list_queryset(user=user, spec=ListSpec(kind=kind))
+    response = client.get(LISTS, {"list": kind})
+    rows = response.context["rows"]
+    assert [case.pk for case, _cells in rows] == [i.pk for i in qs[: case_lists.PAGE_SIZE]]
+    expected = {i.pk: i for i in qs}
+    for case, _cells in rows:
+        for name in ("owner_name", "signed_off_by", "responsible"):
+            assert getattr(case, name, None) == getattr(expected[case.pk], name, None)
+
+
+@pytest.mark.parametrize("kind", list(ListKind.values))
+def test_a_page_is_two_statements_whatever_its_depth(many, kind, django_assert_num_queries):
+    qs = list_queryset(user=root(), spec=ListSpec(kind=kind))
+    count = paging.count_rows(qs)
+    for number in (1, 2, 3):
+        with django_assert_num_queries(2):
+            page = paging.numbered_page(qs, number, 2, count)
+            rows = list(
+                case_lists.rows(page.rows, [case_lists.OWNER, case_lists.CASE], timezone.now())
+            )
+        assert len(rows) == len(page.rows) <= 2
+
+
+def test_counts_are_exact_under_the_cap_and_estimated_above(many, django_assert_num_queries):
+    qs = Incident.objects.all()
+    with django_assert_num_queries(1):
+        assert paging.count_rows(qs) == paging.RowCount(11, estimate=False)
+    with django_assert_num_queries(2):
+        counted = paging.count_rows(qs, cap=5)
+    assert counted.estimate and counted.value >= 6
+
+
+def test_an_estimated_count_is_said_so_on_the_page_and_in_the_api(client, many, monkeypatch):
+    monkeypatch.setattr(paging, "COUNT_CAP", 3)
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
+    client.force_login(root())
+    page = client.get(LISTS, {"list": ListKind.PROBLEMS})
+    assert page.context["count_is_estimate"] is True
+    html = page.content.decode()
+    # The page's language is Chinese: "约 11 件" (about 11 cases).
+    assert "data-count-estimate" in html and page.context["count_text"].startswith("约 ")
+    assert page.context["count_text"] in html
+    assert "data-pages-estimate" in html
+    body = client.get(API).json()
+    assert body["count_is_estimate"] is True and body["count"] >= 4
+    monkeypatch.setattr(paging, "COUNT_CAP", 1000)
+    body = client.get(API).json()
+    assert body["count_is_estimate"] is False and body["count"] == 11
+
+
+def test_a_page_past_the_end_of_an_exact_count_is_the_last_page(client, many, monkeypatch):
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 5)
+    client.force_login(root())
+    response = client.get(LISTS, {"list": ListKind.PROBLEMS, "page": 99})
+    assert response.context["page"].number == 3
+    assert len(response.context["rows"]) == 1
+    assert client.get(LISTS, {"list": ListKind.PROBLEMS, "page": "x"}).context["page"].number == 1
+
+
+# --- the API ----------------------------------------------------------------------------------
+def api_walk(client, url: str) -> tuple[list[int], list[dict[str, Any]]]:
+    shown: list[int] = []
+    bodies = []
+    for _ in range(100):
+        body = client.get(url).json()
+        bodies.append(body)
+        shown += [f["id"] for f in body["features"]]
+        if not body["next"]:
+            return shown, bodies
+        url = body["next"]
+    raise AssertionError("the pages did not end")
+
+
+def newest_first(qs) -> list[int]:
+    return list(qs.order_by("-reported_at", "-id").values_list("pk", flat=True))
+
+
+def test_api_cursor_pages_walk_every_incident_once_in_order(client, many):
+    client.force_login(root())
+    shown, bodies = api_walk(client, f"{API}?page_size=3")
+    assert shown == newest_first(Incident.objects.all())
+    assert bodies[0]["previous"] is None
+    assert all("cursor=" in b["next"] for b in bodies[:-1])
+    # Back from the third page: the second, then the first (no previous there).
+    third = bodies[2]
+    back = client.get(third["previous"]).json()
+    assert [f["id"] for f in back["features"]] == [f["id"] for f in bodies[1]["features"]]
+    first = client.get(back["previous"]).json()
+    assert [f["id"] for f in first["features"]] == [f["id"] for f in bodies[0]["features"]]
+    assert first["previous"] is None and first["next"]
+
+
+def test_api_cursor_pages_keep_the_filters(client, world, many):  # noqa: F811
+    client.force_login(root())
+    bbox = "100.0,0.0,100.1,0.1"  # grids W and E, not V3
+    shown, _bodies = api_walk(client, f"{API}?page_size=2&bbox={bbox}")
+    inside = Incident.objects.exclude(place_code__startswith=world.t2.code)
+    assert shown == newest_first(inside.filter(location__intersects=_box(100.0, 0.0, 100.1, 0.1)))
+    assert len(shown) < len(many)
+
+
+def test_api_page_numbers_still_work_and_lead_on_by_cursor(client, many):
+    client.force_login(root())
+    order = newest_first(Incident.objects.all())
+    second = client.get(API, {"page": 2, "page_size": 3}).json()
+    assert [f["id"] for f in second["features"]] == order[3:6]
+    assert "cursor=" in second["next"] and "page=" not in second["next"]
+    assert [f["id"] for f in client.get(second["next"]).json()["features"]] == order[6:9]
+    assert client.get(API, {"page": 9, "page_size": 3}).json()["features"] == []
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["nonsense", "eyJrIjoxfQ", "e30", "!!", "eyJrIjoiMjAyNi0wMS0wMSIsImlkIjoxLCJkIjoiYSJ9"],
+)
+def test_api_bad_cursor_is_a_400_with_a_message(client, many, cursor):
+    client.force_login(root())
+    response = client.get(API, {"cursor": cursor})
+    assert response.status_code == 400
+    assert "cursor" in response.content.decode()
+
+
+def test_api_cursor_shows_only_the_jurisdiction(client, world, many):  # noqa: F811
+    login(client, AccountRole.STATION_STAFF, [world.station.code], username="s1")
+    shown, _bodies = api_walk(client, f"{API}?page_size=2")
+    assert shown
+    assert not Incident.objects.filter(pk__in=shown, place_code__startswith=world.t2.code).exists()
+    # A cursor made from a row outside it reads on from there, still inside the jurisdiction.
+    other = (
+        Incident.objects.filter(place_code__startswith=world.t2.code)
+        .order_by("-reported_at")
+        .first()
+    )
+    cursor = LIST_KEYSET.cursor(other.reported_at, other.pk)
+    body = client.get(API, {"cursor": cursor}).json()
+    assert not Incident.objects.filter(
+        pk__in=[f["id"] for f in body["features"]], place_code__startswith=world.t2.code
+    ).exists()
+
+
+# --- the indexes ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kind", "index"),
+    [
+        (ListKind.PROBLEMS, "incident_reported_id"),
+        (ListKind.RESPONSIBILITY, "incident_open_urgency"),
+        (ListKind.CLOSEOUT, "incident_closeout"),
+    ],
+)
+def test_each_lists_order_is_read_from_its_index(many, kind, index):
+    qs = list_queryset(user=root(), spec=ListSpec(kind=kind)).values_list("pk", flat=True)[:50]
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # A handful of rows: make the planner show whether the index can give the order.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
+    assert "Sort" not in plan.split(index)[0], plan
+
+
+def _box(*bbox: float) -> Any:
+    from django.contrib.gis.geos import Polygon
+
+    polygon = Polygon.from_bbox(bbox)
+    polygon.srid = 4326
+    return polygon
