@@ -29,7 +29,7 @@ from households.models import Household
 
 from .checks import area_level
 from .clusters import MAX_ZOOM, clusters, parse_bbox
-from .report import area_of, coverage_report, service_circle_available
+from .report import area_of, coverage_report, refresh_or_defer, service_circle_available
 from .service_circle import uncovered_rows
 
 # Messages shared with the KPI API (reports.kpis), so the catalogue already has them; an
@@ -104,7 +104,9 @@ def uncovered_households(area: dict[str, str], reasons: list[str]) -> dict[str, 
         ),
     }
     if service_circle_available():
-        # As last computed (the report brings the cache up to date; this call stays bounded).
+        # The cache brought up to date when that is quick; else as last computed, while the
+        # background worker recomputes it (the call stays within the server's timeout).
+        refresh_or_defer(area["code"], settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS)
         querysets[REASON_BEYOND] = Household.objects.filter(
             pk__in=uncovered_rows(area["code"]).values("household_id")
         )

@@ -62,6 +62,20 @@ def _service_circle(area_code: str, max_households: int | None) -> dict[str, Any
     return result
 
 
+def refresh_or_defer(area_code: str, max_households: int | None) -> bool:
+    """Bring the area's cached service circle up to date within the request when at most
+    ``max_households`` households wait for it, else queue it (``coverage.tasks``); whether
+    the cache is fresh now."""
+    module = importlib.import_module("coverage.service_circle")
+    try:
+        state = module.refresh(area_code, max_households=max_households)
+    except module.ServiceCircleError:
+        return True
+    if not state.fresh:
+        tasks.defer_refresh(area_code)
+    return state.fresh
+
+
 def coverage_report(area_code: str, *, max_households: int | None = None) -> dict[str, Any]:
     """Every figure of checks 1-7 for the area (see ``checks``), keyed by check name, each
     with ``seconds``; ``timings`` repeats the seconds per check and the total.

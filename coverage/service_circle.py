@@ -475,7 +475,7 @@ CACHE_VERSION = 1
 # the reach stays within one reach of the household; a centre within it may snap to a node
 # one more reach away.
 FINGERPRINT_REACHES = 2
-_LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle'))"
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
 
 _FINGERPRINT = """
 DROP TABLE IF EXISTS _sc_fp;
@@ -515,9 +515,10 @@ ALTER TABLE _sc_fp ADD PRIMARY KEY (id);
 """.format(**_T)
 
 _STALE = """
-SELECT coalesce(array_agg(f.id ORDER BY f.id), '{{}}'), coalesce(sum(f.households), 0)
+SELECT count(*), coalesce(array_agg(f.id ORDER BY f.id)
+                          FILTER (WHERE c.fingerprint IS DISTINCT FROM f.fp), '{{}}'),
+       coalesce(sum(f.households) FILTER (WHERE c.fingerprint IS DISTINCT FROM f.fp), 0)
 FROM _sc_fp f LEFT JOIN {cache} c ON c.village_id = f.id
-WHERE c.fingerprint IS DISTINCT FROM f.fp
 """.format(**_T)
 
 # The service areas of the centres inside each recomputed village, as GeoJSON features.
@@ -590,22 +591,20 @@ def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
     }
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(_LOCK)
-        cur.execute("SET LOCAL jit = off")
         cur.execute(_FINGERPRINT, params)
-        cur.execute("SELECT count(*) FROM _sc_fp")
-        (villages,) = cur.fetchone()
+        cur.execute(_STALE)
+        villages, stale, households = cur.fetchone()
         if not villages:
             cur.execute("DROP TABLE _sc_fp")
             raise ServiceCircleError(str(UNKNOWN_AREA).format(code=area_code))
-        cur.execute(_STALE)
-        stale, households = cur.fetchone()
         stale = list(stale)
         too_big = max_households is not None and households > max_households
         if stale and not too_big:
             _build(cur, area_code, {**params, "ids": stale}, where=_BY_IDS)
             cur.execute(_STORE, params)
-            cur.execute(_DROP)
-        cur.execute("DROP TABLE _sc_fp")
+            cur.execute(_DROP + ", _sc_fp")
+        else:
+            cur.execute("DROP TABLE _sc_fp")
     return Refresh(villages, stale, int(households), bool(stale) and not too_big)
 
 
