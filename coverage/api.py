@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop

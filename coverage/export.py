@@ -338,9 +338,7 @@ def load_report(area_code: str) -> dict[str, Any]:
     when few households wait for it (else "computing", see ``coverage.report``)."""
     from .report import coverage_report
 
-    return coverage_report(
-        area_code, max_households=settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS
-    )
+    return coverage_report(area_code, max_households=settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS)
 
 
 # The read API (coverage/api.py), at the paths the issue fixes.

@@ -28,8 +28,9 @@ def refresh_area(area_code: str) -> dict[str, int]:
         state = refresh(area_code)
     except ServiceCircleError:
         return {"villages": 0, "recomputed": 0}
-    logger.info("Service circle of %s: %s villages recomputed", area_code, len(state.stale_villages))
-    return {"villages": state.villages, "recomputed": len(state.stale_villages)}
+    recomputed = len(state.stale_villages)
+    logger.info("Service circle of %s: %s villages recomputed", area_code, recomputed)
+    return {"villages": state.villages, "recomputed": recomputed}
 
 
 def defer_refresh(area_code: str) -> bool:
