@@ -475,7 +475,13 @@ CACHE_VERSION = 1
 # the reach stays within one reach of the household; a centre within it may snap to a node
 # one more reach away.
 FINGERPRINT_REACHES = 2
+# One recomputation at a time. A request does not wait for a running one (it could outlive the
+# server's timeout): it takes the lock only if free, else reports the stale part as computing.
+# (The SELECT comes first: the cursor reads the first statement's rows.)
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
+_TRY_LOCK = (
+    "SELECT pg_try_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
+)
 
 _FINGERPRINT = """
 DROP TABLE IF EXISTS _sc_fp;
@@ -578,8 +584,9 @@ class Refresh:
 def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
     """Bring the cached circle of every current village of the area up to date: fingerprint
     every village, recompute the stale ones in one pass. With ``max_households``, recompute
-    only if the stale villages hold at most that many households (else ``recomputed`` is
-    False and nothing is written: the caller runs it in the background).
+    only if the stale villages hold at most that many households and no other recomputation
+    is running (else ``recomputed`` is False and nothing is written: the caller runs it in
+    the background).
 
     Raises ServiceCircleError for an area without any current village.
     """
@@ -590,7 +597,8 @@ def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
         "version": f"{CACHE_VERSION}:{reach}:{NEAREST_CANDIDATES}",
     }
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_LOCK)
+        cur.execute(_LOCK if max_households is None else _TRY_LOCK)
+        locked = cur.fetchone()[0] is not False
         cur.execute(_FINGERPRINT, params)
         cur.execute(_STALE)
         villages, stale, households = cur.fetchone()
@@ -598,7 +606,7 @@ def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
             cur.execute("DROP TABLE _sc_fp")
             raise ServiceCircleError(str(UNKNOWN_AREA).format(code=area_code))
         stale = list(stale)
-        too_big = max_households is not None and households > max_households
+        too_big = not locked or (max_households is not None and households > max_households)
         if stale and not too_big:
             _build(cur, area_code, {**params, "ids": stale}, where=_BY_IDS)
             cur.execute(_STORE, params)
