@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import import_bench, lists_bench, ogcapi_bench, reimport_bench, tiles_bench
+from bench import (
+    coverage_bench,
+    import_bench,
+    lists_bench,
+    ogcapi_bench,
+    reimport_bench,
+    tiles_bench,
+)
 from bench.common import report, time_each
 
 ALL: dict[str, Callable[[], None]] = {}
@@ -456,6 +463,9 @@ def coverage() -> None:
         if name != "total":
             print(f"     {name:<16} {seconds:8.3f} s   {100 * seconds / total:5.1f}%")
     print(f"     {'total':<16} {total:8.3f} s")
+    # Issue 16 point 5: the cached circle cold and repeated, and the page's data calls.
+    coverage_bench.report_cold_and_repeated(city.code)
+    coverage_bench.page_data_calls(city.code, zoom=10)
 
 
 @scenario

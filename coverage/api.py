@@ -6,9 +6,10 @@ hand off to ``coverage.report`` / a FeatureCollection built in the database.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -26,7 +27,9 @@ from grids.models import Village
 from households.models import Household
 
 from .checks import area_level
-from .report import area_of, coverage_report, service_circle_available
+from .clusters import MAX_ZOOM, clusters, parse_bbox
+from .report import area_of, coverage_report, refresh_or_defer, service_circle_available
+from .service_circle import uncovered_rows
 
 # Messages shared with the KPI API (reports.kpis), so the catalogue already has them; an
 # area outside the user's jurisdiction is "not there" (404), as for KPIs.
@@ -68,12 +71,18 @@ def _area(request: Request) -> dict[str, str]:
 
 
 class CoverageReportApi(APIView):
-    """Every coverage figure of an area (checks 1-7), with the items behind each figure."""
+    """Every coverage figure of an area (checks 1-7), with the items behind each figure. The
+    service circle says ``"status": "computing"`` while a large recomputation runs in the
+    background."""
 
     @extend_schema(parameters=[AREA_PARAM], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         area = _area(request)
-        return Response(coverage_report(area["code"]))
+        return Response(
+            coverage_report(
+                area["code"], max_households=settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS
+            )
+        )
 
 
 def uncovered_households(area: dict[str, str], reasons: list[str]) -> dict[str, Any]:
@@ -94,11 +103,12 @@ def uncovered_households(area: dict[str, str], reasons: list[str]) -> dict[str, 
         ),
     }
     if service_circle_available():
-        module = importlib.import_module("coverage.service_circle")
-        if hasattr(module, "households_beyond"):
-            querysets[REASON_BEYOND] = Household.objects.filter(
-                pk__in=module.households_beyond(area["code"])
-            )
+        # The cache brought up to date when that is quick; else as last computed, while the
+        # background worker recomputes it (the call stays within the server's timeout).
+        refresh_or_defer(area["code"], settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS)
+        querysets[REASON_BEYOND] = Household.objects.filter(
+            pk__in=uncovered_rows(area["code"]).values("household_id")
+        )
     features: list = []
     for reason in reasons:
         if reason not in querysets:
@@ -140,3 +150,38 @@ class UncoveredHouseholdsApi(APIView):
                 }
             )
         return Response(uncovered_households(area, [reason] if reason else REASONS))
+
+
+MSG_BAD_ZOOM = gettext_noop("Zoom must be a whole number from 0 to %(max)s.")
+MSG_BAD_BBOX = gettext_noop(
+    "bbox must be four numbers west,south,east,north in degrees, west < east and south < north."
+)
+
+
+class UncoveredClustersApi(APIView):
+    """The households of ``uncovered-households`` counted per map cell (about 48 pixels at
+    ``zoom``) inside ``bbox``: one point per cell and reason with its ``count``, never one per
+    household; at most ``clusters.MAX_FEATURES`` cells (``truncated`` says when cut)."""
+
+    @extend_schema(
+        parameters=[
+            AREA_PARAM,
+            OpenApiParameter("zoom", OpenApiTypes.INT, required=True, description="map zoom"),
+            OpenApiParameter("bbox", OpenApiTypes.STR, description="west,south,east,north"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        area = _area(request)
+        try:
+            zoom = int(request.query_params.get("zoom", ""))
+            if not 0 <= zoom <= MAX_ZOOM:
+                raise ValueError(zoom)
+        except ValueError:
+            raise ValidationError({"zoom": [_(MSG_BAD_ZOOM) % {"max": MAX_ZOOM}]}) from None
+        try:
+            bbox = parse_bbox(request.query_params.get("bbox"))
+        except ValueError:
+            raise ValidationError({"bbox": [_(MSG_BAD_BBOX)]}) from None
+        with connection.cursor() as cur:
+            return Response(clusters(cur, area["prefix"], zoom, bbox))

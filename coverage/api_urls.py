@@ -11,4 +11,9 @@ urlpatterns = [
         api.UncoveredHouseholdsApi.as_view(),
         name="api-coverage-uncovered-households",
     ),
+    path(
+        "coverage/uncovered-clusters/",
+        api.UncoveredClustersApi.as_view(),
+        name="api-coverage-uncovered-clusters",
+    ),
 ]

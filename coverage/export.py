@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -135,6 +136,7 @@ LABELS: dict[str, Any] = {
 # Values that are keys (a role, a method, a status): shown by their label.
 STATUS_LABELS: dict[str, Any] = {
     "not_available_yet": gettext_lazy("not available yet"),
+    "computing": gettext_lazy("being computed, reload in a minute or two"),
 }
 # Fields that are not figures of the area (the service areas are a map layer).
 SKIPPED = {"seconds", "service_areas"}
@@ -332,14 +334,17 @@ def sections(report: dict[str, Any]) -> list[Section]:
 
 
 def load_report(area_code: str) -> dict[str, Any]:
+    """The report as pages show it: the service circle recomputed within the request only
+    when few households wait for it (else "computing", see ``coverage.report``)."""
     from .report import coverage_report
 
-    return coverage_report(area_code)
+    return coverage_report(area_code, max_households=settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS)
 
 
 # The read API (coverage/api.py), at the paths the issue fixes.
 REPORT_API = "/api/coverage/"
 UNCOVERED_API = "/api/coverage/uncovered-households/"
+CLUSTERS_API = "/api/coverage/uncovered-clusters/"
 
 
 def map_config(area_code: str, prefix: str, *, has_basemap: bool) -> dict[str, Any]:
@@ -351,6 +356,7 @@ def map_config(area_code: str, prefix: str, *, has_basemap: bool) -> dict[str, A
         "layerUrl": reverse("layer", kwargs={"level": "LEVEL"}),
         "reportUrl": REPORT_API + query,
         "uncoveredUrl": UNCOVERED_API + query,
+        "clustersUrl": CLUSTERS_API + query,
         "hasBasemap": has_basemap,
     }
 

@@ -64,3 +64,58 @@ class RoadSegment(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"{self.source_id}–{self.target_id}"
+
+
+class ServiceCircleVillage(models.Model):
+    """The 15-minute service circle of one current village, cached (``coverage.service_circle``).
+
+    ``fingerprint`` digests every input of the village's figures: its households (id, location,
+    grid), and the road segments, road nodes and service centres near it (within twice the
+    reach of its bounding box). A report recomputes only the villages whose fingerprint
+    differs from the one stored here.
+    """
+
+    village = models.OneToOneField(
+        "grids.Village",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name=_("village"),
+    )
+    fingerprint = models.CharField(_("fingerprint of the inputs"), max_length=32)
+    method = models.CharField(_("method"), max_length=10)
+    households = models.PositiveIntegerField(_("households"))
+    covered = models.PositiveIntegerField(_("households within the circle"))
+    service_areas = models.JSONField(
+        _("service areas"),
+        default=list,
+        help_text=_("GeoJSON features: the service area of each centre inside the village."),
+    )
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("cached service circle of a village")
+        verbose_name_plural = _("cached service circles of villages")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(covered__lte=F("households")), name="scvillage_covered_le_households"
+            ),
+        ]
+
+
+class ServiceCircleUncovered(models.Model):
+    """A household beyond the 15-minute service circle, as last computed for its village (the
+    map's clusters and the uncovered-households layer read these rows)."""
+
+    village = models.ForeignKey(
+        ServiceCircleVillage,
+        on_delete=models.CASCADE,
+        related_name="uncovered",
+        verbose_name=_("village"),
+    )
+    household_id = models.BigIntegerField(_("household"), db_index=True)
+    location = models.PointField(_("location"), srid=SRID)
+
+    class Meta:
+        verbose_name = _("household beyond the service circle")
+        verbose_name_plural = _("households beyond the service circle")

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from grids.models import BOUNDARY_MODELS
 
-from . import checks
+from . import checks, tasks
 
 # Check 7 before coverage.service_circle exists: a status the page turns into words.
 NOT_AVAILABLE = {"available": False, "status": "not_available_yet"}
@@ -39,12 +39,21 @@ def service_circle_available() -> bool:
     return importlib.util.find_spec("coverage.service_circle") is not None
 
 
-def _service_circle(area_code: str) -> dict[str, Any]:
+# Check 7 while the cache is being recomputed in the background (coverage.tasks).
+COMPUTING = {"available": False, "status": "computing"}
+
+
+def _service_circle(area_code: str, max_households: int | None) -> dict[str, Any]:
     if not service_circle_available():
         return dict(NOT_AVAILABLE)
     module = importlib.import_module("coverage.service_circle")
     try:
-        result = dict(module.service_circle(area_code))
+        result = module.service_circle(
+            area_code, with_ids=False, max_households=max_households
+        ).as_dict()
+    except module.ServiceCircleComputing:
+        tasks.defer_refresh(area_code)
+        return dict(COMPUTING)
     except module.ServiceCircleError:
         # A known area (coverage_report found it) without any current village, such as a new
         # district not yet divided: nothing to reach, every figure empty.
@@ -53,9 +62,28 @@ def _service_circle(area_code: str) -> dict[str, Any]:
     return result
 
 
-def coverage_report(area_code: str) -> dict[str, Any]:
+def refresh_or_defer(area_code: str, max_households: int | None) -> bool:
+    """Bring the area's cached service circle up to date within the request when at most
+    ``max_households`` households wait for it, else queue it (``coverage.tasks``); whether
+    the cache is fresh now."""
+    module = importlib.import_module("coverage.service_circle")
+    try:
+        state = module.refresh(area_code, max_households=max_households)
+    except module.ServiceCircleError:
+        return True
+    if not state.fresh:
+        tasks.defer_refresh(area_code)
+    return state.fresh
+
+
+def coverage_report(area_code: str, *, max_households: int | None = None) -> dict[str, Any]:
     """Every figure of checks 1-7 for the area (see ``checks``), keyed by check name, each
     with ``seconds``; ``timings`` repeats the seconds per check and the total.
+
+    The service circle comes from its cache, brought up to date first. ``max_households``
+    (the pages and the API: ``settings.GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS``): when more
+    households than that wait for a recomputation, the recomputation is handed to the
+    background worker and check 7 says ``computing`` instead of outliving the request.
 
     Raises ValueError for a malformed code and LookupError for an unknown area.
     """
@@ -77,7 +105,7 @@ def coverage_report(area_code: str) -> dict[str, Any]:
     started = time.perf_counter()
     steps: list[tuple[str, Any]] = [
         *((name, lambda fn=fn: fn(area["prefix"])) for name, fn in checks.CHECKS.items()),
-        ("service_circle", lambda: _service_circle(area_code)),
+        ("service_circle", lambda: _service_circle(area_code, max_households)),
     ]
     for name, run in steps:
         t0 = time.perf_counter()

@@ -23,6 +23,14 @@ The rule, in one place:
 
 Everything is set-based: a handful of SQL statements whatever the size of the area (the city,
 a million households and about 1,100 centres, included).
+
+Cached per village (``ServiceCircleVillage``, ``ServiceCircleUncovered``): a village's figures
+depend only on its households and on the roads, road nodes and centres within the reach of
+it (a walk of at most the reach never leaves that neighbourhood). ``refresh`` digests those
+inputs per village in one statement (the *fingerprint*: hashes of ids, positions and lengths,
+summed per village), and recomputes, in one set-based pass, only the villages whose
+fingerprint changed; ``service_circle`` then adds up the cached rows. Nothing has to send a
+signal: an import's bulk SQL changes the fingerprint as surely as a save in the admin.
 """
 
 from __future__ import annotations
@@ -33,13 +41,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.sql import tables
 from grids.models import Grid, ServiceCentre, Village
 from households.models import Household
 
-from .models import RoadNode, RoadSegment
+from .models import RoadNode, RoadSegment, ServiceCircleUncovered, ServiceCircleVillage
 
 SERVICE_CIRCLE_MINUTES = 15
 # Virtual pgRouting vertex of a service centre: VIRTUAL_VERTEX_BASE + centre id (road node ids
@@ -114,6 +123,13 @@ class ServiceCircleResult:
     villages: list[VillageCircle] = field(default_factory=list)
     uncovered_household_ids: list[int] = field(default_factory=list)
     service_areas: list[ServiceArea] = field(default_factory=list)
+    uncovered_count: int | None = None  # when the ids are not listed
+
+    @property
+    def uncovered(self) -> int:
+        if self.uncovered_count is not None:
+            return self.uncovered_count
+        return len(self.uncovered_household_ids)
 
     @property
     def share(self) -> float | None:
@@ -146,7 +162,7 @@ class ServiceCircleResult:
             "estimated_covered": self.estimated_covered,
             "network_households": self.network_households,
             "network_covered": self.network_covered,
-            "uncovered_households": len(self.uncovered_household_ids),
+            "uncovered_households": self.uncovered,
             "villages": [
                 {**asdict(v), "share": v.share, "beyond": v.households - v.covered}
                 for v in self.villages
@@ -172,30 +188,31 @@ def area_prefix(area_code: str) -> str:
 # The tables, by the names the statements format in.
 _T = tables(
     grid=Grid, household=Household, road_node=RoadNode, road_segment=RoadSegment,
-    service_centre=ServiceCentre, village=Village,
+    service_centre=ServiceCentre, village=Village, cache=ServiceCircleVillage,
+    uncovered=ServiceCircleUncovered,
 )  # fmt: skip
 
 _SETUP = """
 DROP TABLE IF EXISTS _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household;
 
 CREATE TEMP TABLE _sc_village AS
-SELECT v.id, v.code, v.name,
+SELECT v.id, v.code, v.name, ST_Expand(v.geom::box2d::geometry, %(pad)s) AS box,
        EXISTS (SELECT 1 FROM {road_node} n WHERE ST_Intersects(v.geom, n.geom)) AS has_roads
 FROM {village} v
-WHERE v.generation_high_id IS NULL AND v.code LIKE %(prefix)s;
+WHERE v.generation_high_id IS NULL AND {where};
 ANALYZE _sc_village;
-""".format(**_T)
+"""
+# Which villages: those of an area (by code prefix) or the given ids (the stale ones).
+_BY_PREFIX = "v.code LIKE %(prefix)s"
+_BY_IDS = "v.id = ANY(%(ids)s)"
 
+# Centres and edges near the villages: within the pad of any village's bounding box (each
+# village's own box, so that scattered stale villages do not pull in the whole city).
 _CENTRES = """
 CREATE TEMP TABLE _sc_centre AS
-WITH box AS (
-  SELECT ST_Expand(ST_Extent(v.geom)::geometry, %(pad)s) AS geom
-  FROM {village} v JOIN _sc_village s ON s.id = v.id
-)
 SELECT c.id, c.name, coalesce(cv.code, '') AS village_code, c.location,
        %(base)s + c.id AS vid, nn.id AS node_id, nn.snap_m
 FROM {service_centre} c
-CROSS JOIN box
 LEFT JOIN {village} cv ON cv.id = c.village_id
 CROSS JOIN LATERAL (
   SELECT k.id, ST_Distance(k.geom::geography, c.location::geography) AS snap_m
@@ -203,16 +220,14 @@ CROSS JOIN LATERAL (
         ORDER BY n.geom <-> c.location LIMIT %(k)s) k
   ORDER BY 2, 1 LIMIT 1
 ) nn
-WHERE c.location && box.geom AND nn.snap_m <= %(reach)s;
+WHERE c.id IN (SELECT c2.id FROM {service_centre} c2 JOIN _sc_village s ON c2.location && s.box)
+  AND nn.snap_m <= %(reach)s;
 """.format(**_T)
 
-# Edges: the road segments near the area (the bounding box of its villages, padded by the
-# reach) and one virtual edge per centre.
 _EDGES = """
 SELECT id, source_id AS source, target_id AS target, length_m AS cost
 FROM {road_segment}
-WHERE geom && (SELECT ST_Expand(ST_Extent(v.geom)::geometry, {pad})
-               FROM {village} v JOIN _sc_village s ON s.id = v.id)
+WHERE id IN (SELECT r.id FROM {road_segment} r JOIN _sc_village s ON r.geom && s.box)
 UNION ALL
 SELECT -id, vid, node_id, snap_m FROM _sc_centre
 """
@@ -301,11 +316,12 @@ def _params(area_code: str, horizon: float) -> dict[str, Any]:
     }
 
 
-def _build(cur: Any, area_code: str, params: dict[str, Any]) -> None:
+def _build(cur: Any, area_code: str, params: dict[str, Any], where: str = _BY_PREFIX) -> None:
     """The temporary tables of one computation: villages, centres, reached road nodes and
-    households with ``covered`` (and ``road_m``, the walk by road when the horizon reaches)."""
+    households with ``covered`` (and ``road_m``, the walk by road when the horizon reaches).
+    ``where`` picks the villages: an area's (``_BY_PREFIX``) or given ids (``_BY_IDS``)."""
     cur.execute("SET LOCAL jit = off")  # short queries; compiling costs more than it saves
-    cur.execute(_SETUP, params)
+    cur.execute(_SETUP.format(where=where, **_T), params)
     cur.execute("SELECT count(*) FROM _sc_village")
     if not cur.fetchone()[0]:
         cur.execute("DROP TABLE _sc_village")
@@ -313,7 +329,7 @@ def _build(cur: Any, area_code: str, params: dict[str, Any]) -> None:
     cur.execute(_CENTRES, params)
     cur.execute("SELECT count(*) FROM _sc_centre")
     if cur.fetchone()[0]:
-        edges = _EDGES.format(pad=float(params["pad"]), **_T)
+        edges = _EDGES.format(**_T)
         cur.execute(_REACH, {**params, "edges": edges})
     else:
         cur.execute(
@@ -326,8 +342,10 @@ def _build(cur: Any, area_code: str, params: dict[str, Any]) -> None:
 _DROP = "DROP TABLE _sc_village, _sc_centre, _sc_reach, _sc_node, _sc_household"
 
 
-def service_circle(area_code: str) -> ServiceCircleResult:
-    """The 15-minute service circle of a city, district, town or village (see the module)."""
+def service_circle_uncached(area_code: str) -> ServiceCircleResult:
+    """The 15-minute service circle of an area computed from scratch, every village at once,
+    without reading or writing the cache (the reference the cache is checked against, and the
+    bench's baseline)."""
     params = _params(area_code, reach_m())
     result = empty_result(area_code)
     with transaction.atomic(), connection.cursor() as cur:
@@ -448,3 +466,227 @@ def households_beyond(area_code: str) -> list[int]:
         return service_circle(area_code).uncovered_household_ids
     except ServiceCircleError:
         return []
+
+
+# --- the cache: fingerprints per village, recompute only the stale ones ----------------------
+# Bump when the rule or the SQL changes what a village's figures are: every village is stale.
+CACHE_VERSION = 1
+# A village's inputs are looked for this many reaches around its bounding box: a walk within
+# the reach stays within one reach of the household; a centre within it may snap to a node
+# one more reach away.
+FINGERPRINT_REACHES = 2
+# One recomputation at a time. A request does not wait for a running one (it could outlive the
+# server's timeout): it takes the lock only if free, else reports the stale part as computing.
+# (The SELECT comes first: the cursor reads the first statement's rows.)
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
+_TRY_LOCK = (
+    "SELECT pg_try_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
+)
+
+_FINGERPRINT = """
+DROP TABLE IF EXISTS _sc_fp;
+CREATE TEMP TABLE _sc_fp AS
+WITH v AS MATERIALIZED (
+  SELECT v.id, v.geom, ST_Expand(v.geom::box2d::geometry, %(fpad)s) AS box
+  FROM {village} v WHERE v.generation_high_id IS NULL AND v.code LIKE %(prefix)s
+), hh AS (
+  SELECT g.village_id, count(*) AS n,
+         sum(hashint8extended(h.id, 0) # hashint8extended(g.id, 1)
+             # hashfloat8extended(ST_X(h.location), 2)
+             # hashfloat8extended(ST_Y(h.location), 3)) AS s
+  FROM {grid} g JOIN {household} h ON h.grid_id = g.id
+  WHERE g.village_id IN (SELECT id FROM v)
+  GROUP BY g.village_id
+)
+SELECT v.id, coalesce(hh.n, 0) AS households,
+       md5(concat_ws(':', %(version)s, md5(ST_AsBinary(v.geom)), coalesce(hh.n, 0), hh.s,
+                     r.n, r.s, n.n, n.s, c.n, c.s)) AS fp
+FROM v LEFT JOIN hh ON hh.village_id = v.id
+CROSS JOIN LATERAL (
+  SELECT count(*) AS n,
+         sum(hashint8extended(x.id, 0) # hashint8extended(x.source_id, 1)
+             # hashint8extended(x.target_id, 2) # hashfloat8extended(x.length_m, 3)) AS s
+  FROM {road_segment} x WHERE x.geom && v.box) r
+CROSS JOIN LATERAL (
+  SELECT count(*) AS n,
+         sum(hashint8extended(x.id, 0) # hashfloat8extended(ST_X(x.geom), 1)
+             # hashfloat8extended(ST_Y(x.geom), 2)) AS s
+  FROM {road_node} x WHERE x.geom && v.box) n
+CROSS JOIN LATERAL (
+  SELECT count(*) AS n,
+         sum(hashint8extended(x.id, 0) # hashfloat8extended(ST_X(x.location), 1)
+             # hashfloat8extended(ST_Y(x.location), 2)) AS s
+  FROM {service_centre} x WHERE x.location && v.box) c;
+ALTER TABLE _sc_fp ADD PRIMARY KEY (id);
+""".format(**_T)
+
+_STALE = """
+SELECT count(*), coalesce(array_agg(f.id ORDER BY f.id)
+                          FILTER (WHERE c.fingerprint IS DISTINCT FROM f.fp), '{{}}'),
+       coalesce(sum(f.households) FILTER (WHERE c.fingerprint IS DISTINCT FROM f.fp), 0)
+FROM _sc_fp f LEFT JOIN {cache} c ON c.village_id = f.id
+""".format(**_T)
+
+# The service areas of the centres inside each recomputed village, as GeoJSON features.
+_STORE = """
+DELETE FROM {uncovered} WHERE village_id IN (SELECT id FROM _sc_village);
+DELETE FROM {cache} WHERE village_id IN (SELECT id FROM _sc_village);
+WITH areas AS (
+  SELECT c.id, c.name, c.village_code, c.location, count(*) AS nodes,
+         ST_ConcaveHull(ST_Collect(c.location, ST_Collect(n.geom)), 0.5) AS hull
+  FROM _sc_centre c
+  JOIN _sc_reach r ON r.from_v = c.vid AND r.agg_cost <= %(reach)s
+  JOIN {road_node} n ON n.id = r.node
+  GROUP BY c.id, c.name, c.village_code, c.location
+), per_village AS (
+  SELECT s.id AS village_id,
+         jsonb_agg(jsonb_build_object(
+           'type', 'Feature', 'geometry', ST_AsGeoJSON(a.hull, 7)::jsonb,
+           'properties', jsonb_build_object('centre_id', a.id, 'name', a.name,
+                                            'village_code', a.village_code, 'nodes', a.nodes))
+           ORDER BY a.id) AS features
+  FROM _sc_village s JOIN {village} v ON v.id = s.id
+  JOIN areas a ON ST_Intersects(v.geom, a.location)
+  GROUP BY s.id
+), figures AS (
+  SELECT s.id, s.has_roads, count(h.id) AS households,
+         count(h.id) FILTER (WHERE h.covered) AS covered
+  FROM _sc_village s LEFT JOIN _sc_household h ON h.village_id = s.id
+  GROUP BY s.id, s.has_roads
+)
+INSERT INTO {cache} (village_id, fingerprint, method, households, covered, service_areas,
+                     computed_at)
+SELECT fi.id, f.fp, CASE WHEN fi.has_roads THEN 'network' ELSE 'estimate' END,
+       fi.households, fi.covered, coalesce(pv.features, '[]'::jsonb), clock_timestamp()
+FROM figures fi JOIN _sc_fp f ON f.id = fi.id
+LEFT JOIN per_village pv ON pv.village_id = fi.id;
+INSERT INTO {uncovered} (village_id, household_id, location)
+SELECT h.village_id, h.id, hh.location
+FROM _sc_household h JOIN {household} hh ON hh.id = h.id
+WHERE NOT h.covered;
+""".format(**_T)
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What ``refresh`` found and did for an area."""
+
+    villages: int  # current villages of the area
+    stale_villages: list[int]  # ids of the villages whose inputs changed (or never computed)
+    stale_households: int
+    recomputed: bool  # False when the stale part was too large to compute here and now
+
+    @property
+    def fresh(self) -> bool:
+        return self.recomputed or not self.stale_villages
+
+
+def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
+    """Bring the cached circle of every current village of the area up to date: fingerprint
+    every village, recompute the stale ones in one pass. With ``max_households``, recompute
+    only if the stale villages hold at most that many households and no other recomputation
+    is running (else ``recomputed`` is False and nothing is written: the caller runs it in
+    the background).
+
+    Raises ServiceCircleError for an area without any current village.
+    """
+    reach = reach_m()
+    params = {
+        **_params(area_code, reach),
+        "fpad": FINGERPRINT_REACHES * reach / 55_000,
+        "version": f"{CACHE_VERSION}:{reach}:{NEAREST_CANDIDATES}",
+    }
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_LOCK if max_households is None else _TRY_LOCK)
+        locked = cur.fetchone()[0] is not False
+        cur.execute(_FINGERPRINT, params)
+        cur.execute(_STALE)
+        villages, stale, households = cur.fetchone()
+        if not villages:
+            cur.execute("DROP TABLE _sc_fp")
+            raise ServiceCircleError(str(UNKNOWN_AREA).format(code=area_code))
+        stale = list(stale)
+        too_big = not locked or (max_households is not None and households > max_households)
+        if stale and not too_big:
+            _build(cur, area_code, {**params, "ids": stale}, where=_BY_IDS)
+            cur.execute(_STORE, params)
+            cur.execute(_DROP + ", _sc_fp")
+        else:
+            cur.execute("DROP TABLE _sc_fp")
+    return Refresh(villages, stale, int(households), bool(stale) and not too_big)
+
+
+class ServiceCircleComputing(Exception):
+    """The area's circle is stale and too large to compute within a request."""
+
+    def __init__(self, state: Refresh) -> None:
+        super().__init__(f"{len(state.stale_villages)} villages to recompute")
+        self.state = state
+
+
+def current_rows(area_code: str) -> QuerySet[ServiceCircleVillage]:
+    """The cached rows of the area's current villages (as last computed)."""
+    return ServiceCircleVillage.objects.filter(
+        village__generation_high_id__isnull=True,
+        village__code__startswith=area_prefix(area_code),
+    )
+
+
+def uncovered_rows(area_code: str) -> QuerySet[ServiceCircleUncovered]:
+    """The area's households beyond the circle, as last computed (rows with a location)."""
+    return ServiceCircleUncovered.objects.filter(
+        village__village__generation_high_id__isnull=True,
+        village__village__code__startswith=area_prefix(area_code),
+    )
+
+
+def service_circle(
+    area_code: str, *, with_ids: bool = True, max_households: int | None = None
+) -> ServiceCircleResult:
+    """The 15-minute service circle of a city, district, town or village (see the module):
+    the cache brought up to date (``refresh``), then its rows added up. ``with_ids``: list the
+    uncovered households' ids (else only counted).
+
+    Raises ServiceCircleError for an area without any village, ServiceCircleComputing when
+    more than ``max_households`` households wait for a recomputation.
+    """
+    state = refresh(area_code, max_households=max_households)
+    if not state.fresh:
+        raise ServiceCircleComputing(state)
+    result = empty_result(area_code)
+    rows = current_rows(area_code).order_by("village__code")
+    seen: set[int] = set()
+    for row in rows.values_list(
+        "village__code", "village__name", "method", "households", "covered", "service_areas"
+    ):
+        code, name, method, households, covered, features = row
+        result.villages.append(VillageCircle(code, name, method, households, covered))
+        result.households += households
+        result.covered += covered
+        if method == Method.ESTIMATE:
+            result.estimated_households += households
+            result.estimated_covered += covered
+        for feature in features:
+            props = feature["properties"]
+            if props["centre_id"] in seen:
+                continue
+            seen.add(props["centre_id"])
+            result.service_areas.append(
+                ServiceArea(
+                    props["centre_id"],
+                    props["name"],
+                    props["village_code"],
+                    props["nodes"],
+                    feature["geometry"],
+                )
+            )
+    result.service_areas.sort(key=lambda a: a.centre_id)
+    uncovered = uncovered_rows(area_code)
+    if with_ids:
+        result.uncovered_household_ids = list(
+            uncovered.order_by("household_id").values_list("household_id", flat=True)
+        )
+        result.uncovered_count = len(result.uncovered_household_ids)
+    else:
+        result.uncovered_count = uncovered.count()
+    return result

@@ -108,6 +108,10 @@ def page_strings() -> dict[str, str]:
         "layerError": _("Could not load %(layer)s: %(detail)s"),
         "networkError": _("The server did not answer. Check the connection and try again."),
         "noItems": _("Nothing to show"),
+        "computing": _(
+            "The 15-minute service circle is being computed in the background; "
+            "reload this page in a minute or two."
+        ),
     }
 
 

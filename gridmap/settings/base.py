@@ -388,6 +388,13 @@ GRIDMAP_WEEKLY_STATION_SUMMARY_DUE = (5, "12:00")  # Saturday 12:00
 # Walking speed along the road network (coverage.service_circle): 4.5 km/h walks 1,125 m in
 # the circle's 15 minutes.
 GRIDMAP_WALKING_KMH = float(os.environ.get("GRIDMAP_WALKING_KMH", "4.5"))
+# Coverage pages and API: recompute the cached 15-minute service circle within the request
+# when at most this many households wait for it; more is handed to the background worker
+# (coverage.tasks), and the page says "computing" until it is done (about 50 s per million
+# households on two cores).
+GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS = int(
+    os.environ.get("GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS", "50000")
+)
 
 # --- Coverage (coverage.checks) -------------------------------------------------------------
 # Check 2: a worker holding more active roles than this (anywhere) is listed as overloaded.

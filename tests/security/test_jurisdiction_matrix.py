@@ -778,6 +778,9 @@ RULES: dict[str, list[Rule]] = {
     "api/coverage/uncovered-households/": [
         Rule("village", query=lambda a: {"area": a.village.code})
     ],
+    "api/coverage/uncovered-clusters/": [
+        Rule("village", query=lambda a: {"area": a.village.code, "zoom": 12})
+    ],
     "coverage/": [PLAIN, Rule("town", query=lambda a: {"area": a.town.code}, strict=False)],
     "coverage/export.csv": [Rule("town", query=lambda a: {"area": a.town.code})],
     "coverage/export.pdf": [Rule("town", query=lambda a: {"area": a.town.code})],

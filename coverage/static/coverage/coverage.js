@@ -4,7 +4,8 @@
  * django-leaflet creates the map and calls window.coverageInit(map). The report is the one
  * the table shows (the "coverage-report" JSON, the same as GET /api/coverage/?area=); the
  * villages, grids and stations come from GET /api/layers/<level>/, the households in no grid,
- * in no unit and beyond the service circle from GET /api/coverage/uncovered-households/.
+ * in no unit and beyond the service circle as counts per map cell from
+ * GET /api/coverage/uncovered-clusters/ (reloaded when the map moves).
  * The map gets data-loaded="true" once every layer has answered, data-errors="<n>" counting
  * those that failed and data-count-<layer>="<n>" per drawn layer.
  */
@@ -182,6 +183,42 @@ window.coverageInit = function (map) {
   container.dataset.countGaps = String(gaps.getLayers().length);
   container.dataset.countOverlaps = String(overlaps.getLayers().length);
 
+  /* The uncovered households as counts per map cell (GET /api/coverage/uncovered-clusters/),
+     reloaded when the view moves: never one marker per household, whatever the area. */
+  let clusterRequest = 0;
+  function loadClusters() {
+    const request = ++clusterRequest;
+    const b = map.getBounds();
+    const clamp = function (v, lo, hi) {
+      return Math.min(hi, Math.max(lo, v));
+    };
+    const bbox = [
+      clamp(b.getWest(), -180, 179.9), clamp(b.getSouth(), -90, 89.9),
+      clamp(b.getEast(), -179.9, 180), clamp(b.getNorth(), -89.9, 90),
+    ].map(function (v) { return v.toFixed(6); }).join(",");
+    const url = CONFIG.clustersUrl + "&zoom=" + Math.round(map.getZoom()) + "&bbox=" + bbox;
+    return getJson(url).then(function (collection) {
+      if (request !== clusterRequest) return;
+      Object.keys(reasons).forEach(function (reason) {
+        reasons[reason][0].clearLayers();
+      });
+      (collection.features || []).forEach(function (feature) {
+        const entry = reasons[feature.properties.reason];
+        if (!entry || !feature.geometry) return;
+        const c = feature.geometry.coordinates;
+        const count = feature.properties.count;
+        const radius = count > 1 ? Math.min(18, 4 + 2.5 * Math.log(count)) : 3.5;
+        const marker = dot(entry[1], radius)(L.latLng(c[1], c[0]));
+        textTooltip(marker, entry[2] + " · " + count.toLocaleString());
+        entry[0].addLayer(marker);
+      });
+      Object.keys(reasons).forEach(function (reason) {
+        container.dataset["count_" + reason] = String((collection.totals || {})[reason] || 0);
+      });
+      container.dataset.clusterMarkers = String((collection.features || []).length);
+    });
+  }
+
   let errors = 0;
   function fail(layerName, error) {
     errors += 1;
@@ -190,8 +227,7 @@ window.coverageInit = function (map) {
   const layerUrl = function (level) {
     return CONFIG.layerUrl.replace("LEVEL", level);
   };
-  const loads = [
-    getJson(layerUrl("village"))
+  const villagesLoaded = getJson(layerUrl("village"))
       .then(function (collection) {
         villages.addData(collection);
         container.dataset.countVillages = String(villages.getLayers().length);
@@ -200,7 +236,9 @@ window.coverageInit = function (map) {
       })
       .catch(function (error) {
         fail(S.villages, error);
-      }),
+      });
+  const loads = [
+    villagesLoaded,
     getJson(layerUrl("grid"))
       .then(function (collection) {
         grids.addData(collection);
@@ -220,23 +258,10 @@ window.coverageInit = function (map) {
       .catch(function (error) {
         fail(S.stationsOff, error);
       }),
-    getJson(CONFIG.uncoveredUrl)
-      .then(function (collection) {
-        (collection.features || []).forEach(function (feature) {
-          const entry = reasons[feature.properties.reason];
-          if (!entry || !feature.geometry) return;
-          const c = feature.geometry.coordinates;
-          const marker = dot(entry[1], 3.5)(L.latLng(c[1], c[0]));
-          textTooltip(marker, entry[2] + (feature.properties.grid ? " · " + feature.properties.grid : ""));
-          entry[0].addLayer(marker);
-        });
-        Object.keys(reasons).forEach(function (reason) {
-          container.dataset["count_" + reason] = String(reasons[reason][0].getLayers().length);
-        });
-      })
-      .catch(function (error) {
-        fail(S.uncovered, error);
-      }),
+    // After the map has been fitted to the villages: the clusters of the visible box.
+    villagesLoaded.then(loadClusters).catch(function (error) {
+      fail(S.uncovered, error);
+    }),
   ];
 
   const legend = L.control({ position: "bottomright" });
@@ -258,6 +283,17 @@ window.coverageInit = function (map) {
     return details;
   };
   legend.addTo(map);
+
+  let moveTimer = null;
+  map.on("moveend", function () {
+    clearTimeout(moveTimer);
+    moveTimer = setTimeout(function () {
+      loadClusters().catch(function (error) {
+        fail(S.uncovered, error);
+      });
+    }, 250);
+  });
+  if (circle.status === "computing") notice(S.computing);
 
   window.coverage = { map: map, report: REPORT };
   Promise.all(loads).then(function () {

@@ -1,0 +1,119 @@
+"""The cached 15-minute service circle (coverage.service_circle.refresh / service_circle):
+only villages whose inputs changed are recomputed, and the figures always equal a
+recomputation from scratch (``service_circle_uncached``)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.gis.geos import Point
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from coverage.models import RoadSegment, ServiceCircleVillage
+from coverage.report import coverage_report
+from coverage.service_circle import (
+    ServiceCircleComputing,
+    refresh,
+    service_circle,
+    service_circle_uncached,
+)
+from demo.roads import load_demo_roads
+from grids.models import ServiceCentre
+from households.models import Household
+from tests.coverage.test_service_circle import river  # noqa: F401  (fixture)
+
+
+def figures(result) -> tuple:
+    return (
+        [(v.code, v.method, v.households, v.covered) for v in result.villages],
+        sorted(result.uncovered_household_ids),
+        result.households,
+        result.covered,
+        result.estimated_households,
+        result.estimated_covered,
+    )
+
+
+def assert_same_as_from_scratch(area: str) -> None:
+    assert figures(service_circle(area)) == figures(service_circle_uncached(area))
+
+
+def test_the_demo_from_the_cache_equals_the_computation_from_scratch(demo, db):
+    load_demo_roads(seed=7)
+    first = refresh("450700")
+    assert first.recomputed and len(first.stale_villages) == first.villages
+    cached = service_circle("450700")
+    scratch = service_circle_uncached("450700")
+    assert figures(cached) == figures(scratch)
+    assert 0 < len(cached.uncovered_household_ids) < cached.households
+    # The service areas of the centres inside the city are the same polygons.
+    ours = {a.centre_id: a.nodes for a in cached.service_areas}
+    theirs = {a.centre_id: a.nodes for a in scratch.service_areas}
+    assert ours and all(theirs[c] == n for c, n in ours.items())
+    # A district and a town read the same cached villages.
+    town = cached.villages[0].code[:9]
+    assert_same_as_from_scratch(town)
+    assert_same_as_from_scratch(town[:6])
+    # Nothing changed: nothing is recomputed.
+    again = refresh("450700")
+    assert again.stale_villages == [] and not again.recomputed
+
+
+def test_a_moved_household_recomputes_only_its_village(river):  # noqa: F811
+    town, west, bare, households = river
+    service_circle(town.code)
+    before = dict(ServiceCircleVillage.objects.values_list("village_id", "computed_at"))
+    # Bulk SQL, as an import writes: no signal, no save().
+    far = households["bare far"]
+    Household.objects.filter(pk=far.pk).update(location=Point(100.25, 0.0505, srid=4326))
+    state = refresh(town.code)
+    assert state.stale_villages == [bare.pk]
+    after = dict(ServiceCircleVillage.objects.values_list("village_id", "computed_at"))
+    assert after[west.pk] == before[west.pk] and after[bare.pk] > before[bare.pk]
+    result = service_circle(town.code)
+    assert far.pk not in result.uncovered_household_ids  # now 55 m from the centre
+    assert_same_as_from_scratch(town.code)
+
+
+def test_a_changed_road_recomputes_only_the_villages_near_it(river):  # noqa: F811
+    town, west, bare, households = river
+    assert households["across"].pk in service_circle(town.code).uncovered_household_ids
+    # The bridge gets shorter (a new footbridge): the walk across is within the circle now.
+    bridge = RoadSegment.objects.get(name="bridge")
+    RoadSegment.objects.filter(pk=bridge.pk).update(length_m=10)
+    state = refresh(town.code)
+    assert state.stale_villages == [west.pk]
+    result = service_circle(town.code)
+    assert households["across"].pk not in result.uncovered_household_ids
+    assert_same_as_from_scratch(town.code)
+
+
+def test_a_new_centre_recomputes_only_the_villages_near_it(river):  # noqa: F811
+    town, west, bare, households = river
+    service_circle(town.code)
+    ServiceCentre.objects.create(
+        name="second", location=Point(100.25 + 2000 / 111_320.0, 0.05, srid=4326), village=bare
+    )
+    assert refresh(town.code).stale_villages == [bare.pk]
+    assert households["bare far"].pk not in service_circle(town.code).uncovered_household_ids
+    assert_same_as_from_scratch(town.code)
+
+
+def test_too_many_stale_households_are_left_to_the_background(river):  # noqa: F811
+    town, *_ = river
+    with pytest.raises(ServiceCircleComputing) as raised:
+        service_circle(town.code, max_households=1)
+    assert raised.value.state.stale_households == 4
+    assert not ServiceCircleVillage.objects.exists()  # nothing half-written
+    service_circle(town.code)
+    # Fresh now: the limit no longer matters.
+    assert service_circle(town.code, max_households=0).households == 4
+
+
+def test_the_report_says_computing_and_queues_the_refresh(river, settings):  # noqa: F811
+    town, *_ = river
+    report = coverage_report(town.code, max_households=1)
+    assert report["checks"]["service_circle"]["status"] == "computing"
+    job = ProcrastinateJob.objects.get(task_name="coverage.refresh_area")
+    assert job.args == {"area_code": town.code}
+    coverage_report(town.code, max_households=1)  # a second visit does not queue it again
+    assert ProcrastinateJob.objects.filter(task_name="coverage.refresh_area").count() == 1
