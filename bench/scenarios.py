@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import import_bench, ogcapi_bench
+from bench import import_bench, lookup_bench, ogcapi_bench
 from bench.common import report, time_each
 
 ALL: dict[str, Callable[[], None]] = {}
@@ -915,3 +915,8 @@ ALL["import_households"] = import_bench.import_households
 
 # Issue 16 item 7: the OGC API's households page (bench/ogcapi_bench.py).
 ALL["ogc_items"] = ogcapi_bench.ogc_items
+
+# Issue 16 item 1: P1 (the point lookup) and P2 (incident creation) against raw SQL doing the
+# same work, in process and under HTTP load (bench/lookup_bench.py, bench/rawapp.py).
+ALL["lookups"] = lookup_bench.lookups
+ALL["lookups_http"] = lookup_bench.lookups_http

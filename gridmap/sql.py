@@ -82,8 +82,10 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = _PreparingCursor(connection.connection)
-    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else (
-        connection.make_cursor(raw)
+    cursor = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else (connection.make_cursor(raw))
     )
     try:
         yield cursor

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import Polygon
 from django.db import DatabaseError, connection
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce

@@ -8,8 +8,8 @@ from functools import cache, reduce
 from operator import or_
 from typing import Any
 
-from django.contrib.gis.db.models import Extent
 from django.conf import settings
+from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
