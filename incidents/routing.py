@@ -49,16 +49,28 @@ from households.routing import (  # noqa: F401
     render_explanation,
 )
 
-from .models import CategoryResponder
+from .models import CategoryResponder, CategoryTimeLimit
+from .time_limits import LIMIT_COLUMNS, TimeLimit, time_limit_of_row
 
 if TYPE_CHECKING:
     from .models import Category
 
-# The incident's tier, read in the statement: the responders of its category and severity.
+# The incident's tier, read in the statement: the responders of its category and severity. The
+# same scalar also carries the category's time limits for that severity (``limit``: the
+# ``CategoryTimeLimit`` row as JSON, or null), which the new case's deadlines need: one
+# statement fewer on the hot path (``incidents.time_limits.time_limit_of_row``).
 CATEGORY_RESPONDERS_SQL = f"""
-  SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
-    FROM {table(CategoryResponder)}
-   WHERE category_id = %(category)s AND severity = %(severity)s
+  SELECT jsonb_build_object(
+    'responders',
+    (SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
+       FROM {table(CategoryResponder)}
+      WHERE category_id = %(category)s AND severity = %(severity)s),
+    'limit',
+    (SELECT to_jsonb(l) FROM (
+       SELECT {", ".join(LIMIT_COLUMNS)}
+         FROM {table(CategoryTimeLimit)}
+        WHERE category_id = %(category)s AND severity = %(severity)s
+        LIMIT 1) l))
 """
 ROUTING_SQL = engine.routing_sql(responders=CATEGORY_RESPONDERS_SQL)
 
@@ -78,10 +90,20 @@ def _lookup(params: dict[str, Any]) -> dict[str, Any]:
     return engine.lookup(ROUTING_SQL, params)
 
 
+def route_with_limit(
+    *, point: Point, at: dt.datetime, category: Category, severity: str
+) -> tuple[RoutingResult, TimeLimit]:
+    """``route``, and the time limits of the category and severity, read in the same
+    statement (a new incident's deadlines)."""
+    row = _lookup(routing_params(point=point, at=at, category_id=category.pk, severity=severity))
+    tier = row["responders"]
+    routing = engine.decide(row, responders=tier["responders"], severity=severity)
+    return routing, time_limit_of_row(tier["limit"], severity)
+
+
 def route(*, point: Point, at: dt.datetime, category: Category, severity: str) -> RoutingResult:
     """Who an incident at ``point`` reported at ``at`` goes to (see ``households.routing``).
 
     Raises ``OutsideEveryDistrict`` when the point is in no district.
     """
-    row = _lookup(routing_params(point=point, at=at, category_id=category.pk, severity=severity))
-    return engine.decide(row, responders=row["responders"], severity=severity)
+    return route_with_limit(point=point, at=at, category=category, severity=severity)[0]

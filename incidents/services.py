@@ -43,7 +43,7 @@ from .models import (
     Responder,
     Severity,
 )
-from .routing import RoutingResult, route
+from .routing import RoutingResult, route, route_with_limit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -242,7 +242,9 @@ def _routing_facts(routing: RoutingResult) -> dict[str, Any]:
 
 
 def _create(new: _Report, *, category: Category, severity: str) -> Incident:
-    routing = route(point=new.point, at=new.reported_at, category=category, severity=severity)
+    routing, limit = route_with_limit(
+        point=new.point, at=new.reported_at, category=category, severity=severity
+    )
     incident = Incident(
         location=new.point,
         category=category,
@@ -267,7 +269,9 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
         explanation=routing.explanation,
     )
     # The case: owned by the responsible level's place, with the deadlines of the category
-    # and severity from the reported time (cases.workflow, incidents.time_limits).
+    # and severity from the reported time (cases.workflow, incidents.time_limits), whose
+    # limits the routing statement read (incidents.kind reads them off the incident).
+    incident.routed_time_limit = limit
     workflow.open_case(incident)
     # Foreign keys come from the routing statement and the caller's objects: checking each
     # would cost a query apiece on the hot path.
