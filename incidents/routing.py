@@ -12,6 +12,7 @@ incident creation.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.gis.geos import Point
@@ -90,20 +91,24 @@ def _lookup(params: dict[str, Any]) -> dict[str, Any]:
     return engine.lookup(ROUTING_SQL, params)
 
 
-def route_with_limit(
-    *, point: Point, at: dt.datetime, category: Category, severity: str
-) -> tuple[RoutingResult, TimeLimit]:
-    """``route``, and the time limits of the category and severity, read in the same
-    statement (a new incident's deadlines)."""
-    row = _lookup(routing_params(point=point, at=at, category_id=category.pk, severity=severity))
-    tier = row["responders"]
-    routing = engine.decide(row, responders=tier["responders"], severity=severity)
-    return routing, time_limit_of_row(tier["limit"], severity)
+@dataclass(frozen=True)
+class IncidentRouting(RoutingResult):
+    """The routing of an incident, and the time limits of its category and severity, read in
+    the same statement (a new incident's deadlines: ``incidents.services``)."""
+
+    time_limit: TimeLimit | None = None
 
 
-def route(*, point: Point, at: dt.datetime, category: Category, severity: str) -> RoutingResult:
-    """Who an incident at ``point`` reported at ``at`` goes to (see ``households.routing``).
+def route(*, point: Point, at: dt.datetime, category: Category, severity: str) -> IncidentRouting:
+    """Who an incident at ``point`` reported at ``at`` goes to (see ``households.routing``),
+    with the category's time limits for ``severity``.
 
     Raises ``OutsideEveryDistrict`` when the point is in no district.
     """
-    return route_with_limit(point=point, at=at, category=category, severity=severity)[0]
+    row = _lookup(routing_params(point=point, at=at, category_id=category.pk, severity=severity))
+    tier = row["responders"]
+    routing = engine.decide(row, responders=tier["responders"], severity=severity)
+    return IncidentRouting(
+        **{f.name: getattr(routing, f.name) for f in fields(routing)},
+        time_limit=time_limit_of_row(tier["limit"], severity),
+    )

@@ -43,7 +43,7 @@ from .models import (
     Responder,
     Severity,
 )
-from .routing import RoutingResult, route, route_with_limit
+from .routing import RoutingResult, route
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -242,9 +242,7 @@ def _routing_facts(routing: RoutingResult) -> dict[str, Any]:
 
 
 def _create(new: _Report, *, category: Category, severity: str) -> Incident:
-    routing, limit = route_with_limit(
-        point=new.point, at=new.reported_at, category=category, severity=severity
-    )
+    routing = route(point=new.point, at=new.reported_at, category=category, severity=severity)
     incident = Incident(
         location=new.point,
         category=category,
@@ -271,7 +269,7 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
     # The case: owned by the responsible level's place, with the deadlines of the category
     # and severity from the reported time (cases.workflow, incidents.time_limits), whose
     # limits the routing statement read (incidents.kind reads them off the incident).
-    incident.routed_time_limit = limit
+    incident.routed_time_limit = routing.time_limit
     workflow.open_case(incident)
     # Foreign keys come from the routing statement and the caller's objects: checking each
     # would cost a query apiece on the hot path.
