@@ -138,10 +138,12 @@ def raw_incident(cur: Any, sql: dict[str, Any], raw: Any, p: tuple, now: Any) ->
                 for x in (incident_id, h["worker_id"], h["role"], h["role"], h["name"], h["phone"])
             ],
         )
-        values = ", ".join(["(%s, 'routed', '{}'::jsonb, %s, 'incident', %s, now())"] * len(people))
+        values = ", ".join(
+            ["(%s, 'routed', '{}'::jsonb, %s, 'incident', %s, now(), false)"] * len(people)
+        )
         cur.execute(
             "INSERT INTO incidents_notification (worker_id, kind, message, link, "
-            f"subject_type, subject_id, created_at) VALUES {values}",
+            f"subject_type, subject_id, created_at, urgent) VALUES {values}",
             [
                 x
                 for h in people
