@@ -10,9 +10,15 @@ from rest_framework.authtoken.models import Token
 from incidents.models import Incident
 from incidents.time_limits import time_limit
 from tests.factories import UserFactory, WorkerFactory
-from tests.incidents.test_api import feature, post, world  # noqa: F401
+from tests.incidents.test_api import feature, post
+from tests.incidents.test_routing import World, build_world, world_generation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world(world_generation())
 
 
 def test_a_report_with_a_known_token_is_its_statements_and_no_more(
