@@ -19,6 +19,13 @@ from grids.models import Role
 from tests.factories import AccountFactory, RoleAssignmentFactory, UserFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
+
+
 URL = reverse("grid-at")
 WEST = {"lon": 100.01, "lat": 0.01}
 

@@ -97,8 +97,9 @@ def test_holders_and_figures_match_on_a_grid_with_every_role(api_client, two_gri
 
 @pytest.mark.django_db
 def test_a_token_lookup_is_one_statement_once_the_token_is_known(
-    api_client, two_grids, django_assert_num_queries
+    api_client, two_grids, django_assert_num_queries, settings
 ):
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
     west, _ = two_grids
     RoleAssignmentFactory(grid=west, role=Role.GRID_LEADER)
     user = AccountFactory(role=AccountRole.TOWN_STAFF, codes=[west.code[:9]]).user

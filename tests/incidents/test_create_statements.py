@@ -22,8 +22,9 @@ def world(db) -> World:
 
 
 def test_a_report_with_a_known_token_is_its_statements_and_no_more(
-    api_client, world, django_assert_num_queries
+    api_client, world, django_assert_num_queries, settings
 ):
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
     user = UserFactory()
     WorkerFactory(user=user)
     token = Token.objects.create(user=user)
