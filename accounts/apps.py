@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.jurisdiction import register_policy
@@ -6,6 +7,18 @@ from gridmap.personal_data import register_viewer_rule
 
 # Admins of data that belongs to no area: staff with the permission may read them.
 GLOBAL_READABLE_ADMINS = {"grids.generation", "incidents.category"}
+
+# What decides who a token is and what it may see: a save or delete of any of them empties the
+# token cache of the process (accounts.authentication).
+TOKEN_CACHE_SOURCES = (
+    "authtoken.token",
+    "auth.user",
+    "accounts.account",
+    "accounts.passwordchangerequired",
+    "grids.worker",
+    "grids.roleassignment",
+    "grids.catchmentassignment",
+)
 
 
 class AccountsConfig(AppConfig):
@@ -26,3 +39,12 @@ class AccountsConfig(AppConfig):
         from .admin_mixins import superuser_only_unless_scoped
 
         superuser_only_unless_scoped(admin.site, GLOBAL_READABLE_ADMINS)
+        # The token cache (accounts.authentication) forgets everything when anything that
+        # decides who a token is or what it may see changes in this process.
+        from .authentication import invalidate_token_cache
+
+        for model in TOKEN_CACHE_SOURCES:
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    invalidate_token_cache, sender=model, dispatch_uid=f"token-cache-{model}"
+                )

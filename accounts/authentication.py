@@ -1,22 +1,101 @@
 """API tokens of a login that must still change its one-time password are refused with a
-message saying so (issue 12, item 1); otherwise ``gridmap.authentication``'s expiring tokens."""
+message saying so (issue 12, item 1); otherwise ``gridmap.authentication``'s expiring tokens.
+
+Authenticated tokens are cached per process for ``GRIDMAP_AUTH_CACHE_SECONDS`` (issue 16,
+point 1): the login, its account and worker, and its jurisdiction of today, keyed by the
+SHA-256 of the token (the key itself is not kept), so a phone's next calls cost no query for
+who it is and what it may see. Safe because:
+
+- every entry carries the cache's *version*; any save or delete of a token, login, account,
+  one-time-password mark, worker, role assignment or catchment in this process bumps it
+  (``accounts.apps``), so a revoked token or an ended role stops working at once here;
+- other processes (gunicorn's other workers) see such a change when the entry expires, at
+  most ``GRIDMAP_AUTH_CACHE_SECONDS`` later, as do changes made without signals (bulk
+  ``update()``); the token's own lifetime (``token_expired``) is checked on every request;
+- each request gets its own copy of the cached login (``accounts.selectors.user_copy``): what
+  a request notes on its user object never reaches another request.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
-from gridmap.authentication import ExpiringTokenAuthentication
+from gridmap.authentication import MSG_TOKEN_EXPIRED, ExpiringTokenAuthentication, token_expired
 
-from .selectors import MSG_CHANGE_PASSWORD_FIRST, must_change_password
+from .selectors import (
+    MSG_CHANGE_PASSWORD_FIRST,
+    can_see_personal_data,
+    jurisdiction_prefixes,
+    must_change_password,
+    user_copy,
+)
+
+# More entries than this and the cache starts afresh (a bound on memory, never reached by a
+# county's phones within one TTL).
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class _Entry:
+    user: Any
+    token: Token
+    expires: float
+    version: int
+
+
+_entries: dict[str, _Entry] = {}
+_version = 0
+_lock = threading.Lock()
+
+
+def cache_seconds() -> float:
+    return float(getattr(settings, "GRIDMAP_AUTH_CACHE_SECONDS", 0))
+
+
+def invalidate_token_cache(**kwargs: Any) -> None:
+    """Forget every cached token (a signal receiver: ``accounts.apps`` connects it)."""
+    global _version
+    with _lock:
+        _version += 1
+        _entries.clear()
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class FirstSignInTokenAuthentication(ExpiringTokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+        ttl = cache_seconds()
+        digest = _digest(key)
+        entry = _entries.get(digest) if ttl > 0 else None
+        now = time.monotonic()
+        if entry is not None and entry.version == _version and entry.expires > now:
+            if token_expired(entry.token):
+                _entries.pop(digest, None)
+                raise AuthenticationFailed(gettext(MSG_TOKEN_EXPIRED))
+            return user_copy(entry.user), entry.token
+        version = _version
         user, token = super().authenticate_credentials(key)
         if must_change_password(user):
             raise AuthenticationFailed(gettext(MSG_CHANGE_PASSWORD_FIRST))
+        if ttl > 0:
+            # What nearly every call asks next, read now so that the cached login has it.
+            jurisdiction_prefixes(user)
+            can_see_personal_data(user)
+            with _lock:
+                if version == _version:
+                    if len(_entries) >= MAX_ENTRIES:
+                        _entries.clear()
+                    _entries[digest] = _Entry(user_copy(user), token, now + ttl, version)
+            return user_copy(user), token
         return user, token

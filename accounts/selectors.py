@@ -9,6 +9,7 @@ kernel so that grids (below accounts) filters by the same rule without importing
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -176,6 +177,16 @@ def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
     if slot not in cache:
         cache[slot] = compute()
     return cache[slot]
+
+
+def user_copy(user: User) -> User:
+    """A copy of a login object with its own copy of what this module noted on it (the
+    jurisdiction of the day, the assignments): a login cached across requests
+    (``accounts.authentication``) hands each request its own."""
+    clone = copy.copy(user)
+    if _CACHE_ATTR in user.__dict__:
+        clone.__dict__[_CACHE_ATTR] = dict(user.__dict__[_CACHE_ATTR])
+    return clone
 
 
 def jurisdiction_prefixes(user: User) -> list[str] | None:

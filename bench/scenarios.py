@@ -8,6 +8,7 @@ from bench import (
     coverage_bench,
     import_bench,
     lists_bench,
+    lookup_bench,
     ogcapi_bench,
     reimport_bench,
     tiles_bench,
@@ -125,6 +126,7 @@ def incident_create() -> None:
     from django.utils import timezone
 
     from accounts.models import Account, AccountRole
+    from bench import rawapp
     from grids.models import Grid, Worker
     from incidents.models import Category, Incident
     from incidents.routing import ROUTING_SQL, routing_params
@@ -153,6 +155,15 @@ def incident_create() -> None:
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     started = timezone.now()
+    # The inserts after the routing statement: bench/rawapp.py's, on Django's cursor.
+    sql = {
+        "incident_sql": RAW_INCIDENT_SQL,
+        "report_sql": RAW_REPORT_SQL,
+        "event_sql": RAW_EVENT_SQL,
+        "category_id": category.pk,
+        "user_id": user.pk,
+        "username": user.get_username(),
+    }
 
     def ours(p: tuple[float, float]) -> None:
         body = {
@@ -173,51 +184,7 @@ def incident_create() -> None:
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(ROUTING_SQL, params)
             (raw,) = cur.fetchone()
-            row = json.loads(raw) if isinstance(raw, str) else raw
-            g, v, t = row["grid"], row["village"], row["town"]
-            place = g or v or t
-            people = [
-                h
-                for h in row["holders"]
-                if (g and h["place"] == g["code"] and h["role"] in ("grid_leader", "party_guide"))
-                or (v and h["place"] == v["code"] and h["role"] == "mediation_director")
-            ]
-            cur.execute(
-                RAW_INCIDENT_SQL,
-                [
-                    *p, category.pk, "blue", "bench", user.pk, now, row["generation"],
-                    g and g["id"], v and v["id"], t and t["id"], place["code"], "grid", "[]",
-                    place["code"], now, now, category.pk, "blue",
-                ],
-            )  # fmt: skip
-            (incident_id,) = cur.fetchone()
-            cur.execute(RAW_REPORT_SQL, [incident_id, user.pk, now, *p, "bench"])
-            cur.execute(RAW_EVENT_SQL, [incident_id, user.pk, user.get_username(), now])
-            if people:
-                values = ", ".join(["(%s, %s, 'routed', %s, %s, %s, %s)"] * len(people))
-                cur.execute(
-                    "INSERT INTO incidents_incidentrecipient "
-                    "(incident_id, worker_id, kind, responder, role, name, phone) "
-                    f"VALUES {values}",
-                    [
-                        x
-                        for h in people
-                        for x in (incident_id, h["worker_id"], h["role"], h["role"],
-                                  h["name"], h["phone"])
-                    ],
-                )  # fmt: skip
-                values = ", ".join(
-                    ["(%s, 'routed', '{}'::jsonb, %s, 'incident', %s, now())"] * len(people)
-                )
-                cur.execute(
-                    "INSERT INTO incidents_notification (worker_id, kind, message, link, "
-                    f"subject_type, subject_id, created_at) VALUES {values}",
-                    [
-                        x
-                        for h in people
-                        for x in (h["worker_id"], f"/field/#incident-{incident_id}", incident_id)
-                    ],
-                )
+            rawapp.raw_incident(cur, sql, raw, p, now)
 
     try:
         report(
@@ -933,3 +900,8 @@ ALL["boundary_reimport"] = reimport_bench.boundary_reimport
 
 # Issue 16 item 4: the lists and the API's incidents list at city scale (bench/lists_bench.py).
 ALL["lists"] = lists_bench.lists
+
+# Issue 16 item 1: P1 (the point lookup) and P2 (incident creation) against raw SQL doing the
+# same work, in process and under HTTP load (bench/lookup_bench.py, bench/rawapp.py).
+ALL["lookups"] = lookup_bench.lookups
+ALL["lookups_http"] = lookup_bench.lookups_http

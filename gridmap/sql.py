@@ -9,10 +9,15 @@ Build the text once (at import, or cached) where a statement is on a hot path.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
 
@@ -49,3 +54,40 @@ def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
         dt.datetime.combine(start, dt.time(), tzinfo=tz),
         dt.datetime.combine(end, dt.time(), tzinfo=tz),
     )
+
+
+# --- prepared statements for the hot paths ---------------------------------------------------
+# Django's psycopg backend binds parameters on the client (``server_side_binding`` is off) and
+# sets ``prepare_threshold`` to None: every statement is sent as text with its values inlined
+# and planned by PostgreSQL anew. The lookups on the hot path (``grids.selectors.grid_at``,
+# the incident routing) are one fixed SQL text each, so they run through ``prepared_cursor``:
+# a server-binding cursor that prepares the statement on the connection the first time and
+# afterwards only sends the values (no parse, no plan; PostgreSQL keeps a custom or generic
+# plan by its own rule). Statements are prepared per connection, which Django keeps for
+# ``CONN_MAX_AGE``; a pooler in transaction mode (pgbouncer < 1.21) would break them
+# (docs/deployment.md).
+class _PreparingCursor(ServerBindingCursor):
+    """A server-binding psycopg cursor whose statements are prepared (``prepare=True``)."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("prepare", True)
+        return super().execute(query, params, **kwargs)
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[CursorWrapper]:
+    """A Django cursor (logged and counted like any other: ``assertNumQueries``, DEBUG)
+    whose statements are prepared server-side. Parameters are bound by PostgreSQL, so the SQL
+    casts what it needs (``%(x)s::float8``) and uses ``%s``/``%(name)s`` placeholders."""
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = _PreparingCursor(connection.connection)
+    cursor = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else (connection.make_cursor(raw))
+    )
+    try:
+        yield cursor
+    finally:
+        cursor.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.geos import Polygon
 from django.db import DatabaseError, connection
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from gridmap.codes import CODE_LENGTH, Level
 from gridmap.geojson import feature_collection
-from gridmap.jurisdiction import user_boundary_scope_q, user_scope_q
+from gridmap.jurisdiction import prefixes_of, user_boundary_scope_q, user_scope_q
 from gridmap.params import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, bbox_param
 
 from . import selectors
@@ -131,7 +131,7 @@ def _grids_for_display(user: Any) -> QuerySet[Grid]:
 class GridAtPointApi(APIView):
     """The grid covering a point, with its village, town and district and its active
     grid leader and party-building guide. A point on a shared edge resolves to the grid
-    with the smallest code."""
+    with the smallest code. One prepared statement (``selectors.grid_at``)."""
 
     @extend_schema(
         parameters=[
@@ -145,16 +145,15 @@ class GridAtPointApi(APIView):
         params.is_valid(raise_exception=True)
         lon, lat, srid = (params.validated_data[k] for k in ("lon", "lat", "srid"))
         generation = _generation_param(request)
-        point = Point(lon, lat, srid=srid)
         try:
-            grid = selectors.grid_at_point(
-                point, generation=generation, queryset=_grids_for_display(request.user)
+            summary = selectors.grid_at(
+                lon, lat, srid, generation=generation, prefixes=prefixes_of(request.user)
             )
         except DatabaseError:
             raise ValidationError({"srid": [_(MSG_UNKNOWN_SRID) % {"srid": srid}]}) from None
-        if grid is None:
+        if summary is None:
             raise NotFound(msg_no_grid(lon, lat))
-        return Response(grid_summary(grid))
+        return Response(summary)
 
 
 class GridDetailApi(APIView):

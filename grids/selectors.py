@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import reduce
+import json
+from functools import cache, reduce
 from operator import or_
+from typing import Any
 
+from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from gridmap.crypto import decrypt
 from gridmap.jurisdiction import Prefixes, scope_q
+from gridmap.sql import prepared_cursor, tables
 
 from .models import (
     Boundary,
     CatchmentAssignment,
+    District,
     Generation,
     Grid,
     Role,
     RoleAssignment,
     Station,
+    Town,
     Village,
     Worker,
 )
-from .signals import household_figures
+from .signals import household_figures, household_figures_sql
 
 # Points on a shared edge
 # -----------------------
@@ -66,6 +74,109 @@ def grid_at_point(
     if scope is not None:
         qs = qs.filter(scope)
     return qs.order_by(*EDGE_TIE_BREAK).first()
+
+
+# The point lookup in one statement
+# ----------------------------------
+# ``GET /api/grids/at`` is the phones' most frequent call. ``grid_at`` answers it with one
+# prepared statement (``gridmap.sql.prepared_cursor``): the covering grid (edge tie-break as
+# ``grid_at_point``), its village, town and district, its household figures (the SQL that
+# households registers, ``grids.signals.household_figures_sql``) and its active role holders
+# as one JSON array, filtered by the jurisdiction's prefixes. Two texts (current generation,
+# a given generation), each built once.
+_GRID_AT_SQL = """
+SELECT g.code, g.name, g.generation_low_id, g.generation_high_id IS NULL,
+       v.code, v.name, t.code, t.name, d.code, d.name,
+       f.household_count, f.population,
+       (SELECT coalesce(json_agg(json_build_array(r.role, w.name, w.phone)
+                                 ORDER BY r.role, r.id), '[]')
+          FROM {role} r JOIN {worker} w ON w.id = r.worker_id
+         WHERE r.grid_id = g.id AND r.period @> %(day)s::date)::text
+  FROM {grid} g
+  JOIN {village} v ON v.id = g.village_id
+  JOIN {town} t ON t.id = v.town_id
+  JOIN {district} d ON d.id = t.district_id
+  CROSS JOIN LATERAL ({figures}) f
+ WHERE ST_Covers(g.geom, ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s::float8, %(y)s::float8),
+                                                 %(srid)s::int), {project_srid}))
+   AND {generation}
+   AND (%(everything)s::bool OR g.code LIKE ANY(%(patterns)s::text[]))
+ ORDER BY g.code
+ LIMIT 1
+"""
+_CURRENT = "g.generation_high_id IS NULL"
+_AT_GENERATION = (
+    "g.generation_low_id <= %(generation)s::bigint "
+    "AND (g.generation_high_id IS NULL OR g.generation_high_id >= %(generation)s::bigint)"
+)
+
+
+@cache
+def grid_at_sql(at_generation: bool) -> str:
+    """The text of ``grid_at``'s statement (the bench runs it raw too)."""
+    return _GRID_AT_SQL.format(
+        **tables(grid=Grid, village=Village, town=Town, district=District),
+        **tables(role=RoleAssignment, worker=Worker),
+        figures=household_figures_sql().format(grid_id="g.id"),
+        project_srid=int(settings.GRIDMAP_SRID),
+        generation=_AT_GENERATION if at_generation else _CURRENT,
+    )
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _person_of(holder: list[str] | None) -> dict[str, str] | None:
+    return None if holder is None else {"name": holder[1], "phone": decrypt(holder[2] or "")}
+
+
+def grid_at(
+    x: float,
+    y: float,
+    srid: int,
+    *,
+    generation: int | None = None,
+    prefixes: Prefixes = None,
+    on: dt.date | None = None,
+) -> dict[str, Any] | None:
+    """The grid covering ``(x, y)`` in ``srid`` inside the jurisdiction ``prefixes`` (None:
+    everywhere), as the API shows it (``grids.api.grid_summary``), or None. One statement.
+    Raises ``DatabaseError`` for coordinates the SRID cannot transform."""
+    if prefixes is not None and not prefixes:
+        return None
+    params = {
+        "x": float(x),
+        "y": float(y),
+        "srid": int(srid),
+        "day": on or timezone.localdate(),
+        "everything": prefixes is None,
+        "patterns": [_like_prefix(p) for p in prefixes or ()],
+        "generation": generation,
+    }
+    with prepared_cursor() as cur:
+        cur.execute(grid_at_sql(generation is not None), params)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    (code, name, generation_id, current, *lineage, households, population, raw) = row
+    by_role: dict[str, list[str]] = {}
+    for holder in json.loads(raw):
+        by_role.setdefault(holder[0], holder)
+    return {
+        "code": code,
+        "name": name,
+        "generation": generation_id,
+        "current": current,
+        "village": {"code": lineage[0], "name": lineage[1]},
+        "town": {"code": lineage[2], "name": lineage[3]},
+        "district": {"code": lineage[4], "name": lineage[5]},
+        "household_count": households,
+        "population": population,
+        "leader": _person_of(by_role.get(Role.GRID_LEADER)),
+        "member": _person_of(by_role.get(Role.GRID_MEMBER)),
+        "guide": _person_of(by_role.get(Role.PARTY_GUIDE)),
+    }
 
 
 def holders(*, role: Role, on: dt.date | None = None, **place: object) -> QuerySet[RoleAssignment]:

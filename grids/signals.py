@@ -45,3 +45,24 @@ def household_figures() -> HouseholdFigures:
     if _household_figures is None:
         raise ImproperlyConfigured(NO_HOUSEHOLD_FIGURES)
     return _household_figures
+
+
+# The same figures as SQL, for the point lookup's one statement (``grids.selectors.grid_at``):
+# a SELECT of two columns (household count, population) of the households whose grid id is
+# ``{grid_id}`` (formatted in by the caller), registered by households/apps.py.
+NO_HOUSEHOLD_FIGURES_SQL = (
+    "No household figures SQL is registered: households must be in INSTALLED_APPS "
+    "(households/apps.py registers households.selectors.GRID_FIGURES_SQL)."
+)
+_household_figures_sql: str | None = None
+
+
+def register_household_figures_sql(sql: str) -> None:
+    global _household_figures_sql
+    _household_figures_sql = sql
+
+
+def household_figures_sql() -> str:
+    if _household_figures_sql is None:
+        raise ImproperlyConfigured(NO_HOUSEHOLD_FIGURES_SQL)
+    return _household_figures_sql

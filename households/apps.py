@@ -4,7 +4,11 @@ from django.apps import AppConfig
 from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
-from grids.signals import grid_replaced, register_household_figures
+from grids.signals import (
+    grid_replaced,
+    register_household_figures,
+    register_household_figures_sql,
+)
 
 
 class HouseholdsConfig(AppConfig):
@@ -12,12 +16,13 @@ class HouseholdsConfig(AppConfig):
     verbose_name = _("Households")
 
     def ready(self) -> None:
-        from .selectors import with_household_figures
+        from .selectors import GRID_FIGURES_SQL, with_household_figures
 
         # Households follow a grid that changes (in its transaction), and grids' lists show
         # the household figures, without grids importing households (see grids.signals).
         grid_replaced.connect(_follow_grid, dispatch_uid="households-follow-grid")
         register_household_figures(with_household_figures)
+        register_household_figures_sql(GRID_FIGURES_SQL)
         # The inbox shows a unit's entries only while the unit is inside the jurisdiction.
         from .notifications import register_inbox_scope
 

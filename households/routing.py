@@ -72,7 +72,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -81,7 +81,7 @@ from gridmap import personal_data
 from gridmap.codes import LEVEL_ORDER, Level
 from gridmap.crypto import decrypt
 from gridmap.messages import render_parts
-from gridmap.sql import tables
+from gridmap.sql import prepared_cursor, tables
 from grids.models import (
     CatchmentAssignment,
     District,
@@ -437,8 +437,10 @@ def routing_params(*, point: Point, at: dt.datetime) -> dict[str, Any]:
 
 
 def lookup(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Run a routing statement (``routing_sql``): its one row, as a dict."""
-    with connection.cursor() as cur:
+    """Run a routing statement (``routing_sql``): its one row, as a dict. Prepared on the
+    connection (``gridmap.sql.prepared_cursor``): the statement is long, and is parsed and
+    planned once per connection rather than for every report."""
+    with prepared_cursor() as cur:
         cur.execute(sql, params)
         (raw,) = cur.fetchone()
     # Django has psycopg hand jsonb over as text; one document, decoded once.

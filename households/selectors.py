@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.selectors import scope_q
 from gridmap.crypto import keyed_hash
+from gridmap.sql import table
 from grids.models import Grid
 
 from .models import Household, TenHouseholdUnit
@@ -40,6 +41,14 @@ def with_household_figures(qs: QuerySet, household_link: str = "grid") -> QueryS
         household_count=Coalesce(Subquery(per_row.annotate(n=Count("id")).values("n")), 0),
         population=Coalesce(Subquery(per_row.annotate(p=Sum("size")).values("p")), 0),
     )
+
+
+# ``with_household_figures`` of one grid as SQL (the grid's id formatted in as ``{grid_id}``),
+# for the point lookup's single statement (``grids.selectors.grid_at``).
+GRID_FIGURES_SQL = (
+    "SELECT count(*) AS household_count, coalesce(sum(size), 0) AS population "
+    f"FROM {table(Household)} WHERE grid_id = {{grid_id}}"
+)
 
 
 def grid_household_figures(grid: Grid) -> dict[str, int]:

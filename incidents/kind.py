@@ -39,7 +39,9 @@ class IncidentKind(CaseKind):
         return services.incident_assess(case, data, at)
 
     def time_limit(self, case: Any) -> TimeLimit:
-        return time_limit(case.category_id, case.severity)
+        # A new incident carries the limits its routing statement read (services._create).
+        routed = getattr(case, "routed_time_limit", None)
+        return routed if routed is not None else time_limit(case.category_id, case.severity)
 
     def visible_q(self, user: Any) -> Q:
         # Whoever reported it, the first reporter or a duplicate's, follows it.

@@ -12,6 +12,7 @@ incident creation.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.gis.geos import Point
@@ -49,16 +50,28 @@ from households.routing import (  # noqa: F401
     render_explanation,
 )
 
-from .models import CategoryResponder
+from .models import CategoryResponder, CategoryTimeLimit
+from .time_limits import LIMIT_COLUMNS, TimeLimit, time_limit_of_row
 
 if TYPE_CHECKING:
     from .models import Category
 
-# The incident's tier, read in the statement: the responders of its category and severity.
+# The incident's tier, read in the statement: the responders of its category and severity. The
+# same scalar also carries the category's time limits for that severity (``limit``: the
+# ``CategoryTimeLimit`` row as JSON, or null), which the new case's deadlines need: one
+# statement fewer on the hot path (``incidents.time_limits.time_limit_of_row``).
 CATEGORY_RESPONDERS_SQL = f"""
-  SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
-    FROM {table(CategoryResponder)}
-   WHERE category_id = %(category)s AND severity = %(severity)s
+  SELECT jsonb_build_object(
+    'responders',
+    (SELECT coalesce(jsonb_agg(responder ORDER BY id), '[]')
+       FROM {table(CategoryResponder)}
+      WHERE category_id = %(category)s AND severity = %(severity)s),
+    'limit',
+    (SELECT to_jsonb(l) FROM (
+       SELECT {", ".join(LIMIT_COLUMNS)}
+         FROM {table(CategoryTimeLimit)}
+        WHERE category_id = %(category)s AND severity = %(severity)s
+        LIMIT 1) l))
 """
 ROUTING_SQL = engine.routing_sql(responders=CATEGORY_RESPONDERS_SQL)
 
@@ -78,10 +91,24 @@ def _lookup(params: dict[str, Any]) -> dict[str, Any]:
     return engine.lookup(ROUTING_SQL, params)
 
 
-def route(*, point: Point, at: dt.datetime, category: Category, severity: str) -> RoutingResult:
-    """Who an incident at ``point`` reported at ``at`` goes to (see ``households.routing``).
+@dataclass(frozen=True)
+class IncidentRouting(RoutingResult):
+    """The routing of an incident, and the time limits of its category and severity, read in
+    the same statement (a new incident's deadlines: ``incidents.services``)."""
+
+    time_limit: TimeLimit | None = None
+
+
+def route(*, point: Point, at: dt.datetime, category: Category, severity: str) -> IncidentRouting:
+    """Who an incident at ``point`` reported at ``at`` goes to (see ``households.routing``),
+    with the category's time limits for ``severity``.
 
     Raises ``OutsideEveryDistrict`` when the point is in no district.
     """
     row = _lookup(routing_params(point=point, at=at, category_id=category.pk, severity=severity))
-    return engine.decide(row, responders=row["responders"], severity=severity)
+    tier = row["responders"]
+    routing = engine.decide(row, responders=tier["responders"], severity=severity)
+    return IncidentRouting(
+        **{f.name: getattr(routing, f.name) for f in fields(routing)},
+        time_limit=time_limit_of_row(tier["limit"], severity),
+    )

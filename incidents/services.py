@@ -267,7 +267,9 @@ def _create(new: _Report, *, category: Category, severity: str) -> Incident:
         explanation=routing.explanation,
     )
     # The case: owned by the responsible level's place, with the deadlines of the category
-    # and severity from the reported time (cases.workflow, incidents.time_limits).
+    # and severity from the reported time (cases.workflow, incidents.time_limits), whose
+    # limits the routing statement read (incidents.kind reads them off the incident).
+    incident.routed_time_limit = routing.time_limit
     workflow.open_case(incident)
     # Foreign keys come from the routing statement and the caller's objects: checking each
     # would cost a query apiece on the hot path.

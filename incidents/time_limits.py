@@ -3,6 +3,8 @@ else the seeded defaults. The clock they run on is ``cases.deadlines``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from cases.deadlines import TimeLimit
 
 from .models import CategoryTimeLimit, Severity, TimeUnit
@@ -26,21 +28,34 @@ DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
 }
 
 
+# The columns of a limit, in ``TimeLimit``'s order (the routing statement reads them too).
+LIMIT_COLUMNS = (
+    "acknowledge_amount",
+    "acknowledge_unit",
+    "resolve_amount",
+    "resolve_unit",
+    "escalate_every_minutes",
+    "onsite_amount",
+    "onsite_unit",
+)
+
+
+def time_limit_of_row(row: dict[str, Any] | None, severity: str) -> TimeLimit:
+    """``time_limit`` of a row already read (``LIMIT_COLUMNS`` as a dict, or None)."""
+    return _time_limit(None if row is None else tuple(row[c] for c in LIMIT_COLUMNS), severity)
+
+
 def time_limit(category_id: int, severity: str) -> TimeLimit:
     """The limits of a category and severity (one query), else the seeded defaults."""
     row = (
         CategoryTimeLimit.objects.filter(category_id=category_id, severity=severity)
-        .values_list(
-            "acknowledge_amount",
-            "acknowledge_unit",
-            "resolve_amount",
-            "resolve_unit",
-            "escalate_every_minutes",
-            "onsite_amount",
-            "onsite_unit",
-        )
+        .values_list(*LIMIT_COLUMNS)
         .first()
     )
+    return _time_limit(row, severity)
+
+
+def _time_limit(row: tuple | None, severity: str) -> TimeLimit:
     if row is None:
         return DEFAULT_TIME_LIMITS.get(severity, DEFAULT_TIME_LIMITS[Severity.BLUE])
     ack_amount, ack_unit, res_amount, res_unit, repeat, onsite_amount, onsite_unit = row

@@ -75,3 +75,14 @@ def two_grids(db):
         village=village, code=village.code + "002", geom=rect(100.05, 0.0, 100.1, 0.1)
     )
     return west, east
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    """Each test starts with an empty API-token cache (accounts.authentication): a test's
+    rolled-back rows send no signal, so an entry cached in one test must not reach the next."""
+    from accounts.authentication import invalidate_token_cache
+
+    invalidate_token_cache()
+    yield
+    invalidate_token_cache()

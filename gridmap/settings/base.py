@@ -215,6 +215,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "gridmap.auth.lockout_response"
 # API tokens expire this many hours after they are issued (gridmap.auth).
 GRIDMAP_TOKEN_TTL_HOURS = int(os.environ.get("GRIDMAP_TOKEN_TTL_HOURS", str(24 * 7)))
+# An API token's login and jurisdiction are kept this many seconds in each server process
+# (accounts.authentication): a deleted token, an ended role or a changed account takes effect
+# at once in the process that made the change and within this many seconds in the others.
+# 0 turns the cache off.
+GRIDMAP_AUTH_CACHE_SECONDS = float(os.environ.get("GRIDMAP_AUTH_CACHE_SECONDS", "10"))
 
 # --- Internationalisation: zh-hans by default, English complete -------------------------
 LANGUAGE_CODE = "zh-hans"

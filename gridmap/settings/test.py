@@ -18,3 +18,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.casekind"]  # noqa: F405
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 # No quiet hours unless a test sets them: what is sent must not depend on the hour the suite runs.
 GRIDMAP_QUIET_HOURS = ()
+
+# The API-token cache (accounts.authentication) is off by default in tests, whose fixtures
+# change tokens and roles by bulk updates and rollbacks that send no signal; the tests of the
+# cache (tests/accounts/test_token_cache.py, the statement counts) turn it on.
+GRIDMAP_AUTH_CACHE_SECONDS = 0

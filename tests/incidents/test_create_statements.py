@@ -1,0 +1,54 @@
+"""POST /api/incidents/ with a known API token (issue 16, point 1): the login and its
+jurisdiction come from the token cache, the covering grid, its role holders, the category's
+tier and its time limits from the one routing statement; what remains are the inserts."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from incidents.models import Incident
+from incidents.time_limits import time_limit
+from tests.factories import UserFactory, WorkerFactory
+from tests.incidents.test_api import feature, post
+from tests.incidents.test_routing import World, build_world, world_generation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world(world_generation())
+
+
+def test_a_report_with_a_known_token_is_its_statements_and_no_more(
+    api_client, world, django_assert_num_queries, settings
+):
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
+    user = UserFactory()
+    WorkerFactory(user=user)
+    token = Token.objects.create(user=user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert post(api_client, feature()).status_code == 201
+    # The category; the routing statement (grid, holders, tier, time limits); the incident,
+    # its history event, its report, its recipients, their inbox entries, the workers'
+    # addresses and their delivery records; two savepoints (the service's transaction).
+    with django_assert_num_queries(11):
+        res = post(api_client, feature())
+    assert res.status_code == 201
+
+
+@pytest.mark.parametrize("severity", ["red", "yellow", "blue"])
+def test_the_deadlines_are_those_of_the_category_time_limits(api_client, world, severity):
+    """The limits read in the routing statement are those ``time_limit`` reads."""
+    from cases.deadlines import deadlines_from
+
+    user = UserFactory(is_superuser=True)
+    api_client.force_authenticate(user)
+    res = post(api_client, feature(severity=severity))
+    assert res.status_code == 201, res.content
+    incident = Incident.objects.get(pk=res.json()["id"])
+    expected = deadlines_from(
+        incident.reported_at, time_limit(incident.category_id, incident.severity)
+    )
+    assert (incident.acknowledge_due_at, incident.resolve_due_at) == expected
