@@ -2,7 +2,7 @@
 
 import django.db.models.functions.comparison
 from django.conf import settings
-from django.contrib.postgres.operations import AddIndexConcurrently
+from gridmap.migration_operations import AddIndexConcurrentlyWhenPossible as AddIndexConcurrently
 from django.db import migrations, models
 
 

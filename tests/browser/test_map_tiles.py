@@ -7,6 +7,7 @@ incident popup, built from DOM nodes, links to the case page.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 CITY_PREFIX = "4507"
 MVT = "application/vnd.mapbox-vector-tile"
+DESCRIPTION = "map tiles browser test"
 
 
 def log_in(page: Any, user: dict[str, str], path: str) -> None:
@@ -70,15 +72,29 @@ def report_incident(page: Any) -> tuple[int, float, float]:
                 type: "Feature",
                 geometry: {type: "Point", coordinates: [args.lon, args.lat]},
                 properties: {category: args.category, severity: "red",
-                             description: "map tiles browser test"},
+                             description: args.description},
             }),
         }).then(r => r.json().then(body => ({status: r.status, body: body})))""",
-        {"lon": lon, "lat": lat, "category": category},
+        {"lon": lon, "lat": lat, "category": category, "description": DESCRIPTION},
     )
     assert answer["status"] in (200, 201), answer
     body = answer["body"]
     pk = body["id"]
     return int(pk), lon, lat
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _purge_reported(django_db_blocker) -> Iterator[None]:
+    """The incidents this module reports go afterwards, with their history and notifications:
+    the committed test database is shared with the later tests (the demo's replacement, the
+    inboxes, the to-do badges)."""
+    yield
+    from incidents.models import Incident
+    from tests.incidents.case_history import purge_incidents
+
+    with django_db_blocker.unblock():
+        mine = Incident.objects.filter(description=DESCRIPTION)
+        purge_incidents(mine.values_list("pk", flat=True))
 
 
 def test_map_draws_grids_and_incidents_from_tiles(new_page, browser_user):

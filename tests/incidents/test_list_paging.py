@@ -254,6 +254,8 @@ def test_each_lists_order_is_read_from_its_index(many, kind, index):
         # A handful of rows: make the planner show whether the index can give the order.
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_sort = off")
+        # Not the single-column date index with an incremental sort of its ties on top.
+        cursor.execute("SET LOCAL enable_incremental_sort = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
