@@ -30,6 +30,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
+from coverage.models import ServiceCircleUncovered, ServiceCircleVillage
 from gridmap.crypto import encrypt, keyed_hash
 from grids.models import (
     Building,
@@ -614,6 +615,12 @@ def delete_demo() -> dict[str, int]:
         cur.execute("SELECT id FROM _demo_worker")
         notified = [row[0] for row in cur.fetchall()]
         deleted["notification"], _ = Notification.objects.filter(worker_id__in=notified).delete()
+        # The coverage report's cache of the demo villages' service circle goes with them.
+        for cache in (ServiceCircleUncovered, ServiceCircleVillage):
+            cur.execute(
+                f"DELETE FROM {quote(cache._meta.db_table)} "
+                "WHERE village_id IN (SELECT id FROM _demo_village)"
+            )
         for name, model, _ in _DELETE_SETS:
             _foreign_references(cur, name, model, ours)
         for name in _DELETE_ORDER:
