@@ -363,14 +363,15 @@ def test_the_error_workbook_downloads_as_an_attachment(
 ) -> None:
     import_root.mkdir(parents=True, exist_ok=True)
     report = files.new_report_name()
-    (import_root / report).write_bytes(households_xlsx())
+    workbook = households_xlsx()
+    (import_root / report).write_bytes(workbook)
     job = make_job(admin_user, report_name=report)
     response = admin_client.get(f"/imports/{job.pk}/report/")
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX_TYPE
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "attachment" in response["Content-Disposition"]
-    assert b"".join(response.streaming_content) == households_xlsx()
+    assert b"".join(response.streaming_content) == workbook
     # No workbook written: 404.
     bare = make_job(admin_user)
     assert admin_client.get(f"/imports/{bare.pk}/report/").status_code == 404
