@@ -25,7 +25,7 @@ class TodoBadge:
 
     @cached_property
     def count(self) -> int:
-        return todo_count(self.user)
+        return todo_count(self.user, limit=BADGE_MAX + 1)
 
     @property
     def text(self) -> str:

@@ -45,7 +45,7 @@ from django.utils.text import Truncator
 from django.utils.translation import ngettext, pgettext_lazy
 
 from cases.models import Status
-from cases.todo import TODO_ACTIONS, TodoAction, todo_action_expression
+from cases.todo import TODO_ACTIONS, TodoAction, todo_action_expression, todo_scope_q
 
 from . import todo_extra
 from .models import Incident, IncidentRecipient, RecipientKind
@@ -87,6 +87,17 @@ def _action_expression(user: Any, now: dt.datetime | None) -> CaseWhen:
     return todo_action_expression(user, Incident, extra=[(FOLLOW_UP, follow_up_q(user))], now=now)
 
 
+def _waiting(user: Any, now: dt.datetime | None) -> QuerySet[Incident]:
+    """The visible incidents waiting on ``user``, annotated with ``todo_action``: only the
+    live ones are looked at (``todo_scope_q``)."""
+    return (
+        incidents_visible_to(user)
+        .filter(todo_scope_q(Incident, now))
+        .annotate(todo_action=_action_expression(user, now))
+        .filter(todo_action__isnull=False)
+    )
+
+
 def todo(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Incident]:
     """The incidents waiting on ``user``, each with ``todo_action`` and ``due_at`` (the
     deadline the item answers, or None), in the to do's order."""
@@ -109,9 +120,7 @@ def todo(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Incident]:
         output_field=DateTimeField(),
     )
     return (
-        incidents_visible_to(user)
-        .annotate(todo_action=_action_expression(user, now))
-        .filter(todo_action__isnull=False)
+        _waiting(user, now)
         .annotate(severity_rank=severity, due_at=due)
         .select_related("category", "grid", "village", "town")
         .defer("grid__geom", "village__geom", "town__geom")
@@ -126,9 +135,7 @@ def todo_counts(user: Any, *, now: dt.datetime | None = None) -> dict[str, int]:
     if not user.is_authenticated:
         return counts
     rows = (
-        incidents_visible_to(user)
-        .annotate(todo_action=_action_expression(user, now))
-        .filter(todo_action__isnull=False)
+        _waiting(user, now)
         .order_by()
         .values("todo_action")
         .annotate(n=Count("id"))
@@ -138,20 +145,16 @@ def todo_counts(user: Any, *, now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def todo_count(user: Any, *, now: dt.datetime | None = None) -> int:
+def todo_count(user: Any, *, now: dt.datetime | None = None, limit: int | None = None) -> int:
     """The number of items waiting on ``user`` (the badge): the cases and every other
-    source's items (``todo_extra``), in one query (``UNION ALL``, counted)."""
+    source's items (``todo_extra``), in one query (``UNION ALL``, counted). With ``limit``,
+    counting stops there (the badge shows "99+": it never needs more than 100)."""
     if not user.is_authenticated:
         return 0
-    cases = (
-        incidents_visible_to(user)
-        .annotate(todo_action=_action_expression(user, None))
-        .filter(todo_action__isnull=False)
-    )
+    cases = _waiting(user, None).order_by().values("pk")
     extra = todo_extra.count_querysets(user, now or timezone.now())
-    if not extra:
-        return cases.count()
-    return cases.order_by().values("pk").union(*extra, all=True).count()
+    items = cases.union(*extra, all=True) if extra else cases
+    return (items[:limit] if limit is not None else items).count()
 
 
 def due_text(due_at: dt.datetime | None, at: dt.datetime) -> str:
