@@ -106,9 +106,9 @@ def notify(
     )
     for n in notifications:
         n.detail = detail
-    deliveries_create(notifications)
+    deliveries = deliveries_create(notifications)
     if notifications:
-        transaction.on_commit(lambda: send_to_channels(notifications))
+        transaction.on_commit(lambda: send_to_channels(notifications, deliveries=deliveries))
     return notifications
 
 
@@ -157,30 +157,38 @@ def deliveries_create(
 
 def deliveries_enqueue(deliveries: Iterable[Delivery]) -> int:
     """A ``inbox.tasks.deliver`` job per queued or deferred delivery (a deferred one at its
-    ``not_before``); how many. A job that cannot be queued is logged."""
-    queued = 0
+    ``not_before``), those due at the same time in one insert; how many. Jobs that cannot be
+    queued are logged."""
+    due: dict[dt.datetime | None, list[int]] = {}
     for delivery in deliveries:
-        if delivery.state not in PENDING:
-            continue
+        if delivery.state in PENDING:
+            due.setdefault(delivery.not_before, []).append(delivery.pk)
+    queued = 0
+    for not_before, ids in due.items():
         try:
             task = tasks.deliver
-            if delivery.not_before:
-                task = task.configure(schedule_at=delivery.not_before)
-            task.defer(delivery_id=delivery.pk)
-            queued += 1
+            if not_before:
+                task = task.configure(schedule_at=not_before)
+            task.batch_defer(*({"delivery_id": pk} for pk in ids))
+            queued += len(ids)
         except Exception:
-            logger.exception("Cannot queue delivery %s", delivery.pk)
+            logger.exception("Cannot queue deliveries %s", ids)
     return queued
 
 
-def send_to_channels(notifications: list[Notification]) -> None:
-    """After the commit: a job per pending delivery of the entries, and the entries to every
-    channel without delivery records; a channel's failure is logged, never raised."""
-    deliveries_enqueue(
-        Delivery.objects.filter(notification__in=notifications, state__in=PENDING).only(
-            "pk", "state", "not_before"
+def send_to_channels(
+    notifications: list[Notification], *, deliveries: list[Delivery] | None = None
+) -> None:
+    """After the commit: a job per pending delivery of the entries (``deliveries``, those
+    ``deliveries_create`` just made, else read back), and the entries to every channel
+    without delivery records; a channel's failure is logged, never raised."""
+    if deliveries is None:
+        deliveries = list(
+            Delivery.objects.filter(notification__in=notifications, state__in=PENDING).only(
+                "pk", "state", "not_before"
+            )
         )
-    )
+    deliveries_enqueue(deliveries)
     for channel in channels():
         if channel.name:
             continue

@@ -281,7 +281,7 @@ class CategoryField(_Property):
     def to_internal_value(self, data: Any) -> Category:
         if not data or not isinstance(data, str):
             raise ValidationError(_(MSG_CATEGORY_REQUIRED))
-        category = Category.objects.filter(code=data, is_active=True).first()
+        category = selectors.active_category(data)
         if category is None:
             codes = Category.objects.filter(is_active=True).values_list("code", flat=True)
             raise ValidationError(

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from cases.kinds import register
@@ -29,6 +29,11 @@ class IncidentsConfig(AppConfig):
         post_delete.connect(
             _incident_deleted, sender="incidents.Incident", dispatch_uid="incident_inbox"
         )
+        # The report's cache of active categories (``selectors.active_category``).
+        from .selectors import categories_changed
+
+        post_save.connect(categories_changed, sender="incidents.Category", weak=False)
+        post_delete.connect(categories_changed, sender="incidents.Category", weak=False)
 
 
 def _incident_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
+import time
 from typing import Any
 
 from django.contrib.gis.db.models import PointField
@@ -132,3 +134,34 @@ def duplicates_nearby(
         .annotate(reporter_count=reporter_count())
         .order_by("distance", "-reported_at", "id")
     )
+
+
+# --- active categories by code (the report's hot path) --------------------------------------
+# Each report names its category by code: the active categories are kept per process for
+# GRIDMAP_AUTH_CACHE_SECONDS (the cache of the phones' hot lookups), so a report costs no
+# query for it. A save or delete of a category in this process clears them at once
+# (``incidents.apps``); other processes see it when the entry expires.
+_categories: tuple[float, dict[str, Category]] | None = None
+
+
+def categories_changed(**_: Any) -> None:
+    global _categories
+    _categories = None
+
+
+def active_category(code: str) -> Category | None:
+    """The active category of ``code``, or None."""
+    global _categories
+    from django.conf import settings
+
+    seconds = float(getattr(settings, "GRIDMAP_AUTH_CACHE_SECONDS", 0) or 0)
+    if seconds <= 0:
+        return Category.objects.filter(code=code, is_active=True).first()
+    now = time.monotonic()
+    cached = _categories
+    if cached is None or cached[0] <= now:
+        cached = (now + seconds, {c.code: c for c in Category.objects.filter(is_active=True)})
+        _categories = cached
+    found = cached[1].get(code)
+    # A copy: what a request sets on it never reaches another request.
+    return copy.copy(found) if found is not None else None
