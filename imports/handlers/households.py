@@ -244,10 +244,12 @@ class Households(Handler):
                            {cell["size"]} AS size, {cell["tags"]} AS tags, {cell["lon"]} AS lon,
                            {cell["lat"]} AS lat, {cell["building_code"]} AS building_code,
                            gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone,
-                           p.pt, gp.grid_id
-                      FROM {RAW} r LEFT JOIN {POINTS} p ON p.n = r.n
-                      LEFT JOIN {GRIDS} gp ON gp.n = r.n
-                     WHERE {clean} OFFSET 0) r
+                           r.pt, r.grid_id
+                      FROM (
+                        SELECT r.*, p.pt, gp.grid_id, {clean} AS clean
+                          FROM {RAW} r LEFT JOIN {POINTS} p ON p.n = r.n
+                          LEFT JOIN {GRIDS} gp ON gp.n = r.n OFFSET 0) r
+                     WHERE r.clean OFFSET 0) r
                  CROSS JOIN {KEYS} k OFFSET 0) r
              CROSS JOIN {KEYS} k"""
         # The points given as clean lon/lat, and their grids in one spatial join.
