@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
@@ -91,3 +91,54 @@ def prepared_cursor() -> Iterator[CursorWrapper]:
         yield cursor
     finally:
         cursor.close()
+
+
+@contextmanager
+def bulk_loaded(model: type[Model], fields: list[str]) -> Iterator[None]:
+    """Load a large batch of rows into ``model``'s table as PostgreSQL's "Populating a
+    Database" advises, inside the current transaction: the plain (non-unique) indexes on
+    ``fields`` and the table's own foreign keys are dropped, the caller inserts, then the
+    indexes are built again (one sort each) and the keys added back (one validating join
+    each), with the same names and definitions. Several times cheaper than maintaining them
+    row by row when the batch is a good part of the table; the price is the table's exclusive
+    lock until the transaction ends (readers of the table wait for it). Unique indexes and
+    the primary key stay (they are the table's invariants)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk_loaded needs a transaction (the indexes must come back)")
+    name = model._meta.db_table
+    columns = [model._meta.get_field(f).column for f in fields]
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT i.relname, pg_get_indexdef(x.indexrelid)
+                 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                WHERE x.indrelid = %s::regclass AND NOT x.indisunique AND NOT x.indisprimary
+                  AND x.indnatts = 1 AND NOT EXISTS (
+                        SELECT FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+                  AND (SELECT a.attname FROM pg_attribute a
+                        WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[0]) = ANY(%s)
+                ORDER BY 1""",
+            [name, columns],
+        )
+        indexes = cur.fetchall()
+        cur.execute(
+            """SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+                WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY 1""",
+            [name],
+        )
+        keys = cur.fetchall()
+        quoted = connection.ops.quote_name
+        for index, _ in indexes:
+            cur.execute(f"DROP INDEX {quoted(index)}")
+        for key, _ in keys:
+            cur.execute(f"ALTER TABLE {quoted(name)} DROP CONSTRAINT {quoted(key)}")
+    try:
+        yield
+    except BaseException:
+        # Never commit the table without its indexes and keys.
+        transaction.set_rollback(True)
+        raise
+    with connection.cursor() as cur:
+        for _, definition in indexes:
+            cur.execute(definition)
+        for key, definition in keys:
+            cur.execute(f"ALTER TABLE {quoted(name)} ADD CONSTRAINT {quoted(key)} {definition}")

@@ -19,6 +19,7 @@ import shapely
 from django.utils.translation import gettext_noop
 
 from gridmap.crypto import fernet_body_sql, fernet_token_sql, keyed_hash_sql
+from gridmap.sql import bulk_loaded
 from households.models import Household, Tag
 from households.services import ten_household_units_refresh
 from imports.normalise import (
@@ -57,6 +58,11 @@ from .common import (
 H = Household._meta.db_table
 B = T["building"]
 # The points of a CSV's clean rows and their grids (``clean_sql``).
+# A batch of new households at least this large (and a third of those stored) is written
+# with the location and hash indexes built again afterwards (``Households.apply``).
+BULK_MIN_ROWS = 100_000
+BULK_SHARE = 3  # new rows times this at least the rows stored
+BULK_INDEXED = ["location", "id_number_hash", "phone_hash"]
 POINTS = "import_points"
 GRIDS = "import_grids"
 
@@ -279,6 +285,20 @@ class Households(Handler):
             for v, point in zip(rows, ewkb.tolist(), strict=True):
                 v["pt"] = point
 
+    @staticmethod
+    def loads_in_bulk(stage: Stage) -> bool:
+        """A large batch of new households, at least a third of those stored (a county's
+        first load, a district joining): written the bulk way (``apply``)."""
+        (new,) = stage.fetch(
+            f"SELECT count(*) FROM {STAGE} WHERE errors IS NULL AND action = 'new'"
+        )[0]
+        if new < BULK_MIN_ROWS:
+            return False
+        (stored,) = stage.fetch(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Household._meta.db_table]
+        )[0]
+        return new * BULK_SHARE >= max(stored, 0)
+
     def prepare(self, stage: Stage) -> None:
         ctx = stage.ctx
         present = ctx.present
@@ -360,15 +380,21 @@ class Households(Handler):
 
     def apply(self, stage: Stage) -> None:
         present = stage.ctx.present
-        stage.execute(
-            f"""INSERT INTO {H} (code, head_name, id_number, id_number_hash, phone, phone_hash,
-                                address, size, tags, location, building_id, grid_id)
-                SELECT code, head_name, coalesce(id_enc, ''), coalesce(id_hash, ''),
-                       coalesce(phone_enc, ''), coalesce(phone_hash, ''), address,
-                       coalesce(size, 1), tags, pt, building_id, grid_id
-                  FROM {STAGE} WHERE errors IS NULL AND action = 'new'
-                 ORDER BY grid_id, n"""
-        )
+        insert = f"""INSERT INTO {H} (code, head_name, id_number, id_number_hash, phone,
+                                     phone_hash, address, size, tags, location, building_id,
+                                     grid_id)
+                     SELECT code, head_name, coalesce(id_enc, ''), coalesce(id_hash, ''),
+                            coalesce(phone_enc, ''), coalesce(phone_hash, ''), address,
+                            coalesce(size, 1), tags, pt, building_id, grid_id
+                       FROM {STAGE} WHERE errors IS NULL AND action = 'new'
+                      ORDER BY grid_id, n"""
+        if self.loads_in_bulk(stage):
+            # The location's GiST index and the two hash indexes cost more row by row than
+            # built again at once (``gridmap.sql.bulk_loaded``), as do the foreign keys.
+            with bulk_loaded(Household, BULK_INDEXED):
+                stage.execute(insert)
+        else:
+            stage.execute(insert)
         sets = ["location = s.pt", "grid_id = s.grid_id"]
         if "head_name" in present:
             sets.append("head_name = s.head_name")
