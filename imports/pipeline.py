@@ -40,6 +40,7 @@ import logging
 import multiprocessing
 import os
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -64,9 +65,14 @@ from imports.sources import GEOMETRY, Record, SourceError, open_source
 logger = logging.getLogger(__name__)
 
 STAGE = "import_stage"
-# A CSV's cells as text, before cleaning (``Handler.clean_sql``), and the keys to encrypt with.
-RAW = "import_raw"
-KEYS = "import_keys"
+# The keys to encrypt with (``gridmap.crypto.sql_keys``), as a one-row subquery for
+# ``Handler.clean_sql`` to cross join: read from settings of this transaction only
+# (``_set_sql_keys``), which PostgreSQL hands to its parallel workers with the statement and
+# keeps in memory (never in a table, never in a statement's text).
+KEY_SETTINGS = {name: f"gridmap.import_{name}" for name in ("ts", "sign", "enc", "hash")}
+KEYS = "(SELECT {})".format(
+    ", ".join(f"decode(current_setting('{g}'), 'hex') AS {n}" for n, g in KEY_SETTINGS.items())
+)
 CHUNK = 5000
 # A file of more rows than this is cleaned by worker processes too (``GRIDMAP_IMPORT_WORKERS``).
 SERIAL_ROWS = 20_000
@@ -173,9 +179,19 @@ class Stage:
         self.columns = columns
         self.ctx = ctx
         self.names = [name for name, _ in columns]
+        # Scratch tables of this import (``scratch``): unlogged, not temporary, so that
+        # PostgreSQL's parallel workers can read them; named per import (created and dropped
+        # inside its transaction, no other session ever sees them).
+        self._suffix = uuid.uuid4().hex[:12]
+        # A CSV's cells as text, before cleaning (``Handler.clean_sql``).
+        self.raw = self.scratch("raw")
         definition = ", ".join(f"{n} {t}" for n, t in (*self.COMMON, *columns))
         self.execute(f"DROP TABLE IF EXISTS {STAGE}")
         self.execute(f"CREATE TEMPORARY TABLE {STAGE} ({definition}) ON COMMIT DROP")
+
+    def scratch(self, name: str) -> str:
+        """The name of this import's scratch table ``name``."""
+        return f"import_{name}_{self._suffix}"
 
     # --- SQL helpers ------------------------------------------------------------------------
     def execute(self, sql: str, params: Any = None) -> int:
@@ -302,8 +318,8 @@ class Handler:
 
     def clean_sql(self, stage: Stage, keys: list[str]) -> list[tuple[str, list[Any]]]:
         """Statements (SQL, parameters) ending in an ``INSERT INTO`` the staging table
-        ``SELECT``ing from ``RAW`` (the file's cells as text, columns ``n``, ``sheet``,
-        ``row_no`` and ``keys``; ``KEYS`` holds ``gridmap.crypto.sql_keys``) the rows whose
+        ``SELECT``ing from ``stage.raw`` (the file's cells as text, columns ``n``, ``sheet``,
+        ``row_no`` and ``keys``; ``KEYS`` gives ``gridmap.crypto.sql_keys``) the rows whose
         every cell is already in its clean form, cleaned in the database exactly as ``clean``
         would clean them; the other rows are cleaned by ``clean``. Only called when
         ``cleans_in_sql``."""
@@ -584,39 +600,31 @@ def _load_sql(
     keys = list(source.header.keys.values())
     quote = connection.ops.quote_name
     columns = ", ".join(f"{quote(k)} text" for k in keys)
-    stage.execute(f"DROP TABLE IF EXISTS {RAW}")
-    stage.execute(
-        f"CREATE TEMPORARY TABLE {RAW} (n integer, sheet text, row_no integer, {columns}) "
-        "ON COMMIT DROP"
-    )
+    raw = stage.raw
+    stage.execute(f"CREATE UNLOGGED TABLE {raw} (n integer, sheet text, row_no integer, {columns})")
     n = 0
-    with connection.cursor() as cur:
-        with cur.cursor.copy(f"COPY {RAW} FROM STDIN") as copy:
-            write = copy.write_row
-            for row, cells in source.picked():
-                n += 1
-                write((n, row.sheet, row.number, *cells))
-                if n % CHUNK == 0:
-                    if progress is not None:
-                        progress(n)
-                    if cancelled is not None and cancelled():
-                        raise ImportCancelled
-        stage.execute(f"DROP TABLE IF EXISTS {KEYS}")
-        stage.execute(
-            f"CREATE TEMPORARY TABLE {KEYS} (ts bytea, sign bytea, enc bytea, hash bytea) "
-            "ON COMMIT DROP"
-        )
-        material = sql_keys()
-        with cur.cursor.copy(f"COPY {KEYS} (ts, sign, enc, hash) FROM STDIN") as copy:
-            copy.write_row([material[k] for k in ("ts", "sign", "enc", "hash")])
-    for sql, params in handler.clean_sql(stage, keys):
-        stage.execute(sql, params)
-    stage.execute(f"DROP TABLE {KEYS}")
+    with connection.cursor() as cur, cur.cursor.copy(f"COPY {raw} FROM STDIN") as copy:
+        write = copy.write_row
+        for row, cells in source.picked():
+            n += 1
+            write((n, row.sheet, row.number, *cells))
+            if n % CHUNK == 0:
+                if progress is not None:
+                    progress(n)
+                if cancelled is not None and cancelled():
+                    raise ImportCancelled
+    stage.execute(f"ANALYZE {raw}")
+    _set_sql_keys(sql_keys())
+    try:
+        for sql, params in handler.clean_sql(stage, keys):
+            stage.execute(sql, params)
+    finally:
+        _set_sql_keys(None)
     names = stage.names
     rest = ", ".join(quote(k) for k in keys)
     with transaction.atomic(), connection.chunked_cursor() as cur:
         cur.execute(
-            f"""SELECT n, sheet, row_no, {rest} FROM {RAW} r
+            f"""SELECT n, sheet, row_no, {rest} FROM {raw} r
                  WHERE NOT EXISTS (SELECT FROM {STAGE} s WHERE s.n = r.n) ORDER BY n"""
         )
         while batch := cur.fetchmany(CHUNK):
@@ -624,9 +632,32 @@ def _load_sql(
                 (row[0], row[1], row[2], dict(zip(keys, row[3:], strict=True))) for row in batch
             ]
             stage.copy(stage_rows(handler, ctx, names, items))
-    stage.execute(f"DROP TABLE {RAW}")
+    stage.execute(f"DROP TABLE {raw}")
     if progress is not None:
         progress(n)
+
+
+# Around a statement whose work is per row (patterns, encryption, hashes), which the
+# planner's costs do not show: spread it over the server's cores.
+PARALLEL_ON = [
+    ("SET LOCAL parallel_setup_cost = 0", []),
+    ("SET LOCAL parallel_tuple_cost = 0.001", []),
+]
+PARALLEL_OFF = [
+    ("SET LOCAL parallel_setup_cost = DEFAULT", []),
+    ("SET LOCAL parallel_tuple_cost = DEFAULT", []),
+]
+
+
+def _set_sql_keys(material: dict[str, bytes] | None) -> None:
+    """Put the key material in this transaction's settings (``KEYS`` reads them), or clear
+    it. The values are bound by the server (``$1``), never written into the statement."""
+    from gridmap.sql import prepared_cursor
+
+    values = [material[n].hex() if material else "" for n in KEY_SETTINGS]
+    calls = ", ".join(f"set_config('{g}', %s, true)" for g in KEY_SETTINGS.values())
+    with prepared_cursor() as cur:
+        cur.execute(f"SELECT {calls}", values)
 
 
 def _refusals(

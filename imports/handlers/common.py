@@ -81,7 +81,7 @@ def grid_of(point_sql: str) -> str:
     return GRID_OF_POINT_SQL.replace("{point}", point_sql).replace("{grid}", T["grid"])
 
 
-def grids_of_points_sql(points: str, target: str) -> list[str]:
+def grids_of_points_sql(points: str, target: str, *, unlogged: bool = False) -> list[str]:
     """SQL statements making the temporary table ``target`` (``n``, ``grid_id``): the grid of
     each point of the table ``points`` (``n``, ``pt``) by the application's rule (``grid_of``:
     the current grid covering it, the first by code), as one spatial join taken grid by grid
@@ -89,10 +89,12 @@ def grids_of_points_sql(points: str, target: str) -> list[str]:
     it (PostGIS keeps it between consecutive calls), where a lookup per point (``grid_of``)
     tests candidate grids in turn and prepares little: measured ten times faster at 200,000
     points, the same grid for every one (tests/imports/test_sql_cleaning.py)."""
+    create = "CREATE UNLOGGED TABLE" if unlogged else "CREATE TEMPORARY TABLE"
+    on_commit = "" if unlogged else "ON COMMIT DROP"
     return [
         f"CREATE INDEX ON {points} USING gist (pt)",
         f"ANALYZE {points}",
-        f"""CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS
+        f"""{create} {target} {on_commit} AS
             SELECT DISTINCT ON (p.n) p.n, g.id AS grid_id
               FROM {T["grid"]} g JOIN {points} p ON ST_Covers(g.geom, p.pt)
              WHERE g.generation_high_id IS NULL

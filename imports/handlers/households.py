@@ -38,7 +38,17 @@ from imports.normalise import (
     phone_sql,
     text_sql,
 )
-from imports.pipeline import KEYS, RAW, STAGE, Context, Handler, Stage, clean_cells, register
+from imports.pipeline import (
+    KEYS,
+    PARALLEL_OFF,
+    PARALLEL_ON,
+    STAGE,
+    Context,
+    Handler,
+    Stage,
+    clean_cells,
+    register,
+)
 from imports.sources import Record
 
 from .common import (
@@ -63,8 +73,6 @@ B = T["building"]
 BULK_MIN_ROWS = 100_000
 BULK_SHARE = 3  # new rows times this at least the rows stored
 BULK_INDEXED = ["location", "id_number_hash", "phone_hash"]
-POINTS = "import_points"
-GRIDS = "import_grids"
 
 MSG_DUPLICATE_HOUSEHOLD = gettext_noop(
     "The household number %(value)s is in the file more than once (rows %(rows)s): keep one row."
@@ -190,8 +198,8 @@ class Households(Handler):
         cell = {k: (f"r.{k}" if k in keys else "NULL::text") for k in names}
         lookup = tag_lookup()
         spellings = [k for k in lookup if k.lower() == k and not _TAG_SPLIT.search(k)]
-        tags_clean = f"""(CASE WHEN {empty_sql(cell["tags"])} THEN TRUE ELSE NOT EXISTS (
-                            SELECT FROM unnest(string_to_array({cell["tags"]}, ',')) p
+        tags_clean = f"""(CASE WHEN {empty_sql("r.tags")} THEN TRUE ELSE NOT EXISTS (
+                            SELECT FROM unnest(string_to_array(r.tags, ',')) p
                              WHERE p <> ALL(%s::text[])) END)"""
         clean = " AND ".join(
             [
@@ -204,7 +212,6 @@ class Households(Handler):
                 phone_sql(cell["phone"]),
                 # Clean lon/lat: both empty, or a point of POINTS (made there once).
                 f"(p.n IS NOT NULL OR ({empty_sql(cell['lon'])} AND {empty_sql(cell['lat'])}))",
-                tags_clean,
             ]
         )
         tags = f"""(CASE WHEN {empty_sql("r.tags")} THEN '{{}}'::varchar(30)[] ELSE ARRAY(
@@ -227,49 +234,65 @@ class Households(Handler):
             encrypted = fernet_body_sql(f"r.{name}", f"r.iv_{name}", "k")
             return f"CASE WHEN NOT {empty_sql(f'r.{name}')} THEN {encrypted} END"
 
-        # Three levels: the clean rows with a random IV per value (OFFSET 0: evaluated row by
-        # row, never flattened), the encrypted bodies, then the tokens that sign them.
-        sql = f"""
-            INSERT INTO {STAGE} (n, sheet, row_no, normalised, code, head_name, id_enc, id_hash,
-                   id_keep, phone_enc, phone_hash, phone_keep, address, size, tags, lon, lat,
-                   building_code, pt, grid_id, action, moved)
-            SELECT n, sheet, row_no, '{{}}', code, head_name, {token("id")}, {hashed("id")},
-                   FALSE, {token("phone")}, {hashed("phone")}, FALSE, address,
-                   {integer_value_sql("r.size")}, {tags}, x, y, coalesce(building_code, ''),
-                   pt, CASE WHEN new THEN grid_id END,
-                   CASE WHEN new THEN 'new' END, CASE WHEN new THEN TRUE END
+        points, grids, cleaned = (stage.scratch(n) for n in ("points", "grids", "cleaned"))
+        # The work per row (patterns, encryption, hashes) in one statement PostgreSQL runs in
+        # parallel (a CREATE TABLE AS over unlogged tables; the keys from settings), over
+        # every row: the rows are joined to their points and grids first, unfiltered (no
+        # misestimate of the filter makes the planner hash the wide side), and whether each
+        # is clean is a column. Three levels, each evaluated once per row (a volatile
+        # function keeps the planner from merging them): a random IV per value with the
+        # cells, the encrypted bodies, then the tokens that sign them and the hashes.
+        parallel = f"""
+            CREATE UNLOGGED TABLE {cleaned} AS
+            SELECT n, sheet, row_no, clean, code, head_name, {token("id")} AS id_enc,
+                   {hashed("id")} AS id_hash, {token("phone")} AS phone_enc,
+                   {hashed("phone")} AS phone_hash, address,
+                   CASE WHEN clean THEN {integer_value_sql("r.size")} END AS size, tags, x, y,
+                   building_code, pt, grid_id
               FROM (
-                SELECT r.*, {body("id")} AS id_body, {body("phone")} AS phone_body,
-                       ST_X(r.pt) AS x, ST_Y(r.pt) AS y,
-                       r.pt IS NOT NULL
-                         AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
+                SELECT r.*, clock_timestamp() AS _level, {body("id")} AS id_body,
+                       {body("phone")} AS phone_body, ST_X(r.pt) AS x, ST_Y(r.pt) AS y
                   FROM (
                     SELECT r.n, sheet, row_no, {cell["code"]} AS code,
                            {cell["head_name"]} AS head_name, {cell["id_number"]} AS id,
                            {cell["phone"]} AS phone, {cell["address"]} AS address,
-                           {cell["size"]} AS size, {cell["tags"]} AS tags, {cell["lon"]} AS lon,
-                           {cell["lat"]} AS lat, {cell["building_code"]} AS building_code,
+                           {cell["size"]} AS size, {cell["tags"]} AS tags,
+                           {cell["building_code"]} AS building_code,
                            gen_random_bytes(16) AS iv_id, gen_random_bytes(16) AS iv_phone,
-                           r.pt, r.grid_id
-                      FROM (
-                        SELECT r.*, p.pt, gp.grid_id, {clean} AS clean
-                          FROM {RAW} r LEFT JOIN {POINTS} p ON p.n = r.n
-                          LEFT JOIN {GRIDS} gp ON gp.n = r.n OFFSET 0) r
-                     WHERE r.clean OFFSET 0) r
-                 CROSS JOIN {KEYS} k OFFSET 0) r
+                           p.pt, gp.grid_id, {clean} AS clean
+                      FROM {stage.raw} r LEFT JOIN {points} p ON p.n = r.n
+                      LEFT JOIN {grids} gp ON gp.n = r.n) r
+                 CROSS JOIN {KEYS} k) r
              CROSS JOIN {KEYS} k"""
+        # The clean rows into the stage, with their tags (few rows have any) and whether they
+        # are new.
+        insert = f"""
+            INSERT INTO {STAGE} (n, sheet, row_no, normalised, code, head_name, id_enc, id_hash,
+                   id_keep, phone_enc, phone_hash, phone_keep, address, size, tags, lon, lat,
+                   building_code, pt, grid_id, action, moved)
+            SELECT n, sheet, row_no, '{{}}', code, head_name, id_enc, id_hash, FALSE,
+                   phone_enc, phone_hash, FALSE, address, size, {tags}, x, y,
+                   coalesce(building_code, ''), pt, CASE WHEN new THEN grid_id END,
+                   CASE WHEN new THEN 'new' END, CASE WHEN new THEN TRUE END
+              FROM (
+                SELECT r.*, r.pt IS NOT NULL
+                         AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
+                  FROM {cleaned} r WHERE r.clean AND {tags_clean} OFFSET 0) r"""
         # The points given as clean lon/lat, and their grids in one spatial join.
         x, y = degrees_value_sql(cell["lon"]), degrees_value_sql(cell["lat"])
-        points = f"""CREATE TEMPORARY TABLE {POINTS} ON COMMIT DROP AS
-                     SELECT r.n, ST_SetSRID(ST_MakePoint({x}, {y}), 4326) AS pt FROM {RAW} r
+        points_sql = f"""CREATE UNLOGGED TABLE {points} AS
+                     SELECT r.n, ST_SetSRID(ST_MakePoint({x}, {y}), 4326) AS pt
+                       FROM {stage.raw} r
                       WHERE NOT {empty_sql(cell["lon"])}
                         AND {lon_lat_sql(cell["lon"], cell["lat"])}"""
         return [
-            (f"DROP TABLE IF EXISTS {POINTS}, {GRIDS}", []),
-            (points, []),
-            *((sql, []) for sql in grids_of_points_sql(POINTS, GRIDS)),
-            (sql, [spellings, [lookup[k] for k in spellings], date.today(), spellings]),
-            (f"DROP TABLE {POINTS}, {GRIDS}", []),
+            (points_sql, []),
+            *((sql, []) for sql in grids_of_points_sql(points, grids, unlogged=True)),
+            *PARALLEL_ON,
+            (parallel, [date.today()]),
+            *PARALLEL_OFF,
+            (insert, [spellings, [lookup[k] for k in spellings], spellings]),
+            (f"DROP TABLE {points}, {grids}, {cleaned}", []),
         ]
 
     def convert(self, values: list[dict[str, Any]], ctx: Context) -> None:
