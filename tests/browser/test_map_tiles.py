@@ -142,6 +142,11 @@ def test_incident_popup_links_to_its_case(new_page, browser_user):
     shown = int(popup.get_attribute("data-incident"))
     link = page.get_attribute(".gm-incident-detail a.gm-case-link", "href")
     assert link == f"/cases/{shown}/"
+    # The popup fades in (Leaflet's fade animation): the screenshot waits until it is shown.
+    page.wait_for_function(
+        """() => { const p = document.querySelector('.leaflet-popup');
+                   return p && getComputedStyle(p).opacity === '1'; }"""
+    )
     page.screenshot(path=str(SCREENSHOTS / "map-incidents.png"))
     from django.contrib.gis.geos import Point
 
