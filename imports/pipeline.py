@@ -56,6 +56,7 @@ from django.utils.translation import gettext_noop
 
 from gridmap.crypto import sql_keys
 from gridmap.messages import render_message
+from gridmap.sql import prepared_cursor
 from grids.coords import bd09_to_wgs84, gcj02_to_wgs84
 from imports.kinds import get_kind
 from imports.normalise import TO_WGS84, WGS84, RowError
@@ -652,8 +653,6 @@ PARALLEL_OFF = [
 def _set_sql_keys(material: dict[str, bytes] | None) -> None:
     """Put the key material in this transaction's settings (``KEYS`` reads them), or clear
     it. The values are bound by the server (``$1``), never written into the statement."""
-    from gridmap.sql import prepared_cursor
-
     values = [material[n].hex() if material else "" for n in KEY_SETTINGS]
     calls = ", ".join(f"set_config('{g}', %s, true)" for g in KEY_SETTINGS.values())
     with prepared_cursor() as cur:
