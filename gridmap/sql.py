@@ -142,3 +142,12 @@ def bulk_loaded(model: type[Model], fields: list[str]) -> Iterator[None]:
             cur.execute(definition)
         for key, definition in keys:
             cur.execute(f"ALTER TABLE {quoted(name)} ADD CONSTRAINT {quoted(key)} {definition}")
+
+
+def local_settings(**values: Any) -> tuple[list[str], list[str]]:
+    """The statements that set PostgreSQL settings for the current transaction (``SET
+    LOCAL``) and those that put them back to their defaults: around one statement whose plan
+    they are for (``local_settings(parallel_setup_cost=0)``)."""
+    on = [f"SET LOCAL {name} = {value}" for name, value in values.items()]
+    off = [f"SET LOCAL {name} = DEFAULT" for name in values]
+    return on, off

@@ -638,18 +638,6 @@ def _load_sql(
         progress(n)
 
 
-# Around a statement whose work is per row (patterns, encryption, hashes), which the
-# planner's costs do not show: spread it over the server's cores.
-PARALLEL_ON = [
-    ("SET LOCAL parallel_setup_cost = 0", []),
-    ("SET LOCAL parallel_tuple_cost = 0.001", []),
-]
-PARALLEL_OFF = [
-    ("SET LOCAL parallel_setup_cost = DEFAULT", []),
-    ("SET LOCAL parallel_tuple_cost = DEFAULT", []),
-]
-
-
 def _set_sql_keys(material: dict[str, bytes] | None) -> None:
     """Put the key material in this transaction's settings (``KEYS`` reads them), or clear
     it. The values are bound by the server (``$1``), never written into the statement."""

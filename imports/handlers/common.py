@@ -9,7 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from gridmap.crypto import encrypt, keyed_hash
-from gridmap.sql import tables
+from gridmap.sql import local_settings, tables
 from grids.models import Building, District, Grid, Station, Town, Village, Worker
 from grids.services import GRID_OF_POINT_SQL
 from imports.normalise import (
@@ -100,8 +100,8 @@ def grids_of_points_sql(points: str, target: str, *, unlogged: bool = False) -> 
               FROM {T["grid"]} g JOIN {points} p ON ST_Covers(g.geom, p.pt)
              WHERE g.generation_high_id IS NULL
              ORDER BY p.n, g.code"""
-    serial = ["SET LOCAL max_parallel_workers_per_gather = 0", join]
-    serial.append("SET LOCAL max_parallel_workers_per_gather = DEFAULT")
+    serial_on, serial_off = local_settings(max_parallel_workers_per_gather=0)
+    serial = [*serial_on, join, *serial_off]
     return [
         f"CREATE INDEX ON {points} USING gist (pt)",
         f"ANALYZE {points}",

@@ -19,7 +19,7 @@ import shapely
 from django.utils.translation import gettext_noop
 
 from gridmap.crypto import fernet_body_sql, fernet_token_sql, keyed_hash_sql
-from gridmap.sql import bulk_loaded
+from gridmap.sql import bulk_loaded, local_settings
 from households.models import Household, Tag
 from households.services import ten_household_units_refresh
 from imports.normalise import (
@@ -40,8 +40,6 @@ from imports.normalise import (
 )
 from imports.pipeline import (
     KEYS,
-    PARALLEL_OFF,
-    PARALLEL_ON,
     STAGE,
     Context,
     Handler,
@@ -278,6 +276,9 @@ class Households(Handler):
                 SELECT r.*, r.pt IS NOT NULL
                          AND NOT EXISTS (SELECT FROM {H} h WHERE h.code = r.code) AS new
                   FROM {cleaned} r WHERE r.clean AND {tags_clean} OFFSET 0) r"""
+        # Work per row (patterns, encryption, hashes), which the planner's costs do not show:
+        # spread over the server's cores.
+        parallel_on, parallel_off = local_settings(parallel_setup_cost=0, parallel_tuple_cost=0.001)
         # The points given as clean lon/lat, and their grids in one spatial join.
         x, y = degrees_value_sql(cell["lon"]), degrees_value_sql(cell["lat"])
         points_sql = f"""CREATE UNLOGGED TABLE {points} AS
@@ -288,9 +289,9 @@ class Households(Handler):
         return [
             (points_sql, []),
             *((sql, []) for sql in grids_of_points_sql(points, grids, unlogged=True)),
-            *PARALLEL_ON,
+            *((sql, []) for sql in parallel_on),
             (parallel, [date.today()]),
-            *PARALLEL_OFF,
+            *((sql, []) for sql in parallel_off),
             (insert, [spellings, [lookup[k] for k in spellings], spellings]),
             (f"DROP TABLE {points}, {grids}, {cleaned}", []),
         ]
