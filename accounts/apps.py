@@ -8,8 +8,9 @@ from gridmap.personal_data import register_viewer_rule
 # Admins of data that belongs to no area: staff with the permission may read them.
 GLOBAL_READABLE_ADMINS = {"grids.generation", "incidents.category"}
 
-# What decides who a token is and what it may see: a save or delete of any of them empties the
-# token cache of the process (accounts.authentication).
+# What decides who a token or a session is and what it may see: a save or delete of any of
+# them empties the login cache of the process (accounts.authentication); so does a deleted
+# session (a logout), SESSION_CACHE_SOURCES.
 TOKEN_CACHE_SOURCES = (
     "authtoken.token",
     "auth.user",
@@ -19,6 +20,7 @@ TOKEN_CACHE_SOURCES = (
     "grids.roleassignment",
     "grids.catchmentassignment",
 )
+SESSION_CACHE_SOURCES = ("sessions.session",)
 
 
 class AccountsConfig(AppConfig):
@@ -48,3 +50,7 @@ class AccountsConfig(AppConfig):
                 signal.connect(
                     invalidate_token_cache, sender=model, dispatch_uid=f"token-cache-{model}"
                 )
+        for model in SESSION_CACHE_SOURCES:
+            post_delete.connect(
+                invalidate_token_cache, sender=model, dispatch_uid=f"token-cache-{model}"
+            )

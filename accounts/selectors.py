@@ -20,6 +20,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext, gettext_noop
 
 from gridmap import jurisdiction
@@ -172,6 +173,11 @@ _CACHE_ATTR = "_gridmap_identity"
 
 
 def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
+    if isinstance(user, LazyObject):
+        # request.user of a page: note on the login itself, which the session cache keeps.
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
     cache = user.__dict__.setdefault(_CACHE_ATTR, {})
     slot = (key, timezone.localdate())
     if slot not in cache:
@@ -369,4 +375,8 @@ def must_change_password(user: User) -> bool:
     """Whether the login still has its one-time password (``PasswordChangeRequired``)."""
     if not user.is_authenticated:
         return False
-    return PasswordChangeRequired.objects.filter(user_id=user.pk).exists()
+    return _cached(
+        user,
+        "one_time_password",
+        lambda: PasswordChangeRequired.objects.filter(user_id=user.pk).exists(),
+    )

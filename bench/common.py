@@ -42,3 +42,11 @@ def report(title: str, ours: Timing, baseline: Timing, note: str = "") -> None:
         stats = f"median {t.median_ms:8.3f} ms   p95 {t.p95_ms:8.3f} ms   n={len(t.samples)}"
         print(f"   {t.label:<44} {stats}")
     print(f"   ratio ours/baseline (median): {ratio:.2f}x")
+
+
+def channels() -> list[list]:
+    """``[name, off]`` of each named outbound channel (``inbox.deliveries.channels``): the
+    raw baselines of incident creation write a delivery record per channel, as ours does."""
+    from inbox.deliveries import channels as configured
+
+    return [[c.name, bool(c.off_because())] for c in configured() if c.name]

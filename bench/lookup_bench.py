@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import report, time_each
+from bench.common import channels, report, time_each
 
 LOGIN = "town_staff"  # the demo's town staff: their town's grids (bench.scenarios.SERVE_LOGIN)
 WORKER_LOGIN = "bench-worker"
@@ -88,6 +88,7 @@ def _fixture() -> dict[str, Any] | None:
         "incident_sql": scenarios.RAW_INCIDENT_SQL,
         "report_sql": scenarios.RAW_REPORT_SQL,
         "event_sql": scenarios.RAW_EVENT_SQL,
+        "channels": channels(),
         "edge_metres": EDGE_METRES,
         "category_id": category.pk,
         "user_id": worker.pk,

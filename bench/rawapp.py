@@ -105,7 +105,9 @@ def create(
 def raw_incident(cur: Any, sql: dict[str, Any], raw: Any, p: tuple, now: Any) -> int:
     """The inserts of a raw incident creation after its routing statement (``raw``, its one
     value), on a client-binding cursor inside a transaction (the in-process baseline runs it
-    too): returns the new incident's id."""
+    too): returns the new incident's id. ``sql["channels"]`` is ``bench.common.channels``'
+    ``[name, off]`` per outbound channel. Simpler than ours: addresses are not encrypted, SMS
+    channels (off in the bench) have none, quiet hours are not applied."""
     row = json.loads(raw) if isinstance(raw, str) else raw
     g, v, t = row["grid"], row["village"], row["town"]
     place = g or v or t
@@ -138,16 +140,36 @@ def raw_incident(cur: Any, sql: dict[str, Any], raw: Any, p: tuple, now: Any) ->
                 for x in (incident_id, h["worker_id"], h["role"], h["role"], h["name"], h["phone"])
             ],
         )
+        # The inbox entries and their delivery records (one per channel: skipped where the
+        # channel is off or the worker has no address on it), as ours writes them.
         values = ", ".join(
             ["(%s, 'routed', '{}'::jsonb, %s, 'incident', %s, now(), false)"] * len(people)
         )
+        names = [c[0] for c in sql["channels"]]
+        off = [c[1] for c in sql["channels"]]
         cur.execute(
-            "INSERT INTO incidents_notification (worker_id, kind, message, link, "
-            f"subject_type, subject_id, created_at, urgent) VALUES {values}",
+            "WITH n AS (INSERT INTO incidents_notification (worker_id, kind, message, link, "
+            f"subject_type, subject_id, created_at, urgent) VALUES {values} "
+            "RETURNING id, worker_id) "
+            "INSERT INTO inbox_delivery (notification_id, channel, address, state, reason, "
+            "attempts, last_error, provider_id, created_at, updated_at) "
+            "SELECT n.id, c.name, a.address, "
+            "CASE WHEN c.off OR a.address = '' THEN 'skipped' ELSE 'queued' END, "
+            "CASE WHEN c.off THEN 'channel_off' WHEN a.address = '' THEN 'no_address' "
+            "ELSE '' END, 0, '', '', now(), now() "
+            "FROM n JOIN grids_worker w ON w.id = n.worker_id "
+            "CROSS JOIN unnest(%s::text[], %s::bool[]) AS c(name, off) "
+            "CROSS JOIN LATERAL (SELECT CASE WHEN c.off THEN '' "
+            "WHEN c.name = 'email' THEN w.email WHEN c.name = 'wecom' THEN btrim(w.wecom_userid) "
+            "ELSE '' END AS address) a",
             [
-                x
-                for h in people
-                for x in (h["worker_id"], f"/field/#incident-{incident_id}", incident_id)
+                *(
+                    x
+                    for h in people
+                    for x in (h["worker_id"], f"/field/#incident-{incident_id}", incident_id)
+                ),
+                names,
+                off,
             ],
         )
     return incident_id

@@ -20,13 +20,17 @@ the end of the quiet hours for a deferred one), and ``inbox.deliveries`` makes t
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
 
+from gridmap.sql import prepared_cursor, table
 from grids.models import Worker
 
 from . import tasks
@@ -89,27 +93,111 @@ def notify(
     opens, ``detail`` plain text the channels add to the message (not stored; a background
     send asks the subject's app for it, ``inbox.selectors.register_subject_detail``).
     ``urgent`` (a red case) is sent at once, quiet hours or not.
+
+    The entries and their delivery records are written by one prepared statement
+    (``_NOTIFY_SQL``): every case action notifies, so this is on the hot path of incident
+    creation (issue 16, point 1).
     """
-    notifications = Notification.objects.bulk_create(
-        [
-            Notification(
-                worker_id=worker_id,
-                kind=worker_kind,
-                message=message,
-                link=link,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                urgent=urgent,
-            )
-            for worker_id, worker_kind in kind_per_worker(workers, kind=kind).items()
-        ]
-    )
-    for n in notifications:
+    kinds = kind_per_worker(workers, kind=kind)
+    if not kinds:
+        return []
+    now = timezone.now()
+    rows = _delivery_rows(list(kinds), now=now, urgent=urgent)
+    address = Delivery._meta.get_field("address")
+    with prepared_cursor() as cur:
+        cur.execute(
+            _notify_sql(),
+            {
+                "workers": list(kinds),
+                "kinds": list(kinds.values()),
+                "message": json.dumps(message),
+                "link": link,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "now": now,
+                "urgent": urgent,
+                "d_workers": [r.worker_id for r in rows],
+                "d_channels": [r.channel for r in rows],
+                "d_addresses": [address.get_prep_value(r.address) for r in rows],
+                "d_states": [r.state for r in rows],
+                "d_reasons": [r.reason for r in rows],
+                "d_not_before": [r.not_before for r in rows],
+            },
+        )
+        returned = cur.fetchall()
+    notifications = []
+    pending = []
+    for notification_id, worker_id, delivery_id, state, not_before in returned:
+        if notification_id is None:
+            pending.append(PendingDelivery(delivery_id, state, not_before))
+            continue
+        n = Notification(
+            id=notification_id,
+            worker_id=worker_id,
+            kind=kinds[worker_id],
+            message=message,
+            link=link,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            created_at=now,
+            urgent=urgent,
+        )
+        n._state.adding = False
         n.detail = detail
-    deliveries = deliveries_create(notifications)
-    if notifications:
-        transaction.on_commit(lambda: send_to_channels(notifications, deliveries=deliveries))
+        notifications.append(n)
+    notifications.sort(key=lambda n: n.pk)
+    transaction.on_commit(lambda: send_to_channels(notifications, deliveries=pending))
     return notifications
+
+
+@functools.cache
+def _notify_sql() -> str:
+    """The entries (one per worker) and their delivery records (joined by worker), in one
+    statement; answers the entries' ids and the pending deliveries."""
+    n, d = table(Notification), table(Delivery)
+    pending = ", ".join(f"'{state}'" for state in PENDING)
+    return f"""
+WITH n AS (
+  INSERT INTO {n} (worker_id, kind, message, link, subject_type, subject_id, created_at,
+                   urgent)
+  SELECT w.worker_id, w.kind, %(message)s::jsonb, %(link)s::text, %(subject_type)s::text,
+         %(subject_id)s::bigint, %(now)s::timestamptz, %(urgent)s::boolean
+    FROM unnest(%(workers)s::bigint[], %(kinds)s::text[]) AS w(worker_id, kind)
+  RETURNING id, worker_id
+), d AS (
+  INSERT INTO {d} (notification_id, channel, address, state, reason, attempts, last_error,
+                   provider_id, not_before, created_at, updated_at)
+  SELECT n.id, c.channel, c.address, c.state, c.reason, 0, '', '', c.not_before,
+         %(now)s::timestamptz, %(now)s::timestamptz
+    FROM unnest(%(d_workers)s::bigint[], %(d_channels)s::text[], %(d_addresses)s::text[],
+                %(d_states)s::text[], %(d_reasons)s::text[], %(d_not_before)s::timestamptz[])
+         AS c(worker_id, channel, address, state, reason, not_before)
+    JOIN n USING (worker_id)
+  RETURNING id, state, not_before
+)
+SELECT id, worker_id, NULL::bigint, NULL::text, NULL::timestamptz FROM n
+UNION ALL
+SELECT NULL, NULL, id, state, not_before FROM d WHERE state IN ({pending})
+"""
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery record to be queued after the commit (what ``deliveries_enqueue`` reads)."""
+
+    pk: int
+    state: str
+    not_before: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _DeliveryRow:
+    worker_id: int
+    channel: str
+    address: str
+    state: str
+    reason: str
+    not_before: dt.datetime | None
 
 
 def notifications_delete_about(*, subject_type: str, subject_ids: Iterable[int]) -> int:
@@ -121,41 +209,35 @@ def notifications_delete_about(*, subject_type: str, subject_ids: Iterable[int])
 
 
 # --- outbound channels ----------------------------------------------------------------------
-def deliveries_create(
-    notifications: list[Notification], *, now: dt.datetime | None = None
-) -> list[Delivery]:
-    """The delivery records of new entries, one per named channel (one query for the
-    workers' addresses, one insert): skipped when the channel is off or the worker has no
+def _delivery_rows(worker_ids: list[int], *, now: dt.datetime, urgent: bool) -> list[_DeliveryRow]:
+    """The delivery records of new entries to ``worker_ids``, one per named channel (one
+    query for the workers' addresses): skipped when the channel is off or the worker has no
     address on it, deferred in quiet hours on a channel that keeps them (unless urgent),
     queued otherwise."""
     named = [c for c in channels() if c.name]
-    if not notifications or not named:
+    if not named:
         return []
-    now = now or timezone.now()
     quiet_end = quiet_until(now)
-    workers = Worker.objects.only("phone", "email", "wecom_userid").in_bulk(
-        {n.worker_id for n in notifications}
-    )
+    workers = Worker.objects.only("phone", "email", "wecom_userid").in_bulk(worker_ids)
     rows = []
     for channel in named:
         off = channel.off_because()
-        for n in notifications:
-            row = Delivery(notification=n, channel=channel.name)
-            worker = workers.get(n.worker_id)
+        for worker_id in worker_ids:
+            worker = workers.get(worker_id)
             address = channel.address(worker) if worker and not off else ""
+            state, reason, not_before = DeliveryState.QUEUED, "", None
             if off:
-                row.state, row.reason = DeliveryState.SKIPPED, DeliveryReason.CHANNEL_OFF
+                state, reason = DeliveryState.SKIPPED, DeliveryReason.CHANNEL_OFF
             elif not address:
-                row.state, row.reason = DeliveryState.SKIPPED, DeliveryReason.NO_ADDRESS
-            elif channel.quiet_hours and quiet_end and not n.urgent:
-                row.state, row.reason = DeliveryState.DEFERRED, DeliveryReason.QUIET_HOURS
-                row.not_before = quiet_end
-            row.address = address
-            rows.append(row)
-    return Delivery.objects.bulk_create(rows)
+                state, reason = DeliveryState.SKIPPED, DeliveryReason.NO_ADDRESS
+            elif channel.quiet_hours and quiet_end and not urgent:
+                state, reason = DeliveryState.DEFERRED, DeliveryReason.QUIET_HOURS
+                not_before = quiet_end
+            rows.append(_DeliveryRow(worker_id, channel.name, address, state, reason, not_before))
+    return rows
 
 
-def deliveries_enqueue(deliveries: Iterable[Delivery]) -> int:
+def deliveries_enqueue(deliveries: Iterable[Delivery | PendingDelivery]) -> int:
     """A ``inbox.tasks.deliver`` job per queued or deferred delivery (a deferred one at its
     ``not_before``), those due at the same time in one insert; how many. Jobs that cannot be
     queued are logged."""
@@ -177,10 +259,12 @@ def deliveries_enqueue(deliveries: Iterable[Delivery]) -> int:
 
 
 def send_to_channels(
-    notifications: list[Notification], *, deliveries: list[Delivery] | None = None
+    notifications: list[Notification],
+    *,
+    deliveries: list[Delivery] | list[PendingDelivery] | None = None,
 ) -> None:
     """After the commit: a job per pending delivery of the entries (``deliveries``, those
-    ``deliveries_create`` just made, else read back), and the entries to every channel
+    ``notify`` just made, else read back), and the entries to every channel
     without delivery records; a channel's failure is logged, never raised."""
     if deliveries is None:
         deliveries = list(

@@ -119,7 +119,9 @@ MIDDLEWARE = [
     "gridmap.middleware.RefuseNulBytes",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the login cached per session for
+    # GRIDMAP_AUTH_CACHE_SECONDS (accounts.authentication).
+    "accounts.middleware.CachedAuthentication",
     # A login with a one-time password reaches only the password change (issue 12).
     "accounts.middleware.ForcePasswordChange",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -120,3 +120,72 @@ def test_the_cache_keeps_no_token_key(leader):
     authentication.FirstSignInTokenAuthentication().authenticate_credentials(leader["token"].key)
     assert leader["token"].key not in authentication._entries
     assert len(authentication._entries) == 1
+
+
+# --- sessions: the pages and the field page's calls (accounts.middleware.CachedAuthentication)
+@pytest.fixture
+def session_leader(client, leader):
+    client.force_login(leader["user"])
+    return client
+
+
+def _session_get(client) -> int:
+    return client.get(URL, WEST).status_code
+
+
+def test_a_known_session_is_answered_from_the_cache(session_leader, django_assert_num_queries):
+    assert _session_get(session_leader) == 200
+    with django_assert_num_queries(1):  # the lookup only: no session, login or mark read
+        res = session_leader.get(URL, WEST)
+    assert res.status_code == 200
+    # Served without reading the session, the answer still varies by the cookie.
+    assert "Cookie" in res.headers.get("Vary", "")
+
+
+def test_a_logout_ends_the_cached_session_at_once(session_leader):
+    assert _session_get(session_leader) == 200
+    session_leader.logout()  # deletes the session row: its signal empties the cache
+    assert _session_get(session_leader) in (401, 403)
+
+
+def test_a_session_deleted_elsewhere_ends_within_the_ttl(session_leader, monkeypatch):
+    """``clearsessions`` or another process's logout send no signal here: the cached entry
+    serves until its TTL, then the session is read again and found gone."""
+    from django.contrib.sessions.models import Session
+
+    assert _session_get(session_leader) == 200
+    Session.objects.all()._raw_delete(Session.objects.db)  # no signal
+    clock = authentication.time.monotonic()
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: clock + 5)
+    assert _session_get(session_leader) == 200
+    monkeypatch.setattr(authentication.time, "monotonic", lambda: clock + 11)
+    assert _session_get(session_leader) in (401, 403)
+
+
+def test_an_expired_session_is_refused_although_cached(session_leader, monkeypatch):
+    assert _session_get(session_leader) == 200
+    later = timezone.now() + timezone.timedelta(days=365)
+    monkeypatch.setattr(authentication.timezone, "now", lambda: later)
+    assert _session_get(session_leader) in (401, 403)
+
+
+def test_an_ended_role_moves_a_sessions_jurisdiction_at_once(session_leader, leader):
+    assert _session_get(session_leader) == 200
+    assignment = leader["assignment"]
+    assignment.period = DateRange(assignment.period.lower, timezone.localdate())
+    assignment.save()
+    assert _session_get(session_leader) == 404
+
+
+def test_a_one_time_password_sends_a_cached_session_to_the_password_change(session_leader, leader):
+    assert _session_get(session_leader) == 200
+    PasswordChangeRequired.objects.create(user=leader["user"])
+    res = session_leader.get(URL, WEST)
+    assert res.status_code == 403
+    assert "password" in res.json()["detail"].lower() or "密码" in res.json()["detail"]
+
+
+def test_the_cache_keeps_no_session_key(session_leader):
+    assert _session_get(session_leader) == 200
+    key = session_leader.cookies["sessionid"].value
+    assert not any(key in digest for digest in authentication._entries)

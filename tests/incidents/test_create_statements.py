@@ -31,11 +31,28 @@ def test_a_report_with_a_known_token_is_its_statements_and_no_more(
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert post(api_client, feature()).status_code == 201
     # The routing statement (grid, holders, tier, time limits); the incident, its history
-    # event, its report, its recipients, their inbox entries, the workers' addresses and
-    # their delivery records; two savepoints (the service's transaction). The category
-    # comes from the cache of active categories, the delivery jobs from the records in hand.
-    with django_assert_num_queries(10):
+    # event, its report, its recipients, the workers' addresses, their inbox entries with
+    # their delivery records (one statement); two savepoints (the service's transaction).
+    # The category comes from the cache of active categories, the delivery jobs from the
+    # records in hand.
+    with django_assert_num_queries(9):
         res = post(api_client, feature())
+    assert res.status_code == 201
+
+
+def test_a_report_from_a_known_session_is_the_same_statements(
+    client, world, django_assert_num_queries, settings
+):
+    """The field page reports with its session: the login and its jurisdiction come from
+    the session cache (accounts.authentication.session_user), nothing is read twice."""
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
+    user = UserFactory()
+    WorkerFactory(user=user)
+    client.force_login(user)
+    headers = {"content_type": "application/json"}
+    assert client.post("/api/incidents/", feature(), **headers).status_code == 201
+    with django_assert_num_queries(9):
+        res = client.post("/api/incidents/", feature(), **headers)
     assert res.status_code == 201
 
 
