@@ -14,14 +14,15 @@ PORT ?= 8000
 SCALE ?= small
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help run dev test bench stop system venv db migrate messages translations demo users setup lint \
+.PHONY: help run dev test bench bench-city stop system venv db migrate messages translations demo users setup lint \
 	screenshots backup restore lock
 
 help:
 	@echo "make run    set up everything missing, load the demo and serve http://$(HOST):$(PORT) (gunicorn)"
 	@echo "make dev    the same with Django's development server, reloading on every change"
 	@echo "make test   set up everything missing and run the whole test suite"
-	@echo "make bench  run the benchmark scenarios against the demo"
+	@echo "make bench  run the benchmark scenarios against the demo (SCENARIOS=... for some)"
+	@echo "make bench-city  P1, P2 and the lists at city scale (loads gridmap_city once)"
 	@echo "make lint   ruff (lint, format) and the import layers (lint-imports)"
 	@echo "make stop   stop the project-local PostGIS cluster"
 	@echo "make backup           dump the database into var/backups/gridmap-YYYYmmdd-HHMMSS.dump"
@@ -149,7 +150,14 @@ screenshots: setup
 	GRIDMAP_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser -q $(PYTEST_ARGS)
 
 bench: setup demo users
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(SCENARIOS)
+
+# Issue 16's targets at city scale: P1 and P2 in process and under HTTP load, the lists and the
+# API's list at 1,000,000 cases, each against raw SQL in the same run. The first run loads the
+# city database (scripts/citydb.sh, about 25 minutes); later runs reuse it.
+CITY_SCENARIOS ?= lookups lookups_http lists
+bench-city: setup
+	DATABASE_URL=$$(scripts/citydb.sh) $(PY) bench/run.py $(CITY_SCENARIOS)
 
 # Backups (scripts/dbbackup.py; DATABASE_URL or the local cluster): pg_dump's custom format
 # into var/backups/, and a restore into a new database (never over one holding tables

@@ -92,7 +92,7 @@ def _waiting(user: Any, now: dt.datetime | None) -> QuerySet[Incident]:
     live ones are looked at (``todo_scope_q``)."""
     return (
         incidents_visible_to(user)
-        .filter(todo_scope_q(Incident, now))
+        .filter(todo_scope_q(Incident, now, user))
         .annotate(todo_action=_action_expression(user, now))
         .filter(todo_action__isnull=False)
     )

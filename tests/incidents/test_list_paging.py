@@ -121,13 +121,38 @@ def test_a_page_is_two_statements_whatever_its_depth(many, kind, django_assert_n
         assert len(rows) == len(page.rows) <= 2
 
 
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE incidents_incident")
+
+
 def test_counts_are_exact_under_the_cap_and_estimated_above(many, django_assert_num_queries):
+    _analyze()
     qs = Incident.objects.all()
-    with django_assert_num_queries(1):
+    # The planner's estimate (EXPLAIN, nothing run), then the bounded count.
+    with django_assert_num_queries(2):
         assert paging.count_rows(qs) == paging.RowCount(11, estimate=False)
     with django_assert_num_queries(2):
         counted = paging.count_rows(qs, cap=5)
     assert counted.estimate and counted.value >= 6
+
+
+def test_far_above_the_cap_the_estimate_is_the_answer_without_counting(
+    many, django_assert_num_queries
+):
+    """Where the planner expects TRUST_ESTIMATE_FACTOR times the cap, the bounded count
+    (which would only confirm "more than the cap") is not run."""
+    _analyze()
+    qs = Incident.objects.all()
+    with django_assert_num_queries(1):
+        counted = paging.count_rows(qs, cap=2)
+    assert counted == paging.RowCount(11, estimate=True)
+    # Just above the cap, the count still runs (the estimate alone is not trusted).
+    with django_assert_num_queries(2):
+        counted = paging.count_rows(qs, cap=3)
+    assert counted.estimate and counted.value >= 4
 
 
 def test_an_estimated_count_is_said_so_on_the_page_and_in_the_api(client, many, monkeypatch):
