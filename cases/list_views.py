@@ -200,7 +200,7 @@ class CaseListsView(LoginRequiredMixin, View):
             context.update(
                 {
                     "page": page,
-                    "rows": list(lists.rows(page.rows, columns, now)),
+                    "rows": lists.page_rows(page.rows, columns, now, case_lists.case_url),
                     "total": counted.value,
                     "count_is_estimate": counted.estimate,
                     "count_text": count_text,

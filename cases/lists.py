@@ -42,8 +42,12 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, TextChoices
 from django.db.models.functions import Coalesce, Substr
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
@@ -329,6 +333,66 @@ def rows(
 ) -> Iterator[tuple[Any, list[Cell]]]:
     for case in cases:
         yield case, row_cells(case, columns, now)
+
+
+class PageCells(list[Cell]):
+    """A page row's cells, with their ``<td>`` markup (``html``): written here with
+    ``format_html`` (every value escaped) rather than by an ``if`` chain per cell in the
+    template, which cost ~1 ms a row (issue 16, point 4)."""
+
+    def __init__(self, cells: list[Cell], case_url: str) -> None:
+        super().__init__(cells)
+        self.case_url = case_url
+
+    @property
+    def html(self) -> SafeString:
+        return format_html_join("", "{}", ((_cell_html(cell, self.case_url),) for cell in self))
+
+
+def page_rows(
+    cases: Iterable[Any], columns: list[Column], now: dt.datetime, case_url: str
+) -> list[tuple[Any, PageCells]]:
+    """``rows`` for a page: each row's cells carry their markup (``PageCells.html``)."""
+    return [(case, PageCells(cells, case_url)) for case, cells in rows(cases, columns, now)]
+
+
+def _cell_content(cell: Cell, case_url: str) -> SafeString:
+    kind, value = cell.kind, cell.value
+    if kind == "case":
+        return format_html('<a href="{}">#{}</a>', reverse(case_url, args=[value]), value)
+    if value is None or value == "":
+        return format_html('<span class="gm-muted">{}</span>', "–")
+    text = cell.text
+    if kind == "status":
+        return format_html(
+            '<span class="cs-chip cs-status cs-status-{}">{}</span>', value, capfirst(text)
+        )
+    if kind == "severity":
+        return format_html('<span class="cs-chip cs-sev-{}">{}</span>', value, capfirst(text))
+    if kind == "light":
+        return format_html(
+            '<span class="cs-chip cs-light-{}" data-traffic-light="{}">'
+            '<span class="cs-dot" aria-hidden="true"></span>{}</span>',
+            value,
+            value,
+            capfirst(text),
+        )
+    if kind == "on_time":
+        return format_html(
+            '<span class="cs-chip {}">{}</span>', "cs-ontime" if value else "cs-late", text
+        )
+    if kind == "long":
+        return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(60))
+    return conditional_escape(capfirst(text))
+
+
+def _cell_html(cell: Cell, case_url: str) -> SafeString:
+    return format_html(
+        '<td class="cs-cell-{}" data-column="{}">{}</td>',
+        cell.kind,
+        cell.key,
+        _cell_content(cell, case_url),
+    )
 
 
 # --- export -----------------------------------------------------------------------------------

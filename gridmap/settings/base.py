@@ -222,6 +222,9 @@ GRIDMAP_TOKEN_TTL_HOURS = int(os.environ.get("GRIDMAP_TOKEN_TTL_HOURS", str(24 *
 # at once in the process that made the change and within this many seconds in the others.
 # 0 turns the cache off.
 GRIDMAP_AUTH_CACHE_SECONDS = float(os.environ.get("GRIDMAP_AUTH_CACHE_SECONDS", "10"))
+# The header's to-do badge: a person's count is kept this many seconds in each server process
+# (incidents.context_processors); the to-do page is always exact. 0 counts on every page.
+GRIDMAP_TODO_BADGE_SECONDS = float(os.environ.get("GRIDMAP_TODO_BADGE_SECONDS", "15"))
 
 # --- Internationalisation: zh-hans by default, English complete -------------------------
 LANGUAGE_CODE = "zh-hans"

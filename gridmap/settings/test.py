@@ -23,3 +23,5 @@ GRIDMAP_QUIET_HOURS = ()
 # change tokens and roles by bulk updates and rollbacks that send no signal; the tests of the
 # cache (tests/accounts/test_token_cache.py, the statement counts) turn it on.
 GRIDMAP_AUTH_CACHE_SECONDS = 0
+# The badge counts on every page in tests (the badge's own test turns the keeping on).
+GRIDMAP_TODO_BADGE_SECONDS = 0

@@ -161,6 +161,37 @@ def test_the_badge_is_in_the_header_of_every_page_and_the_menu_button(tw, client
     assert f'href="{PAGE}"' in header and "gm-badge" not in header
 
 
+def test_the_badge_is_kept_a_few_seconds_and_the_to_do_page_is_exact(
+    tw, client, settings, monkeypatch, django_assert_num_queries
+):
+    """GRIDMAP_TODO_BADGE_SECONDS: the next pages show the kept count without counting; the
+    to-do page counts exactly and keeps its count; past the seconds the badge counts again."""
+    from incidents import context_processors
+
+    settings.GRIDMAP_TODO_BADGE_SECONDS = 15
+    monkeypatch.setattr(context_processors, "_kept", {})
+    new_case(tw)
+    user = tw.users["grid_leader"]
+    client.force_login(user)
+
+    def badge(path: str = "/lists/") -> str:
+        header = client.get(path).content.decode().split("<main")[0]
+        found = re.search(r'data-todo-count="(\d+)"', header)
+        return found.group(1) if found else ""
+
+    assert badge() == "1"
+    kept = context_processors._kept[user.pk]
+    new_case(tw)
+    assert badge() == "1"  # kept: not counted again within the seconds
+    assert badge(PAGE) == "2"  # the to-do page counts exactly, and keeps its count
+    assert badge() == "2"
+    new_case(tw)
+    clock = context_processors.time.monotonic()
+    assert kept[0] <= clock + 15
+    monkeypatch.setattr(context_processors.time, "monotonic", lambda: clock + 16)
+    assert badge() == "3"  # past the seconds: counted again
+
+
 def test_sign_in_lands_on_the_to_do_and_next_still_wins(tw, client):
     user = UserFactory(username="lands", password="secret-pass-1")
     res = client.post(reverse("login"), {"username": user.username, "password": "secret-pass-1"})
