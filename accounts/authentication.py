@@ -13,8 +13,10 @@ because:
   logout or an ended role takes effect at once here;
 - other processes (gunicorn's other workers) see such a change when the entry expires, at
   most ``GRIDMAP_AUTH_CACHE_SECONDS`` later, as do changes made without signals (bulk
-  ``update()``, ``clearsessions``); the token's own lifetime (``token_expired``) and the
-  session's expiry date are checked on every request;
+  ``update()``, ``clearsessions``); the token's own lifetime (``token_expired``) is checked
+  on every request, and a cached session never outlives the expiry the session gives itself
+  when it is read (``get_expiry_date``): one that expires meanwhile is refused at most
+  ``GRIDMAP_AUTH_CACHE_SECONDS`` late;
 - each request gets its own copy of the cached login (``accounts.selectors.user_copy``): what
   a request notes on its user object never reaches another request.
 """
