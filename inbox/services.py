@@ -95,7 +95,7 @@ def notify(
     ``urgent`` (a red case) is sent at once, quiet hours or not.
 
     The entries and their delivery records are written by one prepared statement
-    (``_NOTIFY_SQL``): every case action notifies, so this is on the hot path of incident
+    (``_notify_sql``): every case action notifies, so this is on the hot path of incident
     creation (issue 16, point 1).
     """
     kinds = kind_per_worker(workers, kind=kind)

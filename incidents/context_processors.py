@@ -12,44 +12,18 @@ the to-do page itself is always exact."""
 
 from __future__ import annotations
 
-import threading
-import time
 from functools import cached_property
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from gridmap.ttl import TTLCache
 
 from .todo import todo_count
 
 BADGE_MAX = 99
-# More people than this within the TTL and the kept counts start afresh (a bound on memory).
-MAX_KEPT = 10_000
-
-_kept: dict[int, tuple[float, int]] = {}
-_lock = threading.Lock()
-
-
-def _ttl() -> float:
-    return float(getattr(settings, "GRIDMAP_TODO_BADGE_SECONDS", 0))
-
-
-def _keep(user_id: int, count: int) -> None:
-    ttl = _ttl()
-    if ttl <= 0:
-        return
-    with _lock:
-        if len(_kept) >= MAX_KEPT:
-            _kept.clear()
-        _kept[user_id] = (time.monotonic() + ttl, count)
-
-
-def _kept_count(user_id: int) -> int | None:
-    found = _kept.get(user_id)
-    if found is None or _ttl() <= 0:
-        return None
-    expires, count = found
-    return count if expires > time.monotonic() else None
+# A person's count, by login id, for GRIDMAP_TODO_BADGE_SECONDS.
+kept_counts: TTLCache[int] = TTLCache("GRIDMAP_TODO_BADGE_SECONDS")
 
 
 class TodoBadge:
@@ -59,15 +33,15 @@ class TodoBadge:
         self.user = user
         if count is not None:
             self.__dict__["count"] = count
-            _keep(user.pk, count)
+            kept_counts.put(user.pk, count)
 
     @cached_property
     def count(self) -> int:
-        kept = _kept_count(self.user.pk)
+        kept = kept_counts.get(self.user.pk)
         if kept is not None:
             return kept
         count = todo_count(self.user, limit=BADGE_MAX + 1)
-        _keep(self.user.pk, count)
+        kept_counts.put(self.user.pk, count)
         return count
 
     @property

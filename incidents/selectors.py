@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-import time
 from typing import Any
 
 from django.contrib.gis.db.models import PointField
@@ -17,6 +16,7 @@ from django.db.models.functions import Cast, Coalesce
 from accounts.selectors import jurisdiction_prefixes
 from cases.workflow import cases_visible_to, role_prefixes
 from gridmap.codes import covers
+from gridmap.ttl import TTLCache
 
 from .models import (
     OPEN_STATUSES,
@@ -141,27 +141,18 @@ def duplicates_nearby(
 # GRIDMAP_AUTH_CACHE_SECONDS (the cache of the phones' hot lookups), so a report costs no
 # query for it. A save or delete of a category in this process clears them at once
 # (``incidents.apps``); other processes see it when the entry expires.
-_categories: tuple[float, dict[str, Category]] | None = None
-
-
-def categories_changed(**_: Any) -> None:
-    global _categories
-    _categories = None
+_categories: TTLCache[dict[str, Category]] = TTLCache("GRIDMAP_AUTH_CACHE_SECONDS")
+categories_changed = _categories.clear
 
 
 def active_category(code: str) -> Category | None:
     """The active category of ``code``, or None."""
-    global _categories
-    from django.conf import settings
-
-    seconds = float(getattr(settings, "GRIDMAP_AUTH_CACHE_SECONDS", 0) or 0)
-    if seconds <= 0:
+    if _categories.seconds() <= 0:
         return Category.objects.filter(code=code, is_active=True).first()
-    now = time.monotonic()
-    cached = _categories
-    if cached is None or cached[0] <= now:
-        cached = (now + seconds, {c.code: c for c in Category.objects.filter(is_active=True)})
-        _categories = cached
-    found = cached[1].get(code)
+    cached = _categories.get("active")
+    if cached is None:
+        cached = {c.code: c for c in Category.objects.filter(is_active=True)}
+        _categories.put("active", cached)
+    found = cached.get(code)
     # A copy: what a request sets on it never reaches another request.
     return copy.copy(found) if found is not None else None

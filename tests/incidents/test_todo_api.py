@@ -166,10 +166,12 @@ def test_the_badge_is_kept_a_few_seconds_and_the_to_do_page_is_exact(
 ):
     """GRIDMAP_TODO_BADGE_SECONDS: the next pages show the kept count without counting; the
     to-do page counts exactly and keeps its count; past the seconds the badge counts again."""
+    from gridmap import ttl
     from incidents import context_processors
 
     settings.GRIDMAP_TODO_BADGE_SECONDS = 15
-    monkeypatch.setattr(context_processors, "_kept", {})
+    kept_counts = ttl.TTLCache("GRIDMAP_TODO_BADGE_SECONDS")
+    monkeypatch.setattr(context_processors, "kept_counts", kept_counts)
     new_case(tw)
     user = tw.users["grid_leader"]
     client.force_login(user)
@@ -180,15 +182,15 @@ def test_the_badge_is_kept_a_few_seconds_and_the_to_do_page_is_exact(
         return found.group(1) if found else ""
 
     assert badge() == "1"
-    kept = context_processors._kept[user.pk]
+    expires, _count = kept_counts._entries[user.pk]
     new_case(tw)
     assert badge() == "1"  # kept: not counted again within the seconds
     assert badge(PAGE) == "2"  # the to-do page counts exactly, and keeps its count
     assert badge() == "2"
     new_case(tw)
-    clock = context_processors.time.monotonic()
-    assert kept[0] <= clock + 15
-    monkeypatch.setattr(context_processors.time, "monotonic", lambda: clock + 16)
+    clock = ttl.time.monotonic()
+    assert expires <= clock + 15
+    monkeypatch.setattr(ttl.time, "monotonic", lambda: clock + 16)
     assert badge() == "3"  # past the seconds: counted again
 
 
