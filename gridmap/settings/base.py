@@ -405,6 +405,9 @@ GRIDMAP_WALKING_KMH = float(os.environ.get("GRIDMAP_WALKING_KMH", "4.5"))
 GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS = int(
     os.environ.get("GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS", "50000")
 )
+# A large recomputation of the service circle (100,000 stale households or more) is split
+# between this many database connections at once: the number of cores the database may use.
+GRIDMAP_COVERAGE_WORKERS = int(os.environ.get("GRIDMAP_COVERAGE_WORKERS", "2"))
 
 # --- Coverage (coverage.checks) -------------------------------------------------------------
 # Check 2: a worker holding more active roles than this (anywhere) is listed as overloaded.

@@ -119,3 +119,60 @@ def test_the_report_says_computing_and_queues_the_refresh(river, settings):  # n
     assert job.args == {"area_code": town.code}
     coverage_report(town.code, max_households=1)  # a second visit does not queue it again
     assert ProcrastinateJob.objects.filter(task_name="coverage.refresh_area").count() == 1
+
+
+def _in_own_connection(fn) -> None:
+    """Run ``fn`` in a thread of its own: its own connection, committed at once (what the
+    parallel recomputation's workers see and write)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def run() -> None:
+        try:
+            fn()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(run).result()
+
+
+def _forget_committed_cache() -> None:
+    ServiceCircleVillage.objects.all().delete()
+
+
+def test_a_large_recomputation_runs_on_two_connections_and_equals_the_scratch(
+    demo, db, settings, monkeypatch
+):
+    """The demo's committed households and roads, recomputed by two workers at once (each on
+    its own connection, committing its own villages): the same figures as from scratch."""
+    from coverage import service_circle as module
+
+    monkeypatch.setattr(module, "PARALLEL_HOUSEHOLDS", 0)
+    settings.GRIDMAP_COVERAGE_WORKERS = 2
+    _in_own_connection(_forget_committed_cache)
+    try:
+        state = refresh("450700")
+        assert state.recomputed and len(state.stale_villages) == state.villages
+        # Both workers wrote: the rows are committed (another connection sees them all).
+        seen: list[int] = []
+        _in_own_connection(lambda: seen.append(ServiceCircleVillage.objects.count()))
+        assert seen == [state.villages]
+        assert refresh("450700").stale_villages == []
+        assert_same_as_from_scratch("450700")
+        assert_same_as_from_scratch(service_circle("450700").villages[0].code[:9])
+    finally:
+        _in_own_connection(_forget_committed_cache)
+
+
+def test_the_split_keeps_neighbours_together_and_balances_households():
+    from coverage.service_circle import _split
+
+    rows = [(i, f"fp{i}", h) for i, h in enumerate([10, 10, 10, 10, 40, 20])]
+    groups = _split(rows, 2)
+    assert [[r[0] for r in g] for g in groups] == [[0, 1, 2, 3], [4, 5]]  # 40 and 60
+    assert [r for g in groups for r in g] == rows  # in order, nothing lost
+    assert _split(rows, 3) == [rows[:3], rows[3:5], rows[5:]]  # 30, 50 and 20
+    assert _split(rows[:1], 2) == [rows[:1]]
+    assert _split([], 2) == []
