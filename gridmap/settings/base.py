@@ -400,7 +400,7 @@ GRIDMAP_WEEKLY_STATION_SUMMARY_DUE = (5, "12:00")  # Saturday 12:00
 GRIDMAP_WALKING_KMH = float(os.environ.get("GRIDMAP_WALKING_KMH", "4.5"))
 # Coverage pages and API: recompute the cached 15-minute service circle within the request
 # when at most this many households wait for it; more is handed to the background worker
-# (coverage.tasks), and the page says "computing" until it is done (about 50 s per million
+# (coverage.tasks), and the page says "computing" until it is done (about 30 s per million
 # households on two cores).
 GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS = int(
     os.environ.get("GRIDMAP_COVERAGE_INLINE_HOUSEHOLDS", "50000")
