@@ -82,6 +82,8 @@ def _fixture() -> dict[str, Any] | None:
     category = Category.objects.get(code="dispute")
     config = {
         "dsn": settings.DATABASE_URL.replace("postgis://", "postgresql://", 1),
+        # The same session settings as ours (the prepared statements' plan mode).
+        "options": settings.DATABASES["default"]["OPTIONS"].get("options", ""),
         "time_zone": settings.TIME_ZONE,
         "lookup_sql": grid_at_sql(False),
         "routing_sql": ROUTING_SQL,
@@ -142,7 +144,9 @@ def lookups() -> None:
     worker = {"HTTP_AUTHORIZATION": f"Token {fixture['worker_token']}"}
     n = 500
     points = (fixture["lookup_points"] * (n // len(fixture["lookup_points"]) + 1))[:n]
-    raw = psycopg.connect(config["dsn"], autocommit=True, application_name="bench-raw")
+    raw = psycopg.connect(
+        config["dsn"], autocommit=True, application_name="bench-raw", options=config["options"]
+    )
 
     def ours(p: tuple[float, float]) -> None:
         res = client.get("/api/grids/at", {"lon": p[0], "lat": p[1]}, **staff)

@@ -30,7 +30,12 @@ _local = threading.local()
 def _db() -> psycopg.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None or conn.closed:
-        conn = psycopg.connect(CONFIG["dsn"], autocommit=True, application_name="bench-raw")
+        conn = psycopg.connect(
+            CONFIG["dsn"],
+            autocommit=True,
+            application_name="bench-raw",
+            options=CONFIG.get("options", ""),
+        )
         _local.conn = conn
     return conn
 
