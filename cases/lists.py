@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -43,12 +44,18 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, TextChoices
 from django.db.models.functions import Coalesce, Substr
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator, capfirst
-from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
+from django.utils.text import Truncator
+from django.utils.translation import (
+    get_language,
+    gettext,
+    gettext_noop,
+    pgettext,
+    pgettext_lazy,
+)
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -58,6 +65,7 @@ from openpyxl.utils import get_column_letter
 from accounts.selectors import acting_places, jurisdiction_prefixes, scope_q
 from gridmap.codes import Level
 from gridmap.exports import safe_cell, safe_row
+from gridmap.ttl import TTLCache
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
 
 from .deadlines import traffic_light
@@ -278,17 +286,24 @@ def cell_text(kind: str, value: Any, labels: Mapping[str, Any] | None = None) ->
     if kind == "date":
         return value.isoformat()
     if kind == "status":
-        return str(Status(value).label)
+        return _choice_label(Status, value, get_language())
     if kind == "light":
         return str(LIGHT_LABELS.get(value, value))
     if kind == "on_time":
         return gettext("on time") if value else gettext("late")
     if kind == "level":
-        return str(Level(value).label)
+        return _choice_label(Level, value, get_language())
     if isinstance(value, list | tuple):
         # The list separator of the language: "、" in Chinese, ", " in English.
         return pgettext("list separator", ", ").join(str(v) for v in value)
     return str(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _choice_label(choices: type[TextChoices], value: str, language: str | None) -> str:
+    """A choice's label in ``language`` (the active one: the caller passes it so that each
+    language keeps its own entry); a page writes the same few labels hundreds of times."""
+    return str(choices(value).label)
 
 
 def _owner_text(case: Case) -> str:
@@ -360,28 +375,49 @@ def _e(value: Any) -> str:
     return html_escape(str(value), quote=True)
 
 
+def _capfirst(text: str) -> str:
+    # django.utils.text.capfirst, without its lazy-string wrapper (cells are plain str).
+    return text[:1].upper() + text[1:]
+
+
+# A case's page, reversed once per URL name, language and script prefix (the URL is the same
+# but for the id): the number stands in for the id and is replaced by it.
+_CASE_ID_MARK = 918273645
+_case_urls: dict[tuple[str, str | None, str], tuple[str, str]] = {}
+
+
+def _case_href(case_url: str, case_id: Any) -> str:
+    key = (case_url, get_language(), get_script_prefix())
+    found = _case_urls.get(key)
+    if found is None:
+        url = reverse(case_url, args=[_CASE_ID_MARK])
+        head, _mark, tail = url.partition(str(_CASE_ID_MARK))
+        found = _case_urls[key] = (head, tail)
+    return f"{found[0]}{int(case_id)}{found[1]}"
+
+
 def _cell_content(cell: Cell, case_url: str) -> str:
     """The escaped markup inside a cell's ``<td>``."""
     kind, value = cell.kind, cell.value
     if kind == "case":
-        return f'<a href="{_e(reverse(case_url, args=[value]))}">#{_e(value)}</a>'
+        return f'<a href="{_e(_case_href(case_url, value))}">#{_e(value)}</a>'
     if value is None or value == "":
         return '<span class="gm-muted">–</span>'
     text = cell.text
     if kind == "status":
-        return f'<span class="cs-chip cs-status cs-status-{_e(value)}">{_e(capfirst(text))}</span>'
+        return f'<span class="cs-chip cs-status cs-status-{_e(value)}">{_e(_capfirst(text))}</span>'
     if kind == "severity":
-        return f'<span class="cs-chip cs-sev-{_e(value)}">{_e(capfirst(text))}</span>'
+        return f'<span class="cs-chip cs-sev-{_e(value)}">{_e(_capfirst(text))}</span>'
     if kind == "light":
         return (
             f'<span class="cs-chip cs-light-{_e(value)}" data-traffic-light="{_e(value)}">'
-            f'<span class="cs-dot" aria-hidden="true"></span>{_e(capfirst(text))}</span>'
+            f'<span class="cs-dot" aria-hidden="true"></span>{_e(_capfirst(text))}</span>'
         )
     if kind == "on_time":
         return f'<span class="cs-chip {"cs-ontime" if value else "cs-late"}">{_e(text)}</span>'
     if kind == "long":
         return f'<span title="{_e(text)}">{_e(Truncator(text).chars(60))}</span>'
-    return _e(capfirst(text))
+    return _e(_capfirst(text))
 
 
 def _cell_html(cell: Cell, case_url: str) -> str:
@@ -471,12 +507,36 @@ def xlsx_bytes(qs: QuerySet[Any], columns: list[Column], now: dt.datetime, title
 
 
 # --- the filter -------------------------------------------------------------------------------
+# The area choices of a jurisdiction, kept per process for GRIDMAP_AREA_CHOICES_SECONDS: every
+# list page draws them (the stations, towns and districts of a city are a few hundred rows,
+# 5 ms a page at city scale); a new or renamed place appears within those seconds.
+_area_choices: TTLCache[tuple[list[tuple[str, str]], ...]] = TTLCache(
+    "GRIDMAP_AREA_CHOICES_SECONDS", max_entries=1_000
+)
+
+
 def areas_for(user: User) -> list[tuple[str, list[tuple[str, str]]]]:
     """The stations, towns and counties inside the user's jurisdiction, for the area choice:
-    ``[(level label, [(code, "code name"), ...]), ...]``, in three queries."""
+    ``[(level label, [(code, "code name"), ...]), ...]``, in three queries (or none, when
+    the same jurisdiction's choices were read within ``GRIDMAP_AREA_CHOICES_SECONDS``)."""
     prefixes = jurisdiction_prefixes(user)
     if prefixes is not None and not prefixes:
         return []
+    own = (
+        ()
+        if prefixes is None
+        else tuple(sorted(code for level, code in acting_places(user) if level == "station"))
+    )
+    key = (None if prefixes is None else tuple(sorted(prefixes)), own)
+    choices = _area_choices.get(key)
+    if choices is None:
+        choices = _area_choices_of(user, own)
+        _area_choices.put(key, choices)
+    labels = (AreaLevel.STATION.label, AreaLevel.TOWN.label, AreaLevel.COUNTY.label)
+    return [(str(label), list(rows)) for label, rows in zip(labels, choices, strict=True) if rows]
+
+
+def _area_choices_of(user: User, own: tuple[str, ...]) -> tuple[list[tuple[str, str]], ...]:
     districts = District.objects.current()
     towns = Town.objects.current()
     stations = Station.objects.all()
@@ -484,23 +544,11 @@ def areas_for(user: User) -> list[tuple[str, list[tuple[str, str]]]]:
     if scope is not None:
         districts = districts.filter(scope)
         towns = towns.filter(scope)
-        own = [code for level, code in acting_places(user) if level == "station"]
         stations = stations.filter(scope_q(user, "town__code") | Q(code__in=own))
-    groups = [
-        (
-            AreaLevel.STATION.label,
-            [(s.code, f"{s.code} {s.name}") for s in stations.only("code", "name")],
-        ),
-        (
-            AreaLevel.TOWN.label,
-            [(t.code, f"{t.code} {t.name}") for t in towns.only("code", "name")],
-        ),
-        (
-            AreaLevel.COUNTY.label,
-            [(d.code, f"{d.code} {d.name}") for d in districts.only("code", "name")],
-        ),
-    ]
-    return [(str(label), choices) for label, choices in groups if choices]
+    return tuple(
+        [(code, f"{code} {name}") for code, name in qs.values_list("code", "name")]
+        for qs in (stations, towns, districts)
+    )
 
 
 class ListFilterForm(forms.Form):

@@ -236,6 +236,9 @@ GRIDMAP_AUTH_CACHE_SECONDS = float(os.environ.get("GRIDMAP_AUTH_CACHE_SECONDS", 
 # The header's to-do badge: a person's count is kept this many seconds in each server process
 # (incidents.context_processors); the to-do page is always exact. 0 counts on every page.
 GRIDMAP_TODO_BADGE_SECONDS = float(os.environ.get("GRIDMAP_TODO_BADGE_SECONDS", "15"))
+# The area choice of the lists (the stations, towns and districts of a jurisdiction) is kept
+# this many seconds in each server process (cases.lists.areas_for). 0 reads it on every page.
+GRIDMAP_AREA_CHOICES_SECONDS = float(os.environ.get("GRIDMAP_AREA_CHOICES_SECONDS", "60"))
 
 # --- Internationalisation: zh-hans by default, English complete -------------------------
 LANGUAGE_CODE = "zh-hans"

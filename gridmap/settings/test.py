@@ -25,3 +25,5 @@ GRIDMAP_QUIET_HOURS = ()
 GRIDMAP_AUTH_CACHE_SECONDS = 0
 # The badge counts on every page in tests (the badge's own test turns the keeping on).
 GRIDMAP_TODO_BADGE_SECONDS = 0
+# The lists' area choice is read on every page in tests (fixtures add places in rollbacks).
+GRIDMAP_AREA_CHOICES_SECONDS = 0
