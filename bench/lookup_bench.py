@@ -54,6 +54,7 @@ def _fixture() -> dict[str, Any] | None:
     from accounts.models import Account, AccountRole
     from bench import scenarios
     from gridmap.authentication import token_expired
+    from gridmap.jurisdiction import prefixes_of
     from grids.models import Grid, Worker
     from grids.selectors import grid_at_sql
     from households.routing import EDGE_METRES
@@ -82,10 +83,15 @@ def _fixture() -> dict[str, Any] | None:
     category = Category.objects.get(code="dispute")
     config = {
         "dsn": settings.DATABASE_URL.replace("postgis://", "postgresql://", 1),
-        # The same session settings as ours (the prepared statements' plan mode).
-        "options": settings.DATABASES["default"]["OPTIONS"].get("options", ""),
+        # The same session setting as ours (gridmap.sql.generic_plans: the prepared
+        # statements' plan mode).
+        "options": "-c plan_cache_mode=force_generic_plan",
         "time_zone": settings.TIME_ZONE,
         "lookup_sql": grid_at_sql(False),
+        # The staff's jurisdiction, as ours filters by it (codes are digits: nothing to escape).
+        "lookup_patterns": None
+        if (prefixes := prefixes_of(staff)) is None
+        else [f"{code}%" for code in prefixes],
         "routing_sql": ROUTING_SQL,
         "incident_sql": scenarios.RAW_INCIDENT_SQL,
         "report_sql": scenarios.RAW_REPORT_SQL,
@@ -153,7 +159,7 @@ def lookups() -> None:
         assert res.status_code == 200, res.content
 
     def baseline(p: tuple[float, float]) -> None:
-        assert rawapp.lookup(p[0], p[1], raw, config["lookup_sql"]) is not None
+        assert rawapp.lookup(p[0], p[1], raw, config) is not None
 
     report(
         "P1 point lookup in process: GET /api/grids/at vs the same statement raw",

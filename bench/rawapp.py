@@ -49,21 +49,24 @@ def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
 
 
 def lookup(
-    lon: float, lat: float, conn: psycopg.Connection | None = None, sql: str | None = None
+    lon: float, lat: float, conn: psycopg.Connection | None = None, config: dict | None = None
 ) -> dict[str, Any] | None:
-    """The point lookup: the same statement as ``grids.selectors.grid_at``, prepared (the
-    in-process baseline passes its connection and the statement)."""
+    """The point lookup: the same statement as ``grids.selectors.grid_at``, prepared, with the
+    same jurisdiction as ours (``lookup_patterns``: the signed-in staff's code prefixes as
+    LIKE patterns; the in-process baseline passes its connection and configuration)."""
+    config = config or CONFIG
+    patterns = config.get("lookup_patterns")
     params = {
         "x": lon,
         "y": lat,
         "srid": 4326,
         "day": dt.datetime.now(ZONE).date(),
-        "everything": True,
-        "patterns": [],
+        "everything": patterns is None,
+        "patterns": patterns or [],
         "generation": None,
     }
     conn = conn or _db()
-    row = conn.execute(sql or CONFIG["lookup_sql"], params, prepare=True).fetchone()
+    row = conn.execute(config["lookup_sql"], params, prepare=True).fetchone()
     if row is None:
         return None
     code, name, generation, current, *lineage, households, population, raw = row

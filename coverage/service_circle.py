@@ -38,12 +38,13 @@ neighbouring villages, each its own transaction).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -506,6 +507,10 @@ _LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle')); SET 
 _TRY_LOCK = (
     "SELECT pg_try_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
 )
+# The same lock held by the session (the parallel recomputation: see ``refresh``).
+_SESSION_LOCK = "SELECT pg_advisory_lock(hashtext('coverage.service_circle'))"
+_SESSION_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('coverage.service_circle'))"
+_SESSION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('coverage.service_circle'))"
 
 _FINGERPRINT = """
 DROP TABLE IF EXISTS _sc_fp;
@@ -638,7 +643,8 @@ def _recompute_in_parallel(
     """Recompute the stale villages on ``workers`` connections at once, one run of neighbouring
     villages each, every run in its own transaction (a village's rows always match its
     fingerprint; a run that fails leaves its villages stale for the next refresh). The
-    caller holds the advisory lock, so no other recomputation runs meanwhile."""
+    caller holds the session's advisory lock (and no transaction), so no other
+    recomputation runs meanwhile."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connections
@@ -680,17 +686,53 @@ def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
     is running (else ``recomputed`` is False and nothing is written: the caller runs it in
     the background).
 
+    Outside any transaction (a request, the worker's task), a recomputation of
+    ``PARALLEL_HOUSEHOLDS`` or more is split between ``GRIDMAP_COVERAGE_WORKERS``
+    connections (``_recompute_in_parallel``); inside one (the caller's changes must be seen)
+    it runs on the caller's connection.
+
     Raises ServiceCircleError for an area without any current village.
     """
     reach = reach_m()
     params = {
         **_params(area_code, reach),
         "fpad": FINGERPRINT_REACHES * reach / 55_000,
-        "version": f"{CACHE_VERSION}:{reach}:{NEAREST_CANDIDATES}",
+        "version": f"{CACHE_VERSION}:{reach}:{NEAREST_CANDIDATES}:{NEAR_BOX_DEGREES}",
     }
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_LOCK if max_households is None else _TRY_LOCK)
+    workers = settings.GRIDMAP_COVERAGE_WORKERS
+    if workers <= 1 or connection.in_atomic_block:
+        return _refresh(area_code, params, max_households, workers=1)
+    # The lock is the session's, held across the fingerprints' transaction and the workers'
+    # own: this connection keeps no transaction open (and so no table lock) while it waits
+    # for them, so nothing can queue between them and it.
+    with connection.cursor() as cur:
+        cur.execute(_SESSION_LOCK if max_households is None else _SESSION_TRY_LOCK)
         locked = cur.fetchone()[0] is not False
+    try:
+        return _refresh(area_code, params, max_households, workers=workers, locked=locked)
+    finally:
+        if locked:
+            with contextlib.suppress(DatabaseError), connection.cursor() as cur:
+                cur.execute(_SESSION_UNLOCK)
+
+
+def _refresh(
+    area_code: str,
+    params: dict[str, Any],
+    max_households: int | None,
+    *,
+    workers: int,
+    locked: bool | None = None,
+) -> Refresh:
+    """``refresh``'s work. ``locked``: None takes the transaction's advisory lock here;
+    True or False says whether the caller holds the session's."""
+    rows: list[tuple[int, str, int]] = []
+    with transaction.atomic(), connection.cursor() as cur:
+        if locked is None:
+            cur.execute(_LOCK if max_households is None else _TRY_LOCK)
+            locked = cur.fetchone()[0] is not False
+        else:
+            cur.execute("SET LOCAL jit = off")
         cur.execute(_FINGERPRINT, params)
         cur.execute(_STALE)
         villages, stale, households = cur.fetchone()
@@ -699,15 +741,16 @@ def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
             raise ServiceCircleError(str(UNKNOWN_AREA).format(code=area_code))
         stale = list(stale)
         too_big = not locked or (max_households is not None and households > max_households)
-        workers = settings.GRIDMAP_COVERAGE_WORKERS
         if stale and not too_big and workers > 1 and households >= PARALLEL_HOUSEHOLDS:
             cur.execute(_STALE_ROWS, {"ids": stale})
-            _recompute_in_parallel(area_code, params, cur.fetchall(), workers)
+            rows = cur.fetchall()
             cur.execute("DROP TABLE _sc_fp")
         elif stale and not too_big:
             _recompute(cur, area_code, params, stale)
         else:
             cur.execute("DROP TABLE _sc_fp")
+    if rows:
+        _recompute_in_parallel(area_code, params, rows, workers)
     return Refresh(villages, stale, int(households), bool(stale) and not too_big)
 
 

@@ -74,6 +74,21 @@ class _PreparingCursor(ServerBindingCursor):
         return super().execute(query, params, **kwargs)
 
 
+def generic_plans(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver (``grids.apps``): the statements ``prepared_cursor``
+    prepares on a Django connection run on one generic plan from their first execution.
+    Measured at city scale: the point lookup's generic plan 0.67 ms against 1.38 ms planned
+    for its values each time (PostgreSQL's own rule kept those custom plans), the routing
+    statement's 1.8 ms against 5.2 ms. What else on the connection has parameters is
+    unaffected in practice: Django's ORM writes its values into the statement (client-side
+    binding), and our triggers' PL/pgSQL looks rows up by key. Set per connection of
+    Django's, not in the connection options: procrastinate's worker builds its own pool from
+    those, and its queries keep PostgreSQL's default."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+
+
 @contextmanager
 def prepared_cursor() -> Iterator[CursorWrapper]:
     """A Django cursor (logged and counted like any other: ``assertNumQueries``, DEBUG)

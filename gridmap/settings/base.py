@@ -193,14 +193,9 @@ DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.
 # psycopg prepares a statement only when its connection has a prepare threshold; Django's
 # default (None) turns preparing off altogether, even for a cursor that asks for it. This
 # threshold is never reached by Django's own cursors (they bind on the client and never
-# prepare); it lets ``gridmap.sql.prepared_cursor`` prepare the hot-path statements it runs.
+# prepare); it lets ``gridmap.sql.prepared_cursor`` prepare the hot-path statements it runs
+# (which run on a generic plan: ``gridmap.sql.generic_plans``).
 DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
-# Those prepared statements run on one generic plan from their first execution: measured at
-# city scale, the point lookup's generic plan costs 0.67 ms against 1.38 ms for planning it
-# each time (PostgreSQL's own rule kept custom plans for it), and the routing statement's
-# generic plan 1.8 ms against 5.2 ms. Only prepared statements follow this setting; every
-# statement of Django's ORM carries its values inline and is planned for them as before.
-DATABASES["default"]["OPTIONS"]["options"] = "-c plan_cache_mode=force_generic_plan"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
