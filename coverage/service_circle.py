@@ -500,6 +500,12 @@ CACHE_VERSION = 2
 # the reach stays within one reach of the household; a centre within it may snap to a node
 # one more reach away.
 FINGERPRINT_REACHES = 2
+# The roads and road nodes are summed per cell of this many degrees (about 1 km), and a
+# village's fingerprint adds up the cells its padded box overlaps: a few hundred thousand
+# cell sums instead of hashing every segment once per village whose box it meets (ten
+# million at city scale). A change in a cell's roads makes every village over it stale,
+# a little farther than the padded box itself: never fewer villages than need it.
+FINGERPRINT_CELL = 0.01
 # One recomputation at a time. A request does not wait for a running one (it could outlive the
 # server's timeout): it takes the lock only if free, else reports the stale part as computing.
 # (The SELECT comes first: the cursor reads the first statement's rows.)
@@ -526,21 +532,51 @@ WITH v AS MATERIALIZED (
   FROM {grid} g JOIN {household} h ON h.grid_id = g.id
   WHERE g.village_id IN (SELECT id FROM v)
   GROUP BY g.village_id
+), cells AS MATERIALIZED (
+  -- The cells of FINGERPRINT_CELL degrees each village's padded box overlaps.
+  SELECT v.id, cx, cy FROM v
+  CROSS JOIN LATERAL generate_series(floor(ST_XMin(v.box) / %(cell)s)::int,
+                                     floor(ST_XMax(v.box) / %(cell)s)::int) cx
+  CROSS JOIN LATERAL generate_series(floor(ST_YMin(v.box) / %(cell)s)::int,
+                                     floor(ST_YMax(v.box) / %(cell)s)::int) cy
+), ext AS MATERIALIZED (
+  -- Those cells' extent, on cell edges: every row in any of them is read below, so a cell's
+  -- sums do not depend on which area is being refreshed.
+  SELECT ST_MakeEnvelope(min(cx) * %(cell)s, min(cy) * %(cell)s,
+                         (max(cx) + 1) * %(cell)s, (max(cy) + 1) * %(cell)s, 4326) AS box
+  FROM cells
+), seg AS (
+  -- Road segments summed per cell, each in every cell its bounding box overlaps.
+  SELECT cx, cy, count(*) AS n,
+         sum(hashint8extended(x.id, 0) # hashint8extended(x.source_id, 1)
+             # hashint8extended(x.target_id, 2) # hashfloat8extended(x.length_m, 3)) AS s
+  FROM {road_segment} x
+  CROSS JOIN LATERAL generate_series(floor(ST_XMin(x.geom) / %(cell)s)::int,
+                                     floor(ST_XMax(x.geom) / %(cell)s)::int) cx
+  CROSS JOIN LATERAL generate_series(floor(ST_YMin(x.geom) / %(cell)s)::int,
+                                     floor(ST_YMax(x.geom) / %(cell)s)::int) cy
+  WHERE x.geom && (SELECT box FROM ext)
+  GROUP BY cx, cy
+), node AS (
+  SELECT floor(ST_X(x.geom) / %(cell)s)::int AS cx, floor(ST_Y(x.geom) / %(cell)s)::int AS cy,
+         count(*) AS n,
+         sum(hashint8extended(x.id, 0) # hashfloat8extended(ST_X(x.geom), 1)
+             # hashfloat8extended(ST_Y(x.geom), 2)) AS s
+  FROM {road_node} x WHERE x.geom && (SELECT box FROM ext)
+  GROUP BY 1, 2
+), r AS (
+  SELECT cells.id, sum(seg.n) AS n, sum(seg.s) AS s
+  FROM cells JOIN seg ON seg.cx = cells.cx AND seg.cy = cells.cy GROUP BY cells.id
+), n AS (
+  SELECT cells.id, sum(node.n) AS n, sum(node.s) AS s
+  FROM cells JOIN node ON node.cx = cells.cx AND node.cy = cells.cy GROUP BY cells.id
 )
 SELECT v.id, coalesce(hh.n, 0) AS households,
        md5(concat_ws(':', %(version)s, md5(ST_AsBinary(v.geom)), coalesce(hh.n, 0), hh.s,
                      r.n, r.s, n.n, n.s, c.n, c.s)) AS fp
 FROM v LEFT JOIN hh ON hh.village_id = v.id
-CROSS JOIN LATERAL (
-  SELECT count(*) AS n,
-         sum(hashint8extended(x.id, 0) # hashint8extended(x.source_id, 1)
-             # hashint8extended(x.target_id, 2) # hashfloat8extended(x.length_m, 3)) AS s
-  FROM {road_segment} x WHERE x.geom && v.box) r
-CROSS JOIN LATERAL (
-  SELECT count(*) AS n,
-         sum(hashint8extended(x.id, 0) # hashfloat8extended(ST_X(x.geom), 1)
-             # hashfloat8extended(ST_Y(x.geom), 2)) AS s
-  FROM {road_node} x WHERE x.geom && v.box) n
+LEFT JOIN r ON r.id = v.id
+LEFT JOIN n ON n.id = v.id
 CROSS JOIN LATERAL (
   SELECT count(*) AS n,
          sum(hashint8extended(x.id, 0) # hashfloat8extended(ST_X(x.location), 1)
@@ -697,6 +733,7 @@ def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
     params = {
         **_params(area_code, reach),
         "fpad": FINGERPRINT_REACHES * reach / 55_000,
+        "cell": FINGERPRINT_CELL,
         "version": f"{CACHE_VERSION}:{reach}:{NEAREST_CANDIDATES}:{NEAR_BOX_DEGREES}",
     }
     workers = settings.GRIDMAP_COVERAGE_WORKERS
