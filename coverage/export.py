@@ -235,10 +235,11 @@ class Figure:
     def rows(self) -> list[Row]:
         """The items as cells with their links and actions (the page's tables)."""
         out: list[Row] = []
+        columns = self.columns  # once: it reads every item (a city's tables hold thousands)
         for n, texts in enumerate(self.cells):
             links = self.cell_links[n] if n < len(self.cell_links) else {}
             actions = self.row_actions[n] if n < len(self.row_actions) else []
-            cells = [Cell(t, links.get(c)) for c, t in zip(self.columns, texts, strict=True)]
+            cells = [Cell(t, links.get(c)) for c, t in zip(columns, texts, strict=True)]
             out.append(Row(cells, actions))
         return out
 
