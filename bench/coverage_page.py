@@ -46,15 +46,21 @@ def measure(base: str, username: str, password: str, areas: list[str]) -> None:
             first_byte = time.perf_counter() - t0
             page.wait_for_selector("#coverage-map[data-loaded=true]", state="attached")
             loaded = time.perf_counter() - t0
-            page.wait_for_timeout(500)
-            markers = page.get_attribute("#coverage-map", "data-cluster-markers")
+            # The clusters' layer may land a little after the page says it has loaded.
+            markers = None
+            for _ in range(40):
+                markers = page.get_attribute("#coverage-map", "data-cluster-markers")
+                if markers is not None:
+                    break
+                page.wait_for_timeout(250)
+            clusters = time.perf_counter() - t0
             errors = page.get_attribute("#coverage-map", "data-errors")
             heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize : 0")
             print(
                 f"coverage page {area}: status {response.status if response else '?'}, "
                 f"first byte {first_byte:.2f} s, loaded {loaded:.2f} s, "
                 f"{sum(sizes) / 1e6:.2f} MB in {len(sizes)} responses, "
-                f"{markers} cluster markers, {errors} layer errors, "
+                f"{markers} cluster markers (drawn at {clusters:.2f} s), {errors} layer errors, "
                 f"JS heap {heap / 1e6:.1f} MB"
             )
         browser.close()
