@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from gridmap.codes import CODE_LENGTH, Level
 from gridmap.geojson import feature_collection
 from gridmap.jurisdiction import prefixes_of, user_boundary_scope_q, user_scope_q
-from gridmap.params import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, bbox_param
+from gridmap.params import MSG_LON_LAT_RANGE, MSG_UNKNOWN_SRID, bbox_param, lon_lat_in_range
 
 from . import selectors
 from .models import (
@@ -143,7 +143,7 @@ def _plain_point(request: Request) -> tuple[float, float, int] | None:
         lon, lat = float(raw_lon), float(raw_lat)
     except ValueError:
         return None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # NaN fails both
+    if not lon_lat_in_range(lon, lat):  # NaN is out of range too
         return None
     return lon, lat, 4326
 
