@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import report, time_each
+from bench.common import report, time_pair
 from cases.models import OPEN_STATUSES
 
 PAGE = 50
@@ -152,8 +152,12 @@ def _lists() -> None:
 
             report(
                 f"/lists/ {kind} page {page} vs raw SQL",
-                time_each(f"ours: GET /lists/?list={kind}&page={page}", ours, [0] * RUNS, 3),
-                time_each("baseline: raw SQL, the page's keys then names", raw, [0] * RUNS, 3),
+                *time_pair(
+                    (f"ours: GET /lists/?list={kind}&page={page}", ours),
+                    ("baseline: raw SQL, the page's keys then names", raw),
+                    [0] * RUNS,
+                    3,
+                ),
                 note=f"{counts[kind]} rows in the list, {PAGE} a page; ours counts (capped or "
                 "estimated) and renders the page",
             )
@@ -193,13 +197,12 @@ def _lists() -> None:
 
         report(
             f"GET /api/incidents/?bbox= page {page} vs raw SQL",
-            time_each(
-                f"ours: GET /api/incidents/?bbox=…{'&cursor=…' if page > 1 else ''}",
-                api,
+            *time_pair(
+                (f"ours: GET /api/incidents/?bbox=…{'&cursor=…' if page > 1 else ''}", api),
+                ("baseline: raw SQL keyset page as GeoJSON", api_raw),
                 [0] * RUNS,
                 3,
-            ),  # fmt: skip
-            time_each("baseline: raw SQL keyset page as GeoJSON", api_raw, [0] * RUNS, 3),
+            ),
             note=f"{inside} incidents in the bbox (middle half of x and y), page {page} by "
             "cursor; ours counts (capped or estimated)",
         )

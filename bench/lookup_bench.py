@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import channels, report, time_each
+from bench.common import channels, report, time_pair
 
 LOGIN = "town_staff"  # the demo's town staff: their town's grids (bench.scenarios.SERVE_LOGIN)
 WORKER_LOGIN = "bench-worker"
@@ -163,8 +163,11 @@ def lookups() -> None:
 
     report(
         "P1 point lookup in process: GET /api/grids/at vs the same statement raw",
-        time_each("ours: GET /api/grids/at (client, token)", ours, points),
-        time_each("baseline: psycopg, the same statement", baseline, points),
+        *time_pair(
+            ("ours: GET /api/grids/at (client, token)", ours),
+            ("baseline: psycopg, the same statement", baseline),
+            points,
+        ),
         note=f"{n} points in the town of the demo's {LOGIN}; target ratio <= 3",
     )
 
@@ -184,8 +187,11 @@ def lookups() -> None:
     try:
         report(
             "P2 incident creation in process: POST /api/incidents/ vs the same work raw",
-            time_each("ours: POST /api/incidents/ (client, token)", ours_create, reports),
-            time_each("baseline: psycopg routing + INSERTs", baseline_create, reports),
+            *time_pair(
+                ("ours: POST /api/incidents/ (client, token)", ours_create),
+                ("baseline: psycopg routing + INSERTs", baseline_create),
+                reports,
+            ),
             note=f"{m} points over the current grids; target ratio <= 3; ours adds validation, "
             "deadlines, the explanation, notifications (deferred) and the JSON result",
         )
