@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
 
 @dataclass
@@ -76,3 +80,57 @@ def channels() -> list[list]:
     from inbox.deliveries import channels as configured
 
     return [[c.name, bool(c.off_because())] for c in configured() if c.name]
+
+
+class InProcess:
+    """Requests to Django's WSGI handler in this process, as gunicorn makes them (the
+    handler's signals included: the connection's health check and its age), without the test
+    client's own work (building its request, reconnecting signals, keeping the templates and
+    context of each answer for assertions: 0.1-0.3 ms of the point lookup's 2 ms).
+    ``headers`` are WSGI environ keys (``HTTP_AUTHORIZATION``, ``HTTP_COOKIE``)."""
+
+    def __init__(self, **headers: str) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+
+        self.handler = WSGIHandler()
+        self.headers = headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: bytes = b"",
+        content_type: str = "",
+    ) -> tuple[int, bytes]:
+        """``(status, body)`` of one request."""
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": urlencode(params or {}),
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": content_type,
+            **self.headers,
+        }
+        status: list[str] = []
+        chunks = self.handler(environ, lambda s, headers, *exc: status.append(s))
+        try:
+            content = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        return int(status[0].split()[0]), content
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        return self.request("GET", path, params)
+
+    def post(self, path: str, body: str, content_type: str) -> tuple[int, bytes]:
+        return self.request("POST", path, body=body.encode(), content_type=content_type)

@@ -1,10 +1,11 @@
 """Issue 16 point 1: the point lookup (P1, ``GET /api/grids/at``) and incident creation (P2,
 ``POST /api/incidents/``) against raw SQL doing the same work.
 
-- ``lookups``: in process. Ours through Django's test client with an API token (as the
-  phones call), the baseline the same statements on a plain psycopg connection (the lookup
-  prepared, as ours; the routing statement prepared and the same inserts as
-  ``bench.scenarios.incident_create``'s baseline). Targets: P1 <= 3x, P2 <= 3x.
+- ``lookups``: in process. Ours through Django's WSGI handler (``bench.common.InProcess``:
+  what gunicorn calls) with an API token (as the phones call), the baseline the same
+  statements on a plain psycopg connection (the lookup prepared, as ours; the routing
+  statement prepared and the same inserts as ``bench.scenarios.incident_create``'s
+  baseline), the two interleaved (``bench.common.time_pair``). Targets: P1 <= 3x, P2 <= 3x.
 - ``lookups_http``: under HTTP load. gunicorn as `make run` serves it (gunicorn.conf.py)
   against a minimal WSGI app doing the same SQL (``bench/rawapp.py``) under the same
   gunicorn configuration; BENCH_LOOKUP_CLIENTS (default 8) keep-alive clients on loopback
@@ -21,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import channels, report, time_pair
+from bench.common import InProcess, channels, report, time_pair
 
 LOGIN = "town_staff"  # the demo's town staff: their town's grids (bench.scenarios.SERVE_LOGIN)
 WORKER_LOGIN = "bench-worker"
@@ -136,7 +137,6 @@ def _report_body(p: tuple[float, float]) -> str:
 def lookups() -> None:
     """P1 and P2 in process against raw SQL doing the same work."""
     import psycopg
-    from django.test import Client
     from django.utils import timezone
 
     from bench import rawapp
@@ -145,9 +145,8 @@ def lookups() -> None:
     if fixture is None:
         return
     config = fixture["config"]
-    client = Client(HTTP_HOST="127.0.0.1")
-    staff = {"HTTP_AUTHORIZATION": f"Token {fixture['staff_token']}"}
-    worker = {"HTTP_AUTHORIZATION": f"Token {fixture['worker_token']}"}
+    staff = InProcess(HTTP_AUTHORIZATION=f"Token {fixture['staff_token']}")
+    worker = InProcess(HTTP_AUTHORIZATION=f"Token {fixture['worker_token']}")
     n = 500
     points = (fixture["lookup_points"] * (n // len(fixture["lookup_points"]) + 1))[:n]
     raw = psycopg.connect(
@@ -155,8 +154,8 @@ def lookups() -> None:
     )
 
     def ours(p: tuple[float, float]) -> None:
-        res = client.get("/api/grids/at", {"lon": p[0], "lat": p[1]}, **staff)
-        assert res.status_code == 200, res.content
+        status, content = staff.get("/api/grids/at", {"lon": p[0], "lat": p[1]})
+        assert status == 200, content
 
     def baseline(p: tuple[float, float]) -> None:
         assert rawapp.lookup(p[0], p[1], raw, config) is not None
@@ -164,7 +163,7 @@ def lookups() -> None:
     report(
         "P1 point lookup in process: GET /api/grids/at vs the same statement raw",
         *time_pair(
-            ("ours: GET /api/grids/at (client, token)", ours),
+            ("ours: GET /api/grids/at (WSGI, token)", ours),
             ("baseline: psycopg, the same statement", baseline),
             points,
         ),
@@ -176,10 +175,8 @@ def lookups() -> None:
     started = timezone.now()
 
     def ours_create(p: tuple[float, float]) -> None:
-        res = client.post(
-            "/api/incidents/", _report_body(p), content_type="application/json", **worker
-        )
-        assert res.status_code == 201, res.content
+        status, content = worker.post("/api/incidents/", _report_body(p), "application/json")
+        assert status == 201, content
 
     def baseline_create(p: tuple[float, float]) -> None:
         rawapp.create(p[0], p[1], raw, config)
@@ -188,7 +185,7 @@ def lookups() -> None:
         report(
             "P2 incident creation in process: POST /api/incidents/ vs the same work raw",
             *time_pair(
-                ("ours: POST /api/incidents/ (client, token)", ours_create),
+                ("ours: POST /api/incidents/ (WSGI, token)", ours_create),
                 ("baseline: psycopg routing + INSERTs", baseline_create),
                 reports,
             ),

@@ -4,14 +4,29 @@
 here (no code, name or text holds one, and PostgreSQL text cannot store one), but unchecked it
 reaches a query and the database refuses it with a server error. It is answered 400 once, for
 every URL: ``{"detail": <message>}`` on ``/api/``, a plain-text page elsewhere.
+
+``ContentSecurityPolicy``: django-csp's middleware, with the header of an answer that needs
+nothing of its own (no nonce drawn, no per-view policy) built once per process instead of on
+every answer (``build_policy`` cost about 85 µs an answer: a tenth of the point lookup's own
+Python). Answers that draw a nonce (django-leaflet's inline script) go through django-csp as
+before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
 from urllib.parse import unquote_plus
 
+from csp.constants import HEADER
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -53,3 +68,55 @@ class RefuseNulBytes:
         if has_nul_byte(request):
             return error_response(request, _(MSG_NUL_BYTE), status=400)
         return self.get_response(request)
+
+
+# What a view sets on its answer to change its policy (django-csp's decorators).
+_PER_ANSWER = (
+    "_csp_exempt",
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_exempt_ro",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+# The header that every plain answer gets, under "policy" once built ("": the settings ask
+# for a report-only header or excluded prefixes, so every answer goes through django-csp).
+_plain_policy: dict[str, str] = {}
+
+
+@receiver(setting_changed)
+def _forget_policy(setting: str, **kwargs: Any) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY") or setting == "DEBUG":
+        _plain_policy.clear()
+
+
+class ContentSecurityPolicy(CSPMiddleware):
+    """django-csp's ``CSPMiddleware``; a plain answer's header built once (module docstring)."""
+
+    def _plain(self, request: HttpRequest, response: HttpResponseBase) -> str:
+        if "policy" not in _plain_policy:
+            simple = not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) and not (
+                getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
+            ).get("EXCLUDE_URL_PREFIXES")
+            parts = self.get_policy_parts(request=request, response=response)
+            _plain_policy["policy"] = build_policy(**asdict(parts)) if simple else ""
+        return _plain_policy["policy"]
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        plain = (
+            getattr(request, "_csp_nonce", None) is None
+            and HEADER not in response
+            and not (settings.DEBUG and response.status_code in (404, 500))
+            and not any(hasattr(response, name) for name in _PER_ANSWER)
+        )
+        policy = self._plain(request, response) if plain else ""
+        if not policy:
+            return super().process_response(request, response)
+        response[HEADER] = policy
+        # As django-csp does: a nonce asked for after the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response

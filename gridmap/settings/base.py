@@ -126,8 +126,9 @@ MIDDLEWARE = [
     "accounts.middleware.ForcePasswordChange",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below): django-csp's
+    # middleware, a plain answer's header built once (gridmap.middleware).
+    "gridmap.middleware.ContentSecurityPolicy",
     # Residents' ID numbers and phones: no-store on answers that carry them, and the access
     # log of the unmasked ones (gridmap.personal_data; after authentication: it logs who).
     "gridmap.personal_data.PersonalDataAnswers",

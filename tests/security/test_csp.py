@@ -43,3 +43,29 @@ def test_the_api_docs_load_their_script_from_a_file(client):
     html = client.get("/api/docs/").content.decode()
     inline = [m for m in re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html) if "json" not in m]
     assert inline == []
+
+
+def test_a_plain_answers_policy_is_django_csps_own(client):
+    """The header built once (gridmap.middleware.ContentSecurityPolicy) is the one django-csp
+    builds for the same answer, and follows a change of the settings."""
+    from csp.middleware import CSPMiddleware
+    from django.http import JsonResponse
+    from django.test import RequestFactory, override_settings
+
+    def django_csps() -> str:
+        request = RequestFactory().get("/api/grids/at")
+        middleware = CSPMiddleware(lambda r: JsonResponse({}))
+        middleware.process_request(request)
+        return middleware.process_response(request, JsonResponse({}))["Content-Security-Policy"]
+
+    answer = client.get("/api/grids/at", {"lon": "1", "lat": "1"})
+    assert answer["Content-Security-Policy"] == django_csps()
+    changed = {"DIRECTIVES": {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}}
+    with override_settings(CONTENT_SECURITY_POLICY=changed):
+        again = client.get("/api/grids/at", {"lon": "1", "lat": "1"})
+        assert again["Content-Security-Policy"] == django_csps()
+        assert set(again["Content-Security-Policy"].split("; ")) == {
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+        }
+    assert client.get("/lists/")["Content-Security-Policy"] == django_csps()
