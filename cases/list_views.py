@@ -155,6 +155,7 @@ class CaseListsView(LoginRequiredMixin, View):
             kind = lists.ListKind.PROBLEMS
         shared = {k: v for k, v in params.items() if k in SHARED_PARAMS}
         first = registered()[0]
+        areas = lists.areas_for(request.user)
         context: dict[str, Any] = {
             "form": form,
             "kind": kind,
@@ -180,7 +181,8 @@ class CaseListsView(LoginRequiredMixin, View):
             ],
             "description": case_lists.descriptions.get(kind, ""),
             "clear_url": query({"case": params.get("case"), "list": kind}),
-            "areas": lists.areas_for(request.user),
+            "areas": areas,
+            "area_options": lists.area_options(areas, request.GET.get("code", "")),
             "columns": case_lists.columns(kind, request.user),
             "params": params,
             "values": {k: request.GET.get(k, "") for k in form.fields},
@@ -194,13 +196,15 @@ class CaseListsView(LoginRequiredMixin, View):
                 qs, paging.page_number(request.GET.get("page")), lists.PAGE_SIZE, counted
             )
             columns = context["columns"]
+            rows = lists.page_rows(page.rows, columns, now, case_lists.case_url)
             count_text = case_lists.count_text(counted.value)
             if counted.estimate:
                 count_text = gettext(MSG_ABOUT) % {"count": count_text}
             context.update(
                 {
                     "page": page,
-                    "rows": lists.page_rows(page.rows, columns, now, case_lists.case_url),
+                    "rows": rows,
+                    "rows_html": lists.rows_html(rows, case_lists.row_attribute),
                     "total": counted.value,
                     "count_is_estimate": counted.estimate,
                     "count_text": count_text,
