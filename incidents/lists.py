@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -45,6 +45,7 @@ from cases.lists import (
     User,
     areas_for,
 )
+from grids.models import Grid, Town, Village
 
 from .models import Category, Incident, IncidentRecipient, RecipientKind, Severity
 
@@ -75,6 +76,10 @@ class ListSpec(case_lists.ListSpec):
     severity: str | None = None
 
 
+def _name_of(model: type[Model], key: str) -> Subquery:
+    return Subquery(model.objects.filter(pk=OuterRef(key)).values("name")[:1])
+
+
 def list_queryset(*, user: User, spec: ListSpec) -> QuerySet[Incident]:
     """The rows of a list, in one query (``cases.lists.list_queryset`` on incidents, with the
     category and places joined and, on the responsibility list, the people it was routed to
@@ -84,8 +89,17 @@ def list_queryset(*, user: User, spec: ListSpec) -> QuerySet[Incident]:
         qs = qs.filter(category__code=spec.category)
     if spec.severity:
         qs = qs.filter(severity=spec.severity)
-    qs = qs.select_related("category", "grid", "village", "town").defer(
-        "location", "explanation", "grid__geom", "village__geom", "town__geom"
+    # The places' names as columns (no town, village and grid objects built per row: a
+    # third of the page's rows' cost), each looked up by key for the rows read: joined, the
+    # planner hashed the whole grid and village tables for a page of 50 rows.
+    qs = (
+        qs.select_related("category")
+        .defer("location", "explanation")
+        .annotate(
+            town_name=_name_of(Town, "town_id"),
+            village_name=_name_of(Village, "village_id"),
+            grid_name=_name_of(Grid, "grid_id"),
+        )
     )
     if spec.kind == ListKind.RESPONSIBILITY:
         routed = IncidentRecipient.objects.filter(
@@ -96,9 +110,13 @@ def list_queryset(*, user: User, spec: ListSpec) -> QuerySet[Incident]:
 
 
 def place_text(incident: Incident) -> str:
-    """Town · village · grid as the case was routed (the recorded versions)."""
-    parts = [p.name for p in (incident.town, incident.village, incident.grid) if p is not None]
-    return " · ".join(parts) or incident.place_code
+    """Town · village · grid as the case was routed (the recorded versions): the names
+    ``list_queryset`` reads with the row, else its places'."""
+    if hasattr(incident, "town_name"):
+        names = [incident.town_name, incident.village_name, incident.grid_name]  # type: ignore[attr-defined]
+    else:
+        names = [p.name if p else None for p in (incident.town, incident.village, incident.grid)]
+    return " · ".join(n for n in names if n) or incident.place_code
 
 
 CATEGORY = Column("category", _("category"), lambda i, now: i.category.name)
