@@ -56,6 +56,7 @@ def _fixture() -> dict[str, Any] | None:
     from bench import scenarios
     from gridmap.authentication import token_expired
     from gridmap.jurisdiction import prefixes_of
+    from gridmap.sql import session_options
     from grids.models import Grid, Worker
     from grids.selectors import grid_at_sql
     from households.routing import EDGE_METRES
@@ -84,9 +85,9 @@ def _fixture() -> dict[str, Any] | None:
     category = Category.objects.get(code="dispute")
     config = {
         "dsn": settings.DATABASE_URL.replace("postgis://", "postgresql://", 1),
-        # The same session setting as ours (gridmap.sql.generic_plans: the prepared
-        # statements' plan mode).
-        "options": "-c plan_cache_mode=force_generic_plan",
+        # The same session settings as ours (gridmap.sql.session_settings: the prepared
+        # statements' plan mode, no parallel plans).
+        "options": session_options(),
         "time_zone": settings.TIME_ZONE,
         "lookup_sql": grid_at_sql(False),
         # The staff's jurisdiction, as ours filters by it (codes are digits: nothing to escape).

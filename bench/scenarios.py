@@ -226,21 +226,11 @@ KPI_TARGET_MS = 500.0
 
 
 def _alternate(label_a: str, a: Callable, label_b: str, b: Callable, n: int, warmup: int = 3):
-    """Time ``a`` and ``b`` alternately (so drift on a shared machine hits both alike)."""
-    import time
+    """Time ``a`` and ``b`` alternately (so drift on a shared machine hits both alike):
+    ``bench.common.time_pair`` for calls without an input."""
+    from bench.common import time_pair
 
-    from bench.common import Timing
-
-    for _ in range(warmup):
-        a()
-        b()
-    ta, tb = [], []
-    for i in range(n):
-        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return Timing(label_a, ta), Timing(label_b, tb)
+    return time_pair((label_a, lambda _: a()), (label_b, lambda _: b()), [None] * n, warmup)
 
 
 @scenario
@@ -311,8 +301,7 @@ def kpi() -> None:
 
         def raw(params: dict = params, cost: str | None = kpis.KPI_RANDOM_PAGE_COST) -> tuple:
             with transaction.atomic(), connection.cursor() as cur:
-                if cost:
-                    cur.execute(f"SET LOCAL random_page_cost = {cost}")
+                kpis.kpi_planner(cur, cost)
                 cur.execute(RAW_KPI_SQL, params)
                 return cur.fetchone()
 
@@ -332,8 +321,7 @@ def kpi() -> None:
 
         def plan_of(cost: str | None, params: dict = params) -> str:
             with transaction.atomic(), connection.cursor() as cur:
-                if cost:
-                    cur.execute(f"SET LOCAL random_page_cost = {cost}")
+                kpis.kpi_planner(cur, cost)
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + RAW_KPI_SQL, params)
                 plan = [r[0] for r in cur.fetchall()]
             scan = next((p.strip() for p in plan if "Scan" in p), "?").split("  (")[0]

@@ -359,7 +359,7 @@ class PageCells(list[Cell]):
         super().__init__(cells)
         self.case_url = case_url
 
-    @functools.cached_property
+    @property
     def html(self) -> SafeString:
         return mark_safe("".join(_cell_html(cell, self.case_url) for cell in self))  # noqa: S308
 
@@ -384,7 +384,11 @@ def area_options(areas: list[tuple[str, list[tuple[str, str]]]], selected: str) 
     """The area choice's ``<optgroup>``s and ``<option>``s (``areas_for``), ``selected``
     marked, every value escaped: the same few hundred options of a city are written once per
     jurisdiction, language and choice (a template loop cost ~4 ms a page)."""
-    return _area_options(tuple((group, tuple(choices)) for group, choices in areas), selected)
+    groups = tuple((group, tuple(choices)) for group, choices in areas)
+    # Only a code on offer is part of the cache's key (anything else selects nothing).
+    if not any(code == selected for _group, choices in groups for code, _label in choices):
+        selected = ""
+    return _area_options(groups, selected)
 
 
 @functools.lru_cache(maxsize=256)

@@ -9,7 +9,9 @@ every URL: ``{"detail": <message>}`` on ``/api/``, a plain-text page elsewhere.
 nothing of its own (no nonce drawn, no per-view policy) built once per process instead of on
 every answer (``build_policy`` cost about 85 µs an answer: a tenth of the point lookup's own
 Python). Answers that draw a nonce (django-leaflet's inline script) go through django-csp as
-before.
+before. It reads the names django-csp's decorators set on an answer (``_PER_ANSWER``, as of
+django-csp 4.0, which requirements.lock pins): ``tests/security/test_csp.py`` compares its
+header with django-csp's own, so an upgrade that adds one shows there.
 """
 
 from __future__ import annotations
@@ -96,13 +98,15 @@ class ContentSecurityPolicy(CSPMiddleware):
     """django-csp's ``CSPMiddleware``; a plain answer's header built once (module docstring)."""
 
     def _plain(self, request: HttpRequest, response: HttpResponseBase) -> str:
-        if "policy" not in _plain_policy:
+        policy = _plain_policy.get("policy")
+        if policy is None:
             simple = not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None) and not (
                 getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
             ).get("EXCLUDE_URL_PREFIXES")
             parts = self.get_policy_parts(request=request, response=response)
-            _plain_policy["policy"] = build_policy(**asdict(parts)) if simple else ""
-        return _plain_policy["policy"]
+            policy = build_policy(**asdict(parts)) if simple else ""
+            _plain_policy["policy"] = policy
+        return policy
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase

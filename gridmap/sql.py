@@ -74,19 +74,41 @@ class _PreparingCursor(ServerBindingCursor):
         return super().execute(query, params, **kwargs)
 
 
-def generic_plans(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """``connection_created`` receiver (``grids.apps``): the statements ``prepared_cursor``
-    prepares on a Django connection run on one generic plan from their first execution.
-    Measured at city scale: the point lookup's generic plan 0.67 ms against 1.38 ms planned
-    for its values each time (PostgreSQL's own rule kept those custom plans), the routing
-    statement's 1.8 ms against 5.2 ms. What else on the connection has parameters is
-    unaffected in practice: Django's ORM writes its values into the statement (client-side
-    binding), and our triggers' PL/pgSQL looks rows up by key. Set per connection of
-    Django's, not in the connection options: procrastinate's worker builds its own pool from
-    those, and its queries keep PostgreSQL's default."""
+# What every Django connection sets when it opens (``session_settings``).
+SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan", "max_parallel_workers_per_gather": "0"}
+
+
+def session_options() -> str:
+    """``SESSION_SETTINGS`` as libpq's ``options`` (``-c name=value ...``): the bench's raw
+    baselines open their connections with the same settings."""
+    return " ".join(f"-c {name}={value}" for name, value in SESSION_SETTINGS.items())
+
+
+def session_settings(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver (``grids.apps``): the session settings of a Django
+    connection (``SESSION_SETTINGS``). Set per connection of Django's, not in the connection
+    options: procrastinate's worker builds its own pool from those, and its queries keep
+    PostgreSQL's defaults.
+
+    - ``plan_cache_mode = force_generic_plan``: the statements ``prepared_cursor`` prepares
+      run on one generic plan from their first execution. Measured at city scale: the point
+      lookup's generic plan 0.67 ms against 1.38 ms planned for its values each time
+      (PostgreSQL's own rule kept those custom plans), the routing statement's 1.8 ms against
+      5.2 ms. What else on the connection has parameters is unaffected in practice: Django's
+      ORM writes its values into the statement (client-side binding), and our triggers'
+      PL/pgSQL looks rows up by key.
+    - ``max_parallel_workers_per_gather = 0``: no parallel plans for a request's statements.
+      A parallel worker starts as a new process that loads every library its leader has
+      loaded (PostGIS with GEOS and PROJ among them): 20 ms on a fresh connection, 50 ms on
+      one that has served a few pages, measured at city scale. The planner weighs that start
+      at ``parallel_setup_cost`` (1000, about 1-4 ms), and on a ``LIMIT`` over a filtered
+      index scan it overestimates the serial plan by orders of magnitude: the API's bbox page
+      of 50 cases ran 2.7 ms serial against 23-57 ms parallel. A web request wants the
+      serial plan. What scans a whole city lost nothing measurable on two cores: the city's
+      coverage report took 31.2 s cold and 7.1 s repeated (30.0-32.7 s and 6.9 s before)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            cursor.execute("; ".join(f"SET {k} = {v}" for k, v in SESSION_SETTINGS.items()))
 
 
 @contextmanager

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.sql import generic_plans
+from gridmap.sql import session_settings
 
 
 class GridsConfig(AppConfig):
@@ -10,6 +10,7 @@ class GridsConfig(AppConfig):
     verbose_name = _("Places and grids")
 
     def ready(self) -> None:
-        # The hot path's prepared statements (the point lookup among them) run on generic
-        # plans on every Django connection (gridmap.sql.generic_plans).
-        connection_created.connect(generic_plans, dispatch_uid="gridmap.sql.generic_plans")
+        # Every Django connection's session settings: the hot path's prepared statements (the
+        # point lookup among them) on generic plans, no parallel plans for requests
+        # (gridmap.sql.session_settings).
+        connection_created.connect(session_settings, dispatch_uid="gridmap.sql.session_settings")

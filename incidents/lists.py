@@ -77,7 +77,7 @@ class ListSpec(case_lists.ListSpec):
 
 
 def _name_of(model: type[Model], key: str) -> Subquery:
-    return Subquery(model.objects.filter(pk=OuterRef(key)).values("name")[:1])
+    return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values("name")[:1])
 
 
 def list_queryset(*, user: User, spec: ListSpec) -> QuerySet[Incident]:

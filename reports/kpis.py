@@ -484,10 +484,20 @@ def kpi_sql(
 KPI_RANDOM_PAGE_COST = "1.1"
 
 
+def kpi_planner(cur: Any, cost: str | None = KPI_RANDOM_PAGE_COST) -> None:
+    """The planner settings of a KPI statement, for its transaction alone (SET LOCAL): the
+    index costs above (``cost``; None leaves the default), and parallel workers again (a
+    Django connection has none: ``gridmap.sql.session_settings``), for the aggregate over a
+    whole city is a parallel index-only scan."""
+    if cost:
+        cur.execute(f"SET LOCAL random_page_cost = {cost}")
+    cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+
+
 def run_kpi_sql(sql: str, params: dict[str, Any]) -> list[tuple]:
-    """Run a KPI statement, with the planner costs above for it alone (SET LOCAL)."""
+    """Run a KPI statement, with the planner settings above for it alone (SET LOCAL)."""
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"SET LOCAL random_page_cost = {KPI_RANDOM_PAGE_COST}")
+        kpi_planner(cur)
         cur.execute(sql, params)
         return cur.fetchall()
 

@@ -195,7 +195,7 @@ DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.
 # default (None) turns preparing off altogether, even for a cursor that asks for it. This
 # threshold is never reached by Django's own cursors (they bind on the client and never
 # prepare); it lets ``gridmap.sql.prepared_cursor`` prepare the hot-path statements it runs
-# (which run on a generic plan: ``gridmap.sql.generic_plans``).
+# (which run on a generic plan: ``gridmap.sql.session_settings``).
 DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
