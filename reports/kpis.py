@@ -489,9 +489,8 @@ def kpi_planner(cur: Any, cost: str | None = KPI_RANDOM_PAGE_COST) -> None:
     index costs above (``cost``; None leaves the default), and parallel workers again (a
     Django connection has none: ``gridmap.sql.session_settings``), for the aggregate over a
     whole city is a parallel index-only scan."""
-    if cost:
-        cur.execute(f"SET LOCAL random_page_cost = {cost}")
-    cur.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+    parallel = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
+    cur.execute(f"SET LOCAL random_page_cost = {cost}; {parallel}" if cost else parallel)
 
 
 def run_kpi_sql(sql: str, params: dict[str, Any]) -> list[tuple]:
