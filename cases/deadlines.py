@@ -185,13 +185,22 @@ def is_working_day(day: dt.date) -> bool:
         return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS
 
 
-def _day_periods(day: dt.date, zone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+def _day_periods(day: dt.date, zone: ZoneInfo) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    return _day_periods_of(day, zone, working_periods())
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_periods_of(
+    day: dt.date, zone: ZoneInfo, periods: tuple[tuple[dt.time, dt.time], ...]
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """A day's working periods as datetimes (none on a day off), kept per day, zone and
+    working hours: a page of 50 traffic lights walks the same few weeks 150 times."""
     if not is_working_day(day):
-        return []
-    return [
+        return ()
+    return tuple(
         (dt.datetime.combine(day, start, tzinfo=zone), dt.datetime.combine(day, end, tzinfo=zone))
-        for start, end in working_periods()
-    ]
+        for start, end in periods
+    )
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
