@@ -104,11 +104,27 @@ def session_settings(sender: Any, connection: Any, **kwargs: Any) -> None:
       at ``parallel_setup_cost`` (1000, about 1-4 ms), and on a ``LIMIT`` over a filtered
       index scan it overestimates the serial plan by orders of magnitude: the API's bbox page
       of 50 cases ran 2.7 ms serial against 23-57 ms parallel. A web request wants the
-      serial plan. What scans a whole city lost nothing measurable on two cores: the city's
-      coverage report took 31.2 s cold and 7.1 s repeated (30.0-32.7 s and 6.9 s before)."""
+      serial plan. What aggregates a district or a city asks for workers again:
+      ``parallel_plans`` (the coverage checks), ``reports.kpis.kpi_planner`` (the KPIs)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("; ".join(f"SET {k} = {v}" for k, v in SESSION_SETTINGS.items()))
+
+
+@contextmanager
+def parallel_plans() -> Iterator[None]:
+    """Statements run inside may have parallel plans again (the server's own
+    ``max_parallel_workers_per_gather``), for work that aggregates a whole district or city:
+    the coverage checks of a district took 2.8-3.7 s with workers against 4.2-4.3 s without.
+    Set for the session and put back after, so it needs no transaction."""
+    name = "max_parallel_workers_per_gather"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET {name} TO DEFAULT")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET {name} = {SESSION_SETTINGS[name]}")
 
 
 @contextmanager

@@ -48,3 +48,18 @@ def test_the_kpi_statement_has_parallel_workers_for_its_transaction_only(db):
     except _Undo:
         pass
     assert _show("max_parallel_workers_per_gather") == "0"
+
+
+def test_parallel_plans_sets_the_servers_value_and_puts_the_sessions_back(db):
+    from gridmap.sql import parallel_plans
+
+    default = _server_default("max_parallel_workers_per_gather")
+    with parallel_plans():
+        assert _show("max_parallel_workers_per_gather") == default
+    assert _show("max_parallel_workers_per_gather") == "0"
+    try:
+        with parallel_plans():
+            raise _Undo
+    except _Undo:
+        pass
+    assert _show("max_parallel_workers_per_gather") == "0"  # after an error too
