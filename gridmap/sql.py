@@ -78,6 +78,11 @@ class _PreparingCursor(ServerBindingCursor):
 SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan", "max_parallel_workers_per_gather": "0"}
 
 
+# A transaction's statements may have parallel workers again (the server's own value; for a
+# session, ``parallel_plans``).
+PARALLEL_AGAIN = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
+
+
 def session_options() -> str:
     """``SESSION_SETTINGS`` as libpq's ``options`` (``-c name=value ...``): the bench's raw
     baselines open their connections with the same settings."""

@@ -82,7 +82,7 @@ from django.utils.translation import gettext_lazy, gettext_noop
 from accounts.models import LEVEL_CODE_REGEX
 from accounts.selectors import jurisdiction_prefixes
 from gridmap.codes import covers
-from gridmap.sql import period_bounds, prefix_range
+from gridmap.sql import PARALLEL_AGAIN, period_bounds, prefix_range
 from gridmap.sql import table as sql_table
 from grids.models import CatchmentAssignment, City, District, Grid, Station, Town, Village
 from grids.selectors import workers_within
@@ -489,8 +489,8 @@ def kpi_planner(cur: Any, cost: str | None = KPI_RANDOM_PAGE_COST) -> None:
     index costs above (``cost``; None leaves the default), and parallel workers again (a
     Django connection has none: ``gridmap.sql.session_settings``), for the aggregate over a
     whole city is a parallel index-only scan."""
-    parallel = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
-    cur.execute(f"SET LOCAL random_page_cost = {cost}; {parallel}" if cost else parallel)
+    setting = f"SET LOCAL random_page_cost = {cost}; " if cost else ""
+    cur.execute(setting + PARALLEL_AGAIN)
 
 
 def run_kpi_sql(sql: str, params: dict[str, Any]) -> list[tuple]:
