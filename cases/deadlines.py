@@ -223,6 +223,12 @@ def add_working_time(start: dt.datetime, amount: int, unit: TimeUnit | str) -> d
         remaining = amount * working_day_length()
     else:
         raise ValueError(f"Unknown time unit {unit!r}.")
+    return _add_working(local, remaining, zone)
+
+
+def _add_working(local: dt.datetime, remaining: dt.timedelta, zone: ZoneInfo) -> dt.datetime:
+    """``local`` plus ``remaining`` working time: the earliest moment by which that much
+    working time has passed since ``local`` (the end of a period, not the next start)."""
     if not remaining:
         return local
     day = local.date()
@@ -236,7 +242,7 @@ def add_working_time(start: dt.datetime, amount: int, unit: TimeUnit | str) -> d
                 return begin + remaining
             remaining -= available
         day += dt.timedelta(days=1)
-    raise ValueError(f"No working time within {MAX_DAYS} days of {start}.")
+    raise ValueError(f"No working time within {MAX_DAYS} days of {local}.")
 
 
 def working_time_between(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
@@ -326,13 +332,32 @@ def _light(case: Case, due: dt.datetime | None, clock: dt.datetime) -> str | Non
         return None
     if clock > due:
         return RED
-    if getattr(case, "calendar_clock", False):
-        limit, spent = due - case.reported_at, clock - case.reported_at
-        if limit <= dt.timedelta(0):
-            return YELLOW
-        return GREEN if spent < YELLOW_FROM * limit else YELLOW
-    limit = working_time_between(case.reported_at, due)
+    turns = yellow_at(case.reported_at, due, bool(getattr(case, "calendar_clock", False)))
+    return YELLOW if turns is None or clock >= turns else GREEN
+
+
+def yellow_at(reported_at: dt.datetime, due: dt.datetime, calendar: bool) -> dt.datetime | None:
+    """The moment a light on the deadline ``due`` turns yellow: when ``YELLOW_FROM`` of the
+    time from the report to ``due`` (working time, or calendar time on the calendar clock)
+    has passed; None when there is no such time (``due`` not after the report: yellow from
+    the start). The working time spent grows with the clock, so "spent < 80 % of the limit"
+    is "the clock is before this moment", and the moment is the same for every page that
+    shows the case: kept per case (a page of 50 lights walked the calendar 100 times)."""
+    return _yellow_at(reported_at, due, calendar, working_periods(), time_zone())
+
+
+@functools.lru_cache(maxsize=65536)
+def _yellow_at(
+    reported_at: dt.datetime,
+    due: dt.datetime,
+    calendar: bool,
+    periods: tuple[tuple[dt.time, dt.time], ...],
+    zone: ZoneInfo,
+) -> dt.datetime | None:
+    if calendar:
+        limit = due - reported_at
+        return reported_at + YELLOW_FROM * limit if limit > dt.timedelta(0) else None
+    limit = working_time_between(reported_at, due)
     if limit <= dt.timedelta(0):
-        return YELLOW
-    spent = working_time_between(case.reported_at, clock)
-    return GREEN if spent < YELLOW_FROM * limit else YELLOW
+        return None
+    return _add_working(_aware(reported_at).astimezone(zone), YELLOW_FROM * limit, zone)

@@ -20,7 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import Point
-from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -46,7 +45,6 @@ from cases.deadlines import traffic_light
 from cases.paging import MSG_BAD_CURSOR, BadCursor, Keyset, count_rows
 from gridmap import parsers
 from gridmap.api import Invalid, page_links
-from gridmap.geojson import feature_collection
 from gridmap.params import (
     MSG_LON_LAT_RANGE,
     MSG_UNKNOWN_SRID,
@@ -525,42 +523,6 @@ class DuplicatesInputSerializer(InputSerializer):
     category = CategoryField()
 
 
-def _feature_collection(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
-    """The features of ``qs`` (newest first), built in PostgreSQL."""
-    properties = {
-        "id": F("id"),
-        "category": F("category__code"),
-        "category_name": F(f"category__{category_name_field()}"),
-        "severity": F("severity"),
-        "status": F("status"),
-        "description": F("description"),
-        "reported_at": F("reported_at"),
-        "grid_code": F("grid__code"),
-        "reporter_count": selectors.reporter_count(),
-        "responsible_level": F("responsible_level"),
-        "owner_level": F("owner_level"),
-        "owner_code": F("owner_code"),
-        "acknowledge_due_at": F("acknowledge_due_at"),
-        "resolve_due_at": F("resolve_due_at"),
-        "resolved_at": F("resolved_at"),
-        "calendar_clock": F("calendar_clock"),
-    }
-    features = feature_collection(
-        qs,
-        geom="location",
-        properties=properties,
-        fid=F("id"),
-        order_by=("-reported_at", "-id"),
-        precision=7,
-    )["features"]
-    now = timezone.now()
-    for feature in features:
-        props = feature["properties"]
-        props["traffic_light"] = _light_of(props, now)
-        del props["resolved_at"], props["calendar_clock"]
-    return features
-
-
 class IncidentListApi(APIView):
     """``GET``: incidents in the user's jurisdiction as a paginated GeoJSON FeatureCollection.
     ``POST``: report an incident (a GeoJSON Feature, or multipart with ``feature`` and up to
@@ -605,11 +567,11 @@ class IncidentListApi(APIView):
             window = rows.values("pk")[: size + 1]
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first.
-        features = _feature_collection(Incident.objects.filter(pk__in=window))
-        keys = [(parse_datetime(f["properties"]["reported_at"]), f["id"]) for f in features]
+        rows = selectors.list_features(window, category_name_field(), timezone.now())
+        keys = [(row.reported_at, row.pk) for row in rows]
         around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
         shown = set(around.ids)
-        features = [f for f in features if f["id"] in shown]
+        features = [row.feature for row in rows if row.pk in shown]
         links = {"next": None, "previous": None}
         if around.next_cursor:
             links["next"] = replace_query_param(

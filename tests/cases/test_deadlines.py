@@ -16,6 +16,9 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from cases import deadlines
 from cases.deadlines import (
@@ -357,3 +360,67 @@ def test_the_light_of_a_case_on_the_calendar_clock_runs_round_the_clock():
         traffic_light(case(**{**red, "calendar_clock": False}), sunday + dt.timedelta(minutes=10))
         == deadlines.YELLOW
     )
+
+
+def _share_light(reported_at: dt.datetime, due: dt.datetime, clock: dt.datetime, calendar: bool):
+    """The light by its definition (the module docstring): the share of the time from the
+    report to the deadline that has passed, counted from scratch."""
+    if clock > due:
+        return RED
+    if calendar:
+        limit, spent = due - reported_at, clock - reported_at
+    else:
+        limit = working_time_between(reported_at, due)
+        spent = working_time_between(reported_at, clock)
+    if limit <= dt.timedelta(0):
+        return YELLOW
+    return GREEN if spent < deadlines.YELLOW_FROM * limit else YELLOW
+
+
+# Around the 2025 National Day week and the 2026 Spring Festival, by the minute and second.
+_instants = st.datetimes(
+    min_value=dt.datetime(2025, 9, 20), max_value=dt.datetime(2026, 3, 10), timezones=st.just(SH)
+)
+
+
+@examples(max_examples=400, deadline=None)
+@given(
+    reported_at=_instants,
+    due_after=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=30)),
+    clock_after=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=31)),
+    calendar=st.booleans(),
+)
+def test_the_light_from_the_yellow_moment_is_the_light_by_its_share(
+    reported_at, due_after, clock_after, calendar
+):
+    """``traffic_light`` compares the clock with one moment per deadline (``yellow_at``,
+    kept per case); it must give the light that counting the shares gives, for any report,
+    deadline and clock, over holidays, make-up days, lunch breaks and nights."""
+    due, clock = reported_at + due_after, reported_at + clock_after
+    row = case(
+        status=Status.ACKNOWLEDGED,
+        reported_at=reported_at,
+        acknowledge_due_at=None,
+        resolve_due_at=due,
+        resolved_at=None,
+        calendar_clock=calendar,
+    )
+    assert traffic_light(row, clock) == _share_light(reported_at, due, clock, calendar)
+
+
+def test_the_yellow_moment_is_the_first_instant_of_yellow():
+    # Reported Tuesday 30 September 2025 16:00; due 2 working days later, across the
+    # National Day week: Friday 10 October 16:00 (13 working hours, 10.4 of them to yellow).
+    reported, due = t(2025, 9, 30, 16, 0), t(2025, 10, 10, 16, 0)
+    turns = deadlines.yellow_at(reported, due, False)
+    assert working_time_between(reported, turns) == 0.8 * working_time_between(reported, due)
+    row = case(
+        status=Status.ACKNOWLEDGED,
+        reported_at=reported,
+        acknowledge_due_at=None,
+        resolve_due_at=due,
+        resolved_at=None,
+        calendar_clock=False,
+    )
+    assert traffic_light(row, turns - dt.timedelta(microseconds=1)) == GREEN
+    assert traffic_light(row, turns) == YELLOW
