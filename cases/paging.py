@@ -31,6 +31,8 @@ from django.db.models.lookups import GreaterThan, LessThan
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_noop
 
+from gridmap.ttl import TTLCache
+
 # Counted exactly up to this many rows; above it the planner's estimate.
 COUNT_CAP = 10_000
 # When the planner expects at least this many times COUNT_CAP rows, its estimate is given
@@ -55,7 +57,11 @@ class RowCount:
 def planner_rows(qs: QuerySet[Any]) -> int:
     """The planner's estimate of the number of rows of ``qs`` (``EXPLAIN``, nothing run)."""
     sql, params = qs.order_by().values("pk").query.sql_with_params()
-    with connections[qs.db].cursor() as cursor:
+    return _planner_rows(qs.db, sql, params)
+
+
+def _planner_rows(db: str, sql: str, params: Sequence[Any]) -> int:
+    with connections[db].cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
@@ -63,14 +69,31 @@ def planner_rows(qs: QuerySet[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+# The estimates that are a count's answer, kept per filter (its SQL and values) for
+# GRIDMAP_COUNT_ESTIMATE_SECONDS: "about 250,000" does not need planning again on every
+# page a client walks through (an EXPLAIN is a fifth of an API page's time).
+kept_estimates: TTLCache[int] = TTLCache("GRIDMAP_COUNT_ESTIMATE_SECONDS", max_entries=2000)
+
+
 def count_rows(qs: QuerySet[Any], cap: int | None = None) -> RowCount:
     """The rows of ``qs``: exact up to ``cap`` (default ``COUNT_CAP``; one bounded count),
     else the planner's estimate (at least ``cap + 1``), marked as such. Where the planner
     expects ``TRUST_ESTIMATE_FACTOR`` times the cap or more, its estimate is the answer at
-    once (one ``EXPLAIN``, nothing run)."""
+    once (one ``EXPLAIN``, nothing run), and is kept for the same filter a short time
+    (``kept_estimates``)."""
     cap = COUNT_CAP if cap is None else cap
-    expected = planner_rows(qs)
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    key: tuple[Any, ...] | None = (qs.db, cap, sql, *params)
+    try:
+        kept = kept_estimates.get(key)
+    except TypeError:  # a value that cannot be a key (a list): not kept
+        key, kept = None, None
+    if kept is not None:
+        return RowCount(kept, estimate=True)
+    expected = _planner_rows(qs.db, sql, params)
     if expected >= TRUST_ESTIMATE_FACTOR * cap:
+        if key is not None:
+            kept_estimates.put(key, expected)
         return RowCount(expected, estimate=True)
     capped = qs.order_by().values("pk")[: cap + 1].count()
     if capped <= cap:

@@ -235,6 +235,9 @@ GRIDMAP_TODO_BADGE_SECONDS = float(os.environ.get("GRIDMAP_TODO_BADGE_SECONDS", 
 # The area choice of the lists (the stations, towns and districts of a jurisdiction) is kept
 # this many seconds in each server process (cases.lists.areas_for). 0 reads it on every page.
 GRIDMAP_AREA_CHOICES_SECONDS = float(os.environ.get("GRIDMAP_AREA_CHOICES_SECONDS", "60"))
+# The planner's estimate of a big list's rows ("about 250,000"), kept per filter for this
+# many seconds (cases.paging.count_rows).
+GRIDMAP_COUNT_ESTIMATE_SECONDS = float(os.environ.get("GRIDMAP_COUNT_ESTIMATE_SECONDS", "60"))
 
 # --- Internationalisation: zh-hans by default, English complete -------------------------
 LANGUAGE_CODE = "zh-hans"

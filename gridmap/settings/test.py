@@ -27,3 +27,5 @@ GRIDMAP_AUTH_CACHE_SECONDS = 0
 GRIDMAP_TODO_BADGE_SECONDS = 0
 # The lists' area choice is read on every page in tests (fixtures add places in rollbacks).
 GRIDMAP_AREA_CHOICES_SECONDS = 0
+# The lists count (or plan) on every page in tests (the keeping has its own test).
+GRIDMAP_COUNT_ESTIMATE_SECONDS = 0

@@ -155,6 +155,35 @@ def test_far_above_the_cap_the_estimate_is_the_answer_without_counting(
     assert counted.estimate and counted.value >= 4
 
 
+def test_an_estimate_that_is_the_answer_is_kept_for_its_filter_only(
+    many, settings, django_assert_num_queries
+):
+    """With GRIDMAP_COUNT_ESTIMATE_SECONDS on, the planner's estimate that answers a count is
+    kept for the same filter (its SQL and values): the next page plans nothing. Another
+    filter, another cap, and an exact count are not answered from it."""
+    settings.GRIDMAP_COUNT_ESTIMATE_SECONDS = 60
+    paging.kept_estimates.clear()
+    _analyze()
+    qs = Incident.objects.all()
+    try:
+        with django_assert_num_queries(1):
+            first = paging.count_rows(qs, cap=2)
+        with django_assert_num_queries(0):
+            assert paging.count_rows(qs, cap=2) == first == paging.RowCount(11, estimate=True)
+        # Another cap: planned (and counted) afresh.
+        with django_assert_num_queries(2):
+            assert paging.count_rows(qs, cap=20) == paging.RowCount(11, estimate=False)
+        # Another filter: planned and counted afresh, not answered by the whole list's estimate.
+        some = Incident.objects.filter(pk__lte=Incident.objects.order_by("pk")[4].pk)
+        with django_assert_num_queries(2):
+            assert paging.count_rows(some, cap=20) == paging.RowCount(5, estimate=False)
+        # An exact count is never kept.
+        with django_assert_num_queries(2):
+            assert paging.count_rows(qs, cap=20) == paging.RowCount(11, estimate=False)
+    finally:
+        paging.kept_estimates.clear()
+
+
 def test_an_estimated_count_is_said_so_on_the_page_and_in_the_api(client, many, monkeypatch):
     monkeypatch.setattr(paging, "COUNT_CAP", 3)
     monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
