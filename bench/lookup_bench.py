@@ -26,6 +26,9 @@ from bench.common import InProcess, channels, report, time_pair
 
 LOGIN = "town_staff"  # the demo's town staff: their town's grids (bench.scenarios.SERVE_LOGIN)
 WORKER_LOGIN = "bench-worker"
+ADMIN_LOGIN = "bench"  # a superuser, as bench/lists_bench.py reads the lists
+# The bbox of a list request: this many degrees around a point of the staff's town.
+LIST_BOX = 0.01
 
 
 def _points(seed: int, codes: list[str] | None = None) -> list[tuple[float, float]]:
@@ -54,6 +57,7 @@ def _fixture() -> dict[str, Any] | None:
 
     from accounts.models import Account, AccountRole
     from bench import scenarios
+    from bench.lists_bench import RAW_API_SQL
     from gridmap.authentication import token_expired
     from gridmap.jurisdiction import prefixes_of
     from gridmap.sql import session_options
@@ -83,6 +87,10 @@ def _fixture() -> dict[str, Any] | None:
         return found.key
 
     category = Category.objects.get(code="dispute")
+    # The bbox list as a superuser on both sides: no jurisdiction filter on either.
+    admin, _ = User.objects.get_or_create(
+        username=ADMIN_LOGIN, defaults={"is_superuser": True, "is_staff": True}
+    )
     config = {
         "dsn": settings.DATABASE_URL.replace("postgis://", "postgresql://", 1),
         # The same session settings as ours (gridmap.sql.session_settings: the prepared
@@ -95,6 +103,8 @@ def _fixture() -> dict[str, Any] | None:
         if (prefixes := prefixes_of(staff)) is None
         else [f"{code}%" for code in prefixes],
         "routing_sql": ROUTING_SQL,
+        # The list's page as JSON text (bench.lists_bench: what an engineer would write).
+        "list_sql": f"SELECT ({RAW_API_SQL})::text",
         "incident_sql": scenarios.RAW_INCIDENT_SQL,
         "report_sql": scenarios.RAW_REPORT_SQL,
         "event_sql": scenarios.RAW_EVENT_SQL,
@@ -106,6 +116,7 @@ def _fixture() -> dict[str, Any] | None:
     }
     return {
         "staff_token": token(staff),
+        "admin_token": token(admin),
         "worker": worker,
         "worker_token": token(worker),
         "lookup_points": _points(45, list(staff.account.codes)),
@@ -220,6 +231,12 @@ def _http_load(port: int, token: str, kind: str, points: list, seconds: float) -
             lon, lat = rng.choice(points)
             if kind == "lookup":
                 args = ("GET", f"/api/grids/at?lon={lon:.7f}&lat={lat:.7f}", None, headers)
+            elif kind == "list":
+                box = ",".join(
+                    f"{v:.6f}"
+                    for v in (lon - LIST_BOX, lat - LIST_BOX, lon + LIST_BOX, lat + LIST_BOX)
+                )
+                args = ("GET", f"/api/incidents/?bbox={box}", None, headers)
             else:
                 body = _report_body((lon, lat))
                 args = (
@@ -255,8 +272,8 @@ def _http_load(port: int, token: str, kind: str, points: list, seconds: float) -
 
 
 def lookups_http() -> None:
-    """P1 and P2 under HTTP load: gunicorn (gunicorn.conf.py, as `make run`) against a
-    minimal WSGI app doing the same SQL under the same configuration."""
+    """P1, P2 and the API's bbox list under HTTP load: gunicorn (gunicorn.conf.py, as
+    `make run`) against a minimal WSGI app doing the same SQL under the same configuration."""
     import runpy
     import subprocess
     import sys
@@ -320,6 +337,9 @@ def lookups_http() -> None:
                 "create": _http_load(
                     port, fixture["worker_token"], "create", fixture["report_points"], seconds
                 ),
+                "list": _http_load(
+                    port, fixture["admin_token"], "list", fixture["lookup_points"], seconds
+                ),
             }
         finally:
             server.terminate()
@@ -337,13 +357,20 @@ def lookups_http() -> None:
         purged = _purge(fixture["worker"], started)
     clients = int(os.environ.get("BENCH_LOOKUP_CLIENTS", "8"))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n== P1/P2 under HTTP load: {clients} clients x {seconds:g} s each, loopback")
+    print(
+        f"\n== P1, P2 and the bbox list under HTTP load: {clients} clients x {seconds:g} s "
+        "each, loopback"
+    )
     print(
         f"   gunicorn {conf['workers']} workers x {conf['threads']} threads for both; load "
         f"average after (1, 5, 15 min) {load} on {os.cpu_count()} cores; logs in {logs}; "
         f"{purged} reported incidents (ours and the raw app's) deleted afterwards"
     )
-    for kind, label in (("lookup", "P1 GET /api/grids/at"), ("create", "P2 POST /api/incidents/")):
+    for kind, label in (
+        ("lookup", "P1 GET /api/grids/at"),
+        ("create", "P2 POST /api/incidents/"),
+        ("list", f"list GET /api/incidents/?bbox= (page 1, {2 * LIST_BOX:g} degrees square)"),
+    ):
         o, r = ours[kind], raw[kind]
         print(f"   {label}")
         for who, (rps, p50, bad, n) in (("ours", o), ("raw app", r)):

@@ -1,5 +1,6 @@
 """The baseline of ``bench/lookup_bench.py``'s HTTP load: a minimal WSGI app doing the same
-SQL as ``GET /api/grids/at`` and ``POST /api/incidents/``, with psycopg and nothing else (no
+SQL as ``GET /api/grids/at``, ``POST /api/incidents/`` and the first page of
+``GET /api/incidents/?bbox=``, with psycopg and nothing else (no
 Django, no authentication, no validation beyond parsing), served by the same gunicorn
 configuration. The bench writes the SQL texts and constants into a JSON file named by
 ``BENCH_RAW_CONFIG`` (taken from the models, so they are the statements ours runs).
@@ -183,6 +184,18 @@ def raw_incident(cur: Any, sql: dict[str, Any], raw: Any, p: tuple, now: Any) ->
     return incident_id
 
 
+# The list's first page has no cursor: the keyset bound is after every row.
+_FAR = (dt.datetime.max.replace(tzinfo=dt.UTC), 2**62)
+
+
+def incident_list(bbox: list[float], conn: psycopg.Connection | None = None) -> bytes:
+    """The first page of incidents in ``bbox`` as a GeoJSON FeatureCollection, the JSON text
+    PostgreSQL writes (``bench.lists_bench.RAW_API_SQL``)."""
+    conn = conn or _db()
+    row = conn.execute(CONFIG["list_sql"], [*bbox, *bbox, *_FAR]).fetchone()
+    return row[0].encode()
+
+
 def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     path = environ.get("PATH_INFO", "")
     try:
@@ -192,6 +205,14 @@ def application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
             if found is None:
                 return _json(start_response, "404 Not Found", {"detail": "no grid"})
             return _json(start_response, "200 OK", found)
+        if path == "/api/incidents/" and environ["REQUEST_METHOD"] == "GET":
+            q = parse_qs(environ.get("QUERY_STRING", ""))
+            data = incident_list([float(v) for v in q["bbox"][0].split(",")])
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+            )
+            return [data]
         if path == "/api/incidents/" and environ["REQUEST_METHOD"] == "POST":
             size = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(size))
