@@ -75,7 +75,11 @@ class _PreparingCursor(ServerBindingCursor):
 
 
 # What every Django connection sets when it opens (``session_settings``).
-SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan", "max_parallel_workers_per_gather": "0"}
+SESSION_SETTINGS = {
+    "plan_cache_mode": "force_generic_plan",
+    "max_parallel_workers_per_gather": "0",
+    "jit": "off",
+}
 
 
 # A transaction's statements may have parallel workers again (the server's own value; for a
@@ -110,7 +114,14 @@ def session_settings(sender: Any, connection: Any, **kwargs: Any) -> None:
       index scan it overestimates the serial plan by orders of magnitude: the API's bbox page
       of 50 cases ran 2.7 ms serial against 23-57 ms parallel. A web request wants the
       serial plan. What aggregates a district or a city asks for workers again:
-      ``parallel_plans`` (the coverage checks), ``reports.kpis.kpi_planner`` (the KPIs)."""
+      ``parallel_plans`` (the coverage checks), ``reports.kpis.kpi_planner`` (the KPIs).
+    - ``jit = off``: no JIT compilation of a request's statements. PostgreSQL compiles a
+      statement whose estimated cost passes ``jit_above_cost`` (100,000), and the estimate of
+      a spatial filter over a million cases passes it easily: the API's page of a 0.02-degree
+      box (6,400 cases in it) spent 4 ms of its 59 ms compiling, its count 3 ms of 15, for
+      expressions that then ran once per row of a few thousand. JIT pays off on long
+      analytic scans; the KPIs and the coverage checks, which are those, measured no better
+      with it (docs/architecture.md), so nothing asks for it again."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("; ".join(f"SET {k} = {v}" for k, v in SESSION_SETTINGS.items()))

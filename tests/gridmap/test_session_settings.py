@@ -1,7 +1,7 @@
 """What every Django connection sets when it opens (gridmap.sql.session_settings): prepared
-statements on generic plans, and no parallel workers for a request's statements (session 12:
-starting them cost 20-50 ms a statement); the KPI aggregate asks for them again in its own
-transaction."""
+statements on generic plans, no parallel workers for a request's statements (session 12:
+starting them cost 20-50 ms a statement) and no JIT compilation (session 13); the KPI
+aggregate asks for workers again in its own transaction."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ def _server_default(name: str) -> str:
 def test_a_django_connection_has_the_session_settings(db):
     assert _show("plan_cache_mode") == "force_generic_plan"
     assert _show("max_parallel_workers_per_gather") == "0"
-    assert set(SESSION_SETTINGS) == {"plan_cache_mode", "max_parallel_workers_per_gather"}
+    assert _show("jit") == "off"
+    assert set(SESSION_SETTINGS) == {"plan_cache_mode", "max_parallel_workers_per_gather", "jit"}
     assert session_options() == (
-        "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0"
+        "-c plan_cache_mode=force_generic_plan -c max_parallel_workers_per_gather=0 -c jit=off"
     )
 
 
