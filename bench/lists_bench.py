@@ -73,7 +73,7 @@ SELECT i.id, i.reported_at, i.resolved_at, i.place_code, i.description, i.satisf
 RAW_API_SQL = f"""
 SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_agg(
   json_build_object('type', 'Feature', 'id', i.id,
-    'geometry', ST_AsGeoJSON(i.location, 7)::json,
+    'geometry', ST_AsGeoJSON(i.location, 7, 0)::json,
     'properties', json_build_object('id', i.id, 'category', c.code, 'category_name', c.name_zh,
       'severity', i.severity, 'status', i.status, 'description', i.description,
       'reported_at', i.reported_at, 'grid_code', g.code,

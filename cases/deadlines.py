@@ -226,13 +226,16 @@ def add_working_time(start: dt.datetime, amount: int, unit: TimeUnit | str) -> d
     return _add_working(local, remaining, zone)
 
 
-def _add_working(local: dt.datetime, remaining: dt.timedelta, zone: ZoneInfo) -> dt.datetime:
+def _add_working(
+    local: dt.datetime, remaining: dt.timedelta, zone: ZoneInfo, days: int = MAX_DAYS
+) -> dt.datetime:
     """``local`` plus ``remaining`` working time: the earliest moment by which that much
-    working time has passed since ``local`` (the end of a period, not the next start)."""
+    working time has passed since ``local`` (the end of a period, not the next start),
+    looked for within ``days`` days."""
     if not remaining:
         return local
     day = local.date()
-    for _ in range(MAX_DAYS):
+    for _ in range(days):
         for period_start, period_end in _day_periods(day, zone):
             if period_end <= local:
                 continue
@@ -242,7 +245,7 @@ def _add_working(local: dt.datetime, remaining: dt.timedelta, zone: ZoneInfo) ->
                 return begin + remaining
             remaining -= available
         day += dt.timedelta(days=1)
-    raise ValueError(f"No working time within {MAX_DAYS} days of {local}.")
+    raise ValueError(f"No working time within {days} days of {local}.")
 
 
 def working_time_between(a: dt.datetime, b: dt.datetime) -> dt.timedelta:
@@ -346,7 +349,7 @@ def yellow_at(reported_at: dt.datetime, due: dt.datetime, calendar: bool) -> dt.
     return _yellow_at(reported_at, due, calendar, working_periods(), time_zone())
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _yellow_at(
     reported_at: dt.datetime,
     due: dt.datetime,
@@ -360,4 +363,8 @@ def _yellow_at(
     limit = working_time_between(reported_at, due)
     if limit <= dt.timedelta(0):
         return None
-    return _add_working(_aware(reported_at).astimezone(zone), YELLOW_FROM * limit, zone)
+    # The moment is before ``due`` (80 % of the working time up to it): it is looked for up
+    # to there, however far that is (an extension granted to a mistyped year).
+    start = _aware(reported_at).astimezone(zone)
+    days = (_aware(due).astimezone(zone).date() - start.date()).days + 2
+    return _add_working(start, YELLOW_FROM * limit, zone, days)

@@ -54,13 +54,8 @@ class RowCount:
     estimate: bool = False
 
 
-def planner_rows(qs: QuerySet[Any]) -> int:
-    """The planner's estimate of the number of rows of ``qs`` (``EXPLAIN``, nothing run)."""
-    sql, params = qs.order_by().values("pk").query.sql_with_params()
-    return _planner_rows(qs.db, sql, params)
-
-
 def _planner_rows(db: str, sql: str, params: Sequence[Any]) -> int:
+    """The planner's estimate of the number of rows of ``sql`` (``EXPLAIN``, nothing run)."""
     with connections[db].cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import math
 import uuid
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -44,7 +43,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import can_see_personal_data
 from cases.deadlines import traffic_light
-from cases.paging import MSG_BAD_CURSOR, BadCursor, Keyset, count_rows
+from cases.paging import MSG_BAD_CURSOR, BadCursor, Keyset, RowCount, count_rows
 from gridmap import parsers
 from gridmap.api import Invalid, page_links
 from gridmap.params import (
@@ -168,20 +167,6 @@ def incident_result(
 
 def _when(value: dt.datetime | None) -> str | None:
     return None if value is None else _DATETIME.to_representation(value)
-
-
-def _light_of(properties: dict[str, Any], now: dt.datetime) -> str | None:
-    """The traffic light of a list row from its own properties (no query)."""
-    fields = {
-        name: parse_datetime(properties[name]) if properties.get(name) else None
-        for name in ("reported_at", "acknowledge_due_at", "resolve_due_at", "resolved_at")
-    }
-    row = SimpleNamespace(
-        status=properties.get("status"),
-        calendar_clock=bool(properties.get("calendar_clock")),
-        **fields,
-    )
-    return traffic_light(row, now)
 
 
 def _feature(incident: Incident, **kwargs: Any) -> dict[str, Any]:
@@ -542,7 +527,7 @@ class IncidentListApi(APIView):
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
         operation_id="incidents_list",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         params = IncidentListFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         filters = params.validated_data
@@ -560,7 +545,6 @@ class IncidentListApi(APIView):
             qs = qs.filter(grid__code=filters["grid"])
         if filters["mine"]:
             qs = qs.filter(selectors.my_work_q(request.user))
-        counted = count_rows(qs, cap=API_COUNT_CAP)
         cursor = filters.get("cursor") or ""
         url = request.build_absolute_uri()
         by_number = page > 1 and not cursor
@@ -571,14 +555,18 @@ class IncidentListApi(APIView):
             before = False
         else:
             # The first page, or the page after (before) a cursor: keyset, nothing skipped.
-            rows, before = LIST_KEYSET.window(qs, size, cursor or None)
-            window = rows.values("pk")[: size + 1]
+            ordered, before = LIST_KEYSET.window(qs, size, cursor or None)
+            window = ordered.values("pk")[: size + 1]
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first, as PostgreSQL wrote them.
         rows = selectors.list_features(window, category_name_field(), timezone.now())
         keys = [(row.reported_at, row.pk) for row in rows]
         around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
         shown = set(around.ids)
+        if page == 1 and not cursor and not around.next_cursor:
+            counted = RowCount(len(shown))  # the whole list is on this page
+        else:
+            counted = count_rows(qs, cap=API_COUNT_CAP)
         links = {"next": None, "previous": None}
         if around.next_cursor:
             links["next"] = replace_query_param(
@@ -588,17 +576,18 @@ class IncidentListApi(APIView):
             links["previous"] = page_links(request, page, False)["previous"]
         elif around.previous_cursor:
             links["previous"] = replace_query_param(url, "cursor", around.previous_cursor)
-        head = json.dumps(
-            {
-                "type": "FeatureCollection",
-                "count": counted.value,
-                "count_is_estimate": counted.estimate,
-                **links,
-            },
-            ensure_ascii=False,
-        )
+        head = {
+            "type": "FeatureCollection",
+            "count": counted.value,
+            "count_is_estimate": counted.estimate,
+            **links,
+        }
         features = ",".join(row.json for row in rows if row.pk in shown)
-        return HttpResponse(f'{head[:-1]}, "features": [{features}]}}', content_type=JSON_TYPE)
+        body = f'{json.dumps(head, ensure_ascii=False)[:-1]}, "features": [{features}]}}'
+        if request.accepted_renderer.format != "json":
+            # The browsable API (a browser's Accept, ``?format=api``): DRF renders the data.
+            return Response(json.loads(body))
+        return HttpResponse(body, content_type=JSON_TYPE)
 
     @extend_schema(
         request=_report_request_schema(),

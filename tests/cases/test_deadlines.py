@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
-from hypothesis import settings as examples
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from cases import deadlines
@@ -377,27 +377,9 @@ def _share_light(reported_at: dt.datetime, due: dt.datetime, clock: dt.datetime,
     return GREEN if spent < deadlines.YELLOW_FROM * limit else YELLOW
 
 
-# Around the 2025 National Day week and the 2026 Spring Festival, by the minute and second.
-_instants = st.datetimes(
-    min_value=dt.datetime(2025, 9, 20), max_value=dt.datetime(2026, 3, 10), timezones=st.just(SH)
-)
-
-
-@examples(max_examples=400, deadline=None)
-@given(
-    reported_at=_instants,
-    due_after=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=30)),
-    clock_after=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=31)),
-    calendar=st.booleans(),
-)
-def test_the_light_from_the_yellow_moment_is_the_light_by_its_share(
-    reported_at, due_after, clock_after, calendar
-):
-    """``traffic_light`` compares the clock with one moment per deadline (``yellow_at``,
-    kept per case); it must give the light that counting the shares gives, for any report,
-    deadline and clock, over holidays, make-up days, lunch breaks and nights."""
-    due, clock = reported_at + due_after, reported_at + clock_after
-    row = case(
+def _acknowledged(reported_at: dt.datetime, due: dt.datetime, calendar: bool) -> SimpleNamespace:
+    """An acknowledged case: its light is on the resolve deadline ``due``."""
+    return case(
         status=Status.ACKNOWLEDGED,
         reported_at=reported_at,
         acknowledge_due_at=None,
@@ -405,6 +387,33 @@ def test_the_light_from_the_yellow_moment_is_the_light_by_its_share(
         resolved_at=None,
         calendar_clock=calendar,
     )
+
+
+# Around the 2025 National Day week and the 2026 Spring Festival, to the microsecond, in the
+# working time zone and in UTC (as the database returns them).
+_instants = st.datetimes(
+    min_value=dt.datetime(2025, 9, 20),
+    max_value=dt.datetime(2026, 3, 10),
+    timezones=st.sampled_from([SH, dt.UTC]),
+)
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(
+    reported_at=_instants,
+    due_after=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=30)),
+    clock_after=st.timedeltas(min_value=dt.timedelta(days=-2), max_value=dt.timedelta(days=31)),
+    calendar=st.booleans(),
+)
+def test_the_light_from_the_yellow_moment_is_the_light_by_its_share(
+    reported_at, due_after, clock_after, calendar
+):
+    """``traffic_light`` compares the clock with one moment per deadline (``yellow_at``,
+    kept per case); it must give the light that counting the shares gives, for any report,
+    deadline and clock (even one before the report), over holidays, make-up days, lunch
+    breaks and nights."""
+    due, clock = reported_at + due_after, reported_at + clock_after
+    row = _acknowledged(reported_at, due, calendar)
     assert traffic_light(row, clock) == _share_light(reported_at, due, clock, calendar)
 
 
@@ -414,13 +423,18 @@ def test_the_yellow_moment_is_the_first_instant_of_yellow():
     reported, due = t(2025, 9, 30, 16, 0), t(2025, 10, 10, 16, 0)
     turns = deadlines.yellow_at(reported, due, False)
     assert working_time_between(reported, turns) == 0.8 * working_time_between(reported, due)
-    row = case(
-        status=Status.ACKNOWLEDGED,
-        reported_at=reported,
-        acknowledge_due_at=None,
-        resolve_due_at=due,
-        resolved_at=None,
-        calendar_clock=False,
-    )
+    row = _acknowledged(reported, due, False)
     assert traffic_light(row, turns - dt.timedelta(microseconds=1)) == GREEN
     assert traffic_light(row, turns) == YELLOW
+
+
+def test_a_deadline_decades_away_still_has_a_light():
+    """An extension granted to a mistyped year (2052 for 2025) puts the deadline beyond the
+    calendar walk's guard (MAX_DAYS): the light is still green, not an error on every page
+    that shows the case."""
+    reported = t(2025, 9, 30, 16, 0)
+    due = reported + dt.timedelta(days=365 * 27)
+    assert (due - reported).days > deadlines.MAX_DAYS
+    row = _acknowledged(reported, due, False)
+    assert traffic_light(row, reported + dt.timedelta(days=1)) == GREEN
+    assert traffic_light(row, due - dt.timedelta(minutes=1)) == YELLOW

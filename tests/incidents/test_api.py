@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.gis.geos import Point
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from PIL import Image
 
@@ -447,9 +448,61 @@ def test_list_query_count_does_not_grow_with_incidents(
         post(root, feature(100.01 + i * 0.001, 0.02))
     worker = AccountFactory(role=AccountRole.GRID_WORKER, codes=[world.west.code]).user
     api_client.force_authenticate(worker)
-    # role assignments today, account, the planner's estimate, the bounded count, features
+    # role assignments today, account, features: the whole list is on the first page, so it
+    # is its own exact count (no count statement)
+    with django_assert_max_num_queries(3):
+        body = api_client.get(LIST).json()
+    assert len(body["features"]) == 12
+    assert body["count"] == 12 and body["count_is_estimate"] is False
+    # A page with another after it counts: the planner's estimate, then the bounded count.
     with django_assert_max_num_queries(5):
-        assert len(ids_of(api_client.get(LIST))) == 12
+        body = api_client.get(LIST, {"page_size": 5}).json()
+    assert body["count"] == 12 and body["count_is_estimate"] is False and body["next"]
+
+
+def test_list_features_are_valid_json_whatever_the_text(root, world):
+    """The features are PostgreSQL's JSON, passed on with each light added to the
+    properties: quotes, braces, backslashes, control characters and Chinese in a description,
+    and a case outside every grid, still make one valid document, with the same properties
+    as the detail's."""
+    tricky = 'He said "}}" \\ {x} </script>\t\n\u200b网格 “引号” end}}'
+    made = post(root, feature(100.02, 0.05, description=tricky)).json()
+    outside = post(root, feature(100.02, 0.05)).json()
+    Incident.objects.filter(pk=outside["id"]).update(grid=None)
+    res = root.get(LIST)
+    assert res.status_code == 200 and res["Content-Type"] == "application/json"
+    body = json.loads(res.content)
+    by_id = {f["id"]: f for f in body["features"]}
+    props = by_id[made["id"]]["properties"]
+    assert props["description"] == tricky
+    assert props["traffic_light"] == "green"
+    assert set(props) == {
+        "id", "category", "category_name", "severity", "status", "description", "reported_at",
+        "grid_code", "reporter_count", "responsible_level", "owner_level", "owner_code",
+        "acknowledge_due_at", "resolve_due_at", "traffic_light",
+    }  # fmt: skip
+    for due in ("acknowledge_due_at", "resolve_due_at"):  # the same instants as the detail's
+        assert parse_datetime(props[due]) == parse_datetime(made[due])
+    assert by_id[outside["id"]]["properties"]["grid_code"] is None
+    # A closed case has no light.
+    Incident.objects.filter(pk=outside["id"]).update(status="closed")
+    body = root.get(LIST).json()
+    assert {f["id"]: f for f in body["features"]}[outside["id"]]["properties"][
+        "traffic_light"
+    ] is None
+
+
+def test_list_in_a_browser_is_the_browsable_api(root, world):
+    """The page is written as JSON text for clients; a browser (Accept: text/html) or
+    ``?format=api`` still gets DRF's browsable page of the same data."""
+    post(root, feature())
+    html = root.get(LIST, HTTP_ACCEPT="text/html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+    assert "FeatureCollection" in html.content.decode()
+    assert root.get(LIST, {"format": "api"})["Content-Type"].startswith("text/html")
+    plain = root.get(LIST, HTTP_ACCEPT="application/json")
+    assert plain["Content-Type"] == "application/json"
+    assert "Accept" in plain["Vary"] and "GET" in plain["Allow"]
 
 
 # --- GET detail -------------------------------------------------------------------------------
