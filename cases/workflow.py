@@ -281,6 +281,9 @@ MSG_EXTENSION_AFTER_DEADLINE = gettext_noop(
 )
 MSG_BAD_UNTIL = gettext_noop("The new deadline must be a date and time (ISO 8601).")
 MSG_UNTIL_NOT_LATER = gettext_noop("The new deadline must be after the current one (%(due)s).")
+MSG_UNTIL_TOO_LATE = gettext_noop(
+    "More time is at most %(max)s working days: the new deadline can be %(latest)s at the latest."
+)
 MSG_BAD_WORKING_DAYS = gettext_noop(
     "The number of working days must be a whole number from 1 to %(max)s."
 )
@@ -1172,6 +1175,14 @@ def _extension_until(case: Case, data: dict[str, Any], at: dt.datetime) -> dt.da
         raise field_error("until", MSG_BAD_UNTIL)
     if until <= (due or at):
         raise field_error("until", MSG_UNTIL_NOT_LATER, due=_local(due or at))
+    # As far as the most working days may reach, and no farther (a mistyped year).
+    latest = deadlines.add_working_time(
+        due or at, MAX_EXTENSION_WORKING_DAYS, TimeUnit.WORKING_DAYS
+    )
+    if until > latest:
+        raise field_error(
+            "until", MSG_UNTIL_TOO_LATE, max=MAX_EXTENSION_WORKING_DAYS, latest=_local(latest)
+        )
     return until
 
 

@@ -43,6 +43,7 @@ from incidents.models import (
     IncidentReport,
     Level,
     Status,
+    TimeUnit,
 )
 from incidents.workflow import (
     ACTION_PHRASES,
@@ -550,6 +551,7 @@ def test_more_time_cannot_be_asked_for_after_the_deadline(cw):
     [
         ({}, "until", workflow.MSG_EXTENSION_HOW),
         ({"until": "2099-01-01T00:00:00+08:00", "working_days": 1}, "until", None),
+        ({"until": "2052-01-01T00:00:00+08:00"}, "until", None),  # a mistyped year
         ({"until": "next week"}, "until", workflow.MSG_BAD_UNTIL),
         ({"until": "2000-01-01T00:00:00+08:00"}, "until", None),
         ({"working_days": 0}, "working_days", None),
@@ -564,6 +566,35 @@ def test_a_request_for_more_time_needs_a_later_deadline(cw, data, field, msgid):
     assert list(err.value.message_dict) == [field]
     if msgid:
         assert err.value.message_dict[field] == [msg(msgid)]
+
+
+def test_more_time_reaches_as_far_as_the_most_working_days(cw):
+    """A new deadline by date may reach as far as MAX_EXTENSION_WORKING_DAYS working days
+    after the current one, as one asked for in working days may, and no farther: a mistyped
+    year is refused with the latest date it may be."""
+    incident = new_case(cw)
+    latest = deadlines.add_working_time(
+        incident.resolve_due_at, workflow.MAX_EXTENSION_WORKING_DAYS, TimeUnit.WORKING_DAYS
+    )
+    too_late = latest + dt.timedelta(minutes=1)
+    with pytest.raises(ValidationError) as err:
+        act(
+            cw,
+            "grid_leader",
+            incident,
+            Action.REQUEST_EXTENSION,
+            data={"until": too_late.isoformat()},
+        )
+    local = timezone.localtime(latest).strftime("%Y-%m-%d %H:%M")
+    assert err.value.message_dict == {
+        "until": [
+            msg(workflow.MSG_UNTIL_TOO_LATE, max=workflow.MAX_EXTENSION_WORKING_DAYS, latest=local)
+        ]
+    }
+    incident = act(
+        cw, "grid_leader", incident, Action.REQUEST_EXTENSION, data={"until": latest.isoformat()}
+    )
+    assert incident.extension_pending is True
 
 
 # --- escalation -----------------------------------------------------------------------------------
