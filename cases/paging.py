@@ -70,15 +70,17 @@ def _planner_rows(db: str, sql: str, params: Sequence[Any]) -> int:
 kept_estimates: TTLCache[int] = TTLCache("GRIDMAP_COUNT_ESTIMATE_SECONDS", max_entries=2000)
 
 
-def count_rows(qs: QuerySet[Any], cap: int | None = None) -> RowCount:
+def count_rows(
+    qs: QuerySet[Any], cap: int | None = None, trust: float = TRUST_ESTIMATE_FACTOR
+) -> RowCount:
     """The rows of ``qs``: exact up to ``cap`` (default ``COUNT_CAP``; one bounded count),
     else the planner's estimate (at least ``cap + 1``), marked as such. Where the planner
-    expects ``TRUST_ESTIMATE_FACTOR`` times the cap or more, its estimate is the answer at
-    once (one ``EXPLAIN``, nothing run), and is kept for the same filter a short time
-    (``kept_estimates``)."""
+    expects ``trust`` times the cap or more (default ``TRUST_ESTIMATE_FACTOR``), its
+    estimate is the answer at once (one ``EXPLAIN``, nothing run), and is kept for the same
+    filter a short time (``kept_estimates``)."""
     cap = COUNT_CAP if cap is None else cap
     sql, params = qs.order_by().values("pk").query.sql_with_params()
-    key: tuple[Any, ...] | None = (qs.db, cap, sql, *params)
+    key: tuple[Any, ...] | None = (qs.db, cap, trust, sql, *params)
     try:
         kept = kept_estimates.get(key)
     except TypeError:  # a value that cannot be a key (a list): not kept
@@ -86,7 +88,7 @@ def count_rows(qs: QuerySet[Any], cap: int | None = None) -> RowCount:
     if kept is not None:
         return RowCount(kept, estimate=True)
     expected = _planner_rows(qs.db, sql, params)
-    if expected >= TRUST_ESTIMATE_FACTOR * cap:
+    if expected >= trust * cap:
         if key is not None:
             kept_estimates.put(key, expected)
         return RowCount(expected, estimate=True)

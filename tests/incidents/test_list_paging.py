@@ -156,6 +156,17 @@ def test_far_above_the_cap_the_estimate_is_the_answer_without_counting(
     assert counted.estimate and counted.value >= 4
 
 
+def test_a_caller_may_trust_the_estimate_from_the_cap_itself(many, django_assert_num_queries):
+    """``trust=1`` (the API's): the planner's estimate is the answer as soon as it reaches the
+    cap, with no bounded count; under the cap, the count is exact."""
+    _analyze()
+    qs = Incident.objects.all()
+    with django_assert_num_queries(1):
+        assert paging.count_rows(qs, cap=11, trust=1) == paging.RowCount(11, estimate=True)
+    with django_assert_num_queries(2):
+        assert paging.count_rows(qs, cap=12, trust=1) == paging.RowCount(11, estimate=False)
+
+
 def test_an_estimate_that_is_the_answer_is_kept_for_its_filter_only(
     many, settings, django_assert_num_queries
 ):
