@@ -16,9 +16,10 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Cast, Coalesce
 
 from accounts.selectors import jurisdiction_prefixes
-from cases.deadlines import traffic_light
+from cases.deadlines import GREEN, RED, YELLOW, traffic_light
 from cases.workflow import cases_visible_to, role_prefixes
 from gridmap.codes import covers
+from gridmap.sql import tables
 from gridmap.ttl import TTLCache
 
 from .models import (
@@ -74,16 +75,19 @@ class ListFeature(NamedTuple):
 # The features' last member is ``properties``, and the properties end the text: the light
 # goes in as the properties' last member (``_with_light``).
 _FEATURE_END = "}}"
-_LIGHTS = {None: "null", **{light: f'"{light}"' for light in ("green", "yellow", "red")}}
+_LIGHTS = {None: "null", **{light: f'"{light}"' for light in (GREEN, YELLOW, RED)}}
 
 
 @functools.lru_cache(maxsize=4)
 def _list_features_sql(category_name: str) -> str:
     if category_name not in ("name_zh", "name_en"):
         raise ValueError(category_name)
-    incident, category = Incident._meta.db_table, Category._meta.db_table
-    report = IncidentReport._meta.db_table
-    grid = Incident._meta.get_field("grid").related_model._meta.db_table
+    names = tables(
+        incident=Incident,
+        category=Category,
+        report=IncidentReport,
+        grid=Incident._meta.get_field("grid").related_model,
+    )
     # A case that is not open has no light: its deadlines are not read (most rows of a city's
     # list are closed cases, and reading a date costs more than the light).
     is_open = "i.status IN ({})".format(", ".join(f"'{status}'" for status in OPEN_STATUSES))
@@ -98,14 +102,14 @@ SELECT i.id, i.status, i.reported_at,
          'properties', json_build_object('id', i.id, 'category', c.code,
            'category_name', c.{category_name}, 'severity', i.severity, 'status', i.status,
            'description', i.description, 'reported_at', i.reported_at, 'grid_code', g.code,
-           'reporter_count', (SELECT count(*) FROM {report} r WHERE r.incident_id = i.id),
+           'reporter_count', (SELECT count(*) FROM {names["report"]} r WHERE r.incident_id = i.id),
            'responsible_level', i.responsible_level, 'owner_level', i.owner_level,
            'owner_code', i.owner_code, 'acknowledge_due_at', i.acknowledge_due_at,
            'resolve_due_at', i.resolve_due_at))::text
   FROM ({{window}}) p (id)
-  JOIN {incident} i ON i.id = p.id
-  JOIN {category} c ON c.id = i.category_id
-  LEFT JOIN {grid} g ON g.id = i.grid_id
+  JOIN {names["incident"]} i ON i.id = p.id
+  JOIN {names["category"]} c ON c.id = i.category_id
+  LEFT JOIN {names["grid"]} g ON g.id = i.grid_id
  ORDER BY i.reported_at DESC, i.id DESC"""
 
 
