@@ -7,6 +7,7 @@ same names in one statement (what an engineer would write by hand; no count), as
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from bench.common import InProcess, report, time_pair
@@ -94,6 +95,19 @@ SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_
 """
 
 
+# The keyset bound of a first page: after every row.
+AFTER_EVERY_ROW = (dt.datetime.max.replace(tzinfo=dt.UTC), 2**62)
+# The map's list: boxes of this many degrees (about 2 km) around points of the demo's town.
+SMALL_BOX = 0.02
+SMALL_BOXES = 60
+
+
+def box_around(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """The ``SMALL_BOX`` around a point: what a phone's map asks the list for."""
+    half = SMALL_BOX / 2
+    return (lon - half, lat - half, lon + half, lat + half)
+
+
 def _deepest(total: int) -> int:
     """Page 1,000, or the last full page of a smaller set."""
     return max(1, min(DEEP_PAGE, total // PAGE))
@@ -114,8 +128,6 @@ def lists() -> None:
 
 
 def _lists() -> None:
-    import datetime as dt
-
     import psycopg
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -191,11 +203,10 @@ def _lists() -> None:
     inside = in_box.count()
     deep = _deepest(inside)
     bbox_text = ",".join(f"{v:.6f}" for v in bbox)
-    far = dt.datetime.max.replace(tzinfo=dt.UTC)
     for page in sorted({1, deep}):
         if page == 1:
             params: dict[str, Any] = {"bbox": bbox_text}
-            after: tuple[Any, Any] = (far, 2**62)
+            after: tuple[Any, Any] = AFTER_EVERY_ROW
         else:
             after = in_box.values_list("reported_at", "pk")[(page - 1) * PAGE - 1]
             params = {"bbox": bbox_text, "cursor": LIST_KEYSET.cursor(*after)}
@@ -222,16 +233,9 @@ def _lists() -> None:
     raw_db.close()
 
 
-# The map's list: boxes of this many degrees (about 2 km) around points of the demo's town.
-SMALL_BOX = 0.02
-SMALL_BOXES = 60
-
-
 def _small_boxes(app: InProcess, raw_db: Any) -> None:
     """Page 1 of ``GET /api/incidents/?bbox=`` for small boxes, as a phone's map asks for
     them (a few thousand cases in each), against the raw statement for the same box."""
-    import datetime as dt
-
     from django.contrib.auth import get_user_model
 
     from bench.lookup_bench import LOGIN, _points
@@ -239,19 +243,15 @@ def _small_boxes(app: InProcess, raw_db: Any) -> None:
     staff = get_user_model().objects.filter(username=LOGIN).first()
     if staff is None:
         return
-    half = SMALL_BOX / 2
-    boxes = [
-        (lon - half, lat - half, lon + half, lat + half)
-        for lon, lat in _points(45, list(staff.account.codes))[:SMALL_BOXES]
-    ]
-    far = (dt.datetime.max.replace(tzinfo=dt.UTC), 2**62)
+    points = _points(45, list(staff.account.codes))[:SMALL_BOXES]
+    boxes = [box_around(lon, lat) for lon, lat in points]
 
     def ours(box: tuple[float, ...]) -> None:
         status, content = app.get("/api/incidents/", {"bbox": ",".join(f"{v:.6f}" for v in box)})
         assert status == 200, content[:300]
 
     def raw(box: tuple[float, ...]) -> None:
-        raw_db.execute(RAW_API_SQL, [*box, *box, *far]).fetchone()
+        raw_db.execute(RAW_API_SQL, [*box, *box, *AFTER_EVERY_ROW]).fetchone()
 
     report(
         f"GET /api/incidents/?bbox= page 1 of {SMALL_BOXES} {SMALL_BOX:g}-degree boxes vs raw SQL",

@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import InProcess, channels, report, time_pair
+from bench.lists_bench import SMALL_BOX, box_around
 
 LOGIN = "town_staff"  # the demo's town staff: their town's grids (bench.scenarios.SERVE_LOGIN)
 WORKER_LOGIN = "bench-worker"
 ADMIN_LOGIN = "bench"  # a superuser, as bench/lists_bench.py reads the lists
-# The bbox of a list request: this many degrees around a point of the staff's town.
-LIST_BOX = 0.01
 
 
 def _points(seed: int, codes: list[str] | None = None) -> list[tuple[float, float]]:
@@ -232,10 +231,7 @@ def _http_load(port: int, token: str, kind: str, points: list, seconds: float) -
             if kind == "lookup":
                 args = ("GET", f"/api/grids/at?lon={lon:.7f}&lat={lat:.7f}", None, headers)
             elif kind == "list":
-                box = ",".join(
-                    f"{v:.6f}"
-                    for v in (lon - LIST_BOX, lat - LIST_BOX, lon + LIST_BOX, lat + LIST_BOX)
-                )
+                box = ",".join(f"{v:.6f}" for v in box_around(lon, lat))
                 args = ("GET", f"/api/incidents/?bbox={box}", None, headers)
             else:
                 body = _report_body((lon, lat))
@@ -369,7 +365,7 @@ def lookups_http() -> None:
     for kind, label in (
         ("lookup", "P1 GET /api/grids/at"),
         ("create", "P2 POST /api/incidents/"),
-        ("list", f"list GET /api/incidents/?bbox= (page 1, {2 * LIST_BOX:g} degrees square)"),
+        ("list", f"list GET /api/incidents/?bbox= (page 1, {SMALL_BOX:g} degrees square)"),
     ):
         o, r = ours[kind], raw[kind]
         print(f"   {label}")

@@ -92,7 +92,10 @@ def count_rows(
         if key is not None:
             kept_estimates.put(key, expected)
         return RowCount(expected, estimate=True)
-    capped = qs.order_by().values("pk")[: cap + 1].count()
+    # The same filter, already compiled, counted up to one row past the cap.
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s) AS capped", [*params, cap + 1])
+        capped = cursor.fetchone()[0]
     if capped <= cap:
         return RowCount(capped)
     return RowCount(max(cap + 1, expected), estimate=True)

@@ -345,7 +345,6 @@ def _build(cur: Any, area_code: str, params: dict[str, Any], where: str = _BY_PR
     """The temporary tables of one computation: villages, centres, reached road nodes and
     households with ``covered`` (and ``road_m``, the walk by road when the horizon reaches).
     ``where`` picks the villages: an area's (``_BY_PREFIX``) or given ids (``_BY_IDS``)."""
-    cur.execute("SET LOCAL jit = off")  # short queries; compiling costs more than it saves
     cur.execute(_SETUP.format(where=where, **_T), params)
     cur.execute("SELECT count(*) FROM _sc_village")
     if not cur.fetchone()[0]:
@@ -508,11 +507,9 @@ FINGERPRINT_REACHES = 2
 FINGERPRINT_CELL = 0.01
 # One recomputation at a time. A request does not wait for a running one (it could outlive the
 # server's timeout): it takes the lock only if free, else reports the stale part as computing.
-# (The SELECT comes first: the cursor reads the first statement's rows.)
-_LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
-_TRY_LOCK = (
-    "SELECT pg_try_advisory_xact_lock(hashtext('coverage.service_circle')); SET LOCAL jit = off"
-)
+# (No statement here turns JIT off: Django's connections have it off, gridmap.sql.)
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('coverage.service_circle'))"
+_TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('coverage.service_circle'))"
 # The same lock held by the session (the parallel recomputation: see ``refresh``).
 _SESSION_LOCK = "SELECT pg_advisory_lock(hashtext('coverage.service_circle'))"
 _SESSION_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext('coverage.service_circle'))"
@@ -688,7 +685,6 @@ def _recompute_in_parallel(
     def run(group: list[tuple[int, str, int]]) -> None:
         try:
             with transaction.atomic(), connection.cursor() as cur:
-                cur.execute("SET LOCAL jit = off")
                 ids, fps, households = (list(column) for column in zip(*group, strict=True))
                 cur.execute(_WORKER_FP, {"ids": ids, "fps": fps, "households": households})
                 _recompute(cur, area_code, params, ids)
@@ -768,8 +764,6 @@ def _refresh(
         if locked is None:
             cur.execute(_LOCK if max_households is None else _TRY_LOCK)
             locked = cur.fetchone()[0] is not False
-        else:
-            cur.execute("SET LOCAL jit = off")
         cur.execute(_FINGERPRINT, params)
         cur.execute(_STALE)
         villages, stale, households = cur.fetchone()

@@ -422,11 +422,11 @@ def run_import(
 
         with transaction.atomic():
             # The set-based statements join the whole staging table to whole tables: memory
-            # for their hashes (not spilled to disk at a million rows), and no JIT compilation
-            # (a fixed half second per statement that these plans do not win back).
+            # for their hashes (not spilled to disk at a million rows). (No JIT compilation:
+            # Django's connections have it off, gridmap.sql.SESSION_SETTINGS; it cost a fixed
+            # half second per statement that these plans did not win back.)
             stage = Stage(handler.columns, ctx)
             stage.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
-            stage.execute("SET LOCAL jit = off")
             # A GIN index (households' address trigrams) takes a large insert into its pending
             # list and merges it in big sorted batches rather than every 4 MB.
             stage.execute(f"SET LOCAL gin_pending_list_limit = '{IMPORT_GIN_PENDING}'")

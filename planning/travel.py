@@ -187,7 +187,6 @@ def _route(
     }
     out: dict[tuple[str, str], tuple[float, str]] = {}
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL jit = off")  # many short plans; compiling costs more
         cur.execute(_ROUTE_SQL, params)
         for code, lkey, road_m, straight_m in cur.fetchall():
             if road_m is not None:
