@@ -94,7 +94,9 @@ def _store(digest: str, entry: _Entry) -> None:
 
 
 def _note_identity(user: Any) -> None:
-    """Read now what nearly every call asks next, so that the cached login carries it."""
+    """Read now what nearly every call asks next, so that the cached login carries it (the
+    account too, or that there is none: every page's header shows its role)."""
+    getattr(user, "account", None)
     jurisdiction_prefixes(user)
     can_see_personal_data(user)
     must_change_password(user)

@@ -49,6 +49,12 @@ class CaseLists:
     stylesheet: str = ""
     # The XLSX ceiling, read when exporting (None: ``cases.lists.XLSX_MAX_ROWS``).
     xlsx_max_rows: Callable[[], int] | None = None
+    # A page's rows read by their keys, for a kind that reads them itself (``kind``, the
+    # keys in order -> the rows in that order, with what the columns show); the page then
+    # pages ``keys`` (the list's filter and order, nothing named). Without them the page
+    # reads its rows from ``queryset``.
+    keys: Callable[[Any, ListSpec], QuerySet[Any]] | None = None
+    page_rows: Callable[[str, list[Any]], list[Any]] | None = None
 
     def list_label(self, kind: str) -> str:
         return str(self.list_labels.get(kind) or _list_kind_label(kind))

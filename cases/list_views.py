@@ -29,6 +29,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -47,6 +48,8 @@ MSG_UNKNOWN_CASE = gettext_noop("There are no lists of %(case)s: choose incident
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The parameters every kind's lists share (kept when switching between kinds).
 SHARED_PARAMS = ("list", "level", "code", "from", "to")
+# The filter's choices that are not drop-downs of the form (tabs, the area, the export).
+HIDDEN_CHOICES = ("list", "level", "format")
 
 
 def query(params: Mapping[str, Any], **changes: Any) -> str:
@@ -122,8 +125,8 @@ class CaseListsView(LoginRequiredMixin, View):
             return self._page(request, case_lists, form, None, status=400)
         spec = form.spec() if request.GET else form.spec_class()
         now = timezone.now()
-        qs = case_lists.queryset(request.user, spec)
         if fmt in ("csv", "xlsx"):
+            qs = case_lists.queryset(request.user, spec)
             if case_lists.before_export is not None:
                 case_lists.before_export(request.user, qs, spec)
             prefix = "" if case_lists is choices[0] else case_lists.key
@@ -136,7 +139,7 @@ class CaseListsView(LoginRequiredMixin, View):
                 name=filename(spec, fmt, prefix),
                 max_rows=case_lists.xlsx_max_rows() if case_lists.xlsx_max_rows else None,
             )
-        return self._page(request, case_lists, form, spec, now=now, qs=qs)
+        return self._page(request, case_lists, form, spec, now=now)
 
     def _page(
         self,
@@ -147,7 +150,6 @@ class CaseListsView(LoginRequiredMixin, View):
         *,
         status: int = 200,
         now: dt.datetime | None = None,
-        qs: QuerySet[Any] | None = None,
     ) -> HttpResponse:
         params = {k: v for k, v in request.GET.items() if k not in ("page", "format")}
         kind = spec.kind if spec else (request.GET.get("list") or lists.ListKind.PROBLEMS)
@@ -186,25 +188,47 @@ class CaseListsView(LoginRequiredMixin, View):
             "columns": case_lists.columns(kind, request.user),
             "params": params,
             "values": {k: request.GET.get(k, "") for k in form.fields},
+            # The options of each choice the filter offers, the current one selected.
+            "options": {
+                name: lists.select_options(field.choices, request.GET.get(name, ""))
+                for name, field in form.fields.items()
+                if name not in HIDDEN_CHOICES and isinstance(field, forms.ChoiceField)
+            },
             "rows": [],
             "page": None,
             "lights": lists.LIGHT_LABELS,
         }
-        if qs is not None and now is not None and spec is not None:
+        if now is not None and spec is not None:
+            read = None
+            if case_lists.keys is not None and case_lists.page_rows is not None:
+                # The kind reads the page's rows by key: page the filter and order alone.
+                qs = case_lists.keys(request.user, spec)
+                page_rows, kind_of_list = case_lists.page_rows, spec.kind
+
+                def read(ids: list[Any]) -> list[Any]:
+                    return page_rows(kind_of_list, ids)
+
+            else:
+                qs = case_lists.queryset(request.user, spec)
+
             counted = paging.count_rows(qs)
             page = paging.numbered_page(
-                qs, paging.page_number(request.GET.get("page")), lists.PAGE_SIZE, counted
+                qs, paging.page_number(request.GET.get("page")), lists.PAGE_SIZE, counted, read
             )
-            columns = context["columns"]
-            rows = lists.page_rows(page.rows, columns, now, case_lists.case_url)
             count_text = case_lists.count_text(counted.value)
             if counted.estimate:
                 count_text = gettext(MSG_ABOUT) % {"count": count_text}
             context.update(
                 {
                     "page": page,
-                    "rows": rows,
-                    "rows_html": lists.rows_html(rows, case_lists.row_attribute),
+                    "rows": page.rows,
+                    "rows_html": lists.rows_html(
+                        page.rows,
+                        context["columns"],
+                        now,
+                        case_lists.case_url,
+                        case_lists.row_attribute,
+                    ),
                     "total": counted.value,
                     "count_is_estimate": counted.estimate,
                     "count_text": count_text,

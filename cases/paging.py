@@ -21,7 +21,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,18 +148,26 @@ def page_number(value: Any) -> int:
     return max(number, 1)
 
 
-def numbered_page(qs: QuerySet[Any], number: int, size: int, count: RowCount) -> Page:
+def numbered_page(
+    qs: QuerySet[Any],
+    number: int,
+    size: int,
+    count: RowCount,
+    read: Callable[[list[Any]], list[Any]] | None = None,
+) -> Page:
     """Page ``number`` of ``qs`` in its order, in two statements: the page's keys (the
     filter and the order only, so an ``OFFSET`` skips rows at an index step each, with no
-    name looked up for them), then those rows with everything the page shows. Past the last
-    page of an exact count: the last page (``Paginator.get_page``'s rule)."""
+    name looked up for them), then those rows with everything the page shows (``read``, the
+    keys in order -> the rows in that order; by default ``qs``'s rows). Past the last page
+    of an exact count: the last page (``Paginator.get_page``'s rule)."""
     num_pages = max(1, -(-count.value // size))
     if not count.estimate:
         number = min(number, num_pages)
     start = (number - 1) * size
     ids = list(qs.values_list("pk", flat=True)[start : start + size + 1])
     has_next = len(ids) > size
-    return Page(_in_order(qs, ids[:size]), number, num_pages, count, has_next)
+    rows = read(ids[:size]) if read is not None else _in_order(qs, ids[:size])
+    return Page(rows, number, num_pages, count, has_next)
 
 
 class BadCursor(ValueError):

@@ -47,7 +47,8 @@ from cases.lists import (
 )
 from grids.models import Grid, Town, Village
 
-from .models import Category, Incident, IncidentRecipient, RecipientKind, Severity
+from .models import Incident, IncidentRecipient, RecipientKind, Severity
+from .selectors import category_choices, list_rows
 
 __all__ = [
     "COLUMNS",
@@ -80,15 +81,18 @@ def _name_of(model: type[Model], key: str) -> Subquery:
     return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values("name")[:1])
 
 
-def list_queryset(*, user: User, spec: ListSpec) -> QuerySet[Incident]:
+def list_queryset(*, user: User, spec: ListSpec, names: bool = True) -> QuerySet[Incident]:
     """The rows of a list, in one query (``cases.lists.list_queryset`` on incidents, with the
     category and places joined and, on the responsibility list, the people it was routed to
-    by name as recorded at the reported time)."""
+    by name as recorded at the reported time). Without ``names``, the filter and the order
+    only: the keys of a page, whose rows ``incidents.selectors.list_rows`` reads."""
     qs = Incident.objects.all()
     if spec.category:
         qs = qs.filter(category__code=spec.category)
     if spec.severity:
         qs = qs.filter(severity=spec.severity)
+    if not names:
+        return case_lists.list_queryset(user=user, spec=spec, qs=qs, names=False)
     # The places' names as columns (no town, village and grid objects built per row: a
     # third of the page's rows' cost), each looked up by key for the rows read: joined, the
     # planner hashed the whole grid and village tables for a page of 50 rows.
@@ -170,9 +174,7 @@ class ListFilterForm(case_lists.ListFilterForm):
         super().__init__(*args, **kwargs)
         anything = [("", _("all"))]
         self.fields["severity"].choices = anything + list(Severity.choices)
-        self.fields["category"].choices = anything + [
-            (c.code, c.name) for c in Category.objects.order_by("ordering", "code")
-        ]
+        self.fields["category"].choices = anything + category_choices()
 
     def spec_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -193,6 +195,11 @@ def _queryset(user: User, spec: case_lists.ListSpec) -> QuerySet[Incident]:
     return list_queryset(user=user, spec=spec)
 
 
+def _keys(user: User, spec: case_lists.ListSpec) -> QuerySet[Incident]:
+    assert isinstance(spec, ListSpec)
+    return list_queryset(user=user, spec=spec, names=False)
+
+
 # The incidents' lists on ``/lists/`` (``cases.list_views``; registered by the app).
 LISTS = CaseLists(
     key="incident",
@@ -210,4 +217,7 @@ LISTS = CaseLists(
     count_text=lambda n: ngettext("%(counter)s case", "%(counter)s cases", n) % {"counter": n},
     row_attribute="data-incident-id",
     xlsx_max_rows=lambda: XLSX_MAX_ROWS,  # read when exporting (a test lowers it here)
+    # A page's rows by key, in one prepared statement (the exports keep the queryset's).
+    keys=_keys,
+    page_rows=list_rows,
 )

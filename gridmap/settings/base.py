@@ -153,6 +153,8 @@ TEMPLATES = [
                 # The to-do badge of the header (counted only when a page draws it).
                 "incidents.context_processors.todo_badge",
             ],
+            # The header's section links, kept per role and page (gridmap.nav).
+            "libraries": {"gridmap_nav": "gridmap.nav"},
         },
     },
 ]

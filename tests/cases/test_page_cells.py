@@ -1,18 +1,18 @@
-"""A list page's cells are written in Python (cases.lists.PageCells): the markup is what the
-template wrote, and every value is escaped, attributes included."""
+"""A list page's cells are written in Python (cases.lists.rows_html, cell_html): the markup is
+what the template wrote, and every value is escaped, attributes included."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from cases.lists import Cell, PageCells
+from cases.lists import Cell, Column, cell_html, rows_html
 
 PAYLOAD = "\"><script>alert(1)</script>'&"
 
 
-def _html(*cells: Cell) -> str:
-    return str(PageCells(list(cells), "case").html)
+def _html(cell: Cell) -> str:
+    return str(cell_html(cell, "case"))
 
 
 def test_the_markup_of_each_kind():
@@ -56,14 +56,54 @@ def test_the_area_options_are_escaped_and_mark_the_choice():
 
 
 def test_the_rows_carry_their_key_and_escaped_cells():
+    import datetime as dt
     from types import SimpleNamespace
 
-    from cases.lists import rows_html
+    columns = [Column("x", "x", lambda case, now: case.text)]
+    now = dt.datetime.now(dt.UTC)
 
-    cells = PageCells([Cell("x", "text", PAYLOAD)], "case")
-    html = str(rows_html([(SimpleNamespace(pk=42), cells)], "data-case-id"))
-    assert html.startswith('<tr data-case-id="42"><td class="cs-cell-text" data-column="x">')
-    assert html.endswith("</td></tr>") and "<script>" not in html
+    def html(pk):
+        return str(
+            rows_html([SimpleNamespace(pk=pk, text=PAYLOAD)], columns, now, "case", "data-case-id")
+        )
+
+    assert html(42).startswith('<tr data-case-id="42"><td class="cs-cell-text" data-column="x">')
+    assert html(42).endswith("</td></tr>") and "<script>" not in html(42)
     # A key that is not a number is escaped too.
-    odd = str(rows_html([(SimpleNamespace(pk='"><b>'), cells)], "data-case-id"))
-    assert '<tr data-case-id="&quot;&gt;&lt;b&gt;">' in odd
+    assert '<tr data-case-id="&quot;&gt;&lt;b&gt;">' in html('"><b>')
+
+
+def test_a_choice_is_written_once_per_value_and_language():
+    """The writers are kept per language: a page in English after one in Chinese says
+    English."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from cases.lists import STATUS
+
+    rows = [SimpleNamespace(pk=1, status="reported")]
+    now = dt.datetime.now(dt.UTC)
+    with translation.override("zh-hans"):
+        chinese = str(rows_html(rows, [STATUS], now, "case", "data-case-id"))
+    with translation.override("en"):
+        english = str(rows_html(rows, [STATUS], now, "case", "data-case-id"))
+    assert "Reported" in english and "Reported" not in chinese
+
+
+def test_the_time_is_local_to_the_active_zone():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from cases.lists import REPORTED
+
+    at = dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC)
+    rows = [SimpleNamespace(pk=1, reported_at=at)]
+    with timezone.override("Asia/Shanghai"):
+        shanghai = str(rows_html(rows, [REPORTED], at, "case", "data-case-id"))
+    with timezone.override("UTC"):
+        utc = str(rows_html(rows, [REPORTED], at, "case", "data-case-id"))
+    assert "2026-01-01 08:30" in shanghai and "2026-01-01 00:30" in utc

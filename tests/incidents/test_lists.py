@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import AccountRole
+from cases.lists import row_cells
 from incidents import lists
 from incidents.lists import ListKind, ListSpec, list_queryset
 from incidents.models import CaseEvent, Category, Incident, Level, Status
@@ -164,7 +165,17 @@ def ids(qs) -> set[int]:
 
 
 def page_ids(response) -> set[int]:
-    return {incident.pk for incident, _cells in response.context["rows"]}
+    return {incident.pk for incident in response.context["rows"]}
+
+
+def page_cells(response) -> dict[int, dict[str, Any]]:
+    """The page's cells by case and column key (``cases.lists.row_cells``)."""
+    now = timezone.now()
+    columns = response.context["columns"]
+    return {
+        case.pk: {cell.key: cell for cell in row_cells(case, columns, now)}
+        for case in response.context["rows"]
+    }
 
 
 # --- areas -------------------------------------------------------------------------------------
@@ -247,7 +258,7 @@ def test_problem_list_has_every_case_with_status_light_and_place(client, world, 
     response = client.get(LISTS, {"list": "problems"})
     assert response.status_code == 200
     assert page_ids(response) == {c.pk for c in cases.values()}
-    rows = {incident.pk: {c.key: c for c in cells} for incident, cells in response.context["rows"]}
+    rows = page_cells(response)
     west, east = rows[cases["west_open"].pk], rows[cases["east_overdue"].pk]
     assert west["status"].value == Status.REPORTED
     assert west["traffic_light"].value == "green"
@@ -260,7 +271,7 @@ def test_problem_list_has_every_case_with_status_light_and_place(client, world, 
     assert f'href="{reverse("case", args=[cases["west_open"].pk])}"' in html
     assert 'data-traffic-light="red"' in html
     # Newest first.
-    order = [incident.pk for incident, _cells in response.context["rows"]]
+    order = [incident.pk for incident in response.context["rows"]]
     assert order[0] == cases["west_open"].pk
 
 
@@ -268,7 +279,7 @@ def test_responsibility_list_has_open_cases_with_owner_people_and_deadlines(clie
     login(client, AccountRole.DISTRICT_ADMIN, [world.district.code])
     response = client.get(LISTS, {"list": "responsibility"})
     assert page_ids(response) == {cases["west_open"].pk, cases["east_overdue"].pk}
-    rows = {incident.pk: {c.key: c for c in cells} for incident, cells in response.context["rows"]}
+    rows = page_cells(response)
     west = rows[cases["west_open"].pk]
     # The routed recipients' names as recorded (blue in grid W: its leader and guide, the
     # central household, the mediation director).
@@ -277,7 +288,7 @@ def test_responsibility_list_has_open_cases_with_owner_people_and_deadlines(clie
     assert west["resolve_due_at"].value == cases["west_open"].resolve_due_at
     assert west["acknowledge_due_at"].value == cases["west_open"].acknowledge_due_at
     # The most urgent first: the overdue one.
-    order = [incident.pk for incident, _cells in response.context["rows"]]
+    order = [incident.pk for incident in response.context["rows"]]
     assert order[0] == cases["east_overdue"].pk
     assert "W leader" in response.content.decode()
 
@@ -286,7 +297,7 @@ def test_closeout_list_has_who_signed_off_when_and_on_time(client, world, cases)
     login(client, AccountRole.DISTRICT_ADMIN, [world.district.code])
     response = client.get(LISTS, {"list": "closeout"})
     assert page_ids(response) == {cases["v2_closed"].pk, cases["v3_closed"].pk}
-    rows = {incident.pk: {c.key: c for c in cells} for incident, cells in response.context["rows"]}
+    rows = page_cells(response)
     v2, v3 = rows[cases["v2_closed"].pk], rows[cases["v3_closed"].pk]
     assert v2["signed_off_by"].value == "S1 head"
     assert v2["signed_off_at"].value == cases["v2_closed"].closed_at
