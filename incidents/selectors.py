@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 
 from accounts.selectors import jurisdiction_prefixes
 from cases.deadlines import GREEN, RED, YELLOW, traffic_light
+from cases.lists import CLOSE_OUT_ACTION, ListKind
 from cases.workflow import cases_visible_to, role_prefixes
 from gridmap.codes import covers
 from gridmap.sql import prepared_cursor, tables
@@ -201,8 +202,6 @@ class ListRow:
 
 @functools.cache
 def _list_rows_sql(kind: str) -> str:
-    from cases.lists import CLOSE_OUT_ACTION, ListKind  # the lists import this module
-
     names = tables(
         incident=Incident,
         category=Category,
