@@ -222,6 +222,7 @@ class CaseListsView(LoginRequiredMixin, View):
                 {
                     "page": page,
                     "rows": page.rows,
+                    "header_html": lists.header_html(context["columns"]),
                     "rows_html": lists.rows_html(
                         page.rows,
                         context["columns"],

@@ -395,6 +395,25 @@ def rows_html(
     return mark_safe("".join(parts))  # noqa: S308 (every value escaped)
 
 
+def header_html(columns: Sequence[Column]) -> SafeString:
+    """The table's header row (each column's label, capitalised), written once per columns
+    and language."""
+    return _header_html(tuple(columns), get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _header_html(columns: tuple[Column, ...], language: str | None) -> SafeString:
+    # The language is part of the key only: the labels are read in the active one.
+    return mark_safe(  # noqa: S308 (every value escaped)
+        "<tr>"
+        + "".join(
+            f'<th scope="col" data-column="{_e(c.key)}">{_e(_capfirst(str(c.label)))}</th>'
+            for c in columns
+        )
+        + "</tr>"
+    )
+
+
 def cell_html(cell: Cell, case_url: str) -> SafeString:
     """One cell's ``<td>`` as ``rows_html`` writes it."""
     column = Column(cell.key, "", lambda case, now: cell.value, cell.kind, cell.labels)
@@ -447,10 +466,29 @@ def _writer(column: Column, case_url: str) -> _Writer:
         def write(value: Any) -> str:
             if value is None:
                 return MUTED_DASH
-            return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            # cell_text's "%Y-%m-%d %H:%M", without strftime's cost.
+            t = value.astimezone(zone)
+            return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+
+        return column.value, td, write
+    if kind in PLAIN_KINDS:
+
+        def write(value: Any) -> str:
+            # cell_text of a plain value is its text.
+            if value is None or value == "" or isinstance(value, list | tuple):
+                return _content(kind, value, labels)
+            text = value if type(value) is str else str(value)
+            if kind == "long":
+                short = text if len(text) <= 60 else Truncator(text).chars(60)
+                return f'<span title="{_e(text)}">{_e(short)}</span>'
+            return _e(_capfirst(text))
 
         return column.value, td, write
     return column.value, td, lambda value: _content(kind, value, labels)
+
+
+# The kinds whose text is the value's own (``cell_text``'s last line).
+PLAIN_KINDS = frozenset({"text", "long", "place", "number"})
 
 
 def _content(kind: str, value: Any, labels: Mapping[str, Any] | None) -> str:
@@ -511,7 +549,7 @@ def _area_options(
 def _e(value: Any) -> str:
     if type(value) is int:  # a key or a count: nothing to escape
         return str(value)
-    return html_escape(str(value), quote=True)
+    return html_escape(value if type(value) is str else str(value), quote=True)
 
 
 def _capfirst(text: str) -> str:

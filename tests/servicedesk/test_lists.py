@@ -182,7 +182,8 @@ def test_filters_state_item_kind_village_overdue_and_period(w, made):
     assert listed(service_kind=ServiceKind.GOVERNMENT) == listed()
     assert listed(overdue=True) == pks(made, "received", "handed", "next_door")
     # The period: received in it; on the close-out list, ended in it.
-    today = timezone.localdate()
+    # The day the fresh one came in (an hour ago: yesterday between midnight and one).
+    today = timezone.localdate(made["fresh"].reported_at)
     assert listed(date_from=today) == pks(made, "fresh")
     assert listed(date_to=FRIDAY.date()) == pks(made, "received", "handed", "next_door")
     ended_friday = listed(ListKind.CLOSEOUT, date_from=FRIDAY.date(), date_to=FRIDAY.date())
