@@ -201,6 +201,26 @@ def test_an_estimate_that_is_the_answer_is_kept_for_its_filter_only(
         paging.kept_estimates.clear()
 
 
+def test_an_estimate_learnt_by_counting_past_the_cap_is_kept_too(
+    many, settings, django_assert_num_queries
+):
+    """Where the planner expects fewer rows than it would trust, the bounded count runs;
+    when it finds more than the cap, its answer (an estimate) is kept as a trusted one is:
+    the next page neither plans nor counts again."""
+    settings.GRIDMAP_COUNT_ESTIMATE_SECONDS = 60
+    paging.kept_estimates.clear()
+    _analyze()
+    qs = Incident.objects.all()
+    try:
+        with django_assert_num_queries(2):  # EXPLAIN, then count(*) over LIMIT cap + 1
+            first = paging.count_rows(qs, cap=5, trust=100)
+        assert first == paging.RowCount(11, estimate=True)
+        with django_assert_num_queries(0):
+            assert paging.count_rows(qs, cap=5, trust=100) == first
+    finally:
+        paging.kept_estimates.clear()
+
+
 def test_an_estimated_count_is_said_so_on_the_page_and_in_the_api(client, many, monkeypatch):
     monkeypatch.setattr(paging, "COUNT_CAP", 3)
     # The API's own cap (lower than the pages'): above it, the estimate.
