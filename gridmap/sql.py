@@ -20,6 +20,8 @@ from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
+from gridmap.db.timestamps import compiled_timestamps
+
 
 def table(model: type[Model]) -> str:
     """The quoted table name of ``model`` (``"grids_grid"``)."""
@@ -69,18 +71,9 @@ def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
 class _PreparingCursor(ServerBindingCursor):
     """A server-binding psycopg cursor whose statements are prepared (``prepare=True``)."""
 
-    # Results in PostgreSQL's binary format (``binary_cursor``).
-    binary = False
-
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
         kwargs.setdefault("prepare", True)
-        if self.binary:
-            kwargs.setdefault("binary", True)
         return super().execute(query, params, **kwargs)
-
-
-class _PreparingBinaryCursor(_PreparingCursor):
-    binary = True
 
 
 # What every Django connection sets when it opens (``session_settings``).
@@ -155,19 +148,13 @@ def parallel_plans() -> Iterator[None]:
 
 
 @contextmanager
-def prepared_cursor(binary: bool = False) -> Iterator[CursorWrapper]:
+def prepared_cursor() -> Iterator[CursorWrapper]:
     """A Django cursor (logged and counted like any other: ``assertNumQueries``, DEBUG)
     whose statements are prepared server-side. Parameters are bound by PostgreSQL, so the SQL
-    casts what it needs (``%(x)s::float8``) and uses ``%s``/``%(name)s`` placeholders.
-
-    ``binary``: the results come in PostgreSQL's binary format, for statements that read
-    many date-times and no geometry. Django's text loader of ``timestamptz`` is a subclass of
-    psycopg's pure-Python one (it sets the zone of what it read), so each value was parsed in
-    Python, 6-8 us apiece: ~1 ms of a list page's 50 rows (issue 16 point 4). psycopg's
-    compiled binary loader gives the same instant, in the session's zone (UTC)."""
+    casts what it needs (``%(x)s::float8``) and uses ``%s``/``%(name)s`` placeholders."""
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = (_PreparingBinaryCursor if binary else _PreparingCursor)(connection.connection)
+    raw = compiled_timestamps(_PreparingCursor(connection.connection), connection)
     cursor = (
         connection.make_debug_cursor(raw)
         if connection.queries_logged

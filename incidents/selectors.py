@@ -257,7 +257,7 @@ def list_rows(kind: str, ids: list[int]) -> list[ListRow]:
     prepared statement)."""
     if not ids:
         return []
-    with prepared_cursor(binary=True) as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_list_rows_sql(kind), [list(ids)])
         found = cursor.fetchall()
     # Its category's names: the 12th and 13th values (after the case's own).

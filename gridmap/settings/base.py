@@ -187,7 +187,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# GeoDjango's PostGIS backend, reading date-times with psycopg's compiled loader (gridmap.db).
+DATABASES["default"]["ENGINE"] = "gridmap.db"
 # Which process a connection belongs to, in pg_stat_activity (gunicorn.conf.py: gridmap-web;
 # the Makefile's worker: gridmap-worker).
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.get(
