@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from .lists import Column, ListFilterForm, ListSpec
+    from .paging import Keyset
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class CaseLists:
     # reads its rows from ``queryset``.
     keys: Callable[[Any, ListSpec], QuerySet[Any]] | None = None
     page_rows: Callable[[str, list[Any]], list[Any]] | None = None
+    # The lists paged by keyset (``cases.paging.Keyset``), by ``ListKind``: their pager's
+    # Next and Previous carry a cursor, so a deep page skips nothing. Their order must be
+    # the keyset's (a non-null date-time then the key, both descending).
+    keysets: Mapping[str, Keyset] = field(default_factory=dict)
 
     def list_label(self, kind: str) -> str:
         return str(self.list_labels.get(kind) or _list_kind_label(kind))

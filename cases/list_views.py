@@ -151,7 +151,7 @@ class CaseListsView(LoginRequiredMixin, View):
         status: int = 200,
         now: dt.datetime | None = None,
     ) -> HttpResponse:
-        params = {k: v for k, v in request.GET.items() if k not in ("page", "format")}
+        params = {k: v for k, v in request.GET.items() if k not in ("page", "format", "cursor")}
         kind = spec.kind if spec else (request.GET.get("list") or lists.ListKind.PROBLEMS)
         if kind not in lists.ListKind.values:
             kind = lists.ListKind.PROBLEMS
@@ -213,7 +213,13 @@ class CaseListsView(LoginRequiredMixin, View):
 
             counted = paging.count_rows(qs)
             page = paging.numbered_page(
-                qs, paging.page_number(request.GET.get("page")), lists.PAGE_SIZE, counted, read
+                qs,
+                paging.page_number(request.GET.get("page")),
+                lists.PAGE_SIZE,
+                counted,
+                read,
+                keyset=case_lists.keysets.get(kind),
+                cursor=getattr(form, "cleaned_data", {}).get("cursor") or None,
             )
             count_text = case_lists.count_text(counted.value)
             if counted.estimate:
@@ -235,10 +241,17 @@ class CaseListsView(LoginRequiredMixin, View):
                     "count_text": count_text,
                     "csv_url": query(params, list=kind, format="csv"),
                     "xlsx_url": query(params, list=kind, format="xlsx"),
-                    "prev_url": query(params, list=kind, page=page.previous_page_number())
+                    "prev_url": query(
+                        params,
+                        list=kind,
+                        page=page.previous_page_number(),
+                        cursor=page.previous_cursor,
+                    )
                     if page.has_previous()
                     else "",
-                    "next_url": query(params, list=kind, page=page.next_page_number())
+                    "next_url": query(
+                        params, list=kind, page=page.next_page_number(), cursor=page.next_cursor
+                    )
                     if page.has_next()
                     else "",
                     "figures": case_lists.figures(request.user, spec)

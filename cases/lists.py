@@ -71,6 +71,7 @@ from grids.models import CatchmentAssignment, City, District, Grid, Station, Tow
 from .deadlines import traffic_light
 from .kinds import kind_of
 from .models import OPEN_STATUSES, Case, Status
+from .paging import MSG_BAD_CURSOR, BadCursor, Keyset
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -718,6 +719,8 @@ class ListFilterForm(forms.Form):
     format = forms.ChoiceField(
         choices=[("", "HTML"), ("html", "HTML"), ("csv", "CSV"), ("xlsx", "XLSX")], required=False
     )
+    # Where a page of a list paged by keyset starts (its neighbour's Next or Previous).
+    cursor = forms.CharField(required=False, max_length=300)
 
     def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -731,6 +734,15 @@ class ListFilterForm(forms.Form):
 
     def clean_code(self) -> str:
         return (self.cleaned_data.get("code") or "").strip().upper()
+
+    def clean_cursor(self) -> str:
+        cursor = self.cleaned_data.get("cursor") or ""
+        if cursor:
+            try:
+                Keyset("").parse(cursor)
+            except BadCursor:
+                raise forms.ValidationError(gettext(MSG_BAD_CURSOR)) from None
+        return cursor
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -126,6 +126,10 @@ class Page:
     count: RowCount
     # Whether a row follows the page (read with the page: one key more than it shows).
     more: bool
+    # On a list paged by keyset (``numbered_page(keyset=)``): the cursors of the next and of
+    # the previous page (None: none, or the previous page is the first).
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
 
     # The methods of Django's ``Page`` that the views and templates call.
     def has_next(self) -> bool:
@@ -160,20 +164,55 @@ def numbered_page(
     size: int,
     count: RowCount,
     read: Callable[[list[Any]], list[Any]] | None = None,
+    *,
+    keyset: Keyset | None = None,
+    cursor: str | None = None,
 ) -> Page:
     """Page ``number`` of ``qs`` in its order, in two statements: the page's keys (the
     filter and the order only, so an ``OFFSET`` skips rows at an index step each, with no
     name looked up for them), then those rows with everything the page shows (``read``, the
     keys in order -> the rows in that order; by default ``qs``'s rows). Past the last page
-    of an exact count: the last page (``Paginator.get_page``'s rule)."""
+    of an exact count: the last page (``Paginator.get_page``'s rule).
+
+    With ``keyset`` (the list's order is ``keyset.order()``), the page carries the cursors
+    of its neighbours, and with a ``cursor`` (made for this list's page ``number`` by its
+    neighbour) it is read after (before) that row: nothing is skipped, so page 10,000
+    costs what page 1 costs. The number is then the one the link said. A bad cursor is
+    ``BadCursor``."""
     num_pages = max(1, -(-count.value // size))
+    if keyset is not None and cursor:
+        window, before = keyset.window(qs, size, cursor)
+        keys = list(window.values_list(keyset.field, "pk")[: size + 1])
+        if before:
+            keys.reverse()  # the page's order, newest first
+        around = keyset.around(keys, size, cursor, before)
+        if not around.ids and before:
+            number = 1
+        previous = around.previous_cursor if number > 2 else None
+        return Page(
+            read(around.ids) if read is not None else _in_order(qs, around.ids),
+            number,
+            max(num_pages, number),
+            count,
+            around.next_cursor is not None,
+            around.next_cursor,
+            previous,
+        )
     if not count.estimate:
         number = min(number, num_pages)
     start = (number - 1) * size
-    ids = list(qs.values_list("pk", flat=True)[start : start + size + 1])
+    if keyset is None:
+        ids = list(qs.values_list("pk", flat=True)[start : start + size + 1])
+        next_cursor = previous_cursor = None
+    else:
+        keys = list(qs.values_list(keyset.field, "pk")[start : start + size + 1])
+        ids = [pk for _value, pk in keys]
+        shown = keys[:size]
+        next_cursor = keyset.cursor(*shown[-1]) if len(keys) > size else None
+        previous_cursor = keyset.cursor(*shown[0], before=True) if shown and number > 2 else None
     has_next = len(ids) > size
     rows = read(ids[:size]) if read is not None else _in_order(qs, ids[:size])
-    return Page(rows, number, num_pages, count, has_next)
+    return Page(rows, number, num_pages, count, has_next, next_cursor, previous_cursor)
 
 
 class BadCursor(ValueError):

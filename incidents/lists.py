@@ -45,6 +45,7 @@ from cases.lists import (
     User,
     areas_for,
 )
+from cases.paging import Keyset
 from grids.models import Grid, Town, Village
 
 from .models import Incident, IncidentRecipient, RecipientKind, Severity
@@ -220,4 +221,6 @@ LISTS = CaseLists(
     # A page's rows by key, in one prepared statement (the exports keep the queryset's).
     keys=_keys,
     page_rows=list_rows,
+    # The problem list (every case, the newest first) is paged by keyset.
+    keysets={ListKind.PROBLEMS: Keyset("reported_at")},
 )

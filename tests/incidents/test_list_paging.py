@@ -362,3 +362,71 @@ def _box(*bbox: float) -> Any:
     polygon = Polygon.from_bbox(bbox)
     polygon.srid = 4326
     return polygon
+
+
+# --- the problem list paged by keyset --------------------------------------------------------
+def test_the_problem_list_walks_back_by_its_previous_links(client, many, monkeypatch):
+    """Next and Previous of the problem list carry a cursor (the row the page starts after or
+    before); walked forward and back, the pages are the numbered pages. Page 2's Previous is
+    page 1 itself, and the other lists keep numbered links."""
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
+    client.force_login(root())
+    by_number = []
+    for number in range(1, 7):
+        response = client.get(LISTS, {"list": "problems", "page": number})
+        by_number.append([case.pk for case in response.context["rows"]])
+    url, forward = f"{LISTS}?list=problems", []
+    for _ in range(6):
+        response = client.get(url)
+        forward.append([case.pk for case in response.context["rows"]])
+        if response.context["next_url"]:
+            assert "cursor=" in response.context["next_url"]
+            url = LISTS + response.context["next_url"]
+    assert forward == by_number
+    assert response.context["page"].number == 6 and not response.context["next_url"]
+    back = []
+    while response.context["prev_url"]:
+        response = client.get(LISTS + response.context["prev_url"])
+        back.append((response.context["page"].number, [c.pk for c in response.context["rows"]]))
+    assert back == [(n, by_number[n - 1]) for n in (5, 4, 3, 2, 1)]
+    page_two = client.get(LISTS, {"list": "problems", "page": 2})
+    assert "cursor" not in page_two.context["prev_url"]
+    other = client.get(LISTS, {"list": "responsibility"})
+    assert "cursor" not in other.context["next_url"]
+
+
+def test_a_page_after_a_cursor_skips_nothing(client, many, monkeypatch):
+    """The page after a cursor reads its keys by a row comparison on (reported_at, id), with
+    no OFFSET, whatever its number."""
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
+    client.force_login(root())
+    page_three = client.get(LISTS, {"list": "problems", "page": 3})
+    with CaptureQueriesContext(connection) as queries:
+        page_four = client.get(LISTS + page_three.context["next_url"])
+    assert page_four.context["page"].number == 4
+    sqls = [q["sql"] or "" for q in queries.captured_queries]
+    keys = [sql for sql in sqls if '"reported_at"' in sql]
+    assert keys and not any("OFFSET" in sql for sql in keys)
+    assert "ROW(" in keys[0]
+
+
+def test_a_bad_cursor_is_a_400_with_a_message(client, many):
+    client.force_login(root())
+    response = client.get(LISTS, {"list": "problems", "cursor": "not-a-cursor"})
+    assert response.status_code == 400
+    assert "翻页链接已失效" in response.content.decode()
+
+
+def test_a_cursor_from_outside_does_not_widen_the_jurisdiction(client, world, many):  # noqa: F811
+    """A cursor only says where to start: a town's staff given one made from a case of
+    another town still sees only their own town's cases."""
+    outside = Incident.objects.exclude(place_code__startswith=world.t1.code).first()
+    assert outside is not None
+    login(client, AccountRole.TOWN_STAFF, [world.t1.code])
+    cursor = LIST_KEYSET.cursor(outside.reported_at + dt.timedelta(days=1), outside.pk)
+    response = client.get(LISTS, {"list": "problems", "page": 2, "cursor": cursor})
+    assert response.status_code == 200
+    shown = [case.place_code for case in response.context["rows"]]
+    assert shown and all(code.startswith(world.t1.code) for code in shown)
