@@ -70,6 +70,15 @@ SELECT i.id, i.reported_at, i.resolved_at, i.place_code, i.description, i.satisf
  ORDER BY i.closed_at DESC NULLS LAST, i.id DESC""",
 }
 
+# The problem list's page after a row (its Next link's cursor): the keyset, then the names.
+RAW_PROBLEMS_AFTER_SQL = f"""
+SELECT i.id, i.reported_at, i.status, i.severity, i.place_code, i.description, i.owner_level,
+       i.resolve_due_at, c.name_zh, t.name, v.name, g.name, {OWNER_NAME_SQL}
+  FROM (SELECT id FROM incidents_incident WHERE (reported_at, id) < (%s, %s)
+         ORDER BY reported_at DESC, id DESC LIMIT {PAGE}) p
+  {PAGE_JOINS}
+ ORDER BY i.reported_at DESC, i.id DESC"""
+
 # The API's page: the keyset after a row, the same properties built as GeoJSON in SQL.
 RAW_API_SQL = f"""
 SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_agg(
@@ -134,6 +143,7 @@ def _lists() -> None:
     from django.db import connection
     from django.test import Client
 
+    from cases.paging import Keyset
     from gridmap.sql import session_options
     from incidents.api import LIST_KEYSET
     from incidents.models import Incident
@@ -187,6 +197,31 @@ def _lists() -> None:
                 note=f"{counts[kind]} rows in the list, {PAGE} a page; ours counts (capped or "
                 "estimated) and renders the page",
             )
+
+    # The problem list's deep page as its Next link reaches it (by cursor, nothing skipped).
+    deep = _deepest(total)
+    after = Incident.objects.order_by("-reported_at", "-id").values_list("reported_at", "pk")[
+        (deep - 1) * PAGE - 1
+    ]
+    cursor = Keyset("reported_at").cursor(*after)
+
+    def ours_after(_: Any) -> None:
+        status, _content = app.get("/lists/", {"list": "problems", "page": deep, "cursor": cursor})
+        assert status == 200, status
+
+    def raw_after(_: Any) -> None:
+        raw_db.execute(RAW_PROBLEMS_AFTER_SQL, list(after)).fetchall()
+
+    report(
+        f"/lists/ problems page {deep} by its Next link's cursor vs raw SQL",
+        *time_pair(
+            (f"ours: GET /lists/?list=problems&page={deep}&cursor=…", ours_after),
+            ("baseline: raw SQL, the keys after the row, then names", raw_after),
+            [0] * RUNS,
+            3,
+        ),
+        note=f"{total} rows in the list, {PAGE} a page, the page reached by Next (keyset)",
+    )
 
     # The API: the bbox of the incidents' middle half (most of a city), page 1 and deep.
     with connection.cursor() as cur:
