@@ -254,7 +254,8 @@ SELECT i.id, i.reported_at, i.status, i.severity, i.place_code, i.description, i
 
 def list_rows(kind: str, ids: list[int]) -> list[ListRow]:
     """The incidents ``ids`` as the list ``kind`` shows them, in the order of ``ids`` (one
-    prepared statement)."""
+    prepared statement). It filters nothing: the keys must come from the list's own query,
+    which applies the jurisdiction (``CaseLists.keys``)."""
     if not ids:
         return []
     with prepared_cursor() as cursor:
