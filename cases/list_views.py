@@ -52,6 +52,27 @@ SHARED_PARAMS = ("list", "level", "code", "from", "to")
 HIDDEN_CHOICES = ("list", "level", "format")
 
 
+class _Options(Mapping[str, Any]):
+    """The ``<option>``s of the filter's choice fields by name (``lists.select_options``),
+    each written on first use: a choice from a query (the service items) is read only where
+    a template shows it."""
+
+    def __init__(self, form: lists.ListFilterForm, values: Mapping[str, Any]) -> None:
+        self.form, self.values = form, values
+
+    def __getitem__(self, name: str) -> Any:
+        field = self.form.fields.get(name)
+        if name in HIDDEN_CHOICES or not isinstance(field, forms.ChoiceField):
+            raise KeyError(name)
+        return lists.select_options(field.choices, self.values.get(name, ""))
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n, f in self.form.fields.items() if isinstance(f, forms.ChoiceField))
+
+    def __len__(self) -> int:
+        return sum(1 for _name in self)
+
+
 def query(params: Mapping[str, Any], **changes: Any) -> str:
     """``?params`` with ``changes`` (None or "" drops a parameter)."""
     merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
@@ -188,12 +209,9 @@ class CaseListsView(LoginRequiredMixin, View):
             "columns": case_lists.columns(kind, request.user),
             "params": params,
             "values": {k: request.GET.get(k, "") for k in form.fields},
-            # The options of each choice the filter offers, the current one selected.
-            "options": {
-                name: lists.select_options(field.choices, request.GET.get(name, ""))
-                for name, field in form.fields.items()
-                if name not in HIDDEN_CHOICES and isinstance(field, forms.ChoiceField)
-            },
+            # The options of a choice of the filter, the current one selected (written when
+            # the template asks: ``{{ options.status }}``).
+            "options": _Options(form, request.GET),
             "rows": [],
             "page": None,
             "lights": lists.LIGHT_LABELS,

@@ -186,18 +186,21 @@ def numbered_page(
         if before:
             keys.reverse()  # the page's order, newest first
         around = keyset.around(keys, size, cursor, before)
-        if not around.ids and before:
+        # Nothing after the cursor any more (the list changed under it), or back at the
+        # list's start: the page by its number (offset, clamped to the last page; page 1).
+        if before and around.previous_cursor is None:
             number = 1
-        previous = around.previous_cursor if number > 2 else None
-        return Page(
-            read(around.ids) if read is not None else _in_order(qs, around.ids),
-            number,
-            max(num_pages, number),
-            count,
-            around.next_cursor is not None,
-            around.next_cursor,
-            previous,
-        )
+        elif around.ids:
+            previous = around.previous_cursor if number > 2 else None
+            return Page(
+                read(around.ids) if read is not None else _in_order(qs, around.ids),
+                number,
+                max(num_pages, number),
+                count,
+                around.next_cursor is not None,
+                around.next_cursor,
+                previous,
+            )
     if not count.estimate:
         number = min(number, num_pages)
     start = (number - 1) * size
@@ -252,10 +255,13 @@ class Keyset:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             token = json.loads(raw)
             value = parse_datetime(token["k"])
-            pk = int(token["id"])
+            pk = token["id"]
             before = token["d"] == "b"
         except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
             raise BadCursor(cursor) from None
+        # A key is an integer of the database's size (not 1e400, not "7", not true).
+        if type(pk) is not int or not -(2**63) <= pk < 2**63:
+            raise BadCursor(cursor)
         if value is None or value.tzinfo is None or token["d"] not in ("a", "b"):
             raise BadCursor(cursor)
         return value, pk, before

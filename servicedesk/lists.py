@@ -27,6 +27,7 @@ The desk's list (``/services/``) is the same query with the desk's filters and e
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import Any
@@ -224,8 +225,10 @@ def done_on_time(request: ServiceRequest) -> bool | None:
     return request.resolve_due_at is None or request.resolved_at <= request.resolve_due_at
 
 
+@functools.cache
 def applicant_column(*, visible: bool) -> Column:
-    """The applicant's name as the viewer may see it."""
+    """The applicant's name as the viewer may see it (one column object per visibility: the
+    page's writers are kept per column, ``cases.lists.rows_html``)."""
     return Column(
         "applicant",
         _("applicant"),

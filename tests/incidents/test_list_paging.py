@@ -430,3 +430,51 @@ def test_a_cursor_from_outside_does_not_widen_the_jurisdiction(client, world, ma
     assert response.status_code == 200
     shown = [case.place_code for case in response.context["rows"]]
     assert shown and all(code.startswith(world.t1.code) for code in shown)
+
+
+def _b64(token: dict[str, Any]) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("key", [1e400, "7", True, 2**70, None])
+def test_a_cursor_whose_key_is_not_a_key_is_a_400(client, many, key):
+    """Review finding: ``"id": 1e400`` made ``int()`` overflow, a 500 on the page and in the
+    API."""
+    client.force_login(root())
+    cursor = _b64({"k": "2026-01-01T00:00:00+00:00", "id": key, "d": "a"})
+    page = client.get(LISTS, {"list": "problems", "page": 2, "cursor": cursor})
+    assert page.status_code == 400
+    assert client.get(API, {"cursor": cursor}).status_code == 400
+
+
+def test_a_cursor_past_the_end_shows_the_last_page_with_its_way_back(client, many, monkeypatch):
+    """Review finding: when nothing follows a Next link's row any more (the list changed under
+    it), the page is the numbered one (clamped to the last), with its Previous link."""
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
+    client.force_login(root())
+    oldest = Incident.objects.order_by("reported_at", "id").first()
+    cursor = LIST_KEYSET.cursor(oldest.reported_at, oldest.pk)
+    response = client.get(LISTS, {"list": "problems", "page": 9, "cursor": cursor})
+    assert response.status_code == 200
+    last = client.get(LISTS, {"list": "problems", "page": 6})
+    assert response.context["page"].number == 6
+    assert [c.pk for c in response.context["rows"]] == [c.pk for c in last.context["rows"]]
+    assert response.context["prev_url"] and "data-empty" not in response.content.decode()
+
+
+def test_going_back_to_the_start_is_page_one(client, many, monkeypatch):
+    """Review finding: a Previous link whose page is short (rows added before it, or a
+    cursor near the start) showed a short "page 2" and then page 1 repeated its rows. Back
+    at the start, the page is page 1 itself."""
+    monkeypatch.setattr(case_lists, "PAGE_SIZE", 2)
+    client.force_login(root())
+    first = client.get(LISTS, {"list": "problems"})
+    second_row = first.context["rows"][1]
+    cursor = LIST_KEYSET.cursor(second_row.reported_at, second_row.pk, before=True)
+    response = client.get(LISTS, {"list": "problems", "page": 2, "cursor": cursor})
+    assert response.context["page"].number == 1
+    assert [c.pk for c in response.context["rows"]] == [c.pk for c in first.context["rows"]]
+    assert not response.context["prev_url"]

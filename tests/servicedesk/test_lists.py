@@ -372,3 +372,14 @@ def test_each_list_is_one_query_whatever_the_rows(w, made, kind, django_assert_n
         rows = list(case_lists.rows(list_queryset(user=root, spec=ListSpec(kind=kind)), columns,
                                     timezone.now()))  # fmt: skip
     assert rows
+
+
+def test_the_columns_are_the_same_objects_for_every_page(w):
+    """The page keeps each column's writers per column object (``cases.lists.rows_html``):
+    the applicant's column is one object per visibility, not a new one per request."""
+    from servicedesk.lists import columns_for
+
+    for kind in ListKind.values:
+        first = columns_for(kind, w.users["assistant"])
+        again = columns_for(kind, w.users["assistant"])
+        assert all(a is b for a, b in zip(first, again, strict=True))
