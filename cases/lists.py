@@ -296,7 +296,7 @@ def cell_text(kind: str, value: Any, labels: Mapping[str, Any] | None = None) ->
     if labels is not None:
         return str(labels.get(value, value))
     if kind == "datetime":
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return minute_text(timezone.localtime(value))
     if kind == "date":
         return value.isoformat()
     if kind == "status":
@@ -311,6 +311,12 @@ def cell_text(kind: str, value: Any, labels: Mapping[str, Any] | None = None) ->
         # The list separator of the language: "、" in Chinese, ", " in English.
         return pgettext("list separator", ", ").join(str(v) for v in value)
     return str(value)
+
+
+def minute_text(local: dt.datetime) -> str:
+    """A local time to the minute, as ``strftime("%Y-%m-%d %H:%M")`` writes it, without its
+    cost (a list page writes a hundred)."""
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 @functools.lru_cache(maxsize=512)
@@ -467,9 +473,7 @@ def _writer(column: Column, case_url: str) -> _Writer:
         def write(value: Any) -> str:
             if value is None:
                 return MUTED_DASH
-            # cell_text's "%Y-%m-%d %H:%M", without strftime's cost.
-            t = value.astimezone(zone)
-            return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
+            return minute_text(value.astimezone(zone))
 
         return column.value, td, write
     if kind in PLAIN_KINDS:
@@ -479,10 +483,7 @@ def _writer(column: Column, case_url: str) -> _Writer:
             if value is None or value == "" or isinstance(value, list | tuple):
                 return _content(kind, value, labels)
             text = value if type(value) is str else str(value)
-            if kind == "long":
-                short = text if len(text) <= 60 else Truncator(text).chars(60)
-                return f'<span title="{_e(text)}">{_e(short)}</span>'
-            return _e(_capfirst(text))
+            return _long_markup(text) if kind == "long" else _e(_capfirst(text))
 
         return column.value, td, write
     return column.value, td, lambda value: _content(kind, value, labels)
@@ -502,9 +503,14 @@ def _content(kind: str, value: Any, labels: Mapping[str, Any] | None) -> str:
     if kind == "on_time":
         return f'<span class="cs-chip {"cs-ontime" if value else "cs-late"}">{_e(text)}</span>'
     if kind == "long":
-        short = text if len(text) <= 60 else Truncator(text).chars(60)
-        return f'<span title="{_e(text)}">{_e(short)}</span>'
+        return _long_markup(text)
     return _e(_capfirst(text))
+
+
+def _long_markup(text: str) -> str:
+    """A long text's cell: its first 60 characters, the whole in the title."""
+    short = text if len(text) <= 60 else Truncator(text).chars(60)
+    return f'<span title="{_e(text)}">{_e(short)}</span>'
 
 
 def area_options(areas: list[tuple[str, list[tuple[str, str]]]], selected: str) -> SafeString:
@@ -524,8 +530,7 @@ def select_options(choices: Iterable[tuple[Any, Any]], selected: str) -> SafeStr
     selected = str(selected)
     return mark_safe(  # noqa: S308 (every value escaped)
         "".join(
-            f'<option value="{_e(value)}"{" selected" if str(value) == selected else ""}>'
-            f"{_e(_capfirst(str(label)))}</option>"
+            _option(value, _capfirst(str(label)), str(value) == selected)
             for value, label in choices
         )
     )
@@ -538,13 +543,14 @@ def _area_options(
     parts = []
     for group, choices in groups:
         parts.append(f'<optgroup label="{_e(_capfirst(group))}">')
-        parts.extend(
-            f'<option value="{_e(code)}"{" selected" if code == selected else ""}>'
-            f"{_e(label)}</option>"
-            for code, label in choices
-        )
+        parts.extend(_option(code, label, code == selected) for code, label in choices)
         parts.append("</optgroup>")
     return mark_safe("".join(parts))  # noqa: S308 (every value escaped)
+
+
+def _option(value: Any, label: str, selected: bool) -> str:
+    """An ``<option>``, its value and label escaped."""
+    return f'<option value="{_e(value)}"{" selected" if selected else ""}>{_e(label)}</option>'
 
 
 def _e(value: Any) -> str:

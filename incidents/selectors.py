@@ -195,10 +195,6 @@ class ListRow:
         for name, value in zip(self.LIST_ROW_FIELDS, values, strict=True):
             setattr(self, name, value)
 
-    @property
-    def id(self) -> int:
-        return self.pk  # type: ignore[no-any-return]
-
 
 @functools.cache
 def _list_rows_sql(kind: str) -> str:
