@@ -180,6 +180,11 @@ def numbered_page(
     costs what page 1 costs. The number is then the one the link said. A bad cursor is
     ``BadCursor``."""
     num_pages = max(1, -(-count.value // size))
+    if read is None:
+
+        def read(ids: list[Any]) -> list[Any]:
+            return _in_order(qs, ids)
+
     if keyset is not None and cursor:
         window, before = keyset.window(qs, size, cursor)
         keys = list(window.values_list(keyset.field, "pk")[: size + 1])
@@ -193,7 +198,7 @@ def numbered_page(
         elif around.ids:
             previous = around.previous_cursor if number > 2 else None
             return Page(
-                read(around.ids) if read is not None else _in_order(qs, around.ids),
+                read(around.ids),
                 number,
                 max(num_pages, number),
                 count,
@@ -214,8 +219,7 @@ def numbered_page(
         next_cursor = keyset.cursor(*shown[-1]) if len(keys) > size else None
         previous_cursor = keyset.cursor(*shown[0], before=True) if shown and number > 2 else None
     has_next = len(ids) > size
-    rows = read(ids[:size]) if read is not None else _in_order(qs, ids[:size])
-    return Page(rows, number, num_pages, count, has_next, next_cursor, previous_cursor)
+    return Page(read(ids[:size]), number, num_pages, count, has_next, next_cursor, previous_cursor)
 
 
 class BadCursor(ValueError):
