@@ -187,6 +187,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A kept connection that ended a request less than this many seconds ago, without a database
+# error, skips Django's health check (a SELECT 1 round trip) on its next request (gridmap.db).
+GRIDMAP_DB_HEALTH_CHECK_AFTER = float(os.environ.get("GRIDMAP_DB_HEALTH_CHECK_AFTER", "1"))
 # GeoDjango's PostGIS backend, reading date-times with psycopg's compiled loader (gridmap.db).
 DATABASES["default"]["ENGINE"] = "gridmap.db"
 # Which process a connection belongs to, in pg_stat_activity (gunicorn.conf.py: gridmap-web;
