@@ -16,7 +16,7 @@ from cases.models import OPEN_STATUSES
 PAGE = 50
 OPEN = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 DEEP_PAGE = 1000
-RUNS = 15
+RUNS = 40
 
 OWNER_NAME_SQL = """COALESCE(
   (SELECT name FROM grids_grid WHERE code = i.owner_code AND generation_high_id IS NULL LIMIT 1),

@@ -71,16 +71,23 @@ kept_estimates: TTLCache[int] = TTLCache("GRIDMAP_COUNT_ESTIMATE_SECONDS", max_e
 
 
 def count_rows(
-    qs: QuerySet[Any], cap: int | None = None, trust: float = TRUST_ESTIMATE_FACTOR
+    qs: QuerySet[Any],
+    cap: int | None = None,
+    trust: float = TRUST_ESTIMATE_FACTOR,
+    *,
+    compiled: tuple[str, Sequence[Any]] | None = None,
 ) -> RowCount:
     """The rows of ``qs``: exact up to ``cap`` (default ``COUNT_CAP``; one bounded count),
     else the planner's estimate (at least ``cap + 1``), marked as such. Where the planner
     expects ``trust`` times the cap or more (default ``TRUST_ESTIMATE_FACTOR``), its
     estimate is the answer at once (one ``EXPLAIN``, nothing run). An estimate that is the
     answer is kept for the same filter a short time (``kept_estimates``); an exact count
-    never is."""
+    never is. ``compiled``: ``qs``'s rows already compiled, unordered (``Keyset.keys``), so
+    that the count does not compile them again."""
     cap = COUNT_CAP if cap is None else cap
-    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    if compiled is None:
+        compiled = qs.order_by().values("pk").query.sql_with_params()
+    sql, params = compiled
     key: tuple[Any, ...] | None = (qs.db, cap, trust, sql, *params)
     try:
         kept = kept_estimates.get(key)
@@ -291,6 +298,38 @@ class Keyset:
         else:
             qs = qs.order_by(*self.order())
         return qs, before
+
+    def keys(self, qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+        """``qs``'s rows compiled once, unordered, as the columns ``"pk"`` and the field: for
+        ``window_sql`` and ``count_rows(compiled=)`` both (a compilation of a jurisdiction's
+        filter costs 0.15-0.45 ms)."""
+        return qs.order_by().values("pk", self.field).query.sql_with_params()
+
+    def window_sql(
+        self,
+        keys: tuple[str, Sequence[Any]],
+        size: int,
+        cursor: str | None,
+        offset: int = 0,
+    ) -> tuple[str, list[Any], bool]:
+        """``window`` written around the compiled ``keys`` (``Keyset.keys``): the SQL and
+        values of the keys (``"pk"``) of the ``size`` rows after (before) ``cursor``, or
+        after skipping ``offset`` rows, nearest the cursor first, and whether they are before
+        it. PostgreSQL pulls the plain subquery up, so the plan is ``window``'s. A bad cursor
+        is ``BadCursor``."""
+        sql, params = keys
+        field = connections["default"].ops.quote_name(self.field)
+        where, bound, before = "", [], False
+        if cursor:
+            value, pk, before = self.parse(cursor)
+            where = f' WHERE (k.{field}, k."pk") {">" if before else "<"} (%s, %s)'
+            bound = [value, pk]
+        way = "ASC" if before else "DESC"
+        text = (
+            f'SELECT k."pk" FROM ({sql}) k{where} ORDER BY k.{field} {way}, k."pk" {way} '
+            "LIMIT %s OFFSET %s"
+        )
+        return text, [*params, *bound, size + 1, offset], before
 
     def around(
         self, keys: list[tuple[dt.datetime, Any]], size: int, cursor: str | None, before: bool

@@ -550,25 +550,27 @@ class IncidentListApi(APIView):
         cursor = filters.get("cursor") or ""
         url = request.build_absolute_uri()
         by_number = page > 1 and not cursor
+        # The filter compiled once, for the page and the count.
+        compiled = LIST_KEYSET.keys(qs)
         if by_number:
             # A page by number (offset): kept for clients that jump to a page.
-            start = (page - 1) * size
-            window = qs.order_by(*LIST_KEYSET.order()).values("pk")[start : start + size + 1]
-            before = False
+            window = LIST_KEYSET.window_sql(compiled, size, None, offset=(page - 1) * size)
         else:
             # The first page, or the page after (before) a cursor: keyset, nothing skipped.
-            ordered, before = LIST_KEYSET.window(qs, size, cursor or None)
-            window = ordered.values("pk")[: size + 1]
+            window = LIST_KEYSET.window_sql(compiled, size, cursor or None)
+        sql, values, before = window
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first, as PostgreSQL wrote them.
-        rows = selectors.list_features(window, category_name_field(), timezone.now())
+        rows = selectors.list_features(
+            (sql, values), category_name_field(), timezone.now(), qs.db
+        )
         keys = [(row.reported_at, row.pk) for row in rows]
         around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
         shown = set(around.ids)
         if page == 1 and not cursor and not around.next_cursor:
             counted = RowCount(len(shown))  # the whole list is on this page
         else:
-            counted = count_rows(qs, cap=API_COUNT_CAP, trust=1)
+            counted = count_rows(qs, cap=API_COUNT_CAP, trust=1, compiled=compiled)
         links = {"next": None, "previous": None}
         if around.next_cursor:
             links["next"] = replace_query_param(

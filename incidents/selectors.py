@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from django.contrib.gis.db.models import PointField
@@ -125,14 +126,15 @@ def _with_light(feature: str, light: str | None) -> str:
 
 
 def list_features(
-    window: QuerySet[Incident], category_name: str, now: dt.datetime
+    window: tuple[str, Sequence[Any]], category_name: str, now: dt.datetime, using: str
 ) -> list[ListFeature]:
-    """The GeoJSON features of the incidents whose keys ``window`` selects (its only column:
-    ``values("pk")``), the newest first, as JSON text, each with its ``traffic_light`` at
-    ``now``; ``category_name`` is the category's name column of the language (``name_zh``)."""
-    inner, params = window.query.sql_with_params()
+    """The GeoJSON features of the incidents whose keys the statement ``window`` selects
+    (SQL and values; its only column the key: ``Keyset.window_sql``), the newest first, as
+    JSON text, each with its ``traffic_light`` at ``now``; ``category_name`` is the
+    category's name column of the language (``name_zh``)."""
+    inner, params = window
     sql = _list_features_sql(category_name).replace("{window}", inner)
-    with connections[window.db].cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [

@@ -356,6 +356,45 @@ def test_each_lists_order_is_read_from_its_index(many, kind, index):
     assert "Sort" not in plan.split(index)[0], plan
 
 
+@pytest.mark.parametrize("cursor", [False, True])
+def test_the_api_window_written_around_its_filter_is_read_from_the_index(many, cursor):
+    """``Keyset.window_sql`` wraps the compiled filter in a subquery; PostgreSQL pulls it up,
+    so the page (and the row comparison after a cursor) still comes from the index."""
+    qs = Incident.objects.filter(location__intersects=_box(99.0, -1.0, 101.0, 1.0))
+    last = Incident.objects.order_by("-reported_at", "-id").first()
+    after = LIST_KEYSET.cursor(last.reported_at, last.pk) if cursor else None
+    sql, params, _before = LIST_KEYSET.window_sql(LIST_KEYSET.keys(qs), 50, after)
+    with connection.cursor() as db:
+        db.execute("SET LOCAL enable_seqscan = off")
+        db.execute("SET LOCAL enable_sort = off")
+        db.execute("SET LOCAL enable_incremental_sort = off")
+        db.execute("SET LOCAL enable_bitmapscan = off")
+        db.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in db.fetchall())
+    assert "incident_reported_id" in plan, plan
+    assert "Sort" not in plan and "Subquery Scan" not in plan, plan
+    if cursor:
+        assert "Index Cond: (ROW(reported_at, id) < ROW(" in plan, plan
+
+
+def test_an_api_page_compiles_its_filter_once(client, many, monkeypatch):
+    """The page and its count share one compilation of the filter (``Keyset.keys``)."""
+    from django.db.models.sql.query import Query
+
+    client.force_login(root())
+    compiled: list[str] = []
+    original = Query.sql_with_params
+
+    def counting(query: Query) -> Any:
+        compiled.append(str(query.model))
+        return original(query)
+
+    monkeypatch.setattr(Query, "sql_with_params", counting)
+    response = client.get(API, {"page_size": 2, "bbox": "99,-1,101,1"})
+    assert response.status_code == 200 and response.json()["next"]
+    assert len(compiled) == 1, compiled
+
+
 def _box(*bbox: float) -> Any:
     from django.contrib.gis.geos import Polygon
 
