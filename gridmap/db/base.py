@@ -27,7 +27,6 @@ import time
 from typing import Any
 
 from django.conf import settings
-
 from django.contrib.gis.db.backends.postgis.base import (
     DatabaseWrapper as PostGISDatabaseWrapper,
 )

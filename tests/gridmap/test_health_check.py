@@ -20,7 +20,8 @@ def kept() -> Iterator[object]:
     """A connection of Django's kind, kept between requests (CONN_MAX_AGE), with health
     checks on, counting its health checks."""
     settings_dict = {**connection.settings_dict, "CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
-    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict)  # its own connection
+    # A connection of its own, beside the test's.
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict)
     checks: list[bool] = []
     usable = wrapper.is_usable
 
