@@ -561,9 +561,7 @@ class IncidentListApi(APIView):
         sql, values, before = window
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first, as PostgreSQL wrote them.
-        rows = selectors.list_features(
-            (sql, values), category_name_field(), timezone.now(), qs.db
-        )
+        rows = selectors.list_features((sql, values), category_name_field(), timezone.now(), qs.db)
         keys = [(row.reported_at, row.pk) for row in rows]
         around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
         shown = set(around.ids)
