@@ -119,3 +119,42 @@ class ServiceCircleUncovered(models.Model):
     class Meta:
         verbose_name = _("household beyond the service circle")
         verbose_name_plural = _("households beyond the service circle")
+
+
+class InputChange(models.Model):
+    """One statement that wrote an input of the service circle (households, grids, villages,
+    road segments and nodes, service centres), appended by a statement-level trigger in the
+    writer's transaction (migration ``0004``): it commits with the change, bulk SQL and
+    ``COPY`` included. ``coverage.service_circle.refresh`` skips the fingerprints of an area
+    when no change committed since its last check (``CircleCheck``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    # The writer's transaction (``pg_current_xact_id()``, xid8: stored as a number).
+    xact = models.BigIntegerField(_("transaction"), db_index=True)
+
+    class Meta:
+        verbose_name = _("change of the service circle's inputs")
+        verbose_name_plural = _("changes of the service circle's inputs")
+
+
+class CircleCheck(models.Model):
+    """The last complete check of an area's service circle: every village's cached row then
+    matched its inputs as seen by ``snapshot`` (``pg_current_snapshot()`` as text, taken
+    before the fingerprints), with ``InputChange`` ids up to ``last_change`` visible."""
+
+    # The area's code prefix as the fingerprints match it (``450702%``).
+    area = models.CharField(_("area code prefix"), max_length=32, primary_key=True)
+    # What the cached figures depend on besides the data (the rule's version, the reach).
+    version = models.CharField(_("version"), max_length=100)
+    snapshot = models.TextField(_("snapshot"))
+    last_change = models.BigIntegerField(_("last change seen"))
+    # The checking transaction's own id when it had one (a caller's transaction that wrote
+    # before refreshing): its changes up to ``last_change`` were seen, though a snapshot
+    # counts its own transaction as running.
+    own_xact = models.BigIntegerField(_("own transaction"), null=True, blank=True)
+    villages = models.PositiveIntegerField(_("current villages"))
+    checked_at = models.DateTimeField(_("checked at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("check of an area's service circle")
+        verbose_name_plural = _("checks of areas' service circles")

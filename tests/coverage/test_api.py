@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountRole
@@ -91,10 +93,15 @@ def test_uncovered_households_geojson(api_client, town, town_staff, django_asser
     no_unit = HouseholdFactory(location=Point(100.001, 0.001, srid=4326), grid=town["grids"]["A1"])
     HouseholdFactory(location=Point(101.5, 1.5, srid=4326), grid=None)  # outside the town
     api_client.force_authenticate(town_staff)
-    # Reasons no grid and no unit, plus the service circle's few set-based statements.
-    with django_assert_max_num_queries(20):
+    # Reasons no grid and no unit, plus the service circle's few set-based statements (and
+    # its check: whether an input changed since, what this refresh saw, its record).
+    with django_assert_max_num_queries(23):
         res = api_client.get(UNCOVERED, {"area": town["town"].code})
     assert res.status_code == 200
+    # Again, with nothing changed: the check alone, no fingerprint.
+    with CaptureQueriesContext(connection) as again:
+        assert api_client.get(UNCOVERED, {"area": town["town"].code}).json() == res.json()
+    assert not any("_sc_fp" in query["sql"] for query in again.captured_queries)
     body = res.json()
     assert body["type"] == "FeatureCollection"
     got = {(f["id"], f["properties"]["reason"]) for f in body["features"]}

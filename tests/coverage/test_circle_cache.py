@@ -8,7 +8,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from coverage.models import RoadSegment, ServiceCircleVillage
+from coverage.models import CircleCheck, InputChange, RoadSegment, ServiceCircleVillage
 from coverage.report import coverage_report
 from coverage.service_circle import (
     ServiceCircleComputing,
@@ -140,6 +140,8 @@ def _in_own_connection(fn) -> None:
 
 def _forget_committed_cache() -> None:
     ServiceCircleVillage.objects.all().delete()
+    CircleCheck.objects.all().delete()
+    InputChange.objects.all().delete()
 
 
 def test_a_large_recomputation_runs_on_two_connections_and_equals_the_scratch(
@@ -184,3 +186,127 @@ def test_the_split_keeps_neighbours_together_and_balances_households():
     assert _split(rows, 3) == [rows[:3], rows[3:5], rows[5:]]  # 30, 50 and 20
     assert _split(rows[:1], 2) == [rows[:1]]
     assert _split([], 2) == []
+
+
+# --- the check: no fingerprint while no input changed ---------------------------------------
+def _fingerprinted(fn) -> bool:
+    """Whether ``fn`` computed the fingerprints (read every household of the area)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen:
+        fn()
+    return any("_sc_fp" in query["sql"] for query in seen.captured_queries)
+
+
+def test_with_no_input_changed_a_refresh_reads_no_fingerprint(river):  # noqa: F811
+    town, west, bare, households = river
+    assert _fingerprinted(lambda: refresh(town.code))
+    assert not _fingerprinted(lambda: refresh(town.code))
+    state = refresh(town.code)
+    assert state.fresh and state.stale_villages == [] and state.villages == 2
+    # A town inside a checked area has its own check.
+    assert _fingerprinted(lambda: refresh(west.code))
+    assert not _fingerprinted(lambda: service_circle(town.code))
+    assert_same_as_from_scratch(town.code)
+
+
+def test_only_a_change_of_what_the_circle_reads_makes_the_area_check_again(river):  # noqa: F811
+    town, west, bare, households = river
+    refresh(town.code)
+    # A household's phone is not an input of the circle.
+    Household.objects.filter(pk=households["bare far"].pk).update(phone="13800000000")
+    assert not _fingerprinted(lambda: refresh(town.code))
+    # Its position is (bulk SQL, as an import writes).
+    Household.objects.filter(pk=households["bare far"].pk).update(
+        location=Point(100.25, 0.0505, srid=4326)
+    )
+    assert _fingerprinted(lambda: refresh(town.code))
+    assert not _fingerprinted(lambda: refresh(town.code))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "DELETE FROM coverage_roadsegment WHERE name = 'bridge'",
+        "DELETE FROM coverage_roadnode WHERE id NOT IN (SELECT source_id FROM coverage_roadsegment"
+        " UNION SELECT target_id FROM coverage_roadsegment)",
+        "UPDATE grids_servicecentre SET location = ST_Translate(location, 0.001, 0)",
+        "INSERT INTO coverage_roadnode (geom) VALUES (ST_SetSRID(ST_MakePoint(100.2, 0.05), 4326))",
+        "UPDATE grids_village SET geom = ST_Translate(geom, 0.0001, 0)",
+        "UPDATE grids_grid SET village_id = village_id",
+        # Someone else's removal of cached rows (the fingerprints then find them missing).
+        "DELETE FROM coverage_servicecirclevillage",
+    ],
+)
+def test_any_statement_on_an_input_makes_the_area_check_again(
+    river,  # noqa: F811
+    change,
+):
+    from django.db import connection
+
+    town, west, bare, households = river
+    refresh(town.code)
+    with connection.cursor() as cursor:
+        cursor.execute(change)
+    assert _fingerprinted(lambda: refresh(town.code))
+    assert_same_as_from_scratch(town.code)
+
+
+def test_cache_rows_someone_removed_are_computed_again(river):  # noqa: F811
+    town, west, bare, households = river
+    before = figures(service_circle(town.code))
+    ServiceCircleVillage.objects.all().delete()
+    assert figures(service_circle(town.code)) == before
+
+
+def test_another_walking_speed_checks_again(river, settings):  # noqa: F811
+    town, west, bare, households = river
+    refresh(town.code)
+    settings.GRIDMAP_WALKING_KMH = 5.0
+    assert _fingerprinted(lambda: refresh(town.code))
+
+
+def test_a_change_committed_after_the_checks_snapshot_is_seen_though_its_id_is_older(db):
+    """The race the snapshot is kept for: a transaction that wrote an input (its change has
+    the lower id) and commits after another change and after the check was taken. Driven on
+    connections of their own, committed, as concurrent requests and imports write."""
+    import psycopg
+    from django.db import connection
+
+    from coverage.service_circle import _SEEN, _unchanged
+
+    dsn = {
+        "dbname": connection.settings_dict["NAME"],
+        "user": connection.settings_dict["USER"],
+        "password": connection.settings_dict["PASSWORD"],
+        "host": connection.settings_dict["HOST"],
+        "port": connection.settings_dict["PORT"],
+    }
+    note = (
+        "INSERT INTO coverage_inputchange (xact) VALUES (pg_current_xact_id()::text::bigint)"
+        " RETURNING id"
+    )
+    area = {"prefix": "race%", "version": "v"}
+    made: list[int] = []
+    with psycopg.connect(**dsn) as slow, psycopg.connect(**dsn, autocommit=True) as other:
+        try:
+            # Written, not committed: its change has the lower id.
+            made.append(slow.execute(note).fetchone()[0])
+            made.append(other.execute(note).fetchone()[0])  # another, committed
+            assert made[0] < made[1]
+            with psycopg.connect(**dsn) as checker:
+                snapshot, last_change, own = checker.execute(_SEEN).fetchone()
+            assert last_change >= made[1]
+            other.execute(
+                "INSERT INTO coverage_circlecheck (area, version, snapshot, last_change, own_xact,"
+                " villages, checked_at) VALUES (%s, %s, %s, %s, %s, 1, now())",
+                ["race%", "v", snapshot, last_change, own],
+            )
+            assert _unchanged(area) == 1  # the slow transaction has not committed
+            slow.commit()
+            assert _unchanged(area) is None  # committed after the check: seen as a change
+        finally:
+            slow.rollback()
+            other.execute("DELETE FROM coverage_circlecheck WHERE area = 'race%'")
+            other.execute("DELETE FROM coverage_inputchange WHERE id = ANY(%s)", [made])
