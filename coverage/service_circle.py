@@ -789,10 +789,10 @@ class Refresh:
 def refresh(area_code: str, *, max_households: int | None = None) -> Refresh:
     """Bring the cached circle of every current village of the area up to date: nothing to do
     if no input was written since the area's last complete refresh (``_unchanged``), else
-    fingerprint every village and recompute the stale ones in one pass. With ``max_households``, recompute
-    only if the stale villages hold at most that many households and no other recomputation
-    is running (else ``recomputed`` is False and nothing is written: the caller runs it in
-    the background).
+    fingerprint every village and recompute the stale ones in one pass. With
+    ``max_households``, recompute only if the stale villages hold at most that many
+    households and no other recomputation is running (else ``recomputed`` is False and
+    nothing is written: the caller runs it in the background).
 
     Outside any transaction (a request, the worker's task), a recomputation of
     ``PARALLEL_HOUSEHOLDS`` or more is split between ``GRIDMAP_COVERAGE_WORKERS``
