@@ -6,10 +6,12 @@ Messages are constants the tests reuse (translated when raised).
 
 from __future__ import annotations
 
+import copy
+import struct
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -40,6 +42,16 @@ class InputSerializer(serializers.Serializer):
 
     first_error_only: ClassVar[bool] = False
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """The declared fields, each this instance's own. DRF deep-copies them, which builds
+        every field again from its arguments (0.15 ms for the incident list's nine, on every
+        request). A field with no nested field keeps nothing of its own but what ``bind``
+        sets on it, so a shallow copy is enough; nested ones are deep-copied as DRF does."""
+        return {
+            name: copy.deepcopy(field) if _nested(field) else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
     def is_valid(self, *, raise_exception: bool = False) -> bool:
         valid = super().is_valid(raise_exception=False)
         if not valid and raise_exception:
@@ -48,6 +60,13 @@ class InputSerializer(serializers.Serializer):
                 errors = dict(list(errors.items())[:1])
             raise Invalid(errors)
         return valid
+
+
+def _nested(field: serializers.Field) -> bool:
+    """Whether ``field`` holds fields of its own (a list's child, a nested serializer)."""
+    return isinstance(field, serializers.BaseSerializer) or any(
+        hasattr(field, name) for name in ("child", "child_relation")
+    )
 
 
 # --- longitude, latitude and spatial reference systems ---------------------------------------
@@ -65,12 +84,19 @@ def srid_known(srid: int) -> bool:
 
 
 # --- bbox ------------------------------------------------------------------------------------
+# A polygon of one ring of five points as WKB (little-endian): GEOS reads it in one call,
+# where ``Polygon.from_bbox`` makes about twenty (15 us against 50 for every map request).
+_BOX_WKB = struct.Struct("<BIII10d")
+
+
 def bbox_of(raw: str) -> Polygon:
-    """``minlon,minlat,maxlon,maxlat`` as a polygon; ``ValueError`` when it is not one."""
+    """``minlon,minlat,maxlon,maxlat`` as a polygon (``Polygon.from_bbox``'s ring);
+    ``ValueError`` when it is not one."""
     x0, y0, x1, y1 = (float(v) for v in raw.split(","))
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         raise ValueError(raw)
-    return Polygon.from_bbox((x0, y0, x1, y1))
+    ring = (x0, y0, x0, y1, x1, y1, x1, y0, x0, y0)
+    return GEOSGeometry(memoryview(_BOX_WKB.pack(1, 3, 1, 5, *ring)))
 
 
 @extend_schema_field(OpenApiTypes.STR)
