@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.gis.geos import Polygon
 from django.utils.translation import gettext
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -11,6 +13,7 @@ from rest_framework.test import APIRequestFactory
 from gridmap.params import (
     MSG_BAD_BBOX,
     BBoxField,
+    InputSerializer,
     bbox_of,
     bbox_param,
     lon_lat_in_range,
@@ -26,6 +29,37 @@ def test_bbox_is_a_polygon_of_its_four_numbers():
     bbox = bbox_param(request(bbox="100,0,100.5,0.25"))
     assert bbox.extent == (100.0, 0.0, 100.5, 0.25)
     assert bbox_of("-180,-90,180,90").extent == (-180.0, -90.0, 180.0, 90.0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["100,0,100.5,0.25", "0,0,0,0", "-180,-90,180,90", "108.644288,21.979156,109.32489,22.36"],
+)
+def test_the_bbox_is_the_ring_polygon_from_bbox_makes(raw):
+    ours = bbox_of(raw)
+    theirs = Polygon.from_bbox(tuple(float(v) for v in raw.split(",")))
+    assert type(ours) is Polygon and ours.srid is None
+    assert ours.wkt == theirs.wkt and ours.equals_exact(theirs, 0)
+
+
+class _Nested(InputSerializer):
+    name = serializers.CharField(max_length=5)
+    codes = serializers.ListField(child=serializers.CharField(max_length=3))
+
+
+def test_each_input_has_its_own_fields_and_the_declared_ones_stay_unbound():
+    first = _Nested(data={"name": "abc", "codes": ["a"]})
+    second = _Nested(data={"name": "toolong", "codes": ["toolong"]})
+    assert first.is_valid() and not second.is_valid()
+    assert set(second.errors) == {"name", "codes"}
+    for name in ("name", "codes"):
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first and second.fields[name].parent is second
+        assert _Nested._declared_fields[name].parent is None
+    # A list's child belongs to its own list (deep-copied, as DRF does).
+    assert first.fields["codes"].child is not second.fields["codes"].child
+    assert first.fields["codes"].child.parent is first.fields["codes"]
+    assert first.validated_data == {"name": "abc", "codes": ["a"]}
 
 
 @pytest.mark.parametrize("params", [{}, {"bbox": ""}])
