@@ -2,61 +2,89 @@
 
 from django.db import migrations, models
 
-# Which statements change what a village's service circle is computed from (the inputs the
-# fingerprint digests, coverage.service_circle._FINGERPRINT): table, and for UPDATE the
-# columns (None: any).
+# What a village's service circle is computed from (the inputs the fingerprint digests,
+# coverage.service_circle._FINGERPRINT): each table, and when an update of a row changes an
+# input (``n``: the row after, ``o``: before).
 WATCHED = [
-    ("households_household", "location, grid_id"),
-    ("grids_grid", "village_id"),
-    ("grids_village", "geom, code, generation_high_id"),
-    ("grids_servicecentre", "location"),
-    ("coverage_roadsegment", None),
-    ("coverage_roadnode", None),
+    (
+        "households_household",
+        "n.location IS DISTINCT FROM o.location OR n.grid_id IS DISTINCT FROM o.grid_id",
+    ),
+    ("grids_grid", "n.village_id IS DISTINCT FROM o.village_id"),
+    (
+        "grids_village",
+        "n.geom IS DISTINCT FROM o.geom OR n.code IS DISTINCT FROM o.code"
+        " OR n.generation_high_id IS DISTINCT FROM o.generation_high_id",
+    ),
+    ("grids_servicecentre", "n.location IS DISTINCT FROM o.location"),
+    (
+        "coverage_roadsegment",
+        "n.geom IS DISTINCT FROM o.geom OR n.length_m IS DISTINCT FROM o.length_m"
+        " OR n.source_id IS DISTINCT FROM o.source_id OR n.target_id IS DISTINCT FROM o.target_id",
+    ),
+    ("coverage_roadnode", "n.geom IS DISTINCT FROM o.geom"),
 ]
-
 # The villages' cached rows: a refresh writes them with gridmap.coverage_storing on (its own
 # writes are not changes); anyone else who removes them makes the areas check again (the
 # fingerprints then find them missing).
-CACHE = ["coverage_servicecirclevillage"]
+CACHE = "coverage_servicecirclevillage"
 
+# A statement that wrote no row, or changed no input of the rows it updated (an import that
+# finds nothing new), notes nothing: the statement's rows are its transition tables.
 FUNCTION = """
 CREATE FUNCTION coverage_note_input_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changed boolean;
 BEGIN
   IF TG_TABLE_NAME = 'coverage_servicecirclevillage'
      AND current_setting('gridmap.coverage_storing', true) = 'on' THEN
     RETURN NULL;
   END IF;
-  INSERT INTO coverage_inputchange (xact) VALUES (pg_current_xact_id()::text::bigint);
+  IF TG_OP = 'TRUNCATE' THEN
+    changed := true;
+  ELSIF TG_OP = 'UPDATE' THEN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (id) WHERE %s)',
+                   TG_ARGV[0]) INTO changed;
+  ELSE
+    SELECT EXISTS (SELECT 1 FROM changed_rows) INTO changed;
+  END IF;
+  IF changed THEN
+    INSERT INTO coverage_inputchange (xact) VALUES (pg_current_xact_id()::text::bigint);
+  END IF;
   RETURN NULL;
 END $$;
 """
 
+NOTE = "FOR EACH STATEMENT EXECUTE FUNCTION coverage_note_input_change"
+TRIGGERS = ("insert", "update", "delete", "truncate")
+
 
 def _triggers() -> str:
     sql = []
-    for table, columns in WATCHED:
-        update = f"UPDATE OF {columns}" if columns else "UPDATE"
-        sql.append(
-            f"CREATE TRIGGER coverage_input_change AFTER INSERT OR {update} OR DELETE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION coverage_note_input_change();"
-            f"CREATE TRIGGER coverage_input_truncate AFTER TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION coverage_note_input_change();"
-        )
-    for table in CACHE:
-        sql.append(
-            f"CREATE TRIGGER coverage_input_change AFTER DELETE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION coverage_note_input_change();"
-            f"CREATE TRIGGER coverage_input_truncate AFTER TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION coverage_note_input_change();"
-        )
+    for table, update in WATCHED:
+        sql += [
+            f"CREATE TRIGGER coverage_input_insert AFTER INSERT ON {table}"
+            f" REFERENCING NEW TABLE AS changed_rows {NOTE}();",
+            f"CREATE TRIGGER coverage_input_update AFTER UPDATE ON {table}"
+            f" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {NOTE}('{update}');",
+            f"CREATE TRIGGER coverage_input_delete AFTER DELETE ON {table}"
+            f" REFERENCING OLD TABLE AS changed_rows {NOTE}();",
+            f"CREATE TRIGGER coverage_input_truncate AFTER TRUNCATE ON {table} {NOTE}();",
+        ]
+    sql += [
+        f"CREATE TRIGGER coverage_input_delete AFTER DELETE ON {CACHE}"
+        f" REFERENCING OLD TABLE AS changed_rows {NOTE}();",
+        f"CREATE TRIGGER coverage_input_truncate AFTER TRUNCATE ON {CACHE} {NOTE}();",
+    ]
     return "\n".join(sql)
 
 
 def _drop() -> str:
+    tables = [table for table, _update in WATCHED] + [CACHE]
     return "\n".join(
-        f"DROP TRIGGER IF EXISTS coverage_input_change ON {table};"
-        f"DROP TRIGGER IF EXISTS coverage_input_truncate ON {table};"
-        for table in [table for table, _columns in WATCHED] + CACHE
+        f"DROP TRIGGER IF EXISTS coverage_input_{event} ON {table};"
+        for table in tables
+        for event in TRIGGERS
     ) + "DROP FUNCTION IF EXISTS coverage_note_input_change();"
 
 
