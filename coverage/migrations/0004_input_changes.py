@@ -29,8 +29,11 @@ WATCHED = [
 # fingerprints then find them missing).
 CACHE = "coverage_servicecirclevillage"
 
-# A statement that wrote no row, or changed no input of the rows it updated (an import that
-# finds nothing new), notes nothing: the statement's rows are its transition tables.
+# An update or delete that changed no input (an import that finds nothing new rewrites no
+# row, or rewrites it as it was) notes nothing: the statement's rows are its transition
+# tables. An insert notes itself without reading its rows: a million households imported
+# would be copied once more into the insert's transition table (the importer inserts only
+# when it has new rows).
 FUNCTION = """
 CREATE FUNCTION coverage_note_input_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -40,7 +43,7 @@ BEGIN
      AND current_setting('gridmap.coverage_storing', true) = 'on' THEN
     RETURN NULL;
   END IF;
-  IF TG_OP = 'TRUNCATE' THEN
+  IF TG_OP IN ('INSERT', 'TRUNCATE') THEN
     changed := true;
   ELSIF TG_OP = 'UPDATE' THEN
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (id) WHERE %s)',
@@ -63,8 +66,7 @@ def _triggers() -> str:
     sql = []
     for table, update in WATCHED:
         sql += [
-            f"CREATE TRIGGER coverage_input_insert AFTER INSERT ON {table}"
-            f" REFERENCING NEW TABLE AS changed_rows {NOTE}();",
+            f"CREATE TRIGGER coverage_input_insert AFTER INSERT ON {table} {NOTE}();",
             f"CREATE TRIGGER coverage_input_update AFTER UPDATE ON {table}"
             f" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows {NOTE}('{update}');",
             f"CREATE TRIGGER coverage_input_delete AFTER DELETE ON {table}"

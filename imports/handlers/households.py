@@ -412,7 +412,14 @@ class Households(Handler):
                             coalesce(size, 1), tags, pt, building_id, grid_id
                        FROM {STAGE} WHERE errors IS NULL AND action = 'new'
                       ORDER BY grid_id, n"""
-        if self.loads_in_bulk(stage):
+        new = stage.fetch(
+            f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE errors IS NULL AND action = 'new')"
+        )[0][0]
+        if not new:
+            # No statement at all: an insert notes a change of the service circle's inputs
+            # (coverage, migration 0004) whether or not it inserts a row.
+            pass
+        elif self.loads_in_bulk(stage):
             # The location's GiST index and the two hash indexes cost more row by row than
             # built again at once (``gridmap.sql.bulk_loaded``), as do the foreign keys.
             with bulk_loaded(Household, BULK_INDEXED):
