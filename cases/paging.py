@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import BooleanField, DateTimeField, F, Func, QuerySet, Value
-from django.db.models.lookups import GreaterThan, LessThan
+from django.db.models import F, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_noop
 
@@ -193,8 +192,10 @@ def numbered_page(
             return _in_order(qs, ids)
 
     if keyset is not None and cursor:
-        window, before = keyset.window(qs, size, cursor)
-        keys = list(window.values_list(keyset.field, "pk")[: size + 1])
+        sql, values, before = keyset.window_sql(keyset.keys(qs), size, cursor)
+        with connections[qs.db].cursor() as db:
+            db.execute(sql, values)
+            keys = [(value, pk) for pk, value in db.fetchall()]
         if before:
             keys.reverse()  # the page's order, newest first
         around = keyset.around(keys, size, cursor, before)
@@ -231,10 +232,6 @@ def numbered_page(
 
 class BadCursor(ValueError):
     """A cursor that was not made by ``Keyset.cursor`` (or made for another order)."""
-
-
-def _row(*values: Any) -> Func:
-    return Func(*values, function="ROW", output_field=BooleanField())
 
 
 @dataclass(frozen=True)
@@ -281,24 +278,6 @@ class Keyset:
         """The order of the pages: ``field`` then the key, both descending."""
         return F(self.field).desc(), F("pk").desc()
 
-    def window(
-        self, qs: QuerySet[Any], size: int, cursor: str | None
-    ) -> tuple[QuerySet[Any], bool]:
-        """The rows of ``qs`` after (or before) ``cursor`` (None: from the first row),
-        nearest the cursor first (take ``size + 1`` of them: ``around``), and whether they
-        are before it. A bad cursor is ``BadCursor``."""
-        before = False
-        if cursor:
-            value, pk, before = self.parse(cursor)
-            key = _row(F(self.field), F("pk"))
-            bound = _row(Value(value, output_field=DateTimeField()), Value(pk))
-            qs = qs.filter(GreaterThan(key, bound) if before else LessThan(key, bound))
-        if before:
-            qs = qs.order_by(F(self.field).asc(), F("pk").asc())
-        else:
-            qs = qs.order_by(*self.order())
-        return qs, before
-
     def keys(self, qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
         """``qs``'s rows compiled once, unordered, as the columns ``"pk"`` and the field: for
         ``window_sql`` and ``count_rows(compiled=)`` both (a compilation of a jurisdiction's
@@ -312,11 +291,12 @@ class Keyset:
         cursor: str | None,
         offset: int = 0,
     ) -> tuple[str, list[Any], bool]:
-        """``window`` written around the compiled ``keys`` (``Keyset.keys``): the SQL and
-        values of the keys (``"pk"``) of the ``size`` rows after (before) ``cursor``, or
-        after skipping ``offset`` rows, nearest the cursor first, and whether they are before
-        it. PostgreSQL pulls the plain subquery up, so the plan is ``window``'s. A bad cursor
-        is ``BadCursor``."""
+        """The window of a page written around the compiled ``keys`` (``Keyset.keys``): the
+        SQL and values of the ``size + 1`` rows (``"pk"``, then the field) after (before)
+        ``cursor`` (None: from the first row), or after skipping ``offset`` rows, nearest the
+        cursor first (``around`` takes them), and whether they are before it. PostgreSQL
+        pulls the plain subquery up: the plan reads the index on ``(field, id)``, with no
+        ``OFFSET`` after a cursor. A bad cursor is ``BadCursor``."""
         sql, params = keys
         field = connections["default"].ops.quote_name(self.field)
         where, bound, before = "", [], False
@@ -326,10 +306,14 @@ class Keyset:
             bound = [value, pk]
         way = "ASC" if before else "DESC"
         text = (
-            f'SELECT k."pk" FROM ({sql}) k{where} ORDER BY k.{field} {way}, k."pk" {way} '
-            "LIMIT %s OFFSET %s"
+            f'SELECT k."pk", k.{field} FROM ({sql}) k{where}'
+            f' ORDER BY k.{field} {way}, k."pk" {way} LIMIT %s'
         )
-        return text, [*params, *bound, size + 1, offset], before
+        values = [*params, *bound, size + 1]
+        if offset:
+            text += " OFFSET %s"
+            values.append(offset)
+        return text, values, before
 
     def around(
         self, keys: list[tuple[dt.datetime, Any]], size: int, cursor: str | None, before: bool

@@ -552,13 +552,10 @@ class IncidentListApi(APIView):
         by_number = page > 1 and not cursor
         # The filter compiled once, for the page and the count.
         compiled = LIST_KEYSET.keys(qs)
-        if by_number:
-            # A page by number (offset): kept for clients that jump to a page.
-            window = LIST_KEYSET.window_sql(compiled, size, None, offset=(page - 1) * size)
-        else:
-            # The first page, or the page after (before) a cursor: keyset, nothing skipped.
-            window = LIST_KEYSET.window_sql(compiled, size, cursor or None)
-        sql, values, before = window
+        # The first page, or the page after (before) a cursor: keyset, nothing skipped. A page
+        # by number (offset) is kept for clients that jump to a page.
+        offset = (page - 1) * size if by_number else 0
+        sql, values, before = LIST_KEYSET.window_sql(compiled, size, cursor or None, offset)
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first, as PostgreSQL wrote them.
         rows = selectors.list_features((sql, values), category_name_field(), timezone.now(), qs.db)

@@ -129,7 +129,7 @@ def list_features(
     window: tuple[str, Sequence[Any]], category_name: str, now: dt.datetime, using: str
 ) -> list[ListFeature]:
     """The GeoJSON features of the incidents whose keys the statement ``window`` selects
-    (SQL and values; its only column the key: ``Keyset.window_sql``), the newest first, as
+    (SQL and values; its first column the key: ``Keyset.window_sql``), the newest first, as
     JSON text, each with its ``traffic_light`` at ``now``; ``category_name`` is the
     category's name column of the language (``name_zh``)."""
     inner, params = window

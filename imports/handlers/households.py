@@ -310,12 +310,9 @@ class Households(Handler):
                 v["pt"] = point
 
     @staticmethod
-    def loads_in_bulk(stage: Stage) -> bool:
-        """A large batch of new households, at least a third of those stored (a county's
+    def loads_in_bulk(stage: Stage, new: int) -> bool:
+        """``new`` households are a large batch, at least a third of those stored (a county's
         first load, a district joining): written the bulk way (``apply``)."""
-        (new,) = stage.fetch(
-            f"SELECT count(*) FROM {STAGE} WHERE errors IS NULL AND action = 'new'"
-        )[0]
         if new < BULK_MIN_ROWS:
             return False
         (stored,) = stage.fetch(
@@ -412,19 +409,17 @@ class Households(Handler):
                             coalesce(size, 1), tags, pt, building_id, grid_id
                        FROM {STAGE} WHERE errors IS NULL AND action = 'new'
                       ORDER BY grid_id, n"""
-        new = stage.fetch(
-            f"SELECT EXISTS (SELECT 1 FROM {STAGE} WHERE errors IS NULL AND action = 'new')"
-        )[0][0]
-        if not new:
-            # No statement at all: an insert notes a change of the service circle's inputs
-            # (coverage, migration 0004) whether or not it inserts a row.
-            pass
-        elif self.loads_in_bulk(stage):
+        (new,) = stage.fetch(
+            f"SELECT count(*) FROM {STAGE} WHERE errors IS NULL AND action = 'new'"
+        )[0]
+        # No insert of nothing: an insert notes a change of the service circle's inputs
+        # (coverage, migration 0004) whether or not it writes a row.
+        if new and self.loads_in_bulk(stage, new):
             # The location's GiST index and the two hash indexes cost more row by row than
             # built again at once (``gridmap.sql.bulk_loaded``), as do the foreign keys.
             with bulk_loaded(Household, BULK_INDEXED):
                 stage.execute(insert)
-        else:
+        elif new:
             stage.execute(insert)
         sets = ["location = s.pt", "grid_id = s.grid_id"]
         if "head_name" in present:
