@@ -44,6 +44,7 @@ from .selectors import (
     MSG_CHANGE_PASSWORD_FIRST,
     can_see_personal_data,
     jurisdiction_prefixes,
+    keep_statements,
     must_change_password,
     user_copy,
 )
@@ -98,6 +99,7 @@ def _note_identity(user: Any) -> None:
     account too, or that there is none: every page's header shows its role)."""
     getattr(user, "account", None)
     jurisdiction_prefixes(user)
+    keep_statements(user)
     can_see_personal_data(user)
     must_change_password(user)
 

@@ -185,6 +185,29 @@ def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
     return cache[slot]
 
 
+# The login's compiled statements (``gridmap.statements``), noted with its identity.
+_STATEMENTS = "statements"
+
+
+def keep_statements(user: User) -> None:
+    """Give a login that is about to be cached across requests (``accounts.authentication``)
+    a memo of compiled statements, which every request's copy of it shares."""
+    _cached(user, _STATEMENTS, dict)
+
+
+def statement_memo(user: Any) -> dict[Any, Any] | None:
+    """The memo of compiled statements of a cached login (``keep_statements``), for today;
+    None for a login read afresh on this request (nothing to share it with)."""
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    noted = user.__dict__.get(_CACHE_ATTR)
+    if noted is None:
+        return None
+    return noted.get((_STATEMENTS, timezone.localdate()))
+
+
 def user_copy(user: User) -> User:
     """A copy of a login object with its own copy of what this module noted on it (the
     jurisdiction of the day, the assignments): a login cached across requests

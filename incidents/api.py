@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import math
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -41,10 +42,10 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from accounts.selectors import can_see_personal_data
+from accounts.selectors import can_see_personal_data, statement_memo
 from cases.deadlines import traffic_light
 from cases.paging import MSG_BAD_CURSOR, BadCursor, Keyset, RowCount, count_rows
-from gridmap import parsers
+from gridmap import parsers, statements
 from gridmap.api import Invalid, page_links
 from gridmap.params import (
     MSG_LON_LAT_RANGE,
@@ -486,6 +487,14 @@ class IncidentListFilterSerializer(InputSerializer):
 
 # The API list's order, the newest first, paged by cursor (index incident_reported_id).
 LIST_KEYSET = Keyset("reported_at")
+# The list's filters by value (None: not set), with their lookups (the box's is spatial).
+_LIST_VALUES = {
+    "bbox": None,
+    "status": "status",
+    "severity": "severity",
+    "category": "category__code",
+    "grid": "grid__code",
+}
 
 
 class _LonLatField(serializers.Field):
@@ -534,38 +543,41 @@ class IncidentListApi(APIView):
         params.is_valid(raise_exception=True)
         filters = params.validated_data
         page, size = filters["page"], filters["page_size"]
-        qs = selectors.incidents_visible_to(request.user)
-        if filters["bbox"] is not None:
-            qs = qs.filter(location__intersects=filters["bbox"])
-        if filters["status"]:
-            qs = qs.filter(status=filters["status"])
-        if filters["severity"]:
-            qs = qs.filter(severity=filters["severity"])
-        if filters.get("category"):
-            qs = qs.filter(category__code=filters["category"])
-        if filters.get("grid"):
-            qs = qs.filter(grid__code=filters["grid"])
-        if filters["mine"]:
-            qs = qs.filter(selectors.my_work_q(request.user))
+        user, mine = request.user, bool(filters["mine"])
+        given = {name: filters.get(name) or None for name in _LIST_VALUES}
+
+        def keys(values: Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
+            qs = selectors.incidents_visible_to(user)
+            if values["bbox"] is not None:
+                qs = qs.filter(location__intersects=values["bbox"])
+            for name, lookup in _LIST_VALUES.items():
+                if lookup and values[name] is not None:
+                    qs = qs.filter(**{lookup: values[name]})
+            if mine:
+                qs = qs.filter(selectors.my_work_q(user))
+            return LIST_KEYSET.keys(qs)
+
         cursor = filters.get("cursor") or ""
         url = request.build_absolute_uri()
         by_number = page > 1 and not cursor
-        # The filter compiled once, for the page and the count.
-        compiled = LIST_KEYSET.keys(qs)
+        # The filter compiled once, for the page and the count; for a cached login, once
+        # per shape of the filters (gridmap.statements).
+        compiled = statements.compiled(statement_memo(user), ("incident-list", mine), keys, given)
+        using = Incident.objects.db
         # The first page, or the page after (before) a cursor: keyset, nothing skipped. A page
         # by number (offset) is kept for clients that jump to a page.
         offset = (page - 1) * size if by_number else 0
         sql, values, before = LIST_KEYSET.window_sql(compiled, size, cursor or None, offset)
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first, as PostgreSQL wrote them.
-        rows = selectors.list_features((sql, values), category_name_field(), timezone.now(), qs.db)
+        rows = selectors.list_features((sql, values), category_name_field(), timezone.now(), using)
         keys = [(row.reported_at, row.pk) for row in rows]
         around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
         shown = set(around.ids)
         if page == 1 and not cursor and not around.next_cursor:
             counted = RowCount(len(shown))  # the whole list is on this page
         else:
-            counted = count_rows(qs, cap=API_COUNT_CAP, trust=1, compiled=compiled)
+            counted = count_rows(None, cap=API_COUNT_CAP, trust=1, compiled=compiled, using=using)
         links = {"next": None, "previous": None}
         if around.next_cursor:
             links["next"] = replace_query_param(

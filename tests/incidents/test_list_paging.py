@@ -517,3 +517,75 @@ def test_going_back_to_the_start_is_page_one(client, many, monkeypatch):
     assert response.context["page"].number == 1
     assert [c.pk for c in response.context["rows"]] == [c.pk for c in first.context["rows"]]
     assert not response.context["prev_url"]
+
+
+# --- the list's filter compiled once per login and shape (gridmap.statements) ----------------
+def _api_ids(client, **params: Any) -> list[int]:
+    response = client.get(API, {"page_size": 50, **params})
+    assert response.status_code == 200, response.content
+    return [f["id"] for f in response.json()["features"]]
+
+
+def _expected(user: Any, bbox: str | None = None, status: str | None = None) -> list[int]:
+    from gridmap.params import bbox_of
+    from incidents.selectors import incidents_visible_to
+
+    qs = incidents_visible_to(user)
+    if bbox:
+        qs = qs.filter(location__intersects=bbox_of(bbox))
+    if status:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-reported_at", "-id").values_list("pk", flat=True)[:50])
+
+
+BOXES = ["99,-1,101,1", "100,0,100.05,0.1", "100.05,0,100.3,0.1"]
+
+
+def test_a_cached_login_compiles_its_list_once_per_shape(
+    client,
+    world,  # noqa: F811
+    many,
+    settings,
+    monkeypatch,
+):
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
+    user = login(client, AccountRole.TOWN_STAFF, [world.t1.code], username="t1")
+    builds: list[int] = []
+    original = paging.Keyset.keys
+    monkeypatch.setattr(
+        paging.Keyset, "keys", lambda self, qs: builds.append(1) or original(self, qs)
+    )
+    for box in BOXES:
+        for status in (None, Status.IN_PROGRESS, Status.CLOSED):
+            params = {"bbox": box, **({"status": status} if status else {})}
+            assert _api_ids(client, **params) == _expected(user, box, status)
+    assert _api_ids(client, bbox=BOXES[0]), "the box holds some of the town's cases"
+    # Two shapes (a box; a box and a status), each built twice on its first request.
+    assert len(builds) == 4
+
+
+def test_two_logins_never_share_a_compiled_list(client, world, many, settings):  # noqa: F811
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
+    west = login(client, AccountRole.STATION_STAFF, [world.station.code], username="s1")
+    assert _api_ids(client, bbox=BOXES[0]) == _expected(west, BOXES[0])
+    other = login(client, AccountRole.TOWN_STAFF, [world.t2.code], username="t2")
+    shown = _api_ids(client, bbox=BOXES[0])
+    assert shown == _expected(other, BOXES[0])
+    assert not set(shown) & set(_expected(west, BOXES[0]))
+
+
+def test_a_changed_jurisdiction_reaches_the_compiled_list_at_once(
+    client,
+    world,  # noqa: F811
+    many,
+    settings,
+):
+    settings.GRIDMAP_AUTH_CACHE_SECONDS = 10
+    user = login(client, AccountRole.TOWN_STAFF, [world.t2.code], username="t2")
+    before = _api_ids(client, bbox=BOXES[0])
+    account = user.account
+    account.codes = [world.t1.code]
+    account.save()
+    user.refresh_from_db()
+    after = _api_ids(client, bbox=BOXES[0])
+    assert after == _expected(user, BOXES[0]) and after != before
