@@ -102,9 +102,11 @@ def _kind(value: Any) -> Hashable:
 
 def _sentinel(name: str, value: Any, index: int) -> Any:
     """A value of ``value``'s kind that no request sends (a NUL is refused at the door:
-    ``gridmap.middleware.RefuseNulBytes``; no place lies at this point)."""
+    ``gridmap.middleware.RefuseNulBytes``; no place lies at this point). The text holds
+    what a lookup would escape, fold or trim (``%``, ``_``, a backslash, both cases, spaces),
+    so that a lookup that changes some values but not a plain one finds no slot."""
     if isinstance(value, str):
-        return f"\x00{name}\x00"
+        return f"\x00 {name} %_\\Aa \x00"
     return Point(-179.987654321, -89.123456789 + index * 1e-6, srid=value.srid)
 
 

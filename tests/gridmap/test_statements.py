@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 
 from gridmap import statements
 from gridmap.params import bbox_of
@@ -138,3 +139,21 @@ def test_the_memo_stays_bounded():
     for n in range(statements.MAX_SHAPES + 5):
         statements.compiled(memo, ("list", n), build, {"status": "reported"})
     assert len(memo) <= statements.MAX_SHAPES
+
+
+def test_a_lookup_that_changes_only_some_values_is_never_kept(cases):
+    """A lookup that leaves a plain value alone but changes others (here: one that doubles
+    backslashes and escapes ``%``, as a LIKE would) must not be kept on the strength of a
+    plain first value: the sentinel carries such characters."""
+    def escaping(values: Mapping[str, Any]) -> tuple[str, Any]:
+        qs = Incident.objects.all()
+        if values.get("code") is not None:
+            escaped = values["code"].replace("\\", "\\\\").replace("%", "\\%")
+            qs = qs.filter(Q(place_code=escaped))
+        return qs.order_by().values("pk").query.sql_with_params()
+
+    memo: dict[Any, Any] = {}
+    statements.compiled(memo, "list", escaping, {"code": "plain"})
+    got = statements.compiled(memo, "list", escaping, {"code": "50%"})
+    sql, params = escaping({"code": "50%"})
+    assert got == (sql, tuple(params))
