@@ -145,6 +145,7 @@ def test_a_lookup_that_changes_only_some_values_is_never_kept(cases):
     """A lookup that leaves a plain value alone but changes others (here: one that doubles
     backslashes and escapes ``%``, as a LIKE would) must not be kept on the strength of a
     plain first value: the sentinel carries such characters."""
+
     def escaping(values: Mapping[str, Any]) -> tuple[str, Any]:
         qs = Incident.objects.all()
         if values.get("code") is not None:
