@@ -172,13 +172,18 @@ def _account_prefixes(account: Account) -> list[str]:
 _CACHE_ATTR = "_gridmap_identity"
 
 
-def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
+def _login(user: Any) -> Any:
+    """The login behind ``request.user`` of a page (a ``SimpleLazyObject``): what is noted
+    goes on the login itself, which the session cache keeps."""
     if isinstance(user, LazyObject):
-        # request.user of a page: note on the login itself, which the session cache keeps.
         if user._wrapped is empty:
             user._setup()
-        user = user._wrapped
-    cache = user.__dict__.setdefault(_CACHE_ATTR, {})
+        return user._wrapped
+    return user
+
+
+def _cached(user: User, key: str, compute: Callable[[], Any]) -> Any:
+    cache = _login(user).__dict__.setdefault(_CACHE_ATTR, {})
     slot = (key, timezone.localdate())
     if slot not in cache:
         cache[slot] = compute()
@@ -198,11 +203,7 @@ def keep_statements(user: User) -> None:
 def statement_memo(user: Any) -> dict[Any, Any] | None:
     """The memo of compiled statements of a cached login (``keep_statements``), for today;
     None for a login read afresh on this request (nothing to share it with)."""
-    if isinstance(user, LazyObject):
-        if user._wrapped is empty:
-            user._setup()
-        user = user._wrapped
-    noted = user.__dict__.get(_CACHE_ATTR)
+    noted = _login(user).__dict__.get(_CACHE_ATTR)
     if noted is None:
         return None
     return noted.get((_STATEMENTS, timezone.localdate()))

@@ -70,12 +70,11 @@ kept_estimates: TTLCache[int] = TTLCache("GRIDMAP_COUNT_ESTIMATE_SECONDS", max_e
 
 
 def count_rows(
-    qs: QuerySet[Any] | None,
+    qs: QuerySet[Any],
     cap: int | None = None,
     trust: float = TRUST_ESTIMATE_FACTOR,
     *,
     compiled: tuple[str, Sequence[Any]] | None = None,
-    using: str | None = None,
 ) -> RowCount:
     """The rows of ``qs``: exact up to ``cap`` (default ``COUNT_CAP``; one bounded count),
     else the planner's estimate (at least ``cap + 1``), marked as such. Where the planner
@@ -83,29 +82,25 @@ def count_rows(
     estimate is the answer at once (one ``EXPLAIN``, nothing run). An estimate that is the
     answer is kept for the same filter a short time (``kept_estimates``); an exact count
     never is. ``compiled``: ``qs``'s rows already compiled, unordered (``Keyset.keys``), so
-    that the count does not compile them again; then ``qs`` may be None and ``using`` names
-    the database."""
+    that the count does not compile them again (``qs`` then only names the database)."""
     cap = COUNT_CAP if cap is None else cap
     if compiled is None:
-        if qs is None:
-            raise TypeError("count_rows needs a queryset or its compiled rows")
         compiled = qs.order_by().values("pk").query.sql_with_params()
-    db = using or (qs.db if qs is not None else "default")
     sql, params = compiled
-    key: tuple[Any, ...] | None = (db, cap, trust, sql, *params)
+    key: tuple[Any, ...] | None = (qs.db, cap, trust, sql, *params)
     try:
         kept = kept_estimates.get(key)
     except TypeError:  # a value that cannot be a key (a list): not kept
         key, kept = None, None
     if kept is not None:
         return RowCount(kept, estimate=True)
-    expected = _planner_rows(db, sql, params)
+    expected = _planner_rows(qs.db, sql, params)
     if expected >= trust * cap:
         if key is not None:
             kept_estimates.put(key, expected)
         return RowCount(expected, estimate=True)
     # The same filter, already compiled, counted up to one row past the cap.
-    with connections[db].cursor() as cursor:
+    with connections[qs.db].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s) AS capped", [*params, cap + 1])
         capped = cursor.fetchone()[0]
     if capped <= cap:

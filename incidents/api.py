@@ -487,9 +487,9 @@ class IncidentListFilterSerializer(InputSerializer):
 
 # The API list's order, the newest first, paged by cursor (index incident_reported_id).
 LIST_KEYSET = Keyset("reported_at")
-# The list's filters by value (None: not set), with their lookups (the box's is spatial).
+# The list's filters by value (None: not set), with their lookups.
 _LIST_VALUES = {
-    "bbox": None,
+    "bbox": "location__intersects",
     "status": "status",
     "severity": "severity",
     "category": "category__code",
@@ -546,13 +546,11 @@ class IncidentListApi(APIView):
         user, mine = request.user, bool(filters["mine"])
         given = {name: filters.get(name) or None for name in _LIST_VALUES}
 
-        def keys(values: Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
+        def build_keys(chosen: Mapping[str, Any]) -> tuple[str, Sequence[Any]]:
             qs = selectors.incidents_visible_to(user)
-            if values["bbox"] is not None:
-                qs = qs.filter(location__intersects=values["bbox"])
             for name, lookup in _LIST_VALUES.items():
-                if lookup and values[name] is not None:
-                    qs = qs.filter(**{lookup: values[name]})
+                if chosen[name] is not None:
+                    qs = qs.filter(**{lookup: chosen[name]})
             if mine:
                 qs = qs.filter(selectors.my_work_q(user))
             return LIST_KEYSET.keys(qs)
@@ -562,22 +560,27 @@ class IncidentListApi(APIView):
         by_number = page > 1 and not cursor
         # The filter compiled once, for the page and the count; for a cached login, once
         # per shape of the filters (gridmap.statements).
-        compiled = statements.compiled(statement_memo(user), ("incident-list", mine), keys, given)
-        using = Incident.objects.db
+        compiled = statements.compiled(
+            statement_memo(user), ("incident-list", mine), build_keys, given
+        )
+        # Where the rows are (the filter itself is ``compiled``).
+        incidents = Incident.objects.all()
         # The first page, or the page after (before) a cursor: keyset, nothing skipped. A page
         # by number (offset) is kept for clients that jump to a page.
         offset = (page - 1) * size if by_number else 0
         sql, values, before = LIST_KEYSET.window_sql(compiled, size, cursor or None, offset)
         # The page's features (and one more, which says whether a page follows) in one
         # statement, the newest first, as PostgreSQL wrote them.
-        rows = selectors.list_features((sql, values), category_name_field(), timezone.now(), using)
+        rows = selectors.list_features(
+            (sql, values), category_name_field(), timezone.now(), incidents.db
+        )
         keys = [(row.reported_at, row.pk) for row in rows]
         around = LIST_KEYSET.around(keys, size, None if by_number else cursor or None, before)
         shown = set(around.ids)
         if page == 1 and not cursor and not around.next_cursor:
             counted = RowCount(len(shown))  # the whole list is on this page
         else:
-            counted = count_rows(None, cap=API_COUNT_CAP, trust=1, compiled=compiled, using=using)
+            counted = count_rows(incidents, cap=API_COUNT_CAP, trust=1, compiled=compiled)
         links = {"next": None, "previous": None}
         if around.next_cursor:
             links["next"] = replace_query_param(

@@ -17,11 +17,16 @@ from django.db.models import BooleanField, F, Func, QuerySet, Subquery
 
 
 class InArray(Func):
-    """``<column> = ANY(ARRAY(<subquery>))``, a condition for ``filter()`` and ``Q``."""
+    """``(<column> = ANY(ARRAY(<subquery>)))``, a condition for ``filter()`` and ``Q``."""
 
-    template = "%(expressions)s)"
-    arg_joiner = " = ANY(ARRAY"
     output_field = BooleanField()
 
     def __init__(self, column: F, values: QuerySet[Any]) -> None:
         super().__init__(column, Subquery(values))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        (column, column_params), (values, values_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        # The subquery compiles with its own parentheses.
+        return f"({column} = ANY(ARRAY{values}))", [*column_params, *values_params]
